@@ -1,0 +1,3 @@
+from ktopui.cli import main
+
+raise SystemExit(main())
