@@ -1,0 +1,88 @@
+"""Command line: `ktopui [top nodes|pods ...] [sim ...]`, also as `kubectl ktopui`.
+
+Heavy imports (Textual, the simulated cluster) happen only in the branch
+that needs them, so `ktopui top` starts as fast as kubectl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+
+DEMO_NODES = 12
+DEMO_PODS_PER_NODE = 9
+
+
+def _connection_flags() -> argparse.ArgumentParser:
+    # SUPPRESS defaults let these flags go before or after the subcommand.
+    flags = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    flags.add_argument("--kubeconfig", help="path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    flags.add_argument("--context", help="kubeconfig context to use")
+    flags.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    flags.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a simulated cluster in the background and use it (no real cluster needed)",
+    )
+    return flags
+
+
+def build_parser() -> argparse.ArgumentParser:
+    flags = _connection_flags()
+    parser = argparse.ArgumentParser(
+        prog="ktopui",
+        parents=[flags],
+        description="Live, exact Kubernetes resource usage: kubectl top, made live.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from ktopui.batch import top
+
+    top_parser = sub.add_parser(
+        "top",
+        parents=[flags],
+        help="print node or pod usage once, exactly like kubectl top",
+        description="Print node or pod usage once; output is byte-identical to kubectl top.",
+    )
+    top.add_arguments(top_parser)
+    sub.add_parser("sim", help="run the simulated cluster (see `ktopui sim --help`)", add_help=False)
+    return parser
+
+
+@contextlib.contextmanager
+def demo_cluster() -> Iterator[str]:
+    """A small simulated cluster in this process; yields its kubeconfig path."""
+    import tempfile
+
+    from ktopui.sim.cluster import SimOptions
+    from ktopui.sim.server import SimServer
+
+    with tempfile.TemporaryDirectory(prefix="ktopui-demo-") as tmp:
+        with SimServer(SimOptions(nodes=DEMO_NODES, pods_per_node=DEMO_PODS_PER_NODE, seed=7)) as server:
+            yield str(server.write_kubeconfig(f"{tmp}/kubeconfig", context="ktopui-demo"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:
+        from ktopui.sim.main import run as run_sim
+
+        return run_sim(argv[1:])
+
+    args = build_parser().parse_args(argv)
+    for name in ("kubeconfig", "context", "namespace"):
+        setattr(args, name, getattr(args, name, None))
+    demo = getattr(args, "demo", False)
+
+    if args.command != "top":
+        build_parser().print_help()
+        return 2
+
+    from ktopui.batch import top
+
+    if not demo:
+        return top.run(args)
+    with demo_cluster() as kubeconfig:
+        args.kubeconfig, args.context = kubeconfig, None
+        return top.run(args)

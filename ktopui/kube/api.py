@@ -1,0 +1,305 @@
+"""Async reads from the Kubernetes API, decoded into typed objects.
+
+Every failure leaves here as a KubeError subclass with a message for a
+person; nothing above this module sees httpx exceptions or raw bodies.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from ktopui.kube import errors
+from ktopui.kube.objects import (
+    APIGroupList,
+    Node,
+    NodeList,
+    NodeMetrics,
+    NodeMetricsList,
+    Pod,
+    PodList,
+    PodMetrics,
+    PodMetricsList,
+    Status,
+    VersionInfo,
+    decode,
+)
+
+T = TypeVar("T")
+
+METRICS_GROUP = "metrics.k8s.io"
+# In preference order; kubectl after 1.36 takes the server's order among these.
+METRICS_VERSIONS = ("v1", "v1beta1")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a request reads, for error messages: verb, resource, namespace, name."""
+
+    verb: str
+    resource: str  # "nodes", "pods", "nodes.metrics.k8s.io", ...
+    namespace: str = ""
+    name: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.resource.partition(".")[2]
+
+    @property
+    def is_metrics(self) -> bool:
+        return self.group == METRICS_GROUP
+
+    def describe(self) -> str:
+        where = f" in namespace {self.namespace!r}" if self.namespace else ""
+        what = f"{self.resource} {self.name!r}" if self.name else self.resource
+        return f"{self.verb} {what}{where}"
+
+
+class KubeAPI:
+    """The reads ktopui needs, over one shared httpx client."""
+
+    def __init__(self, http: httpx.AsyncClient, server: str) -> None:
+        self.http = http
+        self.server = server.rstrip("/")
+        self._metrics_version: str | None = None
+
+    # -- discovery --------------------------------------------------------
+
+    async def version(self) -> VersionInfo:
+        return await self._get("/version", VersionInfo, Target("get", "version"))
+
+    async def metrics_version(self, *, refresh: bool = False) -> str:
+        """The metrics.k8s.io version to use; MetricsUnavailable if none is served."""
+        if self._metrics_version is None or refresh:
+            groups = await self._get("/apis", APIGroupList, Target("get", "apigroups"))
+            group = next((g for g in groups.groups if g.name == METRICS_GROUP), None)
+            served = [v.version for v in group.versions] if group else []
+            chosen = next((v for v in served if v in METRICS_VERSIONS), None)
+            if chosen is None:
+                raise errors.MetricsUnavailable(
+                    "Metrics API not available: the server does not serve metrics.k8s.io",
+                    cause="not-registered",
+                    hint="Install metrics-server (or another metrics.k8s.io provider) and check "
+                    "`kubectl get apiservice v1beta1.metrics.k8s.io`.",
+                )
+            self._metrics_version = chosen
+        return self._metrics_version
+
+    # -- core objects -----------------------------------------------------
+
+    async def list_nodes(self, *, label_selector: str = "") -> NodeList:
+        return await self._get(
+            "/api/v1/nodes", NodeList, Target("list", "nodes"), labelSelector=label_selector
+        )
+
+    async def get_node(self, name: str) -> Node:
+        return await self._get(f"/api/v1/nodes/{name}", Node, Target("get", "nodes", name=name))
+
+    async def list_pods(
+        self, *, namespace: str = "", label_selector: str = "", field_selector: str = ""
+    ) -> PodList:
+        path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+        return await self._get(
+            path,
+            PodList,
+            Target("list", "pods", namespace),
+            labelSelector=label_selector,
+            fieldSelector=field_selector,
+        )
+
+    async def get_pod(self, namespace: str, name: str) -> Pod:
+        return await self._get(
+            f"/api/v1/namespaces/{namespace}/pods/{name}",
+            Pod,
+            Target("get", "pods", namespace, name),
+        )
+
+    # -- metrics.k8s.io ---------------------------------------------------
+
+    async def list_node_metrics(self, *, label_selector: str = "") -> NodeMetricsList:
+        base = await self._metrics_base()
+        return await self._get(
+            f"{base}/nodes",
+            NodeMetricsList,
+            Target("list", "nodes.metrics.k8s.io"),
+            labelSelector=label_selector,
+        )
+
+    async def get_node_metrics(self, name: str) -> NodeMetrics:
+        base = await self._metrics_base()
+        return await self._get(
+            f"{base}/nodes/{name}", NodeMetrics, Target("get", "nodes.metrics.k8s.io", name=name)
+        )
+
+    async def list_pod_metrics(
+        self, *, namespace: str = "", label_selector: str = ""
+    ) -> PodMetricsList:
+        base = await self._metrics_base()
+        path = f"{base}/namespaces/{namespace}/pods" if namespace else f"{base}/pods"
+        return await self._get(
+            path,
+            PodMetricsList,
+            Target("list", "pods.metrics.k8s.io", namespace),
+            labelSelector=label_selector,
+        )
+
+    async def get_pod_metrics(self, namespace: str, name: str) -> PodMetrics:
+        base = await self._metrics_base()
+        return await self._get(
+            f"{base}/namespaces/{namespace}/pods/{name}",
+            PodMetrics,
+            Target("get", "pods.metrics.k8s.io", namespace, name),
+        )
+
+    async def _metrics_base(self) -> str:
+        return f"/apis/{METRICS_GROUP}/{await self.metrics_version()}"
+
+    # -- transport --------------------------------------------------------
+
+    async def _get(self, path: str, kind: type[T], target: Target, **params: str) -> T:
+        query = {k: v for k, v in params.items() if v}
+        try:
+            response = await self.http.get(
+                self.server + path, params=query, headers={"Accept": "application/json"}
+            )
+        except httpx.HTTPError as err:
+            raise transport_error(err, self.server, target) from None
+        if response.status_code >= 400:
+            raise status_error(response, target)
+        return decode(response.content, kind, what=target.describe())
+
+
+def _host_port(server: str) -> str:
+    parts = urlsplit(server)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
+
+
+def _ssl_cause(err: BaseException) -> ssl.SSLError | None:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def transport_error(err: httpx.HTTPError, server: str, target: Target) -> errors.KubeError:
+    """Turn an httpx failure into a KubeError that says what to check."""
+    host = _host_port(server)
+    if isinstance(err, httpx.TimeoutException):
+        return errors.RequestTimeout(
+            f"timed out waiting for the server at {host} ({target.describe()})",
+            hint="The API server may be overloaded or unreachable; check the network path to it.",
+        )
+    tls = _ssl_cause(err)
+    if tls is not None or "CERTIFICATE_VERIFY_FAILED" in str(err):
+        detail = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(err)
+        return errors.TLSError(
+            f"TLS handshake with {host} failed: {detail}",
+            hint="Check certificate-authority(-data) and tls-server-name for this cluster "
+            "in your kubeconfig.",
+        )
+    if isinstance(err, httpx.ConnectError):
+        text = str(err)
+        if "refused" in text.lower():
+            return errors.Unreachable(
+                f"The connection to the server {host} was refused - "
+                "did you specify the right host or port?"
+            )
+        return errors.Unreachable(f"Unable to connect to the server {host}: {text or type(err).__name__}")
+    if isinstance(err, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return errors.TransportError(
+            f"the connection to {host} broke before the response was complete "
+            f"({target.describe()}): {err or type(err).__name__}"
+        )
+    return errors.TransportError(f"request to {host} failed ({target.describe()}): {err}")
+
+
+def _status_of(response: httpx.Response) -> Status | None:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        status = decode(response.content, Status)
+    except errors.MalformedResponse:
+        return None
+    return status if status.kind == "Status" else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def status_error(response: httpx.Response, target: Target) -> errors.KubeError:
+    """Turn an HTTP error response into the matching KubeError."""
+    code = response.status_code
+    status = _status_of(response)
+    body_text = "" if status else response.text.strip()[:200]
+    message = status.message if status and status.message else ""
+    reason = status.reason if status else ""
+    op = f"{target.verb} {target.resource}"
+
+    if target.is_metrics and status is None and code == 404:
+        return errors.MetricsUnavailable(
+            f"Metrics API not available: the server does not serve {target.resource} "
+            f"(404 {body_text or 'page not found'})",
+            cause="not-registered",
+            hint="Install metrics-server (or another metrics.k8s.io provider) and check "
+            "`kubectl get apiservice v1beta1.metrics.k8s.io`.",
+        )
+    if target.is_metrics and code == 503:
+        return errors.MetricsUnavailable(
+            "Metrics API unavailable: the metrics backend is not answering "
+            f"({code} {body_text or message or 'service unavailable'})",
+            cause="backend-down",
+            detail=body_text or message,
+            hint="Check the metrics-server pod (`kubectl -n kube-system get pods "
+            "-l k8s-app=metrics-server`) and `kubectl get apiservice v1beta1.metrics.k8s.io`.",
+        )
+    if code == 401:
+        return errors.Unauthorized(
+            f"You must be logged in to the server (Unauthorized: {message or 'the server rejected the credentials'})",
+            status=code,
+            reason=reason or "Unauthorized",
+            hint="Your token or certificate may have expired: log in again, "
+            "or check the user of this context in your kubeconfig.",
+        )
+    if code == 403:
+        return errors.Forbidden(
+            message or f"forbidden: cannot {target.describe()}",
+            verb=target.verb,
+            resource=target.resource,
+            status=code,
+            reason=reason or "Forbidden",
+            hint=f"Ask a cluster admin for RBAC permission to {op}"
+            + (f" in namespace {target.namespace!r}." if target.namespace else " (cluster-wide)."),
+        )
+    if code == 404:
+        return errors.NotFound(
+            message or f"the server could not find the requested resource ({op})",
+            status=code,
+            reason=reason or "NotFound",
+        )
+    if code == 429:
+        return errors.TooManyRequests(
+            message or f"the server is rate-limiting requests ({op})",
+            status=code,
+            reason=reason or "TooManyRequests",
+            retry_after=_retry_after(response),
+        )
+    detail = message or body_text or response.reason_phrase
+    cls = errors.ServerError if code >= 500 else errors.APIError
+    return cls(
+        f"the server answered {code} {response.reason_phrase} to {target.describe()}: {detail}",
+        status=code,
+        reason=reason,
+        retry_after=_retry_after(response),
+    )

@@ -1,0 +1,242 @@
+"""Typed shapes of the Kubernetes objects ktopui reads, decoded once at the boundary.
+
+Only the fields ktopui uses are declared; msgspec skips the rest without
+building Python objects for them, which is what keeps a 150,000-pod list cheap.
+Quantities stay strings here: they are parsed (and cached) in the model, so one
+malformed quantity spoils one cell, not the whole list.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+import msgspec
+
+from ktopui.kube.errors import MalformedResponse
+
+ResourceList = dict[str, str]
+
+
+class ObjectMeta(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    namespace: str = ""
+    labels: dict[str, str] = {}
+    creationTimestamp: str | None = None
+    resourceVersion: str = ""
+    deletionTimestamp: str | None = None
+
+
+class ListMeta(msgspec.Struct, omit_defaults=True):
+    resourceVersion: str = ""
+    # "continue" is a Python keyword.
+    continue_: str = msgspec.field(default="", name="continue")
+
+
+# -- Nodes ------------------------------------------------------------------
+
+
+class NodeCondition(msgspec.Struct, omit_defaults=True):
+    type: str = ""
+    status: str = ""
+    reason: str = ""
+
+
+class Taint(msgspec.Struct, omit_defaults=True):
+    key: str = ""
+    effect: str = ""
+
+
+class NodeSystemInfo(msgspec.Struct, omit_defaults=True):
+    kubeletVersion: str = ""
+
+
+class NodeSpec(msgspec.Struct, omit_defaults=True):
+    unschedulable: bool = False
+    taints: list[Taint] = []
+
+
+class NodeStatus(msgspec.Struct, omit_defaults=True):
+    capacity: ResourceList = {}
+    allocatable: ResourceList = {}
+    conditions: list[NodeCondition] = []
+    nodeInfo: NodeSystemInfo | None = None
+
+
+class Node(msgspec.Struct, omit_defaults=True):
+    metadata: ObjectMeta = ObjectMeta()
+    spec: NodeSpec = NodeSpec()
+    status: NodeStatus = NodeStatus()
+
+
+class NodeList(msgspec.Struct, omit_defaults=True):
+    metadata: ListMeta = ListMeta()
+    items: list[Node] = []
+
+
+# -- Pods -------------------------------------------------------------------
+
+
+class ResourceRequirements(msgspec.Struct, omit_defaults=True):
+    requests: ResourceList = {}
+    limits: ResourceList = {}
+
+
+class Container(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    resources: ResourceRequirements = ResourceRequirements()
+    # "Always" on an init container makes it a sidecar (restartable init container).
+    restartPolicy: str | None = None
+
+
+class PodSpec(msgspec.Struct, omit_defaults=True):
+    nodeName: str = ""
+    containers: list[Container] = []
+    initContainers: list[Container] = []
+    overhead: ResourceList = {}
+
+
+class ContainerStateWaiting(msgspec.Struct, omit_defaults=True):
+    reason: str = ""
+
+
+class ContainerStateTerminated(msgspec.Struct, omit_defaults=True):
+    reason: str = ""
+    exitCode: int = 0
+
+
+class ContainerState(msgspec.Struct, omit_defaults=True):
+    waiting: ContainerStateWaiting | None = None
+    terminated: ContainerStateTerminated | None = None
+
+
+class ContainerStatus(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    ready: bool = False
+    restartCount: int = 0
+    state: ContainerState = ContainerState()
+
+
+class PodStatus(msgspec.Struct, omit_defaults=True):
+    phase: str = ""
+    reason: str = ""
+    containerStatuses: list[ContainerStatus] = []
+    initContainerStatuses: list[ContainerStatus] = []
+
+
+class Pod(msgspec.Struct, omit_defaults=True):
+    metadata: ObjectMeta = ObjectMeta()
+    spec: PodSpec = PodSpec()
+    status: PodStatus = PodStatus()
+
+
+class PodList(msgspec.Struct, omit_defaults=True):
+    metadata: ListMeta = ListMeta()
+    items: list[Pod] = []
+
+
+# -- metrics.k8s.io ---------------------------------------------------------
+
+
+class NodeMetrics(msgspec.Struct, omit_defaults=True):
+    metadata: ObjectMeta = ObjectMeta()
+    timestamp: str = ""
+    window: str = ""
+    usage: ResourceList = {}
+
+
+class NodeMetricsList(msgspec.Struct, omit_defaults=True):
+    metadata: ListMeta = ListMeta()
+    items: list[NodeMetrics] = []
+
+
+class ContainerMetrics(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    usage: ResourceList = {}
+
+
+class PodMetrics(msgspec.Struct, omit_defaults=True):
+    metadata: ObjectMeta = ObjectMeta()
+    timestamp: str = ""
+    window: str = ""
+    containers: list[ContainerMetrics] = []
+
+
+class PodMetricsList(msgspec.Struct, omit_defaults=True):
+    metadata: ListMeta = ListMeta()
+    items: list[PodMetrics] = []
+
+
+# -- API machinery ----------------------------------------------------------
+
+
+class StatusDetails(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    group: str = ""
+    kind: str = ""
+
+
+class Status(msgspec.Struct, omit_defaults=True):
+    kind: str = ""
+    status: str = ""
+    message: str = ""
+    reason: str = ""
+    code: int = 0
+    details: StatusDetails | None = None
+
+
+class GroupVersion(msgspec.Struct, omit_defaults=True):
+    groupVersion: str = ""
+    version: str = ""
+
+
+class APIGroup(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    versions: list[GroupVersion] = []
+    preferredVersion: GroupVersion | None = None
+
+
+class APIGroupList(msgspec.Struct, omit_defaults=True):
+    groups: list[APIGroup] = []
+
+
+class VersionInfo(msgspec.Struct, omit_defaults=True):
+    gitVersion: str = ""
+    major: str = ""
+    minor: str = ""
+    platform: str = ""
+
+
+T = TypeVar("T")
+
+_decoders: dict[type, msgspec.json.Decoder] = {}
+
+
+def _stringify_numbers(body: bytes) -> object:
+    # Kubernetes parses an unquoted JSON number quantity from its literal text
+    # (Quantity.UnmarshalJSON), so keep the text instead of going through float.
+    return json.loads(body, parse_float=str, parse_int=str)
+
+
+def decode(body: bytes, kind: type[T], *, what: str = "") -> T:
+    """Decode an API response body into `kind`, or raise MalformedResponse."""
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as fast_err:
+        # Rare: numbers where strings are expected (quantities written as
+        # bare JSON numbers, or integers as strings). Retry on the slow path
+        # that keeps numbers' literal text, then convert leniently.
+        try:
+            return msgspec.convert(_stringify_numbers(body), kind, strict=False)
+        except (ValueError, msgspec.ValidationError):
+            raise MalformedResponse(
+                f"unexpected response shape{f' for {what}' if what else ''}: {fast_err}"
+            ) from None
+    except msgspec.DecodeError as err:
+        size = len(body)
+        raise MalformedResponse(
+            f"malformed JSON{f' for {what}' if what else ''} ({size} bytes received): {err}"
+        ) from None

@@ -1,0 +1,256 @@
+"""Join metrics with Node and Pod objects into rows.
+
+The rules follow `kubectl top` (SPEC Part A §2, Part B §2.3): usage sums are
+exact and rounded once, after summing; percentages divide milli values.
+Either side may be missing: metrics without an object (deleted between two
+requests, or no permission to list objects) and objects without metrics
+(metrics API down, pod not scraped yet) both still give a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ktopui.kube.objects import Node, NodeMetrics, Pod, PodMetrics, ResourceList
+from ktopui.model.pod_resources import (
+    InvalidResource,
+    Resources,
+    is_sidecar,
+    pod_limits,
+    pod_requests,
+)
+from ktopui.model.quantity import Quantity, QuantityError, parse_cached, sum_quantities
+from ktopui.model.rows import (
+    Amounts,
+    ContainerRow,
+    LimitShare,
+    NodeRow,
+    PodRow,
+    Usage,
+)
+from ktopui.model.status import node_roles, node_status, pod_ready, pod_restarts, pod_status
+
+TERMINATED_PHASES = ("Succeeded", "Failed")
+
+
+def _sum(texts: Iterable[str], label: str, problems: dict[str, str], key: str) -> Quantity | None:
+    texts = list(texts)
+    try:
+        return sum_quantities(texts)
+    except QuantityError as err:
+        bad = next((t for t in texts if not _valid(t)), "?")
+        problems[key] = f"invalid {label} quantity {bad!r}: {err}"
+        return None
+
+
+def _valid(text: str) -> bool:
+    try:
+        parse_cached(text)
+    except QuantityError:
+        return False
+    return True
+
+
+def usage_of(lists: list[ResourceList], problems: dict[str, str]) -> Usage:
+    """Exact sum of usage lists, rounded the way kubectl rounds (SPEC §2.3)."""
+    usage = Usage()
+    cpu = _sum((rl["cpu"] for rl in lists if "cpu" in rl), "CPU", problems, "cpu")
+    if cpu is not None:
+        usage.cpu_milli = cpu.milli_value()
+    mem = _sum((rl["memory"] for rl in lists if "memory" in rl), "memory", problems, "memory")
+    if mem is not None:
+        usage.mem_bytes = mem.value()
+        usage.mem_milli = mem.milli_value()
+    return usage
+
+
+def amounts_of(resources: Mapping[str, Quantity]) -> Amounts:
+    amounts = Amounts()
+    if (cpu := resources.get("cpu")) is not None:
+        amounts.cpu_milli = cpu.milli_value()
+    if (mem := resources.get("memory")) is not None:
+        amounts.mem_bytes = mem.value()
+        amounts.mem_milli = mem.milli_value()
+    return amounts
+
+
+def _resources(rl: ResourceList, label: str, problems: dict[str, str]) -> Resources:
+    out: Resources = {}
+    for name in ("cpu", "memory"):
+        if name in rl:
+            try:
+                out[name] = parse_cached(rl[name])
+            except QuantityError as err:
+                problems[f"{name}.{label}"] = f"invalid {label} {name} quantity {rl[name]!r}: {err}"
+    return out
+
+
+def _add_into(total: Resources, more: Resources) -> None:
+    for name, q in more.items():
+        total[name] = total[name] + q if name in total else q
+
+
+# -- Nodes ------------------------------------------------------------------
+
+
+def node_rows(
+    nodes: Iterable[Node] | None,
+    metrics: Iterable[NodeMetrics] | None,
+    pods: Iterable[Pod] | None = None,
+    *,
+    use_capacity: bool = False,
+) -> list[NodeRow]:
+    """One row per node known from either the node list or the metrics.
+
+    `nodes` None means the node list is unavailable (no permission, failed
+    request): metrics rows still appear, without percentages.
+    """
+    rows: dict[str, NodeRow] = {}
+    for node in nodes or ():
+        row = NodeRow(
+            name=node.metadata.name,
+            status=node_status(node),
+            roles=node_roles(node),
+        )
+        source = node.status.capacity if use_capacity else node.status.allocatable
+        label = "capacity" if use_capacity else "allocatable"
+        row.available = amounts_of(_resources(source, label, row.problems))
+        rows[row.name] = row
+
+    for m in metrics or ():
+        row = rows.get(m.metadata.name)
+        if row is None:
+            row = rows[m.metadata.name] = NodeRow(name=m.metadata.name, in_node_list=False)
+        row.has_metrics = True
+        row.timestamp = m.timestamp
+        row.window = m.window
+        row.usage = usage_of([m.usage], row.problems)
+
+    if pods is not None:
+        _add_pod_reservations(rows, pods)
+    return list(rows.values())
+
+
+def _add_pod_reservations(rows: dict[str, NodeRow], pods: Iterable[Pod]) -> None:
+    """Pod counts and summed requests/limits per node, like `kubectl describe node`."""
+    requests: dict[str, Resources] = {}
+    limits: dict[str, Resources] = {}
+    for pod in pods:
+        row = rows.get(pod.spec.nodeName)
+        if row is None or pod.status.phase in TERMINATED_PHASES:
+            continue
+        row.pods += 1
+        try:
+            _add_into(requests.setdefault(row.name, {}), pod_requests(pod))
+            _add_into(limits.setdefault(row.name, {}), pod_limits(pod))
+        except InvalidResource as err:
+            row.problems["requests"] = f"pod {pod.metadata.namespace}/{pod.metadata.name}: {err}"
+    for name, row in rows.items():
+        if row.in_node_list:
+            row.requests = amounts_of(requests.get(name, {}))
+            row.limits = amounts_of(limits.get(name, {}))
+
+
+# -- Pods -------------------------------------------------------------------
+
+
+def pod_rows(pods: Iterable[Pod] | None, metrics: Iterable[PodMetrics] | None) -> list[PodRow]:
+    """One row per pod known from either the pod list or the metrics."""
+    by_key: dict[tuple[str, str], PodMetrics] = {
+        (m.metadata.namespace, m.metadata.name): m for m in metrics or ()
+    }
+    rows: list[PodRow] = []
+    for pod in pods or ():
+        key = (pod.metadata.namespace, pod.metadata.name)
+        rows.append(_pod_row(pod, by_key.pop(key, None)))
+    for m in by_key.values():
+        rows.append(_pod_row(None, m))
+    return rows
+
+
+def _pod_row(pod: Pod | None, m: PodMetrics | None) -> PodRow:
+    meta = (pod or m).metadata  # type: ignore[union-attr]
+    row = PodRow(namespace=meta.namespace, name=meta.name)
+    usage_by_container: dict[str, ResourceList] = {}
+    if m is not None:
+        row.has_metrics = True
+        row.timestamp = m.timestamp
+        row.window = m.window
+        row.usage = usage_of([c.usage for c in m.containers], row.problems)
+        usage_by_container = {c.name: c.usage for c in m.containers}
+
+    if pod is None:
+        row.in_pod_list = False
+        row.containers = [
+            _container_row(c.name, "app", usage_by_container.get(c.name), None, {})
+            for c in m.containers  # type: ignore[union-attr]
+        ]
+        return row
+
+    row.node = pod.spec.nodeName
+    row.status = pod_status(pod)
+    row.ready = pod_ready(pod)
+    row.restarts = pod_restarts(pod)
+    try:
+        row.requests = amounts_of(pod_requests(pod))
+        row.limits = amounts_of(pod_limits(pod))
+    except InvalidResource as err:
+        row.problems["requests"] = str(err)
+
+    statuses = {s.name: s for s in pod.status.containerStatuses}
+    statuses.update({s.name: s for s in pod.status.initContainerStatuses})
+    for c in pod.spec.initContainers:
+        kind = "sidecar" if is_sidecar(c) else "init"
+        row.containers.append(_container_row(c.name, kind, usage_by_container.get(c.name), c, statuses))
+    for c in pod.spec.containers:
+        row.containers.append(_container_row(c.name, "app", usage_by_container.get(c.name), c, statuses))
+    row.cpu_limit_share = _limit_share(row.containers, "cpu")
+    row.mem_limit_share = _limit_share(row.containers, "memory")
+    return row
+
+
+def _container_row(name, kind, usage: ResourceList | None, spec, statuses) -> ContainerRow:
+    row = ContainerRow(name=name, kind=kind)
+    if usage is not None:
+        row.has_metrics = True
+        row.usage = usage_of([usage], row.problems)
+    if spec is not None:
+        row.requests = amounts_of(_resources(spec.resources.requests, "request", row.problems))
+        row.limits = amounts_of(_resources(spec.resources.limits, "limit", row.problems))
+    status = statuses.get(name)
+    if status is not None:
+        row.restarts = status.restartCount
+        state = status.state
+        if state.waiting is not None:
+            row.state = state.waiting.reason or "Waiting"
+        elif state.terminated is not None:
+            row.state = state.terminated.reason or "Terminated"
+        else:
+            row.state = "Running"
+    return row
+
+
+def _limit_share(containers: list[ContainerRow], resource: str) -> LimitShare:
+    """Usage over limit, counting only the running containers that set a limit.
+
+    k9s divides the whole pod's usage by the sum of the limits that happen to
+    be set, which overstates the percentage when some containers are
+    unbounded; here the unbounded ones are left out and flagged instead.
+    """
+    share = LimitShare()
+    used = limit = 0
+    bounded = 0
+    running = [c for c in containers if c.kind != "init"]
+    for c in running:
+        lim = c.limits.cpu_milli if resource == "cpu" else c.limits.mem_milli
+        if lim is None:
+            continue
+        use = c.usage.cpu_milli if resource == "cpu" else c.usage.mem_milli
+        bounded += 1
+        limit += lim
+        used += use or 0
+    if bounded:
+        share.used_milli = used
+        share.limit_milli = limit
+        share.partial = bounded < len(running)
+    return share

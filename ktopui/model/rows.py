@@ -1,0 +1,172 @@
+"""Rows: one node, pod or container joined with its metrics, as plain numbers.
+
+A row holds integers exactly as `kubectl top` computes them (CPU in
+millicores rounded up, memory in bytes rounded up, percentages truncated) so
+every view sorts by number and formats the same way. `None` means "no data"
+and `problems` says why a cell is missing when the reason is bad data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ktopui.model.quantity import percent
+
+MEBIBYTE = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Usage:
+    """Usage of one resource holder, as kubectl rounds it."""
+
+    cpu_milli: int | None = None  # MilliValue(): ceil to the millicore
+    mem_bytes: int | None = None  # Value(): ceil to the byte
+    mem_milli: int | None = None  # MilliValue() of memory: what percentages divide
+
+
+@dataclass(slots=True)
+class Amounts:
+    """Requests or limits of one resource holder (None: not set)."""
+
+    cpu_milli: int | None = None
+    mem_bytes: int | None = None
+    mem_milli: int | None = None
+
+
+def pct(used: int | None, of: int | None) -> int | None:
+    if used is None or of is None:
+        return None
+    return percent(used, of)
+
+
+@dataclass(slots=True)
+class NodeRow:
+    name: str
+    status: str = "Unknown"
+    roles: str = "<none>"
+    pods: int = 0
+    usage: Usage = field(default_factory=Usage)
+    has_metrics: bool = False
+    in_node_list: bool = True
+    timestamp: str = ""
+    window: str = ""
+    # What percentages are taken of: allocatable, or capacity when asked.
+    available: Amounts = field(default_factory=Amounts)
+    requests: Amounts = field(default_factory=Amounts)
+    limits: Amounts = field(default_factory=Amounts)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def cpu_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.available.cpu_milli)
+
+    @property
+    def mem_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.available.mem_milli)
+
+    @property
+    def cpu_req_pct(self) -> int | None:
+        return pct(self.requests.cpu_milli, self.available.cpu_milli)
+
+    @property
+    def cpu_lim_pct(self) -> int | None:
+        return pct(self.limits.cpu_milli, self.available.cpu_milli)
+
+    @property
+    def mem_req_pct(self) -> int | None:
+        return pct(self.requests.mem_milli, self.available.mem_milli)
+
+    @property
+    def mem_lim_pct(self) -> int | None:
+        return pct(self.limits.mem_milli, self.available.mem_milli)
+
+
+@dataclass(slots=True)
+class LimitShare:
+    """Usage of only the containers that set a limit, over those limits.
+
+    `partial` is True when some running containers set no limit for the
+    resource, so the percentage does not cover the whole pod.
+    """
+
+    used_milli: int | None = None
+    limit_milli: int | None = None
+    partial: bool = False
+
+    @property
+    def pct(self) -> int | None:
+        return pct(self.used_milli, self.limit_milli)
+
+
+@dataclass(slots=True)
+class ContainerRow:
+    name: str
+    kind: str = "app"  # "app" | "sidecar" | "init"
+    usage: Usage = field(default_factory=Usage)
+    has_metrics: bool = False
+    requests: Amounts = field(default_factory=Amounts)
+    limits: Amounts = field(default_factory=Amounts)
+    restarts: int = 0
+    state: str = ""
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cpu_req_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.requests.cpu_milli)
+
+    @property
+    def cpu_lim_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.limits.cpu_milli)
+
+    @property
+    def mem_req_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.requests.mem_milli)
+
+    @property
+    def mem_lim_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.limits.mem_milli)
+
+
+@dataclass(slots=True)
+class PodRow:
+    namespace: str
+    name: str
+    node: str = ""
+    status: str = ""
+    ready: str = ""
+    restarts: int = 0
+    usage: Usage = field(default_factory=Usage)
+    has_metrics: bool = False
+    in_pod_list: bool = True
+    timestamp: str = ""
+    window: str = ""
+    requests: Amounts = field(default_factory=Amounts)
+    limits: Amounts = field(default_factory=Amounts)
+    cpu_limit_share: LimitShare = field(default_factory=LimitShare)
+    mem_limit_share: LimitShare = field(default_factory=LimitShare)
+    containers: list[ContainerRow] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def cpu_req_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.requests.cpu_milli)
+
+    @property
+    def mem_req_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.requests.mem_milli)
+
+    @property
+    def cpu_lim_pct(self) -> int | None:
+        return self.cpu_limit_share.pct
+
+    @property
+    def mem_lim_pct(self) -> int | None:
+        return self.mem_limit_share.pct
