@@ -1,0 +1,103 @@
+"""Effective pod requests and limits follow Kubernetes' PodRequests rule."""
+
+import msgspec
+import pytest
+
+from ktopui.kube.objects import Pod
+from ktopui.model.join import pod_rows
+from ktopui.model.pod_resources import InvalidResource, pod_limits, pod_requests
+
+
+def container(name, cpu=None, mem=None, *, lim_cpu=None, lim_mem=None, sidecar=False):
+    requests = {k: v for k, v in (("cpu", cpu), ("memory", mem)) if v}
+    limits = {k: v for k, v in (("cpu", lim_cpu), ("memory", lim_mem)) if v}
+    c = {"name": name, "resources": {"requests": requests, "limits": limits}}
+    if sidecar:
+        c["restartPolicy"] = "Always"
+    return c
+
+
+def pod(containers, init=(), overhead=None, name="p"):
+    spec = {"containers": list(containers), "initContainers": list(init)}
+    if overhead:
+        spec["overhead"] = overhead
+    return msgspec.convert({"metadata": {"name": name, "namespace": "ns"}, "spec": spec}, Pod)
+
+
+def millis(resources):
+    return {k: q.milli_value() for k, q in resources.items()}
+
+
+def test_app_containers_add_up():
+    p = pod([container("a", "100m", "64Mi"), container("b", "250m", "128Mi")])
+    assert millis(pod_requests(p)) == {"cpu": 350, "memory": 192 * 1024 * 1024 * 1000}
+
+
+def test_an_init_container_bigger_than_the_app_sets_the_floor():
+    p = pod([container("app", "100m")], init=[container("migrate", "500m")])
+    assert millis(pod_requests(p)) == {"cpu": 500}
+
+
+def test_sidecars_add_to_the_app_and_to_later_init_containers():
+    # sidecar 200m runs alongside the app (100m): 300m; the init container
+    # after the sidecar needs 250m + 200m = 450m while it runs.
+    p = pod(
+        [container("app", "100m")],
+        init=[container("proxy", "200m", sidecar=True), container("setup", "250m")],
+    )
+    assert millis(pod_requests(p)) == {"cpu": 450}
+
+
+def test_init_container_before_the_sidecar_runs_alone():
+    p = pod(
+        [container("app", "100m")],
+        init=[container("setup", "250m"), container("proxy", "200m", sidecar=True)],
+    )
+    assert millis(pod_requests(p)) == {"cpu": 300}
+
+
+def test_overhead_comes_on_top():
+    p = pod([container("app", "100m")], overhead={"cpu": "50m"})
+    assert millis(pod_requests(p)) == {"cpu": 150}
+
+
+def test_limits_follow_the_same_rule():
+    p = pod([container("app", lim_cpu="1"), container("b", lim_cpu="500m")])
+    assert millis(pod_limits(p)) == {"cpu": 1500}
+
+
+def test_invalid_request_names_the_container():
+    with pytest.raises(InvalidResource, match="container app requests memory"):
+        pod_requests(pod([container("app", mem="1g")]))
+
+
+def _metrics(name, **usage):
+    from ktopui.kube.objects import PodMetrics
+
+    return msgspec.convert(
+        {
+            "metadata": {"name": name, "namespace": "ns"},
+            "containers": [{"name": c, "usage": {"cpu": u, "memory": "10Mi"}} for c, u in usage.items()],
+        },
+        PodMetrics,
+    )
+
+
+def test_limit_percent_counts_only_containers_with_a_limit_and_says_so():
+    # k9s would divide 300m (whole pod) by 200m and show 150%.
+    p = pod([container("app", "100m", lim_cpu="200m"), container("log", "50m")])
+    (row,) = pod_rows([p], [_metrics("p", app="100m", log="200m")])
+    assert row.cpu_lim_pct == 50
+    assert row.cpu_limit_share.partial is True
+    assert row.cpu_req_pct == 200  # 300m used of 150m requested
+
+
+def test_limit_percent_is_absent_when_no_container_sets_a_limit():
+    (row,) = pod_rows([pod([container("app", "100m")])], [_metrics("p", app="100m")])
+    assert row.cpu_lim_pct is None and row.cpu_limit_share.partial is False
+
+
+def test_pod_without_metrics_still_has_requests():
+    (row,) = pod_rows([pod([container("app", "100m", "1Gi")])], [])
+    assert row.has_metrics is False
+    assert row.requests.cpu_milli == 100 and row.requests.mem_bytes == 1 << 30

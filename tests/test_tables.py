@@ -1,0 +1,126 @@
+"""`ktopui top` tables from decoded objects, against SPEC §2.9's byte-exact examples."""
+
+import msgspec
+
+from ktopui.batch.tables import node_table, pod_table
+from ktopui.kube.objects import Node, NodeMetrics, PodMetrics
+from ktopui.model.join import node_rows, pod_rows, usage_of
+
+
+def node(name, cpu="3920m", memory="7548764Ki"):
+    return msgspec.convert(
+        {"metadata": {"name": name}, "status": {"allocatable": {"cpu": cpu, "memory": memory}}}, Node
+    )
+
+
+def node_metrics(name, cpu, memory):
+    return msgspec.convert({"metadata": {"name": name}, "usage": {"cpu": cpu, "memory": memory}}, NodeMetrics)
+
+
+def pod_metrics(ns, name, *containers):
+    return msgspec.convert(
+        {
+            "metadata": {"name": name, "namespace": ns},
+            "containers": [{"name": c, "usage": {"cpu": cpu, "memory": mem}} for c, cpu, mem in containers],
+        },
+        PodMetrics,
+    )
+
+
+A, B, C = "ip-10-0-1-12.ec2.internal", "ip-10-0-2-7.ec2.internal", "ip-10-0-3-99.ec2.internal"
+NODES = [node(A), node(B), node(C)]
+NODE_METRICS = [node_metrics(A, "1594123456n", "3952456Ki"), node_metrics(B, "98765432n", "1234567Ki")]
+PODS = [
+    pod_metrics("default", "web-7d4b9c6f5-abcde", ("nginx", "1500000n", "10012Ki"), ("sidecar", "1500000n", "2048Ki")),
+    pod_metrics("kube-system", "coredns-5d78c9869d-xyz12", ("coredns", "2345678n", "15360Ki")),
+]
+
+
+def dots(text):
+    return text.replace(" ", "·")
+
+
+def test_node_table_matches_kubectl_with_unknown_rows_last():
+    assert dots(node_table(node_rows(NODES, NODE_METRICS))) == (
+        "NAME························CPU(cores)···CPU(%)······MEMORY(bytes)···MEMORY(%)···\n"
+        "ip-10-0-1-12.ec2.internal···1595m········40%·········3859Mi··········52%·········\n"
+        "ip-10-0-2-7.ec2.internal····99m··········2%··········1205Mi··········16%·········\n"
+        "ip-10-0-3-99.ec2.internal···<unknown>····<unknown>···<unknown>·······<unknown>···\n"
+    )
+
+
+def test_node_table_without_headers_sorted_by_cpu_has_narrower_columns():
+    assert dots(node_table(node_rows(NODES, NODE_METRICS), sort_by="cpu", no_headers=True)) == (
+        "ip-10-0-1-12.ec2.internal···1595m·······40%·········3859Mi······52%·········\n"
+        "ip-10-0-2-7.ec2.internal····99m·········2%··········1205Mi······16%·········\n"
+        "ip-10-0-3-99.ec2.internal···<unknown>···<unknown>···<unknown>···<unknown>···\n"
+    )
+
+
+def test_node_missing_from_node_list_gets_dash_percentages_not_a_ragged_row():
+    table = node_table(node_rows([node(A)], NODE_METRICS))
+    assert dots(table).splitlines()[2] == "ip-10-0-2-7.ec2.internal····99m··········-········1205Mi··········-···········"
+
+
+def test_zero_allocatable_gives_no_percentage():
+    table = node_table(node_rows([node(A, cpu="0", memory="0")], NODE_METRICS[:1]))
+    assert dots(table).splitlines()[1] == "ip-10-0-1-12.ec2.internal···1595m········-········3859Mi··········-···········"
+
+
+def test_invalid_quantity_spoils_only_its_cell():
+    bad = [node_metrics(A, "1594123456n", "6GiB"), NODE_METRICS[1]]
+    lines = node_table(node_rows(NODES[:2], bad)).splitlines()
+    assert lines[1].split() == [A, "1595m", "40%", "?", "?"]
+    assert lines[2].split() == [B, "99m", "2%", "1205Mi", "16%"]
+
+
+def test_pod_table_in_one_namespace():
+    assert dots(pod_table(pod_rows(None, PODS[:1]))) == (
+        "NAME··················CPU(cores)···MEMORY(bytes)···\n"
+        "web-7d4b9c6f5-abcde···3m···········11Mi············\n"
+    )
+
+
+def test_pod_table_all_namespaces():
+    assert dots(pod_table(pod_rows(None, PODS), all_namespaces=True)) == (
+        "NAMESPACE·····NAME·······················CPU(cores)···MEMORY(bytes)···\n"
+        "default·······web-7d4b9c6f5-abcde········3m···········11Mi············\n"
+        "kube-system···coredns-5d78c9869d-xyz12···3m···········15Mi············\n"
+    )
+
+
+def _total(metrics):
+    problems = {}
+    return usage_of([c.usage for m in metrics for c in m.containers], problems), problems
+
+
+def test_containers_are_rounded_one_by_one_and_the_sum_once():
+    table = pod_table(pod_rows(None, PODS), all_namespaces=True, containers=True, total=_total(PODS))
+    assert dots(table) == (
+        "NAMESPACE·····POD························NAME······CPU(cores)···MEMORY(bytes)···\n"
+        "default·······web-7d4b9c6f5-abcde········nginx·····2m···········9Mi·············\n"
+        "default·······web-7d4b9c6f5-abcde········sidecar···2m···········2Mi·············\n"
+        "kube-system···coredns-5d78c9869d-xyz12···coredns···3m···········15Mi············\n"
+        "···················································________·····________········\n"
+        "···················································6m···········26Mi············\n"
+    )
+
+
+def test_sum_without_headers_reproduces_kubectl_misalignment():
+    table = pod_table(pod_rows(None, PODS), all_namespaces=True, no_headers=True, total=_total(PODS))
+    assert dots(table) == (
+        "default·······web-7d4b9c6f5-abcde········3m·········11Mi···\n"
+        "kube-system···coredns-5d78c9869d-xyz12···3m·········15Mi···\n"
+        "··············________···················________···\n"
+        "··············6m·························26Mi·······\n"
+    )
+
+
+def test_cpu_sort_breaks_ties_by_name():
+    pods = [pod_metrics("ns", n, ("c", "5m", "1Mi")) for n in ("b", "c", "a")]
+    names = [line.split()[0] for line in pod_table(pod_rows(None, pods), sort_by="cpu").splitlines()[1:]]
+    assert names == ["a", "b", "c"]
+
+
+def test_no_metrics_prints_nothing():
+    assert pod_table([]) == "" and node_table(node_rows(NODES, [])) == ""
