@@ -169,7 +169,10 @@ class KubeAPI:
         except httpx.HTTPError as err:
             raise transport_error(err, self.server, target) from None
         if response.status_code >= 400:
-            raise status_error(response, target)
+            error = status_error(response, target)
+            if isinstance(error, errors.MetricsUnavailable):
+                self._metrics_version = None  # rediscover: it may come back
+            raise error
         return decode(response.content, kind, what=target.describe())
 
 

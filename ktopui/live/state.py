@@ -1,0 +1,189 @@
+"""The live view of a cluster: the latest lists, their health, and history.
+
+`LiveCluster.refresh()` fetches the four lists concurrently, keeps the last
+good copy of any list whose request failed (so a failed refresh never empties
+a table), joins them into rows and records history. It knows nothing about
+the screen: the UI calls refresh() from a worker and shows the Snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from ktopui.kube.api import KubeAPI
+from ktopui.kube.errors import KubeError, MetricsUnavailable
+from ktopui.kube.objects import Node, NodeMetrics, Pod, PodMetrics
+from ktopui.model.history import History, epoch
+from ktopui.model.join import node_rows, pod_rows
+from ktopui.model.rows import NodeRow, PodRow
+
+SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
+CLUSTER_KEY = ("cluster",)
+
+
+def node_key(name: str) -> tuple:
+    return ("node", name)
+
+
+def pod_key(namespace: str, name: str) -> tuple:
+    return ("pod", namespace, name)
+
+
+def container_key(namespace: str, pod: str, container: str) -> tuple:
+    return ("container", namespace, pod, container)
+
+
+@dataclass
+class SourceHealth:
+    """How the last request for one list went."""
+
+    ok_at: float | None = None  # wall-clock time of the last success
+    error: KubeError | None = None
+    failures: int = 0  # consecutive
+
+
+@dataclass
+class Totals:
+    cpu_milli: int = 0
+    cpu_allocatable_milli: int = 0
+    mem_bytes: int = 0
+    mem_allocatable_bytes: int = 0
+
+
+@dataclass
+class Snapshot:
+    nodes: list[NodeRow]
+    pods: list[PodRow]
+    health: dict[str, SourceHealth]
+    taken_at: float
+    newest_metrics: float | None  # epoch seconds of the newest metrics timestamp
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def metrics_error(self) -> MetricsUnavailable | None:
+        for source in ("node metrics", "pod metrics"):
+            error = self.health[source].error
+            if isinstance(error, MetricsUnavailable):
+                return error
+        return None
+
+    @property
+    def errors(self) -> dict[str, KubeError]:
+        return {name: h.error for name, h in self.health.items() if h.error is not None}
+
+
+class LiveCluster:
+    def __init__(
+        self,
+        api: KubeAPI,
+        *,
+        namespace: str = "",
+        label_selector: str = "",
+        history: History | None = None,
+    ) -> None:
+        self.api = api
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.history = history or History()
+        self.health = {name: SourceHealth() for name in SOURCES}
+        self._nodes: list[Node] | None = None
+        self._pods: list[Pod] | None = None
+        self._node_metrics: list[NodeMetrics] | None = None
+        self._pod_metrics: list[PodMetrics] | None = None
+
+    def set_scope(self, *, namespace: str | None = None, label_selector: str | None = None) -> None:
+        """Change what is listed; the next refresh replaces the pod lists."""
+        if namespace is not None:
+            self.namespace = namespace
+        if label_selector is not None:
+            self.label_selector = label_selector
+        self._pods = self._pod_metrics = None
+
+    async def refresh(self) -> Snapshot:
+        fetches = {
+            "nodes": self.api.list_nodes(),
+            "pods": self.api.list_pods(namespace=self.namespace, label_selector=self.label_selector),
+            "node metrics": self.api.list_node_metrics(),
+            "pod metrics": self.api.list_pod_metrics(
+                namespace=self.namespace, label_selector=self.label_selector
+            ),
+        }
+        results = await asyncio.gather(*fetches.values(), return_exceptions=True)
+        now = time.time()
+        fresh: dict[str, list] = {}
+        for source, result in zip(fetches, results):
+            health = self.health[source]
+            if isinstance(result, KubeError):
+                health.error = result
+                health.failures += 1
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                health.error = None
+                health.failures = 0
+                health.ok_at = now
+                fresh[source] = result.items
+        if "nodes" in fresh:
+            self._nodes = fresh["nodes"]
+        if "pods" in fresh:
+            self._pods = fresh["pods"]
+        # Metrics that are unavailable are dropped, not kept stale: usage
+        # from minutes ago must not pass for current.
+        for source, attr in (("node metrics", "_node_metrics"), ("pod metrics", "_pod_metrics")):
+            if source in fresh:
+                setattr(self, attr, fresh[source])
+            elif isinstance(self.health[source].error, MetricsUnavailable):
+                setattr(self, attr, None)
+        return self._snapshot(now, fresh)
+
+    def _snapshot(self, now: float, fresh: dict[str, list]) -> Snapshot:
+        nodes = node_rows(self._nodes, self._node_metrics, self._pods)
+        pods = pod_rows(self._pods, self._pod_metrics)
+        self._record(nodes, pods, fresh)
+        totals = Totals()
+        newest: float | None = None
+        for row in nodes:
+            totals.cpu_milli += row.usage.cpu_milli or 0
+            totals.mem_bytes += row.usage.mem_bytes or 0
+            totals.cpu_allocatable_milli += row.available.cpu_milli or 0
+            totals.mem_allocatable_bytes += row.available.mem_bytes or 0
+            when = epoch(row.timestamp) if row.timestamp else None
+            if when is not None and (newest is None or when > newest):
+                newest = when
+        if newest is not None and self._node_metrics is not None:
+            stamp = max(r.timestamp for r in nodes if r.timestamp)
+            self.history.record(CLUSTER_KEY, stamp, totals.cpu_milli, totals.mem_bytes)
+        return Snapshot(
+            nodes=nodes,
+            pods=pods,
+            health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
+            taken_at=now,
+            newest_metrics=newest,
+            totals=totals,
+        )
+
+    def _record(self, nodes: list[NodeRow], pods: list[PodRow], fresh: dict[str, list]) -> None:
+        history = self.history
+        if "nodes" in fresh:
+            history.retire(
+                (node_key(r.name) for r in nodes), in_scope=lambda k: k[0] == "node"
+            )
+        if "pods" in fresh:
+            alive = [pod_key(r.namespace, r.name) for r in pods]
+            alive += [container_key(r.namespace, r.name, c.name) for r in pods for c in r.containers]
+            ns = self.namespace
+            history.retire(alive, in_scope=lambda k: k[0] in ("pod", "container") and (not ns or k[1] == ns))
+        for r in nodes:
+            if r.has_metrics:
+                history.record(node_key(r.name), r.timestamp, r.usage.cpu_milli, r.usage.mem_bytes)
+        for r in pods:
+            if not r.has_metrics:
+                continue
+            history.record(pod_key(r.namespace, r.name), r.timestamp, r.usage.cpu_milli, r.usage.mem_bytes)
+            for c in r.containers:
+                if c.has_metrics:
+                    history.record(
+                        container_key(r.namespace, r.name, c.name), r.timestamp, c.usage.cpu_milli, c.usage.mem_bytes
+                    )
