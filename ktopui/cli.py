@@ -1,4 +1,4 @@
-"""Command line: `ktopui [top nodes|pods ...] [sim ...]`, also as `kubectl ktopui`.
+"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods`, `ktopui sim`; also `kubectl ktopui`.
 
 Heavy imports (Textual, the simulated cluster) happen only in the branch
 that needs them, so `ktopui top` starts as fast as kubectl.
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ktopui",
         parents=[flags],
         description="Live, exact Kubernetes resource usage: kubectl top, made live.",
+    )
+    parser.add_argument("-A", "--all-namespaces", action="store_true", help="show all namespaces")
+    parser.add_argument("-l", "--selector", default="", help="label selector for pods (e.g. app=web)")
+    parser.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between refreshes (default 2, minimum 1)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ktopui.batch import top
@@ -75,14 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         setattr(args, name, getattr(args, name, None))
     demo = getattr(args, "demo", False)
 
-    if args.command != "top":
-        build_parser().print_help()
-        return 2
-
-    from ktopui.batch import top
+    if args.command == "top":
+        from ktopui.batch.top import run
+    else:
+        from ktopui.ui.main import run
 
     if not demo:
-        return top.run(args)
+        return run(args)
     with demo_cluster() as kubeconfig:
         args.kubeconfig, args.context = kubeconfig, None
-        return top.run(args)
+        return run(args)

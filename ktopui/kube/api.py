@@ -16,6 +16,7 @@ import httpx
 from ktopui.kube import errors
 from ktopui.kube.objects import (
     APIGroupList,
+    NamespaceList,
     Node,
     NodeList,
     NodeMetrics,
@@ -117,6 +118,10 @@ class KubeAPI:
             Pod,
             Target("get", "pods", namespace, name),
         )
+
+    async def list_namespaces(self) -> list[str]:
+        found = await self._get("/api/v1/namespaces", NamespaceList, Target("list", "namespaces"))
+        return sorted(ns.metadata.name for ns in found.items)
 
     # -- metrics.k8s.io ---------------------------------------------------
 

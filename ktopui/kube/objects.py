@@ -135,6 +135,15 @@ class PodList(msgspec.Struct, omit_defaults=True):
     items: list[Pod] = []
 
 
+class Namespace(msgspec.Struct, omit_defaults=True):
+    metadata: ObjectMeta = ObjectMeta()
+
+
+class NamespaceList(msgspec.Struct, omit_defaults=True):
+    metadata: ListMeta = ListMeta()
+    items: list[Namespace] = []
+
+
 # -- metrics.k8s.io ---------------------------------------------------------
 
 

@@ -1,0 +1,170 @@
+"""The Textual app: one polling worker feeding the screens.
+
+The worker awaits each refresh before sleeping, so polls never pile up on a
+slow API server; widgets only ever see finished Snapshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from ktopui.kube.api import KubeAPI
+from ktopui.kube.connection import ClusterConnection, make_http_client
+from ktopui.kube.errors import KubeError
+from ktopui.live.state import LiveCluster, Snapshot
+from ktopui.model.history import History
+from ktopui.ui.header import ClusterHeader, Place
+from ktopui.ui.screens import DashboardScreen, HelpScreen, MainScreen, NamespaceScreen
+
+MIN_INTERVAL = 1.0
+
+
+class KtopApp(App):
+    CSS_PATH = "ktopui.tcss"
+    TITLE = "ktopui"
+    BINDINGS = [
+        Binding("space", "pause", "Pause", id="pause"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        conn: ClusterConnection,
+        *,
+        namespace: str = "",
+        label_selector: str = "",
+        interval: float = 2.0,
+    ) -> None:
+        super().__init__()
+        self.conn = conn
+        self.place = Place(context=conn.context, server=conn.server)
+        self.history = History()
+        self.snapshot: Snapshot | None = None
+        self.paused = False
+        self.interval = max(MIN_INTERVAL, interval)
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.refresh_count = 0  # finished refreshes, for tests and benchmarks
+        self._wake = asyncio.Event()
+        self.api: KubeAPI | None = None
+        self.live: LiveCluster | None = None
+
+    @property
+    def scope_text(self) -> str:
+        scope = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+        return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
+
+    async def on_mount(self) -> None:
+        self._http = make_http_client(self.conn)
+        self.api = KubeAPI(self._http, self.conn.server)
+        self.live = LiveCluster(
+            self.api, namespace=self.namespace, label_selector=self.label_selector, history=self.history
+        )
+        await self.push_screen(MainScreen())
+        self.poll()
+
+    async def on_unmount(self) -> None:
+        await self._http.aclose()
+
+    # -- polling ----------------------------------------------------------
+
+    @work(exclusive=True, group="poll")
+    async def poll(self) -> None:
+        try:
+            self.place.version = (await self.api.version()).gitVersion
+        except KubeError:
+            pass  # the first refresh reports what is wrong
+        while True:
+            if not self.paused:
+                await self.refresh_now()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def refresh_now(self) -> None:
+        try:
+            snapshot = await self.live.refresh()
+        except Exception as err:  # a bug, not a cluster problem: keep running, say so
+            self.log.error(f"refresh failed: {err!r}")
+            self._show_note(f"internal error during refresh: {err!r}")
+            return
+        self.snapshot = snapshot
+        self.refresh_count += 1
+        self._show(snapshot)
+
+    def _show(self, snapshot: Snapshot | None) -> None:
+        screen = self.screen
+        if isinstance(screen, DashboardScreen):
+            screen.show(snapshot)
+
+    def _show_note(self, note: str) -> None:
+        for header in self.screen.query(ClusterHeader):
+            header.note = note
+            header.refresh()
+
+    def wake(self) -> None:
+        """Refresh now instead of at the next tick."""
+        self._wake.set()
+
+    # -- actions ------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._show(self.snapshot)
+        if not self.paused:
+            self.wake()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_pick_namespace(self) -> None:
+        self._pick_namespace()
+
+    @work(exclusive=True, group="namespaces")
+    async def _pick_namespace(self) -> None:
+        try:
+            names = await self.api.list_namespaces()
+        except KubeError:
+            # Not allowed to list namespaces: offer the ones we can see.
+            seen = {p.namespace for p in self.snapshot.pods} if self.snapshot else set()
+            names = sorted(seen | ({self.namespace} if self.namespace else set()))
+        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace))
+        if choice is not None and choice != self.namespace:
+            self.set_namespace(choice)
+
+    def set_namespace(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.live.set_scope(namespace=namespace)
+        if self.snapshot is not None:
+            self.snapshot.pods = [p for p in self.snapshot.pods if not namespace or p.namespace == namespace]
+        self._show(self.snapshot)
+        self.wake()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Pause or resume updates", "Space", self.action_pause)
+        yield SystemCommand("Switch namespace", "s: pick a namespace, or all", self.action_pick_namespace)
+        yield SystemCommand("Keys", "?: every key and what it does", self.action_help)
+        if isinstance(screen, MainScreen):
+            yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
+            yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
+        if isinstance(screen, DashboardScreen):
+            for what, title in (
+                ("cpu", "CPU"),
+                ("mem", "memory"),
+                ("name", "name"),
+                ("pct", "% of allocatable"),
+                ("req_pct", "% of requests"),
+                ("lim_pct", "% of limits"),
+            ):
+                yield SystemCommand(f"Sort by {title}", "again to reverse", lambda w=what: screen.action_sort(w))
+            yield SystemCommand("Filter rows", "/", screen.action_filter)

@@ -1,0 +1,90 @@
+"""Cell text for the dashboard: the same digits as kubectl top, plus sparklines.
+
+Pure functions of numbers, so screens, tests and screenshots agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ktopui.model.quantity import format_cpu, format_memory
+
+SPARK = "▁▂▃▄▅▆▇█"
+WARN, CRIT = 70, 90
+
+
+def cpu_text(milli: int | None, problem: str | None = None) -> str:
+    if problem:
+        return "?"
+    return "-" if milli is None else format_cpu(milli)
+
+
+def mem_text(nbytes: int | None, problem: str | None = None) -> str:
+    if problem:
+        return "?"
+    return "-" if nbytes is None else format_memory(nbytes)
+
+
+def pct_text(value: int | None, *, partial: bool = False) -> str:
+    """`57%`; `!`/`!!` mark 70 %/90 % so the levels read without colour too.
+
+    `~` marks a limit percentage that covers only some containers.
+    """
+    if value is None:
+        return "-"
+    mark = "!!" if value >= CRIT else "!" if value >= WARN else ""
+    return f"{'~' if partial else ''}{value}%{mark}"
+
+
+def level(value: int | None) -> str:
+    """"crit", "warn" or "" for a percentage."""
+    if value is None:
+        return ""
+    return "crit" if value >= CRIT else "warn" if value >= WARN else ""
+
+
+def sparkline(values: np.ndarray, width: int, *, top: float | None = None) -> str:
+    """The last `width` samples as block characters; gaps stay blank.
+
+    Scaled from 0 to `top` (default: the largest sample shown), so a flat
+    line near the top means "near the maximum", not "constant".
+    """
+    if width <= 0:
+        return ""
+    shown = values[-width:]
+    if shown.size == 0:
+        return " " * width
+    finite = shown[np.isfinite(shown)]
+    peak = top if top else (float(finite.max()) if finite.size else 0.0)
+    chars = []
+    for v in shown:
+        if not math.isfinite(v):
+            chars.append(" ")
+        elif peak <= 0:
+            chars.append(SPARK[0])
+        else:
+            idx = int(round(min(max(v / peak, 0.0), 1.0) * (len(SPARK) - 1)))
+            chars.append(SPARK[idx])
+    return "".join(chars).rjust(width)
+
+
+def cores_text(milli: int) -> str:
+    """Cluster totals in cores: `12.3`."""
+    return f"{milli / 1000:.1f}"
+
+
+def gib_text(nbytes: int) -> str:
+    return f"{nbytes / 1024**3:.1f}"
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"

@@ -1,0 +1,171 @@
+"""The columns of each table: title, width, sort value, cell text and level.
+
+A column's `value` is what it sorts by (a number, never the display string);
+`priority` decides which columns go first when the terminal is narrow
+(higher goes first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ktopui.live.state import container_key, node_key, pod_key
+from ktopui.model.history import CPU, MEMORY, History
+from ktopui.model.rows import ContainerRow, NodeRow, PodRow
+from ktopui.ui.cells import cpu_text, level, mem_text, pct_text, sparkline
+
+SPARK_WIDTH = 12
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    title: str
+    width: int
+    value: Callable[[Any], Any]
+    text: Callable[[Any, History], str]
+    level: Callable[[Any], str] = lambda row: ""
+    right: bool = True
+    priority: int = 0
+    flex: bool = False  # takes the width left over (names)
+
+
+def _spark(key_of: Callable[[Any], tuple], metric: int) -> Callable[[Any, History], str]:
+    return lambda row, history: sparkline(history.last(key_of(row), metric, SPARK_WIDTH), SPARK_WIDTH)
+
+
+def _pct_column(cid: str, title: str, get: Callable[[Any], int | None], priority: int, partial=None) -> Column:
+    return Column(
+        cid,
+        title,
+        8,
+        value=get,
+        text=lambda row, _h: pct_text(get(row), partial=bool(partial and partial(row))),
+        level=lambda row: level(get(row)),
+        priority=priority,
+    )
+
+
+# -- nodes --------------------------------------------------------------------
+
+_nkey = lambda r: node_key(r.name)  # noqa: E731
+
+NODE_COLUMNS = [
+    Column("name", "NAME", 16, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
+    Column(
+        "status",
+        "STATUS",
+        9,
+        lambda r: r.status,
+        lambda r, _h: r.status.replace("SchedulingDisabled", "Cordoned"),
+        level=lambda r: "" if r.status == "Ready" else "crit" if r.status.startswith("NotReady") else "warn",
+        right=False,
+        priority=60,
+    ),
+    Column("roles", "ROLES", 13, lambda r: r.roles, lambda r, _h: r.roles, right=False, priority=15),
+    Column("pods", "PODS", 5, lambda r: r.pods, lambda r, _h: str(r.pods), priority=30),
+    Column(
+        "cpu",
+        "CPU",
+        8,
+        lambda r: r.usage.cpu_milli,
+        lambda r, _h: cpu_text(r.usage.cpu_milli, r.problems.get("cpu")) if r.has_metrics else "-",
+        priority=90,
+    ),
+    _pct_column("cpu_pct", "CPU%", lambda r: r.cpu_pct, 85),
+    _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 50),
+    _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 25),
+    Column("cpu_hist", "CPU HISTORY", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_nkey, CPU), right=False, priority=20),
+    Column(
+        "mem",
+        "MEMORY",
+        9,
+        lambda r: r.usage.mem_bytes,
+        lambda r, _h: mem_text(r.usage.mem_bytes, r.problems.get("memory")) if r.has_metrics else "-",
+        priority=90,
+    ),
+    _pct_column("mem_pct", "MEM%", lambda r: r.mem_pct, 85),
+    _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 50),
+    _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 25),
+    Column("mem_hist", "MEM HISTORY", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_nkey, MEMORY), right=False, priority=20),
+]
+
+# -- pods ---------------------------------------------------------------------
+
+_pkey = lambda r: pod_key(r.namespace, r.name)  # noqa: E731
+
+
+def _status_level(row: PodRow) -> str:
+    if row.status in ("Running", "Succeeded", "Completed"):
+        return ""
+    if row.status in ("Pending", "ContainerCreating", "Terminating") or row.status.startswith("Init:"):
+        return "warn"
+    return "crit"
+
+
+POD_COLUMNS = [
+    Column("namespace", "NAMESPACE", 12, lambda r: r.namespace, lambda r, _h: r.namespace, right=False, priority=70),
+    Column("name", "NAME", 20, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
+    Column("node", "NODE", 14, lambda r: r.node, lambda r, _h: r.node or "-", right=False, priority=22),
+    Column("status", "STATUS", 12, lambda r: r.status, lambda r, _h: r.status or "-", _status_level, right=False, priority=60),
+    Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), lambda r: "warn" if r.restarts else "", priority=40),
+    Column(
+        "cpu",
+        "CPU",
+        8,
+        lambda r: r.usage.cpu_milli,
+        lambda r, _h: cpu_text(r.usage.cpu_milli, r.problems.get("cpu")) if r.has_metrics else "-",
+        priority=90,
+    ),
+    _pct_column("cpu_req_pct", "%CPU/R", lambda r: r.cpu_req_pct, 80),
+    _pct_column("cpu_lim_pct", "%CPU/L", lambda r: r.cpu_lim_pct, 75, partial=lambda r: r.cpu_limit_share.partial),
+    Column("cpu_hist", "CPU HISTORY", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_pkey, CPU), right=False, priority=20),
+    Column(
+        "mem",
+        "MEMORY",
+        9,
+        lambda r: r.usage.mem_bytes,
+        lambda r, _h: mem_text(r.usage.mem_bytes, r.problems.get("memory")) if r.has_metrics else "-",
+        priority=90,
+    ),
+    _pct_column("mem_req_pct", "%MEM/R", lambda r: r.mem_req_pct, 80),
+    _pct_column("mem_lim_pct", "%MEM/L", lambda r: r.mem_lim_pct, 75, partial=lambda r: r.mem_limit_share.partial),
+    Column("mem_hist", "MEM HISTORY", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_pkey, MEMORY), right=False, priority=20),
+]
+
+# -- containers of one pod ----------------------------------------------------
+
+
+def container_columns(namespace: str, pod: str) -> list[Column]:
+    ckey = lambda c: container_key(namespace, pod, c.name)  # noqa: E731
+    return [
+        Column("name", "CONTAINER", 14, lambda c: c.name, lambda c, _h: c.name, right=False, priority=100, flex=True),
+        Column("kind", "KIND", 7, lambda c: c.kind, lambda c, _h: c.kind, right=False, priority=50),
+        Column("status", "STATE", 11, lambda c: c.state, lambda c, _h: c.state or "-", right=False, priority=55),
+        Column("restarts", "RESTARTS", 8, lambda c: c.restarts, lambda c, _h: str(c.restarts), priority=40),
+        Column("cpu", "CPU", 7, lambda c: c.usage.cpu_milli, lambda c, _h: cpu_text(c.usage.cpu_milli, c.problems.get("cpu")) if c.has_metrics else "-", priority=90),
+        Column("cpu_req", "CPU/R", 7, lambda c: c.requests.cpu_milli, lambda c, _h: cpu_text(c.requests.cpu_milli), priority=45),
+        Column("cpu_lim", "CPU/L", 7, lambda c: c.limits.cpu_milli, lambda c, _h: cpu_text(c.limits.cpu_milli), priority=44),
+        _pct_column("cpu_req_pct", "%CPU/R", lambda c: c.cpu_req_pct, 80),
+        _pct_column("cpu_lim_pct", "%CPU/L", lambda c: c.cpu_lim_pct, 75),
+        Column("mem", "MEMORY", 8, lambda c: c.usage.mem_bytes, lambda c, _h: mem_text(c.usage.mem_bytes, c.problems.get("memory")) if c.has_metrics else "-", priority=90),
+        Column("mem_req", "MEM/R", 8, lambda c: c.requests.mem_bytes, lambda c, _h: mem_text(c.requests.mem_bytes), priority=45),
+        Column("mem_lim", "MEM/L", 8, lambda c: c.limits.mem_bytes, lambda c, _h: mem_text(c.limits.mem_bytes), priority=44),
+        _pct_column("mem_req_pct", "%MEM/R", lambda c: c.mem_req_pct, 80),
+        _pct_column("mem_lim_pct", "%MEM/L", lambda c: c.mem_lim_pct, 75),
+        Column("cpu_hist", "CPU HISTORY", SPARK_WIDTH, lambda c: c.usage.cpu_milli, _spark(ckey, CPU), right=False, priority=10),
+    ]
+
+
+def row_key(row: NodeRow | PodRow | ContainerRow) -> Any:
+    if isinstance(row, PodRow):
+        return (row.namespace, row.name)
+    return row.name
+
+
+def row_name(row: NodeRow | PodRow | ContainerRow) -> Any:
+    if isinstance(row, PodRow):
+        return (row.name, row.namespace)
+    return row.name

@@ -1,0 +1,117 @@
+"""The header: where we are, how big it is, how busy, and how fresh the data is."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ktopui.kube.errors import Forbidden, MetricsUnavailable
+from ktopui.live.state import CLUSTER_KEY, Snapshot
+from ktopui.model.history import CPU, MEMORY, History
+from ktopui.model.quantity import percent
+from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
+
+HEADER_SPARK = 16
+
+
+@dataclass
+class Place:
+    """What the header says about the connection; fixed for a session."""
+
+    context: str
+    server: str
+    version: str = ""
+
+
+class ClusterHeader(Widget):
+    DEFAULT_CSS = "ClusterHeader { height: 3; }"
+
+    def __init__(self, place: Place, history: History, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.place = place
+        self.history = history
+        self.snapshot: Snapshot | None = None
+        self.scope = "all namespaces"
+        self.paused = False
+        self.interval = 2.0
+        self.note = ""  # a transient message (e.g. "namespace switched")
+
+    def show(self, snapshot: Snapshot | None, *, scope: str, paused: bool, interval: float) -> None:
+        self.snapshot, self.scope, self.paused, self.interval = snapshot, scope, paused, interval
+        self.refresh()
+
+    def render(self) -> Text:
+        return Text("\n").join([self._identity(), self._usage(), self._status()])
+
+    def _identity(self) -> Text:
+        s = self.snapshot
+        line = Text()
+        line.append(" ktopui ", style="bold reverse")
+        line.append(f" {self.place.context or '(in-cluster)'} ", style="bold")
+        line.append(f"{self.place.server} ", style="dim")
+        if self.place.version:
+            line.append(f"{self.place.version} ", style="dim")
+        line.append("│ ", style="dim")
+        line.append(self.scope, style="bold")
+        if s is not None:
+            line.append(f" │ {len(s.nodes)} nodes · {len(s.pods)} pods", style="")
+        return line
+
+    def _usage(self) -> Text:
+        s = self.snapshot
+        line = Text()
+        if s is None:
+            line.append(" connecting…", style="dim")
+            return line
+        t = s.totals
+        for label, used, total, text, metric in (
+            ("CPU", t.cpu_milli, t.cpu_allocatable_milli, lambda v: f"{cores_text(v)} cores", CPU),
+            ("MEM", t.mem_bytes, t.mem_allocatable_bytes, lambda v: f"{gib_text(v)} GiB", MEMORY),
+        ):
+            line.append(f" {label} ", style="bold")
+            if s.metrics_error is not None or not any(n.has_metrics for n in s.nodes):
+                line.append("usage n/a", style="dim")
+            else:
+                share = percent(used * 1000, total * 1000) if total else None
+                line.append(f"{text(used).split()[0]}/{text(total)} ")
+                lvl = level(share)
+                line.append(f"{share}%" if share is not None else "-", style={"crit": "bold red", "warn": "yellow"}.get(lvl, "bold"))
+                spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK)
+                line.append(f" {spark}", style="cyan")
+            line.append("  │", style="dim")
+        age = time.time() - s.newest_metrics if s.newest_metrics else None
+        line.append(f" metrics {age_text(age)} old", style="dim" if age is None or age < 120 else "yellow")
+        line.append(f" · every {self.interval:g}s", style="dim")
+        if self.paused:
+            line.append("  ⏸ PAUSED (space)", style="bold yellow")
+        return line
+
+    def _status(self) -> Text:
+        s = self.snapshot
+        line = Text()
+        if self.note:
+            line.append(f" {self.note}", style="italic")
+            return line
+        if s is None:
+            return line
+        metrics = s.metrics_error
+        problems = {k: e for k, e in s.errors.items() if not isinstance(e, MetricsUnavailable)}
+        if problems:
+            source, error = next(iter(problems.items()))
+            ok_at = s.health[source].ok_at
+            stale = f"showing data from {age_text(time.time() - ok_at)} ago" if ok_at else "no data yet"
+            what = "permission denied" if isinstance(error, Forbidden) else "refresh failed"
+            line.append(f" ⚠ {source}: {what}: ", style="bold red")
+            line.append(error.message, style="red")
+            line.append(f" — {stale}; retrying", style="red")
+            return line
+        if metrics is not None:
+            line.append(" ⚠ no usage: ", style="bold yellow")
+            line.append(metrics.message, style="yellow")
+            if metrics.hint:
+                line.append(f" {metrics.hint}", style="dim")
+            return line
+        return line

@@ -1,0 +1,43 @@
+"""`ktopui` with no subcommand: open the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ktopui.kube.connection import load_connection
+from ktopui.kube.errors import KubeError
+
+
+def dashboard_scope(args: argparse.Namespace, context_namespace: str, namespace_source: str) -> str:
+    """Which namespace to show; "" is all namespaces.
+
+    `-n` wins, `-A` means all; otherwise the context's namespace when the
+    context names one, and all namespaces when it does not.
+    """
+    if args.all_namespaces:
+        return ""
+    if args.namespace:
+        return args.namespace
+    return context_namespace if namespace_source == "context" else ""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        conn = load_connection(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
+    except KubeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for warning in conn.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+
+    from ktopui.ui.app import KtopApp
+
+    app = KtopApp(
+        conn,
+        namespace=dashboard_scope(args, conn.namespace, conn.namespace_source),
+        label_selector=args.selector,
+        interval=args.interval,
+    )
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,427 @@
+"""Screens: nodes and pods (the main screen), a node's pods, one pod, help, namespaces.
+
+Every screen shows the app's latest Snapshot; none fetches anything. Leaving
+a screen with Esc returns to the previous one exactly as it was (its widgets
+are kept), so row, sort and filter come back with it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import ContentSwitcher, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ktopui.live.state import Snapshot
+from ktopui.model.rows import NodeRow, PodRow
+from ktopui.ui.charts import usage_charts
+from ktopui.ui.columns import NODE_COLUMNS, POD_COLUMNS, container_columns, row_key, row_name
+from ktopui.ui.header import ClusterHeader
+from ktopui.ui.table import RowTable
+
+if TYPE_CHECKING:
+    from ktopui.ui.app import KtopApp
+
+# Sort keys: none needs Shift, so they work inside tmux and screen.
+# `a`, `r`, `l` sort by the percentage of the resource picked last with c/m.
+SORT_BINDINGS = [
+    Binding("c", "sort('cpu')", "CPU", id="sort.cpu"),
+    Binding("m", "sort('mem')", "Mem", id="sort.memory"),
+    Binding("a", "sort('pct')", "%Alloc", id="sort.allocatable"),
+    Binding("r", "sort('req_pct')", "%Req", id="sort.requests"),
+    Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits"),
+    Binding("n", "sort('name')", "Name", id="sort.name"),
+    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False),
+    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False),
+]
+
+TEXT_COLUMNS = {"name", "namespace", "node", "status", "roles", "kind"}
+
+
+def node_filter_text(row: NodeRow) -> str:
+    return f"{row.name} {row.roles} {row.status}"
+
+
+def pod_filter_text(row: PodRow) -> str:
+    return f"{row.namespace}/{row.name} {row.node} {row.status}"
+
+
+class DashboardScreen(Screen):
+    """Header, breadcrumb, a body with tables, a filter line and the footer."""
+
+    BINDINGS = [
+        *SORT_BINDINGS,
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("s", "namespace", "Namespace", id="namespace"),
+    ]
+
+    app: KtopApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resource = "cpu"  # which resource a/r/l refer to
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader(self.app.place, self.app.history)
+        yield Static(id="crumbs")
+        yield from self.compose_body()
+        yield Input(placeholder="filter rows (Enter keeps it, Esc clears it)", id="filter")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.show(self.app.snapshot)
+
+    def on_screen_resume(self) -> None:
+        self.show(self.app.snapshot)
+
+    # -- what every screen does with a snapshot ----------------------------
+
+    def show(self, snapshot: Snapshot | None) -> None:
+        self.query_one(ClusterHeader).show(
+            snapshot, scope=self.app.scope_text, paused=self.app.paused, interval=self.app.interval
+        )
+        self.query_one("#crumbs", Static).update(self.crumbs())
+        if snapshot is not None:
+            self.show_rows(snapshot)
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        raise NotImplementedError
+
+    def crumbs(self) -> Text:
+        return Text()
+
+    def active_table(self) -> RowTable | None:
+        try:
+            return self.query_one(f"#{self.active_table_id()}", RowTable)
+        except Exception:
+            return None
+
+    def active_table_id(self) -> str:
+        return "table"
+
+    # -- actions -------------------------------------------------------------
+
+    def action_sort(self, what: str) -> None:
+        table = self.active_table()
+        if table is None:
+            return
+        if what in ("cpu", "mem"):
+            self.resource = what
+            column_id = what
+        elif what.endswith("pct"):
+            column_id = f"{self.resource}_{what}"
+        else:
+            column_id = what
+        if column_id not in {c.id for c in table.columns}:
+            self.notify(f"This table has no {column_id.replace('_', ' ')} column.", timeout=2)
+            return
+        if table.sort_column == column_id:
+            descending = not table.sort_descending
+        else:
+            descending = column_id not in TEXT_COLUMNS
+        table.sort_by(column_id, descending)
+
+    def on_row_table_sort_requested(self, message: RowTable.SortRequested) -> None:
+        table = message.table
+        if table.sort_column == message.column_id:
+            table.sort_by(message.column_id, not table.sort_descending)
+        else:
+            table.sort_by(message.column_id, message.column_id not in TEXT_COLUMNS)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        table = self.active_table()
+        field.value = table.filter_text if table else ""
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter" and (table := self.active_table()) is not None:
+            table.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            if (table := self.active_table()) is not None:
+                table.focus()
+
+    def action_back(self) -> None:
+        field = self.query_one("#filter", Input)
+        table = self.active_table()
+        if field.has_focus or (table is not None and table.filter_text):
+            field.value = ""
+            field.display = False
+            if table is not None:
+                table.set_filter("")
+                table.focus()
+            return
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_namespace(self) -> None:
+        self.app.action_pick_namespace()
+
+
+def _node_table(app: KtopApp) -> RowTable:
+    table = RowTable(
+        NODE_COLUMNS,
+        key=row_key,
+        name_key=row_name,
+        history=app.history,
+        empty_message="No nodes (yet).",
+        id="nodes",
+    )
+    table.filter_fields = node_filter_text
+    table.sort_by("name", False)
+    return table
+
+
+def _pod_table(app: KtopApp, table_id: str, empty: str) -> RowTable:
+    table = RowTable(
+        POD_COLUMNS,
+        key=row_key,
+        name_key=row_name,
+        history=app.history,
+        empty_message=empty,
+        id=table_id,
+    )
+    table.filter_fields = pod_filter_text
+    table.sort_by("cpu", True)
+    return table
+
+
+class MainScreen(DashboardScreen):
+    """Nodes (`1`) and pods (`2`) of the whole scope."""
+
+    BINDINGS = [
+        Binding("1", "view('nodes')", "Nodes", id="view.nodes"),
+        Binding("2", "view('pods')", "Pods", id="view.pods"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with ContentSwitcher(initial="nodes", id="views"):
+            yield _node_table(self.app)
+            yield _pod_table(self.app, "pods", "No pods in this scope (yet).")
+
+    def active_table_id(self) -> str:
+        return self.query_one("#views", ContentSwitcher).current or "nodes"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#nodes", RowTable).focus()
+
+    def action_view(self, view: str) -> None:
+        self.query_one("#views", ContentSwitcher).current = view
+        self.query_one(f"#{view}", RowTable).focus()
+        self.query_one("#filter", Input).display = bool(self.query_one(f"#{view}", RowTable).filter_text)
+        self.show(self.app.snapshot)
+
+    def crumbs(self) -> Text:
+        view = self.active_table_id()
+        text = Text(" ")
+        text.append("Nodes", style="bold" if view == "nodes" else "dim")
+        text.append("  ")
+        text.append("Pods", style="bold" if view == "pods" else "dim")
+        text.append(f"   ({self.app.scope_text})   Enter: drill down", style="dim")
+        return text
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        self.query_one("#nodes", RowTable).set_rows(snapshot.nodes)
+        self.query_one("#pods", RowTable).set_rows(snapshot.pods)
+
+    def on_row_table_activated(self, message: RowTable.Activated) -> None:
+        row = message.row
+        if isinstance(row, NodeRow):
+            self.app.push_screen(NodePodsScreen(row.name))
+        elif isinstance(row, PodRow):
+            self.app.push_screen(PodScreen(row.namespace, row.name, via_node=None))
+
+
+class NodePodsScreen(DashboardScreen):
+    """The pods running on one node."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__()
+        self.node = node
+
+    def compose_body(self) -> ComposeResult:
+        yield _pod_table(self.app, "table", f"No pods on {self.node} in this scope.")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table", RowTable).focus()
+
+    def crumbs(self) -> Text:
+        text = Text(" Nodes › ", style="dim")
+        text.append(self.node, style="bold")
+        text.append(" › pods", style="bold")
+        text.append("   Esc: back", style="dim")
+        return text
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        self.query_one("#table", RowTable).set_rows([p for p in snapshot.pods if p.node == self.node])
+
+    def on_row_table_activated(self, message: RowTable.Activated) -> None:
+        row = message.row
+        self.app.push_screen(PodScreen(row.namespace, row.name, via_node=self.node))
+
+
+class PodScreen(DashboardScreen):
+    """One pod: its containers, and charts of its history."""
+
+    def __init__(self, namespace: str, name: str, *, via_node: str | None) -> None:
+        super().__init__()
+        self.namespace = namespace
+        self.pod = name
+        self.via_node = via_node
+        self.row: PodRow | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="pod-body"):
+            yield Static(id="pod-summary")
+            table = RowTable(
+                container_columns(self.namespace, self.pod),
+                key=lambda c: c.name,
+                name_key=lambda c: c.name,
+                history=self.app.history,
+                empty_message="No containers reported.",
+                id="table",
+            )
+            table.sort_by("name", False)
+            yield table
+            yield Static(id="charts")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table", RowTable).focus()
+
+    def on_resize(self) -> None:
+        self._draw_charts()
+
+    def crumbs(self) -> Text:
+        text = Text(" ", style="dim")
+        if self.via_node:
+            text.append(f"Nodes › {self.via_node} › ", style="dim")
+        else:
+            text.append("Pods › ", style="dim")
+        text.append(f"{self.namespace}/{self.pod}", style="bold")
+        text.append("   Esc: back", style="dim")
+        return text
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        self.row = next(
+            (p for p in snapshot.pods if p.namespace == self.namespace and p.name == self.pod), None
+        )
+        summary = self.query_one("#pod-summary", Static)
+        table = self.query_one("#table", RowTable)
+        if self.row is None:
+            summary.update(Text(" This pod is gone (deleted, or out of scope). History is kept while the app runs.", style="yellow"))
+            table.set_rows([])
+        else:
+            r = self.row
+            summary.update(
+                Text.assemble(
+                    (" node ", "dim"), (r.node or "-", "bold"),
+                    ("  status ", "dim"), (r.status or "-", "bold"),
+                    ("  ready ", "dim"), (r.ready or "-", "bold"),
+                    ("  restarts ", "dim"), (str(r.restarts), "bold"),
+                    ("  metrics window ", "dim"), (r.window or "-", "bold"),
+                )
+            )
+            table.set_rows(r.containers)
+        self._draw_charts()
+
+    def _draw_charts(self) -> None:
+        charts = self.query_one("#charts", Static)
+        containers = [c.name for c in self.row.containers if c.has_metrics] if self.row else []
+        width = max(20, charts.size.width or self.size.width)
+        height = max(6, charts.size.height or 12)
+        charts.update(
+            usage_charts(self.app.history, self.namespace, self.pod, containers, width=width, height=height)
+        )
+
+
+class HelpScreen(ModalScreen):
+    """Every key, from the bindings themselves, so it cannot drift."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(help_text(), id="help")
+
+
+def help_text() -> Text:
+    from ktopui.ui.app import KtopApp
+
+    rows: list[tuple[str, str]] = [
+        ("1 / 2", "nodes view / pods view"),
+        ("↑ ↓ j k PgUp PgDn g End", "move the selection"),
+        ("Enter", "drill down: node → its pods → a pod's containers and charts"),
+        ("Esc", "back one level (or clear the filter)"),
+    ]
+    seen = {"1", "2", "escape", "enter"}
+    for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *KtopApp.BINDINGS]:
+        if binding.key in seen:
+            continue
+        seen.add(binding.key)
+        rows.append((_key_name(binding.key), binding.description))
+    text = Text()
+    text.append("ktopui keys\n\n", style="bold")
+    for keys, what in rows:
+        text.append(f"  {keys:<26}", style="bold cyan")
+        text.append(f"{what}\n")
+    text.append(
+        "\n  Sorting: pressing the same key again reverses. a/r/l sort by the percentage\n"
+        "  (of allocatable, of requests, of limits) of the resource chosen last with c or m.\n"
+        "  Click a column header to sort by it. Ties are ordered by name.\n\n"
+        "  Marks: 75%! is over 70 %, 93%!! over 90 %; ~ on a limit percentage means only\n"
+        "  some containers set a limit (the others are left out, not counted as 0).\n"
+        "  ? marks a value the cluster sent that is not a valid quantity; - means no data.\n",
+        style="dim",
+    )
+    text.append("\n  Esc, q or ? closes this help.", style="italic")
+    return text
+
+
+def _key_name(key: str) -> str:
+    names = {"slash": "/", "space": "Space", "question_mark": "?", "ctrl+p": "Ctrl+P"}
+    return ", ".join(names.get(k, k) for k in key.split(","))
+
+
+class NamespaceScreen(ModalScreen[str | None]):
+    """Pick the namespace to show; the first option is all namespaces."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, namespaces: list[str], current: str) -> None:
+        super().__init__()
+        self.namespaces = namespaces
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options = [Option("(all namespaces)", id="")]
+        options += [Option(ns, id=ns) for ns in self.namespaces]
+        with Vertical(id="namespace-box"):
+            yield Static(" Namespace (Enter picks, Esc cancels)", id="namespace-title")
+            yield OptionList(*options, id="namespaces")
+
+    def on_mount(self) -> None:
+        option_list = self.query_one(OptionList)
+        ids = [""] + self.namespaces
+        if self.current in ids:
+            option_list.highlighted = ids.index(self.current)
+        option_list.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id or "")
+

@@ -1,0 +1,281 @@
+"""A virtual table: only the visible lines are formatted.
+
+Textual's DataTable rebuilds per-row structures on every change and stalls
+past ~10,000 rows. This widget keeps the rows as given, sorts and filters a
+list of references, and formats a line only when Textual asks for it
+(`render_line`), so a refresh of 150,000 pods costs one sort, not 150,000
+widgets. The cursor follows a row *key*, so it stays on the same node or pod
+wherever sorting moves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ktopui.model.history import History
+from ktopui.model.sorting import sort_rows
+from ktopui.ui.columns import Column
+
+GAP = 1
+
+
+class RowTable(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "row-table--header",
+        "row-table--header-sorted",
+        "row-table--cursor",
+        "row-table--warn",
+        "row-table--crit",
+        "row-table--dim",
+        "row-table--empty",
+    }
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("enter", "activate", "Open", id="open"),
+    ]
+
+    class Activated(Message):
+        """Enter (or a double click) on a row."""
+
+        def __init__(self, table: RowTable, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+    class SortRequested(Message):
+        """A click on a column header."""
+
+        def __init__(self, table: RowTable, column_id: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column_id = column_id
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        key: Callable[[Any], Any],
+        name_key: Callable[[Any], Any],
+        history: History,
+        empty_message: str = "No rows.",
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.columns = list(columns)
+        self.row_key = key
+        self.name_key = name_key
+        self.history = history
+        self.empty_message = empty_message
+        self._all_rows: list[Any] = []
+        self.rows: list[Any] = []  # sorted and filtered: what is shown
+        self._index: dict[Any, int] = {}
+        self.sort_column = ""
+        self.sort_descending = False
+        self.filter_text = ""
+        self.filter_fields: Callable[[Any], str] = lambda row: str(self.name_key(row))
+        self.cursor_key: Any = None
+        self._cursor = 0
+        self._layout: list[tuple[Column, int]] = []
+        self._layout_width = -1
+
+    # -- data ---------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self._all_rows = list(rows)
+        self._rebuild()
+
+    def sort_by(self, column_id: str, descending: bool) -> None:
+        self.sort_column = column_id
+        self.sort_descending = descending
+        self._rebuild()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        rows = self._all_rows
+        if self.filter_text:
+            needle = self.filter_text.lower()
+            rows = [r for r in rows if needle in self.filter_fields(r).lower()]
+        column = self._column(self.sort_column)
+        if column is not None:
+            rows = sort_rows(rows, column.value, descending=self.sort_descending, name=self.name_key)
+        else:
+            rows = sorted(rows, key=self.name_key)
+        self.rows = rows
+        self._index = {self.row_key(r): i for i, r in enumerate(rows)}
+        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        if self.cursor_key in self._index:
+            self._cursor = self._index[self.cursor_key]
+        else:
+            # The row went away (or nothing was selected): stay at the same
+            # position, which now holds its neighbour.
+            self._cursor = min(self._cursor, max(0, len(rows) - 1))
+            self.cursor_key = self.row_key(rows[self._cursor]) if rows else None
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def _column(self, column_id: str) -> Column | None:
+        return next((c for c in self.columns if c.id == column_id), None)
+
+    @property
+    def cursor_row(self) -> Any:
+        return self.rows[self._cursor] if self.rows else None
+
+    def select_key(self, key: Any) -> None:
+        if key in self._index:
+            self.cursor_key = key
+            self._cursor = self._index[key]
+            self._scroll_cursor_into_view()
+            self.refresh()
+
+    # -- movement -----------------------------------------------------------
+
+    def _move_to(self, index: int) -> None:
+        if not self.rows:
+            return
+        self._cursor = max(0, min(index, len(self.rows) - 1))
+        self.cursor_key = self.row_key(self.rows[self._cursor])
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def _visible_rows(self) -> int:
+        return max(1, self.size.height - 1)
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = int(self.scroll_offset.y)
+        visible = self._visible_rows()
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + visible:
+            self.scroll_to(y=self._cursor - visible + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self._cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self._cursor + direction * self._visible_rows())
+
+    def action_jump(self, where: int) -> None:
+        self._move_to(0 if where == 0 else len(self.rows) - 1)
+
+    def action_activate(self) -> None:
+        if self.cursor_row is not None:
+            self.post_message(self.Activated(self, self.cursor_row))
+
+    # -- mouse --------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x)
+            if column is not None:
+                self.post_message(self.SortRequested(self, column.id))
+            return
+        index = int(self.scroll_offset.y) + offset.y - 1
+        if 0 <= index < len(self.rows):
+            self._move_to(index)
+            if event.chain == 2:
+                self.action_activate()
+
+    def _column_at(self, x: int) -> Column | None:
+        pos = 0
+        for column, width in self._columns_for(self.size.width):
+            if pos <= x < pos + width + GAP:
+                return column
+            pos += width + GAP
+        return None
+
+    # -- layout and rendering -------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.rows) + 1)
+        self._scroll_cursor_into_view()
+
+    def _columns_for(self, width: int) -> list[tuple[Column, int]]:
+        """Columns that fit, widest priority first, in their declared order."""
+        if width == self._layout_width:
+            return self._layout
+        chosen = list(self.columns)
+        def total(cols):
+            return sum(c.width for c in cols) + GAP * (len(cols) - 1)
+        while len(chosen) > 1 and total(chosen) > width:
+            chosen.remove(min(chosen, key=lambda c: c.priority))
+        spare = max(0, width - total(chosen))
+        flex = [c for c in chosen if c.flex]
+        layout = []
+        for c in chosen:
+            extra = spare // len(flex) if c in flex and flex else 0
+            layout.append((c, c.width + extra))
+        self._layout, self._layout_width = layout, width
+        return layout
+
+    def visible_column_ids(self) -> list[str]:
+        return [c.id for c, _ in self._columns_for(self.size.width)]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            return self._header_strip(width, base)
+        index = int(self.scroll_offset.y) + y - 1
+        if not self.rows:
+            if y == 2:
+                text = self.empty_message[:width].center(width)
+                style = base + self.get_component_rich_style("row-table--empty")
+                return Strip([Segment(text, style)], width)
+            return Strip.blank(width, base)
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        selected = index == self._cursor
+        row_style = base + self.get_component_rich_style("row-table--cursor") if selected else base
+        segments = []
+        for column, w in self._columns_for(width):
+            text = _fit(column.text(row, self.history), w, column.right)
+            style = row_style
+            lvl = column.level(row)
+            if lvl:
+                style = style + self.get_component_rich_style(f"row-table--{lvl}")
+            segments.append(Segment(text, style))
+            segments.append(Segment(" " * GAP, row_style))
+        return Strip(segments).adjust_cell_length(width, row_style)
+
+    def _header_strip(self, width: int, base: Style) -> Strip:
+        header = base + self.get_component_rich_style("row-table--header")
+        sorted_style = header + self.get_component_rich_style("row-table--header-sorted")
+        segments = []
+        for column, w in self._columns_for(width):
+            title = column.title
+            style = header
+            if column.id == self.sort_column:
+                title = f"{title}{'▼' if self.sort_descending else '▲'}"
+                style = sorted_style
+            segments.append(Segment(_fit(title, w, column.right), style))
+            segments.append(Segment(" " * GAP, header))
+        return Strip(segments).adjust_cell_length(width, header)
+
+
+def _fit(text: str, width: int, right: bool) -> str:
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…" if width > 1 else text[:width]
+    return text.rjust(width) if right else text.ljust(width)
