@@ -64,13 +64,13 @@ class NodeStatus(msgspec.Struct, omit_defaults=True):
 
 
 class Node(msgspec.Struct, omit_defaults=True):
-    metadata: ObjectMeta = ObjectMeta()
-    spec: NodeSpec = NodeSpec()
-    status: NodeStatus = NodeStatus()
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+    spec: NodeSpec = msgspec.field(default_factory=NodeSpec)
+    status: NodeStatus = msgspec.field(default_factory=NodeStatus)
 
 
 class NodeList(msgspec.Struct, omit_defaults=True):
-    metadata: ListMeta = ListMeta()
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[Node] = []
 
 
@@ -84,7 +84,7 @@ class ResourceRequirements(msgspec.Struct, omit_defaults=True):
 
 class Container(msgspec.Struct, omit_defaults=True):
     name: str = ""
-    resources: ResourceRequirements = ResourceRequirements()
+    resources: ResourceRequirements = msgspec.field(default_factory=ResourceRequirements)
     # "Always" on an init container makes it a sidecar (restartable init container).
     restartPolicy: str | None = None
 
@@ -114,7 +114,7 @@ class ContainerStatus(msgspec.Struct, omit_defaults=True):
     name: str = ""
     ready: bool = False
     restartCount: int = 0
-    state: ContainerState = ContainerState()
+    state: ContainerState = msgspec.field(default_factory=ContainerState)
 
 
 class PodStatus(msgspec.Struct, omit_defaults=True):
@@ -125,22 +125,22 @@ class PodStatus(msgspec.Struct, omit_defaults=True):
 
 
 class Pod(msgspec.Struct, omit_defaults=True):
-    metadata: ObjectMeta = ObjectMeta()
-    spec: PodSpec = PodSpec()
-    status: PodStatus = PodStatus()
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+    spec: PodSpec = msgspec.field(default_factory=PodSpec)
+    status: PodStatus = msgspec.field(default_factory=PodStatus)
 
 
 class PodList(msgspec.Struct, omit_defaults=True):
-    metadata: ListMeta = ListMeta()
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[Pod] = []
 
 
 class Namespace(msgspec.Struct, omit_defaults=True):
-    metadata: ObjectMeta = ObjectMeta()
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
 
 
 class NamespaceList(msgspec.Struct, omit_defaults=True):
-    metadata: ListMeta = ListMeta()
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[Namespace] = []
 
 
@@ -148,14 +148,14 @@ class NamespaceList(msgspec.Struct, omit_defaults=True):
 
 
 class NodeMetrics(msgspec.Struct, omit_defaults=True):
-    metadata: ObjectMeta = ObjectMeta()
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     timestamp: str = ""
     window: str = ""
     usage: ResourceList = {}
 
 
 class NodeMetricsList(msgspec.Struct, omit_defaults=True):
-    metadata: ListMeta = ListMeta()
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[NodeMetrics] = []
 
 
@@ -165,14 +165,14 @@ class ContainerMetrics(msgspec.Struct, omit_defaults=True):
 
 
 class PodMetrics(msgspec.Struct, omit_defaults=True):
-    metadata: ObjectMeta = ObjectMeta()
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     timestamp: str = ""
     window: str = ""
     containers: list[ContainerMetrics] = []
 
 
 class PodMetricsList(msgspec.Struct, omit_defaults=True):
-    metadata: ListMeta = ListMeta()
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[PodMetrics] = []
 
 

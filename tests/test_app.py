@@ -1,0 +1,269 @@
+"""The dashboard, driven through Textual's pilot against the simulated cluster over HTTPS."""
+
+from __future__ import annotations
+
+import pytest
+
+from ktopui.kube.connection import load_connection
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+from ktopui.ui.app import KtopApp
+from ktopui.ui.screens import HelpScreen, MainScreen, NamespaceScreen, NodePodsScreen, PodScreen
+from ktopui.ui.table import RowTable
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    server = SimServer(SimOptions(nodes=6, pods_per_node=6, seed=21)).start()
+    server.cluster.freeze()
+    kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("app") / "config")
+    yield server, kubeconfig
+    server.stop()
+
+
+def make_app(kubeconfig, **kw) -> KtopApp:
+    conn = load_connection(kubeconfig=str(kubeconfig))
+    return KtopApp(conn, interval=kw.pop("interval", 60), **kw)
+
+
+async def refreshed(app: KtopApp, pilot, count: int = 1) -> None:
+    """Wait until the app has finished `count` more refreshes."""
+    target = app.refresh_count + count
+    for _ in range(400):
+        if app.refresh_count >= target:
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("no refresh happened")
+
+
+async def refresh(app: KtopApp, pilot) -> None:
+    app.wake()
+    await refreshed(app, pilot)
+
+
+def table(app: KtopApp, table_id: str | None = None) -> RowTable:
+    screen = app.screen
+    return screen.query_one(f"#{table_id}", RowTable) if table_id else screen.active_table()
+
+
+def names(t: RowTable) -> list:
+    return [t.row_key(r) for r in t.rows]
+
+
+async def test_startup_shows_every_node_and_pod(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        nodes = table(app, "nodes")
+        expected = sorted(n["metadata"]["name"] for n in server.cluster.list_nodes())
+        assert names(nodes) == expected
+        assert len(table(app, "pods").rows) == len(server.cluster.list_pods())
+        header = app.screen.query_one("ClusterHeader").render().plain
+        assert f"{len(expected)} nodes" in header and "all namespaces" in header
+
+
+async def test_sort_keys_and_their_reverse(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        nodes = table(app, "nodes")
+
+        def values(column_id):
+            column = next(c for c in nodes.columns if c.id == column_id)
+            return [column.value(r) for r in nodes.rows if column.value(r) is not None]
+
+        await pilot.press("c")
+        assert (nodes.sort_column, nodes.sort_descending) == ("cpu", True)
+        assert values("cpu") == sorted(values("cpu"), reverse=True)
+        await pilot.press("c")
+        assert nodes.sort_descending is False and values("cpu") == sorted(values("cpu"))
+        await pilot.press("m")
+        assert nodes.sort_column == "mem" and values("mem") == sorted(values("mem"), reverse=True)
+        await pilot.press("a")
+        assert nodes.sort_column == "mem_pct"
+        await pilot.press("r")
+        assert nodes.sort_column == "mem_req_pct"
+        await pilot.press("c", "l")
+        assert nodes.sort_column == "cpu_lim_pct"
+        await pilot.press("n")
+        assert nodes.sort_column == "name" and names(nodes) == sorted(names(nodes))
+        await pilot.press("n")
+        assert names(nodes) == sorted(names(nodes), reverse=True)
+
+
+async def test_clicking_a_header_sorts_by_that_column(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        nodes = table(app, "nodes")
+        x = 0
+        for column, width in nodes._columns_for(nodes.size.width):
+            if column.id == "pods":
+                break
+            x += width + 1
+        await pilot.click(RowTable, offset=(x + 1, 0))
+        assert nodes.sort_column == "pods"
+        assert "PODS▼" in nodes.render_line(0).text
+
+
+async def test_selection_stays_on_the_same_pod_when_sorting_moves_it(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        pods = table(app)
+        await pilot.press("down", "down", "down")
+        chosen = pods.cursor_key
+        await pilot.press("m")  # re-sort: the row moves
+        assert pods.cursor_key == chosen
+        server.cluster.advance(60)  # usage changes, so CPU order changes too
+        await refresh(app, pilot)
+        assert pods.cursor_key == chosen
+        assert pods.row_key(pods.cursor_row) == chosen
+
+
+async def test_drill_down_node_to_pods_to_pod_and_back_restores_row_and_sort(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        nodes = table(app, "nodes")
+        await pilot.press("m", "down")
+        node_key, sort = nodes.cursor_key, (nodes.sort_column, nodes.sort_descending)
+
+        await pilot.press("enter")
+        assert isinstance(app.screen, NodePodsScreen) and app.screen.node == node_key
+        node_pods = table(app)
+        assert node_pods.rows and all(r.node == node_key for r in node_pods.rows)
+        assert f"Nodes › {node_key} › pods" in app.screen.query_one("#crumbs").render().plain
+
+        pod = node_pods.cursor_row
+        await pilot.press("enter")
+        assert isinstance(app.screen, PodScreen)
+        containers = table(app)
+        assert {c.name for c in containers.rows} == {c.name for c in pod.containers}
+        crumbs = app.screen.query_one("#crumbs").render().plain
+        assert f"{node_key} › {pod.namespace}/{pod.name}" in crumbs
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, NodePodsScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        nodes = table(app, "nodes")
+        assert nodes.cursor_key == node_key
+        assert (nodes.sort_column, nodes.sort_descending) == sort
+
+
+async def test_pod_view_drills_into_a_pod(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2", "enter")
+        assert isinstance(app.screen, PodScreen)
+        assert "Pods ›" in app.screen.query_one("#crumbs").render().plain
+
+
+async def test_filter_narrows_rows_as_you_type_and_escape_clears_it(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        pods = table(app)
+        everything = len(pods.rows)
+        await pilot.press("slash", *"kube-sys")
+        assert 0 < len(pods.rows) < everything
+        assert all("kube-sys" in f"{r.namespace}/{r.name}" for r in pods.rows)
+        await pilot.press("enter")  # keep the filter, back to the table
+        assert pods.has_focus and pods.filter_text == "kube-sys"
+        await pilot.press("escape")
+        assert len(pods.rows) == everything
+
+
+async def test_namespace_picker_switches_scope_without_restart(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("s")
+        for _ in range(40):
+            if isinstance(app.screen, NamespaceScreen):
+                break
+            await pilot.pause(0.05)
+        picker = app.screen
+        assert isinstance(picker, NamespaceScreen) and "kube-system" in picker.namespaces
+        picker.query_one("OptionList").highlighted = picker.namespaces.index("kube-system") + 1
+        await pilot.press("enter")
+        await refreshed(app, pilot)
+        assert app.namespace == "kube-system"
+        assert {r.namespace for r in table(app, "pods").rows} == {"kube-system"}
+        assert "namespace kube-system" in app.screen.query_one("ClusterHeader").render().plain
+
+
+async def test_space_pauses_updates(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig, interval=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("space")
+        assert app.paused
+        count = app.refresh_count
+        await pilot.pause(2.5)
+        assert app.refresh_count == count
+        assert "PAUSED" in app.screen.query_one("ClusterHeader").render().plain
+        await pilot.press("space")
+        await refreshed(app, pilot)
+
+
+async def test_help_lists_every_key(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = app.screen.query_one("#help").render().plain
+        for key in ("c ", "m ", "a ", "r ", "l ", "n ", "/ ", "s ", "Space", "q ", "Enter", "Esc", "1 / 2"):
+            assert key in text, key
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_refresh_failure_keeps_the_tables_and_recovers(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        nodes = table(app, "nodes")
+        before = names(nodes)
+        await pilot.press("down")
+        chosen = nodes.cursor_key
+        server.faults.status_code = 500
+        try:
+            await refresh(app, pilot)
+            header = app.screen.query_one("ClusterHeader").render().plain
+            assert "refresh failed" in header and "retrying" in header
+            assert names(nodes) == before and nodes.cursor_key == chosen
+        finally:
+            server.faults.status_code = None
+        await refresh(app, pilot)
+        assert "refresh failed" not in app.screen.query_one("ClusterHeader").render().plain
+        assert nodes.cursor_key == chosen
+
+
+async def test_narrow_terminal_keeps_the_essential_columns(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        shown = table(app, "nodes").visible_column_ids()
+        assert {"name", "cpu", "cpu_pct", "mem", "mem_pct"} <= set(shown)
