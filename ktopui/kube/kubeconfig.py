@@ -1,0 +1,255 @@
+"""Kubeconfig files: which are read, how they merge, which entries a context selects.
+
+Mirrors client-go tools/clientcmd: loader.go (file selection, first-wins
+merge, ResolveLocalPaths), client_config.go (context/cluster/user lookup) and
+validation.go (ConfirmUsable). Entries stay the plain dicts written in the
+file (kubeconfig v1 field names), with relative file paths made absolute.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import yaml
+
+from ktopui.kube.errors import ConfigError
+
+NO_CONFIGURATION = (
+    "invalid configuration: no configuration has been provided, "
+    "try setting KUBERNETES_MASTER environment variable"
+)
+
+# (list key, entry body key) for the three named lists of a kubeconfig.
+_SECTIONS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))
+
+# Paths resolved against the directory of the file that holds them
+# (GetClusterFileReferences / GetAuthInfoFileReferences).
+_CLUSTER_PATHS = ("certificate-authority",)
+_USER_PATHS = ("client-certificate", "client-key", "tokenFile")
+
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when available
+
+
+@dataclass
+class Kubeconfig:
+    """The merged view of every file read."""
+
+    files: list[str] = field(default_factory=list)  # files read, highest precedence first
+    current_context: str = ""
+    clusters: dict[str, dict] = field(default_factory=dict)
+    users: dict[str, dict] = field(default_factory=dict, repr=False)  # credentials
+    contexts: dict[str, dict] = field(default_factory=dict)
+    user_origin: dict[str, str] = field(default_factory=dict)  # user name -> file defining it
+    warnings: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        # clientcmdapi.IsConfigEmpty (preferences and extensions are ignored here)
+        return not (self.current_context or self.clusters or self.users or self.contexts)
+
+
+@dataclass
+class Selection:
+    """What one context points at."""
+
+    context: str
+    cluster_name: str
+    user_name: str
+    context_entry: dict
+    cluster: dict
+    user: dict = field(repr=False)  # credentials
+    user_origin: str | None  # where refreshed auth-provider tokens are written back
+
+
+def candidate_files(explicit: str | None, environ: Mapping[str, str]) -> tuple[list[str], bool]:
+    """The files to try, in precedence order, and whether they came from KUBECONFIG.
+
+    --kubeconfig is used alone and must exist; else KUBECONFIG if non-empty
+    (split, de-duplicated, empty elements dropped); else ~/.kube/config.
+    """
+    if explicit:
+        if not os.path.exists(explicit):
+            raise ConfigError(f"stat {explicit}: no such file or directory")
+        return [explicit], False
+    env = environ.get("KUBECONFIG", "")
+    if env:
+        return list(dict.fromkeys(p for p in env.split(os.pathsep) if p)), True
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return [os.path.join(home, ".kube", "config")], False
+
+
+def load(explicit: str | None, environ: Mapping[str, str]) -> Kubeconfig:
+    """Read and merge the kubeconfig files kubectl would read."""
+    paths, from_env = candidate_files(explicit, environ)
+    merged = Kubeconfig()
+    missing: list[str] = []
+    errors: list[str] = []
+    for path in paths:
+        if not explicit and not os.path.exists(path):
+            missing.append(path)  # silently skipped, like client-go
+            continue
+        try:
+            _merge(merged, path, _read(path))
+        except _LoadError as e:
+            errors.append(f'error loading config file "{path}": {e}')
+    if errors:
+        # utilerrors.NewAggregate formatting
+        raise ConfigError(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+    if from_env and missing and not merged.files:
+        merged.warnings.append("Config not found: " + ", ".join(missing))
+    return merged
+
+
+class _LoadError(Exception):
+    pass
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise _LoadError(go_os_error("open", path, e)) from None
+    if not raw.strip():
+        return {}
+    try:
+        doc = yaml.load(raw, Loader=YAML_LOADER)
+    except yaml.MarkedYAMLError as e:
+        # Never str(e): PyYAML quotes the offending line, which may hold a secret.
+        line = e.problem_mark.line + 1 if e.problem_mark else "?"
+        raise _LoadError(f"yaml: line {line}: {e.problem or e.context}") from None
+    except yaml.YAMLError:
+        raise _LoadError("yaml: invalid document") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise _LoadError("expected a kubeconfig object at the top level")
+    return doc
+
+
+def _merge(merged: Kubeconfig, path: str, doc: dict) -> None:
+    base = os.path.dirname(os.path.abspath(path))
+    merged.files.append(path)
+    current = doc.get("current-context") or ""
+    if not isinstance(current, str):
+        raise _LoadError("current-context must be a string")
+    if not merged.current_context:
+        merged.current_context = current  # first non-empty value wins
+    for list_key, body_key in _SECTIONS:
+        seen: set[str] = set()
+        for name, body in _named_entries(doc, list_key, body_key):
+            if name in seen:
+                raise _LoadError(
+                    f"error converting *[]Named{body_key.title()} into *map[string]*api.{_API_TYPE[body_key]}: "
+                    f'duplicate name "{name}" in list'
+                )
+            seen.add(name)
+            target: dict[str, dict] = getattr(merged, list_key)
+            if name in target:
+                continue  # the first file defining a name wins, as a whole entry
+            _resolve_paths(body_key, body, base)
+            target[name] = body
+            if body_key == "user":
+                merged.user_origin[name] = path
+
+
+_API_TYPE = {"cluster": "Cluster", "user": "AuthInfo", "context": "Context"}
+
+
+def _named_entries(doc: dict, list_key: str, body_key: str):
+    entries = doc.get(list_key) or []
+    if not isinstance(entries, list):
+        raise _LoadError(f"{list_key} must be a list")
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name", ""), str):
+            raise _LoadError(f"{list_key}: each entry needs a string name")
+        body = entry.get(body_key) or {}
+        if not isinstance(body, dict):
+            raise _LoadError(f'{list_key}: "{entry.get("name", "")}": {body_key} must be an object')
+        yield entry.get("name", ""), dict(body)
+
+
+def _resolve_paths(kind: str, body: dict, base: str) -> None:
+    keys = {"cluster": _CLUSTER_PATHS, "user": _USER_PATHS}.get(kind, ())
+    for key in keys:
+        if key in body:
+            body[key] = _absolute(body[key], base)
+    exec_cfg = body.get("exec") if kind == "user" else None
+    if isinstance(exec_cfg, dict):
+        command = exec_cfg.get("command")
+        # Only a command with a path separator is relative to the file; a bare
+        # name is looked up in PATH.
+        if isinstance(command, str) and os.sep in command:
+            body["exec"] = {**exec_cfg, "command": _absolute(command, base)}
+
+
+def _absolute(value, base: str):
+    if isinstance(value, str) and value and not os.path.isabs(value):
+        return os.path.normpath(os.path.join(base, value))  # filepath.Join cleans
+    return value
+
+
+def select(config: Kubeconfig, context: str | None) -> Selection:
+    """Look up the context (override, else current-context), its cluster and user."""
+    name = context or config.current_context
+    if not name:
+        raise ConfigError(NO_CONFIGURATION, hint="No current-context is set: pass --context.")
+    if name not in config.contexts:
+        raise ConfigError(f'context "{name}" does not exist', hint=_known("contexts", config.contexts))
+    entry = config.contexts[name]
+    cluster_name = string_field(entry, "cluster", f'context "{name}"')
+    user_name = string_field(entry, "user", f'context "{name}"')
+    if not cluster_name:
+        raise ConfigError(NO_CONFIGURATION, hint=f'Context "{name}" names no cluster.')
+    if cluster_name not in config.clusters:
+        raise ConfigError(f'cluster "{cluster_name}" does not exist', hint=_known("clusters", config.clusters))
+    if user_name and user_name not in config.users:
+        raise ConfigError(f'auth info "{user_name}" does not exist', hint=_known("users", config.users))
+    return Selection(
+        context=name,
+        cluster_name=cluster_name,
+        user_name=user_name,
+        context_entry=entry,
+        cluster=config.clusters[cluster_name],
+        user=config.users.get(user_name, {}),
+        user_origin=config.user_origin.get(user_name),
+    )
+
+
+def _known(what: str, names) -> str:
+    return f"Known {what}: {', '.join(sorted(names))}." if names else f"The kubeconfig defines no {what}."
+
+
+def string_field(entry: dict, key: str, where: str) -> str:
+    """A string field of an entry ("" when absent)."""
+    value = entry.get(key) or ""
+    if not isinstance(value, str):
+        raise ConfigError(f"invalid configuration: {key} of {where} must be a string")
+    return value
+
+
+def bool_field(entry: dict, key: str, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"invalid configuration: {key} of {where} must be true or false")
+    return value
+
+
+def data_field(entry: dict, key: str, where: str) -> bytes | None:
+    """A base64 *-data field, decoded (None when absent)."""
+    value = string_field(entry, key, where)
+    if not value:
+        return None
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"invalid configuration: {key} of {where} is not valid base64") from None
+
+
+def go_os_error(op: str, path: str, e: OSError) -> str:
+    """Go's *PathError text ("open /x: no such file or directory"), as kubectl prints it."""
+    reason = e.strerror or str(e)
+    return f"{op} {path}: {reason[:1].lower()}{reason[1:]}"

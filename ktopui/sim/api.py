@@ -1,0 +1,292 @@
+"""Request routing: which endpoint a path names, who may call it, and what it answers.
+
+Transport-free (server.py owns HTTP, TLS and the transport-level faults) so the
+apiserver's semantics live in one place: authorization before routing, metrics paths
+shaped by the aggregator's failure modes, list/get/watch per resource.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+from ktopui.sim import discovery, status
+from ktopui.sim.auth import User
+from ktopui.sim.cluster import BadContinue, Event, Expired, SimCluster
+from ktopui.sim.faults import Faults
+from ktopui.sim.selectors import FieldReq, Requirement, SelectorError, fields_match, matches, parse_fields, \
+    parse_labels
+
+JSON = "application/json"
+PLAIN = "text/plain; charset=utf-8"
+BOOKMARK_EVERY = 60.0  # seconds; the watch cache's bookmark frequency
+
+_POD_FIELDS = ("metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+               "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
+               "status.nominatedNodeName")
+_NODE_FIELDS = ("metadata.name", "spec.unschedulable")
+_NAMESPACE_FIELDS = ("metadata.name", "status.phase")
+_META_FIELDS = ("metadata.name", "metadata.namespace")
+_BOOKMARK = {
+    "pods": b'{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"%d","creationTimestamp":null},'
+            b'"spec":{"containers":null},"status":{}}',
+    "nodes": b'{"kind":"Node","apiVersion":"v1","metadata":{"resourceVersion":"%d","creationTimestamp":null},'
+             b'"spec":{},"status":{"daemonEndpoints":{"kubeletEndpoint":{"Port":0}},"nodeInfo":{"machineID":"",'
+             b'"systemUUID":"","bootID":"","kernelVersion":"","osImage":"","containerRuntimeVersion":"",'
+             b'"kubeletVersion":"","kubeProxyVersion":"","operatingSystem":"","architecture":""}}}',
+}
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Generator[bytes, None, None] | None = None  # a watch: chunks written as they come
+
+
+def plain_not_found() -> Response:
+    """Go's http.NotFound, what a path without any handler gets."""
+    return Response(404, b"404 page not found\n", PLAIN, [("X-Content-Type-Options", "nosniff")])
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The RequestInfo of a resource request."""
+    group: str
+    version: str
+    namespace: str
+    resource: str
+    name: str
+    extra: tuple[str, ...]  # path segments past the name (subresources): not served
+
+
+def parse_target(parts: list[str]) -> Target | None:
+    """/api/v1/... or /apis/G/V/... -> Target; None for discovery paths."""
+    if parts[0] == "api":
+        group, version, rest = "", parts[1] if len(parts) > 1 else "", parts[2:]
+    else:
+        group, version, rest = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else "", parts[3:]
+    if not rest:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    elif rest[0] == "namespaces" and len(rest) == 2:
+        return Target(group, version, "", "namespaces", rest[1], ())
+    return Target(group, version, namespace, rest[0], rest[1] if len(rest) > 1 else "", tuple(rest[2:]))
+
+
+def _first(query: dict[str, list[str]], key: str) -> str:
+    values = query.get(key)
+    return values[0] if values else ""
+
+
+def _flag(value: str) -> bool:
+    return value in ("1", "t", "T", "true", "TRUE", "True")  # Go strconv.ParseBool
+
+
+class Api:
+    def __init__(self, cluster: SimCluster, faults: Faults, server_address: str, stopping: threading.Event):
+        self.cluster = cluster
+        self.faults = faults
+        self.server_address = server_address
+        self.stopping = stopping
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], user: User) -> Response:
+        parts = [p for p in path.split("/") if p]
+        if not parts or parts[0] not in ("api", "apis"):
+            return plain_not_found()
+        target = parse_target(parts)
+        if target is not None:
+            watching = _flag(_first(query, "watch"))
+            verb = "watch" if watching else ("get" if target.name else "list")
+            if method != "GET":
+                verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, verb)
+            if self.faults.is_forbidden(user.name, verb, target.resource, target.group, target.namespace):
+                return Response(403, status.forbidden(user.name, verb, target.resource, target.group,
+                                                      target.namespace, target.name))
+        metrics = parts[0] == "apis" and len(parts) > 1 and parts[1] == discovery.METRICS_GROUP
+        if metrics:
+            if self.faults.metrics_absent:
+                return plain_not_found()
+            if self.faults.metrics_down and len(parts) > 2:  # the aggregator serves the group doc itself
+                return Response(503, b"service unavailable\n", PLAIN, [("X-Content-Type-Options", "nosniff")])
+        if target is None:
+            return self._discovery(parts)
+        if method != "GET":
+            return Response(405, status.method_not_allowed())
+        if target.extra:
+            return Response(404, status.no_such_route())
+        try:
+            if target.group == "" and target.version == "v1":
+                return self._core(target, query)
+            if metrics and target.version == "v1beta1":
+                return self._metrics(target, query)
+            if target.group == "apiregistration.k8s.io" and target.version == "v1":
+                return self._apiservices(target)
+        except SelectorError as exc:
+            return Response(400, status.bad_request(str(exc)))
+        except BadContinue as exc:
+            return Response(400, status.bad_request(str(exc)))
+        except Expired as exc:
+            return Response(410, status.expired(str(exc), exc.continue_token))
+        return Response(404, status.no_such_route())
+
+    # ---- discovery -----------------------------------------------------------------
+
+    def _discovery(self, parts: list[str]) -> Response:
+        with_metrics = not self.faults.metrics_absent
+        if parts == ["api"]:
+            return Response(200, discovery.api_versions(self.server_address))
+        if parts == ["api", "v1"]:
+            return Response(200, discovery.resource_list("v1", discovery.CORE_RESOURCES))
+        if parts == ["apis"]:
+            return Response(200, discovery.group_list(with_metrics))
+        group = discovery.GROUPS.get(parts[1])
+        if group is None:
+            return plain_not_found()
+        if len(parts) == 2:
+            return Response(200, discovery.group(parts[1]))
+        if parts[2] == group[0]:
+            return Response(200, discovery.resource_list(f"{parts[1]}/{group[0]}", group[1]))
+        return plain_not_found()
+
+    # ---- core/v1 -------------------------------------------------------------------
+
+    def _selectors(self, query: dict[str, list[str]], allowed: tuple[str, ...],
+                   unknown=lambda f: f"field label not supported: {f}") -> tuple[list[Requirement], list[FieldReq]]:
+        return (parse_labels(_first(query, "labelSelector")),
+                parse_fields(_first(query, "fieldSelector"), allowed, unknown))
+
+    def _core(self, t: Target, query: dict[str, list[str]]) -> Response:
+        c = self.cluster
+        limit = int(_first(query, "limit") or 0) if _first(query, "limit").isdigit() else 0
+        cont = _first(query, "continue") or None
+        if t.resource == "nodes" and not t.namespace:
+            if t.name:
+                body = c.node(t.name)
+                return Response(200, body) if body else Response(404, status.not_found("nodes", t.name))
+            labels, fields = self._selectors(query, _NODE_FIELDS)
+            if _flag(_first(query, "watch")):
+                return self._watch("nodes", None, labels, fields, query)
+            return Response(200, c.node_list(labels, fields, limit, cont))
+        if t.resource == "pods":
+            if t.name:
+                if not t.namespace:
+                    return Response(404, status.no_such_route())
+                body = c.pod(t.namespace, t.name)
+                return Response(200, body) if body else Response(404, status.not_found("pods", t.name))
+            labels, fields = self._selectors(query, _POD_FIELDS)
+            if _flag(_first(query, "watch")):
+                return self._watch("pods", t.namespace or None, labels, fields, query)
+            return Response(200, c.pod_list(t.namespace or None, labels, fields, limit, cont))
+        if t.resource == "namespaces" and not t.namespace:
+            if t.name:
+                body = c.namespace(t.name)
+                return Response(200, body) if body else Response(404, status.not_found("namespaces", t.name))
+            if _flag(_first(query, "watch")):
+                return Response(405, status.method_not_allowed())
+            labels, fields = self._selectors(query, _NAMESPACE_FIELDS)
+            return Response(200, c.namespace_list(labels, fields))
+        return Response(404, status.no_such_route())
+
+    # ---- metrics.k8s.io/v1beta1 ----------------------------------------------------
+
+    def _metrics(self, t: Target, query: dict[str, list[str]]) -> Response:
+        c = self.cluster
+        if _flag(_first(query, "watch")):
+            return Response(405, status.method_not_allowed())  # metrics-server implements get and list only
+        if t.resource == "nodes" and not t.namespace:
+            if t.name:
+                body = c.node_metrics(t.name)
+                if body:
+                    return Response(200, body)
+                if c.node(t.name) is None:  # unknown to metrics-server's informer
+                    return Response(404, status.not_found("node", t.name))
+                return Response(404, status.not_found("nodemetrics", t.name, discovery.METRICS_GROUP))
+            labels, fields = self._selectors(query, _META_FIELDS, _metrics_field_error)
+            return Response(200, c.node_metrics_list(labels, fields))
+        if t.resource == "pods":
+            if t.name:
+                if not t.namespace:
+                    return Response(404, status.no_such_route())
+                body = c.pod_metrics(t.namespace, t.name)
+                if body:
+                    return Response(200, body)
+                if c.pod(t.namespace, t.name) is None:
+                    return Response(404, status.not_found("pods", t.name))
+                return Response(404, status.not_found("podmetrics", f"{t.namespace}/{t.name}",
+                                                      discovery.METRICS_GROUP))
+            labels, fields = self._selectors(query, _META_FIELDS, _metrics_field_error)
+            return Response(200, c.pod_metrics_list(t.namespace or None, labels, fields))
+        return Response(404, status.no_such_route())
+
+    # ---- apiregistration.k8s.io/v1 -----------------------------------------------------
+
+    def _apiservices(self, t: Target) -> Response:
+        if t.resource != "apiservices" or t.namespace:
+            return Response(404, status.no_such_route())
+        present = not self.faults.metrics_absent
+        born = self.cluster.now() - 40 * 86400
+        names = discovery.apiservice_names(present)
+        docs = {n: discovery.apiservice(n, born, 40 + i, available=not self.faults.metrics_down)
+                for i, n in enumerate(names)}
+        if t.name:
+            if t.name not in docs:
+                return Response(404, status.not_found("apiservices", t.name, "apiregistration.k8s.io"))
+            return Response(200, discovery.encode({"kind": "APIService", "apiVersion": "apiregistration.k8s.io/v1",
+                                                   **docs[t.name]}))
+        return Response(200, discovery.encode({"kind": "APIServiceList", "apiVersion": "apiregistration.k8s.io/v1",
+                                               "metadata": {"resourceVersion": str(self.cluster.resource_version)},
+                                               "items": list(docs.values())}))
+
+    # ---- watch ---------------------------------------------------------------------
+
+    def _watch(self, resource: str, namespace: str | None, labels: list[Requirement], fields: list[FieldReq],
+               query: dict[str, list[str]]) -> Response:
+        rv_text = _first(query, "resourceVersion")
+        since = int(rv_text) if rv_text.isdigit() else None
+        timeout = float(_first(query, "timeoutSeconds")) if _first(query, "timeoutSeconds").isdigit() else 1800.0
+        bookmarks = _flag(_first(query, "allowWatchBookmarks"))
+
+        def selected(e: Event) -> bool:
+            return ((namespace is None or e.namespace == namespace) and (not labels or matches(labels, e.labels))
+                    and (not fields or fields_match(fields, e.fields)))
+
+        def stream() -> Generator[bytes, None, None]:
+            try:
+                events, cursor = self.cluster.watch_start(resource, since)
+            except Expired as exc:
+                yield b'{"type":"ERROR","object":%s}\n' % status.status(410, "Expired", str(exc))
+                return
+            batch = [e.line for e in events if selected(e)]
+            if batch:
+                yield b"".join(batch)
+            start = time.monotonic()
+            deadline = start + timeout
+            # The watch cache sends a bookmark about 2 s before a timed watch ends, else every minute.
+            next_bookmark = min(start + BOOKMARK_EVERY, deadline - 2)
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    return
+                self.cluster.wait_for_change(cursor, min(deadline, next_bookmark if bookmarks else deadline,
+                                                         now + 1.0) - now)
+                events, cursor = self.cluster.events_after(resource, cursor)
+                batch = [e.line for e in events if selected(e)]
+                if batch:
+                    yield b"".join(batch)
+                if bookmarks and time.monotonic() >= next_bookmark:
+                    yield b'{"type":"BOOKMARK","object":%s}\n' % (_BOOKMARK[resource] % cursor)
+                    next_bookmark = time.monotonic() + BOOKMARK_EVERY
+
+        return Response(200, stream=stream())
+
+
+def _metrics_field_error(field_name: str) -> str:
+    """runtime.DefaultMetaV1FieldSelectorConversion's error, surfaced as a 400 by the apiserver."""
+    return f'"{field_name}" is not a known field selector: only "metadata.name", "metadata.namespace"'

@@ -1,0 +1,167 @@
+"""Runtime switches that make the simulated cluster misbehave the ways real ones do.
+
+Every switch can be flipped from any thread while requests are being served:
+
+    faults.metrics_absent = True     # APIService not registered: group gone from /apis,
+                                     # metrics paths 404 `404 page not found` (text/plain)
+    faults.metrics_down = True       # backend down: metrics paths 503 `service unavailable` (text/plain)
+    faults.unauthorized = True       # every request 401
+    faults.forbid("jane", "list", "nodes")                 # 403 for that user/verb/resource[/namespace]
+    faults.set_latency("/apis/metrics.k8s.io", 2.0)        # added delay per path prefix
+    faults.drop_connections(count=1)                       # close without answering
+    faults.truncate_bodies(fraction=0.5)                   # full Content-Length, half the body, close
+    faults.malformed_json(prefix="/api/v1/nodes")          # 200 with invalid JSON
+    faults.too_many_requests(retry_after=2, count=3)       # 429 + Retry-After
+    faults.server_error(502)                               # 500 / 502 / 503 / 504
+    faults.status_code = 500         # shorthand: every request fails with that code until set to None
+    faults.invalid_quantity("nodemetrics", "node-a", value="6GiB")
+    faults.reset()
+
+Request rules fire on paths starting with `prefix`, for `count` requests (None: until
+cleared), each with probability `fraction` (None: always), drawn from a seeded RNG.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+from ktopui.sim.cluster import SimCluster
+
+
+@dataclass(slots=True)
+class Rule:
+    kind: str  # drop | truncate | malformed | status
+    prefix: str
+    remaining: int | None
+    fraction: float | None
+    code: int = 0
+    retry_after: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    user: str
+    verb: str  # get | list | watch | *
+    resource: str  # nodes | pods | namespaces | *
+    namespace: str | None  # None: every namespace and cluster scope
+    group: str | None  # None: any API group
+
+
+class Faults:
+    def __init__(self, cluster: SimCluster, seed: int = 0) -> None:
+        self.metrics_absent = False
+        self.metrics_down = False
+        self.unauthorized = False
+        self.status_code: int | None = None
+        self.latency: dict[str, float] = {}
+        self._cluster = cluster
+        self._rules: list[Rule] = []
+        self._denials: list[Denial] = []
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    # ---- authorization ---------------------------------------------------------------
+
+    def forbid(self, user: str, verb: str, resource: str, namespace: str | None = None,
+               group: str | None = None) -> None:
+        """Deny `user` `verb` on `resource` (in `namespace`, or everywhere), answered with 403."""
+        with self._lock:
+            self._denials.append(Denial(user, verb, resource, namespace, group))
+
+    def clear_forbidden(self) -> None:
+        with self._lock:
+            self._denials.clear()
+
+    def is_forbidden(self, user: str, verb: str, resource: str, group: str, namespace: str) -> bool:
+        with self._lock:
+            return any(d.user == user and d.verb in ("*", verb) and d.resource in ("*", resource)
+                       and (d.namespace is None or d.namespace == namespace)
+                       and (d.group is None or d.group == group) for d in self._denials)
+
+    # ---- latency ---------------------------------------------------------------------
+
+    def set_latency(self, prefix: str, seconds: float) -> None:
+        """Delay requests under `prefix` by `seconds` (0 removes it); the longest prefix wins."""
+        with self._lock:
+            if seconds > 0:
+                self.latency[prefix] = seconds
+            else:
+                self.latency.pop(prefix, None)
+
+    def latency_for(self, path: str) -> float:
+        with self._lock:
+            best = max((p for p in self.latency if path.startswith(p)), key=len, default=None)
+            return self.latency[best] if best is not None else 0.0
+
+    # ---- request rules ---------------------------------------------------------------
+
+    def _add(self, rule: Rule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def drop_connections(self, *, count: int | None = None, fraction: float | None = None,
+                         prefix: str = "/") -> None:
+        self._add(Rule("drop", prefix, count, fraction))
+
+    def truncate_bodies(self, *, count: int | None = None, fraction: float | None = None,
+                        prefix: str = "/") -> None:
+        self._add(Rule("truncate", prefix, count, fraction))
+
+    def malformed_json(self, *, count: int | None = None, fraction: float | None = None,
+                       prefix: str = "/") -> None:
+        self._add(Rule("malformed", prefix, count, fraction))
+
+    def too_many_requests(self, *, retry_after: int = 1, count: int | None = None,
+                          fraction: float | None = None, prefix: str = "/") -> None:
+        self._add(Rule("status", prefix, count, fraction, 429, retry_after))
+
+    def server_error(self, code: int = 500, *, count: int | None = None, fraction: float | None = None,
+                     prefix: str = "/") -> None:
+        if code not in (500, 502, 503, 504):
+            raise ValueError(f"unsupported server error {code}")
+        self._add(Rule("status", prefix, count, fraction, code))
+
+    def take(self, kind: str, path: str) -> Rule | None:
+        """The first live rule of `kind` matching `path` that fires now (consuming one of its count)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind != kind or not path.startswith(rule.prefix):
+                    continue
+                if rule.fraction is not None and self._rng.random() >= rule.fraction:
+                    continue
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                return rule
+            return None
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    # ---- invalid quantities ------------------------------------------------------------
+
+    def invalid_quantity(self, kind: str, name: str, *, namespace: str = "", resource: str = "memory",
+                         value: str = "6GiB") -> None:
+        """Serve an invalid quantity (`6GiB`, `1g`) in one object: kind `node` (capacity and
+        allocatable), `pod` (first container's requests/limits), `nodemetrics` or `podmetrics`
+        (usage; first container for pods)."""
+        if kind not in ("node", "pod", "nodemetrics", "podmetrics"):
+            raise ValueError(f"unknown object kind {kind!r}")
+        self._cluster.set_override(kind, name, namespace, resource, value)
+
+    def clear_invalid_quantities(self) -> None:
+        self._cluster.clear_overrides()
+
+    def reset(self) -> None:
+        """Everything back to a healthy cluster."""
+        self.metrics_absent = self.metrics_down = self.unauthorized = False
+        self.status_code = None
+        with self._lock:
+            self.latency.clear()
+            self._denials.clear()
+        self.clear_rules()
+        self.clear_invalid_quantities()

@@ -1,0 +1,347 @@
+"""A real HTTPS Kubernetes API server for a simulated cluster.
+
+Interface:
+
+    from ktopui.sim.server import SimServer
+    from ktopui.sim.cluster import SimCluster, SimOptions
+
+    opts = SimOptions(nodes=3, pods_per_node=4, seed=1, metric_resolution=15.0, quirky=False,
+                      start_time=None, churn_per_minute=None, frozen=False)
+    with SimServer(opts) as server:            # or SimServer(cluster=SimCluster(opts)).start() ... .stop()
+        server.url                             # "https://127.0.0.1:PORT"
+        server.ca_pem, server.ca_path          # CA (PEM bytes, file in a temp dir removed by stop())
+        server.token                           # bearer token of user "sim-admin", never expires
+        server.issue_token(ttl=5.0, user="jane")   # 401 after ttl real seconds; ttl None = forever
+        server.revoke_token(token)
+        server.issue_client_cert("jane", groups=("dev",))  # (cert PEM, key PEM) for TLS client auth
+        server.write_kubeconfig(path, context="sim", namespace=None, token=None, embed_ca=True,
+                                client_cert=None)          # complete kubeconfig; default token = server.token
+        server.cluster                         # SimCluster: .clock, .freeze(at=None), .advance(s), .resume(),
+                                               # .nodes, .pods, .resource_version (thread-safe)
+        server.faults                          # Faults switches, see faults.py
+        server.requests                        # [RequestRecord(method, path, query, user, status, bytes_sent)],
+                                               # newest last, trimmed to the last 50,000; .clear() it freely
+
+Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
+client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
+/apis/{group}[/{version}]), core nodes/pods/namespaces (get, list with label/field
+selectors and limit/continue, watch for nodes and pods), metrics.k8s.io/v1beta1 exactly
+as metrics-server, and the apiregistration APIService objects.
+
+One thread per connection (HTTP/1.1 keep-alive); TLS is negotiated in that thread so a
+stalled client cannot block the accept loop.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from ktopui.sim import discovery, kubeconfig, status
+from ktopui.sim.api import JSON, PLAIN, Api, Response
+from ktopui.sim.auth import DEFAULT_USER, TokenStore, User, cert_user
+from ktopui.sim.certs import Authority
+from ktopui.sim.cluster import SimCluster, SimOptions
+from ktopui.sim.faults import Faults
+
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")  # readable without credentials
+REQUEST_LOG_LIMIT = 50_000
+_FLOWSCHEMA = str(uuid.UUID(int=0x5157, version=4))
+_PRIORITY = str(uuid.UUID(int=0x9E1, version=4))
+_BAD_GATEWAY = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
+                b"</h1></center>\r\n</body>\r\n</html>\r\n")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    method: str
+    path: str
+    query: str
+    user: str | None
+    status: int  # 0: connection dropped without an answer
+    bytes_sent: int
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # idle keep-alive connections are closed after this
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+        pass  # requests are recorded in SimServer.requests instead
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _authenticate(self) -> User | None:
+        user = cert_user(self.connection.getpeercert())
+        if user is not None:
+            return user
+        header = self.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            return self.server.sim.tokens.lookup(header[7:].strip())
+        return None
+
+    def _serve(self, method: str) -> None:
+        sim = self.server.sim
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        faults = sim.faults
+        user = self._authenticate()
+        record = lambda code, sent: sim._record(  # noqa: E731
+            RequestRecord(method, path, url.query, user.name if user else None, code, sent))
+        if faults.take("drop", path):
+            self.close_connection = True
+            record(0, 0)
+            return
+        delay = faults.latency_for(path)
+        if delay:
+            sim._stopping.wait(delay)
+        if faults.unauthorized or (user is None and path not in PUBLIC_PATHS):
+            response = Response(401, status.unauthorized())
+        elif faults.status_code is not None:
+            response = _injected(faults.status_code, 1)
+        elif (rule := faults.take("status", path)) is not None:
+            response = _injected(rule.code, rule.retry_after)
+        elif path == "/version":
+            response = Response(200, sim.version_body)
+        elif path in ("/healthz", "/livez", "/readyz"):
+            response = Response(200, b"ok", PLAIN)
+        else:
+            try:
+                response = sim.api.handle(method, path, parse_qs(url.query, keep_blank_values=True),
+                                          user or User("system:anonymous", ("system:unauthenticated",)))
+            except Exception as exc:  # a simulator bug: answer like the apiserver's panic handler, loudly
+                traceback.print_exc()
+                response = Response(500, status.internal_error(repr(exc)))
+        if response.stream is not None:
+            record(response.status, self._stream(response))
+            return
+        body = response.body
+        if response.status == 200 and response.content_type == JSON and faults.take("malformed", path):
+            body = body[: len(body) // 2] + b"\x00<not json>"
+        truncate = faults.take("truncate", path) is not None
+        self.send_response(response.status)
+        self._headers(response)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        sent = len(body) // 2 if truncate else len(body)
+        self.wfile.write(memoryview(body)[:sent])
+        if truncate:
+            self.close_connection = True
+        record(response.status, sent)
+
+    def _headers(self, response: Response) -> None:
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.content_type == JSON:
+            self.send_header("X-Kubernetes-Pf-Flowschema-Uid", _FLOWSCHEMA)
+            self.send_header("X-Kubernetes-Pf-Prioritylevel-Uid", _PRIORITY)
+
+    def _stream(self, response: Response) -> int:
+        """Write a watch as chunked transfer encoding until it ends or the client goes away."""
+        self.send_response(response.status)
+        self._headers(response)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        sent = 0
+        assert response.stream is not None
+        try:
+            for chunk in response.stream:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        finally:
+            response.stream.close()
+        return sent
+
+
+def _injected(code: int, retry_after: int) -> Response:
+    if code == 429:
+        return Response(429, status.too_many_requests(retry_after), headers=[("Retry-After", str(retry_after))])
+    if code == 502:  # from a load balancer in front of the apiserver, not the apiserver itself
+        return Response(502, _BAD_GATEWAY, "text/html")
+    if code == 503:
+        return Response(503, status.status(503, "ServiceUnavailable",
+                                           "the server is currently unable to handle the request", {}))
+    if code == 504:
+        return Response(504, status.gateway_timeout())
+    return Response(500, status.internal_error("etcdserver: request timed out"))
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], sim: SimServer) -> None:
+        self.sim = sim
+        super().__init__(address, _Handler)
+
+    def finish_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        request.settimeout(30)  # bounds the handshake; the handler sets its own timeout after
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body go out as sent
+        try:
+            conn = self.sim._ssl.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            request.close()
+            return
+        self.sim._connections.add(conn)
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        except (OSError, ssl.SSLError):
+            pass  # the client went away mid-request
+        finally:
+            self.sim._connections.discard(conn)
+            conn.close()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # connection-level errors are the client's business
+
+
+class SimServer:
+    """The simulated cluster behind a TLS API endpoint on 127.0.0.1."""
+
+    def __init__(self, options: SimOptions | None = None, *, cluster: SimCluster | None = None,
+                 port: int = 0, host: str = "127.0.0.1") -> None:
+        self.cluster = cluster if cluster is not None else SimCluster(options or SimOptions())
+        self.faults = Faults(self.cluster, self.cluster.options.seed)
+        self.tokens = TokenStore()
+        self.token = self.tokens.issue(None, DEFAULT_USER)
+        self.requests: list[RequestRecord] = []
+        self._records_lock = threading.Lock()
+        self._dir = Path(tempfile.mkdtemp(prefix="ktopui-sim-"))
+        ca = Authority("ktopui-sim-ca")
+        self._client_ca = Authority("ktopui-sim-client-ca")
+        self.ca_pem: bytes = ca.cert_pem
+        self.ca_path = self._dir / "ca.crt"
+        self.ca_path.write_bytes(ca.cert_pem)
+        cert, key = ca.issue("kube-apiserver", server=True)
+        (self._dir / "server.crt").write_bytes(cert)
+        (self._dir / "server.key").write_bytes(key)
+        self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ssl.load_cert_chain(self._dir / "server.crt", self._dir / "server.key")
+        self._ssl.load_verify_locations(cadata=self._client_ca.cert_pem.decode())
+        self._ssl.verify_mode = ssl.CERT_OPTIONAL
+        self._ssl.set_alpn_protocols(["http/1.1"])
+        self._stopping = threading.Event()
+        self._connections: set[ssl.SSLSocket] = set()
+        self._httpd = _HTTPServer((host, port), self)
+        self.host, self.port = self._httpd.server_address[:2]
+        self.api = Api(self.cluster, self.faults, f"{self.host}:{self.port}", self._stopping)
+        self.version_body = discovery.version()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    def start(self) -> SimServer:
+        """Serve in a background thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                            name=f"ktopui-sim:{self.port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until stop() is called from another one."""
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        """Stop serving, close open connections (ending watches) and remove the temp dir."""
+        self._stopping.set()
+        with self.cluster.changed:
+            self.cluster.changed.notify_all()
+        if self._thread is not None:
+            self._httpd.shutdown()
+        self._httpd.server_close()
+        for conn in list(self._connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- credentials -----------------------------------------------------------------
+
+    def issue_token(self, ttl: float | None, user: str = DEFAULT_USER) -> str:
+        """A new bearer token for `user`, answered with 401 once `ttl` real seconds have passed."""
+        return self.tokens.issue(ttl, user)
+
+    def revoke_token(self, token: str) -> None:
+        self.tokens.revoke(token)
+
+    def issue_client_cert(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+        """(cert PEM, key PEM) signed by the client CA; the server authenticates it as `user`."""
+        return self._client_ca.issue(user, organizations=groups)
+
+    def write_kubeconfig(self, path: str | Path, *, context: str = "sim", namespace: str | None = None,
+                         token: str | None = None, embed_ca: bool = True,
+                         client_cert: tuple[bytes, bytes] | None = None) -> Path:
+        """Write a complete kubeconfig (cluster, user, context, current-context). The user
+        authenticates with `client_cert` if given, else with `token` (default: server.token)."""
+        if client_cert is None:
+            token = token or self.token
+            found = self.tokens.lookup(token)
+            user = found.name if found else f"{context}-user"
+        else:
+            user = f"{context}-cert-user"
+        text = kubeconfig.render(self.url, user=user, context=context, namespace=namespace, token=token,
+                                 client_cert=client_cert, ca_pem=self.ca_pem if embed_ca else None,
+                                 ca_path=None if embed_ca else self.ca_path)
+        return kubeconfig.write(path, text)
+
+    # ---- request log -----------------------------------------------------------------
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._records_lock:
+            self.requests.append(record)
+            if len(self.requests) > REQUEST_LOG_LIMIT * 2:
+                del self.requests[:-REQUEST_LOG_LIMIT]
+
+
+__all__ = ["RequestRecord", "SimServer", "SimCluster", "SimOptions"]

@@ -1,0 +1,177 @@
+"""Each fault switch of the simulated cluster, over real HTTPS."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+METRICS = "/apis/metrics.k8s.io/v1beta1"
+PLAIN = "text/plain; charset=utf-8"
+
+
+def groups(api) -> set[str]:
+    return {g["name"] for g in api.get("/apis").json()["groups"]}
+
+
+def test_metrics_api_absent(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.metrics_absent = True
+    assert "metrics.k8s.io" not in groups(api)
+    for path in ("/apis/metrics.k8s.io", METRICS, f"{METRICS}/nodes", f"{METRICS}/namespaces/web/pods"):
+        response = api.get(path)
+        assert (response.status_code, response.text, response.headers["content-type"]) == (
+            404, "404 page not found\n", PLAIN), path
+    assert api.get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io").status_code == 404
+    assert api.get("/api/v1/nodes").status_code == 200  # the rest of the cluster is fine
+    sim_server.faults.metrics_absent = False
+    assert "metrics.k8s.io" in groups(api) and api.get(f"{METRICS}/nodes").status_code == 200
+
+
+def test_metrics_backend_down(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.metrics_down = True
+    assert "metrics.k8s.io" in groups(api)  # legacy discovery still lists the APIService's group
+    assert api.get("/apis/metrics.k8s.io").status_code == 200
+    for path in (METRICS, f"{METRICS}/nodes", f"{METRICS}/pods"):
+        response = api.get(path)
+        assert (response.status_code, response.text, response.headers["content-type"]) == (
+            503, "service unavailable\n", PLAIN), path
+    service = api.get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io").json()
+    condition = service["status"]["conditions"][0]
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "Available", "False", "FailedDiscoveryCheck")
+    sim_server.faults.metrics_down = False
+    condition = api.get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io").json()
+    assert condition["status"]["conditions"][0]["status"] == "True"
+
+
+def test_everything_unauthorized(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.unauthorized = True
+    for path in ("/version", "/api", "/api/v1/nodes", f"{METRICS}/pods"):
+        response = api.get(path)
+        assert response.status_code == 401 and response.json()["reason"] == "Unauthorized"
+    sim_server.faults.unauthorized = False
+    assert api.get("/api/v1/nodes").status_code == 200
+
+
+def test_latency_per_path_prefix(sim_server, sim_api):
+    api = sim_api(sim_server)
+    api.get("/api")  # connect first, so only the delay is timed
+    sim_server.faults.set_latency("/apis/metrics.k8s.io", 0.4)
+    began = time.monotonic()
+    assert api.get(f"{METRICS}/nodes").status_code == 200
+    assert time.monotonic() - began >= 0.4
+    began = time.monotonic()
+    api.get("/api/v1/nodes")
+    assert time.monotonic() - began < 0.3
+    sim_server.faults.set_latency("/apis/metrics.k8s.io", 0)
+    assert sim_server.faults.latency == {}
+
+
+def test_dropped_connections(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.requests.clear()
+    sim_server.faults.drop_connections(count=1, prefix="/api/v1/nodes")
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.get("/api/v1/nodes")
+    assert api.get("/api/v1/nodes").status_code == 200
+    assert [r.status for r in sim_server.requests] == [0, 200]
+
+
+def test_truncated_bodies(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.truncate_bodies(count=1)
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.get("/api/v1/pods")
+    assert sim_server.requests[-1].bytes_sent > 0
+    assert api.get("/api/v1/pods").json()["kind"] == "PodList"
+
+
+def test_malformed_json(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.malformed_json(prefix="/api/v1/nodes")
+    broken = api.get("/api/v1/nodes")
+    assert broken.status_code == 200 and broken.headers["content-type"] == "application/json"
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(broken.content)
+    assert api.get("/api/v1/pods").json()["kind"] == "PodList"
+    sim_server.faults.clear_rules()
+    assert api.get("/api/v1/nodes").json()["kind"] == "NodeList"
+
+
+def test_too_many_requests(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.too_many_requests(retry_after=2, count=2)
+    for _ in range(2):
+        response = api.get(f"{METRICS}/nodes")
+        assert response.status_code == 429 and response.headers["retry-after"] == "2"
+        assert response.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                   "message": "Too many requests, please try again later.",
+                                   "reason": "TooManyRequests", "details": {"retryAfterSeconds": 2}, "code": 429}
+    assert api.get(f"{METRICS}/nodes").status_code == 200
+
+
+@pytest.mark.parametrize("code, reason", [(500, "InternalError"), (502, None), (503, "ServiceUnavailable"),
+                                          (504, "Timeout")])
+def test_server_errors(sim_server, sim_api, code, reason):
+    api = sim_api(sim_server)
+    sim_server.faults.server_error(code, count=1)
+    response = api.get("/api/v1/nodes")
+    assert response.status_code == code
+    if reason:
+        assert response.json()["reason"] == reason and response.json()["code"] == code
+    else:
+        assert "502 Bad Gateway" in response.text
+    assert api.get("/api/v1/nodes").status_code == 200
+
+
+def test_status_code_shorthand_and_fractions(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.status_code = 500
+    assert api.get("/api/v1/nodes").status_code == 500
+    sim_server.faults.status_code = None
+    sim_server.faults.server_error(502, fraction=0.5)
+    codes = [api.get("/api").status_code for _ in range(40)]
+    assert 5 < codes.count(502) < 35 and codes.count(200) == 40 - codes.count(502)
+
+
+def test_invalid_quantities(sim_server, sim_api):
+    api = sim_api(sim_server)
+    faults = sim_server.faults
+    item = api.get(f"{METRICS}/pods").json()["items"][0]
+    ns, pod = item["metadata"]["namespace"], item["metadata"]["name"]
+    node = api.get(f"{METRICS}/nodes").json()["items"][0]["metadata"]["name"]
+    rv = api.get(f"/api/v1/nodes/{node}").json()["metadata"]["resourceVersion"]
+    faults.invalid_quantity("nodemetrics", node, value="6GiB")
+    faults.invalid_quantity("podmetrics", pod, namespace=ns, resource="cpu", value="1g")
+    faults.invalid_quantity("node", node, resource="memory", value="6GiB")
+    faults.invalid_quantity("pod", pod, namespace=ns, resource="memory", value="1g")
+    assert api.get(f"{METRICS}/nodes/{node}").json()["usage"]["memory"] == "6GiB"
+    containers = api.get(f"{METRICS}/namespaces/{ns}/pods/{pod}").json()["containers"]
+    assert "1g" in [c["usage"]["cpu"] for c in containers]
+    node_doc = api.get(f"/api/v1/nodes/{node}").json()
+    assert node_doc["status"]["allocatable"]["memory"] == node_doc["status"]["capacity"]["memory"] == "6GiB"
+    assert int(node_doc["metadata"]["resourceVersion"]) > int(rv)
+    pod_doc = api.get(f"/api/v1/namespaces/{ns}/pods/{pod}").json()
+    assert pod_doc["spec"]["containers"][0]["resources"]["requests"]["memory"] == "1g"
+    faults.reset()
+    assert api.get(f"{METRICS}/nodes/{node}").json()["usage"]["memory"] != "6GiB"
+    assert api.get(f"/api/v1/nodes/{node}").json()["status"]["allocatable"]["memory"] != "6GiB"
+    with pytest.raises(ValueError):
+        faults.invalid_quantity("widgets", "x")
+
+
+def test_reset_restores_a_healthy_cluster(sim_server, sim_api):
+    api = sim_api(sim_server)
+    faults = sim_server.faults
+    faults.metrics_absent = faults.metrics_down = faults.unauthorized = True
+    faults.status_code = 502
+    faults.forbid("sim-admin", "*", "*")
+    faults.set_latency("/", 5)
+    faults.drop_connections()
+    faults.reset()
+    assert api.get(f"{METRICS}/pods").status_code == 200
