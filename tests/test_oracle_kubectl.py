@@ -78,7 +78,14 @@ def _key_column(args: tuple[str, ...]) -> int | None:
     return None
 
 
-def assert_same_modulo_ties(ours: str, theirs: str, args: tuple[str, ...]) -> None:
+def _runs(lines: list[str], key) -> list[list[str]]:
+    """Consecutive lines with equal sort keys, each run in a canonical order."""
+    return [sorted(group) for _, group in itertools.groupby(lines, key=key)]
+
+
+def assert_same_modulo_ties(
+    ours: str, theirs: str, args: tuple[str, ...], pod_totals: dict[tuple[str, str], str] | None = None
+) -> None:
     if ours == theirs:
         return
     ours_lines, their_lines = ours.splitlines(), theirs.splitlines()
@@ -87,16 +94,28 @@ def assert_same_modulo_ties(ours: str, theirs: str, args: tuple[str, ...]) -> No
     # or among the `<unknown>` rows.
     col = _key_column(args)
 
-    def runs(lines):
-        def key(line):
+    def key(line):
+        cells = line.split()
+        if "<unknown>" in cells:
+            return "<unknown>"
+        return cells[col] if col is not None and len(cells) >= 3 else line
+
+    def canonical(lines):
+        if pod_totals is None:
+            return _runs(lines, key)
+        # --containers: pods are sorted by their total, containers inside a
+        # pod by their own value; ties may permute at both levels.
+        def pod_of(line):
             cells = line.split()
-            if "<unknown>" in cells:
-                return "<unknown>"
-            return cells[col] if col is not None and len(cells) >= 3 else line
+            return (cells[0], cells[1]) if (cells[0], cells[1]) in pod_totals else line
 
-        return [sorted(group) for _, group in itertools.groupby(lines, key=key)]
+        blocks = [
+            (pod, tuple(map(tuple, _runs(list(group), key))))
+            for pod, group in itertools.groupby(lines, key=pod_of)
+        ]
+        return _runs(blocks, key=lambda block: pod_totals.get(block[0], block[0]))
 
-    assert runs(ours_lines) == runs(their_lines), f"\n--- ours\n{ours}\n--- kubectl\n{theirs}"
+    assert canonical(ours_lines) == canonical(their_lines), f"\n--- ours\n{ours}\n--- kubectl\n{theirs}"
 
 
 NODE_CASES = [
@@ -143,7 +162,13 @@ def test_top_pods_matches_kubectl(cluster, capsys, args):
     theirs = kubectl(kubeconfig, "top", "pods", *args)
     code, out, err = ktopui(kubeconfig, capsys, "pods", *args)
     assert code == theirs.returncode, (err, theirs.stderr)
-    assert_same_modulo_ties(out, theirs.stdout, ("pods", *args))
+    totals = None
+    if "--containers" in args and _key_column(("pods", *args)) is not None:
+        # Pod totals, to recognise pods whose order is a tie.
+        _, listing, _ = ktopui(kubeconfig, capsys, "pods", "-A", "--no-headers")
+        col = _key_column(("pods", *args))
+        totals = {(c[0], c[1]): c[col] for c in (line.split() for line in listing.splitlines())}
+    assert_same_modulo_ties(out, theirs.stdout, ("pods", *args), totals)
     assert err.strip() == theirs.stderr.strip()
 
 
