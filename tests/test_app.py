@@ -28,9 +28,9 @@ def make_app(kubeconfig, **kw) -> KtopApp:
     return KtopApp(conn, interval=kw.pop("interval", 60), **kw)
 
 
-async def refreshed(app: KtopApp, pilot, count: int = 1) -> None:
-    """Wait until the app has finished `count` more refreshes."""
-    target = app.refresh_count + count
+async def refreshed(app: KtopApp, pilot, count: int = 1, *, since: int | None = None) -> None:
+    """Wait until the app has finished `count` more refreshes (counted from `since`)."""
+    target = (app.refresh_count if since is None else since) + count
     for _ in range(400):
         if app.refresh_count >= target:
             await pilot.pause()
@@ -40,8 +40,9 @@ async def refreshed(app: KtopApp, pilot, count: int = 1) -> None:
 
 
 async def refresh(app: KtopApp, pilot) -> None:
+    before = app.refresh_count
     app.wake()
-    await refreshed(app, pilot)
+    await refreshed(app, pilot, since=before)
 
 
 def table(app: KtopApp, table_id: str | None = None) -> RowTable:
@@ -60,9 +61,9 @@ async def test_startup_shows_every_node_and_pod(sim):
         await refreshed(app, pilot)
         assert isinstance(app.screen, MainScreen)
         nodes = table(app, "nodes")
-        expected = sorted(n["metadata"]["name"] for n in server.cluster.list_nodes())
+        expected = sorted(n.name for n in server.cluster.nodes)
         assert names(nodes) == expected
-        assert len(table(app, "pods").rows) == len(server.cluster.list_pods())
+        assert len(table(app, "pods").rows) == len(server.cluster.pods)
         header = app.screen.query_one("ClusterHeader").render().plain
         assert f"{len(expected)} nodes" in header and "all namespaces" in header
 
@@ -202,8 +203,9 @@ async def test_namespace_picker_switches_scope_without_restart(sim):
         picker = app.screen
         assert isinstance(picker, NamespaceScreen) and "kube-system" in picker.namespaces
         picker.query_one("OptionList").highlighted = picker.namespaces.index("kube-system") + 1
+        before = app.refresh_count
         await pilot.press("enter")
-        await refreshed(app, pilot)
+        await refreshed(app, pilot, since=before)
         assert app.namespace == "kube-system"
         assert {r.namespace for r in table(app, "pods").rows} == {"kube-system"}
         assert "namespace kube-system" in app.screen.query_one("ClusterHeader").render().plain
@@ -220,8 +222,9 @@ async def test_space_pauses_updates(sim):
         await pilot.pause(2.5)
         assert app.refresh_count == count
         assert "PAUSED" in app.screen.query_one("ClusterHeader").render().plain
+        count = app.refresh_count
         await pilot.press("space")
-        await refreshed(app, pilot)
+        await refreshed(app, pilot, since=count)
 
 
 async def test_help_lists_every_key(sim):
@@ -247,14 +250,14 @@ async def test_refresh_failure_keeps_the_tables_and_recovers(sim):
         before = names(nodes)
         await pilot.press("down")
         chosen = nodes.cursor_key
-        server.faults.status_code = 500
+        server.faults.server_error(500, prefix="/api/v1/nodes")
         try:
             await refresh(app, pilot)
             header = app.screen.query_one("ClusterHeader").render().plain
             assert "refresh failed" in header and "retrying" in header
             assert names(nodes) == before and nodes.cursor_key == chosen
         finally:
-            server.faults.status_code = None
+            server.faults.clear_rules()
         await refresh(app, pilot)
         assert "refresh failed" not in app.screen.query_one("ClusterHeader").render().plain
         assert nodes.cursor_key == chosen
