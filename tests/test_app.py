@@ -270,3 +270,17 @@ async def test_narrow_terminal_keeps_the_essential_columns(sim):
         await refreshed(app, pilot)
         shown = table(app, "nodes").visible_column_ids()
         assert {"name", "cpu", "cpu_pct", "mem", "mem_pct"} <= set(shown)
+
+
+async def test_rows_show_history_sparklines_as_metrics_timestamps_advance(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await refreshed(app, pilot)
+        for _ in range(3):
+            server.cluster.advance(15)
+            await refresh(app, pilot)
+        nodes = table(app, "nodes")
+        assert "cpu_hist" in nodes.visible_column_ids()
+        line = nodes.render_line(1).text
+        assert sum(ch in "▁▂▃▄▅▆▇█" for ch in line) >= 2 * 4  # CPU and memory, 4 samples each

@@ -86,7 +86,7 @@ class LiveCluster:
         self.api = api
         self.namespace = namespace
         self.label_selector = label_selector
-        self.history = history or History()
+        self.history = history if history is not None else History()
         self.health = {name: SourceHealth() for name in SOURCES}
         self._nodes: list[Node] | None = None
         self._pods: list[Pod] | None = None

@@ -8,9 +8,13 @@ ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
 
 
 def node_status(node: Node) -> str:
-    """`Ready`, `NotReady` or `Unknown`, plus `,SchedulingDisabled` when cordoned."""
+    """`Ready`, `NotReady` or `Unknown`, plus `,SchedulingDisabled` when cordoned.
+
+    Like `kubectl get nodes`: a Ready condition that is False or Unknown (the
+    kubelet stopped reporting) reads NotReady; no Ready condition, Unknown.
+    """
     ready = next((c for c in node.status.conditions if c.type == "Ready"), None)
-    if ready is None or ready.status == "Unknown":
+    if ready is None:
         status = "Unknown"
     else:
         status = "Ready" if ready.status == "True" else "NotReady"

@@ -191,7 +191,7 @@ class Api:
             if _flag(_first(query, "watch")):
                 return Response(405, status.method_not_allowed())
             labels, fields = self._selectors(query, _NAMESPACE_FIELDS)
-            return Response(200, c.namespace_list(labels, fields))
+            return Response(200, c.namespace_list(labels, fields, limit, cont))
         return Response(404, status.no_such_route())
 
     # ---- metrics.k8s.io/v1beta1 ----------------------------------------------------

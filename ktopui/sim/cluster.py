@@ -106,6 +106,20 @@ class BadContinue(ValueError):
 
 
 @dataclass(slots=True)
+class Namespace:
+    name: str
+    created: float
+    rv: int
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"kubernetes.io/metadata.name": self.name}
+
+    def item(self) -> bytes:
+        return render.namespace_item(self.name, self.created, self.rv)
+
+
+@dataclass(slots=True)
 class Event:
     rv: int
     resource: str  # nodes | pods
@@ -175,7 +189,8 @@ class SimCluster:
         for node in self._nodes:
             node.rv = self._next_rv()
         self._schedulable = [n for n in world.nodes if n.ready and not n.unschedulable and not n.cp_taint]
-        self._namespaces = {name: (created, self._next_rv()) for name, created in world.namespaces.items()}
+        self._namespaces = [Namespace(name, created, self._next_rv()) for name, created in world.namespaces.items()]
+        self._namespace_names = [n.name for n in self._namespaces]
         self._pods: dict[tuple[str, str], Pod] = {}
         self._by_uid: dict[str, Pod] = {}
         self._pod_list: list[Pod] = []
@@ -247,10 +262,6 @@ class SimCluster:
     def pods(self) -> list[Pod]:
         with self.lock:
             return list(self._sorted_pods())
-
-    def namespaces(self) -> list[str]:
-        with self.lock:
-            return list(self._namespaces)
 
     # ---- bookkeeping -----------------------------------------------------------------
 
@@ -490,21 +501,19 @@ class SimCluster:
             pod = self._pods.get((namespace, name))
             return None if pod is None else render.with_kind(self._pod_item(pod), "Pod")
 
-    def namespace_list(self, labels: list[Requirement], fields: list[FieldReq]) -> bytes:
+    def namespace_list(self, labels: list[Requirement], fields: list[FieldReq], limit: int = 0,
+                       cont: str | None = None) -> bytes:
         with self.lock:
-            items = []
-            for name, (created, rv) in self._namespaces.items():
-                if matches(labels, {"kubernetes.io/metadata.name": name}) and fields_match(
-                        fields, {"metadata.name": name, "status.phase": "Active"}):
-                    items.append(render.namespace_item(name, created, rv))
-            return render.list_doc("NamespaceList", "v1", {"resourceVersion": str(self._rv)}, items)
+            return self._page("NamespaceList", self._namespaces, self._namespace_names, lambda n: n.name, labels,
+                              fields, lambda n: {"metadata.name": n.name, "status.phase": "Active"},
+                              Namespace.item, limit, cont)
 
     def namespace(self, name: str) -> bytes | None:
         with self.lock:
-            if name not in self._namespaces:
+            i = bisect.bisect_left(self._namespace_names, name)
+            if i == len(self._namespaces) or self._namespace_names[i] != name:
                 return None
-            created, rv = self._namespaces[name]
-            return render.with_kind(render.namespace_item(name, created, rv), "Namespace")
+            return render.with_kind(self._namespaces[i].item(), "Namespace")
 
     def _page(self, kind, objs, keys, key_text, labels, fields, field_fn, item_fn, limit, cont) -> bytes:
         """A list document with the apiserver's limit/continue semantics."""

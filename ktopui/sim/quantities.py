@@ -58,8 +58,9 @@ def _trim(value: float, digits: int) -> str:
 def quirky_cpu(nanocores: int, variant: int) -> str:
     """Valid but unusual CPU spellings: `15e-1`, `125u`, `1500m`, `1.5`, canonical."""
     match variant % 5:
-        case 0:
-            return f"{round(nanocores / 1e8)}e-1"
+        case 0:  # `15e-1`; finer exponents keep small values from rounding to zero
+            exponent = -1 if nanocores >= 1e9 else -3 if nanocores >= 1e7 else -6
+            return f"{round(nanocores / 10 ** (9 + exponent))}e{exponent}"
         case 1:
             return f"{round(nanocores / 1e3)}u"
         case 2:
@@ -77,9 +78,9 @@ def quirky_memory(nbytes: int, variant: int) -> str:
             if nbytes >= 2**30:
                 return f"{_trim(nbytes / 2**30, 2)}Gi"
             return f"{_trim(nbytes / 2**20, 1)}Mi"
-        case 1:
-            mantissa = round(nbytes / 1e7)
-            return f"{mantissa}e7"
+        case 1:  # `8e9`-style: a mantissa with a decimal exponent
+            exponent = 9 if nbytes >= 1e10 else 6 if nbytes >= 1e7 else 3
+            return f"{round(nbytes / 10 ** exponent)}e{exponent}"
         case 2:
             return f"{round(nbytes / 2**20)}Mi"
         case 3:

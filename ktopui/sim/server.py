@@ -149,15 +149,15 @@ class _Handler(BaseHTTPRequestHandler):
         if response.status == 200 and response.content_type == JSON and faults.take("malformed", path):
             body = body[: len(body) // 2] + b"\x00<not json>"
         truncate = faults.take("truncate", path) is not None
+        sent = len(body) // 2 if truncate else len(body)
+        record(response.status, sent)  # before answering, so a client that got the answer sees the record
         self.send_response(response.status)
         self._headers(response)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        sent = len(body) // 2 if truncate else len(body)
         self.wfile.write(memoryview(body)[:sent])
         if truncate:
             self.close_connection = True
-        record(response.status, sent)
 
     def _headers(self, response: Response) -> None:
         self.send_header("Audit-Id", str(uuid.uuid4()))
@@ -277,10 +277,6 @@ class SimServer:
                                             name=f"ktopui-sim:{self.port}", daemon=True)
             self._thread.start()
         return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until stop() is called from another one."""
-        self._httpd.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
         """Stop serving, close open connections (ending watches) and remove the temp dir."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Mi = 1 << 20
 Gi = 1 << 30
@@ -243,7 +243,6 @@ class World:
     nodes: list[Node]
     pods: list[Pod]
     namespaces: dict[str, float]  # name -> creation time
-    workloads: list[Workload] = field(default_factory=list)
 
 
 _SHAPES = ((4, 0.30), (8, 0.35), (16, 0.25), (32, 0.10))
@@ -511,11 +510,9 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
     unschedulable = 1 + total // 5000 if total >= 10 else 0
     stream = _stream(factory)
     jobs_seen = 0
-    workloads = []
     placed = 0
     while placed < len(slots) - unschedulable:
         wl = next(stream)
-        workloads.append(wl)
         t = wl.template
         replicas = 1 if total < 100 else rng.randint(1, t.replicas)
         for _ in range(min(replicas, len(slots) - unschedulable - placed)):
@@ -534,4 +531,4 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
     cluster_born = start - 40 * 86400
     for name in namespaces:
         namespaces[name] = cluster_born if name in BASE_NAMESPACES else cluster_born + rng.uniform(0, 20 * 86400)
-    return World(nodes, pods, dict(sorted(namespaces.items())), workloads + daemons)
+    return World(nodes, pods, dict(sorted(namespaces.items())))

@@ -16,7 +16,7 @@ from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.rows import ContainerRow, NodeRow, PodRow
 from ktopui.ui.cells import cpu_text, level, mem_text, pct_text, sparkline
 
-SPARK_WIDTH = 12
+SPARK_WIDTH = 10
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,24 @@ def _pct_column(cid: str, title: str, get: Callable[[Any], int | None], priority
 
 # -- nodes --------------------------------------------------------------------
 
+
+def node_status_text(status: str) -> str:
+    """`Ready,SchedulingDisabled` does not fit a column; a cordoned Ready node reads `Cordoned`."""
+    if status == "Ready,SchedulingDisabled":
+        return "Cordoned"
+    return status.replace(",SchedulingDisabled", "*")
+
+
 _nkey = lambda r: node_key(r.name)  # noqa: E731
 
 NODE_COLUMNS = [
-    Column("name", "NAME", 16, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
+    Column("name", "NAME", 22, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
     Column(
         "status",
         "STATUS",
         9,
         lambda r: r.status,
-        lambda r, _h: r.status.replace("SchedulingDisabled", "Cordoned"),
+        lambda r, _h: node_status_text(r.status),
         level=lambda r: "" if r.status == "Ready" else "crit" if r.status.startswith("NotReady") else "warn",
         right=False,
         priority=60,
@@ -77,7 +85,7 @@ NODE_COLUMNS = [
     _pct_column("cpu_pct", "CPU%", lambda r: r.cpu_pct, 85),
     _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 50),
     _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 25),
-    Column("cpu_hist", "CPU HISTORY", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_nkey, CPU), right=False, priority=20),
+    Column("cpu_hist", "CPU TREND", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_nkey, CPU), right=False, priority=45),
     Column(
         "mem",
         "MEMORY",
@@ -89,7 +97,7 @@ NODE_COLUMNS = [
     _pct_column("mem_pct", "MEM%", lambda r: r.mem_pct, 85),
     _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 50),
     _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 25),
-    Column("mem_hist", "MEM HISTORY", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_nkey, MEMORY), right=False, priority=20),
+    Column("mem_hist", "MEM TREND", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_nkey, MEMORY), right=False, priority=44),
 ]
 
 # -- pods ---------------------------------------------------------------------
@@ -107,10 +115,10 @@ def _status_level(row: PodRow) -> str:
 
 POD_COLUMNS = [
     Column("namespace", "NAMESPACE", 12, lambda r: r.namespace, lambda r, _h: r.namespace, right=False, priority=70),
-    Column("name", "NAME", 20, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
+    Column("name", "NAME", 17, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
     Column("node", "NODE", 14, lambda r: r.node, lambda r, _h: r.node or "-", right=False, priority=22),
     Column("status", "STATUS", 12, lambda r: r.status, lambda r, _h: r.status or "-", _status_level, right=False, priority=60),
-    Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), lambda r: "warn" if r.restarts else "", priority=40),
+    Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), lambda r: "warn" if r.restarts else "", priority=35),
     Column(
         "cpu",
         "CPU",
@@ -121,7 +129,7 @@ POD_COLUMNS = [
     ),
     _pct_column("cpu_req_pct", "%CPU/R", lambda r: r.cpu_req_pct, 80),
     _pct_column("cpu_lim_pct", "%CPU/L", lambda r: r.cpu_lim_pct, 75, partial=lambda r: r.cpu_limit_share.partial),
-    Column("cpu_hist", "CPU HISTORY", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_pkey, CPU), right=False, priority=20),
+    Column("cpu_hist", "CPU TREND", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_pkey, CPU), right=False, priority=21),
     Column(
         "mem",
         "MEMORY",
@@ -132,7 +140,7 @@ POD_COLUMNS = [
     ),
     _pct_column("mem_req_pct", "%MEM/R", lambda r: r.mem_req_pct, 80),
     _pct_column("mem_lim_pct", "%MEM/L", lambda r: r.mem_lim_pct, 75, partial=lambda r: r.mem_limit_share.partial),
-    Column("mem_hist", "MEM HISTORY", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_pkey, MEMORY), right=False, priority=20),
+    Column("mem_hist", "MEM TREND", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_pkey, MEMORY), right=False, priority=20),
 ]
 
 # -- containers of one pod ----------------------------------------------------
@@ -155,7 +163,7 @@ def container_columns(namespace: str, pod: str) -> list[Column]:
         Column("mem_lim", "MEM/L", 8, lambda c: c.limits.mem_bytes, lambda c, _h: mem_text(c.limits.mem_bytes), priority=44),
         _pct_column("mem_req_pct", "%MEM/R", lambda c: c.mem_req_pct, 80),
         _pct_column("mem_lim_pct", "%MEM/L", lambda c: c.mem_lim_pct, 75),
-        Column("cpu_hist", "CPU HISTORY", SPARK_WIDTH, lambda c: c.usage.cpu_milli, _spark(ckey, CPU), right=False, priority=10),
+        Column("cpu_hist", "CPU TREND", SPARK_WIDTH, lambda c: c.usage.cpu_milli, _spark(ckey, CPU), right=False, priority=10),
     ]
 
 

@@ -35,7 +35,7 @@ SORT_BINDINGS = [
     Binding("a", "sort('pct')", "%Alloc", id="sort.allocatable"),
     Binding("r", "sort('req_pct')", "%Req", id="sort.requests"),
     Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits"),
-    Binding("n", "sort('name')", "Name", id="sort.name"),
+    Binding("n", "sort('name')", "Name", id="sort.name", show=False),
     Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False),
     Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False),
 ]
@@ -57,7 +57,7 @@ class DashboardScreen(Screen):
     BINDINGS = [
         *SORT_BINDINGS,
         Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "back", "Back", id="back"),
+        Binding("escape", "back", "Back", id="back", show=False),
         Binding("s", "namespace", "Namespace", id="namespace"),
     ]
 
@@ -72,7 +72,7 @@ class DashboardScreen(Screen):
         yield Static(id="crumbs")
         yield from self.compose_body()
         yield Input(placeholder="filter rows (Enter keeps it, Esc clears it)", id="filter")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

@@ -47,7 +47,7 @@ class RowTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "activate", "Open", id="open"),
+        Binding("enter", "activate", "Open", id="open", show=False),
     ]
 
     class Activated(Message):
