@@ -78,7 +78,10 @@ class Clock:
         return self._frozen
 
     def freeze(self, at: float | None = None) -> None:
-        value = self.now() if at is None else float(at)
+        now = self.now()
+        value = now if at is None else float(at)
+        if value < now:
+            raise ValueError("cluster time only moves forward")
         with self._lock:
             self._base, self._frozen = value, True
 
@@ -377,7 +380,7 @@ class SimCluster:
                 self._touch(pod)
 
     def _pick_running(self, rng: random.Random, kinds: tuple[str, ...]) -> Pod | None:
-        for _ in range(8):
+        for _ in range(8 if self._pod_list else 0):
             pod = self._pod_list[rng.randrange(len(self._pod_list))]
             if (pod.phase == "Running" and pod.node is not None and pod.node.ready
                     and pod.workload.template.kind in kinds):
@@ -618,7 +621,7 @@ class SimCluster:
                     for c, m in self._pod_usage(pod, k):
                         cpu += c
                         mem += m
-            mem = min(mem, node.mem_cap)
+            cpu, mem = min(cpu, node.cpu_cap * 1_000_000), min(mem, node.mem_cap)  # a machine's physical limits
             values = {"cpu": self._fmt.usage_cpu(cpu, node.quirk), "memory": self._fmt.usage_memory(mem, node.quirk)}
             for resource in values:
                 bad = self.overrides.get(("nodemetrics", node.name, "", resource))

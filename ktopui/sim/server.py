@@ -116,8 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         faults = sim.faults
         user = self._authenticate()
-        record = lambda code, sent: sim._record(  # noqa: E731
-            RequestRecord(method, path, url.query, user.name if user else None, code, sent))
+
+        def record(code: int, sent: int) -> None:
+            sim._record(RequestRecord(method, path, url.query, user.name if user else None, code, sent))
+
         if faults.take("drop", path):
             self.close_connection = True
             record(0, 0)

@@ -45,28 +45,30 @@ def level(value: int | None) -> str:
     return "crit" if value >= CRIT else "warn" if value >= WARN else ""
 
 
-def sparkline(values: np.ndarray, width: int, *, top: float | None = None) -> str:
+def sparkline(values: np.ndarray, width: int) -> str:
     """The last `width` samples as block characters; gaps stay blank.
 
-    Scaled from 0 to `top` (default: the largest sample shown), so a flat
-    line near the top means "near the maximum", not "constant".
+    Scaled to the samples' own range, so a trend shows even on a busy node,
+    but the range is at least a tenth of the peak: a flat line stays flat
+    instead of amplifying noise into a sawtooth.
     """
     if width <= 0:
         return ""
     shown = values[-width:]
-    if shown.size == 0:
-        return " " * width
     finite = shown[np.isfinite(shown)]
-    peak = top if top else (float(finite.max()) if finite.size else 0.0)
+    if finite.size == 0:
+        return " " * width
+    top = float(finite.max())
+    span = max(top - float(finite.min()), abs(top) * 0.1)
+    bottom = top - span
     chars = []
     for v in shown:
         if not math.isfinite(v):
             chars.append(" ")
-        elif peak <= 0:
+        elif span <= 0:
             chars.append(SPARK[0])
         else:
-            idx = int(round(min(max(v / peak, 0.0), 1.0) * (len(SPARK) - 1)))
-            chars.append(SPARK[idx])
+            chars.append(SPARK[int(round((v - bottom) / span * (len(SPARK) - 1)))])
     return "".join(chars).rjust(width)
 
 
