@@ -7,7 +7,8 @@ slow API server; widgets only ever see finished Snapshots.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -30,7 +31,7 @@ class KtopApp(App):
     TITLE = "ktopui"
     BINDINGS = [
         Binding("space", "pause", "Pause", id="pause"),
-        Binding("question_mark", "help", "Help", id="help"),
+        Binding("question_mark", "help", "Help", id="help", show=False),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -41,9 +42,11 @@ class KtopApp(App):
         namespace: str = "",
         label_selector: str = "",
         interval: float = 2.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.conn = conn
+        self.clock = clock
         self.place = Place(context=conn.context, server=conn.server)
         self.history = History()
         self.snapshot: Snapshot | None = None
@@ -65,7 +68,11 @@ class KtopApp(App):
         self._http = make_http_client(self.conn)
         self.api = KubeAPI(self._http, self.conn.server)
         self.live = LiveCluster(
-            self.api, namespace=self.namespace, label_selector=self.label_selector, history=self.history
+            self.api,
+            namespace=self.namespace,
+            label_selector=self.label_selector,
+            history=self.history,
+            clock=self.clock,
         )
         await self.push_screen(MainScreen())
         self.poll()

@@ -58,9 +58,9 @@ def sparkline(values: np.ndarray, width: int) -> str:
     finite = shown[np.isfinite(shown)]
     if finite.size == 0:
         return " " * width
-    top = float(finite.max())
-    span = max(top - float(finite.min()), abs(top) * 0.1)
-    bottom = top - span
+    top, low = float(finite.max()), float(finite.min())
+    span = max(top - low, abs(top) * 0.1)
+    bottom = (top + low - span) / 2  # a narrow band sits mid-height
     chars = []
     for v in shown:
         if not math.isfinite(v):

@@ -26,7 +26,8 @@ class Column:
     width: int
     value: Callable[[Any], Any]
     text: Callable[[Any, History], str]
-    level: Callable[[Any], str] = lambda row: ""
+    # Component-class suffix for a cell's colour: "warn", "crit", "spark-cpu"...
+    tone: Callable[[Any], str] = lambda row: ""
     right: bool = True
     priority: int = 0
     flex: bool = False  # takes the width left over (names)
@@ -36,6 +37,15 @@ def _spark(key_of: Callable[[Any], tuple], metric: int) -> Callable[[Any, Histor
     return lambda row, history: sparkline(history.last(key_of(row), metric, SPARK_WIDTH), SPARK_WIDTH)
 
 
+def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int) -> Column:
+    title, value, tone = (
+        ("CPU TREND", lambda r: r.usage.cpu_milli, "spark-cpu")
+        if metric == CPU
+        else ("MEM TREND", lambda r: r.usage.mem_bytes, "spark-mem")
+    )
+    return Column(cid, title, SPARK_WIDTH, value, _spark(key_of, metric), lambda r: tone, right=False, priority=priority)
+
+
 def _pct_column(cid: str, title: str, get: Callable[[Any], int | None], priority: int, partial=None) -> Column:
     return Column(
         cid,
@@ -43,7 +53,7 @@ def _pct_column(cid: str, title: str, get: Callable[[Any], int | None], priority
         8,
         value=get,
         text=lambda row, _h: pct_text(get(row), partial=bool(partial and partial(row))),
-        level=lambda row: level(get(row)),
+        tone=lambda row: level(get(row)),
         priority=priority,
     )
 
@@ -68,7 +78,7 @@ NODE_COLUMNS = [
         9,
         lambda r: r.status,
         lambda r, _h: node_status_text(r.status),
-        level=lambda r: "" if r.status == "Ready" else "crit" if r.status.startswith("NotReady") else "warn",
+        tone=lambda r: "" if r.status == "Ready" else "crit" if r.status.startswith("NotReady") else "warn",
         right=False,
         priority=60,
     ),
@@ -85,7 +95,7 @@ NODE_COLUMNS = [
     _pct_column("cpu_pct", "CPU%", lambda r: r.cpu_pct, 85),
     _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 50),
     _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 25),
-    Column("cpu_hist", "CPU TREND", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_nkey, CPU), right=False, priority=45),
+    _trend("cpu_hist", _nkey, CPU, 45),
     Column(
         "mem",
         "MEMORY",
@@ -97,7 +107,7 @@ NODE_COLUMNS = [
     _pct_column("mem_pct", "MEM%", lambda r: r.mem_pct, 85),
     _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 50),
     _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 25),
-    Column("mem_hist", "MEM TREND", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_nkey, MEMORY), right=False, priority=44),
+    _trend("mem_hist", _nkey, MEMORY, 45),
 ]
 
 # -- pods ---------------------------------------------------------------------
@@ -117,8 +127,8 @@ POD_COLUMNS = [
     Column("namespace", "NAMESPACE", 12, lambda r: r.namespace, lambda r, _h: r.namespace, right=False, priority=70),
     Column("name", "NAME", 17, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
     Column("node", "NODE", 14, lambda r: r.node, lambda r, _h: r.node or "-", right=False, priority=22),
-    Column("status", "STATUS", 12, lambda r: r.status, lambda r, _h: r.status or "-", _status_level, right=False, priority=60),
-    Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), lambda r: "warn" if r.restarts else "", priority=35),
+    Column("status", "STATUS", 12, lambda r: r.status, lambda r, _h: r.status or "-", tone=_status_level, right=False, priority=60),
+    Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), tone=lambda r: "warn" if r.restarts else "", priority=35),
     Column(
         "cpu",
         "CPU",
@@ -129,7 +139,7 @@ POD_COLUMNS = [
     ),
     _pct_column("cpu_req_pct", "%CPU/R", lambda r: r.cpu_req_pct, 80),
     _pct_column("cpu_lim_pct", "%CPU/L", lambda r: r.cpu_lim_pct, 75, partial=lambda r: r.cpu_limit_share.partial),
-    Column("cpu_hist", "CPU TREND", SPARK_WIDTH, lambda r: r.usage.cpu_milli, _spark(_pkey, CPU), right=False, priority=21),
+    _trend("cpu_hist", _pkey, CPU, 20),
     Column(
         "mem",
         "MEMORY",
@@ -140,7 +150,7 @@ POD_COLUMNS = [
     ),
     _pct_column("mem_req_pct", "%MEM/R", lambda r: r.mem_req_pct, 80),
     _pct_column("mem_lim_pct", "%MEM/L", lambda r: r.mem_lim_pct, 75, partial=lambda r: r.mem_limit_share.partial),
-    Column("mem_hist", "MEM TREND", SPARK_WIDTH, lambda r: r.usage.mem_bytes, _spark(_pkey, MEMORY), right=False, priority=20),
+    _trend("mem_hist", _pkey, MEMORY, 20),
 ]
 
 # -- containers of one pod ----------------------------------------------------
@@ -155,15 +165,16 @@ def container_columns(namespace: str, pod: str) -> list[Column]:
         Column("restarts", "RESTARTS", 8, lambda c: c.restarts, lambda c, _h: str(c.restarts), priority=40),
         Column("cpu", "CPU", 7, lambda c: c.usage.cpu_milli, lambda c, _h: cpu_text(c.usage.cpu_milli, c.problems.get("cpu")) if c.has_metrics else "-", priority=90),
         Column("cpu_req", "CPU/R", 7, lambda c: c.requests.cpu_milli, lambda c, _h: cpu_text(c.requests.cpu_milli), priority=45),
-        Column("cpu_lim", "CPU/L", 7, lambda c: c.limits.cpu_milli, lambda c, _h: cpu_text(c.limits.cpu_milli), priority=44),
+        Column("cpu_lim", "CPU/L", 7, lambda c: c.limits.cpu_milli, lambda c, _h: cpu_text(c.limits.cpu_milli), priority=45),
         _pct_column("cpu_req_pct", "%CPU/R", lambda c: c.cpu_req_pct, 80),
         _pct_column("cpu_lim_pct", "%CPU/L", lambda c: c.cpu_lim_pct, 75),
         Column("mem", "MEMORY", 8, lambda c: c.usage.mem_bytes, lambda c, _h: mem_text(c.usage.mem_bytes, c.problems.get("memory")) if c.has_metrics else "-", priority=90),
         Column("mem_req", "MEM/R", 8, lambda c: c.requests.mem_bytes, lambda c, _h: mem_text(c.requests.mem_bytes), priority=45),
-        Column("mem_lim", "MEM/L", 8, lambda c: c.limits.mem_bytes, lambda c, _h: mem_text(c.limits.mem_bytes), priority=44),
+        Column("mem_lim", "MEM/L", 8, lambda c: c.limits.mem_bytes, lambda c, _h: mem_text(c.limits.mem_bytes), priority=45),
         _pct_column("mem_req_pct", "%MEM/R", lambda c: c.mem_req_pct, 80),
         _pct_column("mem_lim_pct", "%MEM/L", lambda c: c.mem_lim_pct, 75),
-        Column("cpu_hist", "CPU TREND", SPARK_WIDTH, lambda c: c.usage.cpu_milli, _spark(ckey, CPU), right=False, priority=10),
+        _trend("cpu_hist", ckey, CPU, 10),
+        _trend("mem_hist", ckey, MEMORY, 10),
     ]
 
 

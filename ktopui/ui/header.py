@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -29,10 +30,13 @@ class Place:
 class ClusterHeader(Widget):
     DEFAULT_CSS = "ClusterHeader { height: 3; }"
 
-    def __init__(self, place: Place, history: History, *, id: str | None = None) -> None:
+    def __init__(
+        self, place: Place, history: History, *, clock: Callable[[], float] = time.time, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.place = place
         self.history = history
+        self.clock = clock
         self.snapshot: Snapshot | None = None
         self.scope = "all namespaces"
         self.paused = False
@@ -44,20 +48,22 @@ class ClusterHeader(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        return Text("\n").join([self._identity(), self._usage(), self._status()])
+        text = Text("\n").join([self._identity(), self._usage(), self._status()])
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        return text
 
     def _identity(self) -> Text:
         s = self.snapshot
         line = Text()
         line.append(" ktopui ", style="bold reverse")
         line.append(f" {self.place.context or '(in-cluster)'} ", style="bold")
-        line.append(f"{self.place.server} ", style="dim")
-        if self.place.version:
-            line.append(f"{self.place.version} ", style="dim")
         line.append("│ ", style="dim")
         line.append(self.scope, style="bold")
         if s is not None:
             line.append(f" │ {len(s.nodes)} nodes · {len(s.pods)} pods", style="")
+        # Least important last: a narrow terminal cuts these first.
+        line.append(f" │ {self.place.version} {self.place.server}", style="dim")
         return line
 
     def _usage(self) -> Text:
@@ -82,7 +88,7 @@ class ClusterHeader(Widget):
                 spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK)
                 line.append(f" {spark}", style="cyan")
             line.append("  │", style="dim")
-        age = time.time() - s.newest_metrics if s.newest_metrics else None
+        age = self.clock() - s.newest_metrics if s.newest_metrics else None
         line.append(f" metrics {age_text(age)} old", style="dim" if age is None or age < 120 else "yellow")
         line.append(f" · every {self.interval:g}s", style="dim")
         if self.paused:
@@ -102,7 +108,7 @@ class ClusterHeader(Widget):
         if problems:
             source, error = next(iter(problems.items()))
             ok_at = s.health[source].ok_at
-            stale = f"showing data from {age_text(time.time() - ok_at)} ago" if ok_at else "no data yet"
+            stale = f"showing data from {age_text(self.clock() - ok_at)} ago" if ok_at else "no data yet"
             what = "permission denied" if isinstance(error, Forbidden) else "refresh failed"
             line.append(f" ⚠ {source}: {what}: ", style="bold red")
             line.append(error.message, style="red")
@@ -114,4 +120,19 @@ class ClusterHeader(Widget):
             if metrics.hint:
                 line.append(f" {metrics.hint}", style="dim")
             return line
+        return self._coverage(s)
+
+    def _coverage(self, s: Snapshot) -> Text:
+        """How much of the cluster reports usage: silent gaps are what k9s hides."""
+        nodes = sum(1 for n in s.nodes if n.has_metrics)
+        pods = sum(1 for p in s.pods if p.has_metrics)
+        running = sum(1 for p in s.pods if p.status == "Running")
+        line = Text(" usage reported by ", style="dim")
+        line.append(f"{nodes}/{len(s.nodes)}", style="bold" if nodes == len(s.nodes) else "bold yellow")
+        line.append(" nodes, ", style="dim")
+        line.append(f"{pods}/{running}", style="bold" if pods >= running else "bold yellow")
+        line.append(" running pods", style="dim")
+        not_ready = [n.name for n in s.nodes if n.status.startswith(("NotReady", "Unknown"))]
+        if not_ready:
+            line.append(f" │ {len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style="bold red")
         return line

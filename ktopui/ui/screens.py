@@ -55,6 +55,7 @@ class DashboardScreen(Screen):
     """Header, breadcrumb, a body with tables, a filter line and the footer."""
 
     BINDINGS = [
+        Binding("question_mark", "app.help", "Help", id="help"),
         *SORT_BINDINGS,
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back", show=False),
@@ -68,7 +69,7 @@ class DashboardScreen(Screen):
         self.resource = "cpu"  # which resource a/r/l refer to
 
     def compose(self) -> ComposeResult:
-        yield ClusterHeader(self.app.place, self.app.history)
+        yield ClusterHeader(self.app.place, self.app.history, clock=self.app.clock)
         yield Static(id="crumbs")
         yield from self.compose_body()
         yield Input(placeholder="filter rows (Enter keeps it, Esc clears it)", id="filter")

@@ -38,6 +38,8 @@ class RowTable(ScrollView, can_focus=True):
         "row-table--crit",
         "row-table--dim",
         "row-table--empty",
+        "row-table--spark-cpu",
+        "row-table--spark-mem",
     }
 
     BINDINGS = [
@@ -216,10 +218,15 @@ class RowTable(ScrollView, can_focus=True):
         if width == self._layout_width:
             return self._layout
         chosen = list(self.columns)
+
         def total(cols):
             return sum(c.width for c in cols) + GAP * (len(cols) - 1)
+
+        # Columns of equal priority (CPU and memory twins) go together, so
+        # the table never shows one half of a pair.
         while len(chosen) > 1 and total(chosen) > width:
-            chosen.remove(min(chosen, key=lambda c: c.priority))
+            lowest = min(c.priority for c in chosen)
+            chosen = [c for c in chosen if c.priority != lowest] or chosen[:1]
         spare = max(0, width - total(chosen))
         flex = [c for c in chosen if c.flex]
         layout = []
@@ -253,16 +260,17 @@ class RowTable(ScrollView, can_focus=True):
         for column, w in self._columns_for(width):
             text = _fit(column.text(row, self.history), w, column.right)
             style = row_style
-            lvl = column.level(row)
-            if lvl:
-                style = style + self.get_component_rich_style(f"row-table--{lvl}")
+            tone = column.tone(row)
+            if tone:
+                # partial: only the tone's colour, so the cursor's background stays.
+                style = style + self.get_component_rich_style(f"row-table--{tone}", partial=True)
             segments.append(Segment(text, style))
             segments.append(Segment(" " * GAP, row_style))
         return Strip(segments).adjust_cell_length(width, row_style)
 
     def _header_strip(self, width: int, base: Style) -> Strip:
         header = base + self.get_component_rich_style("row-table--header")
-        sorted_style = header + self.get_component_rich_style("row-table--header-sorted")
+        sorted_style = header + self.get_component_rich_style("row-table--header-sorted", partial=True)
         segments = []
         for column, w in self._columns_for(width):
             title = column.title

@@ -1,0 +1,68 @@
+"""Fixed scenes of the dashboard on the simulated cluster.
+
+The screenshot script and the snapshot tests both use these, so the images
+in screenshots/ and the pinned snapshots show the same screens. The cluster
+clock is frozen and only moved by `prime`, so every run renders identically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from ktopui.kube.connection import load_connection
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+from ktopui.ui.app import KtopApp
+
+START = 1_795_000_000.0  # a fixed cluster time (2026-11-18), so timestamps never change
+OPTIONS = SimOptions(nodes=12, pods_per_node=9, seed=7, start_time=START, frozen=True)
+SHOWN_SERVER = "https://sim.ktopui.test:6443"  # the real port changes every run
+SAMPLES = 24
+RESOLUTION = 15.0
+
+# Keys that lead from the nodes view to each scene.
+SCENES: dict[str, tuple[str, ...]] = {
+    "nodes": ("c",),
+    "pods": ("2",),
+    "node-pods": ("c", "enter"),
+    "pod": ("2", "enter"),
+}
+
+
+def start_cluster() -> SimServer:
+    return SimServer(OPTIONS).start()
+
+
+def scene_app(server: SimServer, workdir: Path) -> KtopApp:
+    kubeconfig = server.write_kubeconfig(workdir / "kubeconfig", context="demo")
+    # The clock is frozen, so the regular 2 s refreshes re-read identical data.
+    app = KtopApp(load_connection(kubeconfig=str(kubeconfig)), interval=2, clock=server.cluster.clock.now)
+    app.place.server = SHOWN_SERVER
+    return app
+
+
+async def wait_for_refresh(app: KtopApp, pilot: Pilot, since: int) -> None:
+    for _ in range(600):
+        if app.refresh_count > since:
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise TimeoutError("the dashboard did not refresh")
+
+
+async def prime(app: KtopApp, pilot: Pilot, server: SimServer, samples: int = SAMPLES) -> None:
+    """Let history build up: one refresh per metrics resolution step."""
+    await wait_for_refresh(app, pilot, 0)
+    for _ in range(samples - 1):
+        server.cluster.advance(RESOLUTION)
+        count = app.refresh_count
+        app.wake()
+        await wait_for_refresh(app, pilot, count)
+
+
+async def show(app: KtopApp, pilot: Pilot, server: SimServer, scene: str) -> None:
+    await prime(app, pilot, server)
+    await pilot.press(*SCENES[scene])
+    await pilot.pause(0.3)

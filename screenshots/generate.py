@@ -1,0 +1,73 @@
+"""Regenerate the images in screenshots/ from the app running on the simulated cluster.
+
+    python screenshots/generate.py
+
+Each scene is rendered by Textual to SVG, then to PNG by headless Chromium
+when it is installed (Debian package `chromium`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ktopui.ui.scenes import scene_app, show, start_cluster
+
+HERE = Path(__file__).resolve().parent
+SHOTS = {
+    # file name: (scene, terminal size)
+    "nodes": ("nodes", (150, 32)),
+    "pods": ("pods", (150, 32)),
+    "node-pods": ("node-pods", (150, 32)),
+    "pod-detail": ("pod", (150, 44)),
+    "nodes-80x24": ("nodes", (80, 24)),
+}
+
+
+async def render_svg(scene: str, size: tuple[int, int]) -> str:
+    server = start_cluster()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app = scene_app(server, Path(tmp))
+            async with app.run_test(size=size) as pilot:
+                await show(app, pilot, server, scene)
+                return app.export_screenshot(title="ktopui")
+    finally:
+        server.stop()
+
+
+def to_png(svg: Path, png: Path) -> bool:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return False
+    match = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg.read_text())
+    width, height = (int(float(v)) + 1 for v in match.groups()) if match else (1600, 1000)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", f"--user-data-dir={profile}",
+                f"--window-size={width},{height}", f"--screenshot={png}", svg.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return True
+
+
+def main() -> None:
+    for name, (scene, size) in SHOTS.items():
+        svg = HERE / f"{name}.svg"
+        svg.write_text(asyncio.run(render_svg(scene, size)))
+        made = "svg + png" if to_png(svg, HERE / f"{name}.png") else "svg (no chromium for png)"
+        print(f"{name}: {made}")
+
+
+if __name__ == "__main__":
+    main()
