@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from ktopui.sim import quantities as q
 
 METRICS = "/apis/metrics.k8s.io/v1beta1"
@@ -177,15 +179,19 @@ def test_churn_replaces_pods_and_bumps_resource_versions(make_sim_server, sim_ap
 
 
 def test_clock_controls(make_sim_server):
-    server = make_sim_server(frozen=False, start_time=None)
+    server = make_sim_server(frozen=False)
     clock = server.cluster.clock
-    assert not clock.frozen
+    assert not clock.frozen and clock.now() >= SIM_START
     server.cluster.freeze(at=SIM_START + 100)
     assert clock.now() == clock() == SIM_START + 100
     server.cluster.advance(2.5)
     assert server.cluster.now() == SIM_START + 102.5
     server.cluster.resume()
     assert server.cluster.now() >= SIM_START + 102.5 and not clock.frozen
+    with pytest.raises(ValueError):
+        server.cluster.freeze(at=SIM_START)
+    with pytest.raises(ValueError):
+        server.cluster.advance(-1)
 
 
 def test_quirky_quantities_are_odd_but_valid(make_sim_server, sim_api):
@@ -199,5 +205,6 @@ def test_quirky_quantities_are_odd_but_valid(make_sim_server, sim_api):
                for part in c["resources"].values() for v in part.values()]
     assert all(QUANTITY.match(v) for v in values), [v for v in values if not QUANTITY.match(v)]
     text = " ".join(values)
-    for odd in (r"\de-1\b", r"\d+u\b", r"\d+m\b", r"\.\d+Gi\b", r"\d+Mi\b", r"\d+M\b", r"\d+e\d", r"\b\d+\.\d+\b"):
+    for odd in (r"\de-\d\b", r"\d+u\b", r"\d+m\b", r"\.\d+Gi\b", r"\d+Mi\b", r"\d+M\b", r"\d+e\d", r"\b\d+\.\d+\b",
+                r"\b\d+G\b", r"\b\d+e9\b"):
         assert re.search(odd, text), odd

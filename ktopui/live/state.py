@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ktopui.kube.api import KubeAPI
@@ -82,8 +83,10 @@ class LiveCluster:
         namespace: str = "",
         label_selector: str = "",
         history: History | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
+        self.clock = clock
         self.namespace = namespace
         self.label_selector = label_selector
         self.history = history if history is not None else History()
@@ -111,7 +114,7 @@ class LiveCluster:
             ),
         }
         results = await asyncio.gather(*fetches.values(), return_exceptions=True)
-        now = time.time()
+        now = self.clock()
         fresh: dict[str, list] = {}
         for source, result in zip(fetches, results):
             health = self.health[source]

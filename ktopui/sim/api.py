@@ -128,9 +128,7 @@ class Api:
                 return self._metrics(target, query)
             if target.group == "apiregistration.k8s.io" and target.version == "v1":
                 return self._apiservices(target)
-        except SelectorError as exc:
-            return Response(400, status.bad_request(str(exc)))
-        except BadContinue as exc:
+        except (SelectorError, BadContinue) as exc:
             return Response(400, status.bad_request(str(exc)))
         except Expired as exc:
             return Response(410, status.expired(str(exc), exc.continue_token))
@@ -164,7 +162,8 @@ class Api:
 
     def _core(self, t: Target, query: dict[str, list[str]]) -> Response:
         c = self.cluster
-        limit = int(_first(query, "limit") or 0) if _first(query, "limit").isdigit() else 0
+        limit_text = _first(query, "limit")
+        limit = int(limit_text) if limit_text.isdigit() else 0
         cont = _first(query, "continue") or None
         if t.resource == "nodes" and not t.namespace:
             if t.name:
@@ -250,7 +249,8 @@ class Api:
                query: dict[str, list[str]]) -> Response:
         rv_text = _first(query, "resourceVersion")
         since = int(rv_text) if rv_text.isdigit() else None
-        timeout = float(_first(query, "timeoutSeconds")) if _first(query, "timeoutSeconds").isdigit() else 1800.0
+        timeout_text = _first(query, "timeoutSeconds")
+        timeout = float(timeout_text) if timeout_text.isdigit() else 1800.0  # the apiserver's minimum default
         bookmarks = _flag(_first(query, "allowWatchBookmarks"))
 
         def selected(e: Event) -> bool:
@@ -264,8 +264,8 @@ class Api:
                 yield b'{"type":"ERROR","object":%s}\n' % status.status(410, "Expired", str(exc))
                 return
             batch = [e.line for e in events if selected(e)]
-            if batch:
-                yield b"".join(batch)
+            for i in range(0, len(batch), 500):  # a large initial state goes out progressively
+                yield b"".join(batch[i:i + 500])
             start = time.monotonic()
             deadline = start + timeout
             # The watch cache sends a bookmark about 2 s before a timed watch ends, else every minute.

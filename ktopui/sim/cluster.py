@@ -558,6 +558,7 @@ class SimCluster:
         return k * self.resolution + node.phase
 
     def _window(self, salt: int, k: int) -> str:
+        """The span between a node's last two scrapes: the resolution plus a few ms of jitter."""
         return q.go_duration(round(self.resolution + (unit(salt, 7, k) - 0.3) * 0.1, 3))
 
     def _pod_usage(self, pod: Pod, k: int) -> tuple[tuple[int, int], ...]:
@@ -582,8 +583,8 @@ class SimCluster:
             head, labels_part = render.metrics_head(pod.name, pod.namespace), render.metrics_labels(pod.labels)
         scrape = self._scrape(node, k)
         memo = node.scrape_ts
-        if memo is None or memo[0] != k:
-            memo = node.scrape_ts = (k, q.rfc3339(scrape))
+        if memo is None or memo[0] != k:  # shared by the node's pods: they are scraped together
+            memo = node.scrape_ts = (k, q.rfc3339(scrape), self._window(node.salt, k))
         tail = None
         if pod.phase == "Running" and node.ready and pod.started is not None \
                 and pod.started <= scrape - self.resolution:
@@ -599,8 +600,7 @@ class SimCluster:
             if perms:  # metrics-server builds containers from a Go map: random order
                 order = perms[int(unit(pod.salt, 8, k) * len(perms))]
                 entries = [entries[i] for i in order]
-            tail = render.metrics_tail(labels_part, memo[1], self._window(pod.salt, k),
-                                       render.containers_doc(entries))
+            tail = render.metrics_tail(labels_part, memo[1], memo[2], render.containers_doc(entries))
         pod.metrics = (k, pod.rv, self._override_gen, head, tail, labels_part)
         return pod.metrics
 

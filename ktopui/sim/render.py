@@ -47,8 +47,8 @@ class Formats:
     def nbytes(self, value: int, variant: int) -> str:
         if self.quirky:
             return q.quirky_bytes(value, variant)
-        for unit, suffix in ((1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")):
-            if value % unit == 0 and value >= unit:
+        for unit, suffix in ((1 << 30, "Gi"), (1 << 20, "Mi"), (10**9, "G"), (10**6, "M"), (1 << 10, "Ki")):
+            if value % unit == 0 and value >= unit:  # as a manifest author would write it
                 return f"{value // unit}{suffix}"
         return str(value)
 

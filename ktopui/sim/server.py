@@ -20,7 +20,8 @@ Interface:
                                                # .nodes, .pods, .resource_version (thread-safe)
         server.faults                          # Faults switches, see faults.py
         server.requests                        # [RequestRecord(method, path, query, user, status, bytes_sent)],
-                                               # newest last, trimmed to the last 50,000; .clear() it freely
+                                               # newest last, recorded before the answer is sent; past
+                                               # 100,000 the oldest are dropped; .clear() it freely
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,

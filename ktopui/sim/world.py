@@ -8,6 +8,7 @@ unschedulable pod) so even a three-node cluster shows every case a client must h
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ class ContainerSpec:
     restartable: bool = False  # an init container with restartPolicy Always (a sidecar)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: `running` is cached on the instance
 class Template:
     name: str
     kind: str  # Deployment | StatefulSet | DaemonSet | Job | Static
@@ -45,6 +46,11 @@ class Template:
     overhead: tuple[int, int] | None = None  # (millicores, bytes)
     priority_class: str | None = None
     namespace: str = "default"
+
+    @functools.cached_property
+    def running(self) -> tuple[ContainerSpec, ...]:
+        """Containers that run for the pod's life (sidecars first, as the kubelet starts them)."""
+        return tuple(c for c in self.init if c.restartable) + self.containers
 
 
 def C(name: str, image: str, cpu: int | None = None, mem: int | None = None,
@@ -98,7 +104,7 @@ CATALOG = (
     Template("api", "Deployment", (C("api", "ghcr.io/acme/api:2.14.0", 250, 512 * Mi, 1000, 1 * Gi),),
              init=(C("migrate", "ghcr.io/acme/api:2.14.0", 50, 64 * Mi, 200, 128 * Mi),),
              labels=(("app", "api"),), replicas=8, namespace="web"),
-    Template("nightly-report", "Job", (C("report", "ghcr.io/acme/reports:1.3.2", 500, 1 * Gi, None, 2 * Gi),),
+    Template("nightly-report", "Job", (C("report", "ghcr.io/acme/reports:1.3.2", 500, 1 * Gi, None, 2 * 10**9),),
              replicas=3, namespace="batch"),
     Template("ledger", "Deployment", (C("ledger", "ghcr.io/acme/ledger:5.0.1", 1000, 2 * Gi, 1000, 2 * Gi),),
              labels=(("app", "ledger"),), replicas=3, priority_class="business-critical", namespace="payments"),
@@ -149,7 +155,7 @@ CATALOG = (
     Template("ingress-nginx-controller", "Deployment",
              (C("controller", "registry.k8s.io/ingress-nginx/controller:v1.12.2", 100, 90 * Mi),),
              labels=(("app.kubernetes.io/name", "ingress-nginx"),), replicas=3, namespace="ingress-nginx"),
-    Template("kafka", "StatefulSet", (C("kafka", "docker.io/apache/kafka:4.0.0", 1000, 4 * Gi),),
+    Template("kafka", "StatefulSet", (C("kafka", "docker.io/apache/kafka:4.0.0", 1000, 4 * 10**9),),
              labels=(("app", "kafka"),), replicas=3, namespace="data"),
     Template("cert-manager", "Deployment",
              (C("cert-manager-controller", "quay.io/jetstack/cert-manager-controller:v1.17.2", 10, 32 * Mi),),
@@ -233,9 +239,7 @@ class Pod:
 
     @property
     def running_specs(self) -> tuple[ContainerSpec, ...]:
-        """Containers that run for the pod's life (sidecars first, as the kubelet starts them)."""
-        t = self.workload.template
-        return tuple(c for c in t.init if c.restartable) + t.containers
+        return self.workload.template.running
 
 
 @dataclass(slots=True)
@@ -507,7 +511,7 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
             place(wl, node)
         slots += [node] * (count - ds)
     rng.shuffle(slots)
-    unschedulable = 1 + total // 5000 if total >= 10 else 0
+    unschedulable = min(len(slots), 1 + total // 5000 if total >= 10 else 0)
     stream = _stream(factory)
     jobs_seen = 0
     placed = 0
