@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ktopui.kube.connection import load_connection
+from helpers.app import make_app, names, refresh, refreshed, table
+
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
-from ktopui.ui.app import KtopApp
 from ktopui.ui.screens import HelpScreen, MainScreen, NamespaceScreen, NodePodsScreen, PodScreen
 from ktopui.ui.table import RowTable
 
@@ -16,42 +16,12 @@ SIZE = (120, 40)
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    server = SimServer(SimOptions(nodes=6, pods_per_node=6, seed=21)).start()
+    # No churn: tests that move the clock must find the same pods afterwards.
+    server = SimServer(SimOptions(nodes=6, pods_per_node=6, seed=21, churn_per_minute=0)).start()
     server.cluster.freeze()
     kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("app") / "config")
     yield server, kubeconfig
     server.stop()
-
-
-def make_app(kubeconfig, **kw) -> KtopApp:
-    conn = load_connection(kubeconfig=str(kubeconfig))
-    return KtopApp(conn, interval=kw.pop("interval", 60), **kw)
-
-
-async def refreshed(app: KtopApp, pilot, count: int = 1, *, since: int | None = None) -> None:
-    """Wait until the app has finished `count` more refreshes (counted from `since`)."""
-    target = (app.refresh_count if since is None else since) + count
-    for _ in range(400):
-        if app.refresh_count >= target:
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("no refresh happened")
-
-
-async def refresh(app: KtopApp, pilot) -> None:
-    before = app.refresh_count
-    app.wake()
-    await refreshed(app, pilot, since=before)
-
-
-def table(app: KtopApp, table_id: str | None = None) -> RowTable:
-    screen = app.screen
-    return screen.query_one(f"#{table_id}", RowTable) if table_id else screen.active_table()
-
-
-def names(t: RowTable) -> list:
-    return [t.row_key(r) for r in t.rows]
 
 
 async def test_startup_shows_every_node_and_pod(sim):

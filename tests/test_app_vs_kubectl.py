@@ -6,10 +6,12 @@ import pytest
 
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
-from tests.test_app import make_app, refreshed, table
-from tests.test_oracle_kubectl import KUBECTL, kubectl
+from helpers.app import make_app, refreshed, table
+from helpers.kubectl import KUBECTL, kubectl
 
 pytestmark = pytest.mark.kubectl
+if KUBECTL is None:
+    pytest.skip("kubectl.1.33 is not installed beside the kubectl dispatcher", allow_module_level=True)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["plain", "quirky"])

@@ -10,12 +10,9 @@ without metrics come in random order from kubectl.
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
+from helpers.kubectl import KUBECTL, kubectl
 
 from ktopui.cli import main
 from ktopui.sim.cluster import SimOptions
@@ -24,17 +21,6 @@ from ktopui.sim.server import SimServer
 pytestmark = pytest.mark.kubectl
 
 
-def find_kubectl(minor: str = "1.33") -> str | None:
-    """kubectl.1.NN lives beside the `kubectl` dispatcher's real path."""
-    dispatcher = shutil.which("kubectl")
-    candidates = []
-    if dispatcher:
-        candidates.append(Path(os.path.realpath(dispatcher)).parent / f"kubectl.{minor}")
-    candidates.append(Path("/usr/lib/google-cloud-sdk/bin") / f"kubectl.{minor}")
-    return next((str(c) for c in candidates if c.exists()), None)
-
-
-KUBECTL = find_kubectl()
 if KUBECTL is None:
     pytest.skip("kubectl.1.33 is not installed beside the kubectl dispatcher", allow_module_level=True)
 
@@ -53,14 +39,6 @@ def cluster(request, tmp_path_factory):
     kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("kc") / "config")
     yield server, str(kubeconfig)
     server.stop()
-
-
-def kubectl(kubeconfig: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    env["HOME"] = str(Path(kubeconfig).parent)  # keep kubectl's discovery cache out of ~
-    return subprocess.run(
-        [KUBECTL, "--kubeconfig", kubeconfig, *args], capture_output=True, text=True, env=env, timeout=60
-    )
 
 
 def ktopui(kubeconfig: str, capsys, *args: str) -> tuple[int, str, str]:

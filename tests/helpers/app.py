@@ -1,0 +1,38 @@
+"""Driving the dashboard in tests: build it on a kubeconfig, wait for refreshes."""
+
+from __future__ import annotations
+
+from ktopui.kube.connection import load_connection
+from ktopui.ui.app import KtopApp
+from ktopui.ui.table import RowTable
+
+
+def make_app(kubeconfig, **kw) -> KtopApp:
+    conn = load_connection(kubeconfig=str(kubeconfig))
+    return KtopApp(conn, interval=kw.pop("interval", 60), **kw)
+
+
+async def refreshed(app: KtopApp, pilot, count: int = 1, *, since: int | None = None) -> None:
+    """Wait until the app has finished `count` more refreshes (counted from `since`)."""
+    target = (app.refresh_count if since is None else since) + count
+    for _ in range(400):
+        if app.refresh_count >= target:
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("no refresh happened")
+
+
+async def refresh(app: KtopApp, pilot) -> None:
+    before = app.refresh_count
+    app.wake()
+    await refreshed(app, pilot, since=before)
+
+
+def table(app: KtopApp, table_id: str | None = None) -> RowTable:
+    screen = app.screen
+    return screen.query_one(f"#{table_id}", RowTable) if table_id else screen.active_table()
+
+
+def names(t: RowTable) -> list:
+    return [t.row_key(r) for r in t.rows]
