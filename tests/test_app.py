@@ -254,3 +254,34 @@ async def test_rows_show_history_sparklines_as_metrics_timestamps_advance(sim):
         assert "cpu_hist" in nodes.visible_column_ids()
         line = nodes.render_line(1).text
         assert sum(ch in "▁▂▃▄▅▆▇█" for ch in line) >= 2 * 4  # CPU and memory, 4 samples each
+
+
+async def test_restart_and_pod_count_sort_keys(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("o")
+        nodes = table(app, "nodes")
+        assert nodes.sort_column == "pods"
+        assert [r.pods for r in nodes.rows] == sorted((r.pods for r in nodes.rows), reverse=True)
+        await pilot.press("2", "t")
+        pods = table(app, "pods")
+        assert pods.sort_column == "restarts"
+        assert [r.restarts for r in pods.rows] == sorted((r.restarts for r in pods.rows), reverse=True)
+
+
+async def test_command_palette_offers_the_same_actions(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in ("Nodes view", "Pods view", "Sort by CPU", "Sort by memory", "Sort by % of requests",
+                      "Pause or resume updates", "Switch namespace", "Filter rows", "Keys"):
+            assert title in commands, title
+        commands["Pods view"].callback()
+        commands["Sort by memory"].callback()
+        await pilot.pause()
+        assert app.screen.active_table_id() == "pods"
+        assert table(app, "pods").sort_column == "mem"
