@@ -64,22 +64,21 @@ _SUFFIXES = {
 }
 _DECIMAL_SUFFIX = {exp: s for s, (base, exp, _) in _SUFFIXES.items() if base == 10}
 _BINARY_SUFFIX = {exp // 10: s for s, (base, exp, _) in _SUFFIXES.items() if base == 2}
-_BINARY_SUFFIX[0] = ""
 
-# Shapes that ParseQuantity always puts on its int64 path: "<digits><suffix>"
-# with at most this many significant digits (precision >= 0 in ParseQuantity).
-# suffix -> (format, scale, multiplier, max digits)
-_SIMPLE = {s: (fmt, exp, 1, 18) for s, (base, exp, fmt) in _SUFFIXES.items() if base == 10}
-_SIMPLE.update(
-    {s: (BINARY_SI, 0, 1 << exp, 14 - exp * 3 // 10) for s, (base, exp, _) in _SUFFIXES.items() if exp in (10, 20, 30, 40)}
-)
+# "<digits><suffix>" shapes that ParseQuantity keeps on its int64 path when they
+# have at most `max digits` significant digits (its precision >= 0; negative for
+# Pi and Ei, which never fit). suffix -> (format, scale, multiplier, max digits)
+_SIMPLE = {
+    s: (fmt, 0, 1 << exp, 14 - exp * 3 // 10) if base == 2 else (fmt, exp, 1, 18)
+    for s, (base, exp, fmt) in _SUFFIXES.items()
+}
 
 _DIGITS = frozenset("0123456789")
 _SUFFIX_CHARS = frozenset("eEinumkKMGTP")
 
 # Go's strings.TrimSpace trims unicode.IsSpace; Python's str.strip() would also
 # trim \x1c-\x1f.
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 
 
 # -- Go integer semantics ---------------------------------------------------
@@ -527,12 +526,24 @@ def _simple_scaled(text: str, target: int) -> int | None:
 
 def cpu_millis(text: str) -> int:
     """parse_cached(text).milli_value(), without building a Quantity for common shapes."""
+    # metrics-server reports nanocores ("243381306n"): ceil to the millicore.
+    if text[-1:] == "n":
+        digits = text[:-1]
+        if len(digits) <= 18 and digits.isascii() and digits.isdigit():
+            return -(-int(digits) // 1_000_000)
     r = _simple_scaled(text, -3)
     return r if r is not None else parse_cached(text).milli_value()
 
 
 def memory_bytes(text: str) -> int:
     """parse_cached(text).value(), without building a Quantity for common shapes."""
+    # metrics-server reports bytes as "3096552Ki", or as plain digits.
+    if text[-2:] == "Ki":
+        digits = text[:-2]
+        if len(digits) <= 11 and digits.isascii() and digits.isdigit():
+            return int(digits) << 10
+    elif len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)
     r = _simple_scaled(text, 0)
     return r if r is not None else parse_cached(text).value()
 
