@@ -30,9 +30,9 @@ class KtopApp(App):
     CSS_PATH = "ktopui.tcss"
     TITLE = "ktopui"
     BINDINGS = [
-        Binding("space", "pause", "Pause", id="pause"),
+        Binding("space", "pause", "Pause", id="pause", tooltip="pause or resume updates"),
         Binding("question_mark", "help", "Help", id="help", show=False),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
 
     def __init__(

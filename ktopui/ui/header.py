@@ -72,6 +72,9 @@ class ClusterHeader(Widget):
         if s is None:
             line.append(" connecting…", style="dim")
             return line
+        if self.paused:
+            # First on the line, so a narrow terminal never cuts it off.
+            line.append(" ⏸ PAUSED (space resumes) ", style="bold reverse yellow")
         t = s.totals
         for label, used, total, text, metric in (
             ("CPU", t.cpu_milli, t.cpu_allocatable_milli, lambda v: f"{cores_text(v)} cores", CPU),
@@ -91,8 +94,6 @@ class ClusterHeader(Widget):
         age = self.clock() - s.newest_metrics if s.newest_metrics else None
         line.append(f" metrics {age_text(age)} old", style="dim" if age is None or age < 120 else "yellow")
         line.append(f" · every {self.interval:g}s", style="dim")
-        if self.paused:
-            line.append("  ⏸ PAUSED (space)", style="bold yellow")
         return line
 
     def _status(self) -> Text:

@@ -30,14 +30,14 @@ if TYPE_CHECKING:
 # Sort keys: none needs Shift, so they work inside tmux and screen.
 # `a`, `r`, `l` sort by the percentage of the resource picked last with c/m.
 SORT_BINDINGS = [
-    Binding("c", "sort('cpu')", "CPU", id="sort.cpu"),
-    Binding("m", "sort('mem')", "Mem", id="sort.memory"),
-    Binding("a", "sort('pct')", "%Alloc", id="sort.allocatable"),
-    Binding("r", "sort('req_pct')", "%Req", id="sort.requests"),
-    Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits"),
-    Binding("n", "sort('name')", "Name", id="sort.name", show=False),
-    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False),
-    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False),
+    Binding("c", "sort('cpu')", "CPU", id="sort.cpu", tooltip="sort by CPU usage"),
+    Binding("m", "sort('mem')", "Mem", id="sort.memory", tooltip="sort by memory usage"),
+    Binding("a", "sort('pct')", "%Alloc", id="sort.allocatable", tooltip="sort by % of allocatable (nodes)"),
+    Binding("r", "sort('req_pct')", "%Req", id="sort.requests", tooltip="sort by % of requests"),
+    Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits", tooltip="sort by % of limits"),
+    Binding("n", "sort('name')", "Name", id="sort.name", show=False, tooltip="sort by name"),
+    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods)"),
+    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes)"),
 ]
 
 TEXT_COLUMNS = {"name", "namespace", "node", "status", "roles", "kind"}
@@ -55,11 +55,11 @@ class DashboardScreen(Screen):
     """Header, breadcrumb, a body with tables, a filter line and the footer."""
 
     BINDINGS = [
-        Binding("question_mark", "app.help", "Help", id="help"),
+        Binding("question_mark", "app.help", "Help", id="help", tooltip="this list of keys"),
         *SORT_BINDINGS,
-        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows as you type"),
         Binding("escape", "back", "Back", id="back", show=False),
-        Binding("s", "namespace", "Namespace", id="namespace"),
+        Binding("s", "namespace", "Namespace", id="namespace", tooltip="pick a namespace, or all"),
     ]
 
     app: KtopApp
@@ -369,13 +369,14 @@ def help_text() -> Text:
         ("↑ ↓ j k PgUp PgDn g End", "move the selection"),
         ("Enter", "drill down: node → its pods → a pod's containers and charts"),
         ("Esc", "back one level (or clear the filter)"),
+        ("Ctrl+P", "command palette: the same actions by name"),
     ]
     seen = {"1", "2", "escape", "enter"}
     for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *KtopApp.BINDINGS]:
         if binding.key in seen:
             continue
         seen.add(binding.key)
-        rows.append((_key_name(binding.key), binding.description))
+        rows.append((_key_name(binding.key), binding.tooltip or binding.description))
     text = Text()
     text.append("ktopui keys\n\n", style="bold")
     for keys, what in rows:
