@@ -37,6 +37,22 @@ def _spark(key_of: Callable[[Any], tuple], metric: int) -> Callable[[Any, Histor
     return lambda row, history: sparkline(history.last(key_of(row), metric, SPARK_WIDTH), SPARK_WIDTH)
 
 
+def _usage(resource: str) -> Column:
+    """CPU or memory usage, the digits `kubectl top` prints; `?` for an invalid quantity."""
+    if resource == "cpu":
+        cid, title, width, get, text = "cpu", "CPU", 8, (lambda r: r.usage.cpu_milli), cpu_text
+    else:
+        cid, title, width, get, text = "mem", "MEMORY", 9, (lambda r: r.usage.mem_bytes), mem_text
+    return Column(
+        cid,
+        title,
+        width,
+        get,
+        lambda r, _h: text(get(r), r.problems.get(resource)) if r.has_metrics else "-",
+        priority=90,
+    )
+
+
 def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int) -> Column:
     title, value, tone = (
         ("CPU TREND", lambda r: r.usage.cpu_milli, "spark-cpu")
@@ -84,26 +100,12 @@ NODE_COLUMNS = [
     ),
     Column("roles", "ROLES", 13, lambda r: r.roles, lambda r, _h: r.roles, right=False, priority=15),
     Column("pods", "PODS", 5, lambda r: r.pods, lambda r, _h: str(r.pods), priority=30),
-    Column(
-        "cpu",
-        "CPU",
-        8,
-        lambda r: r.usage.cpu_milli,
-        lambda r, _h: cpu_text(r.usage.cpu_milli, r.problems.get("cpu")) if r.has_metrics else "-",
-        priority=90,
-    ),
+    _usage("cpu"),
     _pct_column("cpu_pct", "CPU%", lambda r: r.cpu_pct, 85),
     _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 50),
     _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 25),
     _trend("cpu_hist", _nkey, CPU, 45),
-    Column(
-        "mem",
-        "MEMORY",
-        9,
-        lambda r: r.usage.mem_bytes,
-        lambda r, _h: mem_text(r.usage.mem_bytes, r.problems.get("memory")) if r.has_metrics else "-",
-        priority=90,
-    ),
+    _usage("memory"),
     _pct_column("mem_pct", "MEM%", lambda r: r.mem_pct, 85),
     _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 50),
     _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 25),
@@ -129,25 +131,11 @@ POD_COLUMNS = [
     Column("node", "NODE", 14, lambda r: r.node, lambda r, _h: r.node or "-", right=False, priority=22),
     Column("status", "STATUS", 12, lambda r: r.status, lambda r, _h: r.status or "-", tone=_status_level, right=False, priority=60),
     Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), tone=lambda r: "warn" if r.restarts else "", priority=35),
-    Column(
-        "cpu",
-        "CPU",
-        8,
-        lambda r: r.usage.cpu_milli,
-        lambda r, _h: cpu_text(r.usage.cpu_milli, r.problems.get("cpu")) if r.has_metrics else "-",
-        priority=90,
-    ),
+    _usage("cpu"),
     _pct_column("cpu_req_pct", "%CPU/R", lambda r: r.cpu_req_pct, 80),
     _pct_column("cpu_lim_pct", "%CPU/L", lambda r: r.cpu_lim_pct, 75, partial=lambda r: r.cpu_limit_share.partial),
     _trend("cpu_hist", _pkey, CPU, 20),
-    Column(
-        "mem",
-        "MEMORY",
-        9,
-        lambda r: r.usage.mem_bytes,
-        lambda r, _h: mem_text(r.usage.mem_bytes, r.problems.get("memory")) if r.has_metrics else "-",
-        priority=90,
-    ),
+    _usage("memory"),
     _pct_column("mem_req_pct", "%MEM/R", lambda r: r.mem_req_pct, 80),
     _pct_column("mem_lim_pct", "%MEM/L", lambda r: r.mem_lim_pct, 75, partial=lambda r: r.mem_limit_share.partial),
     _trend("mem_hist", _pkey, MEMORY, 20),
@@ -163,12 +151,12 @@ def container_columns(namespace: str, pod: str) -> list[Column]:
         Column("kind", "KIND", 7, lambda c: c.kind, lambda c, _h: c.kind, right=False, priority=50),
         Column("status", "STATE", 11, lambda c: c.state, lambda c, _h: c.state or "-", right=False, priority=55),
         Column("restarts", "RESTARTS", 8, lambda c: c.restarts, lambda c, _h: str(c.restarts), priority=40),
-        Column("cpu", "CPU", 7, lambda c: c.usage.cpu_milli, lambda c, _h: cpu_text(c.usage.cpu_milli, c.problems.get("cpu")) if c.has_metrics else "-", priority=90),
+        _usage("cpu"),
         Column("cpu_req", "CPU/R", 7, lambda c: c.requests.cpu_milli, lambda c, _h: cpu_text(c.requests.cpu_milli), priority=45),
         Column("cpu_lim", "CPU/L", 7, lambda c: c.limits.cpu_milli, lambda c, _h: cpu_text(c.limits.cpu_milli), priority=45),
         _pct_column("cpu_req_pct", "%CPU/R", lambda c: c.cpu_req_pct, 80),
         _pct_column("cpu_lim_pct", "%CPU/L", lambda c: c.cpu_lim_pct, 75),
-        Column("mem", "MEMORY", 8, lambda c: c.usage.mem_bytes, lambda c, _h: mem_text(c.usage.mem_bytes, c.problems.get("memory")) if c.has_metrics else "-", priority=90),
+        _usage("memory"),
         Column("mem_req", "MEM/R", 8, lambda c: c.requests.mem_bytes, lambda c, _h: mem_text(c.requests.mem_bytes), priority=45),
         Column("mem_lim", "MEM/L", 8, lambda c: c.limits.mem_bytes, lambda c, _h: mem_text(c.limits.mem_bytes), priority=45),
         _pct_column("mem_req_pct", "%MEM/R", lambda c: c.mem_req_pct, 80),
