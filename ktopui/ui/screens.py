@@ -187,9 +187,9 @@ def _node_table(app: KtopApp) -> RowTable:
     return table
 
 
-def _pod_table(app: KtopApp, table_id: str, empty: str) -> RowTable:
+def _pod_table(app: KtopApp, table_id: str, empty: str, *, without: tuple[str, ...] = ()) -> RowTable:
     table = RowTable(
-        POD_COLUMNS,
+        [c for c in POD_COLUMNS if c.id not in without],
         key=row_key,
         name_key=row_name,
         history=app.history,
@@ -256,7 +256,8 @@ class NodePodsScreen(DashboardScreen):
         self.node = node
 
     def compose_body(self) -> ComposeResult:
-        yield _pod_table(self.app, "table", f"No pods on {self.node} in this scope.")
+        # Every row would repeat the node's name: the breadcrumb says it once.
+        yield _pod_table(self.app, "table", f"No pods on {self.node} in this scope.", without=("node",))
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -261,7 +261,9 @@ class RowTable(ScrollView, can_focus=True):
             text = _fit(column.text(row, self.history), w, column.right)
             style = row_style
             tone = column.tone(row)
-            if tone:
+            # On the selected row, warn/crit colours would fight the cursor's
+            # background; the `!`/`!!` marks still carry the level there.
+            if tone and not (selected and tone in ("warn", "crit")):
                 # partial: only the tone's colour, so the cursor's background stays.
                 style = style + self.get_component_rich_style(f"row-table--{tone}", partial=True)
             segments.append(Segment(text, style))
