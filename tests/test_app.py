@@ -224,7 +224,8 @@ async def test_refresh_failure_keeps_the_tables_and_recovers(sim):
         try:
             await refresh(app, pilot)
             header = app.screen.query_one("ClusterHeader").render().plain
-            assert "refresh failed" in header and "retrying" in header
+            assert "nodes: refresh failed: the server answered 500" in header
+            assert "ago)" in header and "retry in" in header
             assert names(nodes) == before and nodes.cursor_key == chosen
         finally:
             server.faults.clear_rules()

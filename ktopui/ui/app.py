@@ -17,13 +17,16 @@ from textual.screen import Screen
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
-from ktopui.kube.errors import KubeError
+from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
+from ktopui.live.backoff import next_delay
 from ktopui.live.state import LiveCluster, Snapshot
 from ktopui.model.history import History
 from ktopui.ui.header import ClusterHeader, Place
 from ktopui.ui.screens import DashboardScreen, HelpScreen, MainScreen, NamespaceScreen
 
 MIN_INTERVAL = 1.0
+# A hung request must not freeze the dashboard for long; kubectl waits forever.
+REQUEST_TIMEOUT = 15.0
 
 
 class KtopApp(App):
@@ -43,10 +46,12 @@ class KtopApp(App):
         label_selector: str = "",
         interval: float = 2.0,
         clock: Callable[[], float] = time.time,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         super().__init__()
         self.conn = conn
         self.clock = clock
+        self.request_timeout = request_timeout
         self.place = Place(context=conn.context, server=conn.server)
         self.history = History()
         self.snapshot: Snapshot | None = None
@@ -55,6 +60,7 @@ class KtopApp(App):
         self.namespace = namespace
         self.label_selector = label_selector
         self.refresh_count = 0  # finished refreshes, for tests and benchmarks
+        self.next_refresh_at: float | None = None  # clock() time of the next refresh
         self._wake = asyncio.Event()
         self.api: KubeAPI | None = None
         self.live: LiveCluster | None = None
@@ -65,7 +71,7 @@ class KtopApp(App):
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
 
     async def on_mount(self) -> None:
-        self._http = make_http_client(self.conn)
+        self._http = make_http_client(self.conn, timeout=self.request_timeout)
         self.api = KubeAPI(self._http, self.conn.server)
         self.live = LiveCluster(
             self.api,
@@ -76,6 +82,8 @@ class KtopApp(App):
         )
         await self.push_screen(MainScreen())
         self.poll()
+        # The header counts down to the next retry and ages the data between refreshes.
+        self.set_interval(1.0, self._tick_header)
 
     async def on_unmount(self) -> None:
         await self._http.aclose()
@@ -91,11 +99,33 @@ class KtopApp(App):
         while True:
             if not self.paused:
                 await self.refresh_now()
+            delay = self.delay_after(self.snapshot)
+            self.next_refresh_at = None if self.paused else self.clock() + delay
+            self._tick_header()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    def delay_after(self, snapshot: Snapshot | None) -> float:
+        """The interval, or a backoff while requests fail for reasons that may pass.
+
+        A 403 or a missing metrics API is a state, not a hiccup: the other
+        lists still refresh at the normal interval. Everything else (server
+        down, timeouts, 5xx, 429, broken bodies) backs off for all requests.
+        """
+        if snapshot is None:
+            return self.interval
+        transient = [
+            h for h in snapshot.health.values()
+            if h.error is not None and not isinstance(h.error, (Forbidden, MetricsUnavailable))
+        ]
+        failures = max((h.failures for h in transient), default=0)
+        retry_after = max(
+            (getattr(h.error, "retry_after", None) or 0 for h in transient), default=0
+        )
+        return next_delay(self.interval, failures, retry_after=retry_after or None)
 
     async def refresh_now(self) -> None:
         try:
@@ -107,6 +137,11 @@ class KtopApp(App):
         self.snapshot = snapshot
         self.refresh_count += 1
         self._show(snapshot)
+
+    def _tick_header(self) -> None:
+        for header in self.screen.query(ClusterHeader):
+            header.next_refresh_at = self.next_refresh_at
+            header.refresh()
 
     def _show(self, snapshot: Snapshot | None) -> None:
         screen = self.screen
@@ -143,8 +178,9 @@ class KtopApp(App):
         except KubeError:
             # Not allowed to list namespaces: offer the ones we can see.
             seen = {p.namespace for p in self.snapshot.pods} if self.snapshot else set()
-            names = sorted(seen | ({self.namespace} if self.namespace else set()))
-        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace))
+            names = sorted(seen | {ns for ns in (self.namespace, self.conn.namespace) if ns})
+        # Preselect the current scope, or the context's namespace when showing all.
+        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or self.conn.namespace))
         if choice is not None and choice != self.namespace:
             self.set_namespace(choice)
 

@@ -176,3 +176,31 @@ def row_name(row: NodeRow | PodRow | ContainerRow) -> Any:
     if isinstance(row, PodRow):
         return (row.name, row.namespace)
     return row.name
+
+
+# -- without the metrics API: what is reserved, clearly not usage ----------------
+
+
+def _amount(cid: str, title: str, get: Callable[[Any], int | None], text, priority: int) -> Column:
+    return Column(cid, title, 9, get, lambda r, _h: text(get(r)), priority=priority)
+
+
+NODE_COLUMNS_RESERVED = [
+    *NODE_COLUMNS[:4],
+    _amount("cpu_req", "CPU REQ", lambda r: r.requests.cpu_milli, cpu_text, 90),
+    _amount("cpu_alloc", "CPU ALLOC", lambda r: r.available.cpu_milli, cpu_text, 40),
+    _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 85),
+    _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 50),
+    _amount("mem_req", "MEM REQ", lambda r: r.requests.mem_bytes, mem_text, 90),
+    _amount("mem_alloc", "MEM ALLOC", lambda r: r.available.mem_bytes, mem_text, 40),
+    _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 85),
+    _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 50),
+]
+
+POD_COLUMNS_RESERVED = [
+    *POD_COLUMNS[:5],
+    _amount("cpu_req", "CPU REQ", lambda r: r.requests.cpu_milli, cpu_text, 90),
+    _amount("cpu_lim", "CPU LIM", lambda r: r.limits.cpu_milli, cpu_text, 80),
+    _amount("mem_req", "MEM REQ", lambda r: r.requests.mem_bytes, mem_text, 90),
+    _amount("mem_lim", "MEM LIM", lambda r: r.limits.mem_bytes, mem_text, 80),
+]

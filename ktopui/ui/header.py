@@ -42,6 +42,7 @@ class ClusterHeader(Widget):
         self.paused = False
         self.interval = 2.0
         self.note = ""  # a transient message (e.g. "namespace switched")
+        self.next_refresh_at: float | None = None
 
     def show(self, snapshot: Snapshot | None, *, scope: str, paused: bool, interval: float) -> None:
         self.snapshot, self.scope, self.paused, self.interval = snapshot, scope, paused, interval
@@ -107,14 +108,7 @@ class ClusterHeader(Widget):
         metrics = s.metrics_error
         problems = {k: e for k, e in s.errors.items() if not isinstance(e, MetricsUnavailable)}
         if problems:
-            source, error = next(iter(problems.items()))
-            ok_at = s.health[source].ok_at
-            stale = f"showing data from {age_text(self.clock() - ok_at)} ago" if ok_at else "no data yet"
-            what = "permission denied" if isinstance(error, Forbidden) else "refresh failed"
-            line.append(f" ⚠ {source}: {what}: ", style="bold red")
-            line.append(error.message, style="red")
-            line.append(f" — {stale}; retrying", style="red")
-            return line
+            return self._problem(s, problems)
         if metrics is not None:
             line.append(" ⚠ no usage: ", style="bold yellow")
             line.append(metrics.message, style="yellow")
@@ -122,6 +116,31 @@ class ClusterHeader(Widget):
                 line.append(f" {metrics.hint}", style="dim")
             return line
         return self._coverage(s)
+
+    def _problem(self, s: Snapshot, problems: dict) -> Text:
+        """The first failing list: what failed, since when the data is stale, when we retry."""
+        source, error = next(iter(problems.items()))
+        line = Text()
+        if isinstance(error, Forbidden):
+            line.append(f" ⚠ {source}: permission denied: ", style="bold red")
+            line.append(error.message, style="red")
+            if source == "pods" and not self.scope.startswith("namespace"):
+                line.append(" — press s to pick a namespace you may read", style="bold")
+            return line
+        line.append(f" ⚠ {source}: refresh failed: ", style="bold red")
+        line.append(error.message, style="red")
+        ok_at = s.health[source].ok_at
+        if ok_at is None:
+            line.append(" — no data yet", style="red")
+        else:
+            since = time.strftime("%H:%M:%S", time.localtime(ok_at))
+            line.append(f" — data from {since} ({age_text(self.clock() - ok_at)} ago)", style="red")
+        if self.next_refresh_at is not None:
+            wait = max(0.0, self.next_refresh_at - self.clock())
+            line.append(f"; retry in {wait:.0f}s", style="bold")
+        if len(problems) > 1:
+            line.append(f" (+{len(problems) - 1} more)", style="red")
+        return line
 
     def _coverage(self, s: Snapshot) -> Text:
         """How much of the cluster reports usage: silent gaps are what k9s hides."""

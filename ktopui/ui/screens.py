@@ -20,7 +20,15 @@ from textual.widgets.option_list import Option
 from ktopui.live.state import Snapshot
 from ktopui.model.rows import NodeRow, PodRow
 from ktopui.ui.charts import usage_charts
-from ktopui.ui.columns import NODE_COLUMNS, POD_COLUMNS, container_columns, row_key, row_name
+from ktopui.ui.columns import (
+    NODE_COLUMNS,
+    NODE_COLUMNS_RESERVED,
+    POD_COLUMNS,
+    POD_COLUMNS_RESERVED,
+    container_columns,
+    row_key,
+    row_name,
+)
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
 
@@ -101,6 +109,23 @@ class DashboardScreen(Screen):
     def crumbs(self) -> Text:
         return Text()
 
+    def reserved_note(self, text: Text) -> Text:
+        snapshot = self.app.snapshot
+        if snapshot is not None and snapshot.metrics_error is not None:
+            text.append("   no usage: showing requests and limits", style="bold yellow")
+        return text
+
+    @staticmethod
+    def pod_columns(snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
+        columns = POD_COLUMNS_RESERVED if snapshot.metrics_error is not None else POD_COLUMNS
+        return [c for c in columns if c.id not in without]
+
+    @staticmethod
+    def explain_empty(table: RowTable, snapshot: Snapshot, source: str, default: str) -> None:
+        """An empty table says why when the list itself failed."""
+        error = snapshot.health[source].error
+        table.empty_message = f"Cannot show {source}: {error.message}" if error and not table.rows else default
+
     def active_table(self) -> RowTable | None:
         try:
             return self.query_one(f"#{self.active_table_id()}", RowTable)
@@ -123,7 +148,10 @@ class DashboardScreen(Screen):
             column_id = f"{self.resource}_{what}"
         else:
             column_id = what
-        if column_id not in {c.id for c in table.columns}:
+        ids = {c.id for c in table.columns}
+        if column_id not in ids and f"{column_id}_req" in ids:
+            column_id = f"{column_id}_req"  # no usage without metrics: sort by requests
+        if column_id not in ids:
             self.notify(f"This table has no {column_id.replace('_', ' ')} column.", timeout=2)
             return
         if table.sort_column == column_id:
@@ -234,11 +262,17 @@ class MainScreen(DashboardScreen):
         text.append("  ")
         text.append("Pods", style="bold" if view == "pods" else "dim")
         text.append(f"   ({self.app.scope_text})   Enter: drill down", style="dim")
-        return text
+        return self.reserved_note(text)
 
     def show_rows(self, snapshot: Snapshot) -> None:
-        self.query_one("#nodes", RowTable).set_rows(snapshot.nodes)
-        self.query_one("#pods", RowTable).set_rows(snapshot.pods)
+        nodes = self.query_one("#nodes", RowTable)
+        nodes.set_columns(NODE_COLUMNS_RESERVED if snapshot.metrics_error is not None else NODE_COLUMNS)
+        nodes.set_rows(snapshot.nodes)
+        self.explain_empty(nodes, snapshot, "nodes", "No nodes (yet).")
+        pods = self.query_one("#pods", RowTable)
+        pods.set_columns(self.pod_columns(snapshot))
+        pods.set_rows(snapshot.pods)
+        self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
@@ -268,10 +302,12 @@ class NodePodsScreen(DashboardScreen):
         text.append(self.node, style="bold")
         text.append(" › pods", style="bold")
         text.append("   Esc: back", style="dim")
-        return text
+        return self.reserved_note(text)
 
     def show_rows(self, snapshot: Snapshot) -> None:
-        self.query_one("#table", RowTable).set_rows([p for p in snapshot.pods if p.node == self.node])
+        table = self.query_one("#table", RowTable)
+        table.set_columns(self.pod_columns(snapshot, without=("node",)))
+        table.set_rows([p for p in snapshot.pods if p.node == self.node])
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
@@ -318,7 +354,7 @@ class PodScreen(DashboardScreen):
             text.append("Pods › ", style="dim")
         text.append(f"{self.namespace}/{self.pod}", style="bold")
         text.append("   Esc: back", style="dim")
-        return text
+        return self.reserved_note(text)
 
     def show_rows(self, snapshot: Snapshot) -> None:
         self.row = next(

@@ -98,6 +98,16 @@ class RowTable(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Swap the column set, keeping the sort when the new set has that column."""
+        if list(columns) == self.columns:
+            return
+        self.columns = list(columns)
+        self._layout_width = -1
+        if self._column(self.sort_column) is None:
+            self.sort_column, self.sort_descending = "name", False
+        self._rebuild()
+
     def set_rows(self, rows: Sequence[Any]) -> None:
         self._all_rows = list(rows)
         self._rebuild()
