@@ -21,6 +21,7 @@ def _connection_flags() -> argparse.ArgumentParser:
     flags.add_argument("--kubeconfig", help="path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     flags.add_argument("--context", help="kubeconfig context to use")
     flags.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    flags.add_argument("--log", metavar="FILE", help="record what happens to FILE (secrets redacted)")
     flags.add_argument(
         "--demo",
         action="store_true",
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_sim(argv[1:])
 
     args = build_parser().parse_args(argv)
-    for name in ("kubeconfig", "context", "namespace"):
+    for name in ("kubeconfig", "context", "namespace", "log"):
         setattr(args, name, getattr(args, name, None))
     demo = getattr(args, "demo", False)
 

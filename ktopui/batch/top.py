@@ -258,6 +258,8 @@ def describe_error(err: BaseException) -> str:
 def run(args: argparse.Namespace) -> int:
     from ktopui.kube.connection import load_connection, make_http_client
 
+    from ktopui.logs import log_session
+
     try:
         validate(args)
         conn = load_connection(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
@@ -266,6 +268,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for warning in conn.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
+    logger = log_session(args.log, conn)
 
     async def fetch() -> Result:
         async with make_http_client(conn) as http:
@@ -277,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(fetch())
     except (TopError, errors.KubeError) as err:
+        logger.error("top %s failed: %s", args.resource, describe_error(err))
         print(describe_error(err), file=sys.stderr)
         return 1
     sys.stdout.write(result.stdout)

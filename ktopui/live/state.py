@@ -9,6 +9,7 @@ the screen: the UI calls refresh() from a worker and shows the Snapshot.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from ktopui.model.join import node_rows, pod_rows
 from ktopui.model.rows import NodeRow, PodRow
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
+log = logging.getLogger("ktopui.live")
 CLUSTER_KEY = ("cluster",)
 
 
@@ -98,6 +100,7 @@ class LiveCluster:
 
     def set_scope(self, *, namespace: str | None = None, label_selector: str | None = None) -> None:
         """Change what is listed; the next refresh replaces the pod lists."""
+        log.info("scope: namespace %r, label selector %r", namespace, label_selector)
         if namespace is not None:
             self.namespace = namespace
         if label_selector is not None:
@@ -119,11 +122,15 @@ class LiveCluster:
         for source, result in zip(fetches, results):
             health = self.health[source]
             if isinstance(result, KubeError):
+                if health.failures == 0 or str(result) != str(health.error):
+                    log.warning("%s: %s: %s", source, type(result).__name__, result)
                 health.error = result
                 health.failures += 1
             elif isinstance(result, BaseException):
                 raise result
             else:
+                if health.failures:
+                    log.info("%s: recovered after %d failed refreshes", source, health.failures)
                 health.error = None
                 health.failures = 0
                 health.ok_at = now

@@ -7,6 +7,7 @@ slow API server; widgets only ever see finished Snapshots.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 
@@ -24,6 +25,7 @@ from ktopui.model.history import History
 from ktopui.ui.header import ClusterHeader, Place
 from ktopui.ui.screens import DashboardScreen, HelpScreen, MainScreen, NamespaceScreen
 
+log = logging.getLogger("ktopui.ui")
 MIN_INTERVAL = 1.0
 # A hung request must not freeze the dashboard for long; kubectl waits forever.
 REQUEST_TIMEOUT = 15.0
@@ -131,7 +133,7 @@ class KtopApp(App):
         try:
             snapshot = await self.live.refresh()
         except Exception as err:  # a bug, not a cluster problem: keep running, say so
-            self.log.error(f"refresh failed: {err!r}")
+            log.exception("refresh failed unexpectedly")
             self._show_note(f"internal error during refresh: {err!r}")
             return
         self.snapshot = snapshot
@@ -161,6 +163,7 @@ class KtopApp(App):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
+        log.info("updates %s", "paused" if self.paused else "resumed")
         self._show(self.snapshot)
         if not self.paused:
             self.wake()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widget import Widget
 
-from ktopui.kube.errors import Forbidden, MetricsUnavailable
+from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
 from ktopui.live.state import CLUSTER_KEY, Snapshot
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.quantity import percent
@@ -129,6 +129,9 @@ class ClusterHeader(Widget):
             return line
         line.append(f" ⚠ {source}: refresh failed: ", style="bold red")
         line.append(error.message, style="red")
+        if isinstance(error, CredentialError) and error.hint:
+            # What the plugin said (its stderr) is what tells the user what to do.
+            line.append(" — " + " ".join(error.hint.split()), style="bold red")
         ok_at = s.health[source].ok_at
         if ok_at is None:
             line.append(" — no data yet", style="red")

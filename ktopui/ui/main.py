@@ -7,6 +7,7 @@ import sys
 
 from ktopui.kube.connection import load_connection
 from ktopui.kube.errors import KubeError
+from ktopui.logs import log_session
 
 
 def dashboard_scope(args: argparse.Namespace, context_namespace: str, namespace_source: str) -> str:
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for warning in conn.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
+    log_session(args.log, conn)
 
     from ktopui.ui.app import KtopApp
 

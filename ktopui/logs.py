@@ -1,0 +1,106 @@
+"""`--log FILE`: what happened, for a bug report, with every secret redacted.
+
+Redaction happens in a logging filter on the file handler, so no code path
+can write a secret by forgetting to scrub it: the kubeconfig's own secrets
+are masked by value, and anything that looks like a credential (bearer
+tokens, JWTs, private keys, secret-bearing JSON fields) by pattern.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+LOGGER = "ktopui"
+MASK = "<redacted>"
+SECRET_KEYS = (
+    "token", "password", "client-key-data", "id-token", "refresh-token", "client-secret",
+    "access-token", "clientKeyData", "access_token", "id_token", "refresh_token",
+)  # fmt: skip
+
+_PATTERNS = [
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1 {MASK}"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), MASK),
+    (
+        re.compile(r'(["\']?(?:%s)["\']?\s*[:=]\s*["\']?)[^"\'\s,}]+' % "|".join(map(re.escape, SECRET_KEYS))),
+        rf"\1{MASK}",
+    ),
+]
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class Redactor(logging.Filter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = {s for s in secrets if s}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_info = None
+        return True
+
+
+def kubeconfig_secrets(paths: Iterable[str]) -> set[str]:
+    """Every secret value stored in these kubeconfig files (users' tokens, passwords, keys)."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in SECRET_KEYS and isinstance(value, str):
+                    found.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in paths:
+        try:
+            walk(yaml.safe_load(Path(path).read_text()))
+        except (OSError, yaml.YAMLError):
+            continue
+    return found
+
+
+def start_log(path: str, secrets: Iterable[str] = ()) -> logging.Logger:
+    """Send ktopui's log (and httpx's request lines) to `path`, redacted."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redactor(secrets))
+    for name in (LOGGER, "httpx"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+    return logging.getLogger(LOGGER)
+
+
+def log_session(log_path: str | None, conn) -> logging.Logger:
+    """Start the log when asked; always return ktopui's logger (silent without --log)."""
+    logger = logging.getLogger(LOGGER)
+    if log_path:
+        start_log(log_path, kubeconfig_secrets(conn.config_files))
+        logger.info(
+            "context %r, server %s, user %r, auth: %s, namespace %r (%s), files %s",
+            conn.context, conn.server, conn.user, conn.auth_method, conn.namespace,
+            conn.namespace_source, ", ".join(conn.config_files) or "-",
+        )
+        for warning in conn.warnings:
+            logger.warning(warning)
+    return logger
