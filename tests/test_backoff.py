@@ -1,6 +1,6 @@
 import random
 
-from ktopui.live.backoff import CAP, next_delay
+from ktopui.kube.backoff import CAP, next_delay
 
 
 def test_healthy_refreshes_keep_the_interval():

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
-from ktopui.live.backoff import next_delay
+from ktopui.kube.backoff import next_delay
 from ktopui.live.state import LiveCluster, Snapshot
 from ktopui.model.history import History
 from ktopui.ui.header import ClusterHeader, Place

@@ -1,0 +1,102 @@
+"""The watch cache stays equal to a fresh LIST through churn, a dropped watch, and a 410 re-list."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import ktopui.sim.cluster as sim_cluster
+from ktopui.kube.api import KubeAPI
+from ktopui.kube.connection import load_connection, make_http_client
+from ktopui.kube.watch import WatchCache
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+
+
+@pytest.fixture
+def sim(tmp_path):
+    server = SimServer(SimOptions(nodes=4, pods_per_node=6, seed=91, frozen=True, churn_per_minute=30)).start()
+    yield server, load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+    server.stop()
+
+
+def state(objects) -> dict:
+    return {(o.metadata.namespace, o.metadata.name): o.metadata.resourceVersion for o in objects}
+
+
+async def equals_fresh_list(cache: WatchCache, api: KubeAPI, *, within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        fresh = await (api.list_pods() if cache.resource == "pods" else api.list_nodes())
+        if state(cache.values()) == state(fresh.items):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"cache differs from a fresh LIST: {len(cache.items)} vs {len(fresh.items)} items")
+        await asyncio.sleep(0.1)
+
+
+async def churn(server, steps: int) -> None:
+    for _ in range(steps):
+        server.cluster.advance(15)
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("resource", ["pods", "nodes"])
+async def test_cache_follows_churn(sim, resource):
+    server, conn = sim
+    async with make_http_client(conn) as http:
+        api = KubeAPI(http, conn.server)
+        cache = WatchCache(api, resource)
+        task = asyncio.create_task(cache.run())
+        try:
+            await asyncio.wait_for(cache.synced.wait(), 10)
+            before = state(cache.values())
+            await churn(server, 20)
+            await equals_fresh_list(cache, api)
+            if resource == "pods":
+                assert state(cache.values()) != before  # pods really came and went
+            assert cache.lists == 1  # one LIST; everything else came from the watch
+        finally:
+            task.cancel()
+
+
+async def test_cache_recovers_from_dropped_watches(sim):
+    server, conn = sim
+    async with make_http_client(conn) as http:
+        api = KubeAPI(http, conn.server)
+        cache = WatchCache(api, "pods", watch_seconds=1, retry_interval=0.05)
+        task = asyncio.create_task(cache.run())
+        try:
+            await asyncio.wait_for(cache.synced.wait(), 10)
+            server.faults.drop_connections(count=4, prefix="/api/v1/pods")
+            await churn(server, 10)
+            await asyncio.sleep(1.5)  # the watch ends; reconnects are dropped, then succeed
+            await equals_fresh_list(cache, api)
+            for _ in range(100):  # and it is watching again, not just lucky
+                if cache.error is None:
+                    break
+                await asyncio.sleep(0.05)
+            assert cache.error is None
+        finally:
+            task.cancel()
+
+
+async def test_cache_lists_again_after_410_gone(monkeypatch, tmp_path):
+    monkeypatch.setattr(sim_cluster, "EVENT_HISTORY", 15)  # the server forgets old versions quickly
+    server = SimServer(SimOptions(nodes=4, pods_per_node=6, seed=92, frozen=True, churn_per_minute=30)).start()
+    conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+    async with make_http_client(conn) as http:
+        api = KubeAPI(http, conn.server)
+        cache = WatchCache(api, "pods", watch_seconds=1, retry_interval=0.2)
+        task = asyncio.create_task(cache.run())
+        try:
+            await asyncio.wait_for(cache.synced.wait(), 10)
+            server.faults.drop_connections(count=30, prefix="/api/v1/pods")  # stay away a while
+            await churn(server, 40)  # far more events than the server keeps
+            server.faults.reset()
+            await equals_fresh_list(cache, api, within=15)
+            assert cache.lists >= 2  # it had to list again
+        finally:
+            task.cancel()
+            server.stop()
