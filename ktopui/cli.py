@@ -1,4 +1,4 @@
-"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods`, `ktopui sim`; also `kubectl ktopui`.
+"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods`, `ktopui doctor`, `ktopui sim`; also `kubectl ktopui`.
 
 Heavy imports (Textual, the simulated cluster) happen only in the branch
 that needs them, so `ktopui top` starts as fast as kubectl.
@@ -52,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print node or pod usage once; output is byte-identical to kubectl top.",
     )
     top.add_arguments(top_parser)
+    from ktopui.doctor import cli as doctor
+
+    doctor_parser = sub.add_parser(
+        "doctor",
+        parents=[flags],
+        help="check kubeconfig, connection, credentials, permissions and the metrics API; say what to fix",
+        description="Check everything ktopui needs and print the next step for each problem. "
+        "Exit code 0 only when nothing failed.",
+    )
+    doctor.add_arguments(doctor_parser)
     sub.add_parser("sim", help="run the simulated cluster (see `ktopui sim --help`)", add_help=False)
     return parser
 
@@ -83,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "top":
         from ktopui.batch.top import run
+    elif args.command == "doctor":
+        from ktopui.doctor.cli import run
     else:
         from ktopui.ui.main import run
 

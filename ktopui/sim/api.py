@@ -7,12 +7,13 @@ shaped by the aggregator's failure modes, list/get/watch per resource.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from ktopui.sim import discovery, status
+from ktopui.sim import discovery, protobuf, status
 from ktopui.sim.auth import User
 from ktopui.sim.cluster import BadContinue, Event, Expired, SimCluster
 from ktopui.sim.faults import Faults
@@ -96,7 +97,8 @@ class Api:
         self.server_address = server_address
         self.stopping = stopping
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], user: User) -> Response:
+    def handle(self, method: str, path: str, query: dict[str, list[str]], user: User,
+               body: bytes = b"") -> Response:
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             return plain_not_found()
@@ -114,9 +116,17 @@ class Api:
             if self.faults.metrics_absent:
                 return plain_not_found()
             if self.faults.metrics_down and len(parts) > 2:  # the aggregator serves the group doc itself
-                return Response(503, b"service unavailable\n", PLAIN, [("X-Content-Type-Options", "nosniff")])
+                # Not Available: "service unavailable"; still Available but the backend gone: the dial error.
+                text = (discovery.METRICS_PROXY_ERROR if self.faults.metrics_reason == "Passed"
+                        else "service unavailable")
+                return Response(503, text.encode() + b"\n", PLAIN, [("X-Content-Type-Options", "nosniff")])
         if target is None:
             return self._discovery(parts)
+        review = _REVIEWS.get((target.group, target.version, target.resource))
+        if review is not None and not target.namespace:
+            if method != "POST" or target.name or target.extra:
+                return Response(405, status.method_not_allowed())  # create-only resources
+            return review(self, body, user)
         if method != "GET":
             return Response(405, status.method_not_allowed())
         if target.extra:
@@ -208,6 +218,8 @@ class Api:
                     return Response(404, status.not_found("node", t.name))
                 return Response(404, status.not_found("nodemetrics", t.name, discovery.METRICS_GROUP))
             labels, fields = self._selectors(query, _META_FIELDS, _metrics_field_error)
+            if self.faults.metrics_empty:
+                return Response(200, _EMPTY_NODE_METRICS)
             return Response(200, c.node_metrics_list(labels, fields))
         if t.resource == "pods":
             if t.name:
@@ -221,6 +233,8 @@ class Api:
                 return Response(404, status.not_found("podmetrics", f"{t.namespace}/{t.name}",
                                                       discovery.METRICS_GROUP))
             labels, fields = self._selectors(query, _META_FIELDS, _metrics_field_error)
+            if self.faults.metrics_empty:
+                return Response(200, _EMPTY_POD_METRICS)
             return Response(200, c.pod_metrics_list(t.namespace or None, labels, fields))
         return Response(404, status.no_such_route())
 
@@ -229,10 +243,15 @@ class Api:
     def _apiservices(self, t: Target) -> Response:
         if t.resource != "apiservices" or t.namespace:
             return Response(404, status.no_such_route())
-        present = not self.faults.metrics_absent
+        faults = self.faults
+        present = not faults.metrics_absent
         born = self.cluster.now() - 40 * 86400
         names = discovery.apiservice_names(present)
-        docs = {n: discovery.apiservice(n, born, 40 + i, available=not self.faults.metrics_down)
+        down = faults.metrics_down
+        docs = {n: discovery.apiservice(n, born, 40 + i, available=not down,
+                                        reason=faults.metrics_reason if down else None,
+                                        message=faults.metrics_message if down else None,
+                                        since=faults.metrics_down_since if down else None)
                 for i, n in enumerate(names)}
         if t.name:
             if t.name not in docs:
@@ -242,6 +261,48 @@ class Api:
         return Response(200, discovery.encode({"kind": "APIServiceList", "apiVersion": "apiregistration.k8s.io/v1",
                                                "metadata": {"resourceVersion": str(self.cluster.resource_version)},
                                                "items": list(docs.values())}))
+
+    # ---- authentication.k8s.io / authorization.k8s.io reviews ------------------------
+
+    def _self_subject_review(self, body: bytes, user: User) -> Response:
+        """`kubectl auth whoami`: who the request authenticated as."""
+        _, error = _review_body(body, "SelfSubjectReview", "authentication.k8s.io/v1")
+        if error is not None:
+            return error
+        info = {"username": user.name, "groups": list(user.groups)}
+        return Response(201, discovery.encode({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                                               "metadata": {"creationTimestamp": None},
+                                               "status": {"userInfo": info}}))
+
+    def _self_subject_access_review(self, body: bytes, user: User) -> Response:
+        """`kubectl auth can-i`: answered from the same denials that make requests 403. Like the
+        RBAC authorizer, a denial is "no opinion": allowed false, no `denied`, no reason."""
+        doc, error = _review_body(body, "SelfSubjectAccessReview", "authorization.k8s.io/v1")
+        if error is not None:
+            return error
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        attrs, non_resource = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+        if (attrs is None) == (non_resource is None) or not isinstance(attrs or non_resource, dict):
+            field_name = "spec.resourceAttributes"
+            why = 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'
+            if attrs is not None and non_resource is not None:
+                why = ('Invalid value: "{...}": cannot be specified in combination with resourceAttributes')
+                field_name = "spec.nonResourceAttributes"
+            return Response(422, status.invalid("SelfSubjectAccessReview", "authorization.k8s.io", "", field_name,
+                                                why))
+        if attrs is not None:
+            verb, resource = str(attrs.get("verb") or ""), str(attrs.get("resource") or "")
+            group, namespace = str(attrs.get("group") or ""), str(attrs.get("namespace") or "")
+            allowed = not self.faults.is_forbidden(user.name, verb, resource, group, namespace)
+        else:
+            allowed = True
+        result: dict = {"allowed": allowed}
+        if allowed:
+            result["reason"] = (f'RBAC: allowed by ClusterRoleBinding "{user.name}" of ClusterRole "cluster-admin" '
+                                f'to User "{user.name}"')
+        answer = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                  "metadata": {"creationTimestamp": None}, "spec": spec, "status": result}
+        return Response(201, discovery.encode(answer))
 
     # ---- watch ---------------------------------------------------------------------
 
@@ -285,6 +346,36 @@ class Api:
                     next_bookmark = time.monotonic() + BOOKMARK_EVERY
 
         return Response(200, stream=stream())
+
+
+_EMPTY_NODE_METRICS = b'{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]}'
+_EMPTY_POD_METRICS = b'{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]}'
+
+# (group, version, resource) -> handler of a POSTed review (create-only, answered, never stored).
+_REVIEWS = {
+    ("authentication.k8s.io", "v1", "selfsubjectreviews"): Api._self_subject_review,
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews"): Api._self_subject_access_review,
+}
+
+
+def _review_body(body: bytes, kind: str, api_version: str) -> tuple[dict, Response | None]:
+    """The decoded request object (JSON, or protobuf as kubectl sends), or the apiserver's 400
+    for a body it cannot decode."""
+    try:
+        doc = protobuf.decode_review(body) if body.startswith(protobuf.MAGIC) else json.loads(body or b"null")
+    except protobuf.ProtobufError as exc:
+        return {}, Response(400, status.bad_request(f"failed to decode protobuf: {exc}"))
+    except ValueError as exc:
+        return {}, Response(400, status.bad_request(f"couldn't get version/kind; json parse error: {exc}"))
+    if not isinstance(doc, dict):
+        return {}, Response(400, status.bad_request("couldn't get version/kind; json parse error: "
+                                                    "expected a JSON object"))
+    sent_kind, sent_version = doc.get("kind", kind), doc.get("apiVersion", api_version)
+    if sent_kind != kind or sent_version != api_version:
+        return {}, Response(400, status.bad_request(
+            f"the API version in the data ({sent_version}) does not match the expected API version ({api_version})"
+            if sent_version != api_version else f"{sent_kind} is not suitable for converting to \"{api_version}\""))
+    return doc, None
 
 
 def _metrics_field_error(field_name: str) -> str:

@@ -213,6 +213,7 @@ class SimCluster:
         self._compacted = self._rv  # events at or below this rv are no longer retained
         self.overrides: render.Overrides = {}
         self._override_gen = 0
+        self._metrics_hold: float | None = None  # metrics stop advancing at this cluster time
         total = max(1, len(world.pods))
         self._churn = (opts.churn_per_minute if opts.churn_per_minute is not None
                        else max(1.0, total * 0.004)) * CHURN_PERIOD / 60
@@ -551,8 +552,18 @@ class SimCluster:
 
     # ---- metrics -------------------------------------------------------------------
 
+    def hold_metrics(self, at: float | None) -> None:
+        """Serve metrics as scraped at cluster time `at` from now on (metrics-server no longer
+        scraping: timestamps stop advancing, creationTimestamp still says now); None resumes."""
+        with self.lock:
+            self._metrics_hold = at
+
+    def _scrape_time(self, t: float) -> float:
+        hold = self._metrics_hold
+        return t if hold is None else min(t, hold)
+
     def _epoch(self, node: Node, t: float) -> int:
-        return math.floor((t - node.phase) / self.resolution)
+        return math.floor((self._scrape_time(t) - node.phase) / self.resolution)
 
     def _scrape(self, node: Node, k: int) -> float:
         return k * self.resolution + node.phase
@@ -672,7 +683,8 @@ class SimCluster:
             if namespace is not None:
                 pods = pods[bisect.bisect_left(keys, (namespace, "")):bisect.bisect_left(keys, (namespace + "\x00", ""))]
             res = self.resolution
-            epochs = [math.floor((t - n.phase) / res) for n in self._by_idx]
+            scraped = self._scrape_time(t)
+            epochs = [math.floor((scraped - n.phase) / res) for n in self._by_idx]
             gen = self._override_gen
             items = []
             append = items.append

@@ -1,6 +1,10 @@
 """Version and legacy discovery documents, plus the APIService objects that register
 the groups. Only groups the simulator serves are listed, since kubectl fetches the
-resource list of every advertised group version."""
+resource list of every advertised group version.
+
+The metrics APIService's `Available` condition is worded as kube-aggregator's
+availability controller words it (kubernetes/kube-aggregator
+pkg/controllers/status/remote/remote_available_controller.go, 1.33 texts)."""
 
 from __future__ import annotations
 
@@ -38,6 +42,12 @@ GROUPS: dict[str, tuple[str, list[dict]]] = {
          "verbs": _RW, "categories": ["api-extensions"], "storageVersionHash": "InPBPD7+PqM="},
         {"name": "apiservices/status", "singularName": "", "namespaced": False, "kind": "APIService",
          "verbs": ["get", "patch", "update"]},
+    ]),
+    "authentication.k8s.io": ("v1", [
+        {"name": "selfsubjectreviews", "singularName": "selfsubjectreview", "namespaced": False,
+         "kind": "SelfSubjectReview", "verbs": ["create"]},
+        {"name": "tokenreviews", "singularName": "tokenreview", "namespaced": False, "kind": "TokenReview",
+         "verbs": ["create"]},
     ]),
     "authorization.k8s.io": ("v1", [
         {"name": "localsubjectaccessreviews", "singularName": "localsubjectaccessreview", "namespaced": True,
@@ -91,21 +101,66 @@ def resource_list(group_version: str, resources: list[dict]) -> bytes:
                    "resources": resources})
 
 
-def apiservice(name: str, created: float, rv: int, *, available: bool = True) -> dict:
-    """An APIService object: local ones for built-in groups, a service-backed one for metrics."""
+# Where metrics-server is registered (manifests/base/apiservice.yaml) and what the
+# aggregator probes: the Service's cluster IP and port (no --enable-aggregator-routing).
+METRICS_SERVICE = ("kube-system", "metrics-server", 443, "https")  # namespace, name, port, port name
+METRICS_SERVICE_IP = "10.96.152.64"
+METRICS_DISCOVERY_URL = f"https://{METRICS_SERVICE_IP}:443/apis/metrics.k8s.io/v1beta1"
+# What the aggregator's proxy answers (503, text/plain) when the APIService is still
+# Available but the proxied connection fails (handler_proxy.go responder.Error).
+METRICS_PROXY_ERROR = f"dial tcp {METRICS_SERVICE_IP}:443: connect: connection refused"
+
+# Reasons of a False `Available` condition, and "Passed" (True: all checks passed).
+APISERVICE_REASONS = ("Passed", "ServiceNotFound", "ServiceAccessError", "ServicePortError", "EndpointsNotFound",
+                      "EndpointsAccessError", "MissingEndpoints", "FailedDiscoveryCheck")
+
+
+def metrics_condition_message(reason: str, *, bad_status: int | None = None) -> str:
+    """The availability controller's message for `reason` about metrics-server's Service.
+    FailedDiscoveryCheck is a refused connection unless `bad_status` (the HTTP status the
+    probe got, e.g. 403 when metrics-server cannot authenticate the aggregator) is given."""
+    ns, name, port, port_name = METRICS_SERVICE
+    url = METRICS_DISCOVERY_URL
+    messages = {
+        "Passed": "all checks passed",
+        "ServiceNotFound": f'service/{name} in "{ns}" is not present',
+        "ServiceAccessError": f'service/{name} in "{ns}" cannot be checked due to: '
+                              f'services "{name}" is forbidden: User "system:apiserver" cannot get resource '
+                              f'"services" in API group "" in the namespace "{ns}"',
+        "ServicePortError": f'service/{name} in "{ns}" is not listening on port {port}',
+        "EndpointsNotFound": f'cannot find endpoints for service/{name} in "{ns}"',
+        "EndpointsAccessError": f'service/{name} in "{ns}" cannot be checked due to: '
+                                f'endpoints "{name}" is forbidden: User "system:apiserver" cannot get resource '
+                                f'"endpoints" in API group "" in the namespace "{ns}"',
+        "MissingEndpoints": f'endpoints for service/{name} in "{ns}" have no addresses with port name "{port_name}"',
+    }
+    if reason == "FailedDiscoveryCheck":
+        if bad_status is not None:
+            return f"failing or missing response from {url}: bad status from {url}: {bad_status}"
+        return (f'failing or missing response from {url}: Get "{url}": '
+                f"dial tcp {METRICS_SERVICE_IP}:443: connect: connection refused")
+    if reason not in messages:
+        raise ValueError(f"unknown APIService condition reason {reason!r}; one of {', '.join(APISERVICE_REASONS)}")
+    return messages[reason]
+
+
+def apiservice(name: str, created: float, rv: int, *, available: bool = True, reason: str | None = None,
+               message: str | None = None, since: float | None = None) -> dict:
+    """An APIService object: local ones for built-in groups, a service-backed one for metrics.
+    For metrics, `reason`/`message` set the Available condition (default: Passed when
+    `available`, else FailedDiscoveryCheck with a refused connection) and `since` its
+    lastTransitionTime (default: `created`)."""
     version, _, group_name = name.partition(".")
     spec: dict
     if group_name == METRICS_GROUP:
-        spec = {"service": {"namespace": "kube-system", "name": "metrics-server", "port": 443},
+        ns, service, port, _ = METRICS_SERVICE
+        spec = {"service": {"namespace": ns, "name": service, "port": port},
                 "group": group_name, "version": version, "insecureSkipTLSVerify": True,
                 "groupPriorityMinimum": 100, "versionPriority": 100}
-        url = "https://10.128.1.7:10250/apis/metrics.k8s.io/v1beta1"
-        condition = ({"type": "Available", "status": "True", "lastTransitionTime": q.rfc3339(created),
-                      "reason": "Passed", "message": "all checks passed"} if available else
-                     {"type": "Available", "status": "False", "lastTransitionTime": q.rfc3339(created),
-                      "reason": "FailedDiscoveryCheck",
-                      "message": f'failing or missing response from {url}: Get "{url}": '
-                                 "dial tcp 10.128.1.7:10250: connect: connection refused"})
+        reason = reason or ("Passed" if available else "FailedDiscoveryCheck")
+        condition = {"type": "Available", "status": "True" if reason == "Passed" else "False",
+                     "lastTransitionTime": q.rfc3339(created if since is None else since), "reason": reason,
+                     "message": message or metrics_condition_message(reason)}
         labels = {"k8s-app": "metrics-server"}
     else:
         spec = {"group": group_name, "version": version, "groupPriorityMinimum": 17800 if group_name else 18000,
@@ -121,7 +176,7 @@ def apiservice(name: str, created: float, rv: int, *, available: bool = True) ->
 
 
 def apiservice_names(with_metrics: bool) -> list[str]:
-    names = ["v1.", "v1.apiregistration.k8s.io", "v1.authorization.k8s.io"]
+    names = ["v1.", "v1.apiregistration.k8s.io", "v1.authentication.k8s.io", "v1.authorization.k8s.io"]
     return names + (["v1beta1.metrics.k8s.io"] if with_metrics else [])
 
 

@@ -4,9 +4,18 @@ Every switch can be flipped from any thread while requests are being served:
 
     faults.metrics_absent = True     # APIService not registered: group gone from /apis,
                                      # metrics paths 404 `404 page not found` (text/plain)
-    faults.metrics_down = True       # backend down: metrics paths 503 `service unavailable` (text/plain)
+    faults.metrics_down = True       # backend down: metrics paths 503 `service unavailable` (text/plain),
+                                     # APIService Available=False FailedDiscoveryCheck (connection refused)
+    faults.metrics_unavailable("MissingEndpoints")         # registered, not Available for that reason
+                                     # (ServiceNotFound, ServicePortError, EndpointsNotFound, ...): 503s as above
+    faults.metrics_unavailable("FailedDiscoveryCheck", bad_status=403)  # metrics-server rejects the aggregator
+                                     # (aggregation layer / requestheader-client-ca-file not configured)
+    faults.metrics_unavailable("Passed")   # still Available, the proxied request fails: 503 with the dial error
+    faults.stale_metrics()           # metrics-server stops scraping: timestamps stop advancing from now
+    faults.metrics_empty = True      # metrics-server up but nothing scraped yet: empty metrics lists
     faults.unauthorized = True       # every request 401
     faults.forbid("jane", "list", "nodes")                 # 403 for that user/verb/resource[/namespace]
+                                     # (SelfSubjectAccessReviews answer allowed: false for it too)
     faults.set_latency("/apis/metrics.k8s.io", 2.0)        # added delay per path prefix
     faults.drop_connections(count=1)                       # close without answering
     faults.truncate_bodies(fraction=0.5)                   # full Content-Length, half the body, close
@@ -27,6 +36,7 @@ import random
 import threading
 from dataclasses import dataclass
 
+from ktopui.sim import discovery
 from ktopui.sim.cluster import SimCluster
 
 
@@ -51,16 +61,53 @@ class Denial:
 
 class Faults:
     def __init__(self, cluster: SimCluster, seed: int = 0) -> None:
+        self._cluster = cluster
         self.metrics_absent = False
-        self.metrics_down = False
+        self._metrics_down = False
+        self.metrics_reason = "FailedDiscoveryCheck"  # the APIService condition while metrics_down
+        self.metrics_message: str | None = None  # None: the controller's text for metrics_reason
+        self.metrics_down_since: float | None = None  # cluster time metrics_down was switched on
+        self.metrics_empty = False
         self.unauthorized = False
         self.status_code: int | None = None
         self.latency: dict[str, float] = {}
-        self._cluster = cluster
         self._rules: list[Rule] = []
         self._denials: list[Denial] = []
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+
+    # ---- the metrics API ---------------------------------------------------------------
+
+    @property
+    def metrics_down(self) -> bool:
+        return self._metrics_down
+
+    @metrics_down.setter
+    def metrics_down(self, value: bool) -> None:
+        if value and not self._metrics_down:
+            self.metrics_down_since = self._cluster.now()
+        if not value:
+            self.metrics_reason, self.metrics_message, self.metrics_down_since = "FailedDiscoveryCheck", None, None
+        self._metrics_down = bool(value)
+
+    def metrics_unavailable(self, reason: str = "FailedDiscoveryCheck", *, bad_status: int | None = None,
+                            message: str | None = None) -> None:
+        """Registered but unavailable, the APIService's Available condition saying why: `reason`
+        is one of discovery.APISERVICE_REASONS; FailedDiscoveryCheck is a refused connection unless
+        `bad_status` (401/403: metrics-server cannot authenticate the aggregator, the aggregation
+        layer is not configured). "Passed" keeps the condition True while requests still fail
+        (the backend went away since the last check). `message` overrides the condition text."""
+        text = message or discovery.metrics_condition_message(reason, bad_status=bad_status)
+        self.metrics_down = True
+        self.metrics_reason, self.metrics_message = reason, text
+
+    def stale_metrics(self, since: float | None = None) -> None:
+        """metrics-server stops scraping: metrics timestamps stay where they are at cluster time
+        `since` (default now) while the cluster moves on."""
+        self._cluster.hold_metrics(self._cluster.now() if since is None else since)
+
+    def fresh_metrics(self) -> None:
+        self._cluster.hold_metrics(None)
 
     # ---- authorization ---------------------------------------------------------------
 
@@ -158,8 +205,9 @@ class Faults:
 
     def reset(self) -> None:
         """Everything back to a healthy cluster."""
-        self.metrics_absent = self.metrics_down = self.unauthorized = False
+        self.metrics_absent = self.metrics_down = self.metrics_empty = self.unauthorized = False
         self.status_code = None
+        self.fresh_metrics()
         with self._lock:
             self.latency.clear()
             self._denials.clear()

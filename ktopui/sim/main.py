@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quirky", action="store_true", help="spell quantities in odd but valid ways")
     p.add_argument("--resolution", type=float, default=15.0, help="metrics resolution in seconds (default 15)")
     p.add_argument("--churn", type=float, help="pod replacements per minute (default: 0.4%% of pods)")
+    p.add_argument("--frozen", action="store_true",
+                   help="stop the cluster clock at start: no churn, no usage changes (identical answers)")
     return p
 
 
@@ -35,7 +37,8 @@ def run(argv: list[str] | None = None) -> int:
         return 2
     began = time.perf_counter()
     options = SimOptions(nodes=args.nodes, pods_per_node=args.pods_per_node, seed=args.seed,
-                         metric_resolution=args.resolution, quirky=args.quirky, churn_per_minute=args.churn)
+                         metric_resolution=args.resolution, quirky=args.quirky, churn_per_minute=args.churn,
+                         frozen=args.frozen)
     try:
         server = SimServer(options, port=args.port)
     except OSError as exc:

@@ -27,7 +27,9 @@ Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
 /apis/{group}[/{version}]), core nodes/pods/namespaces (get, list with label/field
 selectors and limit/continue, watch for nodes and pods), metrics.k8s.io/v1beta1 exactly
-as metrics-server, and the apiregistration APIService objects.
+as metrics-server, the apiregistration APIService objects, and the review endpoints
+`kubectl auth whoami` and `kubectl auth can-i` use (POST selfsubjectreviews,
+selfsubjectaccessreviews).
 
 One thread per connection (HTTP/1.1 keep-alive); TLS is negotiated in that thread so a
 stalled client cannot block the accept loop.
@@ -111,8 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         sim = self.server.sim
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         faults = sim.faults
@@ -141,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             try:
                 response = sim.api.handle(method, path, parse_qs(url.query, keep_blank_values=True),
-                                          user or User("system:anonymous", ("system:unauthenticated",)))
+                                          user or User("system:anonymous", ("system:unauthenticated",)), body)
             except Exception as exc:  # a simulator bug: answer like the apiserver's panic handler, loudly
                 traceback.print_exc()
                 response = Response(500, status.internal_error(repr(exc)))

@@ -81,3 +81,11 @@ def gateway_timeout() -> bytes:
 
 def method_not_allowed() -> bytes:
     return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
+
+
+def invalid(kind: str, group: str, name: str, field_name: str, why: str) -> bytes:
+    """errors.NewInvalid: 422 with the field causes."""
+    qualified = f"{kind}.{group}" if group else kind
+    return status(422, "Invalid", f'{qualified} "{name}" is invalid: {field_name}: {why}',
+                  {"group": group, "kind": kind,
+                   "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field_name}]})
