@@ -1,6 +1,6 @@
 """`--log FILE`: what happened, for a bug report, with every secret redacted.
 
-Redaction happens in a logging filter on the file handler, so no code path
+Redaction happens in the file handler's formatter, so no code path
 can write a secret by forgetting to scrub it: the kubeconfig's own secrets
 are masked by value, and anything that looks like a credential (bearer
 tokens, JWTs, private keys, secret-bearing JSON fields) by pattern.
@@ -42,18 +42,20 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-class Redactor(logging.Filter):
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
+class RedactingFormatter(logging.Formatter):
+    """Redacts the finished line, exception text included.
+
+    Redacting the output rather than the LogRecord matters: records are
+    shared by every handler, and one handler's partial scrubbing must not
+    become what another handler writes.
+    """
+
+    def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
         self.secrets = {s for s in secrets if s}
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage(), self.secrets)
-        record.args = None
-        if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
-            record.exc_info = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
 
 
 def kubeconfig_secrets(paths: Iterable[str]) -> set[str]:
@@ -82,8 +84,7 @@ def kubeconfig_secrets(paths: Iterable[str]) -> set[str]:
 def start_log(path: str, secrets: Iterable[str] = ()) -> logging.Logger:
     """Send ktopui's log (and httpx's request lines) to `path`, redacted."""
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Redactor(secrets))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     for name in (LOGGER, "httpx"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)

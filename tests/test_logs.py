@@ -43,3 +43,21 @@ def test_log_file_never_holds_a_secret(tmp_path):
                 handler.close()
     content = log_file.read_text()
     assert "tok-123456" not in content and "boom" in content
+
+
+def test_two_logs_each_redact_their_own_secrets(tmp_path):
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    start_log(str(first), secrets={"alpha-secret"})
+    logger = start_log(str(second), secrets={"beta-secret"})
+    try:
+        try:
+            raise RuntimeError("alpha-secret beta-secret")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        for name in ("ktopui", "httpx"):
+            for handler in logging.getLogger(name).handlers[:]:
+                logging.getLogger(name).removeHandler(handler)
+                handler.close()
+    assert "alpha-secret" not in first.read_text() and "beta-secret" not in second.read_text()
+    assert "RuntimeError" in first.read_text() and "RuntimeError" in second.read_text()
