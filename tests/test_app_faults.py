@@ -194,3 +194,26 @@ async def test_unreachable_server_is_reported_and_the_app_keeps_running(sim):
         assert names(table(app, "nodes")) == shown
         await pilot.press("2", "c", "1")  # still responsive
         assert app.is_running
+
+
+async def test_doctor_screen_explains_a_missing_metrics_api(sim):
+    from ktopui.ui.screens import DoctorScreen, MainScreen
+
+    server, kubeconfig = sim
+    server.faults.metrics_absent = True
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("d")
+        assert isinstance(app.screen, DoctorScreen)
+        for _ in range(100):
+            if app.screen.findings is not None:
+                break
+            await pilot.pause(0.05)
+        failed = [f for f in app.screen.findings if f.status == "fail"]
+        assert [f.check for f in failed] == ["metrics API"]
+        await pilot.pause(0.1)
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert "FAIL" in shown and "metrics-server" in shown  # the finding and its next step
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)

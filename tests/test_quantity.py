@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ktopui.model.join import exact_usage_of, usage_of
 from ktopui.model.quantity import (
     BINARY_SI as BSI,
     DECIMAL_EXPONENT as DEXP,
@@ -17,6 +18,7 @@ from ktopui.model.quantity import (
     ERR_FORMAT_WRONG as FORMAT_WRONG,
     ERR_NUMERIC as NUMERIC,
     ERR_SUFFIX as SUFFIX,
+    MAX_MILLI_NANOS,
     ZERO,
     Quantity,
     QuantityError,
@@ -25,10 +27,14 @@ from ktopui.model.quantity import (
     format_cpu,
     format_memory,
     memory_bytes,
+    nanos_to_milli,
+    nanos_to_value,
     parse_cached,
     parse_json_quantity,
     parse_quantity,
     percent,
+    simple_nanos,
+    sum_nanos,
     sum_quantities,
 )
 
@@ -532,3 +538,91 @@ def test_fast_paths_agree_with_the_general_parser(text):
     assert (fast._u, fast._e, fast._dec, fast.format, str(fast)) == (slow._u, slow._e, slow._dec, slow.format, str(slow))
     assert cpu_millis(text) == slow.milli_value()
     assert memory_bytes(text) == slow.value()
+
+
+# -- Fast integer paths against the exact path ---------------------------------
+
+# What metrics-server and manifests send, plus sizes around int64's limits.
+METRICS_SERVER = (
+    st.builds(lambda n: f"{n}n", st.integers(0, 10**12))
+    | st.builds(lambda n: f"{n}Ki", st.integers(0, 10**10))
+    | st.builds(str, st.integers(0, 10**13))
+    | st.builds(lambda n, s: f"{n}{s}", st.integers(0, 10**6), st.sampled_from(["m", "Mi", "Gi", "k", "M", "G", ""]))
+)
+HUGE = st.from_regex(r"\A[0-9]{15,24}(|n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)\Z")
+ODD = st.sampled_from(["", "n", "Ki", "+1", "-1", "1.5", "1e3", "1E", "15e-1", "125u", "0.5Ki", "6GiB", "1 ", "١٢٣", "x"])
+ANY_QUANTITY = METRICS_SERVER | SIMPLE | HUGE | quantity_texts() | ODD
+
+
+def _exact_nanos(text: str) -> int:
+    return parse_quantity(text).nanos
+
+
+@settings(max_examples=600)
+@given(ANY_QUANTITY | st.text(max_size=8))
+@example("9223372036854775807")
+@example("99999999999999999999999Ei")
+@example("00000000000000000000000000000000000000001Ki")
+def test_simple_nanos_is_the_exact_value_or_declines(text):
+    fast = simple_nanos(text)
+    if fast is None:
+        return
+    q = parse_quantity(text)  # a simple shape always parses
+    if fast <= MAX_MILLI_NANOS:
+        assert fast == q.nanos
+    else:  # equal, or Go capped a BinarySI value at 2^63-1; the callers take the exact path then
+        assert fast == q.nanos or (q.format == BSI and q.exact == MAX_INT64)
+
+
+def test_simple_nanos_declines_every_other_spelling():
+    for text in ["", "n", "Ki", "+1", "-1n", "1.5", "1e3", "15e-1", "0.5Ki", "6GiB", "1 ", " 1", "١٢٣n", "1x", "1K"]:
+        assert simple_nanos(text) is None, text
+    assert simple_nanos("1" * 41) is None  # long digit strings take the exact path
+
+
+def test_simple_nanos_of_metrics_server_shapes():
+    assert simple_nanos("243381306n") == 243381306
+    assert simple_nanos("3096552Ki") == 3096552 * 1024 * 10**9
+    assert simple_nanos("12345678") == 12345678 * 10**9
+    assert simple_nanos("250m") == 250 * 10**6
+    assert simple_nanos("2") == 2 * 10**9
+    assert simple_nanos("1k") == 10**12
+
+
+@settings(max_examples=400)
+@given(st.lists(METRICS_SERVER | SIMPLE | HUGE, max_size=6))
+def test_fast_sums_round_like_gos_exact_sum(texts):
+    total = sum_nanos(texts)
+    assert total is not None
+    exact = sum_quantities(texts)
+    if total <= MAX_MILLI_NANOS:
+        # Below MaxInt64 millis, MilliValue() and Value() of the exact sum are ceilings.
+        assert nanos_to_milli(total) == exact.milli_value()
+        assert nanos_to_value(total) == exact.value()
+
+
+def _usage_lists(draw_cpu, draw_mem):
+    return st.lists(
+        st.fixed_dictionaries({}, optional={"cpu": draw_cpu, "memory": draw_mem}), max_size=5
+    )
+
+
+@settings(max_examples=600)
+@given(_usage_lists(ANY_QUANTITY, ANY_QUANTITY) | _usage_lists(METRICS_SERVER | HUGE, METRICS_SERVER | HUGE))
+@example([{"cpu": "9223372036854775n", "memory": "9007199254740991Ki"}])
+@example([{"cpu": "9223372036854775807m"}, {"cpu": "1n"}])
+@example([{"memory": "9223372036854775807"}, {"memory": "9223372036854775807"}])
+@example([{"cpu": "5000000000000000000"}, {"cpu": "5000000000000000000"}])  # int64 Add overflows in Go
+def test_usage_of_fast_path_equals_the_exact_path(lists):
+    fast_problems, exact_problems = {}, {}
+    fast = usage_of(lists, fast_problems)
+    exact = exact_usage_of(lists, exact_problems)
+    assert fast == exact
+    assert fast_problems == exact_problems
+
+
+def test_usage_of_sums_exactly_then_rounds_once():
+    lists = [{"cpu": "1500000n", "memory": "1536"}, {"cpu": "1500000n", "memory": "1536"}]
+    usage = usage_of(lists, {})
+    assert (usage.cpu_milli, usage.mem_bytes, usage.mem_milli) == (3, 3072, 3072000)
+    assert usage_of([{"cpu": "1500001n"}, {"cpu": "1500000n"}], {}).cpu_milli == 4

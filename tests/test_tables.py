@@ -1,10 +1,23 @@
 """`ktopui top` tables from decoded objects, against SPEC §2.9's byte-exact examples."""
 
-import msgspec
+import itertools
 
-from ktopui.batch.tables import node_table, pod_table
-from ktopui.kube.objects import Node, NodeMetrics, PodMetrics
-from ktopui.model.join import node_rows, pod_rows, usage_of
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ktopui.batch.tables import node_table, pod_table, pod_usage_table
+from ktopui.batch.tabwriter import render, render_reference
+from ktopui.kube.objects import (
+    Node,
+    NodeMetrics,
+    PodMetrics,
+    PodMetricsList,
+    PodUsageList,
+    decode,
+)
+from ktopui.model.join import node_rows, pod_rows, pod_usage_lines, usage_of
 
 
 def node(name, cpu="3920m", memory="7548764Ki"):
@@ -124,3 +137,67 @@ def test_cpu_sort_breaks_ties_by_name():
 
 def test_no_metrics_prints_nothing():
     assert pod_table([]) == "" and node_table(node_rows(NODES, [])) == ""
+
+
+# -- The fast table path against the reference path -----------------------------
+
+CELLS = st.text(st.sampled_from("ab_-é漢 "), max_size=14)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.lists(CELLS, max_size=6), max_size=12))
+def test_render_equals_the_line_by_line_port_on_ragged_tables(rows):
+    assert render(rows) == render_reference(rows)
+
+
+def test_render_of_a_rectangle_is_the_width_formula():
+    rows = [["NAME", "CPU(cores)"], ["a", "1m"], ["bbbbbbbbbbbb", "100m"]]
+    widths = [max(6, 3 + max(len(r[k]) for r in rows)) for k in range(2)]
+    assert render(rows) == "".join(f"{r[0]:<{widths[0]}}{r[1]:<{widths[1]}}\n" for r in rows)
+
+
+QUANTITY = st.sampled_from(
+    ["243381306n", "1500000n", "0", "250m", "3096552Ki", "12345678", "1Gi", "1.5Gi", "15e-1", "125u",
+     "8e9", "6GiB", "9223372036854775807", "99999999999999999999n", "-5m", "", "1k"]
+) | st.builds(lambda n: f"{n}n", st.integers(0, 4 * 10**9)) | st.builds(lambda n: f"{n}Ki", st.integers(0, 10**8))
+
+
+@st.composite
+def pod_metrics_bodies(draw):
+    items = []
+    names = draw(st.lists(st.tuples(st.sampled_from(["a", "b", "kube-system"]), st.sampled_from("pqrstu")),
+                          min_size=1, max_size=8, unique=True))
+    for ns, name in names:
+        containers = []
+        for c in draw(st.lists(st.sampled_from(["app", "db", "side"]), max_size=3, unique=True)):
+            usage = draw(st.fixed_dictionaries({}, optional={"cpu": QUANTITY, "memory": QUANTITY}))
+            containers.append({"name": c, "usage": usage})
+        items.append({"metadata": {"name": name, "namespace": ns, "labels": {"x": "y"}},
+                      "timestamp": "2026-01-01T00:00:00Z", "window": "15s", "containers": containers})
+    return msgspec.json.encode({"kind": "PodMetricsList", "items": items})
+
+
+FLAGS = list(itertools.product([False, True], [False, True], ["", "cpu", "memory"], [False, True]))
+
+
+@settings(max_examples=40)
+@given(pod_metrics_bodies())
+@pytest.mark.parametrize("all_namespaces, containers, sort_by, no_headers", FLAGS)
+def test_lean_pod_table_equals_the_row_based_table(all_namespaces, containers, sort_by, no_headers, body):
+    full = decode(body, PodMetricsList).items
+    lean = decode(body, PodUsageList).items
+    flags = {"all_namespaces": all_namespaces, "containers": containers, "sort_by": sort_by, "no_headers": no_headers}
+    expected = pod_table(pod_rows(None, full), **flags, total=_total(full))
+    assert pod_usage_table(pod_usage_lines(lean, containers=containers), **flags, total=_total(lean)) == expected
+    assert pod_usage_table(pod_usage_lines(full), **flags, total=_total(full)) == expected
+
+
+@settings(max_examples=300)
+@given(pod_metrics_bodies())
+def test_pod_usage_lines_have_pod_rows_numbers(body):
+    full = decode(body, PodMetricsList).items
+    rows = {(r.namespace, r.name): r for r in pod_rows(None, full)}
+    for ns, name, cpu, mem, _ in pod_usage_lines(decode(body, PodUsageList).items):
+        row = rows[(ns, name)]
+        assert cpu == (None if "cpu" in row.problems else row.usage.cpu_milli)
+        assert mem == (None if "memory" in row.problems else row.usage.mem_bytes)

@@ -8,9 +8,13 @@ invalid quantity spoils only its own cell (`?`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
 from ktopui.batch.tabwriter import render
+from ktopui.model.join import ContainerUsageLine, PodUsageLine, container_usage_lines
 from ktopui.model.quantity import format_cpu, format_memory
-from ktopui.model.rows import NodeRow, PodRow, Usage
+from ktopui.model.rows import ContainerRow, NodeRow, PodRow, Usage
 
 NODE_HEADER = ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
 UNKNOWN = "<unknown>"
@@ -70,22 +74,86 @@ def node_table(rows: list[NodeRow], *, sort_by: str = "", no_headers: bool = Fal
     return render(table) if measured else ""
 
 
-def _container_order(row: PodRow, sort_by: str):
-    containers = sorted((c for c in row.containers if c.has_metrics), key=lambda c: c.name)
+def _pod_lines(rows: list[PodRow]) -> list[PodUsageLine]:
+    """PodRows with metrics as the tuples pod_usage_table prints."""
+    return [
+        (
+            r.namespace,
+            r.name,
+            None if r.problems.get("cpu") else r.usage.cpu_milli,
+            None if r.problems.get("memory") else r.usage.mem_bytes,
+            r.containers,
+        )
+        for r in rows
+        if r.has_metrics
+    ]
+
+
+def _row_containers(containers: list[ContainerRow]) -> list[ContainerUsageLine]:
+    return [
+        (
+            c.name,
+            None if c.problems.get("cpu") else c.usage.cpu_milli,
+            None if c.problems.get("memory") else c.usage.mem_bytes,
+        )
+        for c in containers
+        if c.has_metrics
+    ]
+
+
+_NAMESPACE = itemgetter(0)
+_NAME = itemgetter(1)
+_NAME_OF_CONTAINER = itemgetter(0)
+_NOTHING = float("-inf")  # sorts after every usage, descending
+
+
+def _cpu_key(line: PodUsageLine) -> float | int:
+    return _NOTHING if line[2] is None else line[2]
+
+
+def _mem_key(line: PodUsageLine) -> float | int:
+    return _NOTHING if line[3] is None else line[3]
+
+
+def _container_cpu_key(line: ContainerUsageLine) -> float | int:
+    return _NOTHING if line[1] is None else line[1]
+
+
+def _container_mem_key(line: ContainerUsageLine) -> float | int:
+    return _NOTHING if line[2] is None else line[2]
+
+
+def sort_pod_lines(lines: list[PodUsageLine], sort_by: str, *, all_namespaces: bool) -> None:
+    """In place: by name (namespace first with -A), then by usage, largest first; unknown last."""
+    # Two stable passes (name, then namespace) order like one pass by
+    # (namespace, name), and sort unordered input faster than tuple keys.
+    lines.sort(key=_NAME)
+    if all_namespaces:
+        lines.sort(key=_NAMESPACE)
+    # reverse=True keeps equal keys in their (name) order: the sort stays stable.
     if sort_by == "cpu":
-        containers.sort(key=lambda c: _desc(c.usage.cpu_milli))
+        lines.sort(key=_cpu_key, reverse=True)
     elif sort_by == "memory":
-        containers.sort(key=lambda c: _desc(c.usage.mem_bytes))
+        lines.sort(key=_mem_key, reverse=True)
+
+
+def _container_order(containers: list[ContainerUsageLine], sort_by: str) -> list[ContainerUsageLine]:
+    containers = sorted(containers, key=_NAME_OF_CONTAINER)
+    if sort_by == "cpu":
+        containers.sort(key=_container_cpu_key, reverse=True)
+    elif sort_by == "memory":
+        containers.sort(key=_container_mem_key, reverse=True)
     return containers
 
 
-def sort_pods(rows: list[PodRow], sort_by: str, *, all_namespaces: bool) -> list[PodRow]:
-    rows = sorted(rows, key=(lambda r: (r.namespace, r.name)) if all_namespaces else (lambda r: r.name))
-    if sort_by == "cpu":
-        rows.sort(key=lambda r: _desc(r.usage.cpu_milli))
-    elif sort_by == "memory":
-        rows.sort(key=lambda r: _desc(r.usage.mem_bytes))
-    return rows
+def _cpu_text(milli: int | None) -> str:
+    return "?" if milli is None else f"{milli}m"
+
+
+def _mem_text(nbytes: int | None) -> str:
+    if nbytes is None:
+        return "?"
+    return f"{nbytes >> 20}Mi" if nbytes >= 0 else format_memory(nbytes)
 
 
 def _usage_cells(usage: Usage, problems: dict[str, str]) -> list[str]:
@@ -105,10 +173,36 @@ def pod_table(
     total: tuple[Usage, dict[str, str]] | None = None,
 ) -> str:
     """The `kubectl top pod` table; `total` is the --sum line's usage, if asked."""
-    measured = [r for r in rows if r.has_metrics]
-    if not measured:
+    return pod_usage_table(
+        _pod_lines(rows),
+        all_namespaces=all_namespaces,
+        containers=containers,
+        sort_by=sort_by,
+        no_headers=no_headers,
+        total=total,
+        container_lines=_row_containers,
+    )
+
+
+def pod_usage_table(
+    lines: list[PodUsageLine],
+    *,
+    all_namespaces: bool = False,
+    containers: bool = False,
+    sort_by: str = "",
+    no_headers: bool = False,
+    total: tuple[Usage, dict[str, str]] | None = None,
+    container_lines: Callable[[list], list[ContainerUsageLine]] = container_usage_lines,
+) -> str:
+    """The `kubectl top pod` table from pod_usage_lines (sorted here, in place).
+
+    `container_lines` turns a line's containers into (name, CPU, memory)
+    tuples for --containers.
+    """
+    if not lines:
         return ""
-    table: list[list[str]] = []
+    sort_pod_lines(lines, sort_by, all_namespaces=all_namespaces)
+    table: list[Sequence[str]] = []
     # kubectl widens the --sum lines for NAMESPACE/POD only when it prints
     # headers (metrics_printer.go); reproduced, misalignment and all.
     column_width = 3
@@ -121,13 +215,34 @@ def pod_table(
             header.insert(0, "NAMESPACE")
             column_width += 1
         table.append(header)
-    for r in sort_pods(measured, sort_by, all_namespaces=all_namespaces):
-        prefix = [r.namespace] if all_namespaces else []
-        if containers:
-            for c in _container_order(r, sort_by):
-                table.append([*prefix, r.name, c.name, *_usage_cells(c.usage, c.problems)])
-        else:
-            table.append([*prefix, r.name, *_usage_cells(r.usage, r.problems)])
+    if containers:
+        for ns, name, _, _, pod_containers in lines:
+            prefix = (ns, name) if all_namespaces else (name,)
+            for c_name, cpu, mem in _container_order(container_lines(pod_containers), sort_by):
+                table.append((*prefix, c_name, _cpu_text(cpu), _mem_text(mem)))
+    elif all_namespaces:
+        table.extend(
+            [
+                (
+                    ns,
+                    name,
+                    f"{cpu}m" if cpu is not None else "?",
+                    f"{mem >> 20}Mi" if mem is not None and mem >= 0 else _mem_text(mem),
+                )
+                for ns, name, cpu, mem, _ in lines
+            ]
+        )
+    else:
+        table.extend(
+            [
+                (
+                    name,
+                    f"{cpu}m" if cpu is not None else "?",
+                    f"{mem >> 20}Mi" if mem is not None and mem >= 0 else _mem_text(mem),
+                )
+                for _, name, cpu, mem, _ in lines
+            ]
+        )
     if total is not None:
         usage, problems = total
         table.append([""] * (column_width - 2) + [UNDERLINE, UNDERLINE])

@@ -19,7 +19,16 @@ from ktopui.model.pod_resources import (
     pod_limits,
     pod_requests,
 )
-from ktopui.model.quantity import Quantity, QuantityError, parse_cached, sum_quantities
+from ktopui.model.quantity import (
+    MAX_MILLI_NANOS,
+    Quantity,
+    QuantityError,
+    nanos_to_milli,
+    nanos_to_value,
+    parse_cached,
+    simple_nanos,
+    sum_quantities,
+)
 from ktopui.model.rows import (
     Amounts,
     ContainerRow,
@@ -51,8 +60,42 @@ def _valid(text: str) -> bool:
     return True
 
 
+def _fast_totals(lists: Iterable[ResourceList]) -> tuple[int, int] | None:
+    """(CPU, memory) sums in nano units when every quantity has a simple shape.
+
+    None when some quantity needs the exact parser, or a sum is too large for
+    the plain ceilings of nanos_to_milli/nanos_to_value to be Go's answer.
+    """
+    cpu = mem = 0
+    for rl in lists:
+        text = rl.get("cpu")
+        if text is not None:
+            n = simple_nanos(text)
+            if n is None:
+                return None
+            cpu += n
+        text = rl.get("memory")
+        if text is not None:
+            n = simple_nanos(text)
+            if n is None:
+                return None
+            mem += n
+    if cpu > MAX_MILLI_NANOS or mem > MAX_MILLI_NANOS:
+        return None
+    return cpu, mem
+
+
 def usage_of(lists: list[ResourceList], problems: dict[str, str]) -> Usage:
     """Exact sum of usage lists, rounded the way kubectl rounds (SPEC §2.3)."""
+    totals = _fast_totals(lists)
+    if totals is not None:
+        cpu_n, mem_n = totals
+        return Usage(nanos_to_milli(cpu_n), nanos_to_value(mem_n), nanos_to_milli(mem_n))
+    return exact_usage_of(lists, problems)
+
+
+def exact_usage_of(lists: list[ResourceList], problems: dict[str, str]) -> Usage:
+    """usage_of on the exact path only: Quantity parsing and Go's Add, for any spelling."""
     usage = Usage()
     cpu = _sum((rl["cpu"] for rl in lists if "cpu" in rl), "CPU", problems, "cpu")
     if cpu is not None:
@@ -88,6 +131,78 @@ def _resources(rl: ResourceList, label: str, problems: dict[str, str]) -> Resour
 def _add_into(total: Resources, more: Resources) -> None:
     for name, q in more.items():
         total[name] = total[name] + q if name in total else q
+
+
+# -- `kubectl top pod` lines, straight from metrics ---------------------------
+
+# What a `kubectl top pod` table needs of one pod, without building a PodRow:
+# (namespace, name, CPU millicores, memory bytes, the metrics' containers or
+# None); a usage is None when an invalid quantity spoils it (the cell shows `?`).
+PodUsageLine = tuple[str, str, int | None, int | None, list | None]
+# One container of it: (name, CPU millicores, memory bytes).
+ContainerUsageLine = tuple[str, int | None, int | None]
+
+_MILLI = 1_000_000  # nano units per milli
+_UNIT = 1_000_000_000  # nano units per unit
+_KI_NANOS = 1024 * _UNIT
+
+
+def pod_usage_lines(metrics: Iterable, *, containers: bool = True) -> list[PodUsageLine]:
+    """The numbers of `kubectl top pod`, one tuple per pod, same rounding as pod_rows.
+
+    Takes PodMetrics or any shape with metadata.namespace/name and containers
+    of name and usage (a ResourceList). Metrics-server's spellings (nanocores
+    "243381306n", kibibytes "3096552Ki") are summed as integers here; other
+    simple shapes through simple_nanos; a pod with any other spelling goes
+    through usage_of and so the exact path. With containers=False the lines
+    carry None instead of the metrics' containers, so those can be freed.
+    """
+    out: list[PodUsageLine] = []
+    append = out.append
+    limit = MAX_MILLI_NANOS
+    for m in metrics:
+        kept = m.containers if containers else None
+        cpu = mem = 0  # nano units
+        for c in m.containers:
+            rl = c.usage
+            text = rl.get("cpu")
+            if text is not None:
+                digits = text[:-1]
+                if text[-1:] == "n" and digits.isdigit() and digits.isascii() and len(digits) < 19:
+                    cpu += int(digits)
+                else:
+                    n = simple_nanos(text)
+                    if n is None:
+                        break
+                    cpu += n
+            text = rl.get("memory")
+            if text is not None:
+                digits = text[:-2]
+                if text[-2:] == "Ki" and digits.isdigit() and digits.isascii() and len(digits) < 19:
+                    mem += int(digits) * _KI_NANOS
+                else:
+                    n = simple_nanos(text)
+                    if n is None:
+                        break
+                    mem += n
+        else:
+            if cpu <= limit and mem <= limit:
+                meta = m.metadata
+                append((meta.namespace, meta.name, -(-cpu // _MILLI), -(-mem // _UNIT), kept))
+                continue
+        usage = usage_of([c.usage for c in m.containers], {})
+        meta = m.metadata
+        append((meta.namespace, meta.name, usage.cpu_milli, usage.mem_bytes, kept))
+    return out
+
+
+def container_usage_lines(containers: Iterable) -> list[ContainerUsageLine]:
+    """(name, CPU millicores, memory bytes) of each container, rounded one by one."""
+    out: list[ContainerUsageLine] = []
+    for c in containers:
+        usage = usage_of([c.usage], {})
+        out.append((c.name, usage.cpu_milli, usage.mem_bytes))
+    return out
 
 
 # -- Nodes ------------------------------------------------------------------

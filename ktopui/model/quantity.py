@@ -548,6 +548,63 @@ def memory_bytes(text: str) -> int:
     return r if r is not None else parse_cached(text).value()
 
 
+# Exact values in nano units (1e-9) of "<ascii digits><suffix>" strings: the
+# shapes metrics-server and most manifests use. Integer arithmetic only; every
+# other spelling (signs, fractions, exponents, invalid text) goes to the exact
+# parser. Values are exact whichever representation Go picks for them: Go
+# rounds only below 1n (impossible here) and caps BinarySI above 2^63-1 (beyond
+# what the rounding helpers below accept).
+_NANOS_BINARY = {s: (1 << exp) * _NANO for s, (base, exp, _) in _SUFFIXES.items() if base == 2}
+_NANOS_DECIMAL = {s: _pow10(exp + 9) for s, (base, exp, _) in _SUFFIXES.items() if base == 10 and s}
+_MAX_FAST_DIGITS = 40  # far below Python's int-from-str limit
+# ceil(n / 10**6) <= MaxInt64 exactly when n <= MAX_MILLI_NANOS: below it, Go's
+# MilliValue() and Value() of any exact sum are plain ceilings (SPEC B §1.3).
+MAX_MILLI_NANOS = _MAX_INT64 * 1_000_000
+
+
+def simple_nanos(text: str) -> int | None:
+    """The exact value of `text` in nano units, or None if it is not a simple shape.
+
+    Simple: unsigned ASCII digits followed by one of Go's suffixes ("243381306n",
+    "3096552Ki", "12345678", "250m", "2Gi"). None says "use parse_quantity".
+    The value is parse_quantity(text).nanos, except above 2^63-1 units where Go
+    caps BinarySI values: callers only trust results up to MAX_MILLI_NANOS.
+    """
+    last = text[-1:]
+    if last == "n":
+        digits, factor = text[:-1], 1
+    elif last == "i":
+        digits, factor = text[:-2], _NANOS_BINARY.get(text[-2:])
+    elif "0" <= last <= "9":
+        digits, factor = text, _NANO
+    else:
+        digits, factor = text[:-1], _NANOS_DECIMAL.get(last)
+    if factor is None or len(digits) > _MAX_FAST_DIGITS or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(digits) * factor
+
+
+def sum_nanos(texts: Iterable[str]) -> int | None:
+    """Exact sum of simple quantities in nano units; None if any is not simple."""
+    total = 0
+    for text in texts:
+        n = simple_nanos(text)
+        if n is None:
+            return None
+        total += n
+    return total
+
+
+def nanos_to_milli(nanos: int) -> int:
+    """MilliValue() of a non-negative exact value <= MAX_MILLI_NANOS: ceil to the milli."""
+    return -(-nanos // 1_000_000)
+
+
+def nanos_to_value(nanos: int) -> int:
+    """Value() of a non-negative exact value <= MAX_MILLI_NANOS: ceil to the unit."""
+    return -(-nanos // _NANO)
+
+
 def sum_quantities(texts: Iterable[str]) -> Quantity:
     """kubectl's pod total: q := ParseQuantity("0"); q.Add(ParseQuantity(t)) for each t."""
     total = ZERO

@@ -23,7 +23,7 @@ from ktopui.kube.backoff import next_delay
 from ktopui.live.state import LiveCluster, Snapshot
 from ktopui.model.history import History
 from ktopui.ui.header import ClusterHeader, Place
-from ktopui.ui.screens import DashboardScreen, HelpScreen, MainScreen, NamespaceScreen
+from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
 
 log = logging.getLogger("ktopui.ui")
 MIN_INTERVAL = 1.0
@@ -73,8 +73,8 @@ class KtopApp(App):
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
 
     async def on_mount(self) -> None:
-        self._http = make_http_client(self.conn, timeout=self.request_timeout)
-        self.api = KubeAPI(self._http, self.conn.server)
+        self.http = make_http_client(self.conn, timeout=self.request_timeout)
+        self.api = KubeAPI(self.http, self.conn.server)
         self.live = LiveCluster(
             self.api,
             namespace=self.namespace,
@@ -88,7 +88,7 @@ class KtopApp(App):
         self.set_interval(1.0, self._tick_header)
 
     async def on_unmount(self) -> None:
-        await self._http.aclose()
+        await self.http.aclose()
 
     # -- polling ----------------------------------------------------------
 
@@ -171,6 +171,9 @@ class KtopApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_doctor(self) -> None:
+        self.push_screen(DoctorScreen())
+
     def action_pick_namespace(self) -> None:
         self._pick_namespace()
 
@@ -200,6 +203,7 @@ class KtopApp(App):
         yield SystemCommand("Pause or resume updates", "Space", self.action_pause)
         yield SystemCommand("Switch namespace", "s: pick a namespace, or all", self.action_pick_namespace)
         yield SystemCommand("Keys", "?: every key and what it does", self.action_help)
+        yield SystemCommand("Doctor", "d: check connection, permissions and the metrics API", self.action_doctor)
         if isinstance(screen, MainScreen):
             yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
             yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))

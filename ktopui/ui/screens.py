@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -68,6 +71,7 @@ class DashboardScreen(Screen):
         Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows as you type"),
         Binding("escape", "back", "Back", id="back", show=False),
         Binding("s", "namespace", "Namespace", id="namespace", tooltip="pick a namespace, or all"),
+        Binding("d", "app.doctor", "Doctor", id="doctor", show=False, tooltip="diagnose: connection, permissions, metrics API"),
     ]
 
     app: KtopApp
@@ -464,3 +468,57 @@ class NamespaceScreen(ModalScreen[str | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id or "")
 
+
+
+class DoctorScreen(ModalScreen):
+    """`ktopui doctor` inside the dashboard: the same checks, over the app's own connection."""
+
+    BINDINGS = [Binding("escape,q,d", "dismiss", "Close"), Binding("r", "run", "Run again")]
+
+    app: KtopApp
+    findings: list | None = None  # the last run's, once it finished
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="doctor-box"):
+            yield Static(" Checking the connection, permissions and the metrics API…", id="doctor")
+
+    def on_mount(self) -> None:
+        self.action_run()
+
+    def action_run(self) -> None:
+        self.query_one("#doctor", Static).update(Text(" Checking…", style="italic"))
+        self.findings = None
+        self._diagnose()
+
+    @work(exclusive=True)
+    async def _diagnose(self) -> None:
+        from ktopui.doctor import diagnose
+        from ktopui.doctor.report import summary
+
+        findings = await diagnose(
+            self.app.conn, namespace=self.app.namespace, http=self.app.http, clock=self.app.clock
+        )
+        self.query_one("#doctor", Static).update(doctor_text(findings, summary(findings)))
+        self.findings = findings
+
+
+DOCTOR_STYLES = {"ok": ("✔", "green"), "warn": ("⚠", "yellow"), "fail": ("✘", "bold red"), "skip": ("–", "dim")}
+
+
+def doctor_text(findings, summary_line: str) -> Group:
+    """Findings in a grid, so long details wrap under themselves, not under the marks."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    for f in findings:
+        mark, style = DOCTOR_STYLES.get(f.status, ("?", ""))
+        body = Text.assemble((f"{f.check}: ", "bold"), f.detail)
+        if f.next_step:
+            body.append(f"\n→ {f.next_step}", style="cyan")
+        grid.add_row(Text(f"{mark} {f.status.upper():<4}", style=style), body)
+    return Group(
+        Text("ktopui doctor\n", style="bold"),
+        grid,
+        Text(f"\n{summary_line}", style="bold"),
+        Text("r runs the checks again · Esc closes", style="dim italic"),
+    )

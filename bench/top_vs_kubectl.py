@@ -1,0 +1,195 @@
+"""`ktopui top` against `kubectl top` (1.33), side by side, on one big simulated cluster.
+
+    python bench/top_vs_kubectl.py [--nodes 5000] [--pods-per-node 30] [--runs 5]
+                                   [--kubectl PATH] [--ktopui "COMMAND"]
+
+Starts `ktopui sim` with a frozen clock (no churn, no usage changes) in a
+subprocess, runs `kubectl top pods -A`, `ktopui top pods -A`, `kubectl top
+nodes` and `ktopui top nodes` alternately, --runs times each after one
+unmeasured warm-up round, with the same kubeconfig. Measures each child's wall
+time and peak resident memory (its own rusage from wait4), checks that both
+clients printed the same bytes, and prints medians and the ktopui/kubectl
+ratios next to the targets (pods: <= 0.5x time and <= 1.0x memory; nodes:
+<= 1.0x time). Timing is informational: nothing here fails on a slow run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TARGETS = {  # command -> (max time ratio, max memory ratio or None)
+    "top pods -A": (0.5, 1.0),
+    "top nodes": (1.0, None),
+}
+
+
+def find_kubectl() -> str | None:
+    """kubectl.1.33 beside the `kubectl` dispatcher (the gcloud SDK layout), else KUBECTL."""
+    if env := os.environ.get("KUBECTL"):
+        return env
+    candidates = [Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.33")]
+    if dispatcher := shutil.which("kubectl"):
+        candidates.insert(0, Path(os.path.realpath(dispatcher)).parent / "kubectl.1.33")
+    return next((str(c) for c in candidates if c.exists()), None)
+
+
+def ktopui_command() -> list[str]:
+    """The installed `ktopui` script beside this Python, else `python -m ktopui`."""
+    script = Path(sys.executable).parent / "ktopui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ktopui"]
+
+
+@dataclass
+class Measured:
+    wall: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+    outputs: set[bytes] = field(default_factory=set)
+
+
+def run_child(argv: list[str], out_path: Path, env: dict[str, str]) -> tuple[float, int, int, bytes]:
+    """(wall seconds, peak RSS in KiB, exit code, stdout) of one child process."""
+    err_path = out_path.with_suffix(".err")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        began = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
+        wall = time.perf_counter() - began
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        message = err_path.read_text(errors="replace")
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{message}")
+    return wall, usage.ru_maxrss, proc.returncode, out_path.read_bytes()
+
+
+class Sim:
+    """`ktopui sim --frozen` in a subprocess; its kubeconfig path once it is ready."""
+
+    def __init__(self, nodes: int, pods_per_node: int, workdir: Path, timeout: float = 120.0) -> None:
+        self.kubeconfig = workdir / "kubeconfig"
+        argv = [*ktopui_command(), "sim", "--nodes", str(nodes), "--pods-per-node", str(pods_per_node),
+                "--frozen", "--churn", "0", "--kubeconfig", str(self.kubeconfig)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.banner = self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> str:
+        assert self.proc.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        # A thread reads (a pipe's readline buffers ahead of what select sees).
+        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line == "":
+                break  # the sim exited
+            seen.append(line.rstrip())
+            if line.startswith("Ctrl-C to stop"):
+                return seen[0]
+        self.stop()
+        raise SystemExit("the simulated cluster did not start:\n" + "\n".join(seen))
+
+    def _pump(self, lines: queue.Queue[str]) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            lines.put(line)
+        lines.put("")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--pods-per-node", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5, help="measured runs of each command (default 5)")
+    parser.add_argument("--kubectl", default=find_kubectl(), help="kubectl binary (default: kubectl.1.33)")
+    parser.add_argument("--ktopui", type=shlex.split, default=ktopui_command(),
+                        help="command that runs the ktopui to measure (default: this environment's)")
+    args = parser.parse_args(argv)
+    if not args.kubectl:
+        print("kubectl.1.33 not found beside the kubectl dispatcher (set KUBECTL=...)", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="ktopui-bench-") as tmp:
+        workdir = Path(tmp)
+        sim = Sim(args.nodes, args.pods_per_node, workdir)
+        try:
+            kc = str(sim.kubeconfig)
+            commands = {
+                ("kubectl", "top pods -A"): [args.kubectl, "--kubeconfig", kc, "top", "pods", "-A"],
+                ("ktopui", "top pods -A"): [*args.ktopui, "top", "--kubeconfig", kc, "pods", "-A"],
+                ("kubectl", "top nodes"): [args.kubectl, "--kubeconfig", kc, "top", "nodes"],
+                ("ktopui", "top nodes"): [*args.ktopui, "top", "--kubeconfig", kc, "nodes"],
+            }
+            results = {key: Measured() for key in commands}
+            # Same environment for both; kubectl's discovery cache goes to the
+            # temporary HOME, not ~/.kube.
+            env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+            env["HOME"] = tmp
+            print(sim.banner)
+            print(f"kubectl: {args.kubectl}")
+            print(f"ktopui:  {shlex.join(args.ktopui)}")
+            print(f"runs: 1 warm-up + {args.runs} measured, alternating\n", flush=True)
+            for round_no in range(args.runs + 1):
+                for key, command in commands.items():
+                    wall, rss, _, out = run_child(command, workdir / "out", env)
+                    if round_no == 0:
+                        continue  # warm-up: discovery caches, first responses
+                    m = results[key]
+                    m.wall.append(wall)
+                    m.rss_kib.append(rss)
+                    m.outputs.add(out)
+                print(f"  round {round_no}/{args.runs}{' (warm-up)' if round_no == 0 else ''} done", flush=True)
+        finally:
+            sim.stop()
+
+    print()
+    print(f"{'command':<14}{'client':<9}{'wall s (median)':>16}{'min':>8}{'max':>8}{'peak RSS MiB':>14}")
+    for (client, command), m in results.items():
+        print(f"{command:<14}{client:<9}{statistics.median(m.wall):>16.3f}{min(m.wall):>8.3f}"
+              f"{max(m.wall):>8.3f}{statistics.median(m.rss_kib) / 1024:>14.1f}")
+    print()
+    all_identical = True
+    for command, (time_target, mem_target) in TARGETS.items():
+        ours, theirs = results[("ktopui", command)], results[("kubectl", command)]
+        time_ratio = statistics.median(ours.wall) / statistics.median(theirs.wall)
+        mem_ratio = statistics.median(ours.rss_kib) / statistics.median(theirs.rss_kib)
+        identical = len(ours.outputs) == 1 and ours.outputs == theirs.outputs
+        all_identical &= identical
+        lines = len(next(iter(theirs.outputs)).splitlines())
+        verdict = "ok" if time_ratio <= time_target else "MISSED"
+        print(f"{command}: time ratio ktopui/kubectl {time_ratio:.2f} (target <= {time_target}: {verdict})")
+        if mem_target is None:
+            print(f"{command}: memory ratio ktopui/kubectl {mem_ratio:.2f}")
+        else:
+            verdict = "ok" if mem_ratio <= mem_target else "MISSED"
+            print(f"{command}: memory ratio ktopui/kubectl {mem_ratio:.2f} (target <= {mem_target}: {verdict})")
+        print(f"{command}: output {'identical' if identical else 'DIFFERENT'} ({lines} lines)")
+    return 0 if all_identical else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

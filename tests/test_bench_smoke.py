@@ -1,0 +1,37 @@
+"""The benchmark scripts still run (tiny sizes, one run); their numbers are not checked here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.kubectl import KUBECTL
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def run_bench(script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl.1.33 is not installed beside the kubectl dispatcher")
+def test_top_vs_kubectl_runs_and_prints_ratios():
+    out = run_bench("top_vs_kubectl.py", "--nodes", "3", "--pods-per-node", "3", "--runs", "1", "--kubectl", KUBECTL)
+    assert "top pods -A: time ratio ktopui/kubectl" in out
+    assert "top nodes: time ratio ktopui/kubectl" in out
+    assert "top pods -A: memory ratio ktopui/kubectl" in out
+    assert "output identical" in out and "DIFFERENT" not in out
+
+
+def test_quantity_throughput_runs_and_prints_speed_ups():
+    out = run_bench("quantity_throughput.py", "--count", "2000", "--runs", "1")
+    assert "kubernetes.utils.parse_quantity" in out
+    assert "ktopui cpu_millis/memory_bytes" in out
+    assert out.count("x\n") >= 4  # one speed-up per contender
