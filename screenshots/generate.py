@@ -19,17 +19,21 @@ from ktopui.ui.scenes import scene_app, show, start_cluster
 
 HERE = Path(__file__).resolve().parent
 SHOTS = {
-    # file name: (scene, terminal size)
-    "nodes": ("nodes", (150, 32)),
-    "pods": ("pods", (150, 32)),
-    "node-pods": ("node-pods", (150, 32)),
-    "pod-detail": ("pod", (150, 44)),
-    "nodes-80x24": ("nodes", (80, 24)),
+    # file name: (scene, terminal size, fault switched on before the scene)
+    "nodes": ("nodes", (150, 32), None),
+    "pods": ("pods", (150, 32), None),
+    "node-pods": ("node-pods", (150, 32), None),
+    "pod-detail": ("pod", (150, 44), None),
+    "nodes-80x24": ("nodes", (80, 24), None),
+    # The aggregation layer misconfigured: metrics-server answers the availability check with 403.
+    "doctor": ("doctor", (140, 42), lambda faults: faults.metrics_unavailable("FailedDiscoveryCheck", bad_status=403)),
 }
 
 
-async def render_svg(scene: str, size: tuple[int, int]) -> str:
+async def render_svg(scene: str, size: tuple[int, int], fault=None) -> str:
     server = start_cluster()
+    if fault is not None:
+        fault(server.faults)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app = scene_app(server, Path(tmp))
@@ -62,9 +66,9 @@ def to_png(svg: Path, png: Path) -> bool:
 
 
 def main() -> None:
-    for name, (scene, size) in SHOTS.items():
+    for name, (scene, size, fault) in SHOTS.items():
         svg = HERE / f"{name}.svg"
-        svg.write_text(asyncio.run(render_svg(scene, size)))
+        svg.write_text(asyncio.run(render_svg(scene, size, fault)))
         made = "svg + png" if to_png(svg, HERE / f"{name}.png") else "svg (no chromium for png)"
         print(f"{name}: {made}")
 

@@ -18,7 +18,8 @@ def scene(tmp_path):
     server.stop()
 
 
-@pytest.mark.parametrize("name", sorted(SCENES))
+# The doctor scene names a temporary kubeconfig and the real port: not pinnable.
+@pytest.mark.parametrize("name", sorted(set(SCENES) - {"doctor"}))
 def test_screen_snapshot(snap_compare, scene, name):
     server, app = scene
 

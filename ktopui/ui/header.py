@@ -92,8 +92,11 @@ class ClusterHeader(Widget):
                 spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK)
                 line.append(f" {spark}", style="cyan")
             line.append("  │", style="dim")
-        age = self.clock() - s.newest_metrics if s.newest_metrics else None
-        line.append(f" metrics {age_text(age)} old", style="dim" if age is None or age < 120 else "yellow")
+        if s.newest_metrics is None:
+            line.append(" no metrics yet", style="dim")
+        else:
+            age = self.clock() - s.newest_metrics
+            line.append(f" metrics {age_text(age)} old", style="dim" if age < 120 else "yellow")
         line.append(f" · every {self.interval:g}s", style="dim")
         return line
 

@@ -28,6 +28,7 @@ SCENES: dict[str, tuple[str, ...]] = {
     "pods": ("2",),
     "node-pods": ("c", "enter"),
     "pod": ("2", "enter"),
+    "doctor": ("d",),
 }
 
 
@@ -65,4 +66,9 @@ async def prime(app: KtopApp, pilot: Pilot, server: SimServer, samples: int = SA
 async def show(app: KtopApp, pilot: Pilot, server: SimServer, scene: str) -> None:
     await prime(app, pilot, server)
     await pilot.press(*SCENES[scene])
+    if scene == "doctor":
+        for _ in range(200):
+            if getattr(app.screen, "findings", None) is not None:
+                break
+            await pilot.pause(0.05)
     await pilot.pause(0.3)
