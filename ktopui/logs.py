@@ -26,8 +26,10 @@ _PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1 {MASK}"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), MASK),
+    # Keys in JSON/YAML-ish quotes or key=value: prose such as "token: the server" stays readable.
     (
-        re.compile(r'(["\']?(?:%s)["\']?\s*[:=]\s*["\']?)[^"\'\s,}]+' % "|".join(map(re.escape, SECRET_KEYS))),
+        re.compile(r'((?:["\'](?:%s)["\']\s*:|\b(?:%s)=)\s*["\']?)[^"\'\s,}]+'
+                   % (("|".join(map(re.escape, SECRET_KEYS)),) * 2)),
         rf"\1{MASK}",
     ),
 ]

@@ -55,3 +55,17 @@ def sim_api(tmp_path):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def home(tmp_path):
+    """An empty home directory: kubeconfig lookups start from here."""
+    (tmp_path / "home").mkdir()
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def ca():
+    from helpers.pki import CA
+
+    return CA()

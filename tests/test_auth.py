@@ -8,22 +8,10 @@ import tempfile
 import httpx
 import pytest
 from helpers.kubeconfigs import b64, simple, write
-from helpers.pki import CA
 
 from ktopui.kube.auth import TokenFileAuth
 from ktopui.kube.connection import load_connection
 from ktopui.kube.errors import ConfigError, CredentialError
-
-
-@pytest.fixture
-def home(tmp_path):
-    (tmp_path / "home").mkdir()
-    return tmp_path / "home"
-
-
-@pytest.fixture(scope="module")
-def ca():
-    return CA()
 
 
 def connect(home, user, **kw):

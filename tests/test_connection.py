@@ -8,22 +8,10 @@ import sys
 
 import pytest
 from helpers.kubeconfigs import b64, kubeconfig, simple, write
-from helpers.pki import CA
 
 from ktopui.kube.connection import load_connection, make_http_client
 from ktopui.kube.errors import ConfigError
 from ktopui.kube.proxy import proxy_from_environment
-
-
-@pytest.fixture
-def home(tmp_path):
-    (tmp_path / "home").mkdir()
-    return tmp_path / "home"
-
-
-@pytest.fixture(scope="module")
-def ca():
-    return CA()
 
 
 def connect(home, doc, **kw):

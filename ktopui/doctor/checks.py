@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding
 from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI, Target, status_error, transport_error
 from ktopui.kube.connection import ClusterConnection, make_http_client
-from ktopui.logs import MASK, kubeconfig_secrets
+from ktopui.logs import kubeconfig_secrets, redact
 
 Clock = Callable[[], float]
 
@@ -105,27 +104,10 @@ async def diagnose(conn: ClusterConnection, *, namespace: str, clock: Clock = ti
     return scrub(findings, kubeconfig_secrets(conn.config_files))
 
 
-# Credentials by shape: Authorization header values, JWTs, PEM private keys.
-_CREDENTIAL_SHAPES = (
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL), MASK),
-)
-
-
-def _scrub_text(text: str, secrets: set[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, MASK)
-    for pattern, replacement in _CREDENTIAL_SHAPES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 def scrub(findings: list[Finding], secrets: set[str]) -> list[Finding]:
     """Belt and braces: no finding repeats a kubeconfig secret or anything shaped like a credential
     (a server or a plugin could echo one back in an error message)."""
-    return [Finding(f.check, f.status, _scrub_text(f.detail, secrets), _scrub_text(f.next_step, secrets))
+    return [Finding(f.check, f.status, redact(f.detail, secrets), redact(f.next_step, secrets))
             for f in findings]
 
 
