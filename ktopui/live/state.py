@@ -18,7 +18,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.errors import KubeError, MetricsUnavailable
 from ktopui.kube.objects import Node, NodeMetrics, Pod, PodMetrics
 from ktopui.model.history import History, epoch
-from ktopui.model.join import node_rows, pod_rows
+from ktopui.model.join import RowCache, node_rows, pod_rows
 from ktopui.model.rows import NodeRow, PodRow
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
@@ -97,6 +97,7 @@ class LiveCluster:
         self._pods: list[Pod] | None = None
         self._node_metrics: list[NodeMetrics] | None = None
         self._pod_metrics: list[PodMetrics] | None = None
+        self._rows = RowCache()
 
     def set_scope(self, *, namespace: str | None = None, label_selector: str | None = None) -> None:
         """Change what is listed; the next refresh replaces the pod lists."""
@@ -151,8 +152,8 @@ class LiveCluster:
         return await asyncio.to_thread(self._snapshot, now, fresh)
 
     def _snapshot(self, now: float, fresh: dict[str, list]) -> Snapshot:
-        nodes = node_rows(self._nodes, self._node_metrics, self._pods)
-        pods = pod_rows(self._pods, self._pod_metrics)
+        nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
+        pods = pod_rows(self._pods, self._pod_metrics, cache=self._rows)
         self._record(nodes, pods, fresh)
         totals = Totals()
         newest: float | None = None

@@ -1,0 +1,87 @@
+"""Reusing rows between refreshes changes nothing but the cost."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import msgspec
+import pytest
+
+from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsList, decode
+from ktopui.model.join import RowCache, node_rows, pod_rows
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+
+PATHS = {
+    NodeList: "/api/v1/nodes",
+    PodList: "/api/v1/pods",
+    NodeMetricsList: "/apis/metrics.k8s.io/v1beta1/nodes",
+    PodMetricsList: "/apis/metrics.k8s.io/v1beta1/pods",
+}
+
+
+@pytest.fixture
+def sim():
+    with SimServer(SimOptions(nodes=4, pods_per_node=6, seed=93, frozen=True, churn_per_minute=20)) as server:
+        trust = ssl.create_default_context(cafile=str(server.ca_path))
+        with httpx.Client(verify=trust, headers={"Authorization": f"Bearer {server.token}"}) as client:
+
+            def read():
+                return {k: decode(client.get(server.url + p).content, k).items for k, p in PATHS.items()}
+
+            yield server, read
+
+
+def join(lists, cache=None):
+    nodes = node_rows(lists[NodeList], lists[NodeMetricsList], lists[PodList], cache=cache)
+    pods = pod_rows(lists[PodList], lists[PodMetricsList], cache=cache)
+    return nodes, pods
+
+
+def test_cached_rows_equal_fresh_rows_through_churn_and_new_metrics(sim):
+    server, read = sim
+    cache = RowCache()
+    for _ in range(6):
+        lists = read()
+        assert join(lists, cache) == join(lists)
+        server.cluster.advance(7)  # some nodes scrape again, pods come and go
+
+
+def test_unchanged_pods_keep_their_row_objects(sim):
+    server, read = sim
+    cache = RowCache()
+    lists = read()
+    _, first = join(lists, cache)
+    _, again = join(read(), cache)  # a new response, same state
+    assert all(a is b for a, b in zip(first, again))
+
+
+def test_new_metrics_or_a_new_pod_version_rebuild_the_row(sim):
+    server, read = sim
+    cache = RowCache()
+    lists = read()
+    _, first = join(lists, cache)
+    target = lists[PodMetricsList][0]
+    key = (target.metadata.namespace, target.metadata.name)
+    changed = msgspec.structs.replace(
+        target,
+        containers=[msgspec.structs.replace(c, usage={**c.usage, "cpu": "123m"}) for c in target.containers],
+    )
+    lists[PodMetricsList] = [changed, *lists[PodMetricsList][1:]]
+    _, second = join(lists, cache)
+    row = next(r for r in second if (r.namespace, r.name) == key)
+    assert row.usage.cpu_milli == 123 * len(target.containers)
+    old = next(r for r in first if (r.namespace, r.name) == key)
+    assert row is not old
+
+
+def test_rows_of_deleted_pods_leave_the_cache(sim):
+    server, read = sim
+    cache = RowCache()
+    lists = read()
+    join(lists, cache)
+    lists[PodList] = lists[PodList][1:]
+    lists[PodMetricsList] = []
+    join(lists, cache)
+    assert len(cache.pods) == len(lists[PodList])
