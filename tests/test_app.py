@@ -220,11 +220,12 @@ async def test_refresh_failure_keeps_the_tables_and_recovers(sim):
         before = names(nodes)
         await pilot.press("down")
         chosen = nodes.cursor_key
-        server.faults.server_error(500, prefix="/api/v1/nodes")
+        # Nodes and pods come from watches; the metrics are what each refresh asks for.
+        server.faults.server_error(500, prefix="/apis/metrics.k8s.io/v1beta1/nodes")
         try:
             await refresh(app, pilot)
             header = app.screen.query_one("ClusterHeader").render().plain
-            assert "nodes: refresh failed: the server answered 500" in header
+            assert "node metrics: refresh failed: the server answered 500" in header
             assert "ago)" in header and "retry in" in header
             assert names(nodes) == before and nodes.cursor_key == chosen
         finally:

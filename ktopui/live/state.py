@@ -1,9 +1,11 @@
 """The live view of a cluster: the latest lists, their health, and history.
 
-`LiveCluster.refresh()` fetches the four lists concurrently, keeps the last
-good copy of any list whose request failed (so a failed refresh never empties
-a table), joins them into rows and records history. It knows nothing about
-the screen: the UI calls refresh() from a worker and shows the Snapshot.
+Nodes and pods come from watch caches (one LIST, then a WATCH: the API
+server sends only changes); the metrics API cannot be watched, so
+`LiveCluster.refresh()` polls it, keeps the last good copy of anything whose
+request failed (a failed refresh never empties a table), joins everything
+into rows and records history. It knows nothing about the screen: the UI
+calls refresh() from a worker and shows the Snapshot.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ktopui.kube.api import KubeAPI
+from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MetricsUnavailable
 from ktopui.kube.objects import Node, NodeMetrics, Pod, PodMetrics
 from ktopui.model.history import History, epoch
@@ -24,6 +27,9 @@ from ktopui.model.rows import NodeRow, PodRow
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
 log = logging.getLogger("ktopui.live")
 CLUSTER_KEY = ("cluster",)
+# On the first refresh, how long to wait for the pod list before showing nodes alone.
+FIRST_PODS_WAIT = 2.0
+FIRST_NODES_WAIT = 15.0
 
 
 def node_key(name: str) -> tuple:
@@ -63,6 +69,7 @@ class Snapshot:
     taken_at: float
     newest_metrics: float | None  # epoch seconds of the newest metrics timestamp
     totals: Totals = field(default_factory=Totals)
+    loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:
@@ -89,6 +96,8 @@ class LiveCluster:
     ) -> None:
         self.api = api
         self.clock = clock
+        self._watchers: dict[str, WatchCache] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
         self.namespace = namespace
         self.label_selector = label_selector
         self.history = history if history is not None else History()
@@ -100,24 +109,53 @@ class LiveCluster:
         self._rows = RowCache()
 
     def set_scope(self, *, namespace: str | None = None, label_selector: str | None = None) -> None:
-        """Change what is listed; the next refresh replaces the pod lists."""
+        """Change what is listed; the pods are watched anew from the next refresh."""
         log.info("scope: namespace %r, label selector %r", namespace, label_selector)
         if namespace is not None:
             self.namespace = namespace
         if label_selector is not None:
             self.label_selector = label_selector
         self._pods = self._pod_metrics = None
+        self._stop("pods")
+
+    def _watch(self, source: str) -> WatchCache:
+        cache = self._watchers.get(source)
+        if cache is None:
+            resource = source
+            scoped = {"namespace": self.namespace, "label_selector": self.label_selector} if source == "pods" else {}
+            cache = self._watchers[source] = WatchCache(self.api, resource, **scoped)
+            self._tasks[source] = asyncio.create_task(cache.run())
+        return cache
+
+    def _stop(self, source: str) -> None:
+        task = self._tasks.pop(source, None)
+        if task is not None:
+            task.cancel()
+        self._watchers.pop(source, None)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for source in list(self._tasks):
+            self._stop(source)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def refresh(self) -> Snapshot:
+        watched = {source: self._watch(source) for source in ("nodes", "pods")}
         fetches = {
-            "nodes": self.api.list_nodes(),
-            "pods": self.api.list_pods(namespace=self.namespace, label_selector=self.label_selector),
             "node metrics": self.api.list_node_metrics(),
             "pod metrics": self.api.list_pod_metrics(
                 namespace=self.namespace, label_selector=self.label_selector
             ),
         }
-        results = await asyncio.gather(*fetches.values(), return_exceptions=True)
+        first = self._nodes is None
+        results, _ = await asyncio.gather(
+            asyncio.gather(*fetches.values(), return_exceptions=True),
+            # The first screen waits for the nodes; a huge pod list may come later.
+            asyncio.gather(
+                _settled(watched["nodes"], FIRST_NODES_WAIT if first else 0),
+                _settled(watched["pods"], FIRST_PODS_WAIT if first else 0),
+            ),
+        )
         now = self.clock()
         fresh: dict[str, list] = {}
         for source, result in zip(fetches, results):
@@ -136,10 +174,19 @@ class LiveCluster:
                 health.failures = 0
                 health.ok_at = now
                 fresh[source] = result.items
-        if "nodes" in fresh:
-            self._nodes = fresh["nodes"]
-        if "pods" in fresh:
-            self._pods = fresh["pods"]
+        loading = []
+        for source, cache in watched.items():
+            health = self.health[source]
+            health.error, health.failures = cache.error, cache.failures
+            if not cache.synced.is_set():
+                if cache.error is None:
+                    loading.append(source)
+                continue
+            items = cache.values()
+            setattr(self, f"_{source}", items)
+            if cache.error is None:
+                health.ok_at = now
+                fresh[source] = items
         # Metrics that are unavailable are dropped, not kept stale: usage
         # from minutes ago must not pass for current.
         for source, attr in (("node metrics", "_node_metrics"), ("pod metrics", "_pod_metrics")):
@@ -149,7 +196,9 @@ class LiveCluster:
                 setattr(self, attr, None)
         # The join is CPU work proportional to the cluster (seconds at 150,000
         # pods): off the event loop, so keys and scrolling stay responsive.
-        return await asyncio.to_thread(self._snapshot, now, fresh)
+        snapshot = await asyncio.to_thread(self._snapshot, now, fresh)
+        snapshot.loading = tuple(loading)
+        return snapshot
 
     def _snapshot(self, now: float, fresh: dict[str, list]) -> Snapshot:
         nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
@@ -200,3 +249,10 @@ class LiveCluster:
                     history.record(
                         container_key(r.namespace, r.name, c.name), r.timestamp, c.usage.cpu_milli, c.usage.mem_bytes
                     )
+
+
+async def _settled(cache: WatchCache, timeout: float) -> None:
+    """Wait until the cache has its first list or has failed, for at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not cache.synced.is_set() and cache.error is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)

@@ -88,6 +88,8 @@ class KtopApp(App):
         self.set_interval(1.0, self._tick_header)
 
     async def on_unmount(self) -> None:
+        if self.live is not None:
+            await self.live.close()
         await self.http.aclose()
 
     # -- polling ----------------------------------------------------------

@@ -118,6 +118,10 @@ class ClusterHeader(Widget):
             if metrics.hint:
                 line.append(f" {metrics.hint}", style="dim")
             return line
+        if s.loading:
+            line.append(f" loading {' and '.join(s.loading)}… (the first list of a large cluster takes a while)",
+                        style="italic yellow")
+            return line
         return self._coverage(s)
 
     def _problem(self, s: Snapshot, problems: dict) -> Text:
