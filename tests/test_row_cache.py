@@ -67,7 +67,7 @@ def test_new_metrics_or_a_new_pod_version_rebuild_the_row(sim):
     changed = msgspec.structs.replace(
         target,
         containers=[msgspec.structs.replace(c, usage={**c.usage, "cpu": "123m"}) for c in target.containers],
-    )
+    )  # same timestamp: the usage itself is compared, not only the timestamp
     lists[PodMetricsList] = [changed, *lists[PodMetricsList][1:]]
     _, second = join(lists, cache)
     row = next(r for r in second if (r.namespace, r.name) == key)
@@ -85,3 +85,18 @@ def test_rows_of_deleted_pods_leave_the_cache(sim):
     lists[PodMetricsList] = []
     join(lists, cache)
     assert len(cache.pods) == len(lists[PodList])
+
+
+def test_the_cache_says_what_changed(sim):
+    server, read = sim
+    cache = RowCache()
+    lists = read()
+    _, rows = join(lists, cache)
+    assert len(cache.rebuilt) == len(rows) and cache.removed == []
+    lists = read()
+    gone = lists[PodList][0]
+    lists[PodList] = lists[PodList][1:]
+    lists[PodMetricsList] = [m for m in lists[PodMetricsList] if m.metadata.name != gone.metadata.name]
+    join(lists, cache)
+    assert cache.rebuilt == []
+    assert [(r.namespace, r.name) for r in cache.removed] == [(gone.metadata.namespace, gone.metadata.name)]

@@ -227,20 +227,20 @@ class LiveCluster:
         )
 
     def _record(self, nodes: list[NodeRow], pods: list[PodRow], fresh: dict[str, list]) -> None:
+        """History of what changed: rows the row cache kept have no new sample."""
         history = self.history
         if "nodes" in fresh:
-            history.retire(
-                (node_key(r.name) for r in nodes), in_scope=lambda k: k[0] == "node"
-            )
-        if "pods" in fresh:
-            alive = [pod_key(r.namespace, r.name) for r in pods]
-            alive += [container_key(r.namespace, r.name, c.name) for r in pods for c in r.containers]
-            ns = self.namespace
-            history.retire(alive, in_scope=lambda k: k[0] in ("pod", "container") and (not ns or k[1] == ns))
+            history.retire((node_key(r.name) for r in nodes), in_scope=lambda k: k[0] == "node")
         for r in nodes:
             if r.has_metrics:
                 history.record(node_key(r.name), r.timestamp, r.usage.cpu_milli, r.usage.mem_bytes)
-        for r in pods:
+        if "pods" in fresh:
+            # Pods outside the current namespace keep their history (switching back finds it).
+            ns = self.namespace
+            gone = [r for r in self._rows.removed if not ns or r.namespace == ns]
+            history.forget(pod_key(r.namespace, r.name) for r in gone)
+            history.forget(container_key(r.namespace, r.name, c.name) for r in gone for c in r.containers)
+        for r in self._rows.rebuilt:
             if not r.has_metrics:
                 continue
             history.record(pod_key(r.namespace, r.name), r.timestamp, r.usage.cpu_milli, r.usage.mem_bytes)

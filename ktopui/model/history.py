@@ -122,6 +122,13 @@ class History:
         """The newest `n` samples, oldest first (for sparklines)."""
         return self.series(key, metric)[-n:]
 
+    def forget(self, keys: Iterable[Hashable]) -> None:
+        """Free the slots of these keys (entities known to be gone)."""
+        for key in keys:
+            slot = self._slots.pop(key, None)
+            if slot is not None:
+                self._free.append(slot)
+
     def retire(self, alive: Iterable[Hashable], in_scope: Callable[[Hashable], bool] = lambda _: True) -> int:
         """Free the slots of keys in scope that are no longer alive; returns how many."""
         alive = set(alive)

@@ -216,13 +216,31 @@ class RowCache:
 
     def __init__(self) -> None:
         self.pods: dict[tuple[str, str], tuple[tuple, PodRow]] = {}
-        self.reserved: dict[tuple[str, str], tuple[str, Resources, Resources, str]] = {}
+        self.reserved: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int], str]] = {}
+        # What the last pod_rows call changed, so history records only those.
+        self.rebuilt: list[PodRow] = []
+        self.removed: list[PodRow] = []
 
 
-def _metrics_signature(m: PodMetrics | None) -> tuple | None:
-    if m is None:
-        return None
-    return (m.timestamp, m.window, tuple((c.name, tuple(c.usage.items())) for c in m.containers))
+def _signature(version: str | None, m: PodMetrics | None) -> tuple:
+    # The decoded containers compare by value (msgspec structs, in C); the
+    # metrics' creationTimestamp is the request time, so it is left out.
+    return (version,) if m is None else (version, m.timestamp, m.window, m.containers)
+
+
+def _nanos(resources: Resources) -> dict[str, int]:
+    return {name: q.nanos for name, q in resources.items()}
+
+
+def _amounts_from_nanos(nanos: dict[str, int]) -> Amounts:
+    """Like amounts_of, from exact integer sums (ceil to the milli, to the byte)."""
+    amounts = Amounts()
+    if (cpu := nanos.get("cpu")) is not None:
+        amounts.cpu_milli = nanos_to_milli(cpu)
+    if (mem := nanos.get("memory")) is not None:
+        amounts.mem_bytes = nanos_to_value(mem)
+        amounts.mem_milli = nanos_to_milli(mem)
+    return amounts
 
 
 # -- Nodes ------------------------------------------------------------------
@@ -268,10 +286,13 @@ def node_rows(
 
 
 def _add_pod_reservations(rows: dict[str, NodeRow], pods: Iterable[Pod], cache: RowCache | None) -> None:
-    """Pod counts and summed requests/limits per node, like `kubectl describe node`."""
-    requests: dict[str, Resources] = {}
-    limits: dict[str, Resources] = {}
-    seen: dict[tuple[str, str], tuple[str, Resources, Resources, str]] = {}
+    """Pod counts and summed requests/limits per node, like `kubectl describe node`.
+
+    Sums are exact integers of nanounits, rounded once per node.
+    """
+    requests: dict[str, dict[str, int]] = {}
+    limits: dict[str, dict[str, int]] = {}
+    seen: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int], str]] = {}
     for pod in pods:
         row = rows.get(pod.spec.nodeName)
         if row is None or pod.status.phase in TERMINATED_PHASES:
@@ -282,7 +303,7 @@ def _add_pod_reservations(rows: dict[str, NodeRow], pods: Iterable[Pod], cache: 
         known = cache.reserved.get(key) if cache is not None and version else None
         if known is None or known[0] != version:
             try:
-                known = (version, pod_requests(pod), pod_limits(pod), "")
+                known = (version, _nanos(pod_requests(pod)), _nanos(pod_limits(pod)), "")
             except InvalidResource as err:
                 known = (version, {}, {}, f"pod {key[0]}/{key[1]}: {err}")
         seen[key] = known
@@ -290,14 +311,15 @@ def _add_pod_reservations(rows: dict[str, NodeRow], pods: Iterable[Pod], cache: 
         if problem:
             row.problems["requests"] = problem
             continue
-        _add_into(requests.setdefault(row.name, {}), pod_req)
-        _add_into(limits.setdefault(row.name, {}), pod_lim)
+        for into, amounts in ((requests.setdefault(row.name, {}), pod_req), (limits.setdefault(row.name, {}), pod_lim)):
+            for name, n in amounts.items():
+                into[name] = into.get(name, 0) + n
     if cache is not None:
         cache.reserved = seen
     for name, row in rows.items():
         if row.in_node_list:
-            row.requests = amounts_of(requests.get(name, {}))
-            row.limits = amounts_of(limits.get(name, {}))
+            row.requests = _amounts_from_nanos(requests.get(name, {}))
+            row.limits = _amounts_from_nanos(limits.get(name, {}))
 
 
 # -- Pods -------------------------------------------------------------------
@@ -309,22 +331,30 @@ def pod_rows(
     """One row per pod known from either the pod list or the metrics.
 
     With a cache, a pod whose resourceVersion and metrics are unchanged keeps
-    the row object of the previous refresh.
+    the row object of the previous refresh; cache.rebuilt and cache.removed
+    then say what changed.
     """
     by_key: dict[tuple[str, str], PodMetrics] = {
         (m.metadata.namespace, m.metadata.name): m for m in metrics or ()
     }
     previous = cache.pods if cache is not None else {}
     built: dict[tuple[str, str], tuple[tuple, PodRow]] = {}
+    rebuilt: list[PodRow] = []
     rows: list[PodRow] = []
 
     def row_for(key: tuple[str, str], pod: Pod | None, m: PodMetrics | None) -> PodRow:
         version = pod.metadata.resourceVersion if pod is not None else None
         if pod is not None and not version:
-            return _pod_row(pod, m)  # nothing tells us it is unchanged
-        signature = (version, _metrics_signature(m))
+            row = _pod_row(pod, m)  # nothing tells us it is unchanged
+            rebuilt.append(row)
+            return row
+        signature = _signature(version, m)
         known = previous.get(key)
-        row = known[1] if known is not None and known[0] == signature else _pod_row(pod, m)
+        if known is not None and known[0] == signature:
+            row = known[1]
+        else:
+            row = _pod_row(pod, m)
+            rebuilt.append(row)
         built[key] = (signature, row)
         return row
 
@@ -334,7 +364,8 @@ def pod_rows(
     for key, m in by_key.items():
         rows.append(row_for(key, None, m))
     if cache is not None:
-        cache.pods = built
+        cache.removed = [row for key, (_, row) in previous.items() if key not in built]
+        cache.pods, cache.rebuilt = built, rebuilt
     return rows
 
 
