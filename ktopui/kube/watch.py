@@ -94,6 +94,10 @@ class WatchCache(Generic[T]):
             except KubeError as err:
                 self._failed(err)
                 await asyncio.sleep(next_delay(self.retry_interval, self.failures, retry_after=getattr(err, "retry_after", None)))
+            except Exception as err:  # a bug must not silently freeze the cache: say so, retry
+                log.exception("%s watch failed unexpectedly", self.resource)
+                self._failed(KubeError(f"internal error while watching {self.resource}: {err!r}"))
+                await asyncio.sleep(next_delay(self.retry_interval, self.failures))
 
     def _failed(self, err: KubeError) -> None:
         if self.failures == 0 or str(err) != str(self.error):

@@ -121,9 +121,8 @@ class LiveCluster:
     def _watch(self, source: str) -> WatchCache:
         cache = self._watchers.get(source)
         if cache is None:
-            resource = source
             scoped = {"namespace": self.namespace, "label_selector": self.label_selector} if source == "pods" else {}
-            cache = self._watchers[source] = WatchCache(self.api, resource, **scoped)
+            cache = self._watchers[source] = WatchCache(self.api, source, **scoped)
             self._tasks[source] = asyncio.create_task(cache.run())
         return cache
 
@@ -147,13 +146,13 @@ class LiveCluster:
                 namespace=self.namespace, label_selector=self.label_selector
             ),
         }
-        first = self._nodes is None
         results, _ = await asyncio.gather(
             asyncio.gather(*fetches.values(), return_exceptions=True),
-            # The first screen waits for the nodes; a huge pod list may come later.
+            # The first screen (and a new scope) waits for the nodes; a huge pod
+            # list may come later.
             asyncio.gather(
-                _settled(watched["nodes"], FIRST_NODES_WAIT if first else 0),
-                _settled(watched["pods"], FIRST_PODS_WAIT if first else 0),
+                _settled(watched["nodes"], FIRST_NODES_WAIT if self._nodes is None else 0),
+                _settled(watched["pods"], FIRST_PODS_WAIT if self._pods is None else 0),
             ),
         )
         now = self.clock()
