@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,17 @@ CLUSTER_KEY = ("cluster",)
 # On the first refresh, how long to wait for the pod list before showing nodes alone.
 FIRST_PODS_WAIT = 2.0
 FIRST_NODES_WAIT = 15.0
+DEFAULT_RESOLUTION = 15.0  # metrics-server's usual --metric-resolution
+_WINDOW = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$")
+
+
+def window_seconds(window: str) -> float | None:
+    """Go's Duration.String() (`15.032s`, `1m0.5s`) in seconds; None if unreadable."""
+    match = _WINDOW.match(window) if window else None
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
 
 
 def node_key(name: str) -> tuple:
@@ -107,6 +119,21 @@ class LiveCluster:
         self._node_metrics: list[NodeMetrics] | None = None
         self._pod_metrics: list[PodMetrics] | None = None
         self._rows = RowCache()
+        # The full pod metrics list is tens of MB on a big cluster and changes
+        # only as nodes scrape: fetch it at most once per metrics resolution
+        # of cluster time (node metrics, small, still come every refresh).
+        self._pods_fetched_at: float | None = None  # newest node metrics time at the last good fetch
+        self.pod_metrics_fetches = 0
+
+    def _pod_metrics_due(self, node_metrics: list[NodeMetrics] | None) -> bool:
+        if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics:
+            return True
+        newest = max((epoch(m.timestamp) or 0.0) for m in node_metrics)
+        windows = [w for w in (window_seconds(m.window) for m in node_metrics[:50]) if w]
+        resolution = max(windows) if windows else DEFAULT_RESOLUTION
+        # A window is the measured interval between two scrapes, a little longer
+        # than the scrape period itself (15.032s for 15s): allow for that.
+        return newest - self._pods_fetched_at >= 0.9 * resolution
 
     def set_scope(self, *, namespace: str | None = None, label_selector: str | None = None) -> None:
         """Change what is listed; the pods are watched anew from the next refresh."""
@@ -116,6 +143,7 @@ class LiveCluster:
         if label_selector is not None:
             self.label_selector = label_selector
         self._pods = self._pod_metrics = None
+        self._pods_fetched_at = None
         self._stop("pods")
 
     def _watch(self, source: str) -> WatchCache:
@@ -140,14 +168,8 @@ class LiveCluster:
 
     async def refresh(self) -> Snapshot:
         watched = {source: self._watch(source) for source in ("nodes", "pods")}
-        fetches = {
-            "node metrics": self.api.list_node_metrics(),
-            "pod metrics": self.api.list_pod_metrics(
-                namespace=self.namespace, label_selector=self.label_selector
-            ),
-        }
-        results, _ = await asyncio.gather(
-            asyncio.gather(*fetches.values(), return_exceptions=True),
+        (node_result,), _ = await asyncio.gather(
+            asyncio.gather(self.api.list_node_metrics(), return_exceptions=True),
             # The first screen (and a new scope) waits for the nodes; a huge pod
             # list may come later.
             asyncio.gather(
@@ -155,6 +177,17 @@ class LiveCluster:
                 _settled(watched["pods"], FIRST_PODS_WAIT if self._pods is None else 0),
             ),
         )
+        fetches: dict[str, object] = {"node metrics": node_result}
+        node_items = None if isinstance(node_result, BaseException) else node_result.items
+        if self._pod_metrics_due(node_items) or self.health["pod metrics"].error is not None:
+            self.pod_metrics_fetches += 1
+            (fetches["pod metrics"],) = await asyncio.gather(
+                self.api.list_pod_metrics(namespace=self.namespace, label_selector=self.label_selector),
+                return_exceptions=True,
+            )
+            if node_items and not isinstance(fetches["pod metrics"], BaseException):
+                self._pods_fetched_at = max((epoch(m.timestamp) or 0.0) for m in node_items)
+        results = list(fetches.values())
         now = self.clock()
         fresh: dict[str, list] = {}
         for source, result in zip(fetches, results):

@@ -1,0 +1,63 @@
+"""What the dashboard asks the API server for on each refresh."""
+
+from __future__ import annotations
+
+import pytest
+
+from ktopui.kube.api import KubeAPI
+from ktopui.kube.connection import load_connection, make_http_client
+from ktopui.live.state import LiveCluster, window_seconds
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+
+
+@pytest.fixture
+def sim(tmp_path):
+    server = SimServer(SimOptions(nodes=4, pods_per_node=5, seed=95, frozen=True, churn_per_minute=0)).start()
+    yield server, load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+    server.stop()
+
+
+def requests_to(server, path: str) -> int:
+    return sum(1 for r in server.requests if r.path == path)
+
+
+async def test_pods_are_listed_once_and_pod_metrics_fetched_once_per_resolution(sim):
+    server, conn = sim
+    async with make_http_client(conn) as http:
+        live = LiveCluster(KubeAPI(http, conn.server))
+        try:
+            for _ in range(4):  # four 2 s ticks within one 15 s metrics window
+                snapshot = await live.refresh()
+            assert len(snapshot.pods) == 20 and any(p.has_metrics for p in snapshot.pods)
+            assert live.pod_metrics_fetches == 1
+            server.cluster.advance(15)  # the nodes scraped again
+            await live.refresh()
+            assert live.pod_metrics_fetches == 2
+            assert requests_to(server, "/apis/metrics.k8s.io/v1beta1/nodes") == 5  # node metrics every tick
+            assert requests_to(server, "/api/v1/pods") <= 2  # one LIST, then the watch
+        finally:
+            await live.close()
+
+
+async def test_a_failed_pod_metrics_fetch_is_retried_on_the_next_tick(sim):
+    server, conn = sim
+    async with make_http_client(conn) as http:
+        live = LiveCluster(KubeAPI(http, conn.server))
+        try:
+            await live.refresh()
+            server.cluster.advance(15)
+            server.faults.server_error(500, count=1, prefix="/apis/metrics.k8s.io/v1beta1/pods")
+            snapshot = await live.refresh()
+            assert snapshot.health["pod metrics"].error is not None
+            snapshot = await live.refresh()  # no need to wait for the next window
+            assert snapshot.health["pod metrics"].error is None
+        finally:
+            await live.close()
+
+
+def test_go_durations_read_as_seconds():
+    assert window_seconds("15.032s") == 15.032
+    assert window_seconds("1m0.5s") == 60.5
+    assert window_seconds("2h0m0s") == 7200
+    assert window_seconds("") is None and window_seconds("soon") is None
