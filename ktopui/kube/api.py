@@ -28,7 +28,6 @@ from ktopui.kube.objects import (
     NodeList,
     NodeMetrics,
     NodeMetricsList,
-    Pod,
     PodList,
     PodMetrics,
     PodMetricsList,
@@ -117,13 +116,6 @@ class KubeAPI:
             Target("list", "pods", namespace),
             labelSelector=label_selector,
             fieldSelector=field_selector,
-        )
-
-    async def get_pod(self, namespace: str, name: str) -> Pod:
-        return await self._get(
-            f"/api/v1/namespaces/{namespace}/pods/{name}",
-            Pod,
-            Target("get", "pods", namespace, name),
         )
 
     async def list_namespaces(self) -> list[str]:

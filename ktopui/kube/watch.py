@@ -19,7 +19,7 @@ import msgspec
 
 from ktopui.kube.api import KubeAPI, Target, status_error, transport_error
 from ktopui.kube.errors import KubeError, MalformedResponse
-from ktopui.kube.objects import Node, NodeList, ObjectMeta, Pod, PodList, Status, decode
+from ktopui.kube.objects import Node, ObjectMeta, Pod, Status, decode
 from ktopui.kube.backoff import next_delay
 
 log = logging.getLogger("ktopui.watch")
@@ -62,7 +62,7 @@ class WatchCache(Generic[T]):
         self.label_selector = label_selector
         self.watch_seconds = watch_seconds
         self.retry_interval = retry_interval
-        self.item_kind, self.list_kind = (Node, NodeList) if resource == "nodes" else (Pod, PodList)
+        self.item_kind = Node if resource == "nodes" else Pod
         self.items: dict[tuple[str, str], T] = {}
         self.resource_version = ""
         self.error: KubeError | None = None
@@ -113,12 +113,10 @@ class WatchCache(Generic[T]):
             self.on_change()
 
     async def _list(self) -> None:
-        found = await self.api._get(
-            self.path,
-            self.list_kind,
-            Target("list", self.resource, self.namespace),
-            labelSelector=self.label_selector,
-        )
+        if self.resource == "pods":
+            found = await self.api.list_pods(namespace=self.namespace, label_selector=self.label_selector)
+        else:
+            found = await self.api.list_nodes(label_selector=self.label_selector)
         self.items = {(o.metadata.namespace, o.metadata.name): o for o in found.items}
         self.resource_version = found.metadata.resourceVersion
         self.lists += 1

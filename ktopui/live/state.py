@@ -78,7 +78,6 @@ class Snapshot:
     nodes: list[NodeRow]
     pods: list[PodRow]
     health: dict[str, SourceHealth]
-    taken_at: float
     newest_metrics: float | None  # epoch seconds of the newest metrics timestamp
     totals: Totals = field(default_factory=Totals)
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
@@ -125,10 +124,9 @@ class LiveCluster:
         self._pods_fetched_at: float | None = None  # newest node metrics time at the last good fetch
         self.pod_metrics_fetches = 0
 
-    def _pod_metrics_due(self, node_metrics: list[NodeMetrics] | None) -> bool:
-        if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics:
+    def _pod_metrics_due(self, node_metrics: list[NodeMetrics] | None, newest: float | None) -> bool:
+        if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics or newest is None:
             return True
-        newest = max((epoch(m.timestamp) or 0.0) for m in node_metrics)
         windows = [w for w in (window_seconds(m.window) for m in node_metrics[:50]) if w]
         resolution = max(windows) if windows else DEFAULT_RESOLUTION
         # A window is the measured interval between two scrapes, a little longer
@@ -179,18 +177,18 @@ class LiveCluster:
         )
         fetches: dict[str, object] = {"node metrics": node_result}
         node_items = None if isinstance(node_result, BaseException) else node_result.items
-        if self._pod_metrics_due(node_items) or self.health["pod metrics"].error is not None:
+        newest = max((epoch(m.timestamp) or 0.0 for m in node_items), default=None) if node_items else None
+        if self._pod_metrics_due(node_items, newest) or self.health["pod metrics"].error is not None:
             self.pod_metrics_fetches += 1
             (fetches["pod metrics"],) = await asyncio.gather(
                 self.api.list_pod_metrics(namespace=self.namespace, label_selector=self.label_selector),
                 return_exceptions=True,
             )
-            if node_items and not isinstance(fetches["pod metrics"], BaseException):
-                self._pods_fetched_at = max((epoch(m.timestamp) or 0.0) for m in node_items)
-        results = list(fetches.values())
+            if newest is not None and not isinstance(fetches["pod metrics"], BaseException):
+                self._pods_fetched_at = newest
         now = self.clock()
         fresh: dict[str, list] = {}
-        for source, result in zip(fetches, results):
+        for source, result in fetches.items():
             health = self.health[source]
             if isinstance(result, KubeError):
                 if health.failures == 0 or str(result) != str(health.error):
@@ -253,7 +251,6 @@ class LiveCluster:
             nodes=nodes,
             pods=pods,
             health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
-            taken_at=now,
             newest_metrics=newest,
             totals=totals,
         )
