@@ -234,7 +234,7 @@ def pods_json(rows: list[PodRow]) -> str:
             r.timestamp,
             r.window,
             [_ContainerOut(c.name, c.usage.cpu_milli, c.usage.mem_bytes) for c in sorted(r.containers, key=lambda c: c.name)],
-            r.problems,
+            dict(r.problems),
         )
         for r in sorted(rows, key=lambda r: (r.namespace, r.name))
     ]

@@ -202,6 +202,20 @@ class PodUsageList(msgspec.Struct, gc=False):
     items: list[PodUsage] = []
 
 
+# What the dashboard needs of pod metrics: usage and when it was measured.
+
+
+class PodSampleMetrics(msgspec.Struct, gc=False):
+    metadata: MetricsMeta = msgspec.field(default_factory=MetricsMeta)
+    timestamp: str = ""
+    window: str = ""
+    containers: list[ContainerUsage] = []
+
+
+class PodSampleMetricsList(msgspec.Struct, gc=False):
+    items: list[PodSampleMetrics] = []
+
+
 # -- API machinery ----------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
@@ -53,6 +53,7 @@ class WatchCache(Generic[T]):
         label_selector: str = "",
         watch_seconds: int = WATCH_SECONDS,
         retry_interval: float = 1.0,
+        transform: Callable[[T], Any] | None = None,
     ) -> None:
         if resource not in ("nodes", "pods"):
             raise ValueError(resource)
@@ -63,7 +64,9 @@ class WatchCache(Generic[T]):
         self.watch_seconds = watch_seconds
         self.retry_interval = retry_interval
         self.item_kind = Node if resource == "nodes" else Pod
-        self.items: dict[tuple[str, str], T] = {}
+        # What is kept of each object (e.g. a compact summary instead of the decoded pod).
+        self.transform = transform
+        self.items: dict[tuple[str, str], Any] = {}
         self.resource_version = ""
         self.error: KubeError | None = None
         self.failures = 0
@@ -78,7 +81,7 @@ class WatchCache(Generic[T]):
             return f"/api/v1/namespaces/{self.namespace}/pods"
         return f"/api/v1/{self.resource}"
 
-    def values(self) -> list[T]:
+    def values(self) -> list[Any]:
         return list(self.items.values())
 
     async def run(self) -> None:
@@ -117,7 +120,11 @@ class WatchCache(Generic[T]):
             found = await self.api.list_pods(namespace=self.namespace, label_selector=self.label_selector)
         else:
             found = await self.api.list_nodes(label_selector=self.label_selector)
-        self.items = {(o.metadata.namespace, o.metadata.name): o for o in found.items}
+        transform = self.transform
+        if transform is None:
+            self.items = {(o.metadata.namespace, o.metadata.name): o for o in found.items}
+        else:
+            self.items = {(o.metadata.namespace, o.metadata.name): transform(o) for o in found.items}
         self.resource_version = found.metadata.resourceVersion
         self.lists += 1
         self._healthy()
@@ -173,7 +180,7 @@ class WatchCache(Generic[T]):
         if event.type == "DELETED":
             self.items.pop(key, None)
         elif event.type in ("ADDED", "MODIFIED"):
-            self.items[key] = obj
+            self.items[key] = obj if self.transform is None else self.transform(obj)
         else:
             raise MalformedResponse(f"watch {self.resource}: unknown event type {event.type!r}")
         self.resource_version = obj.metadata.resourceVersion or self.resource_version

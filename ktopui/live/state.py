@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MetricsUnavailable
-from ktopui.kube.objects import Node, NodeMetrics, Pod, PodMetrics
+from ktopui.kube.objects import Node, NodeMetrics, PodSampleMetricsList
 from ktopui.model.history import History, epoch
-from ktopui.model.join import RowCache, node_rows, pod_rows
+from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
+from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.rows import NodeRow, PodRow
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
@@ -114,9 +115,13 @@ class LiveCluster:
         self.history = history if history is not None else History()
         self.health = {name: SourceHealth() for name in SOURCES}
         self._nodes: list[Node] | None = None
-        self._pods: list[Pod] | None = None
+        # A copy of the pod watch cache's items, taken when it changed (the
+        # watch keeps writing to its own while a join reads this one).
+        self._pods: dict[tuple[str, str], PodInfo] | None = None
+        self._pods_version = -1
+        self._node_names: set[str] = set()
         self._node_metrics: list[NodeMetrics] | None = None
-        self._pod_metrics: list[PodMetrics] | None = None
+        self._pod_metrics: dict[tuple[str, str], PodSample] | None = None
         self._rows = RowCache()
         # The full pod metrics list is tens of MB on a big cluster and changes
         # only as nodes scrape: fetch it at most once per metrics resolution
@@ -141,13 +146,18 @@ class LiveCluster:
         if label_selector is not None:
             self.label_selector = label_selector
         self._pods = self._pod_metrics = None
+        self._pods_version = -1
         self._pods_fetched_at = None
         self._stop("pods")
 
     def _watch(self, source: str) -> WatchCache:
         cache = self._watchers.get(source)
         if cache is None:
-            scoped = {"namespace": self.namespace, "label_selector": self.label_selector} if source == "pods" else {}
+            scoped = {}
+            if source == "pods":
+                memo = self._rows.memo
+                scoped = {"namespace": self.namespace, "label_selector": self.label_selector,
+                          "transform": lambda pod: pod_info(pod, memo)}
             cache = self._watchers[source] = WatchCache(self.api, source, **scoped)
             self._tasks[source] = asyncio.create_task(cache.run())
         return cache
@@ -181,7 +191,9 @@ class LiveCluster:
         if self._pod_metrics_due(node_items, newest) or self.health["pod metrics"].error is not None:
             self.pod_metrics_fetches += 1
             (fetches["pod metrics"],) = await asyncio.gather(
-                self.api.list_pod_metrics(namespace=self.namespace, label_selector=self.label_selector),
+                self.api.list_pod_metrics(
+                    namespace=self.namespace, label_selector=self.label_selector, kind=PodSampleMetricsList
+                ),
                 return_exceptions=True,
             )
             if newest is not None and not isinstance(fetches["pod metrics"], BaseException):
@@ -212,17 +224,22 @@ class LiveCluster:
                 if cache.error is None:
                     loading.append(source)
                 continue
-            items = cache.values()
-            setattr(self, f"_{source}", items)
+            if source == "pods":
+                if cache.version != self._pods_version:
+                    self._pods, self._pods_version = dict(cache.items), cache.version
+                items = self._pods
+            else:
+                items = self._nodes = cache.values()
             if cache.error is None:
                 health.ok_at = now
                 fresh[source] = items
         # Metrics that are unavailable are dropped, not kept stale: usage
         # from minutes ago must not pass for current.
+        # (New pod metrics are summed in the join's thread: they are big.)
+        if "node metrics" in fresh:
+            self._node_metrics = fresh["node metrics"]
         for source, attr in (("node metrics", "_node_metrics"), ("pod metrics", "_pod_metrics")):
-            if source in fresh:
-                setattr(self, attr, fresh[source])
-            elif isinstance(self.health[source].error, MetricsUnavailable):
+            if source not in fresh and isinstance(self.health[source].error, MetricsUnavailable):
                 setattr(self, attr, None)
         # The join is CPU work proportional to the cluster (seconds at 150,000
         # pods): off the event loop, so keys and scrolling stay responsive.
@@ -231,6 +248,9 @@ class LiveCluster:
         return snapshot
 
     def _snapshot(self, now: float, fresh: dict[str, list]) -> Snapshot:
+        if "pod metrics" in fresh:
+            self._pod_metrics = pod_samples(fresh.pop("pod metrics"), self._pod_metrics)
+            fresh["pod metrics"] = []
         nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
         pods = pod_rows(self._pods, self._pod_metrics, cache=self._rows)
         self._record(nodes, pods, fresh)
@@ -259,25 +279,43 @@ class LiveCluster:
         """History of what changed: rows the row cache kept have no new sample."""
         history = self.history
         if "nodes" in fresh:
-            history.retire((node_key(r.name) for r in nodes), in_scope=lambda k: k[0] == "node")
-        for r in nodes:
-            if r.has_metrics:
-                history.record(node_key(r.name), r.timestamp, r.usage.cpu_milli, r.usage.mem_bytes)
+            names = {r.name for r in nodes}
+            history.forget(node_key(name) for name in self._node_names - names)
+            self._node_names = names
+        shown = [r for r in nodes if r.has_metrics]
+        history.record_many([node_key(r.name) for r in shown], [r.timestamp for r in shown],
+                            [r.usage.cpu_milli for r in shown], [r.usage.mem_bytes for r in shown])
         if "pods" in fresh:
             # Pods outside the current namespace keep their history (switching back finds it).
             ns = self.namespace
             gone = [r for r in self._rows.removed if not ns or r.namespace == ns]
             history.forget(pod_key(r.namespace, r.name) for r in gone)
-            history.forget(container_key(r.namespace, r.name, c.name) for r in gone for c in r.containers)
-        for r in self._rows.rebuilt:
-            if not r.has_metrics:
+            history.forget(
+                container_key(r.namespace, r.name, name) for r in gone for name in container_names(r.info, r.sample)
+            )
+        rows = [r for r in self._rows.rebuilt if r.has_metrics]
+        history.record_many([pod_key(r.namespace, r.name) for r in rows], [r.timestamp for r in rows],
+                            [r.usage.cpu_milli for r in rows], [r.usage.mem_bytes for r in rows])
+        keys, stamps, cpu, mem = [], [], [], []
+        for r in rows:
+            # A pod with one container has that container's numbers: its
+            # history serves for both (see history_key_of_container).
+            if len(r.sample.containers) < 2:
                 continue
-            history.record(pod_key(r.namespace, r.name), r.timestamp, r.usage.cpu_milli, r.usage.mem_bytes)
-            for c in r.containers:
-                if c.has_metrics:
-                    history.record(
-                        container_key(r.namespace, r.name, c.name), r.timestamp, c.usage.cpu_milli, c.usage.mem_bytes
-                    )
+            for name, used in container_usages(r.sample):
+                keys.append(container_key(r.namespace, r.name, name))
+                stamps.append(r.timestamp)
+                cpu.append(used.cpu_milli)
+                mem.append(used.mem_bytes)
+        history.record_many(keys, stamps, cpu, mem)
+
+
+def history_key_of_container(row: PodRow, container: str) -> tuple:
+    """Where a container's history is kept: its pod's own when it is the only one measured."""
+    sample = row.sample
+    if sample is not None and len(sample.containers) == 1 and sample.containers[0][0] == container:
+        return pod_key(row.namespace, row.name)
+    return container_key(row.namespace, row.name, container)
 
 
 async def _settled(cache: WatchCache, timeout: float) -> None:

@@ -68,14 +68,16 @@ class History:
         self._values[slot] = np.nan
         return slot
 
-    def _grow(self) -> None:
+    def _grow(self, at_least: int = 1) -> None:
+        # New slots are left uninitialised (np.empty): their pages cost no
+        # memory until a slot is handed out, which fills it with NaN.
         old = len(self._count)
-        new = max(64, old * 2)
-        self._times = np.concatenate([self._times, np.full((new - old, self.capacity), np.nan, dtype=DTYPE)])
-        self._values = np.concatenate(
-            [self._values, np.full((new - old, 2, self.capacity), np.nan, dtype=DTYPE)]
-        )
-        self._count = np.concatenate([self._count, np.zeros(new - old, dtype=np.int64)])
+        new = max(64, old + old // 2, old + at_least)
+        times = np.empty((new, self.capacity), dtype=DTYPE)
+        values = np.empty((new, 2, self.capacity), dtype=DTYPE)
+        count = np.zeros(new, dtype=np.int64)
+        times[:old], values[:old], count[:old] = self._times, self._values, self._count
+        self._times, self._values, self._count = times, values, count
         self._free.extend(range(new - 1, old - 1, -1))
 
     def record(self, key: Hashable, timestamp: str, cpu_milli: int | None, mem_bytes: int | None) -> bool:
@@ -85,7 +87,7 @@ class History:
             return False
         if self._t0 is None:
             self._t0 = when
-        when -= self._t0
+        when = DTYPE(when - self._t0)  # compared as stored
         slot = self._slot(key)
         count = int(self._count[slot])
         if count:
@@ -98,6 +100,47 @@ class History:
         self._values[slot, MEMORY, pos] = np.nan if mem_bytes is None else mem_bytes
         self._count[slot] = count + 1
         return True
+
+    def record_many(
+        self,
+        keys: list[Hashable],
+        timestamps: list[str],
+        cpu_milli: list[int | None],
+        mem_bytes: list[int | None],
+    ) -> int:
+        """record() for many keys at once (each key at most once); returns how many were added."""
+        if not keys:
+            return 0
+        whens = [epoch(t) if t else None for t in timestamps]
+        keep = [i for i, w in enumerate(whens) if w is not None]
+        if not keep:
+            return 0
+        if len(keep) < len(keys):
+            keys = [keys[i] for i in keep]
+            whens = [whens[i] for i in keep]
+            cpu_milli = [cpu_milli[i] for i in keep]
+            mem_bytes = [mem_bytes[i] for i in keep]
+        if self._t0 is None:
+            self._t0 = min(whens)
+        new = [k for k in keys if k not in self._slots]
+        if len(new) > len(self._free):
+            self._grow(len(new) - len(self._free))
+        slot_of = self._slot
+        slots = np.fromiter((slot_of(k) for k in keys), dtype=np.int64, count=len(keys))
+        # Compared as stored (float32), so the same timestamp never counts as newer.
+        when = (np.asarray(whens, dtype=np.float64) - self._t0).astype(DTYPE)
+        count = self._count[slots]
+        last = self._times[slots, (count - 1) % self.capacity]
+        fresh = (count == 0) | (when > last)
+        slots, count, when = slots[fresh], count[fresh], when[fresh]
+        pos = count % self.capacity
+        self._times[slots, pos] = when
+        cpu = np.array([np.nan if v is None else v for v in cpu_milli], dtype=np.float64)[fresh]
+        mem = np.array([np.nan if v is None else v for v in mem_bytes], dtype=np.float64)[fresh]
+        self._values[slots, CPU, pos] = cpu
+        self._values[slots, MEMORY, pos] = mem
+        self._count[slots] = count + 1
+        return int(fresh.sum())
 
     def _ordered(self, slot: int, array: np.ndarray) -> np.ndarray:
         count = int(self._count[slot])

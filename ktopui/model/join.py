@@ -10,15 +10,12 @@ requests, or no permission to list objects) and objects without metrics
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
-from ktopui.kube.objects import Node, NodeMetrics, Pod, PodMetrics, ResourceList
-from ktopui.model.pod_resources import (
-    InvalidResource,
-    Resources,
-    is_sidecar,
-    pod_limits,
-    pod_requests,
-)
+from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
+from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, SpecMemo, amounts_from_nanos, pod_info
+from ktopui.model.pod_resources import Resources
 from ktopui.model.quantity import (
     MAX_MILLI_NANOS,
     Quantity,
@@ -37,7 +34,7 @@ from ktopui.model.rows import (
     PodRow,
     Usage,
 )
-from ktopui.model.status import node_roles, node_status, pod_ready, pod_restarts, pod_status
+from ktopui.model.status import node_roles, node_status
 
 TERMINATED_PHASES = ("Succeeded", "Failed")
 
@@ -128,11 +125,6 @@ def _resources(rl: ResourceList, label: str, problems: dict[str, str]) -> Resour
     return out
 
 
-def _add_into(total: Resources, more: Resources) -> None:
-    for name, q in more.items():
-        total[name] = total[name] + q if name in total else q
-
-
 # -- `kubectl top pod` lines, straight from metrics ---------------------------
 
 # What a `kubectl top pod` table needs of one pod, without building a PodRow:
@@ -211,36 +203,22 @@ class RowCache:
     metrics-server moves a pod's usage only when its timestamp moves (every
     15-60 s) and the API server changes a pod only with a new
     resourceVersion, so at a 2 s refresh almost every row is unchanged: the
-    join then costs one signature per pod instead of rebuilding the row.
+    join then costs a dictionary lookup per pod instead of rebuilding the row.
     """
 
     def __init__(self) -> None:
-        self.pods: dict[tuple[str, str], tuple[tuple, PodRow]] = {}
-        self.reserved: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int], str]] = {}
+        self.memo = SpecMemo()
+        self.infos: dict[tuple[str, str], PodInfo] = {}  # per pod, while its resourceVersion holds
+        self.samples: dict[tuple[str, str], PodSample] = {}
+        self._samples_of: object = None  # the metrics list `samples` came from
+        self.pods: dict[tuple[str, str], PodRow] = {}
+        self._inputs: tuple = ()  # (pods, metrics) of the last pod_rows call
+        self._rows: list[PodRow] = []
+        self._reserved_of: object = None  # the pod collection the reservations were summed from
+        self._reserved: dict[str, tuple[int, dict[str, int], dict[str, int], str]] = {}
         # What the last pod_rows call changed, so history records only those.
         self.rebuilt: list[PodRow] = []
         self.removed: list[PodRow] = []
-
-
-def _signature(version: str | None, m: PodMetrics | None) -> tuple:
-    # The decoded containers compare by value (msgspec structs, in C); the
-    # metrics' creationTimestamp is the request time, so it is left out.
-    return (version,) if m is None else (version, m.timestamp, m.window, m.containers)
-
-
-def _nanos(resources: Resources) -> dict[str, int]:
-    return {name: q.nanos for name, q in resources.items()}
-
-
-def _amounts_from_nanos(nanos: dict[str, int]) -> Amounts:
-    """Like amounts_of, from exact integer sums (ceil to the milli, to the byte)."""
-    amounts = Amounts()
-    if (cpu := nanos.get("cpu")) is not None:
-        amounts.cpu_milli = nanos_to_milli(cpu)
-    if (mem := nanos.get("memory")) is not None:
-        amounts.mem_bytes = nanos_to_value(mem)
-        amounts.mem_milli = nanos_to_milli(mem)
-    return amounts
 
 
 # -- Nodes ------------------------------------------------------------------
@@ -285,173 +263,276 @@ def node_rows(
     return list(rows.values())
 
 
-def _add_pod_reservations(rows: dict[str, NodeRow], pods: Iterable[Pod], cache: RowCache | None) -> None:
+def _add_pod_reservations(rows: dict[str, NodeRow], pods: PodItems, cache: RowCache | None) -> None:
     """Pod counts and summed requests/limits per node, like `kubectl describe node`.
 
-    Sums are exact integers of nanounits, rounded once per node.
+    Sums are exact integers of nanounits, rounded once per node. They depend
+    only on the pods, so with a cache they are summed again only when the pod
+    collection is a new object.
     """
-    requests: dict[str, dict[str, int]] = {}
-    limits: dict[str, dict[str, int]] = {}
-    seen: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int], str]] = {}
-    for pod in pods:
-        row = rows.get(pod.spec.nodeName)
-        if row is None or pod.status.phase in TERMINATED_PHASES:
-            continue
-        row.pods += 1
-        key = (pod.metadata.namespace, pod.metadata.name)
-        version = pod.metadata.resourceVersion
-        known = cache.reserved.get(key) if cache is not None and version else None
-        if known is None or known[0] != version:
-            try:
-                known = (version, _nanos(pod_requests(pod)), _nanos(pod_limits(pod)), "")
-            except InvalidResource as err:
-                known = (version, {}, {}, f"pod {key[0]}/{key[1]}: {err}")
-        seen[key] = known
-        _, pod_req, pod_lim, problem = known
-        if problem:
-            row.problems["requests"] = problem
-            continue
-        for into, amounts in ((requests.setdefault(row.name, {}), pod_req), (limits.setdefault(row.name, {}), pod_lim)):
-            for name, n in amounts.items():
-                into[name] = into.get(name, 0) + n
-    if cache is not None:
-        cache.reserved = seen
+    if cache is not None and cache._reserved_of is pods:
+        per_node = cache._reserved
+    else:
+        per_node = {}
+        for key, info in _infos(pods, cache):
+            if info.phase in TERMINATED_PHASES:
+                continue
+            node = per_node.get(info.node)
+            if node is None:
+                node = per_node[info.node] = [0, {}, {}, ""]
+            node[0] += 1
+            spec = info.spec
+            if spec.problem:
+                node[3] = f"pod {key[0]}/{key[1]}: {spec.problem}"
+                continue
+            for into, amounts in ((node[1], spec.requests_nanos), (node[2], spec.limits_nanos)):
+                for name, n in amounts.items():
+                    into[name] = into.get(name, 0) + n
+        if cache is not None:
+            cache._reserved_of, cache._reserved = pods, per_node
     for name, row in rows.items():
+        found = per_node.get(name)
+        if found is None:
+            if row.in_node_list:
+                row.requests, row.limits = Amounts(), Amounts()
+            continue
+        row.pods = found[0]
+        if found[3]:
+            row.problems["requests"] = found[3]
         if row.in_node_list:
-            row.requests = _amounts_from_nanos(requests.get(name, {}))
-            row.limits = _amounts_from_nanos(limits.get(name, {}))
+            row.requests = amounts_from_nanos(found[1])
+            row.limits = amounts_from_nanos(found[2])
 
 
 # -- Pods -------------------------------------------------------------------
 
+PodItems = Iterable[Pod] | Iterable[PodInfo] | Mapping[tuple[str, str], PodInfo]
 
-def pod_rows(
-    pods: Iterable[Pod] | None, metrics: Iterable[PodMetrics] | None, *, cache: RowCache | None = None
-) -> list[PodRow]:
-    """One row per pod known from either the pod list or the metrics.
 
-    With a cache, a pod whose resourceVersion and metrics are unchanged keeps
-    the row object of the previous refresh; cache.rebuilt and cache.removed
-    then say what changed.
+@dataclass(slots=True)
+class PodSample:
+    """One pod's metrics, summed and rounded; the decoded metrics can then be dropped.
+
+    `containers` holds (name, CPU nanos, memory nanos) per container when
+    every quantity had a simple spelling, else (name, ResourceList) for the
+    exact path; container rows are derived from it only when needed.
     """
-    by_key: dict[tuple[str, str], PodMetrics] = {
-        (m.metadata.namespace, m.metadata.name): m for m in metrics or ()
-    }
-    previous = cache.pods if cache is not None else {}
-    built: dict[tuple[str, str], tuple[tuple, PodRow]] = {}
-    rebuilt: list[PodRow] = []
-    rows: list[PodRow] = []
 
-    def row_for(key: tuple[str, str], pod: Pod | None, m: PodMetrics | None) -> PodRow:
-        version = pod.metadata.resourceVersion if pod is not None else None
-        if pod is not None and not version:
-            row = _pod_row(pod, m)  # nothing tells us it is unchanged
-            rebuilt.append(row)
-            return row
-        signature = _signature(version, m)
-        known = previous.get(key)
-        if known is not None and known[0] == signature:
-            row = known[1]
+    timestamp: str
+    window: str
+    usage: Usage
+    problems: Mapping[str, str]
+    containers: tuple
+
+
+def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample] | None = None) -> dict[tuple[str, str], PodSample]:
+    """A PodSample per pod; a pod whose metrics did not change keeps its previous object.
+
+    Takes PodMetrics or any leaner shape with metadata.namespace/name,
+    timestamp, window and containers of name and usage.
+    """
+    previous = previous or {}
+    out: dict[tuple[str, str], PodSample] = {}
+    limit = MAX_MILLI_NANOS
+    for m in metrics:
+        entries = []
+        cpu_total = mem_total = 0
+        for c in m.containers:
+            rl = c.usage
+            cpu = mem = 0
+            text = rl.get("cpu")
+            if text is not None:
+                digits = text[:-1]
+                if text[-1:] == "n" and digits.isdigit() and digits.isascii() and len(digits) < 19:
+                    cpu = int(digits)
+                elif (cpu := simple_nanos(text)) is None:
+                    break
+            text = rl.get("memory")
+            if text is not None:
+                digits = text[:-2]
+                if text[-2:] == "Ki" and digits.isdigit() and digits.isascii() and len(digits) < 19:
+                    mem = int(digits) * _KI_NANOS
+                elif (mem := simple_nanos(text)) is None:
+                    break
+            entries.append((c.name, cpu, mem))
+            cpu_total += cpu
+            mem_total += mem
         else:
-            row = _pod_row(pod, m)
-            rebuilt.append(row)
-        built[key] = (signature, row)
-        return row
+            if cpu_total > limit or mem_total > limit:
+                entries = None
+        meta = m.metadata
+        key = (meta.namespace, meta.name)
+        exact = entries is None or len(entries) != len(m.containers)
+        shape = tuple((c.name, dict(c.usage)) for c in m.containers) if exact else tuple(entries)
+        known = previous.get(key)
+        if known is not None and known.containers == shape and known.timestamp == m.timestamp and known.window == m.window:
+            out[key] = known
+            continue
+        if exact:
+            problems: dict[str, str] = {}
+            usage = usage_of([c.usage for c in m.containers], problems)
+            out[key] = PodSample(m.timestamp, m.window, usage, MappingProxyType(problems) if problems else NO_PROBLEMS, shape)
+        else:
+            usage = Usage(-(-cpu_total // _MILLI), -(-mem_total // _UNIT), -(-mem_total // _MILLI))
+            out[key] = PodSample(m.timestamp, m.window, usage, NO_PROBLEMS, shape)
+    return out
 
-    for pod in pods or ():
-        key = (pod.metadata.namespace, pod.metadata.name)
-        rows.append(row_for(key, pod, by_key.pop(key, None)))
-    for key, m in by_key.items():
-        rows.append(row_for(key, None, m))
-    if cache is not None:
-        cache.removed = [row for key, (_, row) in previous.items() if key not in built]
-        cache.pods, cache.rebuilt = built, rebuilt
+
+def _container_usage(entry: tuple) -> tuple[Usage, Mapping[str, str]]:
+    if len(entry) == 3:
+        _, cpu, mem = entry
+        return Usage(-(-cpu // _MILLI), -(-mem // _UNIT), -(-mem // _MILLI)), NO_PROBLEMS
+    problems: dict[str, str] = {}
+    return usage_of([entry[1]], problems), problems
+
+
+def container_usages(sample: PodSample) -> Iterable[tuple[str, Usage]]:
+    """(name, Usage) of each measured container of a pod."""
+    for entry in sample.containers:
+        yield entry[0], _container_usage(entry)[0]
+
+
+def container_names(info: PodInfo | None, sample: PodSample | None) -> set[str]:
+    names = {c.name for c in info.spec.containers} if info is not None else set()
+    if sample is not None:
+        names.update(entry[0] for entry in sample.containers)
+    return names
+
+
+def _used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) -> int:
+    """Summed usage of the named containers, each rounded up to the milli first."""
+    if sample is None:
+        return 0
+    used = 0
+    for entry in sample.containers:
+        if entry[0] not in names:
+            continue
+        if len(entry) == 3:
+            used += -(-(entry[1] if resource == "cpu" else entry[2]) // _MILLI)
+        else:
+            usage, _ = _container_usage(entry)
+            used += (usage.cpu_milli if resource == "cpu" else usage.mem_milli) or 0
+    return used
+
+
+_NO_SHARE = LimitShare()
+
+
+def _pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None) -> PodRow:
+    if info is None:
+        return PodRow(
+            key[0], key[1], has_metrics=True, in_pod_list=False, timestamp=sample.timestamp, window=sample.window,
+            usage=sample.usage, problems=sample.problems, cpu_limit_share=_NO_SHARE, mem_limit_share=_NO_SHARE,
+            info=None, sample=sample,
+        )
+    spec = info.spec
+    problems = sample.problems if sample is not None else NO_PROBLEMS
+    if spec.problem:
+        problems = {**problems, "requests": spec.problem}
+    cpu_share = _NO_SHARE
+    if spec.cpu_bounded:
+        cpu_share = LimitShare(_used_milli(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
+    mem_share = _NO_SHARE
+    if spec.mem_bounded:
+        mem_share = LimitShare(_used_milli(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
+    return PodRow(
+        info.namespace, info.name, info.node, info.status, info.ready, info.restarts,
+        sample.usage if sample is not None else Usage(),
+        sample is not None, True,
+        sample.timestamp if sample is not None else "",
+        sample.window if sample is not None else "",
+        spec.requests, spec.limits, cpu_share, mem_share, problems, info, sample,
+    )
+
+
+def container_rows(info: PodInfo | None, sample: PodSample | None) -> list[ContainerRow]:
+    """The container rows of one pod (spec order: init containers and sidecars, then app containers)."""
+    usage = {entry[0]: entry for entry in sample.containers} if sample is not None else {}
+    rows = []
+    if info is None:
+        for entry in sample.containers if sample is not None else ():
+            used, problems = _container_usage(entry)
+            rows.append(ContainerRow(entry[0], "app", used, True, problems=dict(problems)))
+        return rows
+    for spec, (restarts, state) in zip(info.spec.containers, info.states):
+        row = ContainerRow(spec.name, spec.kind, requests=spec.requests, limits=spec.limits, restarts=restarts, state=state)
+        problems = dict(spec.problems)
+        entry = usage.get(spec.name)
+        if entry is not None:
+            row.has_metrics = True
+            row.usage, used_problems = _container_usage(entry)
+            problems.update(used_problems)
+        row.problems = problems
+        rows.append(row)
     return rows
 
 
-def _pod_row(pod: Pod | None, m: PodMetrics | None) -> PodRow:
-    meta = (pod or m).metadata  # type: ignore[union-attr]
-    row = PodRow(namespace=meta.namespace, name=meta.name)
-    usage_by_container: dict[str, ResourceList] = {}
-    if m is not None:
-        row.has_metrics = True
-        row.timestamp = m.timestamp
-        row.window = m.window
-        row.usage = usage_of([c.usage for c in m.containers], row.problems)
-        usage_by_container = {c.name: c.usage for c in m.containers}
-
-    if pod is None:
-        row.in_pod_list = False
-        row.containers = [
-            _container_row(c.name, "app", usage_by_container.get(c.name), None, {})
-            for c in m.containers  # type: ignore[union-attr]
-        ]
-        return row
-
-    row.node = pod.spec.nodeName
-    row.status = pod_status(pod)
-    row.ready = pod_ready(pod)
-    row.restarts = pod_restarts(pod)
-    try:
-        row.requests = amounts_of(pod_requests(pod))
-        row.limits = amounts_of(pod_limits(pod))
-    except InvalidResource as err:
-        row.problems["requests"] = str(err)
-
-    statuses = {s.name: s for s in pod.status.containerStatuses}
-    statuses.update({s.name: s for s in pod.status.initContainerStatuses})
-    for c in pod.spec.initContainers:
-        kind = "sidecar" if is_sidecar(c) else "init"
-        row.containers.append(_container_row(c.name, kind, usage_by_container.get(c.name), c, statuses))
-    for c in pod.spec.containers:
-        row.containers.append(_container_row(c.name, "app", usage_by_container.get(c.name), c, statuses))
-    row.cpu_limit_share = _limit_share(row.containers, "cpu")
-    row.mem_limit_share = _limit_share(row.containers, "memory")
-    return row
-
-
-def _container_row(name, kind, usage: ResourceList | None, spec, statuses) -> ContainerRow:
-    row = ContainerRow(name=name, kind=kind)
-    if usage is not None:
-        row.has_metrics = True
-        row.usage = usage_of([usage], row.problems)
-    if spec is not None:
-        row.requests = amounts_of(_resources(spec.resources.requests, "request", row.problems))
-        row.limits = amounts_of(_resources(spec.resources.limits, "limit", row.problems))
-    status = statuses.get(name)
-    if status is not None:
-        row.restarts = status.restartCount
-        state = status.state
-        if state.waiting is not None:
-            row.state = state.waiting.reason or "Waiting"
-        elif state.terminated is not None:
-            row.state = state.terminated.reason or "Terminated"
-        else:
-            row.state = "Running"
-    return row
-
-
-def _limit_share(containers: list[ContainerRow], resource: str) -> LimitShare:
-    """Usage over limit, counting only the running containers that set a limit.
-
-    k9s divides the whole pod's usage by the sum of the limits that happen to
-    be set, which overstates the percentage when some containers are
-    unbounded; here the unbounded ones are left out and flagged instead.
-    """
-    share = LimitShare()
-    used = limit = 0
-    bounded = 0
-    running = [c for c in containers if c.kind != "init"]
-    for c in running:
-        lim = c.limits.cpu_milli if resource == "cpu" else c.limits.mem_milli
-        if lim is None:
+def _infos(pods: PodItems | None, cache: RowCache | None) -> Iterable[tuple[tuple[str, str], PodInfo]]:
+    """(key, PodInfo) pairs; decoded Pods are summarised, reusing the summary while the version holds."""
+    if pods is None:
+        return ()
+    if isinstance(pods, Mapping):
+        return pods.items()
+    known = cache.infos if cache is not None else {}
+    memo = cache.memo if cache is not None else SpecMemo()
+    out = []
+    seen: dict[tuple[str, str], PodInfo] = {}
+    for pod in pods:
+        if isinstance(pod, PodInfo):
+            out.append((pod.key, pod))
             continue
-        use = c.usage.cpu_milli if resource == "cpu" else c.usage.mem_milli
-        bounded += 1
-        limit += lim
-        used += use or 0
-    if bounded:
-        share.used_milli = used
-        share.limit_milli = limit
-        share.partial = bounded < len(running)
-    return share
+        key = (pod.metadata.namespace, pod.metadata.name)
+        version = pod.metadata.resourceVersion
+        info = known.get(key)
+        if info is None or not version or info.resource_version != version:
+            info = pod_info(pod, memo)
+        seen[key] = info
+        out.append((key, info))
+    if cache is not None:
+        cache.infos = seen
+    return out
+
+
+def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache | None = None) -> list[PodRow]:
+    """One row per pod known from either the pod list or the metrics.
+
+    `pods` holds decoded Pods, PodInfos, or a mapping of key to PodInfo (a
+    watch cache's). With a cache, a pod whose summary and metrics are the
+    same objects as last time keeps its row; cache.rebuilt and cache.removed
+    then say what changed. Given the very same inputs again, the previous
+    list itself comes back.
+    """
+    if cache is not None and cache._inputs and cache._inputs[0] is pods and cache._inputs[1] is metrics:
+        cache.rebuilt, cache.removed = [], []
+        return cache._rows
+    if isinstance(metrics, Mapping):
+        samples = metrics  # PodSamples already
+    elif cache is not None and metrics is not None and cache._samples_of is metrics:
+        samples = cache.samples
+    else:
+        samples = pod_samples(metrics or (), cache.samples if cache is not None else None)
+    previous = cache.pods if cache is not None else {}
+    built: dict[tuple[str, str], PodRow] = {}
+    rebuilt: list[PodRow] = []
+    unmatched = dict(samples)
+    pop = unmatched.pop
+    for key, info in _infos(pods, cache):
+        sample = pop(key, None)
+        row = previous.get(key)
+        if row is None or row.info is not info or row.sample is not sample or not info.resource_version:
+            row = _pod_row(key, info, sample)
+            rebuilt.append(row)
+        built[key] = row
+    for key, sample in unmatched.items():
+        row = previous.get(key)
+        if row is None or row.info is not None or row.sample is not sample:
+            row = _pod_row(key, None, sample)
+            rebuilt.append(row)
+        built[key] = row
+    rows = list(built.values())
+    if cache is not None:
+        cache.removed = [row for key, row in previous.items() if key not in built]
+        cache.pods, cache.rebuilt = built, rebuilt
+        cache.samples, cache._samples_of = samples, metrics
+        cache._inputs, cache._rows = (pods, metrics), rows
+    return rows

@@ -8,7 +8,9 @@ and `problems` says why a cell is missing when the reason is bad data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ktopui.model.quantity import percent
 
@@ -112,7 +114,7 @@ class ContainerRow:
     limits: Amounts = field(default_factory=Amounts)
     restarts: int = 0
     state: str = ""
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cpu_req_pct(self) -> int | None:
@@ -148,8 +150,21 @@ class PodRow:
     limits: Amounts = field(default_factory=Amounts)
     cpu_limit_share: LimitShare = field(default_factory=LimitShare)
     mem_limit_share: LimitShare = field(default_factory=LimitShare)
-    containers: list[ContainerRow] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: Mapping[str, str] = field(default_factory=dict)
+    # What the row was joined from (a PodInfo and a PodSample); the container
+    # rows are built from them only when asked for (a pod's own screen), so
+    # 150,000 rows do not carry 200,000 container rows nobody looks at.
+    info: Any = field(default=None, repr=False)
+    sample: Any = field(default=None, repr=False)
+    _containers: list[ContainerRow] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def containers(self) -> list[ContainerRow]:
+        if self._containers is None:
+            from ktopui.model.join import container_rows
+
+            self._containers = container_rows(self.info, self.sample)
+        return self._containers
 
     @property
     def key(self) -> tuple[str, str]:

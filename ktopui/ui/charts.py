@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,7 @@ def usage_charts(
     *,
     width: int,
     height: int,
+    history_key: Callable[[str], tuple] | None = None,
 ) -> Text:
     """CPU and memory charts of a pod and its containers over the history window.
 
@@ -79,7 +81,8 @@ def usage_charts(
     series = [_Series("pod", POD_COLOR, *_read(history, pod_key(namespace, pod)))]
     for i, name in enumerate(containers):
         color = CONTAINER_COLORS[i % len(CONTAINER_COLORS)]
-        series.append(_Series(name, color, *_read(history, container_key(namespace, pod, name))))
+        key = history_key(name) if history_key else container_key(namespace, pod, name)
+        series.append(_Series(name, color, *_read(history, key)))
 
     samples = max(len(s.times) for s in series)
     if samples < 2:

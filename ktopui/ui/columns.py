@@ -144,8 +144,9 @@ POD_COLUMNS = [
 # -- containers of one pod ----------------------------------------------------
 
 
-def container_columns(namespace: str, pod: str) -> list[Column]:
-    ckey = lambda c: container_key(namespace, pod, c.name)  # noqa: E731
+def container_columns(namespace: str, pod: str, history_key: Callable[[str], tuple] | None = None) -> list[Column]:
+    """`history_key` maps a container name to where its history is kept (default: its own key)."""
+    ckey = (lambda c: history_key(c.name)) if history_key else (lambda c: container_key(namespace, pod, c.name))
     return [
         Column("name", "CONTAINER", 14, lambda c: c.name, lambda c, _h: c.name, right=False, priority=100, flex=True),
         Column("kind", "KIND", 7, lambda c: c.kind, lambda c, _h: c.kind, right=False, priority=50),

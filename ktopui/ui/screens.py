@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ktopui.live.state import Snapshot
+from ktopui.live.state import Snapshot, container_key, history_key_of_container
 from ktopui.model.rows import NodeRow, PodRow
 from ktopui.ui.charts import usage_charts
 from ktopui.ui.columns import (
@@ -332,7 +332,7 @@ class PodScreen(DashboardScreen):
         with Vertical(id="pod-body"):
             yield Static(id="pod-summary")
             table = RowTable(
-                container_columns(self.namespace, self.pod),
+                container_columns(self.namespace, self.pod, self.history_key),
                 key=lambda c: c.name,
                 name_key=lambda c: c.name,
                 history=self.app.history,
@@ -389,8 +389,14 @@ class PodScreen(DashboardScreen):
         width = max(20, charts.size.width or self.size.width)
         height = max(6, charts.size.height or 12)
         charts.update(
-            usage_charts(self.app.history, self.namespace, self.pod, containers, width=width, height=height)
+            usage_charts(self.app.history, self.namespace, self.pod, containers, width=width, height=height,
+                         history_key=self.history_key)
         )
+
+    def history_key(self, container: str) -> tuple:
+        if self.row is None:
+            return container_key(self.namespace, self.pod, container)
+        return history_key_of_container(self.row, container)
 
 
 class HelpScreen(ModalScreen):
