@@ -35,3 +35,24 @@ def test_quantity_throughput_runs_and_prints_speed_ups():
     assert "kubernetes.utils.parse_quantity" in out
     assert "ktopui cpu_millis/memory_bytes" in out
     assert out.count("x\n") >= 4  # one speed-up per contender
+
+
+def test_dashboard_runs_tiny_and_prints_every_phase():
+    out = run_bench("dashboard.py", "--nodes", "3", "--pods-per-node", "3", "--ticks", "3", "--presses", "2",
+                    "--history-ticks", "3")
+    for line in ("a. first usable screen after the lists arrive", "b. CPU per refresh tick, mean over the window",
+                 "c. key to screen, p95 of all presses", "d. resident memory (VmRSS) after history",
+                 "dashboard: finished"):
+        assert line in out
+    assert "partial" not in out and "n/a" not in out  # every phase measured all it was asked to
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl.1.33 is not installed beside the kubectl dispatcher")
+def test_api_load_runs_tiny_and_prints_ratios():
+    out = run_bench("api_load.py", "--nodes", "3", "--pods-per-node", "3", "--minutes", "0.2", "--kubectl", KUBECTL)
+    assert '"failed": 0' in out  # every kubectl top pods -A run succeeded
+    assert "requests per minute ratio ktopui/kubectl: " in out
+    assert "bytes per minute ratio ktopui/kubectl: " in out
+    for kind in ("pod list", "pod watch", "node list/watch", "node metrics", "pod metrics", "discovery/other"):
+        assert kind in out

@@ -37,6 +37,13 @@ def epoch(timestamp: str) -> float | None:
     return value
 
 
+def _floats(values: list[int | None]) -> np.ndarray:
+    try:
+        return np.array(values, dtype=np.float64)
+    except TypeError:  # some None: a gap
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
 class History:
     """Ring buffers of (time, cpu millicores, memory bytes) per entity key."""
 
@@ -135,8 +142,8 @@ class History:
         slots, count, when = slots[fresh], count[fresh], when[fresh]
         pos = count % self.capacity
         self._times[slots, pos] = when
-        cpu = np.array([np.nan if v is None else v for v in cpu_milli], dtype=np.float64)[fresh]
-        mem = np.array([np.nan if v is None else v for v in mem_bytes], dtype=np.float64)[fresh]
+        cpu = _floats(cpu_milli)[fresh]
+        mem = _floats(mem_bytes)[fresh]
         self._values[slots, CPU, pos] = cpu
         self._values[slots, MEMORY, pos] = mem
         self._count[slots] = count + 1

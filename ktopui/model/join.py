@@ -10,8 +10,9 @@ requests, or no permission to list objects) and objects without metrics
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
 from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, SpecMemo, amounts_from_nanos, pod_info
@@ -272,22 +273,12 @@ def _add_pod_reservations(rows: dict[str, NodeRow], pods: PodItems, cache: RowCa
     """
     if cache is not None and cache._reserved_of is pods:
         per_node = cache._reserved
+    elif cache is not None and (per_node := _reserved_changes(cache._reserved_of, pods, cache._reserved)) is not None:
+        cache._reserved_of, cache._reserved = pods, per_node
     else:
         per_node = {}
         for key, info in _infos(pods, cache):
-            if info.phase in TERMINATED_PHASES:
-                continue
-            node = per_node.get(info.node)
-            if node is None:
-                node = per_node[info.node] = [0, {}, {}, ""]
-            node[0] += 1
-            spec = info.spec
-            if spec.problem:
-                node[3] = f"pod {key[0]}/{key[1]}: {spec.problem}"
-                continue
-            for into, amounts in ((node[1], spec.requests_nanos), (node[2], spec.limits_nanos)):
-                for name, n in amounts.items():
-                    into[name] = into.get(name, 0) + n
+            _reserve(per_node, key, info, 1)
         if cache is not None:
             cache._reserved_of, cache._reserved = pods, per_node
     for name, row in rows.items():
@@ -304,13 +295,60 @@ def _add_pod_reservations(rows: dict[str, NodeRow], pods: PodItems, cache: RowCa
             row.limits = amounts_from_nanos(found[2])
 
 
+def _reserve(per_node: dict, key: tuple[str, str], info: PodInfo, sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) one pod's share of its node's totals."""
+    if info.phase in TERMINATED_PHASES:
+        return
+    node = per_node.get(info.node)
+    if node is None:
+        node = per_node[info.node] = [0, {}, {}, ""]
+    node[0] += sign
+    spec = info.spec
+    if spec.problem:
+        node[3] = f"pod {key[0]}/{key[1]}: {spec.problem}"
+        return
+    for into, amounts in ((node[1], spec.requests_nanos), (node[2], spec.limits_nanos)):
+        for name, n in amounts.items():
+            into[name] = into.get(name, 0) + sign * n
+
+
+def _changes(old: Mapping, new: Mapping) -> tuple[list, list]:
+    """Keys whose value is a different object in `new`, and keys gone from it."""
+    get = old.get
+    changed = [key for key, value in new.items() if get(key) is not value]
+    gone = [key for key in old.keys() - new.keys()]
+    return changed, gone
+
+
+def _reserved_changes(old: object, new: PodItems, per_node: dict) -> dict | None:
+    """The per-node totals moved by what changed between two pod mappings; None to sum afresh.
+
+    Sums of integers can be taken back exactly; a pod with an invalid spec
+    cannot (its message would stick), so then everything is summed again.
+    """
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return None
+    changed, gone = _changes(old, new)
+    if len(changed) + len(gone) > len(new) // 4:
+        return None
+    before = [(key, old[key]) for key in changed if key in old] + [(key, old[key]) for key in gone]
+    after = [(key, new[key]) for key in changed]
+    if any(info.spec.problem for _, info in before + after):
+        return None
+    per_node = {name: [n[0], dict(n[1]), dict(n[2]), n[3]] for name, n in per_node.items()}
+    for key, info in before:
+        _reserve(per_node, key, info, -1)
+    for key, info in after:
+        _reserve(per_node, key, info, 1)
+    return per_node
+
+
 # -- Pods -------------------------------------------------------------------
 
 PodItems = Iterable[Pod] | Iterable[PodInfo] | Mapping[tuple[str, str], PodInfo]
 
 
-@dataclass(slots=True)
-class PodSample:
+class PodSample(msgspec.Struct, gc=False):
     """One pod's metrics, summed and rounded; the decoded metrics can then be dropped.
 
     `containers` holds (name, CPU nanos, memory nanos) per container when
@@ -403,15 +441,15 @@ def _used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str)
     """Summed usage of the named containers, each rounded up to the milli first."""
     if sample is None:
         return 0
+    at = 1 if resource == "cpu" else 2
     used = 0
     for entry in sample.containers:
-        if entry[0] not in names:
-            continue
-        if len(entry) == 3:
-            used += -(-(entry[1] if resource == "cpu" else entry[2]) // _MILLI)
-        else:
-            usage, _ = _container_usage(entry)
-            used += (usage.cpu_milli if resource == "cpu" else usage.mem_milli) or 0
+        if entry[0] in names:
+            if len(entry) == 3:
+                used -= -entry[at] // _MILLI
+            else:
+                usage, _ = _container_usage(entry)
+                used += (usage.cpu_milli if at == 1 else usage.mem_milli) or 0
     return used
 
 
@@ -511,6 +549,14 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
         samples = cache.samples
     else:
         samples = pod_samples(metrics or (), cache.samples if cache is not None else None)
+    if (
+        cache is not None
+        and cache._inputs
+        and cache._inputs[1] is metrics
+        and isinstance(pods, Mapping)
+        and isinstance(cache._inputs[0], Mapping)
+    ):
+        return _changed_pod_rows(cache, pods, samples)
     previous = cache.pods if cache is not None else {}
     built: dict[tuple[str, str], PodRow] = {}
     rebuilt: list[PodRow] = []
@@ -535,4 +581,26 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
         cache.pods, cache.rebuilt = built, rebuilt
         cache.samples, cache._samples_of = samples, metrics
         cache._inputs, cache._rows = (pods, metrics), rows
+    return rows
+
+
+def _changed_pod_rows(cache: RowCache, pods: Mapping[tuple[str, str], PodInfo], samples: Mapping) -> list[PodRow]:
+    """pod_rows when only some pods changed and the metrics did not: touch only those."""
+    changed, gone = _changes(cache._inputs[0], pods)
+    built = dict(cache.pods)
+    rebuilt, removed = [], []
+    for key in changed:
+        row = built[key] = _pod_row(key, pods[key], samples.get(key))
+        rebuilt.append(row)
+    for key in gone:
+        old = built.pop(key, None)
+        sample = samples.get(key)
+        if sample is not None:  # metrics outlive the pod until the next metrics list
+            row = built[key] = _pod_row(key, None, sample)
+            rebuilt.append(row)
+        elif old is not None:
+            removed.append(old)
+    rows = list(built.values())
+    cache.pods, cache.rebuilt, cache.removed = built, rebuilt, removed
+    cache._inputs, cache._rows = (pods, cache._inputs[1]), rows
     return rows

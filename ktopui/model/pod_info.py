@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+import msgspec
 
 from ktopui.kube.objects import Container, Pod, ResourceList
 from ktopui.model.pod_resources import InvalidResource, Resources, is_sidecar, pod_limits, pod_requests
@@ -25,8 +26,7 @@ NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})
 MEMO_LIMIT = 50_000  # distinct pod specs remembered; past that the memo starts afresh
 
 
-@dataclass(slots=True, frozen=True)
-class ContainerSpec:
+class ContainerSpec(msgspec.Struct, frozen=True, gc=False):
     """One container as its spec declares it (shared by every replica)."""
 
     name: str
@@ -36,8 +36,7 @@ class ContainerSpec:
     problems: Mapping[str, str]
 
 
-@dataclass(slots=True, frozen=True)
-class SpecSummary:
+class SpecSummary(msgspec.Struct, frozen=True, gc=False):
     """The numbers a pod spec gives, computed once per distinct spec."""
 
     requests: Amounts  # effective pod requests (Kubernetes' PodRequests rule)
@@ -56,8 +55,7 @@ class SpecSummary:
     mem_partial: bool = False
 
 
-@dataclass(slots=True, frozen=True)
-class PodInfo:
+class PodInfo(msgspec.Struct, frozen=True, gc=False):
     """One pod as the dashboard keeps it, rebuilt on every watch event for the pod."""
 
     namespace: str
