@@ -98,17 +98,21 @@ class KubeAPI:
 
     # -- core objects -----------------------------------------------------
 
-    async def list_nodes(self, *, label_selector: str = "") -> NodeList:
+    async def list_nodes(self, *, label_selector: str = "", limit: int = 0, continue_: str = "") -> NodeList:
+        """The node list; with `limit`, one page of it (its metadata.continue_ asks for the next)."""
         return await self._get(
-            "/api/v1/nodes", NodeList, Target("list", "nodes"), labelSelector=label_selector
+            "/api/v1/nodes", NodeList, Target("list", "nodes"), labelSelector=label_selector,
+            limit=str(limit) if limit else "", **{"continue": continue_},
         )
 
     async def get_node(self, name: str) -> Node:
         return await self._get(f"/api/v1/nodes/{name}", Node, Target("get", "nodes", name=name))
 
     async def list_pods(
-        self, *, namespace: str = "", label_selector: str = "", field_selector: str = ""
+        self, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
+        limit: int = 0, continue_: str = "",
     ) -> PodList:
+        """The pod list; with `limit`, one page of it (its metadata.continue_ asks for the next)."""
         path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
         return await self._get(
             path,
@@ -116,6 +120,8 @@ class KubeAPI:
             Target("list", "pods", namespace),
             labelSelector=label_selector,
             fieldSelector=field_selector,
+            limit=str(limit) if limit else "",
+            **{"continue": continue_},
         )
 
     async def list_namespaces(self) -> list[str]:

@@ -36,6 +36,16 @@ DEFAULT_RESOLUTION = 15.0  # metrics-server's usual --metric-resolution
 _WINDOW = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$")
 
 
+# Samples kept per entity (one per metrics resolution, usually 15 s): 30
+# minutes for nodes and the cluster, 15 for pods and containers, of which a
+# big cluster has a hundred thousand or more (about 100 MB per 150,000 at 60).
+POD_HISTORY = 60
+
+
+def new_history() -> History:
+    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY})
+
+
 def window_seconds(window: str) -> float | None:
     """Go's Duration.String() (`15.032s`, `1m0.5s`) in seconds; None if unreadable."""
     match = _WINDOW.match(window) if window else None
@@ -112,7 +122,7 @@ class LiveCluster:
         self._tasks: dict[str, asyncio.Task] = {}
         self.namespace = namespace
         self.label_selector = label_selector
-        self.history = history if history is not None else History()
+        self.history = history if history is not None else new_history()
         self.health = {name: SourceHealth() for name in SOURCES}
         self._nodes: list[Node] | None = None
         # A copy of the pod watch cache's items, taken when it changed (the

@@ -44,8 +44,8 @@ def _floats(values: list[int | None]) -> np.ndarray:
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
-class History:
-    """Ring buffers of (time, cpu millicores, memory bytes) per entity key."""
+class _Rings:
+    """Ring buffers of (time, cpu millicores, memory bytes) per entity key, one capacity."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, initial_slots: int = 64) -> None:
         self.capacity = capacity
@@ -190,3 +190,94 @@ class History:
     @property
     def nbytes(self) -> int:
         return self._times.nbytes + self._values.nbytes + self._count.nbytes
+
+
+class History:
+    """Per-entity usage history: ring buffers, with a capacity per kind of entity.
+
+    Keys are tuples whose first item names the kind ("node", "pod", ...);
+    `capacities` gives some kinds fewer samples than `capacity` (150,000 pods
+    and their containers cannot keep as long a history as 5,000 nodes in the
+    same memory). Other keys use `capacity`.
+    """
+
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, initial_slots: int = 64, capacities: dict[str, int] | None = None
+    ) -> None:
+        self.capacity = capacity
+        self._initial_slots = initial_slots
+        self._capacities = dict(capacities or {})
+        self._pools: dict[str | None, _Rings] = {}
+
+    def _kind(self, key: Hashable) -> str | None:
+        if type(key) is tuple and key and key[0] in self._capacities:
+            return key[0]
+        return None
+
+    def _pool(self, key: Hashable, create: bool = False) -> _Rings | None:
+        kind = self._kind(key)
+        pool = self._pools.get(kind)
+        if pool is None and create:
+            capacity = self._capacities.get(kind, self.capacity) if kind else self.capacity
+            pool = self._pools[kind] = _Rings(capacity, self._initial_slots)
+        return pool
+
+    def capacity_of(self, key: Hashable) -> int:
+        kind = self._kind(key)
+        return self._capacities[kind] if kind else self.capacity
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._pools.values())
+
+    def __contains__(self, key: Hashable) -> bool:
+        pool = self._pool(key)
+        return pool is not None and key in pool
+
+    def record(self, key: Hashable, timestamp: str, cpu_milli: int | None, mem_bytes: int | None) -> bool:
+        """Add a sample unless this timestamp is not newer than the last one; True if added."""
+        return self._pool(key, create=True).record(key, timestamp, cpu_milli, mem_bytes)
+
+    def record_many(self, keys: list[Hashable], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
+        """record() for many keys at once (each key at most once); returns how many were added."""
+        if not keys:
+            return 0
+        kinds = {self._kind(k) for k in keys}
+        if len(kinds) == 1:
+            return self._pool(keys[0], create=True).record_many(keys, timestamps, cpu_milli, mem_bytes)
+        added = 0
+        for kind in kinds:
+            picked = [i for i, k in enumerate(keys) if self._kind(k) == kind]
+            pool = self._pool(keys[picked[0]], create=True)
+            added += pool.record_many([keys[i] for i in picked], [timestamps[i] for i in picked],
+                                      [cpu_milli[i] for i in picked], [mem_bytes[i] for i in picked])
+        return added
+
+    def times(self, key: Hashable) -> np.ndarray:
+        """Sample times in seconds since the epoch, oldest first."""
+        pool = self._pool(key)
+        return np.empty(0) if pool is None else pool.times(key)
+
+    def series(self, key: Hashable, metric: int) -> np.ndarray:
+        """Samples of CPU (millicores) or MEMORY (bytes), oldest first."""
+        pool = self._pool(key)
+        return np.empty(0) if pool is None else pool.series(key, metric)
+
+    def last(self, key: Hashable, metric: int, n: int) -> np.ndarray:
+        """The newest `n` samples, oldest first (for sparklines)."""
+        return self.series(key, metric)[-n:]
+
+    def forget(self, keys: Iterable[Hashable]) -> None:
+        """Free the slots of these keys (entities known to be gone)."""
+        for key in keys:
+            pool = self._pool(key)
+            if pool is not None:
+                pool.forget((key,))
+
+    def retire(self, alive: Iterable[Hashable], in_scope: Callable[[Hashable], bool] = lambda _: True) -> int:
+        """Free the slots of keys in scope that are no longer alive; returns how many."""
+        alive = set(alive)
+        return sum(pool.retire(alive, in_scope) for pool in self._pools.values())
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.nbytes for p in self._pools.values())

@@ -20,8 +20,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
 from ktopui.kube.backoff import next_delay
-from ktopui.live.state import LiveCluster, Snapshot
-from ktopui.model.history import History
+from ktopui.live.state import LiveCluster, Snapshot, new_history
 from ktopui.ui.header import ClusterHeader, Place
 from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
 
@@ -55,7 +54,7 @@ class KtopApp(App):
         self.clock = clock
         self.request_timeout = request_timeout
         self.place = Place(context=conn.context, server=conn.server)
-        self.history = History()
+        self.history = new_history()
         self.snapshot: Snapshot | None = None
         self.paused = False
         self.interval = max(MIN_INTERVAL, interval)
