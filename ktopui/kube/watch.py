@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from sys import intern
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -140,7 +141,7 @@ class WatchCache(Generic[T]):
                     continue
                 raise
             for o in found.items:
-                items[(o.metadata.namespace, o.metadata.name)] = o if transform is None else transform(o)
+                items[(intern(o.metadata.namespace), o.metadata.name)] = o if transform is None else transform(o)
             token = found.metadata.continue_
             if not token:
                 break
@@ -197,7 +198,7 @@ class WatchCache(Generic[T]):
             self.resource_version = decode(event.object, _Versioned).metadata.resourceVersion
             return
         obj = decode(event.object, self.item_kind, what=f"watch {self.resource}")
-        key = (obj.metadata.namespace, obj.metadata.name)
+        key = (intern(obj.metadata.namespace), obj.metadata.name)
         if event.type == "DELETED":
             self.items.pop(key, None)
         elif event.type in ("ADDED", "MODIFIED"):

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.watch import WatchCache
-from ktopui.kube.errors import KubeError, MetricsUnavailable
-from ktopui.kube.objects import Node, NodeMetrics, PodSampleMetricsList
+from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
+from ktopui.kube.objects import Node, NodeMetrics, PodSampleMetrics, RawList, decode_in_batches
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
 from ktopui.model.pod_info import PodInfo, pod_info
@@ -202,7 +202,7 @@ class LiveCluster:
             self.pod_metrics_fetches += 1
             (fetches["pod metrics"],) = await asyncio.gather(
                 self.api.list_pod_metrics(
-                    namespace=self.namespace, label_selector=self.label_selector, kind=PodSampleMetricsList
+                    namespace=self.namespace, label_selector=self.label_selector, kind=RawList
                 ),
                 return_exceptions=True,
             )
@@ -259,8 +259,19 @@ class LiveCluster:
 
     def _snapshot(self, now: float, fresh: dict[str, list]) -> Snapshot:
         if "pod metrics" in fresh:
-            self._pod_metrics = pod_samples(fresh.pop("pod metrics"), self._pod_metrics)
-            fresh["pod metrics"] = []
+            # Decoded a batch at a time and summed as it goes: only the
+            # summaries outlive this (the decoded list would be >100 MB).
+            raws = fresh.pop("pod metrics")
+            try:
+                self._pod_metrics = pod_samples(
+                    decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), self._pod_metrics
+                )
+            except MalformedResponse as err:
+                log.warning("pod metrics: %s", err)
+                health = self.health["pod metrics"]
+                health.error, health.failures = err, health.failures + 1
+            else:
+                fresh["pod metrics"] = []
         nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
         pods = pod_rows(self._pods, self._pod_metrics, cache=self._rows)
         self._record(nodes, pods, fresh)

@@ -10,6 +10,7 @@ requests, or no permission to list objects) and objects without metrics
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from sys import intern
 from types import MappingProxyType
 
 import msgspec
@@ -372,6 +373,9 @@ def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample]
     previous = previous or {}
     out: dict[tuple[str, str], PodSample] = {}
     limit = MAX_MILLI_NANOS
+    # Timestamps repeat per node scrape, windows per cluster: keep one string each.
+    texts: dict[str, str] = {}
+    shared = texts.setdefault
     for m in metrics:
         entries = []
         cpu_total = mem_total = 0
@@ -392,28 +396,33 @@ def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample]
                     mem = int(digits) * _KI_NANOS
                 elif (mem := simple_nanos(text)) is None:
                     break
-            entries.append((c.name, cpu, mem))
+            entries.append((intern(c.name), cpu, mem))
             cpu_total += cpu
             mem_total += mem
         else:
             if cpu_total > limit or mem_total > limit:
                 entries = None
         meta = m.metadata
-        key = (meta.namespace, meta.name)
+        key = (intern(meta.namespace), meta.name)
         exact = entries is None or len(entries) != len(m.containers)
-        shape = tuple((c.name, dict(c.usage)) for c in m.containers) if exact else tuple(entries)
+        shape = tuple((c.name, _resource_list(c.usage)) for c in m.containers) if exact else tuple(entries)
         known = previous.get(key)
         if known is not None and known.containers == shape and known.timestamp == m.timestamp and known.window == m.window:
             out[key] = known
             continue
         if exact:
             problems: dict[str, str] = {}
-            usage = usage_of([c.usage for c in m.containers], problems)
-            out[key] = PodSample(m.timestamp, m.window, usage, MappingProxyType(problems) if problems else NO_PROBLEMS, shape)
+            usage = usage_of([entry[1] for entry in shape], problems)
+            problems_ = MappingProxyType(problems) if problems else NO_PROBLEMS
+            out[key] = PodSample(shared(m.timestamp, m.timestamp), shared(m.window, m.window), usage, problems_, shape)
         else:
             usage = Usage(-(-cpu_total // _MILLI), -(-mem_total // _UNIT), -(-mem_total // _MILLI))
-            out[key] = PodSample(m.timestamp, m.window, usage, NO_PROBLEMS, shape)
+            out[key] = PodSample(shared(m.timestamp, m.timestamp), shared(m.window, m.window), usage, NO_PROBLEMS, shape)
     return out
+
+
+def _resource_list(usage) -> ResourceList:
+    return {name: text for name in ("cpu", "memory") if (text := usage.get(name)) is not None}
 
 
 def _container_usage(entry: tuple) -> tuple[Usage, Mapping[str, str]]:

@@ -179,6 +179,10 @@ def _state(status) -> str:
     return "Running"
 
 
+# One object per distinct small value (most pods' containers are all (0, "Running")).
+_shared: dict[tuple, tuple] = {}
+
+
 def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     """The summary of one decoded pod (the decoded object can then be dropped)."""
     spec = memo.summary(pod) if memo is not None else spec_summary(pod)
@@ -187,7 +191,8 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     states = []
     for c in spec.containers:
         s = statuses.get(c.name)
-        states.append((0, "") if s is None else (s.restartCount, _state(s)))
+        state = (0, "") if s is None else (s.restartCount, _state(s))
+        states.append(_shared.setdefault(state, state))
     meta = pod.metadata
     intern = sys.intern
     return PodInfo(
@@ -200,7 +205,7 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
         ready=intern(pod_ready(pod)),
         restarts=pod_restarts(pod),
         spec=spec,
-        states=tuple(states),
+        states=_shared.setdefault(tuple(states), tuple(states)) if len(_shared) < MEMO_LIMIT else tuple(states),
     )
 
 
