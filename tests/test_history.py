@@ -69,3 +69,39 @@ def test_new_entity_in_a_reused_slot_starts_empty():
     h.retire([])
     h.record("new", ts(15), 2, 2)
     assert h.series("new", CPU).tolist() == [2]
+
+
+def test_record_many_equals_one_by_one():
+    one, many = History(capacity=5, initial_slots=1), History(capacity=5, initial_slots=1)
+    keys = [("pod", "ns", f"p{i}") for i in range(40)]
+    for step in range(8):
+        stamps = [ts(15 * step + (i % 3)) if i % 7 else "" for i in range(40)]  # some without a time
+        cpu = [None if i % 5 == 0 else i * step for i in range(40)]
+        mem = [i * 1000 for i in range(40)]
+        added = many.record_many(keys, stamps, cpu, mem)
+        assert added == sum(one.record(k, t, c, m) for k, t, c, m in zip(keys, stamps, cpu, mem))
+        assert many.record_many(keys, stamps, cpu, mem) == 0  # the same timestamps again add nothing
+    for key in keys:
+        for metric in (CPU, MEMORY):
+            assert np.array_equal(one.series(key, metric), many.series(key, metric), equal_nan=True)
+        assert np.array_equal(one.times(key), many.times(key))
+
+
+def test_a_timestamp_is_never_newer_than_itself_after_float32_rounding():
+    h = History()
+    h.record("n", "2026-08-01T12:00:00Z", 1, 1)
+    odd = "2026-08-01T12:00:07.123456Z"  # not representable exactly relative to the first sample
+    assert h.record("n", odd, 2, 2)
+    assert not h.record("n", odd, 3, 3)
+    assert h.record_many(["n"], [odd], [4], [4]) == 0
+
+
+def test_kinds_can_keep_shorter_histories():
+    h = History(capacity=6, capacities={"pod": 3})
+    for i in range(10):
+        h.record_many([("node", "n"), ("pod", "ns", "p")], [ts(15 * i)] * 2, [i, i], [i, i])
+    assert h.series(("node", "n"), CPU).tolist() == [4, 5, 6, 7, 8, 9]
+    assert h.series(("pod", "ns", "p"), CPU).tolist() == [7, 8, 9]
+    assert h.capacity_of(("pod", "ns", "p")) == 3 and len(h) == 2
+    h.forget([("pod", "ns", "p")])
+    assert ("pod", "ns", "p") not in h and h.series(("pod", "ns", "p"), CPU).size == 0

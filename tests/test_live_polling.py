@@ -8,6 +8,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
 from ktopui.live.state import LiveCluster, window_seconds
 from ktopui.sim.cluster import SimOptions
+from ktopui.sim.auth import DEFAULT_USER
 from ktopui.sim.server import SimServer
 
 
@@ -61,3 +62,41 @@ def test_go_durations_read_as_seconds():
     assert window_seconds("1m0.5s") == 60.5
     assert window_seconds("2h0m0s") == 7200
     assert window_seconds("") is None and window_seconds("soon") is None
+
+
+async def test_first_screen_shows_nodes_while_a_slow_pod_list_arrives(sim):
+    server, conn = sim
+    server.faults.set_latency("/api/v1/pods", 2.0)  # a huge first pod LIST
+    async with make_http_client(conn) as http:
+        live = LiveCluster(KubeAPI(http, conn.server))
+        try:
+            first = await live.refresh()
+            assert len(first.nodes) == 4 and all(n.has_metrics for n in first.nodes)
+            assert first.loading == ("pods", "pod metrics")
+            assert live.pod_metrics_fetches == 0  # the big list waits for the pods
+            server.faults.set_latency("/api/v1/pods", 0)
+            for _ in range(40):
+                snapshot = await live.refresh()
+                if not snapshot.loading:
+                    break
+            assert not snapshot.loading
+            assert len(snapshot.pods) == 20 and all(p.has_metrics for p in snapshot.pods if p.status == "Running")
+        finally:
+            await live.close()
+
+
+async def test_pod_metrics_are_fetched_when_the_pod_list_is_forbidden(sim):
+    server, conn = sim
+    server.faults.forbid(DEFAULT_USER, "list", "pods", group="")  # the pods, not their metrics
+    async with make_http_client(conn) as http:
+        live = LiveCluster(KubeAPI(http, conn.server))
+        try:
+            for _ in range(20):  # the watch reports the 403 within a few ticks
+                snapshot = await live.refresh()
+                if snapshot.health["pods"].error is not None and live.pod_metrics_fetches:
+                    break
+            assert snapshot.health["pods"].error is not None
+            assert live.pod_metrics_fetches >= 1
+            assert snapshot.pods and not any(p.in_pod_list for p in snapshot.pods)  # rows from metrics alone
+        finally:
+            await live.close()

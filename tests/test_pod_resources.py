@@ -101,3 +101,34 @@ def test_pod_without_metrics_still_has_requests():
     (row,) = pod_rows([pod([container("app", "100m", "1Gi")])], [])
     assert row.has_metrics is False
     assert row.requests.cpu_milli == 100 and row.requests.mem_bytes == 1 << 30
+
+
+def test_replicas_share_one_spec_summary():
+    from ktopui.model.pod_info import SpecMemo, pod_info
+
+    memo = SpecMemo()
+    spec = [container("app", "100m", "1Gi", lim_cpu="1")]
+    a, b = pod_info(pod(spec, name="web-1"), memo), pod_info(pod(spec, name="web-2"), memo)
+    other = pod_info(pod([container("app", "200m")], name="db-0"), memo)
+    assert a.spec is b.spec and other.spec is not a.spec and len(memo) == 2
+    assert a.spec.requests.cpu_milli == 100 and a.spec.limits.cpu_milli == 1000
+    assert (a.spec.cpu_bounded, a.spec.cpu_limit_milli, a.spec.cpu_partial) == (("app",), 1000, False)
+
+
+def test_container_rows_come_from_the_summaries_on_demand():
+    p = pod([container("app", "100m", lim_cpu="200m"), container("log", "50m")], init=[container("setup", "1")])
+    (row,) = pod_rows([p], [_metrics("p", app="100m", log="1500000n")])
+    assert [(c.name, c.kind, c.has_metrics) for c in row.containers] == [
+        ("setup", "init", False), ("app", "app", True), ("log", "app", True),
+    ]
+    assert [c.usage.cpu_milli for c in row.containers[1:]] == [100, 2]  # each rounded up on its own
+    assert row.containers[1].cpu_lim_pct == 50
+
+
+def test_a_single_container_keeps_its_history_under_the_pod():
+    from ktopui.live.state import container_key, history_key_of_container, pod_key
+
+    (one,) = pod_rows([pod([container("app", "100m")], name="one")], [_metrics("one", app="100m")])
+    (two,) = pod_rows([pod([container("a"), container("b")], name="two")], [_metrics("two", a="1m", b="2m")])
+    assert history_key_of_container(one, "app") == pod_key("ns", "one")
+    assert history_key_of_container(two, "a") == container_key("ns", "two", "a")

@@ -13,3 +13,20 @@ def test_descending_breaks_ties_by_name_and_puts_missing_last():
 
 def test_ascending_breaks_ties_by_name_and_puts_missing_last():
     assert sort(False) == ["e", "a", "b", "d", "c"]
+
+
+def test_large_and_mixed_values_sort_like_python():
+    import random
+
+    rng = random.Random(4)
+    rows = [(f"r{i:03d}", rng.choice([None, rng.randrange(50), rng.randrange(2**70)])) for i in range(300)]
+    for descending in (True, False):
+        got = sort_rows(rows, lambda r: r[1], descending=descending, name=lambda r: r[0])
+        present = sorted((r for r in rows if r[1] is not None), key=lambda r: r[0])
+        expected = sorted(present, key=lambda r: r[1], reverse=descending) + [r for r in sorted(rows) if r[1] is None]
+        assert got == expected
+
+
+def test_text_values_sort_by_python():
+    rows = [("b", "Running"), ("a", "Pending"), ("c", "Running")]
+    assert [r[0] for r in sort_rows(rows, lambda r: r[1], descending=False, name=lambda r: r[0])] == ["a", "b", "c"]

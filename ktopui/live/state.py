@@ -29,8 +29,9 @@ from ktopui.model.rows import NodeRow, PodRow
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
 log = logging.getLogger("ktopui.live")
 CLUSTER_KEY = ("cluster",)
-# On the first refresh, how long to wait for the pod list before showing nodes alone.
-FIRST_PODS_WAIT = 2.0
+# On the first refresh, how long to wait for the pod list before showing nodes
+# alone (a small cluster's comes at once; 150,000 pods take seconds).
+FIRST_PODS_WAIT = 1.0
 FIRST_NODES_WAIT = 15.0
 DEFAULT_RESOLUTION = 15.0  # metrics-server's usual --metric-resolution
 _WINDOW = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$")
@@ -198,7 +199,15 @@ class LiveCluster:
         fetches: dict[str, object] = {"node metrics": node_result}
         node_items = None if isinstance(node_result, BaseException) else node_result.items
         newest = max((epoch(m.timestamp) or 0.0 for m in node_items), default=None) if node_items else None
-        if self._pod_metrics_due(node_items, newest) or self.health["pod metrics"].error is not None:
+        # While the first pod list is still arriving, the screen shows the
+        # nodes at once; the (big) pod metrics list waits for the next refresh.
+        pods = watched["pods"]
+        pods_loading = not pods.synced.is_set() and pods.error is None
+        due = self._pod_metrics_due(node_items, newest) or self.health["pod metrics"].error is not None
+        waiting = pods_loading and self._pod_metrics is None
+        if waiting:
+            due = False
+        if due:
             self.pod_metrics_fetches += 1
             (fetches["pod metrics"],) = await asyncio.gather(
                 self.api.list_pod_metrics(
@@ -245,6 +254,8 @@ class LiveCluster:
                 fresh[source] = items
         # Metrics that are unavailable are dropped, not kept stale: usage
         # from minutes ago must not pass for current.
+        if waiting:
+            loading.append("pod metrics")
         # (New pod metrics are summed in the join's thread: they are big.)
         if "node metrics" in fresh:
             self._node_metrics = fresh["node metrics"]

@@ -9,6 +9,7 @@ requests, or no permission to list objects) and objects without metrics
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from sys import intern
 from types import MappingProxyType
@@ -216,6 +217,7 @@ class RowCache:
         self.pods: dict[tuple[str, str], PodRow] = {}
         self._inputs: tuple = ()  # (pods, metrics) of the last pod_rows call
         self._rows: list[PodRow] = []
+        self._order: list[tuple[str, str]] = []  # keys of _rows, by (name, namespace)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, tuple[int, dict[str, int], dict[str, int], str]] = {}
         # What the last pod_rows call changed, so history records only those.
@@ -540,6 +542,10 @@ def _infos(pods: PodItems | None, cache: RowCache | None) -> Iterable[tuple[tupl
     return out
 
 
+def _by_name(key: tuple[str, str]) -> tuple[str, str]:
+    return (key[1], key[0])
+
+
 def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache | None = None) -> list[PodRow]:
     """One row per pod known from either the pod list or the metrics.
 
@@ -547,7 +553,9 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
     watch cache's). With a cache, a pod whose summary and metrics are the
     same objects as last time keeps its row; cache.rebuilt and cache.removed
     then say what changed. Given the very same inputs again, the previous
-    list itself comes back.
+    list itself comes back. With a cache, rows come in name order (then
+    namespace), the order a table shows ties in, so sorting them by a column
+    is cheap; without, in the order given (pods, then metrics-only).
     """
     if cache is not None and cache._inputs and cache._inputs[0] is pods and cache._inputs[1] is metrics:
         cache.rebuilt, cache.removed = [], []
@@ -584,10 +592,13 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
             row = _pod_row(key, None, sample)
             rebuilt.append(row)
         built[key] = row
-    rows = list(built.values())
+    if cache is None:
+        return list(built.values())
+    order = sorted(built, key=_by_name)
+    rows = [built[key] for key in order]
     if cache is not None:
         cache.removed = [row for key, row in previous.items() if key not in built]
-        cache.pods, cache.rebuilt = built, rebuilt
+        cache.pods, cache.rebuilt, cache._order = built, rebuilt, order
         cache.samples, cache._samples_of = samples, metrics
         cache._inputs, cache._rows = (pods, metrics), rows
     return rows
@@ -597,8 +608,11 @@ def _changed_pod_rows(cache: RowCache, pods: Mapping[tuple[str, str], PodInfo], 
     """pod_rows when only some pods changed and the metrics did not: touch only those."""
     changed, gone = _changes(cache._inputs[0], pods)
     built = dict(cache.pods)
+    order = cache._order
     rebuilt, removed = [], []
     for key in changed:
+        if key not in built:
+            order.insert(bisect.bisect(order, _by_name(key), key=_by_name), key)
         row = built[key] = _pod_row(key, pods[key], samples.get(key))
         rebuilt.append(row)
     for key in gone:
@@ -607,9 +621,13 @@ def _changed_pod_rows(cache: RowCache, pods: Mapping[tuple[str, str], PodInfo], 
         if sample is not None:  # metrics outlive the pod until the next metrics list
             row = built[key] = _pod_row(key, None, sample)
             rebuilt.append(row)
-        elif old is not None:
-            removed.append(old)
-    rows = list(built.values())
+        else:
+            at = bisect.bisect_left(order, _by_name(key), key=_by_name)
+            if at < len(order) and order[at] == key:
+                del order[at]
+            if old is not None:
+                removed.append(old)
+    rows = [built[key] for key in order]
     cache.pods, cache.rebuilt, cache.removed = built, rebuilt, removed
     cache._inputs, cache._rows = (pods, cache._inputs[1]), rows
     return rows

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
+_INT64 = 2**62  # integer values beyond this are sorted by Python, exactly
 
 
 def sort_rows(
@@ -17,11 +20,27 @@ def sort_rows(
 ) -> list[T]:
     """Rows ordered by `value`; ties by `name` ascending; rows without a value last.
 
-    Python's sort is stable even with reverse=True, so sorting by name first
-    keeps ties in name order whichever way the column goes.
+    Sorting by name first keeps ties in name order whichever way the column
+    goes (both sorts are stable); rows already in name order make that first
+    sort a single pass. Integer columns (usage, percentages) are then sorted
+    by numpy, which takes a few milliseconds for 150,000 rows.
     """
     by_name = sorted(rows, key=name)
-    present = [r for r in by_name if value(r) is not None]
-    missing = [r for r in by_name if value(r) is None]
-    present.sort(key=value, reverse=descending)
-    return present + missing
+    values = [value(r) for r in by_name]
+    present = [i for i, v in enumerate(values) if v is not None]
+    missing = [by_name[i] for i, v in enumerate(values) if v is None]
+    kept = [values[i] for i in present]
+    order = _integer_order(kept, descending)
+    if order is None:
+        order = sorted(range(len(kept)), key=kept.__getitem__, reverse=descending)
+    return [by_name[present[i]] for i in order] + missing
+
+
+def _integer_order(values: list, descending: bool) -> list[int] | None:
+    """Stable argsort of plain integers (None when they are not all small ints)."""
+    if not values or not all(type(v) is int for v in values):
+        return None
+    array = np.array(values, dtype=np.int64) if max(values) < _INT64 and min(values) > -_INT64 else None
+    if array is None:
+        return None
+    return np.argsort(-array if descending else array, kind="stable").tolist()

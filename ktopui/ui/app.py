@@ -28,6 +28,7 @@ log = logging.getLogger("ktopui.ui")
 MIN_INTERVAL = 1.0
 # A hung request must not freeze the dashboard for long; kubectl waits forever.
 REQUEST_TIMEOUT = 15.0
+LOADING_INTERVAL = 0.5
 
 
 class KtopApp(App):
@@ -128,6 +129,8 @@ class KtopApp(App):
         retry_after = max(
             (getattr(h.error, "retry_after", None) or 0 for h in transient), default=0
         )
+        if not failures and snapshot.loading:
+            return min(self.interval, LOADING_INTERVAL)  # show each list as soon as it is in
         return next_delay(self.interval, failures, retry_after=retry_after or None)
 
     async def refresh_now(self) -> None:

@@ -255,9 +255,11 @@ class MainScreen(DashboardScreen):
 
     def action_view(self, view: str) -> None:
         self.query_one("#views", ContentSwitcher).current = view
-        self.query_one(f"#{view}", RowTable).focus()
-        self.query_one("#filter", Input).display = bool(self.query_one(f"#{view}", RowTable).filter_text)
-        self.show(self.app.snapshot)
+        table = self.query_one(f"#{view}", RowTable)
+        table.catch_up()
+        table.focus()
+        self.query_one("#filter", Input).display = bool(table.filter_text)
+        self.query_one("#crumbs", Static).update(self.crumbs())
 
     def crumbs(self) -> Text:
         view = self.active_table_id()

@@ -84,9 +84,10 @@ class RowTable(ScrollView, can_focus=True):
         self.name_key = name_key
         self.history = history
         self.empty_message = empty_message
-        self._all_rows: list[Any] = []
-        self.rows: list[Any] = []  # sorted and filtered: what is shown
-        self._index: dict[Any, int] = {}
+        self._all_rows: Sequence[Any] = []
+        self._rows: list[Any] = []  # sorted and filtered: what is shown
+        self._index: dict[Any, int] | None = {}  # row key -> position in rows, built when needed
+        self._stale = False  # rows changed while the table was hidden
         self.sort_column = ""
         self.sort_descending = False
         self.filter_text = ""
@@ -109,7 +110,10 @@ class RowTable(ScrollView, can_focus=True):
         self._rebuild()
 
     def set_rows(self, rows: Sequence[Any]) -> None:
-        self._all_rows = list(rows)
+        """Show these rows (the caller does not change the sequence afterwards)."""
+        if rows is self._all_rows:
+            return  # the same list again: a refresh in which nothing changed
+        self._all_rows = rows
         self._rebuild()
 
     def sort_by(self, column_id: str, descending: bool) -> None:
@@ -121,7 +125,28 @@ class RowTable(ScrollView, can_focus=True):
         self.filter_text = text
         self._rebuild()
 
-    def _rebuild(self) -> None:
+    def catch_up(self) -> None:
+        """Sort and filter rows that arrived while the table was hidden."""
+        if self._stale:
+            self._rebuild()
+
+    def on_show(self) -> None:
+        self.catch_up()
+
+    @property
+    def rows(self) -> list[Any]:
+        """The rows shown, sorted and filtered."""
+        if self._stale:
+            self._rebuild(force=True)
+        return self._rows
+
+    def _rebuild(self, force: bool = False) -> None:
+        # A hidden table (the other view of the main screen) sorts its
+        # 150,000 rows only when it is shown again (or asked for them).
+        if not self.display and not force:
+            self._stale = True
+            return
+        self._stale = False
         rows = self._all_rows
         if self.filter_text:
             needle = self.filter_text.lower()
@@ -131,11 +156,12 @@ class RowTable(ScrollView, can_focus=True):
             rows = sort_rows(rows, column.value, descending=self.sort_descending, name=self.name_key)
         else:
             rows = sorted(rows, key=self.name_key)
-        self.rows = rows
-        self._index = {self.row_key(r): i for i, r in enumerate(rows)}
+        self._rows = rows
+        self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
-        if self.cursor_key in self._index:
-            self._cursor = self._index[self.cursor_key]
+        found = self._find(self.cursor_key)
+        if found is not None:
+            self._cursor = found
         else:
             # The row went away (or nothing was selected): stay at the same
             # position, which now holds its neighbour.
@@ -151,10 +177,22 @@ class RowTable(ScrollView, can_focus=True):
     def cursor_row(self) -> Any:
         return self.rows[self._cursor] if self.rows else None
 
+    def _find(self, key: Any) -> int | None:
+        """Position of the row with this key; where the cursor was is looked at first."""
+        if key is None:
+            return None
+        at = self._cursor
+        if at < len(self.rows) and self.row_key(self.rows[at]) == key:
+            return at
+        if self._index is None:
+            self._index = {self.row_key(r): i for i, r in enumerate(self.rows)}
+        return self._index.get(key)
+
     def select_key(self, key: Any) -> None:
-        if key in self._index:
+        found = self._find(key)
+        if found is not None:
             self.cursor_key = key
-            self._cursor = self._index[key]
+            self._cursor = found
             self._scroll_cursor_into_view()
             self.refresh()
 
