@@ -93,6 +93,23 @@ class Snapshot:
     newest_metrics: float | None  # epoch seconds of the newest metrics timestamp
     totals: Totals = field(default_factory=Totals)
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
+    pods_in_name_order: bool = False  # pods sorted by (name, namespace), as tables show ties
+    _by_key: dict[tuple[str, str], PodRow] | None = field(default=None, init=False, repr=False)
+    _by_node: dict[str, list[PodRow]] | None = field(default=None, init=False, repr=False)
+
+    def pod(self, namespace: str, name: str) -> PodRow | None:
+        if self._by_key is None:
+            self._by_key = {(p.namespace, p.name): p for p in self.pods}
+        return self._by_key.get((namespace, name))
+
+    def pods_on(self, node: str) -> list[PodRow]:
+        """The pods of one node, in the order of `pods` (indexed once per snapshot)."""
+        if self._by_node is None:
+            by_node: dict[str, list[PodRow]] = {}
+            for p in self.pods:
+                by_node.setdefault(p.node, []).append(p)
+            self._by_node = by_node
+        return self._by_node.get(node, [])
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:
@@ -302,6 +319,7 @@ class LiveCluster:
         return Snapshot(
             nodes=nodes,
             pods=pods,
+            pods_in_name_order=True,
             health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
             newest_metrics=newest,
             totals=totals,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 
 from textual import work
@@ -198,7 +199,8 @@ class KtopApp(App):
         self.namespace = namespace
         self.live.set_scope(namespace=namespace)
         if self.snapshot is not None:
-            self.snapshot.pods = [p for p in self.snapshot.pods if not namespace or p.namespace == namespace]
+            pods = [p for p in self.snapshot.pods if not namespace or p.namespace == namespace]
+            self.snapshot = replace(self.snapshot, pods=pods)
         self._show(self.snapshot)
         self.wake()
 

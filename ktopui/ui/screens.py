@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import ContentSwitcher, Footer, Input, OptionList, Static
+from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ktopui.live.state import Snapshot, container_key, history_key_of_container
@@ -32,6 +32,7 @@ from ktopui.ui.columns import (
     row_key,
     row_name,
 )
+from ktopui.ui.footer import KeysFooter
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
 
@@ -85,7 +86,7 @@ class DashboardScreen(Screen):
         yield Static(id="crumbs")
         yield from self.compose_body()
         yield Input(placeholder="filter rows (Enter keeps it, Esc clears it)", id="filter")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -277,7 +278,7 @@ class MainScreen(DashboardScreen):
         self.explain_empty(nodes, snapshot, "nodes", "No nodes (yet).")
         pods = self.query_one("#pods", RowTable)
         pods.set_columns(self.pod_columns(snapshot))
-        pods.set_rows(snapshot.pods)
+        pods.set_rows(snapshot.pods, in_name_order=snapshot.pods_in_name_order)
         self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
@@ -313,7 +314,7 @@ class NodePodsScreen(DashboardScreen):
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
         table.set_columns(self.pod_columns(snapshot, without=("node",)))
-        table.set_rows([p for p in snapshot.pods if p.node == self.node])
+        table.set_rows(snapshot.pods_on(self.node), in_name_order=snapshot.pods_in_name_order)
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
@@ -363,9 +364,7 @@ class PodScreen(DashboardScreen):
         return self.reserved_note(text)
 
     def show_rows(self, snapshot: Snapshot) -> None:
-        self.row = next(
-            (p for p in snapshot.pods if p.namespace == self.namespace and p.name == self.pod), None
-        )
+        self.row = snapshot.pod(self.namespace, self.pod)
         summary = self.query_one("#pod-summary", Static)
         table = self.query_one("#table", RowTable)
         if self.row is None:
