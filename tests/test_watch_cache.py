@@ -102,3 +102,35 @@ async def test_cache_lists_again_after_410_gone(monkeypatch, tmp_path):
                 task.cancel()
     finally:
         server.stop()
+
+
+async def test_list_is_paged_and_an_expired_continue_token_means_one_whole_list(sim, monkeypatch):
+    server, conn = sim
+    monkeypatch.setattr(sim_cluster, "EVENT_HISTORY", 5)  # the sim forgets old versions quickly
+    server.stop()
+    server = SimServer(SimOptions(nodes=4, pods_per_node=6, seed=91, frozen=True, churn_per_minute=30)).start()
+    conn = load_connection(kubeconfig=str(server.write_kubeconfig(server.ca_path.with_name("kc"))))
+    try:
+        async with make_http_client(conn) as http:
+            api = KubeAPI(http, conn.server)
+            pages = []
+            list_pods = api.list_pods
+
+            async def list_and_churn(**kwargs):
+                pages.append(kwargs)
+                found = await list_pods(**kwargs)
+                if len(pages) == 1:
+                    server.cluster.advance(60)  # compaction between two pages
+                return found
+
+            monkeypatch.setattr(api, "list_pods", list_and_churn)
+            cache = WatchCache(api, "pods", page_size=5)
+            task = asyncio.create_task(cache.run())
+            try:
+                await asyncio.wait_for(cache.synced.wait(), 10)
+                assert [(p["limit"], bool(p["continue_"])) for p in pages] == [(5, False), (5, True), (0, False)]
+                await equals_fresh_list(cache, api)
+            finally:
+                task.cancel()
+    finally:
+        server.stop()

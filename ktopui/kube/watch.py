@@ -126,18 +126,21 @@ class WatchCache(Generic[T]):
         items: dict[tuple[str, str], Any] = {}
         transform = self.transform
         token = ""
+        limit = self.page_size
         while True:
             try:
                 if self.resource == "pods":
                     found = await self.api.list_pods(namespace=self.namespace, label_selector=self.label_selector,
-                                                     limit=self.page_size, continue_=token)
+                                                     limit=limit, continue_=token)
                 else:
-                    found = await self.api.list_nodes(label_selector=self.label_selector, limit=self.page_size,
+                    found = await self.api.list_nodes(label_selector=self.label_selector, limit=limit,
                                                       continue_=token)
             except APIError as err:
-                if token and err.status == 410:  # the continue token expired: start over
-                    log.info("%s: list continue token expired; listing again", self.resource)
-                    items, token = {}, ""
+                if token and err.status == 410:
+                    # The continue token expired (the cluster changed faster than we
+                    # paged): like client-go's pager, take the whole list in one answer.
+                    log.info("%s: list continue token expired; listing again in one request", self.resource)
+                    items, token, limit = {}, "", 0
                     continue
                 raise
             for o in found.items:
