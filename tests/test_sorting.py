@@ -30,3 +30,17 @@ def test_large_and_mixed_values_sort_like_python():
 def test_text_values_sort_by_python():
     rows = [("b", "Running"), ("a", "Pending"), ("c", "Running")]
     assert [r[0] for r in sort_rows(rows, lambda r: r[1], descending=False, name=lambda r: r[0])] == ["a", "b", "c"]
+
+
+def test_integer_columns_sort_like_sort_rows():
+    import random
+
+    from ktopui.model.sorting import IntegerColumn
+
+    rng = random.Random(7)
+    rows = sorted((f"r{i:03d}", rng.choice([None, rng.randrange(-5, 20)])) for i in range(200))
+    column = IntegerColumn.of([r[1] for r in rows])
+    for descending in (True, False):
+        expected = sort_rows(rows, lambda r: r[1], descending=descending, name=lambda r: r[0])
+        assert [rows[i] for i in column.order(descending).tolist()] == expected
+    assert IntegerColumn.of(["a", None]) is None and IntegerColumn.of([2**70]) is None

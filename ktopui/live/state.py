@@ -96,6 +96,17 @@ class Snapshot:
     pods_in_name_order: bool = False  # pods sorted by (name, namespace), as tables show ties
     _by_key: dict[tuple[str, str], PodRow] | None = field(default=None, init=False, repr=False)
     _by_node: dict[str, list[PodRow]] | None = field(default=None, init=False, repr=False)
+    _coverage: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
+
+    def coverage(self) -> tuple[int, int, int]:
+        """(nodes with metrics, pods with metrics, running pods), counted once per snapshot."""
+        if self._coverage is None:
+            self._coverage = (
+                sum(1 for n in self.nodes if n.has_metrics),
+                sum(1 for p in self.pods if p.has_metrics),
+                sum(1 for p in self.pods if p.status == "Running"),
+            )
+        return self._coverage
 
     def pod(self, namespace: str, name: str) -> PodRow | None:
         if self._by_key is None:
@@ -316,7 +327,7 @@ class LiveCluster:
         if newest is not None and self._node_metrics is not None:
             stamp = max(r.timestamp for r in nodes if r.timestamp)
             self.history.record(CLUSTER_KEY, stamp, totals.cpu_milli, totals.mem_bytes)
-        return Snapshot(
+        snapshot = Snapshot(
             nodes=nodes,
             pods=pods,
             pods_in_name_order=True,
@@ -324,6 +335,8 @@ class LiveCluster:
             newest_metrics=newest,
             totals=totals,
         )
+        snapshot.coverage()  # counted here, off the UI thread
+        return snapshot
 
     def _record(self, nodes: list[NodeRow], pods: list[PodRow], fresh: dict[str, list]) -> None:
         """History of what changed: rows the row cache kept have no new sample."""
@@ -334,7 +347,7 @@ class LiveCluster:
             self._node_names = names
         shown = [r for r in nodes if r.has_metrics]
         history.record_many([node_key(r.name) for r in shown], [r.timestamp for r in shown],
-                            [r.usage.cpu_milli for r in shown], [r.usage.mem_bytes for r in shown])
+                            [r.usage.cpu_milli for r in shown], [r.usage.mem_bytes for r in shown], same_kind=True)
         if "pods" in fresh:
             # Pods outside the current namespace keep their history (switching back finds it).
             ns = self.namespace
@@ -345,7 +358,7 @@ class LiveCluster:
             )
         rows = [r for r in self._rows.rebuilt if r.has_metrics]
         history.record_many([pod_key(r.namespace, r.name) for r in rows], [r.timestamp for r in rows],
-                            [r.usage.cpu_milli for r in rows], [r.usage.mem_bytes for r in rows])
+                            [r.usage.cpu_milli for r in rows], [r.usage.mem_bytes for r in rows], same_kind=True)
         keys, stamps, cpu, mem = [], [], [], []
         for r in rows:
             # A pod with one container has that container's numbers: its
@@ -357,7 +370,7 @@ class LiveCluster:
                 stamps.append(r.timestamp)
                 cpu.append(used.cpu_milli)
                 mem.append(used.mem_bytes)
-        history.record_many(keys, stamps, cpu, mem)
+        history.record_many(keys, stamps, cpu, mem, same_kind=True)
 
 
 def history_key_of_container(row: PodRow, container: str) -> tuple:

@@ -118,23 +118,27 @@ class _Rings:
         """record() for many keys at once (each key at most once); returns how many were added."""
         if not keys:
             return 0
-        whens = [epoch(t) if t else None for t in timestamps]
-        keep = [i for i, w in enumerate(whens) if w is not None]
-        if not keep:
-            return 0
-        if len(keep) < len(keys):
+        # Timestamps repeat (one per node scrape): convert each distinct one once.
+        seconds = {t: epoch(t) if t else None for t in set(timestamps)}
+        whens = [seconds[t] for t in timestamps]
+        if None in seconds.values():
+            keep = [i for i, w in enumerate(whens) if w is not None]
+            if not keep:
+                return 0
             keys = [keys[i] for i in keep]
             whens = [whens[i] for i in keep]
             cpu_milli = [cpu_milli[i] for i in keep]
             mem_bytes = [mem_bytes[i] for i in keep]
         if self._t0 is None:
             self._t0 = min(whens)
-        new = [k for k in keys if k not in self._slots]
+        get = self._slots.get
+        found = [get(k) for k in keys]
+        new = [i for i, slot in enumerate(found) if slot is None]
         if len(new) > len(self._free):
             self._grow(len(new) - len(self._free))
-        slot_of = self._slot
-        slots = np.fromiter((slot_of(k) for k in keys), dtype=np.int64, count=len(keys))
-        # Compared as stored (float32), so the same timestamp never counts as newer.
+        for i in new:
+            found[i] = self._slot(keys[i])
+        slots = np.array(found, dtype=np.int64)
         when = (np.asarray(whens, dtype=np.float64) - self._t0).astype(DTYPE)
         count = self._count[slots]
         last = self._times[slots, (count - 1) % self.capacity]
@@ -237,11 +241,16 @@ class History:
         """Add a sample unless this timestamp is not newer than the last one; True if added."""
         return self._pool(key, create=True).record(key, timestamp, cpu_milli, mem_bytes)
 
-    def record_many(self, keys: list[Hashable], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
-        """record() for many keys at once (each key at most once); returns how many were added."""
+    def record_many(
+        self, keys: list[Hashable], timestamps: list[str], cpu_milli: list, mem_bytes: list, *, same_kind: bool = False
+    ) -> int:
+        """record() for many keys at once (each key at most once); returns how many were added.
+
+        `same_kind`: the caller knows all keys are of one kind (spares looking at each).
+        """
         if not keys:
             return 0
-        kinds = {self._kind(k) for k in keys}
+        kinds = {self._kind(keys[0])} if same_kind else {self._kind(k) for k in keys}
         if len(kinds) == 1:
             return self._pool(keys[0], create=True).record_many(keys, timestamps, cpu_milli, mem_bytes)
         added = 0

@@ -211,6 +211,7 @@ class RowCache:
 
     def __init__(self) -> None:
         self.memo = SpecMemo()
+        self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
         self.infos: dict[tuple[str, str], PodInfo] = {}  # per pod, while its resourceVersion holds
         self.samples: dict[tuple[str, str], PodSample] = {}
         self._samples_of: object = None  # the metrics list `samples` came from
@@ -220,6 +221,7 @@ class RowCache:
         self._order: list[tuple[str, str]] = []  # keys of _rows, by (name, namespace)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, tuple[int, dict[str, int], dict[str, int], str]] = {}
+        self._last_changes: tuple | None = None  # (old pods, new pods, their _changes)
         # What the last pod_rows call changed, so history records only those.
         self.rebuilt: list[PodRow] = []
         self.removed: list[PodRow] = []
@@ -242,16 +244,23 @@ def node_rows(
     request): metrics rows still appear, without percentages.
     """
     rows: dict[str, NodeRow] = {}
+    known = cache.nodes if cache is not None else {}
+    seen: dict[str, tuple] = {}
     for node in nodes or ():
-        row = NodeRow(
-            name=node.metadata.name,
-            status=node_status(node),
-            roles=node_roles(node),
-        )
-        source = node.status.capacity if use_capacity else node.status.allocatable
-        label = "capacity" if use_capacity else "allocatable"
-        row.available = amounts_of(_resources(source, label, row.problems))
-        rows[row.name] = row
+        # What a node object gives changes only with its resourceVersion.
+        meta = node.metadata
+        static = known.get(meta.name)
+        if static is None or static[0] != meta.resourceVersion or not meta.resourceVersion or static[1] != use_capacity:
+            problems: dict[str, str] = {}
+            source = node.status.capacity if use_capacity else node.status.allocatable
+            label = "capacity" if use_capacity else "allocatable"
+            available = amounts_of(_resources(source, label, problems))
+            static = (meta.resourceVersion, use_capacity, node_status(node), node_roles(node), available, problems)
+        seen[meta.name] = static
+        _, _, status, roles, available, problems = static
+        rows[meta.name] = NodeRow(name=meta.name, status=status, roles=roles, available=available, problems=dict(problems))
+    if cache is not None and nodes is not None:
+        cache.nodes = seen
 
     for m in metrics or ():
         row = rows.get(m.metadata.name)
@@ -276,7 +285,7 @@ def _add_pod_reservations(rows: dict[str, NodeRow], pods: PodItems, cache: RowCa
     """
     if cache is not None and cache._reserved_of is pods:
         per_node = cache._reserved
-    elif cache is not None and (per_node := _reserved_changes(cache._reserved_of, pods, cache._reserved)) is not None:
+    elif cache is not None and (per_node := _reserved_changes(cache, cache._reserved_of, pods, cache._reserved)) is not None:
         cache._reserved_of, cache._reserved = pods, per_node
     else:
         per_node = {}
@@ -315,15 +324,28 @@ def _reserve(per_node: dict, key: tuple[str, str], info: PodInfo, sign: int) -> 
             into[name] = into.get(name, 0) + sign * n
 
 
-def _changes(old: Mapping, new: Mapping) -> tuple[list, list]:
-    """Keys whose value is a different object in `new`, and keys gone from it."""
+def _changes(cache: RowCache, old: Mapping, new: Mapping) -> tuple[list, list]:
+    """Keys whose value is a different object in `new`, and keys gone from it.
+
+    The node reservations and the pod rows both ask for the same pair in one
+    refresh: the answer of the last call is kept for the second.
+    """
+    last = cache._last_changes
+    if last is not None and last[0] is old and last[1] is new:
+        return last[2]
+    result = _diff(old, new)
+    cache._last_changes = (old, new, result)
+    return result
+
+
+def _diff(old: Mapping, new: Mapping) -> tuple[list, list]:
     get = old.get
     changed = [key for key, value in new.items() if get(key) is not value]
     gone = [key for key in old.keys() - new.keys()]
     return changed, gone
 
 
-def _reserved_changes(old: object, new: PodItems, per_node: dict) -> dict | None:
+def _reserved_changes(cache: RowCache, old: object, new: PodItems, per_node: dict) -> dict | None:
     """The per-node totals moved by what changed between two pod mappings; None to sum afresh.
 
     Sums of integers can be taken back exactly; a pod with an invalid spec
@@ -331,7 +353,7 @@ def _reserved_changes(old: object, new: PodItems, per_node: dict) -> dict | None
     """
     if not isinstance(old, Mapping) or not isinstance(new, Mapping):
         return None
-    changed, gone = _changes(old, new)
+    changed, gone = _changes(cache, old, new)
     if len(changed) + len(gone) > len(new) // 4:
         return None
     before = [(key, old[key]) for key in changed if key in old] + [(key, old[key]) for key in gone]
@@ -384,14 +406,17 @@ def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample]
         for c in m.containers:
             rl = c.usage
             cpu = mem = 0
-            text = rl.get("cpu")
+            if type(rl) is dict:
+                text, mem_text = rl.get("cpu"), rl.get("memory")
+            else:  # SampleUsage: attributes, not a method call per quantity
+                text, mem_text = rl.cpu, rl.memory
             if text is not None:
                 digits = text[:-1]
                 if text[-1:] == "n" and digits.isdigit() and digits.isascii() and len(digits) < 19:
                     cpu = int(digits)
                 elif (cpu := simple_nanos(text)) is None:
                     break
-            text = rl.get("memory")
+            text = mem_text
             if text is not None:
                 digits = text[:-2]
                 if text[-2:] == "Ki" and digits.isdigit() and digits.isascii() and len(digits) < 19:
@@ -546,6 +571,22 @@ def _by_name(key: tuple[str, str]) -> tuple[str, str]:
     return (key[1], key[0])
 
 
+def _name_order(order: list, previous: Mapping, built: Mapping) -> list:
+    """`built`'s keys by name, updating the previous order when few keys came or went."""
+    added = built.keys() - previous.keys()
+    gone = previous.keys() - built.keys()
+    if len(order) != len(previous) or len(added) + len(gone) > 1000:
+        return sorted(built, key=_by_name)
+    order = list(order)
+    for key in gone:
+        at = bisect.bisect_left(order, _by_name(key), key=_by_name)
+        if at < len(order) and order[at] == key:
+            del order[at]
+    for key in added:
+        order.insert(bisect.bisect(order, _by_name(key), key=_by_name), key)
+    return order
+
+
 def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache | None = None) -> list[PodRow]:
     """One row per pod known from either the pod list or the metrics.
 
@@ -594,7 +635,7 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
         built[key] = row
     if cache is None:
         return list(built.values())
-    order = sorted(built, key=_by_name)
+    order = _name_order(cache._order, previous, built)
     rows = [built[key] for key in order]
     if cache is not None:
         cache.removed = [row for key, row in previous.items() if key not in built]
@@ -606,7 +647,7 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
 
 def _changed_pod_rows(cache: RowCache, pods: Mapping[tuple[str, str], PodInfo], samples: Mapping) -> list[PodRow]:
     """pod_rows when only some pods changed and the metrics did not: touch only those."""
-    changed, gone = _changes(cache._inputs[0], pods)
+    changed, gone = _changes(cache, cache._inputs[0], pods)
     built = dict(cache.pods)
     order = cache._order
     rebuilt, removed = [], []

@@ -40,6 +40,34 @@ def order_by_values(by_name: Sequence[T], values: Sequence[Any], *, descending: 
     return [by_name[present[i]] for i in order] + missing
 
 
+class IntegerColumn:
+    """A column's values as an int64 array, for sorting many times over (None when not all ints)."""
+
+    __slots__ = ("values", "missing")
+
+    def __init__(self, values: np.ndarray, missing: np.ndarray) -> None:
+        self.values = values
+        self.missing = missing
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> IntegerColumn | None:
+        present = [v for v in values if v is not None]
+        if present and not all(type(v) is int for v in present):
+            return None
+        if present and not (max(present) < _INT64 and min(present) > -_INT64):
+            return None
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        array = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=len(values))
+        return cls(array, missing)
+
+    def order(self, descending: bool) -> np.ndarray:
+        """Positions in sorted order: stable, so equal values keep their (name) order; missing last."""
+        present = np.flatnonzero(~self.missing)
+        keys = self.values[present]
+        present = present[np.argsort(-keys if descending else keys, kind="stable")]
+        return np.concatenate([present, np.flatnonzero(self.missing)])
+
+
 def _integer_order(values: list, descending: bool) -> list[int] | None:
     """Stable argsort of plain integers (None when they are not all small ints)."""
     if not values or not all(type(v) is int for v in values):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ktopui.live.state import container_key, node_key, pod_key
@@ -167,16 +168,16 @@ def container_columns(namespace: str, pod: str, history_key: Callable[[str], tup
     ]
 
 
+_pod_key = attrgetter("namespace", "name")  # in C: called for 150,000 rows at a time
+_pod_name = attrgetter("name", "namespace")
+
+
 def row_key(row: NodeRow | PodRow | ContainerRow) -> Any:
-    if isinstance(row, PodRow):
-        return (row.namespace, row.name)
-    return row.name
+    return _pod_key(row) if type(row) is PodRow else row.name
 
 
 def row_name(row: NodeRow | PodRow | ContainerRow) -> Any:
-    if isinstance(row, PodRow):
-        return (row.name, row.namespace)
-    return row.name
+    return _pod_name(row) if type(row) is PodRow else row.name
 
 
 # -- without the metrics API: what is reserved, clearly not usage ----------------

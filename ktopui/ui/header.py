@@ -154,9 +154,7 @@ class ClusterHeader(Widget):
 
     def _coverage(self, s: Snapshot) -> Text:
         """How much of the cluster reports usage: silent gaps are what k9s hides."""
-        nodes = sum(1 for n in s.nodes if n.has_metrics)
-        pods = sum(1 for p in s.pods if p.has_metrics)
-        running = sum(1 for p in s.pods if p.status == "Running")
+        nodes, pods, running = s.coverage()
         line = Text(" usage reported by ", style="dim")
         line.append(f"{nodes}/{len(s.nodes)}", style="bold" if nodes == len(s.nodes) else "bold yellow")
         line.append(" nodes, ", style="dim")

@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ktopui.model.history import History
-from ktopui.model.sorting import order_by_values
+from ktopui.model.sorting import IntegerColumn, order_by_values
 from ktopui.ui.columns import Column
 
 GAP = 1
@@ -91,7 +91,7 @@ class RowTable(ScrollView, can_focus=True):
         # Between refreshes the rows stay the same list: keep their name order
         # and each column's values, so a sort key costs one argsort.
         self._by_name: tuple[Any, str, list[Any]] | None = None  # (rows, filter, rows in name order)
-        self._values: dict[str, list[Any]] = {}
+        self._values: dict[str, Any] = {}  # column id -> IntegerColumn, or the plain values
         self._in_name_order = False
         self.sort_column = ""
         self.sort_descending = False
@@ -172,8 +172,12 @@ class RowTable(ScrollView, can_focus=True):
         if column is not None:
             values = self._values.get(column.id)
             if values is None:
-                values = self._values[column.id] = [column.value(r) for r in by_name]
-            rows = order_by_values(by_name, values, descending=self.sort_descending)
+                raw = [column.value(r) for r in by_name]
+                values = self._values[column.id] = IntegerColumn.of(raw) or raw
+            if isinstance(values, IntegerColumn):
+                rows = [by_name[i] for i in values.order(self.sort_descending).tolist()]
+            else:
+                rows = order_by_values(by_name, values, descending=self.sort_descending)
         else:
             rows = list(by_name)
         self._rows = rows
@@ -205,7 +209,7 @@ class RowTable(ScrollView, can_focus=True):
         if at < len(self.rows) and self.row_key(self.rows[at]) == key:
             return at
         if self._index is None:
-            self._index = {self.row_key(r): i for i, r in enumerate(self.rows)}
+            self._index = {k: i for i, k in enumerate(map(self.row_key, self.rows))}
         return self._index.get(key)
 
     def select_key(self, key: Any) -> None:
