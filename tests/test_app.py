@@ -287,3 +287,20 @@ async def test_command_palette_offers_the_same_actions(sim):
         await pilot.pause()
         assert app.screen.active_table_id() == "pods"
         assert table(app, "pods").sort_column == "mem"
+
+
+async def test_switching_views_keeps_the_footer_and_sorts_the_hidden_view_when_shown(sim):
+    from textual.widgets._footer import FooterKey
+
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        keys = list(app.screen.query(FooterKey))
+        pods = table(app, "pods")
+        assert pods._stale  # hidden: its rows wait
+        await pilot.press("2")
+        assert not pods._stale and len(pods.rows) == len(server.cluster.pods)
+        await pilot.press("1")
+        await pilot.pause()
+        assert list(app.screen.query(FooterKey)) == keys  # same widgets: not rebuilt on focus moves

@@ -158,6 +158,7 @@ class RowTable(ScrollView, can_focus=True):
             self._stale = True
             return
         self._stale = False
+        under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
         rows = self._all_rows
         cached = self._by_name
         if cached is None or cached[0] is not rows or cached[1] != self.filter_text:
@@ -183,7 +184,15 @@ class RowTable(ScrollView, can_focus=True):
         self._rows = rows
         self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
-        found = self._find(self.cursor_key)
+        found = None
+        if under_cursor is not None and self.cursor_key is not None:
+            # The same row object (a new sort) or an equal one: found by a C scan.
+            try:
+                found = rows.index(under_cursor)
+            except ValueError:
+                pass
+        if found is None:
+            found = self._find(self.cursor_key)
         if found is not None:
             self._cursor = found
         else:
