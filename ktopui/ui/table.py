@@ -86,7 +86,7 @@ class RowTable(ScrollView, can_focus=True):
         self.empty_message = empty_message
         self._all_rows: Sequence[Any] = []
         self._rows: list[Any] = []  # sorted and filtered: what is shown
-        self._index: dict[Any, int] | None = {}  # row key -> position in rows, built when needed
+        self._index: dict[Any, int] | None = None  # row key -> position in rows, built when needed
         self._stale = False  # rows changed while the table was hidden
         # Between refreshes the rows stay the same list: keep their name order
         # and each column's values, so a sort key costs one argsort.
