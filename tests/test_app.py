@@ -304,3 +304,15 @@ async def test_switching_views_keeps_the_footer_and_sorts_the_hidden_view_when_s
         await pilot.press("1")
         await pilot.pause()
         assert list(app.screen.query(FooterKey)) == keys  # same widgets: not rebuilt on focus moves
+
+
+async def test_letters_typed_right_after_slash_go_to_the_filter_and_slash_can_be_typed_in_it(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2", "slash", "w", "e", "b", "slash", "a")
+        await pilot.pause()
+        assert app.screen.query_one("#filter").value == "web/a"
+        shown = table(app, "pods").rows
+        assert shown and all(f"{p.namespace}/{p.name}".startswith("web/a") for p in shown)

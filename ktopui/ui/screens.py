@@ -69,7 +69,10 @@ class DashboardScreen(Screen):
     BINDINGS = [
         Binding("question_mark", "app.help", "Help", id="help", tooltip="this list of keys"),
         *SORT_BINDINGS,
-        Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows as you type"),
+        # A priority binding: handled before the key goes to the focused table's
+        # queue, so letters typed right after `/` land in the field even while
+        # the table is busy.
+        Binding("slash", "filter", "Filter", id="filter", tooltip="filter rows as you type", priority=True),
         Binding("escape", "back", "Back", id="back", show=False),
         Binding("s", "namespace", "Namespace", id="namespace", tooltip="pick a namespace, or all"),
         Binding("d", "app.doctor", "Doctor", id="doctor", show=False, tooltip="diagnose: connection, permissions, metrics API"),
@@ -174,10 +177,15 @@ class DashboardScreen(Screen):
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
+        if field.has_focus:  # a `/` typed in the filter itself (namespace/name)
+            field.insert_text_at_cursor("/")
+            return
         field.display = True
         table = self.active_table()
         field.value = table.filter_text if table else ""
-        field.focus()
+        # At once, not after the queued messages (Widget.focus defers): letters
+        # typed right after `/` while a refresh is busy must reach the field.
+        self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter" and (table := self.active_table()) is not None:
