@@ -130,11 +130,12 @@ class KubeAPI:
 
     # -- metrics.k8s.io ---------------------------------------------------
 
-    async def list_node_metrics(self, *, label_selector: str = "") -> NodeMetricsList:
+    async def list_node_metrics(self, *, label_selector: str = "", kind: type = NodeMetricsList) -> NodeMetricsList:
+        """The node metrics list; `kind` may name a leaner shape to decode (e.g. NodeSampleMetricsList)."""
         base = await self._metrics_base()
         return await self._get(
             f"{base}/nodes",
-            NodeMetricsList,
+            kind,
             Target("list", "nodes.metrics.k8s.io"),
             labelSelector=label_selector,
         )

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
-from ktopui.kube.objects import Node, NodeMetrics, PodSampleMetrics, RawList, decode_in_batches
+from ktopui.kube.objects import (
+    Node,
+    NodeMetrics,
+    NodeSampleMetricsList,
+    PodSampleMetrics,
+    RawList,
+    decode_in_batches,
+)
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
 from ktopui.model.pod_info import PodInfo, pod_info
@@ -217,7 +224,7 @@ class LiveCluster:
     async def refresh(self) -> Snapshot:
         watched = {source: self._watch(source) for source in ("nodes", "pods")}
         (node_result,), _ = await asyncio.gather(
-            asyncio.gather(self.api.list_node_metrics(), return_exceptions=True),
+            asyncio.gather(self.api.list_node_metrics(kind=NodeSampleMetricsList), return_exceptions=True),
             # The first screen (and a new scope) waits for the nodes; a huge pod
             # list may come later.
             asyncio.gather(
