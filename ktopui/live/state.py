@@ -23,7 +23,7 @@ from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
 from ktopui.kube.objects import (
     Node,
-    NodeMetrics,
+    NodeSampleMetrics,
     NodeSampleMetricsList,
     PodSampleMetrics,
     RawList,
@@ -167,7 +167,7 @@ class LiveCluster:
         self._pods: dict[tuple[str, str], PodInfo] | None = None
         self._pods_version = -1
         self._node_names: set[str] = set()
-        self._node_metrics: list[NodeMetrics] | None = None
+        self._node_metrics: list[NodeSampleMetrics] | None = None
         self._pod_metrics: dict[tuple[str, str], PodSample] | None = None
         self._rows = RowCache()
         # The full pod metrics list is tens of MB on a big cluster and changes
@@ -176,7 +176,7 @@ class LiveCluster:
         self._pods_fetched_at: float | None = None  # newest node metrics time at the last good fetch
         self.pod_metrics_fetches = 0
 
-    def _pod_metrics_due(self, node_metrics: list[NodeMetrics] | None, newest: float | None) -> bool:
+    def _pod_metrics_due(self, node_metrics: list[NodeSampleMetrics] | None, newest: float | None) -> bool:
         if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics or newest is None:
             return True
         windows = [w for w in (window_seconds(m.window) for m in node_metrics[:50]) if w]
@@ -288,13 +288,13 @@ class LiveCluster:
             if cache.error is None:
                 health.ok_at = now
                 fresh[source] = items
-        # Metrics that are unavailable are dropped, not kept stale: usage
-        # from minutes ago must not pass for current.
         if waiting:
             loading.append("pod metrics")
         # (New pod metrics are summed in the join's thread: they are big.)
         if "node metrics" in fresh:
             self._node_metrics = fresh["node metrics"]
+        # Metrics that are unavailable are dropped, not kept stale: usage
+        # from minutes ago must not pass for current.
         for source, attr in (("node metrics", "_node_metrics"), ("pod metrics", "_pod_metrics")):
             if source not in fresh and isinstance(self.health[source].error, MetricsUnavailable):
                 setattr(self, attr, None)
