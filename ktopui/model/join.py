@@ -17,7 +17,7 @@ from types import MappingProxyType
 import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
-from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, SpecMemo, amounts_from_nanos, pod_info
+from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, SpecMemo, amounts_from_nanos, amounts_of, pod_info
 from ktopui.model.pod_resources import Resources
 from ktopui.model.quantity import (
     MAX_MILLI_NANOS,
@@ -105,16 +105,6 @@ def exact_usage_of(lists: list[ResourceList], problems: dict[str, str]) -> Usage
         usage.mem_bytes = mem.value()
         usage.mem_milli = mem.milli_value()
     return usage
-
-
-def amounts_of(resources: Mapping[str, Quantity]) -> Amounts:
-    amounts = Amounts()
-    if (cpu := resources.get("cpu")) is not None:
-        amounts.cpu_milli = cpu.milli_value()
-    if (mem := resources.get("memory")) is not None:
-        amounts.mem_bytes = mem.value()
-        amounts.mem_milli = mem.milli_value()
-    return amounts
 
 
 def _resources(rl: ResourceList, label: str, problems: dict[str, str]) -> Resources:

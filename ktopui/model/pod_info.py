@@ -18,7 +18,7 @@ import msgspec
 
 from ktopui.kube.objects import Container, Pod, ResourceList
 from ktopui.model.pod_resources import InvalidResource, Resources, is_sidecar, pod_limits, pod_requests
-from ktopui.model.quantity import QuantityError, nanos_to_milli, nanos_to_value, parse_cached
+from ktopui.model.quantity import Quantity, QuantityError, nanos_to_milli, nanos_to_value, parse_cached
 from ktopui.model.rows import Amounts
 from ktopui.model.status import pod_ready, pod_restarts, pod_status
 
@@ -75,7 +75,8 @@ class PodInfo(msgspec.Struct, frozen=True, gc=False):
         return (self.namespace, self.name)
 
 
-def _amounts(resources: Resources) -> Amounts:
+def amounts_of(resources: Mapping[str, Quantity]) -> Amounts:
+    """CPU in millicores, memory in bytes and millibytes, of parsed quantities (None: not set)."""
     amounts = Amounts()
     if (cpu := resources.get("cpu")) is not None:
         amounts.cpu_milli = cpu.milli_value()
@@ -96,7 +97,7 @@ def _container_spec(c: Container, kind: str) -> ContainerSpec:
                     parsed[name] = parse_cached(rl[name])
                 except QuantityError as err:
                     problems[f"{name}.{label}"] = f"invalid {label} {name} quantity {rl[name]!r}: {err}"
-        amounts.append(_amounts(parsed))
+        amounts.append(amounts_of(parsed))
     return ContainerSpec(sys.intern(c.name), kind, amounts[0], amounts[1], MappingProxyType(problems) if problems else NO_PROBLEMS)
 
 
@@ -128,8 +129,8 @@ def spec_summary(pod: Pod) -> SpecSummary:
     except InvalidResource as err:
         return SpecSummary(Amounts(), Amounts(), NO_PROBLEMS, NO_PROBLEMS, str(err), containers, **shares)
     return SpecSummary(
-        _amounts(requests),
-        _amounts(limits),
+        amounts_of(requests),
+        amounts_of(limits),
         MappingProxyType({k: q.nanos for k, q in requests.items()}),
         MappingProxyType({k: q.nanos for k, q in limits.items()}),
         "",

@@ -31,13 +31,13 @@ def sort_rows(
 
 def order_by_values(by_name: Sequence[T], values: Sequence[Any], *, descending: bool) -> list[T]:
     """sort_rows for rows already in name order, given each row's value (None: missing)."""
+    column = IntegerColumn.of(values)
+    if column is not None:
+        return [by_name[i] for i in column.order(descending).tolist()]
     present = [i for i, v in enumerate(values) if v is not None]
     missing = [by_name[i] for i, v in enumerate(values) if v is None]
-    kept = [values[i] for i in present]
-    order = _integer_order(kept, descending)
-    if order is None:
-        order = sorted(range(len(kept)), key=kept.__getitem__, reverse=descending)
-    return [by_name[present[i]] for i in order] + missing
+    present.sort(key=values.__getitem__, reverse=descending)
+    return [by_name[i] for i in present] + missing
 
 
 class IntegerColumn:
@@ -66,13 +66,3 @@ class IntegerColumn:
         keys = self.values[present]
         present = present[np.argsort(-keys if descending else keys, kind="stable")]
         return np.concatenate([present, np.flatnonzero(self.missing)])
-
-
-def _integer_order(values: list, descending: bool) -> list[int] | None:
-    """Stable argsort of plain integers (None when they are not all small ints)."""
-    if not values or not all(type(v) is int for v in values):
-        return None
-    array = np.array(values, dtype=np.int64) if max(values) < _INT64 and min(values) > -_INT64 else None
-    if array is None:
-        return None
-    return np.argsort(-array if descending else array, kind="stable").tolist()
