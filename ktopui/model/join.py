@@ -17,8 +17,15 @@ from types import MappingProxyType
 import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
-from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, SpecMemo, amounts_from_nanos, amounts_of, pod_info
-from ktopui.model.pod_resources import Resources
+from ktopui.model.pod_info import (
+    NO_PROBLEMS,
+    PodInfo,
+    SpecMemo,
+    amounts_from_nanos,
+    amounts_of,
+    parse_resources,
+    pod_info,
+)
 from ktopui.model.quantity import (
     MAX_MILLI_NANOS,
     Quantity,
@@ -105,17 +112,6 @@ def exact_usage_of(lists: list[ResourceList], problems: dict[str, str]) -> Usage
         usage.mem_bytes = mem.value()
         usage.mem_milli = mem.milli_value()
     return usage
-
-
-def _resources(rl: ResourceList, label: str, problems: dict[str, str]) -> Resources:
-    out: Resources = {}
-    for name in ("cpu", "memory"):
-        if name in rl:
-            try:
-                out[name] = parse_cached(rl[name])
-            except QuantityError as err:
-                problems[f"{name}.{label}"] = f"invalid {label} {name} quantity {rl[name]!r}: {err}"
-    return out
 
 
 # -- `kubectl top pod` lines, straight from metrics ---------------------------
@@ -244,7 +240,7 @@ def node_rows(
             problems: dict[str, str] = {}
             source = node.status.capacity if use_capacity else node.status.allocatable
             label = "capacity" if use_capacity else "allocatable"
-            available = amounts_of(_resources(source, label, problems))
+            available = amounts_of(parse_resources(source, label, problems))
             static = (meta.resourceVersion, use_capacity, node_status(node), node_roles(node), available, problems)
         seen[meta.name] = static
         _, _, status, roles, available, problems = static

@@ -86,19 +86,23 @@ def amounts_of(resources: Mapping[str, Quantity]) -> Amounts:
     return amounts
 
 
+def parse_resources(rl: ResourceList, label: str, problems: dict[str, str]) -> Resources:
+    """cpu and memory of a ResourceList; an invalid quantity is left out and said in `problems`."""
+    out: Resources = {}
+    for name in ("cpu", "memory"):
+        if name in rl:
+            try:
+                out[name] = parse_cached(rl[name])
+            except QuantityError as err:
+                problems[f"{name}.{label}"] = f"invalid {label} {name} quantity {rl[name]!r}: {err}"
+    return out
+
+
 def _container_spec(c: Container, kind: str) -> ContainerSpec:
     problems: dict[str, str] = {}
-    amounts = []
-    for label, rl in (("request", c.resources.requests), ("limit", c.resources.limits)):
-        parsed: Resources = {}
-        for name in ("cpu", "memory"):
-            if name in rl:
-                try:
-                    parsed[name] = parse_cached(rl[name])
-                except QuantityError as err:
-                    problems[f"{name}.{label}"] = f"invalid {label} {name} quantity {rl[name]!r}: {err}"
-        amounts.append(amounts_of(parsed))
-    return ContainerSpec(sys.intern(c.name), kind, amounts[0], amounts[1], MappingProxyType(problems) if problems else NO_PROBLEMS)
+    requests = amounts_of(parse_resources(c.resources.requests, "request", problems))
+    limits = amounts_of(parse_resources(c.resources.limits, "limit", problems))
+    return ContainerSpec(sys.intern(c.name), kind, requests, limits, MappingProxyType(problems) if problems else NO_PROBLEMS)
 
 
 def _bounded(containers: tuple[ContainerSpec, ...], resource: str) -> dict:
