@@ -15,7 +15,7 @@ import gc
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ktopui.kube.api import KubeAPI
@@ -102,7 +102,8 @@ class Snapshot:
     totals: Totals = field(default_factory=Totals)
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
     pods_in_name_order: bool = False  # pods sorted by (name, namespace), as tables show ties
-    _by_key: dict[tuple[str, str], PodRow] | None = field(default=None, init=False, repr=False)
+    # The join's own index of `pods` by key (None: built on first use).
+    pods_by_key: Mapping[tuple[str, str], PodRow] | None = field(default=None, repr=False)
     _by_node: dict[str, list[PodRow]] | None = field(default=None, init=False, repr=False)
     _coverage: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
 
@@ -117,9 +118,9 @@ class Snapshot:
         return self._coverage
 
     def pod(self, namespace: str, name: str) -> PodRow | None:
-        if self._by_key is None:
-            self._by_key = {(p.namespace, p.name): p for p in self.pods}
-        return self._by_key.get((namespace, name))
+        if self.pods_by_key is None:
+            self.pods_by_key = {(p.namespace, p.name): p for p in self.pods}
+        return self.pods_by_key.get((namespace, name))
 
     def pods_on(self, node: str) -> list[PodRow]:
         """The pods of one node, in the order of `pods` (indexed once per snapshot)."""
@@ -351,6 +352,7 @@ class LiveCluster:
             nodes=nodes,
             pods=pods,
             pods_in_name_order=True,
+            pods_by_key=self._rows.pods,
             health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
             newest_metrics=newest,
             totals=totals,

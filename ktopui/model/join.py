@@ -73,20 +73,16 @@ def _fast_totals(lists: Iterable[ResourceList]) -> tuple[int, int] | None:
     None when some quantity needs the exact parser, or a sum is too large for
     the plain ceilings of nanos_to_milli/nanos_to_value to be Go's answer.
     """
-    cpu = mem = 0
+    totals = [0, 0]  # cpu, memory
     for rl in lists:
-        text = rl.get("cpu")
-        if text is not None:
-            n = simple_nanos(text)
-            if n is None:
-                return None
-            cpu += n
-        text = rl.get("memory")
-        if text is not None:
-            n = simple_nanos(text)
-            if n is None:
-                return None
-            mem += n
+        for i, name in enumerate(("cpu", "memory")):
+            text = rl.get(name)
+            if text is not None:
+                n = simple_nanos(text)
+                if n is None:
+                    return None
+                totals[i] += n
+    cpu, mem = totals
     if cpu > MAX_MILLI_NANOS or mem > MAX_MILLI_NANOS:
         return None
     return cpu, mem

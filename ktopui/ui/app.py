@@ -200,7 +200,7 @@ class KtopApp(App):
         self.live.set_scope(namespace=namespace)
         if self.snapshot is not None:
             pods = [p for p in self.snapshot.pods if not namespace or p.namespace == namespace]
-            self.snapshot = replace(self.snapshot, pods=pods)
+            self.snapshot = replace(self.snapshot, pods=pods, pods_by_key=None)
         self._show(self.snapshot)
         self.wake()
 
