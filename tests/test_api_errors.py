@@ -132,3 +132,30 @@ async def test_forbidden_says_which_verb_and_resource(sim):
         await call(conn, "list_pods", namespace="kube-system")
     assert (caught.value.verb, caught.value.resource) == ("list", "pods")
     assert 'in the namespace "kube-system"' in caught.value.message
+
+
+@pytest.fixture
+def big_sim(tmp_path):
+    """Enough pods that the pod list is over the API server's 128 KiB gzip threshold."""
+    server = SimServer(SimOptions(nodes=10, pods_per_node=40, seed=52, frozen=True)).start()
+    conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+    yield server, conn
+    server.stop()
+
+
+async def test_large_lists_come_gzipped_and_decode_to_the_same_objects(big_sim):
+    server, conn = big_sim
+    server.requests.clear()
+    gzipped = await call(conn, "list_pods")
+    plain = await call(dataclasses.replace(conn, disable_compression=True), "list_pods")
+    assert len(gzipped.items) == 400 and gzipped == plain
+    sent = [r.bytes_sent for r in server.requests if r.path == "/api/v1/pods"]
+    assert len(sent) == 2 and sent[1] > 128 * 1024 and sent[0] < sent[1] / 4
+
+
+async def test_truncated_gzipped_body_is_a_broken_connection(big_sim):
+    server, conn = big_sim
+    server.faults.truncate_bodies(count=1, prefix="/api/v1/pods")
+    with pytest.raises(errors.TransportError, match="broke before the response was complete"):
+        await call(conn, "list_pods")
+    assert len((await call(conn, "list_pods")).items) == 400
