@@ -316,3 +316,18 @@ async def test_letters_typed_right_after_slash_go_to_the_filter_and_slash_can_be
         assert app.screen.query_one("#filter").value == "web/a"
         shown = table(app, "pods").rows
         assert shown and all(f"{p.namespace}/{p.name}".startswith("web/a") for p in shown)
+
+
+async def test_a_key_press_makes_the_refresh_worker_step_aside(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        priority = app.live.priority
+        assert priority is app.input_priority
+        priority.checkpoint()
+        assert priority.waited == 0  # nobody typed: the join runs on
+        await pilot.press("down")
+        priority.checkpoint()  # what the join's thread does between batches
+        assert priority.waited > 0
+        await refresh(app, pilot)  # and refreshes still finish

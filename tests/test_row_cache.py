@@ -23,8 +23,10 @@ PATHS = {
 
 
 @pytest.fixture
-def sim():
-    with SimServer(SimOptions(nodes=4, pods_per_node=6, seed=93, frozen=True, churn_per_minute=20)) as server:
+def sim(request):
+    start = getattr(request, "param", None)  # default: now
+    options = SimOptions(nodes=4, pods_per_node=6, seed=93, frozen=True, churn_per_minute=20, start_time=start)
+    with SimServer(options) as server:
         trust = ssl.create_default_context(cafile=str(server.ca_path))
         with httpx.Client(verify=trust, headers={"Authorization": f"Bearer {server.token}"}) as client:
 
@@ -111,6 +113,9 @@ def test_the_cache_says_what_changed(sim):
     assert [(r.namespace, r.name) for r in cache.removed] == [(gone.metadata.namespace, gone.metadata.name)]
 
 
+# 1767226636: a pod that was the only one with a CPU limit on its node is
+# deleted: the node's limits must lose CPU (None), not keep a CPU limit of 0.
+@pytest.mark.parametrize("sim", [None, 1767226636.0, 1767227191.0], indirect=True)
 def test_rows_updated_from_changes_equal_a_fresh_join(sim):
     """The live path: pod summaries by key (a watch cache's copy), metrics summed less often."""
     server, read = sim

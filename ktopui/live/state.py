@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ktopui.kube.api import KubeAPI
+from ktopui.live.priority import InputPriority
 from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
 from ktopui.kube.objects import (
@@ -31,6 +32,7 @@ from ktopui.kube.objects import (
 )
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
+from ktopui.model.pacing import paced
 from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.rows import NodeRow, PodRow
 
@@ -49,6 +51,7 @@ _WINDOW = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$")
 # minutes for nodes and the cluster, 15 for pods and containers, of which a
 # big cluster has a hundred thousand or more (about 100 MB per 150,000 at 60).
 POD_HISTORY = 60
+RECORD_BATCH = 10_000  # pods recorded between two pauses for the user's input
 
 
 def new_history() -> History:
@@ -153,8 +156,11 @@ class LiveCluster:
         label_selector: str = "",
         history: History | None = None,
         clock: Callable[[], float] = time.time,
+        priority: InputPriority | None = None,
     ) -> None:
         self.api = api
+        # The join waits at its checkpoints while the user's input is handled.
+        self.priority = priority if priority is not None else InputPriority()
         self.clock = clock
         self._watchers: dict[str, WatchCache] = {}
         self._tasks: dict[str, asyncio.Task] = {}
@@ -318,13 +324,14 @@ class LiveCluster:
                 gc.enable()
 
     def _join(self, now: float, fresh: dict[str, list]) -> Snapshot:
+        pause = self.priority.checkpoint
         if "pod metrics" in fresh:
             # Decoded a batch at a time and summed as it goes: only the
             # summaries outlive this (the decoded list would be >100 MB).
             raws = fresh.pop("pod metrics")
             try:
                 self._pod_metrics = pod_samples(
-                    decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), self._pod_metrics
+                    paced(decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), pause), self._pod_metrics
                 )
             except MalformedResponse as err:
                 log.warning("pod metrics: %s", err)
@@ -332,9 +339,11 @@ class LiveCluster:
                 health.error, health.failures = err, health.failures + 1
             else:
                 fresh["pod metrics"] = []
+        pause()
         nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
-        pods = pod_rows(self._pods, self._pod_metrics, cache=self._rows)
+        pods = pod_rows(self._pods, self._pod_metrics, cache=self._rows, pause=pause)
         self._record(nodes, pods, fresh)
+        pause()
         totals = Totals()
         newest: float | None = None
         for row in nodes:
@@ -357,6 +366,7 @@ class LiveCluster:
             newest_metrics=newest,
             totals=totals,
         )
+        pause()
         snapshot.coverage()  # counted here, off the UI thread
         return snapshot
 
@@ -378,21 +388,25 @@ class LiveCluster:
             history.forget(
                 container_key(r.namespace, r.name, name) for r in gone for name in container_names(r.info, r.sample)
             )
-        rows = [r for r in self._rows.rebuilt if r.has_metrics]
-        history.record_many([pod_key(r.namespace, r.name) for r in rows], [r.timestamp for r in rows],
-                            [r.usage.cpu_milli for r in rows], [r.usage.mem_bytes for r in rows], same_kind=True)
-        keys, stamps, cpu, mem = [], [], [], []
-        for r in rows:
-            # A pod with one container has that container's numbers: its
-            # history serves for both (see history_key_of_container).
-            if len(r.sample.containers) < 2:
-                continue
-            for name, used in container_usages(r.sample):
-                keys.append(container_key(r.namespace, r.name, name))
-                stamps.append(r.timestamp)
-                cpu.append(used.cpu_milli)
-                mem.append(used.mem_bytes)
-        history.record_many(keys, stamps, cpu, mem, same_kind=True)
+        rebuilt = self._rows.rebuilt
+        pause = self.priority.checkpoint
+        for start in range(0, len(rebuilt), RECORD_BATCH):
+            pause()
+            rows = [r for r in rebuilt[start : start + RECORD_BATCH] if r.has_metrics]
+            history.record_many([pod_key(r.namespace, r.name) for r in rows], [r.timestamp for r in rows],
+                                [r.usage.cpu_milli for r in rows], [r.usage.mem_bytes for r in rows], same_kind=True)
+            keys, stamps, cpu, mem = [], [], [], []
+            for r in rows:
+                # A pod with one container has that container's numbers: its
+                # history serves for both (see history_key_of_container).
+                if len(r.sample.containers) < 2:
+                    continue
+                for name, used in container_usages(r.sample):
+                    keys.append(container_key(r.namespace, r.name, name))
+                    stamps.append(r.timestamp)
+                    cpu.append(used.cpu_milli)
+                    mem.append(used.mem_bytes)
+            history.record_many(keys, stamps, cpu, mem, same_kind=True)
 
 
 def history_key_of_container(row: PodRow, container: str) -> tuple:

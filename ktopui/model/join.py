@@ -10,13 +10,14 @@ requests, or no permission to list objects) and objects without metrics
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from sys import intern
 from types import MappingProxyType
 
 import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
+from ktopui.model.pacing import paced
 from ktopui.model.pod_info import (
     NO_PROBLEMS,
     PodInfo,
@@ -202,7 +203,7 @@ class RowCache:
         self._rows: list[PodRow] = []
         self._order: list[tuple[str, str]] = []  # keys of _rows, by (name, namespace)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
-        self._reserved: dict[str, tuple[int, dict[str, int], dict[str, int], str]] = {}
+        self._reserved: dict[str, list] = {}  # per node: see _reserve
         self._last_changes: tuple | None = None  # (old pods, new pods, their _changes)
         # What the last pod_rows call changed, so history records only those.
         self.rebuilt: list[PodRow] = []
@@ -295,15 +296,22 @@ def _reserve(per_node: dict, key: tuple[str, str], info: PodInfo, sign: int) -> 
         return
     node = per_node.get(info.node)
     if node is None:
-        node = per_node[info.node] = [0, {}, {}, ""]
+        # pods, requests, limits, problem, and how many pods set each resource
+        node = per_node[info.node] = [0, {}, {}, "", {}]
     node[0] += sign
     spec = info.spec
     if spec.problem:
         node[3] = f"pod {key[0]}/{key[1]}: {spec.problem}"
         return
-    for into, amounts in ((node[1], spec.requests_nanos), (node[2], spec.limits_nanos)):
+    setting = node[4]
+    for kind, into, amounts in (("requests", node[1], spec.requests_nanos), ("limits", node[2], spec.limits_nanos)):
         for name, n in amounts.items():
-            into[name] = into.get(name, 0) + sign * n
+            # A resource no pod sets any more is absent, as in a fresh sum (not 0).
+            pods = setting[kind, name] = setting.get((kind, name), 0) + sign
+            if pods:
+                into[name] = into.get(name, 0) + sign * n
+            else:
+                del into[name]
 
 
 def _changes(cache: RowCache, old: Mapping, new: Mapping) -> tuple[list, list]:
@@ -342,7 +350,7 @@ def _reserved_changes(cache: RowCache, old: object, new: PodItems, per_node: dic
     after = [(key, new[key]) for key in changed]
     if any(info.spec.problem for _, info in before + after):
         return None
-    per_node = {name: [n[0], dict(n[1]), dict(n[2]), n[3]] for name, n in per_node.items()}
+    per_node = {name: [n[0], dict(n[1]), dict(n[2]), n[3], dict(n[4])] for name, n in per_node.items()}
     for key, info in before:
         _reserve(per_node, key, info, -1)
     for key, info in after:
@@ -569,7 +577,13 @@ def _name_order(order: list, previous: Mapping, built: Mapping) -> list:
     return order
 
 
-def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache | None = None) -> list[PodRow]:
+def pod_rows(
+    pods: PodItems | None,
+    metrics: Iterable | None,
+    *,
+    cache: RowCache | None = None,
+    pause: Callable[[], None] | None = None,
+) -> list[PodRow]:
     """One row per pod known from either the pod list or the metrics.
 
     `pods` holds decoded Pods, PodInfos, or a mapping of key to PodInfo (a
@@ -578,7 +592,8 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
     then say what changed. Given the very same inputs again, the previous
     list itself comes back. With a cache, rows come in name order (then
     namespace), the order a table shows ties in, so sorting them by a column
-    is cheap; without, in the order given (pods, then metrics-only).
+    is cheap; without, in the order given (pods, then metrics-only). `pause`
+    is called between batches of pods (see pacing.paced).
     """
     if cache is not None and cache._inputs and cache._inputs[0] is pods and cache._inputs[1] is metrics:
         cache.rebuilt, cache.removed = [], []
@@ -602,7 +617,7 @@ def pod_rows(pods: PodItems | None, metrics: Iterable | None, *, cache: RowCache
     rebuilt: list[PodRow] = []
     unmatched = dict(samples)
     pop = unmatched.pop
-    for key, info in _infos(pods, cache):
+    for key, info in paced(_infos(pods, cache), pause):
         sample = pop(key, None)
         row = previous.get(key)
         if row is None or row.info is not info or row.sample is not sample or not info.resource_version:

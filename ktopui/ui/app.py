@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from collections.abc import Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -21,6 +21,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
 from ktopui.kube.backoff import next_delay
+from ktopui.live.priority import InputPriority
 from ktopui.live.state import LiveCluster, Snapshot, new_history
 from ktopui.ui.header import ClusterHeader, Place
 from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
@@ -30,6 +31,7 @@ MIN_INTERVAL = 1.0
 # A hung request must not freeze the dashboard for long; kubectl waits forever.
 REQUEST_TIMEOUT = 15.0
 LOADING_INTERVAL = 0.5
+USER_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
 class KtopApp(App):
@@ -67,6 +69,7 @@ class KtopApp(App):
         self._wake = asyncio.Event()
         self.api: KubeAPI | None = None
         self.live: LiveCluster | None = None
+        self.input_priority = InputPriority()
 
     @property
     def scope_text(self) -> str:
@@ -82,11 +85,18 @@ class KtopApp(App):
             label_selector=self.label_selector,
             history=self.history,
             clock=self.clock,
+            priority=self.input_priority,
         )
         await self.push_screen(MainScreen())
         self.poll()
         # The header counts down to the next retry and ages the data between refreshes.
         self.set_interval(1.0, self._tick_header)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A refresh joining in its worker thread steps aside while input is handled.
+        if isinstance(event, USER_INPUT) and not event.is_forwarded:
+            self.input_priority.input_arrived()
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         if self.live is not None:
