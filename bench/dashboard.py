@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import math
@@ -127,6 +128,24 @@ async def settle(pilot) -> None:
             return
 
 
+class GCTimer:
+    """Time the cyclic garbage collector spends, per generation (all threads)."""
+
+    def __init__(self) -> None:
+        self.ms = [0.0, 0.0, 0.0]
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.ms[info["generation"]] += (time.perf_counter() - self._began) * 1000
+
+
+GC = GCTimer()
+
+
 async def press(pilot, key: str) -> float:
     """Milliseconds from sending `key` (as Pilot.press does) to the screen showing its effect."""
     from textual import events
@@ -184,6 +203,9 @@ async def cpu_per_tick(app, ticks: int, deadline: float) -> None:
 async def key_latency(app, pilot, presses: int, deadline: float) -> None:
     samples: dict[str, list[float]] = {}
     during_refresh = wanted = 0
+    in_gc: list[float] = []  # of each press, the garbage collector's share
+    priority = getattr(app, "input_priority", None)  # the join steps aside for input
+    phase = (time.perf_counter(), app.refresh_count, priority.waited if priority else 0.0)
     for view, (home, switch) in VIEW_KEYS.items():
         await press(pilot, home)  # unmeasured: onto this view
         plan = [(group, key) for group, keys in KEY_GROUPS.items() for key in (keys or switch)]
@@ -194,15 +216,19 @@ async def key_latency(app, pilot, presses: int, deadline: float) -> None:
                     break
                 await asyncio.sleep(KEY_GAP)
                 await settle(pilot)  # unmeasured: a refresh's repaint pending since
-                count = app.refresh_count
+                count, collected = app.refresh_count, sum(GC.ms)
                 samples.setdefault(f"{view} {group}", []).append(await press(pilot, key))
                 during_refresh += app.refresh_count != count
+                in_gc.append(sum(GC.ms) - collected)
     await press(pilot, "1")
     groups = {name: {"n": len(v), "p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1),
                      "max": round(max(v), 1)} for name, v in samples.items()}
     every = [ms for v in samples.values() for ms in v]
     emit("keys", groups=groups, n=len(every), wanted=wanted, refreshes_landed=during_refresh,
-         p95=round(percentile(every, 95), 1) if every else None)
+         p95=round(percentile(every, 95), 1) if every else None,
+         gc_p95=round(percentile(in_gc, 95), 1) if in_gc else None, gc_max=round(max(in_gc, default=0), 1),
+         phase_s=round(time.perf_counter() - phase[0], 1), phase_refreshes=app.refresh_count - phase[1],
+         join_waited_s=round(priority.waited - phase[2], 1) if priority else None)
 
 
 async def memory_after_history(app, steps: int, deadline: float) -> None:
@@ -306,7 +332,10 @@ def summary(r: dict) -> None:
         "ms", keys, "n")
     for name, g in keys.get("groups", {}).items():
         print(f"   {name:<14} n={g['n']:<4} p50 {g['p50']:>7} ms   p95 {g['p95']:>7} ms   max {g['max']:>7} ms")
-    print(f"   (a refresh finished during {keys.get('refreshes_landed')} of {keys.get('n')} presses)")
+    print(f"   (a refresh finished during {keys.get('refreshes_landed')} of {keys.get('n')} presses; "
+          f"{keys.get('phase_refreshes')} refreshes in the {keys.get('phase_s')} s of this phase, their joins "
+          f"waiting {keys.get('join_waited_s')} s in all for input; garbage collection per press: "
+          f"p95 {keys.get('gc_p95')} ms, max {keys.get('gc_max')} ms)")
     row("d. resident memory (VmRSS) after history", v(mem.get("rss_mb"), "MB"), TARGETS["rss_mb"], mem.get("rss_mb"),
         "MB", mem, "steps")
     print(f"   ({mem.get('minutes')} minutes of simulated history in {mem.get('steps')} refreshes; "

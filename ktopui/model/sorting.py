@@ -51,13 +51,24 @@ class IntegerColumn:
 
     @classmethod
     def of(cls, values: Sequence[Any]) -> IntegerColumn | None:
-        present = [v for v in values if v is not None]
-        if present and not all(type(v) is int for v in present):
+        # Type checks and conversion in C (150,000 values in a few ms): exactly
+        # ints and Nones (not bools or floats, which numpy would convert).
+        types = set(map(type, values))
+        if not types <= {int, type(None)}:
             return None
-        if present and not (max(present) < _INT64 and min(present) > -_INT64):
+        if type(None) in types:
+            objects = np.array(values, dtype=object)
+            missing = np.equal(objects, None)
+            objects[missing] = 0
+            values = objects
+        else:
+            missing = np.zeros(len(values), dtype=bool)
+        try:
+            array = np.array(values, dtype=np.int64)
+        except OverflowError:
             return None
-        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-        array = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=len(values))
+        if len(array) and not (array.max() < _INT64 and array.min() > -_INT64):
+            return None
         return cls(array, missing)
 
     def order(self, descending: bool) -> np.ndarray:

@@ -41,9 +41,9 @@ def _spark(key_of: Callable[[Any], tuple], metric: int) -> Callable[[Any, Histor
 def _usage(resource: str) -> Column:
     """CPU or memory usage, the digits `kubectl top` prints; `?` for an invalid quantity."""
     if resource == "cpu":
-        cid, title, width, get, text = "cpu", "CPU", 8, (lambda r: r.usage.cpu_milli), cpu_text
+        cid, title, width, get, text = "cpu", "CPU", 8, attrgetter("usage.cpu_milli"), cpu_text
     else:
-        cid, title, width, get, text = "mem", "MEMORY", 9, (lambda r: r.usage.mem_bytes), mem_text
+        cid, title, width, get, text = "mem", "MEMORY", 9, attrgetter("usage.mem_bytes"), mem_text
     return Column(
         cid,
         title,
@@ -56,9 +56,9 @@ def _usage(resource: str) -> Column:
 
 def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int) -> Column:
     title, value, tone = (
-        ("CPU TREND", lambda r: r.usage.cpu_milli, "spark-cpu")
+        ("CPU TREND", attrgetter("usage.cpu_milli"), "spark-cpu")
         if metric == CPU
-        else ("MEM TREND", lambda r: r.usage.mem_bytes, "spark-mem")
+        else ("MEM TREND", attrgetter("usage.mem_bytes"), "spark-mem")
     )
     return Column(cid, title, SPARK_WIDTH, value, _spark(key_of, metric), lambda r: tone, right=False, priority=priority)
 
@@ -88,28 +88,28 @@ def node_status_text(status: str) -> str:
 _nkey = lambda r: node_key(r.name)  # noqa: E731
 
 NODE_COLUMNS = [
-    Column("name", "NAME", 22, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
+    Column("name", "NAME", 22, attrgetter("name"), lambda r, _h: r.name, right=False, priority=100, flex=True),
     Column(
         "status",
         "STATUS",
         9,
-        lambda r: r.status,
+        attrgetter("status"),
         lambda r, _h: node_status_text(r.status),
         tone=lambda r: "" if r.status == "Ready" else "crit" if r.status.startswith("NotReady") else "warn",
         right=False,
         priority=60,
     ),
-    Column("roles", "ROLES", 13, lambda r: r.roles, lambda r, _h: r.roles, right=False, priority=15),
-    Column("pods", "PODS", 5, lambda r: r.pods, lambda r, _h: str(r.pods), priority=30),
+    Column("roles", "ROLES", 13, attrgetter("roles"), lambda r, _h: r.roles, right=False, priority=15),
+    Column("pods", "PODS", 5, attrgetter("pods"), lambda r, _h: str(r.pods), priority=30),
     _usage("cpu"),
-    _pct_column("cpu_pct", "CPU%", lambda r: r.cpu_pct, 85),
-    _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 50),
-    _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 25),
+    _pct_column("cpu_pct", "CPU%", attrgetter("cpu_pct"), 85),
+    _pct_column("cpu_req_pct", "CPU/R%", attrgetter("cpu_req_pct"), 50),
+    _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 25),
     _trend("cpu_hist", _nkey, CPU, 45),
     _usage("memory"),
-    _pct_column("mem_pct", "MEM%", lambda r: r.mem_pct, 85),
-    _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 50),
-    _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 25),
+    _pct_column("mem_pct", "MEM%", attrgetter("mem_pct"), 85),
+    _pct_column("mem_req_pct", "MEM/R%", attrgetter("mem_req_pct"), 50),
+    _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 25),
     _trend("mem_hist", _nkey, MEMORY, 45),
 ]
 
@@ -127,18 +127,18 @@ def _status_level(row: PodRow) -> str:
 
 
 POD_COLUMNS = [
-    Column("namespace", "NAMESPACE", 12, lambda r: r.namespace, lambda r, _h: r.namespace, right=False, priority=70),
-    Column("name", "NAME", 17, lambda r: r.name, lambda r, _h: r.name, right=False, priority=100, flex=True),
-    Column("node", "NODE", 14, lambda r: r.node, lambda r, _h: r.node or "-", right=False, priority=22),
-    Column("status", "STATUS", 12, lambda r: r.status, lambda r, _h: r.status or "-", tone=_status_level, right=False, priority=60),
-    Column("restarts", "RESTARTS", 8, lambda r: r.restarts, lambda r, _h: str(r.restarts), tone=lambda r: "warn" if r.restarts else "", priority=35),
+    Column("namespace", "NAMESPACE", 12, attrgetter("namespace"), lambda r, _h: r.namespace, right=False, priority=70),
+    Column("name", "NAME", 17, attrgetter("name"), lambda r, _h: r.name, right=False, priority=100, flex=True),
+    Column("node", "NODE", 14, attrgetter("node"), lambda r, _h: r.node or "-", right=False, priority=22),
+    Column("status", "STATUS", 12, attrgetter("status"), lambda r, _h: r.status or "-", tone=_status_level, right=False, priority=60),
+    Column("restarts", "RESTARTS", 8, attrgetter("restarts"), lambda r, _h: str(r.restarts), tone=lambda r: "warn" if r.restarts else "", priority=35),
     _usage("cpu"),
-    _pct_column("cpu_req_pct", "%CPU/R", lambda r: r.cpu_req_pct, 80),
-    _pct_column("cpu_lim_pct", "%CPU/L", lambda r: r.cpu_lim_pct, 75, partial=lambda r: r.cpu_limit_share.partial),
+    _pct_column("cpu_req_pct", "%CPU/R", attrgetter("cpu_req_pct"), 80),
+    _pct_column("cpu_lim_pct", "%CPU/L", attrgetter("cpu_lim_pct"), 75, partial=attrgetter("cpu_limit_share.partial")),
     _trend("cpu_hist", _pkey, CPU, 20),
     _usage("memory"),
-    _pct_column("mem_req_pct", "%MEM/R", lambda r: r.mem_req_pct, 80),
-    _pct_column("mem_lim_pct", "%MEM/L", lambda r: r.mem_lim_pct, 75, partial=lambda r: r.mem_limit_share.partial),
+    _pct_column("mem_req_pct", "%MEM/R", attrgetter("mem_req_pct"), 80),
+    _pct_column("mem_lim_pct", "%MEM/L", attrgetter("mem_lim_pct"), 75, partial=attrgetter("mem_limit_share.partial")),
     _trend("mem_hist", _pkey, MEMORY, 20),
 ]
 
@@ -149,20 +149,20 @@ def container_columns(namespace: str, pod: str, history_key: Callable[[str], tup
     """`history_key` maps a container name to where its history is kept (default: its own key)."""
     ckey = (lambda c: history_key(c.name)) if history_key else (lambda c: container_key(namespace, pod, c.name))
     return [
-        Column("name", "CONTAINER", 14, lambda c: c.name, lambda c, _h: c.name, right=False, priority=100, flex=True),
-        Column("kind", "KIND", 7, lambda c: c.kind, lambda c, _h: c.kind, right=False, priority=50),
-        Column("status", "STATE", 11, lambda c: c.state, lambda c, _h: c.state or "-", right=False, priority=55),
-        Column("restarts", "RESTARTS", 8, lambda c: c.restarts, lambda c, _h: str(c.restarts), priority=40),
+        Column("name", "CONTAINER", 14, attrgetter("name"), lambda c, _h: c.name, right=False, priority=100, flex=True),
+        Column("kind", "KIND", 7, attrgetter("kind"), lambda c, _h: c.kind, right=False, priority=50),
+        Column("status", "STATE", 11, attrgetter("state"), lambda c, _h: c.state or "-", right=False, priority=55),
+        Column("restarts", "RESTARTS", 8, attrgetter("restarts"), lambda c, _h: str(c.restarts), priority=40),
         _usage("cpu"),
-        Column("cpu_req", "CPU/R", 7, lambda c: c.requests.cpu_milli, lambda c, _h: cpu_text(c.requests.cpu_milli), priority=45),
-        Column("cpu_lim", "CPU/L", 7, lambda c: c.limits.cpu_milli, lambda c, _h: cpu_text(c.limits.cpu_milli), priority=45),
-        _pct_column("cpu_req_pct", "%CPU/R", lambda c: c.cpu_req_pct, 80),
-        _pct_column("cpu_lim_pct", "%CPU/L", lambda c: c.cpu_lim_pct, 75),
+        Column("cpu_req", "CPU/R", 7, attrgetter("requests.cpu_milli"), lambda c, _h: cpu_text(c.requests.cpu_milli), priority=45),
+        Column("cpu_lim", "CPU/L", 7, attrgetter("limits.cpu_milli"), lambda c, _h: cpu_text(c.limits.cpu_milli), priority=45),
+        _pct_column("cpu_req_pct", "%CPU/R", attrgetter("cpu_req_pct"), 80),
+        _pct_column("cpu_lim_pct", "%CPU/L", attrgetter("cpu_lim_pct"), 75),
         _usage("memory"),
-        Column("mem_req", "MEM/R", 8, lambda c: c.requests.mem_bytes, lambda c, _h: mem_text(c.requests.mem_bytes), priority=45),
-        Column("mem_lim", "MEM/L", 8, lambda c: c.limits.mem_bytes, lambda c, _h: mem_text(c.limits.mem_bytes), priority=45),
-        _pct_column("mem_req_pct", "%MEM/R", lambda c: c.mem_req_pct, 80),
-        _pct_column("mem_lim_pct", "%MEM/L", lambda c: c.mem_lim_pct, 75),
+        Column("mem_req", "MEM/R", 8, attrgetter("requests.mem_bytes"), lambda c, _h: mem_text(c.requests.mem_bytes), priority=45),
+        Column("mem_lim", "MEM/L", 8, attrgetter("limits.mem_bytes"), lambda c, _h: mem_text(c.limits.mem_bytes), priority=45),
+        _pct_column("mem_req_pct", "%MEM/R", attrgetter("mem_req_pct"), 80),
+        _pct_column("mem_lim_pct", "%MEM/L", attrgetter("mem_lim_pct"), 75),
         _trend("cpu_hist", ckey, CPU, 10),
         _trend("mem_hist", ckey, MEMORY, 10),
     ]
@@ -189,20 +189,20 @@ def _amount(cid: str, title: str, get: Callable[[Any], int | None], text, priori
 
 NODE_COLUMNS_RESERVED = [
     *NODE_COLUMNS[:4],
-    _amount("cpu_req", "CPU REQ", lambda r: r.requests.cpu_milli, cpu_text, 90),
-    _amount("cpu_alloc", "CPU ALLOC", lambda r: r.available.cpu_milli, cpu_text, 40),
-    _pct_column("cpu_req_pct", "CPU/R%", lambda r: r.cpu_req_pct, 85),
-    _pct_column("cpu_lim_pct", "CPU/L%", lambda r: r.cpu_lim_pct, 50),
-    _amount("mem_req", "MEM REQ", lambda r: r.requests.mem_bytes, mem_text, 90),
-    _amount("mem_alloc", "MEM ALLOC", lambda r: r.available.mem_bytes, mem_text, 40),
-    _pct_column("mem_req_pct", "MEM/R%", lambda r: r.mem_req_pct, 85),
-    _pct_column("mem_lim_pct", "MEM/L%", lambda r: r.mem_lim_pct, 50),
+    _amount("cpu_req", "CPU REQ", attrgetter("requests.cpu_milli"), cpu_text, 90),
+    _amount("cpu_alloc", "CPU ALLOC", attrgetter("available.cpu_milli"), cpu_text, 40),
+    _pct_column("cpu_req_pct", "CPU/R%", attrgetter("cpu_req_pct"), 85),
+    _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 50),
+    _amount("mem_req", "MEM REQ", attrgetter("requests.mem_bytes"), mem_text, 90),
+    _amount("mem_alloc", "MEM ALLOC", attrgetter("available.mem_bytes"), mem_text, 40),
+    _pct_column("mem_req_pct", "MEM/R%", attrgetter("mem_req_pct"), 85),
+    _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 50),
 ]
 
 POD_COLUMNS_RESERVED = [
     *POD_COLUMNS[:5],
-    _amount("cpu_req", "CPU REQ", lambda r: r.requests.cpu_milli, cpu_text, 90),
-    _amount("cpu_lim", "CPU LIM", lambda r: r.limits.cpu_milli, cpu_text, 80),
-    _amount("mem_req", "MEM REQ", lambda r: r.requests.mem_bytes, mem_text, 90),
-    _amount("mem_lim", "MEM LIM", lambda r: r.limits.mem_bytes, mem_text, 80),
+    _amount("cpu_req", "CPU REQ", attrgetter("requests.cpu_milli"), cpu_text, 90),
+    _amount("cpu_lim", "CPU LIM", attrgetter("limits.cpu_milli"), cpu_text, 80),
+    _amount("mem_req", "MEM REQ", attrgetter("requests.mem_bytes"), mem_text, 90),
+    _amount("mem_lim", "MEM LIM", attrgetter("limits.mem_bytes"), mem_text, 80),
 ]

@@ -173,7 +173,7 @@ class RowTable(ScrollView, can_focus=True):
         if column is not None:
             values = self._values.get(column.id)
             if values is None:
-                raw = [column.value(r) for r in by_name]
+                raw = list(map(column.value, by_name))
                 values = self._values[column.id] = IntegerColumn.of(raw) or raw
             if isinstance(values, IntegerColumn):
                 rows = [by_name[i] for i in values.order(self.sort_descending).tolist()]
