@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ktopui.kube.api import KubeAPI
+from ktopui.live.memory import release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
@@ -322,6 +323,7 @@ class LiveCluster:
         finally:
             if enabled:
                 gc.enable()
+            release_free_memory()  # what the previous rows and samples held
 
     def _join(self, now: float, fresh: dict[str, list]) -> Snapshot:
         pause = self.priority.checkpoint

@@ -1,0 +1,30 @@
+"""Memory freed by a join goes back to the system, not just to the C library's free lists."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from ktopui.live.memory import release_free_memory
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; trims glibc's heap")
+def test_freed_blocks_leave_the_resident_set():
+    # Many 2 KB blocks (each a malloc of its own, below the mmap threshold) with
+    # one survivor at the end: the heap cannot shrink from its top, only trim.
+    blocks = [bytearray(2048) for _ in range(40_000)]
+    survivor = bytearray(2048)
+    del blocks
+    before = rss_mb()
+    assert release_free_memory()
+    assert rss_mb() < before - 40
+    assert len(survivor) == 2048
