@@ -130,6 +130,9 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
             old = infos.get(key)
             same = old is not None and old.resource_version == pod.metadata.resourceVersion
             new[key] = old if same else pod_info(pod, memo)
+        # As the watch cache says it: every key that differs, and some that do not.
+        touched = {k for k in infos.keys() | new.keys() if infos.get(k) is not new.get(k)} | set(list(new)[:3])
+        cache.changes_hint = (infos, new, touched)
         infos = new
         if i % 3 == 0:  # pod metrics are fetched once per resolution; pods change in between
             samples = pod_samples(lists[PodMetricsList], samples)

@@ -134,3 +134,24 @@ async def test_list_is_paged_and_an_expired_continue_token_means_one_whole_list(
                 task.cancel()
     finally:
         server.stop()
+
+
+async def test_changes_name_every_key_that_differs_and_a_list_names_none(sim):
+    server, conn = sim
+    async with make_http_client(conn) as http:
+        api = KubeAPI(http, conn.server)
+        cache = WatchCache(api, "pods")
+        task = asyncio.create_task(cache.run())
+        try:
+            await asyncio.wait_for(cache.synced.wait(), 10)
+            assert cache.take_changes() is None  # a LIST came: anything may differ
+            before = dict(cache.items)
+            await churn(server, 20)
+            await equals_fresh_list(cache, api)
+            touched = cache.take_changes()
+            after = dict(cache.items)
+            differs = {k for k in before.keys() | after.keys() if before.get(k) is not after.get(k)}
+            assert differs and differs <= touched
+            assert cache.take_changes() == set()
+        finally:
+            task.cancel()

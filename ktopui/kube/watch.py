@@ -76,6 +76,9 @@ class WatchCache(Generic[T]):
         self.failures = 0
         self.lists = 0  # how many full LISTs were needed
         self.version = 0  # bumps on every change, so readers know when to rejoin
+        # Keys added, changed or deleted since take_changes(); None after a full
+        # LIST, when any key may have changed.
+        self._touched: set[tuple[str, str]] | None = set()
         self.synced = asyncio.Event()
         self.on_change: Callable[[], None] | None = None
 
@@ -87,6 +90,11 @@ class WatchCache(Generic[T]):
 
     def values(self) -> list[Any]:
         return list(self.items.values())
+
+    def take_changes(self) -> set[tuple[str, str]] | None:
+        """The keys touched since the last call (None: a LIST came, compare everything)."""
+        touched, self._touched = self._touched, set()
+        return touched
 
     async def run(self) -> None:
         """Keep the cache current until cancelled."""
@@ -150,6 +158,7 @@ class WatchCache(Generic[T]):
                 break
             del found
         self.items = items
+        self._touched = None
         self.resource_version = found.metadata.resourceVersion
         self.lists += 1
         self._healthy()
@@ -202,6 +211,8 @@ class WatchCache(Generic[T]):
             return
         obj = decode(event.object, self.item_kind, what=f"watch {self.resource}")
         key = (intern(obj.metadata.namespace), obj.metadata.name)
+        if self._touched is not None:
+            self._touched.add(key)
         if event.type == "DELETED":
             self.items.pop(key, None)
         elif event.type in ("ADDED", "MODIFIED"):

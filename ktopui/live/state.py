@@ -289,7 +289,10 @@ class LiveCluster:
                 continue
             if source == "pods":
                 if cache.version != self._pods_version:
+                    touched, previous = cache.take_changes(), self._pods
                     self._pods, self._pods_version = dict(cache.items), cache.version
+                    # The join then looks at these keys only, not at all 150,000.
+                    self._rows.changes_hint = (previous, self._pods, touched) if touched is not None else None
                 items = self._pods
             else:
                 items = self._nodes = cache.values()
