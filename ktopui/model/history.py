@@ -120,7 +120,7 @@ class _Rings:
             return 0
         # Timestamps repeat (one per node scrape): convert each distinct one once.
         seconds = {t: epoch(t) if t else None for t in set(timestamps)}
-        whens = [seconds[t] for t in timestamps]
+        whens = list(map(seconds.__getitem__, timestamps))
         if None in seconds.values():
             keep = [i for i, w in enumerate(whens) if w is not None]
             if not keep:
@@ -131,8 +131,7 @@ class _Rings:
             mem_bytes = [mem_bytes[i] for i in keep]
         if self._t0 is None:
             self._t0 = min(whens)
-        get = self._slots.get
-        found = [get(k) for k in keys]
+        found = list(map(self._slots.get, keys))
         new = [i for i, slot in enumerate(found) if slot is None]
         if len(new) > len(self._free):
             self._grow(len(new) - len(self._free))

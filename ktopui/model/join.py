@@ -524,6 +524,10 @@ def _used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str)
     """Summed usage of the named containers, each rounded up to the milli first."""
     if sample is None:
         return 0
+    containers = sample.containers
+    if len(containers) == 1 and len(containers[0]) == 3 and names == (containers[0][0],):
+        # One container (most pods): its rounded usage is the pod's.
+        return sample.usage.cpu_milli if resource == "cpu" else sample.usage.mem_milli
     at = 1 if resource == "cpu" else 2
     used = 0
     for entry in sample.containers:
@@ -672,17 +676,17 @@ def pod_rows(
     previous = cache.pods if cache is not None else {}
     built: dict[tuple[str, str], PodRow] = {}
     rebuilt: list[PodRow] = []
-    unmatched = dict(samples)
-    pop = unmatched.pop
+    get_sample, get_row = samples.get, previous.get
     for key, info in paced(_infos(pods, cache), pause):
-        sample = pop(key, None)
-        row = previous.get(key)
+        sample = get_sample(key)
+        row = get_row(key)
         if row is None or row.info is not info or row.sample is not sample or not info.resource_version:
             row = _pod_row(key, info, sample)
             rebuilt.append(row)
         built[key] = row
-    for key, sample in unmatched.items():
-        row = previous.get(key)
+    for key in [k for k in samples if k not in built]:  # metrics of pods not (or no longer) listed
+        sample = samples[key]
+        row = get_row(key)
         if row is None or row.info is not None or row.sample is not sample:
             row = _pod_row(key, None, sample)
             rebuilt.append(row)
@@ -692,7 +696,7 @@ def pod_rows(
     order = _name_order(cache._order, previous, built)
     rows = [built[key] for key in order]
     if cache is not None:
-        cache.removed = [row for key, row in previous.items() if key not in built]
+        cache.removed = [previous[key] for key in previous.keys() - built.keys()]
         cache.pods, cache.rebuilt, cache._order = built, rebuilt, order
         cache.samples, cache._samples_of = samples, metrics
         cache._inputs, cache._rows = (pods, metrics), rows
