@@ -13,10 +13,14 @@ from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
 
+def started(tmp_path, **options):
+    server = SimServer(SimOptions(frozen=True, **options)).start()
+    return server, load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+
+
 @pytest.fixture
 def sim(tmp_path):
-    server = SimServer(SimOptions(nodes=2, pods_per_node=2, seed=51, frozen=True)).start()
-    conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+    server, conn = started(tmp_path, nodes=2, pods_per_node=2, seed=51)
     yield server, conn
     server.stop()
 
@@ -137,8 +141,7 @@ async def test_forbidden_says_which_verb_and_resource(sim):
 @pytest.fixture
 def big_sim(tmp_path):
     """Enough pods that the pod list is over the API server's 128 KiB gzip threshold."""
-    server = SimServer(SimOptions(nodes=10, pods_per_node=40, seed=52, frozen=True)).start()
-    conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+    server, conn = started(tmp_path, nodes=10, pods_per_node=40, seed=52)
     yield server, conn
     server.stop()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ktopui.live.priority import INPUT_WINDOW, MAX_WAIT, MIN_RUN, InputPriority
+from ktopui.live.priority import INPUT_WINDOW, JOIN_BUDGET, InputPriority
 from ktopui.model.pacing import paced
 
 
@@ -33,25 +33,26 @@ def test_without_input_the_join_never_waits(clock):
 
 def test_after_a_key_the_join_waits_until_its_handling_is_over(clock):
     priority = InputPriority(clock.clock, clock.sleep)
+    priority.join_started()
     priority.input_arrived()
     priority.checkpoint()
     assert INPUT_WINDOW <= priority.waited < INPUT_WINDOW + 0.01
-    clock.now += MIN_RUN
     priority.checkpoint()  # the input is old now
     assert priority.waited < INPUT_WINDOW + 0.01
 
 
-def test_a_held_down_key_slows_the_join_but_cannot_stop_it(clock):
+def test_a_held_down_key_delays_a_join_by_its_budget_at_most(clock):
     priority = InputPriority(clock.clock, clock.sleep)
-    worked = 0.0
-    for _ in range(200):
-        priority.input_arrived()  # a key every 10 ms of join work
-        priority.checkpoint()
-        clock.now += 0.01
-        worked += 0.01
-    elapsed = clock.now - 100.0
-    assert worked / elapsed >= MIN_RUN / (MIN_RUN + MAX_WAIT) - 0.01  # its share of the time
-    assert priority.waited <= elapsed - worked + 1e-9
+    for _ in range(2):  # and the next join has a budget of its own
+        priority.join_started()
+        began, worked = clock.now, 0.0
+        while worked < 1.0:  # a second of work, with a key every 10 ms of it
+            priority.input_arrived()
+            priority.checkpoint()
+            clock.now += 0.01
+            worked += 0.01
+        assert clock.now - began <= worked + JOIN_BUDGET + 0.01
+        assert clock.now - began >= worked + JOIN_BUDGET - 0.01  # all of it was given to the keys
 
 
 def test_paced_pauses_between_batches_and_keeps_every_item():

@@ -4,9 +4,9 @@ The join runs in a worker thread, but Python runs one thread at a time: while
 it works through 150,000 pods, a key press gets at best half of the
 interpreter, so its effect reaches the screen twice as late. The UI says when
 input arrives (`input_arrived`); the join calls `checkpoint()` between
-batches of work and sleeps there while input is recent. Each wait is bounded,
-and after one the join runs a while before it waits again, so a held-down
-key slows refreshes but cannot stop them.
+batches of work and sleeps there while input is recent. Each join may wait
+at most JOIN_BUDGET seconds in all: a held-down key delays a refresh by that
+much, then the refresh goes on and shares the interpreter.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 
 # Input counts as recent this long: a key's handling, the messages it posts
-# and the repaint (most take 20-60 ms at 150,000 pods). Between a fast
-# typist's keys the join still gets about half of the time.
+# and the repaint (most take 20-80 ms at 150,000 pods).
 INPUT_WINDOW = 0.1
-MAX_WAIT = 0.2  # the longest one checkpoint sleeps
-MIN_RUN = 0.1  # after a wait, work at least this long before the next one
+# Less than a refresh interval: data on screen is a metrics resolution
+# (15 s) old at best, so a refresh this much later goes unnoticed.
+JOIN_BUDGET = 1.5
 _STEP = 0.002
 
 
@@ -28,21 +28,25 @@ class InputPriority:
         self._clock = clock
         self._sleep = sleep
         self._input_until = 0.0
-        self._run_until = 0.0
-        self.waited = 0.0  # seconds the join spent waiting, for benchmarks and tests
+        self._budget = JOIN_BUDGET
+        self.waited = 0.0  # seconds joins spent waiting, for benchmarks and tests
 
     def input_arrived(self) -> None:
         """Called by the UI thread for each key press, click or scroll."""
         self._input_until = self._clock() + INPUT_WINDOW
 
+    def join_started(self) -> None:
+        """Called by the join's thread as it starts: a new budget of waiting."""
+        self._budget = JOIN_BUDGET
+
     def checkpoint(self) -> None:
-        """Called by the join between batches: wait while input is recent."""
+        """Called by the join between batches: wait while input is recent, within the budget."""
         now = self._clock()
-        if now >= self._input_until or now < self._run_until:
+        if now >= self._input_until or self._budget <= 0:
             return
-        start, deadline = now, now + MAX_WAIT
+        start, deadline = now, now + self._budget
         while now < self._input_until and now < deadline:
             self._sleep(_STEP)
             now = self._clock()
+        self._budget -= now - start
         self.waited += now - start
-        self._run_until = now + MIN_RUN

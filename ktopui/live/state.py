@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from ktopui.kube.api import KubeAPI
-from ktopui.live.memory import release_free_memory
-from ktopui.live.priority import InputPriority
 from ktopui.kube.watch import WatchCache
 from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
 from ktopui.kube.objects import (
@@ -32,6 +30,8 @@ from ktopui.kube.objects import (
     RawList,
     decode_in_batches,
 )
+from ktopui.live.memory import release_free_memory
+from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
 from ktopui.model.pacing import paced
@@ -327,6 +327,7 @@ class LiveCluster:
         # passes over everything alive cost a third of the join.
         enabled = gc.isenabled()
         gc.disable()
+        self.priority.join_started()
         try:
             return self._join(now, fresh)
         finally:
