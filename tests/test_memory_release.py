@@ -28,3 +28,31 @@ def test_freed_blocks_leave_the_resident_set():
     assert release_free_memory()
     assert rss_mb() < before - 40
     assert len(survivor) == 2048
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_joins_leave_the_collector_alone_but_cycles_are_freed_within_the_interval():
+    import gc
+    import weakref
+
+    from ktopui.live.memory import Collector
+
+    now = [0.0]
+    collector = Collector(interval=60.0, clock=lambda: now[0])
+    try:
+        cycle = Cycle()
+        alive = weakref.ref(cycle)
+        del cycle
+        collector.after_join()  # the cycle, garbage already, is moved out of sight
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert alive() is not None and collector.full_collections == 0
+        now[0] = 61.0
+        collector.after_join()
+        assert alive() is None and collector.full_collections == 1
+    finally:
+        gc.unfreeze()

@@ -27,13 +27,13 @@ class InputPriority:
     def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._input_until = 0.0
+        self.last_input = float("-inf")  # clock() time of the latest input
         self._budget = JOIN_BUDGET
         self.waited = 0.0  # seconds joins spent waiting, for benchmarks and tests
 
     def input_arrived(self) -> None:
         """Called by the UI thread for each key press, click or scroll."""
-        self._input_until = self._clock() + INPUT_WINDOW
+        self.last_input = self._clock()
 
     def join_started(self) -> None:
         """Called by the join's thread as it starts: a new budget of waiting."""
@@ -42,10 +42,10 @@ class InputPriority:
     def checkpoint(self) -> None:
         """Called by the join between batches: wait while input is recent, within the budget."""
         now = self._clock()
-        if now >= self._input_until or self._budget <= 0:
+        if now >= self.last_input + INPUT_WINDOW or self._budget <= 0:
             return
         start, deadline = now, now + self._budget
-        while now < self._input_until and now < deadline:
+        while now < self.last_input + INPUT_WINDOW and now < deadline:
             self._sleep(_STEP)
             now = self._clock()
         self._budget -= now - start

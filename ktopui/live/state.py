@@ -30,7 +30,7 @@ from ktopui.kube.objects import (
     RawList,
     decode_in_batches,
 )
-from ktopui.live.memory import release_free_memory
+from ktopui.live.memory import Collector, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
@@ -164,10 +164,12 @@ class LiveCluster:
         history: History | None = None,
         clock: Callable[[], float] = time.time,
         priority: InputPriority | None = None,
+        collector: Collector | None = None,
     ) -> None:
         self.api = api
         # The join waits at its checkpoints while the user's input is handled.
         self.priority = priority if priority is not None else InputPriority()
+        self.collector = collector  # the process's owner may keep joins out of the collector's sight
         self.clock = clock
         self._watchers: dict[str, WatchCache] = {}
         self._tasks: dict[str, asyncio.Task] = {}
@@ -331,6 +333,8 @@ class LiveCluster:
         try:
             return self._join(now, fresh)
         finally:
+            if self.collector is not None:
+                self.collector.after_join()
             if enabled:
                 gc.enable()
             release_free_memory()  # what the previous rows and samples held
