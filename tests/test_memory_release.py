@@ -35,7 +35,7 @@ class Cycle:
         self.me = self
 
 
-def test_joins_leave_the_collector_alone_but_cycles_are_freed_within_the_interval():
+def test_joined_objects_leave_the_collectors_sight_but_cycles_are_freed_within_the_interval():
     import gc
     import weakref
 
@@ -46,10 +46,10 @@ def test_joins_leave_the_collector_alone_but_cycles_are_freed_within_the_interva
     try:
         cycle = Cycle()
         alive = weakref.ref(cycle)
-        del cycle
-        collector.after_join()  # the cycle, garbage already, is moved out of sight
+        collector.after_join()  # the cycle, alive, is moved out of sight
         assert gc.get_freeze_count() > 0
-        gc.collect()
+        del cycle
+        gc.collect()  # and is not found there
         assert alive() is not None and collector.full_collections == 0
         now[0] = 61.0
         collector.after_join()

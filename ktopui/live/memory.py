@@ -5,8 +5,9 @@ cyclic garbage collector walks every entry of every such container in each
 collection of its generation: about 110, 55 and 60 ms as they age through
 the three generations, whenever the UI thread happens to allocate (often in
 the middle of a key press). None of them is in a cycle; refcounting frees
-them. `Collector` moves each join's objects to the permanent generation and
-runs one full collection a minute, so any cycle that hid there is freed.
+them. `Collector` collects each join's young objects once, in the join's
+thread, then moves them to the permanent generation, and runs one full
+collection a minute, so any cycle that hid there is freed.
 
 A join also frees tens of MB at once; glibc keeps freed blocks in its heap
 and the resident size stays at its peak: malloc_trim(0) returns the free
@@ -63,4 +64,9 @@ class Collector:
             gc.collect()
             self._collected_at = now
             self.full_collections += 1
+        else:
+            # One pass over what the join made (here, not in a key press): it
+            # untracks the tuples of plain values, hundreds of thousands, so the
+            # full collection later walks only what can hold a cycle.
+            gc.collect(0)
         gc.freeze()

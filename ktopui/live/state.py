@@ -287,6 +287,9 @@ class LiveCluster:
                 health.failures = 0
                 health.ok_at = now
                 fresh[source] = result.items
+        # The pod metrics list holds its 53 MB body (its raw items are views of
+        # it): only `fresh` may keep it, so the join frees it once summed.
+        fetches = result = node_result = None
         loading = []
         for source, cache in watched.items():
             health = self.health[source]
@@ -349,6 +352,7 @@ class LiveCluster:
                 self._pod_metrics = pod_samples(
                     paced(decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), pause), self._pod_metrics
                 )
+                del raws  # and with them the response body
             except MalformedResponse as err:
                 log.warning("pod metrics: %s", err)
                 health = self.health["pod metrics"]
