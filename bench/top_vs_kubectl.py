@@ -75,12 +75,13 @@ def run_child(argv: list[str], out_path: Path, env: dict[str, str]) -> tuple[flo
 
 
 class Sim:
-    """`ktopui sim --frozen` in a subprocess; its kubeconfig path once it is ready."""
+    """`ktopui sim` (by default `--frozen`) in a subprocess; its kubeconfig path once it is ready."""
 
-    def __init__(self, nodes: int, pods_per_node: int, workdir: Path, timeout: float = 120.0) -> None:
+    def __init__(self, nodes: int, pods_per_node: int, workdir: Path, timeout: float = 120.0,
+                 frozen: bool = True) -> None:
         self.kubeconfig = workdir / "kubeconfig"
         argv = [*ktopui_command(), "sim", "--nodes", str(nodes), "--pods-per-node", str(pods_per_node),
-                "--frozen", "--churn", "0", "--kubeconfig", str(self.kubeconfig)]
+                *(["--frozen", "--churn", "0"] if frozen else []), "--kubeconfig", str(self.kubeconfig)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.banner = self._wait_ready(timeout)
 

@@ -56,3 +56,8 @@ def test_api_load_runs_tiny_and_prints_ratios():
     assert "bytes per minute ratio ktopui/kubectl: " in out
     for kind in ("pod list", "pod watch", "node list/watch", "node metrics", "pod metrics", "discovery/other"):
         assert kind in out
+
+
+def test_join_stages_runs_tiny_and_prints_both_kinds_of_tick():
+    out = run_bench("join_stages.py", "--nodes", "3", "--pods-per-node", "3", "--ticks", "2")
+    assert "steady ticks:" in out and "pod metrics ticks:" in out and "CPU (process)" in out
