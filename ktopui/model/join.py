@@ -10,7 +10,6 @@ requests, or no permission to list objects) and objects without metrics
 from __future__ import annotations
 
 import bisect
-from itertools import islice
 from collections.abc import Callable, Iterable, Mapping
 from sys import intern
 from types import MappingProxyType
@@ -19,7 +18,6 @@ import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
 from ktopui.model.pacing import paced
-from ktopui.model.usage_batch import UsageBatch, usage_batch
 from ktopui.model.pod_info import (
     NO_PROBLEMS,
     PodInfo,
@@ -50,7 +48,6 @@ from ktopui.model.rows import (
 from ktopui.model.status import node_roles, node_status
 
 TERMINATED_PHASES = ("Succeeded", "Failed")
-SAMPLE_BATCH = 4096  # pods summed by numpy at a time
 
 
 def _sum(texts: Iterable[str], label: str, problems: dict[str, str], key: str) -> Quantity | None:
@@ -407,48 +404,15 @@ def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample]
     """A PodSample per pod; a pod whose metrics did not change keeps its previous object.
 
     Takes PodMetrics or any leaner shape with metadata.namespace/name,
-    timestamp, window and containers of name and usage. Batches spelled as
-    metrics-server spells are summed by numpy (usage_batch), others exactly.
+    timestamp, window and containers of name and usage.
     """
     previous = previous or {}
     out: dict[tuple[str, str], PodSample] = {}
+    limit = MAX_MILLI_NANOS
     # Timestamps repeat per node scrape, windows per cluster: keep one string each.
     texts: dict[str, str] = {}
-    items = iter(metrics)
-    while batch := list(islice(items, SAMPLE_BATCH)):
-        summed = usage_batch(batch)
-        if summed is None:
-            _exact_samples(batch, previous, out, texts)
-        else:
-            _batch_samples(batch, summed, previous, out, texts)
-    return out
-
-
-def _batch_samples(batch: list, summed: UsageBatch, previous: Mapping, out: dict, texts: dict[str, str]) -> None:
     shared = texts.setdefault
-    entries = summed.entries
-    at = 0
-    for m, n, cpu_milli, mem_bytes, mem_milli in zip(
-        batch, summed.counts, summed.cpu_milli, summed.mem_bytes, summed.mem_milli
-    ):
-        shape = (entries[at],) if n == 1 else tuple(entries[at : at + n])
-        at += n
-        meta = m.metadata
-        key = (intern(meta.namespace), meta.name)
-        timestamp, window = m.timestamp, m.window
-        known = previous.get(key)
-        if known is not None and known.containers == shape and known.timestamp == timestamp and known.window == window:
-            out[key] = known
-            continue
-        out[key] = PodSample(shared(timestamp, timestamp), shared(window, window),
-                             Usage(cpu_milli, mem_bytes, mem_milli), NO_PROBLEMS, shape)
-
-
-def _exact_samples(batch: list, previous: Mapping, out: dict, texts: dict[str, str]) -> None:
-    """pod_samples one pod at a time: any spelling, invalid quantities reported."""
-    limit = MAX_MILLI_NANOS
-    shared = texts.setdefault
-    for m in batch:
+    for m in metrics:
         entries = []
         cpu_total = mem_total = 0
         for c in m.containers:
@@ -493,6 +457,7 @@ def _exact_samples(batch: list, previous: Mapping, out: dict, texts: dict[str, s
         else:
             usage = Usage(-(-cpu_total // _MILLI), -(-mem_total // _UNIT), -(-mem_total // _MILLI))
             out[key] = PodSample(shared(m.timestamp, m.timestamp), shared(m.window, m.window), usage, NO_PROBLEMS, shape)
+    return out
 
 
 def _resource_list(usage) -> ResourceList:
