@@ -329,3 +329,14 @@ async def test_a_key_press_makes_the_refresh_worker_step_aside(sim):
         await pilot.press("down")
         assert priority.last_input > before  # what the join's checkpoints look at
         await refresh(app, pilot)  # and refreshes still finish
+
+
+async def test_a_cursor_on_the_top_line_stays_there_when_sorting(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        nodes = table(app, "nodes")
+        await pilot.press("c")
+        busiest = max((r for r in nodes.rows if r.usage.cpu_milli is not None), key=lambda r: r.usage.cpu_milli)
+        assert nodes.cursor_row is nodes.rows[0] and nodes.cursor_key == busiest.name

@@ -159,6 +159,7 @@ class RowTable(ScrollView, can_focus=True):
             return
         self._stale = False
         under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
+        at_top = self._cursor == 0 and under_cursor is not None
         rows = self._all_rows
         cached = self._by_name
         if cached is None or cached[0] is not rows or cached[1] != self.filter_text:
@@ -185,7 +186,12 @@ class RowTable(ScrollView, can_focus=True):
         self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         found = None
-        if under_cursor is not None and self.cursor_key is not None:
+        if at_top and rows:
+            # The cursor on the first line means looking at the top of the list
+            # (as in top and htop): after `c` the busiest rows are what shows.
+            found = 0
+            self.cursor_key = self.row_key(rows[0])
+        elif under_cursor is not None and self.cursor_key is not None:
             # The same row object (a new sort) or an equal one: found by a C scan.
             try:
                 found = rows.index(under_cursor)
