@@ -56,3 +56,19 @@ def test_joined_objects_leave_the_collectors_sight_but_cycles_are_freed_within_t
         assert alive() is None and collector.full_collections == 1
     finally:
         gc.unfreeze()
+
+
+def test_a_fast_refresh_rate_brings_the_full_collection_sooner():
+    import gc
+
+    from ktopui.live.memory import Collector
+
+    collector = Collector(interval=60.0, joins=5, clock=lambda: 0.0)
+    try:
+        for _ in range(4):
+            collector.after_join()
+        assert collector.full_collections == 0
+        collector.after_join()
+        assert collector.full_collections == 1
+    finally:
+        gc.unfreeze()

@@ -7,7 +7,7 @@ the three generations, whenever the UI thread happens to allocate (often in
 the middle of a key press). None of them is in a cycle; refcounting frees
 them. `Collector` collects each join's young objects once, in the join's
 thread, then moves them to the permanent generation, and runs one full
-collection a minute, so any cycle that hid there is freed.
+collection a minute (or every 100 joins), so any cycle that hid there is freed.
 
 A join also frees tens of MB at once; glibc keeps freed blocks in its heap
 and the resident size stays at its peak: malloc_trim(0) returns the free
@@ -23,6 +23,10 @@ import time
 from collections.abc import Callable
 
 FULL_COLLECTION_INTERVAL = 60.0
+# ...or after this many joins, whichever comes first: what died in a cycle
+# after being frozen waits for the next full collection, so its amount
+# follows the refresh rate (a soak refreshing 30 times a second held 110 MB).
+FULL_COLLECTION_JOINS = 100
 
 
 def _malloc_trim():
@@ -50,19 +54,27 @@ def release_free_memory() -> bool:
 class Collector:
     """What the owner of the process does with the cyclic collector after each join."""
 
-    def __init__(self, interval: float = FULL_COLLECTION_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval: float = FULL_COLLECTION_INTERVAL,
+        joins: int = FULL_COLLECTION_JOINS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval = interval
+        self.joins = joins
         self._clock = clock
         self._collected_at = clock()
+        self._joins_since = 0
         self.full_collections = 0
 
     def after_join(self) -> None:
         """Called by the join's thread before the collector is enabled again."""
         now = self._clock()
-        if now - self._collected_at >= self.interval:
+        self._joins_since += 1
+        if now - self._collected_at >= self.interval or self._joins_since >= self.joins:
             gc.unfreeze()
             gc.collect()
-            self._collected_at = now
+            self._collected_at, self._joins_since = now, 0
             self.full_collections += 1
         else:
             # One pass over what the join made (here, not in a key press): it
