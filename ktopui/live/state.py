@@ -417,14 +417,20 @@ class LiveCluster:
             history.record_many([("pod", r.namespace, r.name) for r in rows], list(map(_timestamp, rows)),
                                 list(map(_cpu_milli, rows)), list(map(_mem_bytes, rows)), same_kind=True)
             keys, stamps, cpu, mem = [], [], [], []
-            for r in rows:
+            for r in [r for r in rows if len(r.sample.containers) > 1]:
                 # A pod with one container has that container's numbers: its
                 # history serves for both (see history_key_of_container).
-                if len(r.sample.containers) < 2:
+                ns, pod, stamp = r.namespace, r.name, r.timestamp
+                if r.sample.names:  # (name, CPU nano cores, memory milli bytes) each
+                    for name, cpu_n, mem_m in r.sample.containers:
+                        keys.append(("container", ns, pod, name))
+                        stamps.append(stamp)
+                        cpu.append(-(-cpu_n // 1_000_000))
+                        mem.append(-(-mem_m // 1000))
                     continue
                 for name, used in container_usages(r.sample):
-                    keys.append(container_key(r.namespace, r.name, name))
-                    stamps.append(r.timestamp)
+                    keys.append(container_key(ns, pod, name))
+                    stamps.append(stamp)
                     cpu.append(used.cpu_milli)
                     mem.append(used.mem_bytes)
             history.record_many(keys, stamps, cpu, mem, same_kind=True)

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping
-from sys import intern
-from types import MappingProxyType
-
-import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod, ResourceList
 from ktopui.model.pacing import paced
@@ -44,6 +40,13 @@ from ktopui.model.rows import (
     NodeRow,
     PodRow,
     Usage,
+)
+from ktopui.model.samples import (
+    PodSample,
+    container_usage,
+    container_usages,
+    pod_samples,
+    used_milli,
 )
 from ktopui.model.status import node_roles, node_status
 
@@ -385,124 +388,11 @@ def _reserved_changes(cache: RowCache, old: object, new: PodItems, per_node: dic
 PodItems = Iterable[Pod] | Iterable[PodInfo] | Mapping[tuple[str, str], PodInfo]
 
 
-class PodSample(msgspec.Struct, gc=False):
-    """One pod's metrics, summed and rounded; the decoded metrics can then be dropped.
-
-    `containers` holds (name, CPU nanos, memory nanos) per container when
-    every quantity had a simple spelling, else (name, ResourceList) for the
-    exact path; container rows are derived from it only when needed.
-    """
-
-    timestamp: str
-    window: str
-    usage: Usage
-    problems: Mapping[str, str]
-    containers: tuple
-
-
-def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample] | None = None) -> dict[tuple[str, str], PodSample]:
-    """A PodSample per pod; a pod whose metrics did not change keeps its previous object.
-
-    Takes PodMetrics or any leaner shape with metadata.namespace/name,
-    timestamp, window and containers of name and usage.
-    """
-    previous = previous or {}
-    out: dict[tuple[str, str], PodSample] = {}
-    limit = MAX_MILLI_NANOS
-    # Timestamps repeat per node scrape, windows per cluster: keep one string each.
-    texts: dict[str, str] = {}
-    shared = texts.setdefault
-    for m in metrics:
-        entries = []
-        cpu_total = mem_total = 0
-        for c in m.containers:
-            rl = c.usage
-            cpu = mem = 0
-            if type(rl) is dict:
-                text, mem_text = rl.get("cpu"), rl.get("memory")
-            else:  # SampleUsage: attributes, not a method call per quantity
-                text, mem_text = rl.cpu, rl.memory
-            if text is not None:
-                digits = text[:-1]
-                if text[-1:] == "n" and digits.isdigit() and digits.isascii() and len(digits) < 19:
-                    cpu = int(digits)
-                elif (cpu := simple_nanos(text)) is None:
-                    break
-            text = mem_text
-            if text is not None:
-                digits = text[:-2]
-                if text[-2:] == "Ki" and digits.isdigit() and digits.isascii() and len(digits) < 19:
-                    mem = int(digits) * _KI_NANOS
-                elif (mem := simple_nanos(text)) is None:
-                    break
-            entries.append((intern(c.name), cpu, mem))
-            cpu_total += cpu
-            mem_total += mem
-        else:
-            if cpu_total > limit or mem_total > limit:
-                entries = None
-        meta = m.metadata
-        key = (intern(meta.namespace), meta.name)
-        exact = entries is None or len(entries) != len(m.containers)
-        shape = tuple((c.name, _resource_list(c.usage)) for c in m.containers) if exact else tuple(entries)
-        known = previous.get(key)
-        if known is not None and known.containers == shape and known.timestamp == m.timestamp and known.window == m.window:
-            out[key] = known
-            continue
-        if exact:
-            problems: dict[str, str] = {}
-            usage = usage_of([entry[1] for entry in shape], problems)
-            problems_ = MappingProxyType(problems) if problems else NO_PROBLEMS
-            out[key] = PodSample(shared(m.timestamp, m.timestamp), shared(m.window, m.window), usage, problems_, shape)
-        else:
-            usage = Usage(-(-cpu_total // _MILLI), -(-mem_total // _UNIT), -(-mem_total // _MILLI))
-            out[key] = PodSample(shared(m.timestamp, m.timestamp), shared(m.window, m.window), usage, NO_PROBLEMS, shape)
-    return out
-
-
-def _resource_list(usage) -> ResourceList:
-    return {name: text for name in ("cpu", "memory") if (text := usage.get(name)) is not None}
-
-
-def _container_usage(entry: tuple) -> tuple[Usage, Mapping[str, str]]:
-    if len(entry) == 3:
-        _, cpu, mem = entry
-        return Usage(-(-cpu // _MILLI), -(-mem // _UNIT), -(-mem // _MILLI)), NO_PROBLEMS
-    problems: dict[str, str] = {}
-    return usage_of([entry[1]], problems), problems
-
-
-def container_usages(sample: PodSample) -> Iterable[tuple[str, Usage]]:
-    """(name, Usage) of each measured container of a pod."""
-    for entry in sample.containers:
-        yield entry[0], _container_usage(entry)[0]
-
-
 def container_names(info: PodInfo | None, sample: PodSample | None) -> set[str]:
     names = {c.name for c in info.spec.containers} if info is not None else set()
     if sample is not None:
         names.update(entry[0] for entry in sample.containers)
     return names
-
-
-def _used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) -> int:
-    """Summed usage of the named containers, each rounded up to the milli first."""
-    if sample is None:
-        return 0
-    containers = sample.containers
-    if len(containers) == 1 and len(containers[0]) == 3 and names == (containers[0][0],):
-        # One container (most pods): its rounded usage is the pod's.
-        return sample.usage.cpu_milli if resource == "cpu" else sample.usage.mem_milli
-    at = 1 if resource == "cpu" else 2
-    used = 0
-    for entry in sample.containers:
-        if entry[0] in names:
-            if len(entry) == 3:
-                used -= -entry[at] // _MILLI
-            else:
-                usage, _ = _container_usage(entry)
-                used += (usage.cpu_milli if at == 1 else usage.mem_milli) or 0
-    return used
 
 
 _NO_SHARE = LimitShare()
@@ -521,10 +411,10 @@ def _pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | Non
         problems = {**problems, "requests": spec.problem}
     cpu_share = _NO_SHARE
     if spec.cpu_bounded:
-        cpu_share = LimitShare(_used_milli(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
+        cpu_share = LimitShare(used_milli(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
     mem_share = _NO_SHARE
     if spec.mem_bounded:
-        mem_share = LimitShare(_used_milli(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
+        mem_share = LimitShare(used_milli(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
     return PodRow(
         info.namespace, info.name, info.node, info.status, info.ready, info.restarts,
         sample.usage if sample is not None else Usage(),
@@ -535,13 +425,14 @@ def _pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | Non
     )
 
 
+
 def container_rows(info: PodInfo | None, sample: PodSample | None) -> list[ContainerRow]:
     """The container rows of one pod (spec order: init containers and sidecars, then app containers)."""
     usage = {entry[0]: entry for entry in sample.containers} if sample is not None else {}
     rows = []
     if info is None:
         for entry in sample.containers if sample is not None else ():
-            used, problems = _container_usage(entry)
+            used, problems = container_usage(entry)
             rows.append(ContainerRow(entry[0], "app", used, True, problems=dict(problems)))
         return rows
     for spec, (restarts, state) in zip(info.spec.containers, info.states):
@@ -550,7 +441,7 @@ def container_rows(info: PodInfo | None, sample: PodSample | None) -> list[Conta
         entry = usage.get(spec.name)
         if entry is not None:
             row.has_metrics = True
-            row.usage, used_problems = _container_usage(entry)
+            row.usage, used_problems = container_usage(entry)
             problems.update(used_problems)
         row.problems = problems
         rows.append(row)
