@@ -72,3 +72,31 @@ def test_a_fast_refresh_rate_brings_the_full_collection_sooner():
         assert collector.full_collections == 1
     finally:
         gc.unfreeze()
+
+
+def test_the_full_collection_waits_for_a_pause_in_typing_but_not_for_ever():
+    """It stops every thread for as long as it walks the heap: not in the middle of key presses."""
+    import gc
+
+    from ktopui.live.memory import FULL_COLLECTION_LATEST, QUIET_BEFORE_FULL, Collector
+    from ktopui.live.priority import InputPriority
+
+    now = [0.0]
+    priority = InputPriority(clock=lambda: now[0])
+    collector = Collector(interval=60.0, clock=lambda: now[0], quiet_for=priority.quiet_for)
+    try:
+        now[0] = 61.0
+        priority.input_arrived()
+        collector.after_join()  # due, but the user is typing
+        assert collector.full_collections == 0
+        now[0] += QUIET_BEFORE_FULL
+        collector.after_join()  # a pause
+        assert collector.full_collections == 1
+        now[0] += 61.0
+        for _ in range(int(FULL_COLLECTION_LATEST)):  # typing without pause, a join every second
+            priority.input_arrived()
+            collector.after_join()
+            now[0] += 1.0
+        assert collector.full_collections == 2  # once it was FULL_COLLECTION_LATEST late
+    finally:
+        gc.unfreeze()

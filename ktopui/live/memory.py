@@ -7,7 +7,8 @@ the three generations, whenever the UI thread happens to allocate (often in
 the middle of a key press). None of them is in a cycle; refcounting frees
 them. `Collector` collects each join's young objects once, in the join's
 thread, then moves them to the permanent generation, and runs one full
-collection a minute (or every 100 joins), so any cycle that hid there is freed.
+collection a minute (or every 100 joins), so any cycle that hid there is freed;
+that one waits for a pause in the user's typing, as it stops every thread.
 
 A join also frees tens of MB at once; glibc keeps freed blocks in its heap
 and the resident size stays at its peak: malloc_trim(0) returns the free
@@ -27,6 +28,11 @@ FULL_COLLECTION_INTERVAL = 60.0
 # after being frozen waits for the next full collection, so its amount
 # follows the refresh rate (a soak refreshing 30 times a second held 110 MB).
 FULL_COLLECTION_JOINS = 100
+# A full collection walks everything alive: over a second at 150,000 pods, in
+# which no other thread runs. It waits until the user has left the keys alone
+# this long, but not past FULL_COLLECTION_LATEST since the last one.
+QUIET_BEFORE_FULL = 2.0
+FULL_COLLECTION_LATEST = 600.0
 
 
 def _malloc_trim():
@@ -59,10 +65,12 @@ class Collector:
         interval: float = FULL_COLLECTION_INTERVAL,
         joins: int = FULL_COLLECTION_JOINS,
         clock: Callable[[], float] = time.monotonic,
+        quiet_for: Callable[[], float] = lambda: float("inf"),
     ) -> None:
         self.interval = interval
         self.joins = joins
         self._clock = clock
+        self._quiet_for = quiet_for  # seconds since the user's last input
         self._collected_at = clock()
         self._joins_since = 0
         self.full_collections = 0
@@ -71,7 +79,8 @@ class Collector:
         """Called by the join's thread before the collector is enabled again."""
         now = self._clock()
         self._joins_since += 1
-        if now - self._collected_at >= self.interval or self._joins_since >= self.joins:
+        due = now - self._collected_at >= self.interval or self._joins_since >= self.joins
+        if due and (self._quiet_for() >= QUIET_BEFORE_FULL or now - self._collected_at >= FULL_COLLECTION_LATEST):
             gc.unfreeze()
             gc.collect()
             self._collected_at, self._joins_since = now, 0

@@ -35,6 +35,10 @@ class InputPriority:
         """Called by the UI thread for each key press, click or scroll."""
         self.last_input = self._clock()
 
+    def quiet_for(self) -> float:
+        """Seconds since the latest input (infinite before any)."""
+        return self._clock() - self.last_input
+
     def join_started(self) -> None:
         """Called by the join's thread as it starts: a new budget of waiting."""
         self._budget = JOIN_BUDGET

@@ -88,7 +88,7 @@ class KtopApp(App):
             clock=self.clock,
             priority=self.input_priority,
             # The app owns the process: collections must not land in key presses.
-            collector=Collector(),
+            collector=Collector(quiet_for=self.input_priority.quiet_for),
         )
         await self.push_screen(MainScreen())
         self.poll()
