@@ -340,3 +340,17 @@ async def test_a_cursor_on_the_top_line_stays_there_when_sorting(sim):
         await pilot.press("c")
         busiest = max((r for r in nodes.rows if r.usage.cpu_milli is not None), key=lambda r: r.usage.cpu_milli)
         assert nodes.cursor_row is nodes.rows[0] and nodes.cursor_key == busiest.name
+
+
+async def test_a_refresh_landing_as_a_screen_is_pushed_waits_for_it_to_be_composed(sim):
+    """A dashboard benchmark run crashed here: Enter, then a refresh before PodScreen had its header."""
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        row = table(app, "pods").cursor_row
+        app.push_screen(PodScreen(row.namespace, row.name, via_node=None))
+        app._show(app.snapshot)  # what poll does when its refresh lands now
+        await pilot.pause()
+        assert isinstance(app.screen, PodScreen)
+        assert row.name in app.screen.query_one("#crumbs").render().plain

@@ -61,3 +61,9 @@ def test_api_load_runs_tiny_and_prints_ratios():
 def test_join_stages_runs_tiny_and_prints_both_kinds_of_tick():
     out = run_bench("join_stages.py", "--nodes", "3", "--pods-per-node", "3", "--ticks", "2")
     assert "steady ticks:" in out and "pod metrics ticks:" in out and "CPU (process)" in out
+
+
+def test_metrics_tick_runs_tiny_and_prints_every_stage():
+    out = run_bench("metrics_tick.py", "--nodes", "3", "--pods-per-node", "3", "--reps", "1")
+    for stage in ("summing pod metrics", "pod rows", "history", "all three"):
+        assert stage in out

@@ -16,6 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -104,7 +105,13 @@ class DashboardScreen(Screen):
     # -- what every screen does with a snapshot ----------------------------
 
     def show(self, snapshot: Snapshot | None) -> None:
-        self.query_one(ClusterHeader).show(
+        try:
+            header = self.query_one(ClusterHeader)
+        except NoMatches:
+            # Pushed but not composed yet (a refresh landed right after Enter):
+            # on_mount shows the latest snapshot.
+            return
+        header.show(
             snapshot, scope=self.app.scope_text, paused=self.app.paused, interval=self.app.interval
         )
         self.query_one("#crumbs", Static).update(self.crumbs())

@@ -1,0 +1,95 @@
+"""The join of a refresh that takes a new pod metrics list, timed on the same data every run.
+
+    python bench/metrics_tick.py [--nodes 5000] [--pods-per-node 30] [--reps 5]
+
+Starts `ktopui sim` (clock running), takes the pod list and two pod metrics
+lists 16 s apart (one metrics resolution), stops the sim, and then times, --reps
+times over, what LiveCluster does with the second list after the first: summing
+the pod metrics (decoding included), joining the pod rows, recording history.
+With the data fixed, two versions of the code can be compared (run it with
+PYTHONPATH pointing at a `git worktree` of the other). Prints medians in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+from top_vs_kubectl import Sim
+
+import ktopui.live.state as state
+from ktopui.kube.connection import load_connection, make_http_client
+from ktopui.kube.objects import PodList, PodSampleMetrics, RawList, decode, decode_in_batches
+from ktopui.live.priority import InputPriority
+from ktopui.model.pod_info import SpecMemo, pod_info
+
+METRICS = "/apis/metrics.k8s.io/v1beta1/pods"
+
+
+async def capture(kubeconfig: str) -> tuple[bytes, list[bytes]]:
+    conn = load_connection(kubeconfig=kubeconfig)
+    async with make_http_client(conn, timeout=120) as http:
+        pods = (await http.get(conn.server + "/api/v1/pods")).content
+        bodies = [(await http.get(conn.server + METRICS)).content]
+        await asyncio.sleep(16)
+        bodies.append((await http.get(conn.server + METRICS)).content)
+    return pods, bodies
+
+
+def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float]]:
+    memo = SpecMemo()
+    infos = {(p.metadata.namespace, p.metadata.name): pod_info(p, memo) for p in decode(pods, PodList).items}
+    raws = [msgspec.json.decode(body, type=RawList).items for body in bodies]
+    found: dict[str, list[float]] = {}
+    gc.disable()  # as in the app's join
+    try:
+        for _ in range(reps):
+            live = state.LiveCluster(api=None, priority=InputPriority())  # its join only: no requests
+            samples = None
+            for i, raw in enumerate(raws):
+                began = time.perf_counter()
+                samples = state.pod_samples(decode_in_batches(raw, PodSampleMetrics), samples)
+                summed = time.perf_counter()
+                rows = state.pod_rows(infos, samples, cache=live._rows)
+                joined = time.perf_counter()
+                live._record([], rows, {"pods": infos})
+                recorded = time.perf_counter()
+                if i:  # the first list fills the caches, as the app's first refresh does
+                    for name, seconds in (("summing pod metrics", summed - began), ("pod rows", joined - summed),
+                                          ("history", recorded - joined), ("all three", recorded - began)):
+                        found.setdefault(name, []).append(seconds)
+            del live, samples, rows
+            gc.collect()
+    finally:
+        gc.enable()
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--pods-per-node", type=int, default=30)
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        sim = Sim(args.nodes, args.pods_per_node, Path(workdir), frozen=False)
+        try:
+            print(sim.banner)
+            pods, bodies = asyncio.run(capture(str(sim.kubeconfig)))
+        finally:
+            sim.stop()
+    found = measure(pods, bodies, args.reps)
+    print(f"\nnew pod metrics list joined after another, {args.reps} runs (median ms; all runs)")
+    for name, values in found.items():
+        print(f"  {name:<20} {statistics.median(values) * 1000:6.0f}   {[round(v * 1000) for v in values]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
