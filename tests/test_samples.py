@@ -27,9 +27,10 @@ from ktopui.kube.objects import (
     SampleUsage,
     decode,
 )
-from ktopui.model.join import _pod_row, exact_usage_of, pod_rows
+from ktopui.model.join import _pod_row, pod_rows
 from ktopui.model.pod_info import SpecMemo, pod_info
 from ktopui.model.samples import BATCH, container_usage, pod_samples
+from ktopui.model.usage import exact_usage_of
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 

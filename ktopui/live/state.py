@@ -33,7 +33,8 @@ from ktopui.kube.objects import (
 from ktopui.live.memory import Collector, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
-from ktopui.model.join import PodSample, RowCache, container_names, container_usages, node_rows, pod_rows, pod_samples
+from ktopui.model.join import PodSample, RowCache, container_names, node_rows, pod_rows, pod_samples
+from ktopui.model.samples import container_numbers
 from ktopui.model.pacing import paced
 from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.rows import NodeRow, PodRow
@@ -421,18 +422,11 @@ class LiveCluster:
                 # A pod with one container has that container's numbers: its
                 # history serves for both (see history_key_of_container).
                 ns, pod, stamp = r.namespace, r.name, r.timestamp
-                if r.sample.names:  # (name, CPU nano cores, memory milli bytes) each
-                    for name, cpu_n, mem_m in r.sample.containers:
-                        keys.append(("container", ns, pod, name))
-                        stamps.append(stamp)
-                        cpu.append(-(-cpu_n // 1_000_000))
-                        mem.append(-(-mem_m // 1000))
-                    continue
-                for name, used in container_usages(r.sample):
-                    keys.append(container_key(ns, pod, name))
+                for name, cpu_milli, mem_bytes in container_numbers(r.sample):
+                    keys.append(("container", ns, pod, name))
                     stamps.append(stamp)
-                    cpu.append(used.cpu_milli)
-                    mem.append(used.mem_bytes)
+                    cpu.append(cpu_milli)
+                    mem.append(mem_bytes)
             history.record_many(keys, stamps, cpu, mem, same_kind=True)
 
 

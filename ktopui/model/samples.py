@@ -25,6 +25,7 @@ from ktopui.kube.objects import ResourceList, SampleUsage
 from ktopui.model.pod_info import NO_PROBLEMS
 from ktopui.model.quantity import simple_nanos
 from ktopui.model.rows import Usage
+from ktopui.model.usage import usage_of
 
 BATCH = 4096
 _MILLI = 1_000_000  # nano units per milli
@@ -63,16 +64,19 @@ def container_usage(entry: tuple) -> tuple[Usage, Mapping[str, str]]:
     if len(entry) == 3:
         _, cpu, mem = entry
         return Usage(-(-cpu // _MILLI), -(-mem // 1000), mem), NO_PROBLEMS
-    from ktopui.model.join import usage_of  # the exact path
-
     problems: dict[str, str] = {}
     return usage_of([entry[1]], problems), problems
 
 
-def container_usages(sample: PodSample) -> Iterable[tuple[str, Usage]]:
-    """(name, Usage) of each measured container of a pod."""
+def container_numbers(sample: PodSample) -> list[tuple[str, int | None, int | None]]:
+    """(name, CPU millicores, memory bytes) of each measured container, as history records them."""
+    if sample.names:  # simple entries: (name, CPU nano cores, memory milli bytes)
+        return [(name, -(-cpu // _MILLI), -(-mem // 1000)) for name, cpu, mem in sample.containers]
+    numbers = []
     for entry in sample.containers:
-        yield entry[0], container_usage(entry)[0]
+        usage = container_usage(entry)[0]
+        numbers.append((entry[0], usage.cpu_milli, usage.mem_bytes))
+    return numbers
 
 
 def used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) -> int:
@@ -225,8 +229,6 @@ class _Summer:
 
     @staticmethod
     def _exact(m, stamp: str, window: str) -> PodSample:
-        from ktopui.model.join import usage_of
-
         shape = tuple((c.name, _resource_list(c.usage)) for c in m.containers)
         problems: dict[str, str] = {}
         usage = usage_of([entry[1] for entry in shape], problems)
