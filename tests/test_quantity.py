@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ktopui.model.join import exact_usage_of, usage_of
+from ktopui.model.usage import exact_usage_of, usage_of
 from ktopui.model.quantity import (
     BINARY_SI as BSI,
     DECIMAL_EXPONENT as DEXP,
