@@ -9,6 +9,7 @@ from helpers.app import make_app, names, refresh, refreshed, table
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui.screens import HelpScreen, MainScreen, NamespaceScreen, NodePodsScreen, PodScreen
+from ktopui.ui import table as table_module
 from ktopui.ui.table import RowTable
 
 SIZE = (120, 40)
@@ -354,3 +355,66 @@ async def test_a_refresh_landing_as_a_screen_is_pushed_waits_for_it_to_be_compos
         await pilot.pause()
         assert isinstance(app.screen, PodScreen)
         assert row.name in app.screen.query_one("#crumbs").render().plain
+
+
+async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme_shows_at_once(sim, monkeypatch):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await refreshed(app, pilot)
+        nodes = table(app, "nodes")
+        formatted = []  # cells of rows (not the header) the nodes table formatted
+        painting = []  # the line the nodes table is rendering
+        fit, paint = table_module._fit, nodes.render_line
+
+        def counted_fit(*args):
+            if painting and painting[-1] != 0:
+                formatted.append(args)
+            return fit(*args)
+
+        monkeypatch.setattr(table_module, "_fit", counted_fit)
+
+        def render_line(y):
+            painting.append(y)
+            try:
+                return paint(y)
+            finally:
+                painting.pop()
+
+        nodes.render_line = render_line
+
+        def lines():
+            return [nodes.render_line(y).text for y in range(1, len(nodes.rows) + 1)]
+
+        def fresh_lines():
+            nodes._lines.clear()
+            return lines()
+
+        first = fresh_lines()
+        assert formatted
+        formatted.clear()
+        # Switching to the pods and back repaints the nodes: nothing to format again.
+        await pilot.press("2", "1")
+        assert lines() == first and formatted == []
+
+        # New metrics bring new rows, shown at once and as a fresh format gives them.
+        server.cluster.advance(15)
+        await refresh(app, pilot)
+        after = lines()
+        assert formatted and after != first and after == fresh_lines()
+
+        # The cursor moving down repaints the two lines in their new looks.
+        before = [list(nodes.render_line(y)) for y in (1, 2)]
+        await pilot.press("down")
+        moved = [list(nodes.render_line(y)) for y in (1, 2)]
+        nodes._lines.clear()
+        assert moved != before and moved == [list(nodes.render_line(y)) for y in (1, 2)]
+
+        # The cursor's line and the tones follow a theme change.
+        styled = [nodes.render_line(y) for y in (1, 2)]
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        restyled = [nodes.render_line(y) for y in (1, 2)]
+        assert [list(s) for s in restyled] != [list(s) for s in styled]
+        nodes._lines.clear()
+        assert [list(s) for s in restyled] == [list(nodes.render_line(y)) for y in (1, 2)]

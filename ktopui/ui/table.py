@@ -27,6 +27,11 @@ from ktopui.model.sorting import IntegerColumn, order_by_values
 from ktopui.ui.columns import Column
 
 GAP = 1
+# Lines kept formatted (a few screens' worth): a repaint of rows that did not
+# change (a focus change, the view switched back, the cursor moving one line)
+# then formats nothing. Cleared when it outgrows this.
+LINE_CACHE = 1024
+TONES = ("warn", "crit", "dim", "spark-cpu", "spark-mem")
 
 
 class RowTable(ScrollView, can_focus=True):
@@ -101,6 +106,11 @@ class RowTable(ScrollView, can_focus=True):
         self._cursor = 0
         self._layout: list[tuple[Column, int]] = []
         self._layout_width = -1
+        # id(row) -> (row, (width, style of the line, palette), strip). A row is
+        # never changed once made (a refresh brings new row objects, and only
+        # those get new history), so a line is the same while these are.
+        self._lines: dict[int, tuple[Any, tuple, Strip]] = {}
+        self._palette: tuple | None = None  # the tones' styles, looked up once per style change
 
     # -- data ---------------------------------------------------------------
 
@@ -111,6 +121,7 @@ class RowTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self._layout_width = -1
         self._values = {}
+        self._lines.clear()
         if self._column(self.sort_column) is None:
             self.sort_column, self.sort_descending = "name", False
         self._rebuild()
@@ -326,6 +337,15 @@ class RowTable(ScrollView, can_focus=True):
     def visible_column_ids(self) -> list[str]:
         return [c.id for c, _ in self._columns_for(self.size.width)]
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._palette = None  # (cached lines whose styles still match stay usable)
+
+    def _tone_styles(self) -> tuple:
+        if self._palette is None:
+            self._palette = tuple(self.get_component_rich_style(f"row-table--{t}", partial=True) for t in TONES)
+        return self._palette
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
@@ -343,6 +363,12 @@ class RowTable(ScrollView, can_focus=True):
         row = self.rows[index]
         selected = index == self._cursor
         row_style = base + self.get_component_rich_style("row-table--cursor") if selected else base
+        palette = self._tone_styles()
+        looks = (width, row_style, palette)
+        cached = self._lines.get(id(row))
+        if cached is not None and cached[0] is row and cached[1] == looks:
+            return cached[2]
+        tones = dict(zip(TONES, palette))
         segments = []
         for column, w in self._columns_for(width):
             text = _fit(column.text(row, self.history), w, column.right)
@@ -352,10 +378,17 @@ class RowTable(ScrollView, can_focus=True):
             # background; the `!`/`!!` marks still carry the level there.
             if tone and not (selected and tone in ("warn", "crit")):
                 # partial: only the tone's colour, so the cursor's background stays.
-                style = style + self.get_component_rich_style(f"row-table--{tone}", partial=True)
+                tone_style = tones.get(tone)
+                if tone_style is None:
+                    tone_style = self.get_component_rich_style(f"row-table--{tone}", partial=True)
+                style = style + tone_style
             segments.append(Segment(text, style))
             segments.append(Segment(" " * GAP, row_style))
-        return Strip(segments).adjust_cell_length(width, row_style)
+        strip = Strip(segments).adjust_cell_length(width, row_style)
+        if len(self._lines) >= LINE_CACHE:
+            self._lines.clear()
+        self._lines[id(row)] = (row, looks, strip)
+        return strip
 
     def _header_strip(self, width: int, base: Style) -> Strip:
         header = base + self.get_component_rich_style("row-table--header")
