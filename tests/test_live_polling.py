@@ -6,7 +6,8 @@ import pytest
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.live.state import LiveCluster, window_seconds
+from ktopui.live.state import LiveCluster, Snapshot, window_seconds
+from ktopui.model.rows import PodRow
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.auth import DEFAULT_USER
 from ktopui.sim.server import SimServer
@@ -100,3 +101,13 @@ async def test_pod_metrics_are_fetched_when_the_pod_list_is_forbidden(sim):
             assert snapshot.pods and not any(p.in_pod_list for p in snapshot.pods)  # rows from metrics alone
         finally:
             await live.close()
+
+
+def test_pods_on_a_node_keep_the_snapshot_order_and_come_back_as_the_same_list():
+    pods = [PodRow("b", "x", node="n1"), PodRow("a", "y", node="n2"), PodRow("a", "z", node="n1"), PodRow("c", "w")]
+    snapshot = Snapshot(nodes=[], pods=pods, health={}, newest_metrics=None)
+    on_n1 = snapshot.pods_on("n1")
+    assert on_n1 == [pods[0], pods[2]]
+    assert snapshot.pods_on("n1") is on_n1  # a table shown again sees the same rows: nothing to re-sort
+    assert snapshot.pods_on("n2") == [pods[1]]
+    assert snapshot.pods_on("gone") == []

@@ -134,13 +134,15 @@ class Snapshot:
         return self.pods_by_key.get((namespace, name))
 
     def pods_on(self, node: str) -> list[PodRow]:
-        """The pods of one node, in the order of `pods` (indexed once per snapshot)."""
+        """The pods of one node, in the order of `pods` (the same list when asked again)."""
+        # One scan per node asked for: at 150,000 pods a scan is ~13 ms, an
+        # index of every node ~65 ms, and a node's screen asks for one node.
         if self._by_node is None:
-            by_node: dict[str, list[PodRow]] = {}
-            for p in self.pods:
-                by_node.setdefault(p.node, []).append(p)
-            self._by_node = by_node
-        return self._by_node.get(node, [])
+            self._by_node = {}
+        found = self._by_node.get(node)
+        if found is None:
+            found = self._by_node[node] = [p for p in self.pods if p.node == node]
+        return found
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:
