@@ -31,13 +31,18 @@ def sort_rows(
 
 def order_by_values(by_name: Sequence[T], values: Sequence[Any], *, descending: bool) -> list[T]:
     """sort_rows for rows already in name order, given each row's value (None: missing)."""
+    return [by_name[i] for i in order_of_values(values, descending=descending)]
+
+
+def order_of_values(values: Sequence[Any], *, descending: bool) -> list[int]:
+    """Positions of `values` (of rows in name order) in sorted order, missing last."""
     column = IntegerColumn.of(values)
     if column is not None:
-        return [by_name[i] for i in column.order(descending).tolist()]
+        return column.order(descending).tolist()
     present = [i for i, v in enumerate(values) if v is not None]
-    missing = [by_name[i] for i, v in enumerate(values) if v is None]
+    missing = [i for i, v in enumerate(values) if v is None]
     present.sort(key=values.__getitem__, reverse=descending)
-    return [by_name[i] for i in present] + missing
+    return present + missing
 
 
 class IntegerColumn:

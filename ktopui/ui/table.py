@@ -10,9 +10,11 @@ wherever sorting moves it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -23,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ktopui.model.history import History
-from ktopui.model.sorting import IntegerColumn, order_by_values
+from ktopui.model.sorting import IntegerColumn, order_of_values
 from ktopui.ui.columns import Column
 
 GAP = 1
@@ -181,18 +183,8 @@ class RowTable(ScrollView, can_focus=True):
             self._by_name = cached = (self._all_rows, self.filter_text, by_name)
             self._values = {}
         by_name = cached[2]
-        column = self._column(self.sort_column)
-        if column is not None:
-            values = self._values.get(column.id)
-            if values is None:
-                raw = list(map(column.value, by_name))
-                values = self._values[column.id] = IntegerColumn.of(raw) or raw
-            if isinstance(values, IntegerColumn):
-                rows = [by_name[i] for i in values.order(self.sort_descending).tolist()]
-            else:
-                rows = order_by_values(by_name, values, descending=self.sort_descending)
-        else:
-            rows = list(by_name)
+        order = self._order(by_name)  # positions in by_name, in the order shown
+        rows = [by_name[i] for i in order.tolist()]
         self._rows = rows
         self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
@@ -203,13 +195,14 @@ class RowTable(ScrollView, can_focus=True):
             found = 0
             self.cursor_key = self.row_key(rows[0])
         elif under_cursor is not None and self.cursor_key is not None:
-            # The same row object (a new sort) or an equal one: found by a C scan.
-            try:
-                found = rows.index(under_cursor)
-            except ValueError:
-                pass
-        if found is None:
-            found = self._find(self.cursor_key)
+            # by_name is in name order: the row under the cursor (or its
+            # successor after a refresh) is found by bisection, not by a scan
+            # or an index of 150,000 keys.
+            at = self._in_name_order_at(by_name, under_cursor)
+            if at is None:
+                found = self._find(self.cursor_key)
+            elif at >= 0:
+                found = int(np.flatnonzero(order == at)[0])
         if found is not None:
             self._cursor = found
         else:
@@ -219,6 +212,33 @@ class RowTable(ScrollView, can_focus=True):
             self.cursor_key = self.row_key(rows[self._cursor]) if rows else None
         self._scroll_cursor_into_view()
         self.refresh()
+
+    def _order(self, by_name: list[Any]) -> np.ndarray:
+        """Positions in `by_name` (rows in name order), sorted by the sort column."""
+        column = self._column(self.sort_column)
+        if column is None:
+            return np.arange(len(by_name))
+        values = self._values.get(column.id)
+        if values is None:
+            raw = list(map(column.value, by_name))
+            values = self._values[column.id] = IntegerColumn.of(raw) or raw
+        if isinstance(values, IntegerColumn):
+            return values.order(self.sort_descending)
+        return np.array(order_of_values(values, descending=self.sort_descending), dtype=np.int64)
+
+    def _in_name_order_at(self, by_name: list[Any], row: Any) -> int | None:
+        """Where the row with `row`'s key sits in `by_name` (in name_key order): -1 if
+        it is not there, None if names do not compare (then nothing can be bisected)."""
+        name, key = self.name_key(row), self.row_key(row)
+        try:
+            at = bisect.bisect_left(by_name, name, key=self.name_key)
+        except TypeError:
+            return None
+        while at < len(by_name) and self.name_key(by_name[at]) == name:
+            if self.row_key(by_name[at]) == key:
+                return at
+            at += 1
+        return -1
 
     def _column(self, column_id: str) -> Column | None:
         return next((c for c in self.columns if c.id == column_id), None)

@@ -1,0 +1,54 @@
+"""The virtual table on its own: where the cursor goes when rows are replaced, re-sorted or gone."""
+
+from __future__ import annotations
+
+import random
+
+from textual.app import App, ComposeResult
+
+from ktopui.model.history import History
+from ktopui.model.rows import PodRow, Usage
+from ktopui.ui.columns import POD_COLUMNS, row_key, row_name
+from ktopui.ui.table import RowTable
+
+
+def pods(seed: int, n: int = 400) -> list[PodRow]:
+    """Pods in name order (name, namespace), as the dashboard's refresh hands them over."""
+    rng = random.Random(seed)
+    rows = [
+        PodRow(f"ns-{i % 7}", f"pod-{i // 7:04d}", node=f"node-{i % 5}", usage=Usage(rng.randrange(1000), 1 << 20))
+        for i in range(n)
+    ]
+    return sorted(rows, key=row_name)
+
+
+class OneTable(App):
+    def compose(self) -> ComposeResult:
+        table = RowTable(POD_COLUMNS, key=row_key, name_key=row_name, history=History(), id="t")
+        table.sort_by("cpu", True)
+        yield table
+
+
+async def test_the_cursor_follows_its_pod_through_new_rows_and_stays_in_place_when_it_is_gone():
+    app = OneTable()
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows(pods(1), in_name_order=True)
+        await pilot.press("down", "down", "down", "down")
+        chosen, place = table.cursor_key, table._cursor
+        for seed in range(2, 12):
+            # New row objects with new usage: the CPU order moves, the cursor goes with its pod.
+            table.set_rows(pods(seed), in_name_order=True)
+            assert table.cursor_key == chosen and table.row_key(table.cursor_row) == chosen
+            # Found by bisecting the name order: no index of every key was built.
+            assert table._index is None
+            place = table._cursor
+        # The pod goes away: the cursor stays on the same line, on its neighbour.
+        table.set_rows([r for r in pods(12) if row_key(r) != chosen], in_name_order=True)
+        assert table._cursor == place and table.cursor_key != chosen
+        assert table.cursor_key == table.row_key(table.rows[place])
+        # Sorted by a text column (node), the same holds.
+        table.sort_by("node", False)
+        chosen = table.cursor_key
+        table.set_rows(pods(13), in_name_order=True)
+        assert table.cursor_key == chosen and table.row_key(table.cursor_row) == chosen
