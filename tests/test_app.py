@@ -418,3 +418,29 @@ async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme
         assert [list(s) for s in restyled] != [list(s) for s in styled]
         nodes._lines.clear()
         assert [list(s) for s in restyled] == [list(nodes.render_line(y)) for y in (1, 2)]
+
+
+async def test_the_rows_of_the_refresh_before_are_freed_by_the_next_join_not_the_ui_thread(sim, monkeypatch):
+    import threading
+
+    from ktopui.live import state
+
+    disposed = []
+    real = state.dispose
+
+    def recording(rows, pause):
+        disposed.append((threading.current_thread() is threading.main_thread(), len(rows)))
+        real(rows, pause)
+
+    monkeypatch.setattr(state, "dispose", recording)
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        first = app.snapshot
+        await refresh(app, pilot)
+        assert app.live._retired == [first]  # let go of by the screen, not yet freed
+        await refresh(app, pilot)
+        # The join that followed freed it, in its own thread.
+        assert disposed[0] == (False, len(first.nodes) + len(first.pods))
+        assert len(app.live._retired) == 1 and app.live._retired[0] is not first

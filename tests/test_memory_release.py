@@ -100,3 +100,24 @@ def test_the_full_collection_waits_for_a_pause_in_typing_but_not_for_ever():
         assert collector.full_collections == 2  # once it was FULL_COLLECTION_LATEST late
     finally:
         gc.unfreeze()
+
+
+class Mortal:
+    """Says when it is freed."""
+
+    def __init__(self, deaths: list) -> None:
+        self.deaths = deaths
+
+    def __del__(self) -> None:
+        self.deaths.append(self)
+
+
+def test_dispose_frees_a_batch_at_a_time_with_a_pause_between():
+    from ktopui.live.memory import dispose
+
+    deaths: list = []
+    freed_at_pause: list[int] = []
+    rows = [Mortal(deaths) for _ in range(25)]
+    dispose(rows, lambda: freed_at_pause.append(len(deaths)), batch=10)
+    assert rows == [] and len(deaths) == 25
+    assert freed_at_pause == [10, 20, 25]  # the UI may run at each pause

@@ -30,7 +30,7 @@ from ktopui.kube.objects import (
     RawList,
     decode_in_batches,
 )
-from ktopui.live.memory import Collector, release_free_memory
+from ktopui.live.memory import Collector, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, container_names, node_rows, pod_rows, pod_samples
@@ -194,6 +194,26 @@ class LiveCluster:
         # of cluster time (node metrics, small, still come every refresh).
         self._pods_fetched_at: float | None = None  # newest node metrics time at the last good fetch
         self.pod_metrics_fetches = 0
+        # Snapshots the screen has let go of, freed by the next join (see retire()).
+        self._retired: list[Snapshot] = []
+
+    def retire(self, snapshot: Snapshot) -> None:
+        """The UI no longer shows this snapshot: its rows are freed off the UI thread.
+
+        Without this, the UI thread drops the last references to the rows and
+        samples of the refresh before (150,000 of each after a pod metrics
+        list) as its tables take the new rows, and frees them all in one go.
+        """
+        self._retired.append(snapshot)
+
+    def _dispose_retired(self) -> None:
+        while self._retired:
+            snapshot = self._retired.pop()
+            # A list of its rows, so dropping the snapshot's own lists and
+            # dicts frees no row; then the rows go a batch at a time.
+            rows = [*snapshot.nodes, *snapshot.pods]
+            snapshot = None
+            dispose(rows, self.priority.checkpoint)
 
     def _pod_metrics_due(self, node_metrics: list[NodeSampleMetrics] | None, newest: float | None) -> bool:
         if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics or newest is None:
@@ -347,6 +367,7 @@ class LiveCluster:
 
     def _join(self, now: float, fresh: dict[str, list]) -> Snapshot:
         pause = self.priority.checkpoint
+        self._dispose_retired()  # first: the new rows are made with the old ones gone
         if "pod metrics" in fresh:
             # Decoded a batch at a time and summed as it goes: only the
             # summaries outlive this (the decoded list would be >100 MB).

@@ -154,9 +154,11 @@ class KtopApp(App):
             log.exception("refresh failed unexpectedly")
             self._show_note(f"internal error during refresh: {err!r}")
             return
-        self.snapshot = snapshot
+        previous, self.snapshot = self.snapshot, snapshot
         self.refresh_count += 1
         self._show(snapshot)
+        if previous is not None and previous is not snapshot:
+            self.live.retire(previous)  # freed by the next join, not by this thread
 
     def _tick_header(self) -> None:
         for header in self.screen.query(ClusterHeader):
