@@ -52,3 +52,24 @@ async def test_the_cursor_follows_its_pod_through_new_rows_and_stays_in_place_wh
         chosen = table.cursor_key
         table.set_rows(pods(13), in_name_order=True)
         assert table.cursor_key == chosen and table.row_key(table.cursor_row) == chosen
+
+
+async def test_typing_in_the_filter_formats_each_row_once_and_new_rows_are_filtered_too():
+    app = OneTable()
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.query_one(RowTable)
+        formatted = []
+        table.filter_fields = lambda row: formatted.append(row) or f"{row.namespace}/{row.name} {row.node}"
+        rows = pods(1)
+        table.set_rows(rows, in_name_order=True)
+        for typed in ("n", "ns", "ns-", "ns-3", "ns-3/pod-001", "ns-3"):
+            table.set_filter(typed)
+            expected = {row_key(r) for r in rows if typed in f"{r.namespace}/{r.name} {r.node}"}
+            assert {row_key(r) for r in table.rows} == expected and expected
+        assert len(formatted) == len(rows)  # once per row, not once per key typed
+        # A refresh brings new rows: they are filtered by the same text.
+        rows = pods(2, n=500)
+        table.set_rows(rows, in_name_order=True)
+        assert {row_key(r) for r in table.rows} == {row_key(r) for r in rows if r.namespace == "ns-3"}
+        table.set_filter("")
+        assert len(table.rows) == 500 and table._texts is None
