@@ -44,3 +44,19 @@ def test_integer_columns_sort_like_sort_rows():
         expected = sort_rows(rows, lambda r: r[1], descending=descending, name=lambda r: r[0])
         assert [rows[i] for i in column.order(descending).tolist()] == expected
     assert IntegerColumn.of(["a", None]) is None and IntegerColumn.of([2**70]) is None
+
+
+def test_an_ordered_view_reads_like_the_sorted_list_it_replaces():
+    import numpy as np
+
+    from ktopui.model.sorting import Ordered
+
+    items = ["d", "a", "c", "b", "e"]
+    positions = np.array([1, 3, 2, 0, 4])
+    view = Ordered(items, positions)
+    expected = [items[i] for i in positions]
+    assert list(view) == expected and len(view) == 5 and bool(view)
+    assert [view[i] for i in range(5)] == expected and view[-1] == "e"
+    assert view[1:3] == expected[1:3] and view.index("c") == 2
+    assert "b" in view and "z" not in view
+    assert not Ordered([], np.array([], dtype=np.int64))

@@ -82,3 +82,34 @@ class IntegerColumn:
         keys = self.values[present]
         present = present[np.argsort(-keys if descending else keys, kind="stable")]
         return np.concatenate([present, np.flatnonzero(self.missing)])
+
+
+class Ordered(Sequence):
+    """`items` seen in the order of `positions` (an array of indices into items), without a copy.
+
+    A table of 150,000 rows shows 40: the sorted list itself need not be
+    built, only the lines asked for are looked up.
+    """
+
+    __slots__ = ("items", "positions")
+
+    def __init__(self, items: Sequence[T], positions: np.ndarray) -> None:
+        self.items = items
+        self.positions = positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(map(self.items.__getitem__, self.positions[index].tolist()))
+        return self.items[self.positions[index]]
+
+    def __iter__(self):
+        return map(self.items.__getitem__, self.positions.tolist())
+
+    def index(self, item, start: int = 0, stop: int | None = None) -> int:
+        for i, other in enumerate(self[start:stop], start):
+            if other is item or other == item:
+                return i
+        raise ValueError(f"{item!r} is not in the sequence")

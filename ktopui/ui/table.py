@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ktopui.model.history import History
-from ktopui.model.sorting import IntegerColumn, order_of_values
+from ktopui.model.sorting import IntegerColumn, Ordered, order_of_values
 from ktopui.ui.columns import Column
 
 GAP = 1
@@ -92,7 +92,7 @@ class RowTable(ScrollView, can_focus=True):
         self.history = history
         self.empty_message = empty_message
         self._all_rows: Sequence[Any] = []
-        self._rows: list[Any] = []  # sorted and filtered: what is shown
+        self._rows: Sequence[Any] = []  # sorted and filtered: what is shown (an Ordered view)
         self._index: dict[Any, int] | None = None  # row key -> position in rows, built when needed
         self._stale = False  # rows changed while the table was hidden
         # Between refreshes the rows stay the same list: keep their name order
@@ -161,7 +161,7 @@ class RowTable(ScrollView, can_focus=True):
         self.catch_up()
 
     @property
-    def rows(self) -> list[Any]:
+    def rows(self) -> Sequence[Any]:
         """The rows shown, sorted and filtered."""
         if self._stale:
             self._rebuild(force=True)
@@ -184,13 +184,13 @@ class RowTable(ScrollView, can_focus=True):
                 rows = [r for r, text in zip(rows, self._filter_texts(rows)) if needle in text]
             else:
                 self._texts = None
-            by_name = list(rows) if self._in_name_order else sorted(rows, key=self.name_key)
+            # (rows in name order are taken as they are: the caller does not change them)
+            by_name = rows if self._in_name_order else sorted(rows, key=self.name_key)
             self._by_name = cached = (self._all_rows, self.filter_text, by_name)
             self._values = {}
         by_name = cached[2]
         order = self._order(by_name)  # positions in by_name, in the order shown
-        rows = [by_name[i] for i in order.tolist()]
-        self._rows = rows
+        rows = self._rows = Ordered(by_name, order)
         self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         found = None
