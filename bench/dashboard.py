@@ -239,6 +239,7 @@ async def memory_after_history(app, steps: int, deadline: float) -> None:
     app.interval = 3600
     await next_refresh(app, deadline)
     done = 0
+    trajectory = [proc_status_mb("VmRSS")]  # every 10 refreshes: a plateau, or growth?
     while done < steps and time.monotonic() < deadline:
         emit("advance", seconds=RESOLUTION)
         await from_parent()
@@ -246,9 +247,11 @@ async def memory_after_history(app, steps: int, deadline: float) -> None:
         if not await next_refresh(app, deadline):
             break
         done += 1
+        if done % 10 == 0:
+            trajectory.append(proc_status_mb("VmRSS"))
     emit("memory", steps=done, wanted=steps, minutes=round(done * RESOLUTION / 60, 2),
          rss_mb=proc_status_mb("VmRSS"), hwm_mb=proc_status_mb("VmHWM"),
-         history_entities=len(app.history))
+         history_entities=len(app.history), trajectory=trajectory)
 
 
 async def run_child(args: argparse.Namespace) -> None:
@@ -340,6 +343,8 @@ def summary(r: dict) -> None:
         "MB", mem, "steps")
     print(f"   ({mem.get('minutes')} minutes of simulated history in {mem.get('steps')} refreshes; "
           f"peak VmHWM {v(mem.get('hwm_mb'), 'MB')}; {mem.get('history_entities')} entities with history)")
+    if mem.get("trajectory"):
+        print(f"   (VmRSS at the start of this phase, then every 10 refreshes: {', '.join(map(str, mem['trajectory']))} MB)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
