@@ -444,4 +444,3 @@ async def test_the_rows_of_the_refresh_before_are_freed_by_the_next_join_not_the
         # The join that followed freed it, in its own thread.
         assert disposed[0] == (False, len(first.nodes) + len(first.pods))
         assert len(app.live._retired) == 1 and app.live._retired[0] is not first
-
