@@ -319,6 +319,25 @@ async def test_letters_typed_right_after_slash_go_to_the_filter_and_slash_can_be
         assert shown and all(f"{p.namespace}/{p.name}".startswith("web/a") for p in shown)
 
 
+
+async def test_keys_typed_faster_than_they_are_handled_reach_the_filter_in_order(sim):
+    # A busy screen (a refresh being shown) queues keys: a `/` typed inside the
+    # filter must not overtake the letters typed before it.
+    from textual import events
+
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        for key in ["slash", *"team", "slash", *"web-1", "slash"]:
+            char = "/" if key == "slash" else key
+            event = events.Key(key, char)
+            event.set_sender(app)
+            app.post_message(event)  # all queued before any is handled
+        await pilot.pause()
+        assert app.screen.query_one("#filter").value == "team/web-1/"
+
 async def test_a_key_press_makes_the_refresh_worker_step_aside(sim):
     server, kubeconfig = sim
     app = make_app(kubeconfig)

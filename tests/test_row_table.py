@@ -73,3 +73,15 @@ async def test_typing_in_the_filter_formats_each_row_once_and_new_rows_are_filte
         assert {row_key(r) for r in table.rows} == {row_key(r) for r in rows if r.namespace == "ns-3"}
         table.set_filter("")
         assert len(table.rows) == 500 and table._texts is None
+
+
+async def test_a_filter_that_matches_nothing_says_so_not_that_there_are_no_rows():
+    app = OneTable()
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows(pods(1), in_name_order=True)
+        table.set_filter("no-such-pod")
+        await pilot.pause()
+        assert "No match for 'no-such-pod' among 400 rows. Esc clears the filter." in table.render_line(2).text
+        table.set_rows([], in_name_order=True)
+        assert table.render_line(2).text.strip() == table.empty_message

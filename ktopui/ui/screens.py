@@ -182,11 +182,17 @@ class DashboardScreen(Screen):
         else:
             table.sort_by(message.column_id, message.column_id not in TEXT_COLUMNS)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # `/` is a priority binding, so letters typed right after it (queued
+        # before it is handled) already go to the filter. In the filter itself
+        # it is a character: the binding steps aside and the key takes its turn
+        # in the field's queue, after the letters typed before it.
+        if action == "filter" and self.focused is not None and self.focused.id == "filter":
+            return False
+        return True
+
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
-        if field.has_focus:  # a `/` typed in the filter itself (namespace/name)
-            field.insert_text_at_cursor("/")
-            return
         field.display = True
         table = self.active_table()
         field.value = table.filter_text if table else ""

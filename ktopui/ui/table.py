@@ -384,7 +384,10 @@ class RowTable(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y - 1
         if not self.rows:
             if y == 2:
-                text = self.empty_message[:width].center(width)
+                message = self.empty_message
+                if self.filter_text and self._all_rows:
+                    message = f"No match for {self.filter_text!r} among {len(self._all_rows):,} rows. Esc clears the filter."
+                text = message[:width].center(width)
                 style = base + self.get_component_rich_style("row-table--empty")
                 return Strip([Segment(text, style)], width)
             return Strip.blank(width, base)
