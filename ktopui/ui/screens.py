@@ -185,10 +185,10 @@ class DashboardScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # `/` is a priority binding, so letters typed right after it (queued
         # before it is handled) already go to the filter. In the filter itself
-        # it is a character: the binding steps aside and the key takes its turn
-        # in the field's queue, after the letters typed before it.
+        # it is a character: the binding steps aside (None: shown, dimmed) and
+        # the key takes its turn in the field's queue, after the letters before it.
         if action == "filter" and self.focused is not None and self.focused.id == "filter":
-            return False
+            return None
         return True
 
     def action_filter(self) -> None:
