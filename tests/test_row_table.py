@@ -85,3 +85,24 @@ async def test_a_filter_that_matches_nothing_says_so_not_that_there_are_no_rows(
         assert "No match for 'no-such-pod' among 400 rows. Esc clears the filter." in table.render_line(2).text
         table.set_rows([], in_name_order=True)
         assert table.render_line(2).text.strip() == table.empty_message
+
+
+async def test_sorting_a_filtered_table_matches_sorting_the_filtered_rows():
+    from ktopui.model.sorting import sort_rows
+
+    rows = pods(3, n=300)
+    rows = [r if i % 9 else PodRow(r.namespace, r.name, node=r.node) for i, r in enumerate(rows)]  # some unmeasured
+    text = {row_key(r): f"{r.namespace}/{r.name} {r.node}" for r in rows}
+    app = OneTable()
+    async with app.run_test(size=(160, 30)):
+        table = app.query_one(RowTable)
+        table.filter_fields = lambda r: text[row_key(r)]
+        table.set_rows(rows, in_name_order=True)
+        for typed in ("", "ns-2", "node-4", "pod-00", "nothing"):
+            table.set_filter(typed)
+            for column_id, descending in (("cpu", True), ("mem", False), ("node", False), ("name", True), ("cpu", False)):
+                table.sort_by(column_id, descending)
+                column = table._column(column_id)
+                kept = [r for r in rows if typed.lower() in text[row_key(r)].lower()]
+                expected = sort_rows(kept, column.value, descending=descending, name=row_name)
+                assert [row_key(r) for r in table.rows] == [row_key(r) for r in expected], (typed, column_id)

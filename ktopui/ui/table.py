@@ -96,12 +96,12 @@ class RowTable(ScrollView, can_focus=True):
         self._index: dict[Any, int] | None = None  # row key -> position in rows, built when needed
         self._stale = False  # rows changed while the table was hidden
         # Between refreshes the rows stay the same list: keep their name order
-        # and each column's values, so a sort key costs one argsort.
-        self._by_name: tuple[Any, str, list[Any]] | None = None  # (rows, filter, rows in name order)
+        # (the base), each column's values and each row's filter text, so a
+        # sort key costs one argsort and a filter key a string search.
+        self._by_name: tuple[Any, Sequence[Any]] | None = None  # (rows as given, the base)
         self._values: dict[str, Any] = {}  # column id -> IntegerColumn, or the plain values
-        # (rows, each one's filter text in lower case): typing in the filter
-        # then compares strings, without formatting 150,000 texts per key.
-        self._texts: tuple[Sequence[Any], list[str]] | None = None
+        self._texts: list[str] | None = None  # each base row's filter text, in lower case
+        self._keep: tuple[str, np.ndarray] | None = None  # (filter, positions in the base it keeps)
         self._in_name_order = False
         self.sort_column = ""
         self.sort_descending = False
@@ -176,21 +176,10 @@ class RowTable(ScrollView, can_focus=True):
         self._stale = False
         under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
         at_top = self._cursor == 0 and under_cursor is not None
-        rows = self._all_rows
-        cached = self._by_name
-        if cached is None or cached[0] is not rows or cached[1] != self.filter_text:
-            if self.filter_text:
-                needle = self.filter_text.lower()
-                rows = [r for r, text in zip(rows, self._filter_texts(rows)) if needle in text]
-            else:
-                self._texts = None
-            # (rows in name order are taken as they are: the caller does not change them)
-            by_name = rows if self._in_name_order else sorted(rows, key=self.name_key)
-            self._by_name = cached = (self._all_rows, self.filter_text, by_name)
-            self._values = {}
-        by_name = cached[2]
-        order = self._order(by_name)  # positions in by_name, in the order shown
-        rows = self._rows = Ordered(by_name, order)
+        base = self._base()
+        keep = self._kept(base)  # positions in base that pass the filter (None: all)
+        order = self._order(base, keep)  # positions in base, in the order shown
+        rows = self._rows = Ordered(base, order)
         self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         found = None
@@ -200,14 +189,15 @@ class RowTable(ScrollView, can_focus=True):
             found = 0
             self.cursor_key = self.row_key(rows[0])
         elif under_cursor is not None and self.cursor_key is not None:
-            # by_name is in name order: the row under the cursor (or its
+            # base is in name order: the row under the cursor (or its
             # successor after a refresh) is found by bisection, not by a scan
             # or an index of 150,000 keys.
-            at = self._in_name_order_at(by_name, under_cursor)
+            at = self._in_name_order_at(base, under_cursor)
             if at is None:
                 found = self._find(self.cursor_key)
             elif at >= 0:
-                found = int(np.flatnonzero(order == at)[0])
+                shown_at = np.flatnonzero(order == at)  # empty when the filter hides it
+                found = int(shown_at[0]) if len(shown_at) else None
         if found is not None:
             self._cursor = found
         else:
@@ -218,23 +208,45 @@ class RowTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.refresh()
 
-    def _filter_texts(self, rows: Sequence[Any]) -> list[str]:
-        if self._texts is None or self._texts[0] is not rows:
-            self._texts = (rows, [self.filter_fields(r).lower() for r in rows])
-        return self._texts[1]
+    def _base(self) -> Sequence[Any]:
+        """All rows in name order; what filtering and sorting give positions into."""
+        if self._by_name is None or self._by_name[0] is not self._all_rows:
+            rows = self._all_rows
+            # (rows in name order are taken as they are: the caller does not change them)
+            base = rows if self._in_name_order else sorted(rows, key=self.name_key)
+            self._by_name = (rows, base)
+            self._values, self._texts, self._keep = {}, None, None
+        return self._by_name[1]
 
-    def _order(self, by_name: list[Any]) -> np.ndarray:
-        """Positions in `by_name` (rows in name order), sorted by the sort column."""
+    def _kept(self, base: Sequence[Any]) -> np.ndarray | None:
+        if not self.filter_text:
+            self._texts = None  # (150,000 strings: kept only while a filter is on)
+            return None
+        if self._keep is None or self._keep[0] != self.filter_text:
+            if self._texts is None:
+                self._texts = [self.filter_fields(r).lower() for r in base]
+            needle = self.filter_text.lower()
+            kept = [i for i, text in enumerate(self._texts) if needle in text]
+            self._keep = (self.filter_text, np.array(kept, dtype=np.int64))
+        return self._keep[1]
+
+    def _order(self, base: Sequence[Any], keep: np.ndarray | None) -> np.ndarray:
+        """Positions in `base` of the rows kept, sorted by the sort column (ties in name order)."""
         column = self._column(self.sort_column)
         if column is None:
-            return np.arange(len(by_name))
+            return np.arange(len(base)) if keep is None else keep
         values = self._values.get(column.id)
-        if values is None:
-            raw = list(map(column.value, by_name))
+        if values is None:  # each row's value, once per rows list: sorting again is an argsort
+            raw = list(map(column.value, base))
             values = self._values[column.id] = IntegerColumn.of(raw) or raw
         if isinstance(values, IntegerColumn):
-            return values.order(self.sort_descending)
-        return np.array(order_of_values(values, descending=self.sort_descending), dtype=np.int64)
+            if keep is None:
+                return values.order(self.sort_descending)
+            return keep[IntegerColumn(values.values[keep], values.missing[keep]).order(self.sort_descending)]
+        if keep is None:
+            return np.array(order_of_values(values, descending=self.sort_descending), dtype=np.int64)
+        subset = [values[i] for i in keep.tolist()]
+        return keep[np.array(order_of_values(subset, descending=self.sort_descending), dtype=np.int64)]
 
     def _in_name_order_at(self, by_name: list[Any], row: Any) -> int | None:
         """Where the row with `row`'s key sits in `by_name` (in name_key order): -1 if
