@@ -107,9 +107,3 @@ class Ordered(Sequence):
 
     def __iter__(self):
         return map(self.items.__getitem__, self.positions.tolist())
-
-    def index(self, item, start: int = 0, stop: int | None = None) -> int:
-        for i, other in enumerate(self[start:stop], start):
-            if other is item or other == item:
-                return i
-        raise ValueError(f"{item!r} is not in the sequence")

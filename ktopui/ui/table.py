@@ -1,11 +1,12 @@
 """A virtual table: only the visible lines are formatted.
 
 Textual's DataTable rebuilds per-row structures on every change and stalls
-past ~10,000 rows. This widget keeps the rows as given, sorts and filters a
-list of references, and formats a line only when Textual asks for it
-(`render_line`), so a refresh of 150,000 pods costs one sort, not 150,000
-widgets. The cursor follows a row *key*, so it stays on the same node or pod
-wherever sorting moves it.
+past ~10,000 rows. This widget keeps the rows as given (in name order),
+filters and sorts positions into them (numpy arrays, each column's values
+taken once per rows list), and formats a line only when Textual asks for it
+(`render_line`, kept per row object), so a refresh of 150,000 pods costs one
+argsort, not 150,000 widgets. The cursor follows a row *key*, so it stays on
+the same node or pod wherever sorting moves it.
 """
 
 from __future__ import annotations
@@ -248,16 +249,16 @@ class RowTable(ScrollView, can_focus=True):
         subset = [values[i] for i in keep.tolist()]
         return keep[np.array(order_of_values(subset, descending=self.sort_descending), dtype=np.int64)]
 
-    def _in_name_order_at(self, by_name: list[Any], row: Any) -> int | None:
-        """Where the row with `row`'s key sits in `by_name` (in name_key order): -1 if
+    def _in_name_order_at(self, base: Sequence[Any], row: Any) -> int | None:
+        """Where the row with `row`'s key sits in `base` (in name_key order): -1 if
         it is not there, None if names do not compare (then nothing can be bisected)."""
         name, key = self.name_key(row), self.row_key(row)
         try:
-            at = bisect.bisect_left(by_name, name, key=self.name_key)
+            at = bisect.bisect_left(base, name, key=self.name_key)
         except TypeError:
             return None
-        while at < len(by_name) and self.name_key(by_name[at]) == name:
-            if self.row_key(by_name[at]) == key:
+        while at < len(base) and self.name_key(base[at]) == name:
+            if self.row_key(base[at]) == key:
                 return at
             at += 1
         return -1
