@@ -319,7 +319,6 @@ async def test_letters_typed_right_after_slash_go_to_the_filter_and_slash_can_be
         assert shown and all(f"{p.namespace}/{p.name}".startswith("web/a") for p in shown)
 
 
-
 async def test_keys_typed_faster_than_they_are_handled_reach_the_filter_in_order(sim):
     # A busy screen (a refresh being shown) queues keys: a `/` typed inside the
     # filter must not overtake the letters typed before it.
@@ -337,6 +336,7 @@ async def test_keys_typed_faster_than_they_are_handled_reach_the_filter_in_order
             app.post_message(event)  # all queued before any is handled
         await pilot.pause()
         assert app.screen.query_one("#filter").value == "team/web-1/"
+
 
 async def test_a_key_press_makes_the_refresh_worker_step_aside(sim):
     server, kubeconfig = sim
