@@ -142,3 +142,21 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
         assert by_key(pods) == by_key(pod_rows(list(infos.values()), samples))
         assert [(r.name, r.namespace) for r in pods] == sorted((r.name, r.namespace) for r in pods)
         server.cluster.advance(5)
+
+
+def test_new_metrics_of_a_pod_no_longer_listed_still_give_its_row(sim):
+    """A pod deleted after the metrics were scraped: the live path (summaries by key, a cache)."""
+    server, read = sim
+    cache, memo = RowCache(), SpecMemo()
+    lists = read()
+    infos = {(p.metadata.namespace, p.metadata.name): pod_info(p, memo) for p in lists[PodList]}
+    samples = pod_samples(lists[PodMetricsList], None)
+    pod_rows(infos, samples, cache=cache)
+    server.cluster.advance(15)
+    samples = pod_samples(read()[PodMetricsList], samples)
+    gone = next(k for k in infos if k in samples)
+    listed = {k: v for k, v in infos.items() if k != gone}
+    rows = pod_rows(listed, samples, cache=cache)
+    row = next(r for r in rows if (r.namespace, r.name) == gone)
+    assert row.has_metrics and not row.in_pod_list
+    assert by_key(rows) == by_key(pod_rows(listed, samples))

@@ -408,10 +408,10 @@ def _by_name(key: tuple[str, str]) -> tuple[str, str]:
     return (key[1], key[0])
 
 
-def _name_order(order: list, previous: Mapping, built: Mapping) -> list:
-    """`built`'s keys by name, updating the previous order when few keys came or went."""
+def _name_order(order: list, previous: Mapping, built: Mapping, gone: set) -> list:
+    """`built`'s keys by name, updating the previous order when few keys came or went
+    (`gone`: previous's keys not in built)."""
     added = built.keys() - previous.keys()
-    gone = previous.keys() - built.keys()
     if len(order) != len(previous) or len(added) + len(gone) > 1000:
         return sorted(built, key=_by_name)
     order = list(order)
@@ -470,7 +470,11 @@ def pod_rows(
             row = _pod_row(key, info, sample)
             rebuilt.append(row)
         built[key] = row
-    for key in [k for k in samples if k not in built]:  # metrics of pods not (or no longer) listed
+    if cache is not None and isinstance(pods, Mapping):
+        unlisted = samples.keys() - pods.keys()  # (in C; their order is the name order's business)
+    else:
+        unlisted = [k for k in samples if k not in built]
+    for key in unlisted:  # metrics of pods not (or no longer) listed
         sample = samples[key]
         row = get_row(key)
         if row is None or row.info is not None or row.sample is not sample:
@@ -479,10 +483,11 @@ def pod_rows(
         built[key] = row
     if cache is None:
         return list(built.values())
-    order = _name_order(cache._order, previous, built)
+    gone = previous.keys() - built.keys()
+    order = _name_order(cache._order, previous, built, gone)
     rows = [built[key] for key in order]
     if cache is not None:
-        cache.removed = [previous[key] for key in previous.keys() - built.keys()]
+        cache.removed = [previous[key] for key in gone]
         cache.pods, cache.rebuilt, cache._order = built, rebuilt, order
         cache.samples, cache._samples_of = samples, metrics
         cache._inputs, cache._rows = (pods, metrics), rows
