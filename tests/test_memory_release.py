@@ -93,11 +93,33 @@ def test_the_full_collection_waits_for_a_pause_in_typing_but_not_for_ever():
         collector.after_join()  # a pause
         assert collector.full_collections == 1
         now[0] += 61.0
-        for _ in range(int(FULL_COLLECTION_LATEST)):  # typing without pause, a join every second
+        for _ in range(int(FULL_COLLECTION_LATEST / 2.5)):  # typing without pause, a join every 2.5 s
             priority.input_arrived()
             collector.after_join()
-            now[0] += 1.0
+            now[0] += 2.5
         assert collector.full_collections == 2  # once it was FULL_COLLECTION_LATEST late
+    finally:
+        gc.unfreeze()
+
+
+def test_typing_through_many_fast_refreshes_holds_the_full_collection_back_for_a_bounded_number_of_joins():
+    import gc
+
+    from ktopui.live.memory import FULL_COLLECTION_JOINS_LATEST, Collector
+    from ktopui.live.priority import InputPriority
+
+    now = [0.0]
+    priority = InputPriority(clock=lambda: now[0])
+    collector = Collector(interval=60.0, joins=100, clock=lambda: now[0], quiet_for=priority.quiet_for)
+    try:
+        for _ in range(FULL_COLLECTION_JOINS_LATEST - 1):  # 40 joins a second, a key between each
+            priority.input_arrived()
+            collector.after_join()
+            now[0] += 0.025
+        assert collector.full_collections == 0  # due after 100 joins, held back: the user is typing
+        priority.input_arrived()
+        collector.after_join()
+        assert collector.full_collections == 1  # but not past FULL_COLLECTION_JOINS_LATEST joins
     finally:
         gc.unfreeze()
 
