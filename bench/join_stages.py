@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 
-from top_vs_kubectl import Sim
+from top_vs_kubectl import on_live_sim
 
 import ktopui.live.state as state
 from ktopui.kube.api import KubeAPI
@@ -75,13 +73,7 @@ def main() -> int:
     parser.add_argument("--ticks", type=int, default=24)
     args = parser.parse_args()
     instrument()
-    with tempfile.TemporaryDirectory() as workdir:
-        sim = Sim(args.nodes, args.pods_per_node, Path(workdir), frozen=False)
-        try:
-            print(sim.banner)
-            found = asyncio.run(measure(str(sim.kubeconfig), args.ticks))
-        finally:
-            sim.stop()
+    found = on_live_sim(args.nodes, args.pods_per_node, lambda kubeconfig: asyncio.run(measure(kubeconfig, args.ticks)))
     for kind, stages in found.items():
         n = len(stages.get("CPU (process)", []))
         print(f"\n{kind} ticks: {n} (median ms)")

@@ -16,12 +16,10 @@ import argparse
 import asyncio
 import gc
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import msgspec
-from top_vs_kubectl import Sim
+from top_vs_kubectl import on_live_sim
 
 import ktopui.live.state as state
 from ktopui.kube.connection import load_connection, make_http_client
@@ -77,13 +75,7 @@ def main() -> int:
     parser.add_argument("--pods-per-node", type=int, default=30)
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        sim = Sim(args.nodes, args.pods_per_node, Path(workdir), frozen=False)
-        try:
-            print(sim.banner)
-            pods, bodies = asyncio.run(capture(str(sim.kubeconfig)))
-        finally:
-            sim.stop()
+    pods, bodies = on_live_sim(args.nodes, args.pods_per_node, lambda kubeconfig: asyncio.run(capture(kubeconfig)))
     found = measure(pods, bodies, args.reps)
     print(f"\nnew pod metrics list joined after another, {args.reps} runs (median ms; all runs)")
     for name, values in found.items():

@@ -27,8 +27,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 TARGETS = {  # command -> (max time ratio, max memory ratio or None)
     "top pods -A": (0.5, 1.0),
@@ -120,6 +124,17 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
 
+
+
+def on_live_sim(nodes: int, pods_per_node: int, work: Callable[[str], T]) -> T:
+    """Start `ktopui sim` with its clock running, print its banner, return work(its kubeconfig), stop it."""
+    with tempfile.TemporaryDirectory() as workdir:
+        sim = Sim(nodes, pods_per_node, Path(workdir), frozen=False)
+        try:
+            print(sim.banner)
+            return work(str(sim.kubeconfig))
+        finally:
+            sim.stop()
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

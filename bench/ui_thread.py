@@ -22,12 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from dashboard import next_refresh, press
-from top_vs_kubectl import Sim
+from top_vs_kubectl import on_live_sim
 
 # (group, keys pressed in turn); the pods view is on screen before and after each.
 KEYS = [
@@ -92,13 +90,9 @@ def main() -> int:
     parser.add_argument("--refreshes", type=int, default=12)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        sim = Sim(args.nodes, args.pods_per_node, Path(workdir), frozen=False)
-        try:
-            print(sim.banner)
-            showing, keys = asyncio.run(run(str(sim.kubeconfig), args.refreshes, args.reps))
-        finally:
-            sim.stop()
+    showing, keys = on_live_sim(
+        args.nodes, args.pods_per_node, lambda kubeconfig: asyncio.run(run(kubeconfig, args.refreshes, args.reps))
+    )
     print("\n1. the pods table's set_rows per refresh (ms; median, max, all)")
     for kind, values in showing.items():
         if values:
