@@ -116,7 +116,7 @@ class RowTable(ScrollView, can_focus=True):
         # never changed once made (a refresh brings new row objects, and only
         # those get new history), so a line is the same while these are.
         self._lines: dict[int, tuple[Any, tuple, Strip]] = {}
-        self._palette: tuple | None = None  # the tones' styles, looked up once per style change
+        self._palette: dict[str, Style] | None = None  # tone -> its style, looked up once per style change
 
     # -- data ---------------------------------------------------------------
 
@@ -384,9 +384,9 @@ class RowTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._palette = None  # (cached lines whose styles still match stay usable)
 
-    def _tone_styles(self) -> tuple:
+    def _tone_styles(self) -> dict[str, Style]:
         if self._palette is None:
-            self._palette = tuple(self.get_component_rich_style(f"row-table--{t}", partial=True) for t in TONES)
+            self._palette = {t: self.get_component_rich_style(f"row-table--{t}", partial=True) for t in TONES}
         return self._palette
 
     def render_line(self, y: int) -> Strip:
@@ -414,7 +414,6 @@ class RowTable(ScrollView, can_focus=True):
         cached = self._lines.get(id(row))
         if cached is not None and cached[0] is row and cached[1] == looks:
             return cached[2]
-        tones = dict(zip(TONES, palette))
         segments = []
         for column, w in self._columns_for(width):
             text = _fit(column.text(row, self.history), w, column.right)
@@ -424,7 +423,7 @@ class RowTable(ScrollView, can_focus=True):
             # background; the `!`/`!!` marks still carry the level there.
             if tone and not (selected and tone in ("warn", "crit")):
                 # partial: only the tone's colour, so the cursor's background stays.
-                tone_style = tones.get(tone)
+                tone_style = palette.get(tone)
                 if tone_style is None:
                     tone_style = self.get_component_rich_style(f"row-table--{tone}", partial=True)
                 style = style + tone_style
