@@ -52,11 +52,11 @@ def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float
             samples = None
             for i, raw in enumerate(raws):
                 began = time.perf_counter()
-                samples = state.pod_samples(decode_in_batches(raw, PodSampleMetrics), samples)
+                samples = state.pod_samples(decode_in_batches(raw, PodSampleMetrics), samples, fresh=live._fresh)
                 summed = time.perf_counter()
-                rows = state.pod_rows(infos, samples, cache=live._rows)
+                rows = live._pod_view.update(infos, samples)
                 joined = time.perf_counter()
-                live._record([], rows, {"pods": infos})
+                live._record([], {"pods": infos})
                 recorded = time.perf_counter()
                 if i:  # the first list fills the caches, as the app's first refresh does
                     for name, seconds in (("summing pod metrics", summed - began), ("pod rows", joined - summed),

@@ -1,4 +1,4 @@
-"""Reusing rows between refreshes changes nothing but the cost."""
+"""Reusing what earlier refreshes made (node rows' cache, pod summaries, samples, the pod view) changes nothing but the cost."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsList, decode
 from ktopui.model.join import RowCache, node_rows, pod_rows, pod_samples
 from ktopui.model.pod_info import SpecMemo, pod_info
+from ktopui.model.pod_view import PodViewJoin
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -36,43 +37,66 @@ def sim(request):
             yield server, read
 
 
-def join(lists, cache=None):
-    nodes = node_rows(lists[NodeList], lists[NodeMetricsList], lists[PodList], cache=cache)
-    pods = pod_rows(lists[PodList], lists[PodMetricsList], cache=cache)
-    return nodes, pods
+class Live:
+    """What LiveCluster keeps between refreshes: node rows' cache, pod summaries, samples, the pod view."""
+
+    def __init__(self) -> None:
+        self.cache, self.memo, self.view = RowCache(), SpecMemo(), PodViewJoin()
+        self.infos: dict = {}
+        self.samples = None
+
+    def join(self, lists):
+        infos = {}
+        for pod in lists[PodList]:
+            key = (pod.metadata.namespace, pod.metadata.name)
+            old = self.infos.get(key)
+            same = old is not None and old.resource_version == pod.metadata.resourceVersion
+            infos[key] = old if same else pod_info(pod, self.memo)
+        self.infos = infos
+        self.samples = pod_samples(lists[PodMetricsList], self.samples)
+        nodes = node_rows(lists[NodeList], lists[NodeMetricsList], infos, cache=self.cache)
+        return nodes, self.view.update(infos, self.samples)
+
+
+def fresh(lists):
+    return (
+        node_rows(lists[NodeList], lists[NodeMetricsList], lists[PodList]),
+        pod_rows(lists[PodList], lists[PodMetricsList]),
+    )
 
 
 def by_key(rows):
     return sorted(rows, key=lambda r: (r.namespace, r.name))
 
 
-def test_cached_rows_equal_fresh_rows_through_churn_and_new_metrics(sim):
+def test_kept_rows_equal_fresh_rows_through_churn_and_new_metrics(sim):
     server, read = sim
-    cache = RowCache()
+    live = Live()
     for _ in range(6):
         lists = read()
-        (nodes, pods), (fresh_nodes, fresh_pods) = join(lists, cache), join(lists)
+        (nodes, pods), (fresh_nodes, fresh_pods) = live.join(lists), fresh(lists)
         assert nodes == fresh_nodes
         assert by_key(pods) == by_key(fresh_pods)
-        # With a cache, rows come in the order ties are shown in: name, then namespace.
+        # Rows come in the order ties are shown in: name, then namespace.
         assert [(r.name, r.namespace) for r in pods] == sorted((r.name, r.namespace) for r in pods)
         server.cluster.advance(7)  # some nodes scrape again, pods come and go
 
 
 def test_unchanged_pods_keep_their_row_objects(sim):
     server, read = sim
-    cache = RowCache()
-    lists = read()
-    _, first = join(lists, cache)
-    _, again = join(read(), cache)  # a new response, same state
+    live = Live()
+    _, first = live.join(read())
+    first = list(first)
+    _, again = live.join(read())  # a new response, same state
     assert all(a is b for a, b in zip(first, again))
 
 
-def test_new_metrics_or_a_new_pod_version_rebuild_the_row(sim):
+def test_new_metrics_or_a_new_pod_version_give_a_new_row(sim):
     server, read = sim
-    cache = RowCache()
+    live = Live()
     lists = read()
-    _, first = join(lists, cache)
+    _, first = live.join(lists)
+    first = list(first)
     target = lists[PodMetricsList][0]
     key = (target.metadata.namespace, target.metadata.name)
     changed = msgspec.structs.replace(
@@ -80,37 +104,30 @@ def test_new_metrics_or_a_new_pod_version_rebuild_the_row(sim):
         containers=[msgspec.structs.replace(c, usage={**c.usage, "cpu": "123m"}) for c in target.containers],
     )  # same timestamp: the usage itself is compared, not only the timestamp
     lists[PodMetricsList] = [changed, *lists[PodMetricsList][1:]]
-    _, second = join(lists, cache)
+    pod = lists[PodList][1]
+    lists[PodList][1] = msgspec.structs.replace(pod, metadata=msgspec.structs.replace(pod.metadata, resourceVersion="999999"))
+    _, second = live.join(lists)
     row = next(r for r in second if (r.namespace, r.name) == key)
     assert row.usage.cpu_milli == 123 * len(target.containers)
     old = next(r for r in first if (r.namespace, r.name) == key)
     assert row is not old
+    renewed = (pod.metadata.namespace, pod.metadata.name)
+    assert next(r for r in second if r.key == renewed) is not next(r for r in first if r.key == renewed)
 
 
-def test_rows_of_deleted_pods_leave_the_cache(sim):
+def test_deleted_pods_leave_the_view_and_it_says_which(sim):
     server, read = sim
-    cache = RowCache()
+    live = Live()
     lists = read()
-    join(lists, cache)
-    lists[PodList] = lists[PodList][1:]
-    lists[PodMetricsList] = []
-    join(lists, cache)
-    assert len(cache.pods) == len(lists[PodList])
-
-
-def test_the_cache_says_what_changed(sim):
-    server, read = sim
-    cache = RowCache()
-    lists = read()
-    _, rows = join(lists, cache)
-    assert len(cache.rebuilt) == len(rows) and cache.removed == []
+    _, rows = live.join(lists)
+    assert len(rows) == len(lists[PodList]) and live.view.gone == []
     lists = read()
     gone = lists[PodList][0]
     lists[PodList] = lists[PodList][1:]
     lists[PodMetricsList] = [m for m in lists[PodMetricsList] if m.metadata.name != gone.metadata.name]
-    join(lists, cache)
-    assert cache.rebuilt == []
-    assert [(r.namespace, r.name) for r in cache.removed] == [(gone.metadata.namespace, gone.metadata.name)]
+    _, rows = live.join(lists)
+    assert len(rows) == len(lists[PodList])
+    assert [key for key, _, _ in live.view.gone] == [(gone.metadata.namespace, gone.metadata.name)]
 
 
 # 1767226636: a pod that was the only one with a CPU limit on its node is
@@ -119,7 +136,7 @@ def test_the_cache_says_what_changed(sim):
 def test_rows_updated_from_changes_equal_a_fresh_join(sim):
     """The live path: pod summaries by key (a watch cache's copy), metrics summed less often."""
     server, read = sim
-    cache, memo = RowCache(), SpecMemo()
+    cache, memo, view = RowCache(), SpecMemo(), PodViewJoin()
     infos: dict = {}
     samples = None
     for i in range(9):
@@ -132,12 +149,12 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
             new[key] = old if same else pod_info(pod, memo)
         # As the watch cache says it: every key that differs, and some that do not.
         touched = {k for k in infos.keys() | new.keys() if infos.get(k) is not new.get(k)} | set(list(new)[:3])
-        cache.changes_hint = (infos, new, touched)
+        cache.changes_hint = hint = (infos, new, touched)
         infos = new
         if i % 3 == 0:  # pod metrics are fetched once per resolution; pods change in between
             samples = pod_samples(lists[PodMetricsList], samples)
         nodes = node_rows(lists[NodeList], lists[NodeMetricsList], infos, cache=cache)
-        pods = pod_rows(infos, samples, cache=cache)
+        pods = view.update(infos, samples, hint=hint)
         assert nodes == node_rows(lists[NodeList], lists[NodeMetricsList], list(infos.values()))
         assert by_key(pods) == by_key(pod_rows(list(infos.values()), samples))
         assert [(r.name, r.namespace) for r in pods] == sorted((r.name, r.namespace) for r in pods)
@@ -145,18 +162,18 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
 
 
 def test_new_metrics_of_a_pod_no_longer_listed_still_give_its_row(sim):
-    """A pod deleted after the metrics were scraped: the live path (summaries by key, a cache)."""
+    """A pod deleted after the metrics were scraped: the live path (summaries by key, the view)."""
     server, read = sim
-    cache, memo = RowCache(), SpecMemo()
+    memo, view = SpecMemo(), PodViewJoin()
     lists = read()
     infos = {(p.metadata.namespace, p.metadata.name): pod_info(p, memo) for p in lists[PodList]}
     samples = pod_samples(lists[PodMetricsList], None)
-    pod_rows(infos, samples, cache=cache)
+    view.update(infos, samples)
     server.cluster.advance(15)
     samples = pod_samples(read()[PodMetricsList], samples)
     gone = next(k for k in infos if k in samples)
     listed = {k: v for k, v in infos.items() if k != gone}
-    rows = pod_rows(listed, samples, cache=cache)
+    rows = view.update(listed, samples)
     row = next(r for r in rows if (r.namespace, r.name) == gone)
     assert row.has_metrics and not row.in_pod_list
     assert by_key(rows) == by_key(pod_rows(listed, samples))

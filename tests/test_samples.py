@@ -3,7 +3,7 @@
 pod_samples reads metrics-server's spellings with numpy and sends every other
 spelling to the exact parser; _rows_of builds rows with C calls over lists.
 Both are checked here against the plain per-pod code they replace
-(exact_usage_of: Quantity parsing and Go's Add; _pod_row: one row at a time).
+(exact_usage_of: Quantity parsing and Go's Add; pod_row: one row at a time).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ktopui.kube.objects import (
     SampleUsage,
     decode,
 )
-from ktopui.model.join import _pod_row, pod_rows
+from ktopui.model.join import pod_row, pod_rows
 from ktopui.model.pod_info import SpecMemo, pod_info
 from ktopui.model.samples import BATCH, container_usage, pod_samples
 from ktopui.model.usage import exact_usage_of
@@ -139,4 +139,4 @@ def test_pod_rows_equal_rows_built_one_by_one(cluster):
     infos, metrics, _ = cluster
     samples = pod_samples(metrics)
     rows = pod_rows(infos, metrics)
-    assert rows == [_pod_row(k, infos.get(k), samples.get(k)) for k in [*infos, *(k for k in samples if k not in infos)]]
+    assert rows == [pod_row(k, infos.get(k), samples.get(k)) for k in [*infos, *(k for k in samples if k not in infos)]]

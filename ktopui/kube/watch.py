@@ -152,7 +152,7 @@ class WatchCache(Generic[T]):
                     continue
                 raise
             for o in found.items:
-                items[(intern(o.metadata.namespace), o.metadata.name)] = o if transform is None else transform(o)
+                items[(intern(o.metadata.namespace), intern(o.metadata.name))] = o if transform is None else transform(o)
             token = found.metadata.continue_
             if not token:
                 break
@@ -210,7 +210,7 @@ class WatchCache(Generic[T]):
             self.resource_version = decode(event.object, _Versioned).metadata.resourceVersion
             return
         obj = decode(event.object, self.item_kind, what=f"watch {self.resource}")
-        key = (intern(obj.metadata.namespace), obj.metadata.name)
+        key = (intern(obj.metadata.namespace), intern(obj.metadata.name))
         if self._touched is not None:
             self._touched.add(key)
         if event.type == "DELETED":

@@ -15,7 +15,7 @@ import gc
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -33,10 +33,11 @@ from ktopui.kube.objects import (
 from ktopui.live.memory import Collector, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
-from ktopui.model.join import PodSample, RowCache, container_names, node_rows, pod_rows, pod_samples
+from ktopui.model.join import PodSample, RowCache, container_names, node_rows, pod_samples
 from ktopui.model.samples import container_numbers
 from ktopui.model.pacing import paced
 from ktopui.model.pod_info import PodInfo, pod_info
+from ktopui.model.pod_view import PodRowsView, PodViewJoin
 from ktopui.model.rows import NodeRow, PodRow
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
@@ -107,7 +108,7 @@ class Totals:
 @dataclass
 class Snapshot:
     nodes: list[NodeRow]
-    pods: list[PodRow]
+    pods: Sequence[PodRow]  # a PodRowsView from LiveCluster: rows made as they are looked at
     health: dict[str, SourceHealth]
     newest_metrics: float | None  # epoch seconds of the newest metrics timestamp
     totals: Totals = field(default_factory=Totals)
@@ -121,28 +122,48 @@ class Snapshot:
     def coverage(self) -> tuple[int, int, int]:
         """(nodes with metrics, pods with metrics, running pods), counted once per snapshot."""
         if self._coverage is None:
-            self._coverage = (
-                sum(1 for n in self.nodes if n.has_metrics),
-                sum(1 for p in self.pods if p.has_metrics),
-                sum(1 for p in self.pods if p.status == "Running"),
-            )
+            if isinstance(self.pods, PodRowsView):
+                measured, running = self.pods.coverage()
+            else:
+                measured = sum(1 for p in self.pods if p.has_metrics)
+                running = sum(1 for p in self.pods if p.status == "Running")
+            self._coverage = (sum(1 for n in self.nodes if n.has_metrics), measured, running)
         return self._coverage
 
     def pod(self, namespace: str, name: str) -> PodRow | None:
+        if isinstance(self.pods, PodRowsView):
+            return self.pods.pod(namespace, name)
         if self.pods_by_key is None:
             self.pods_by_key = {(p.namespace, p.name): p for p in self.pods}
         return self.pods_by_key.get((namespace, name))
 
-    def pods_on(self, node: str) -> list[PodRow]:
-        """The pods of one node, in the order of `pods` (the same list when asked again)."""
+    def pods_on(self, node: str) -> Sequence[PodRow]:
+        """The pods of one node, in the order of `pods` (the same sequence when asked again)."""
         # One scan per node asked for: at 150,000 pods a scan is ~13 ms, an
         # index of every node ~65 ms, and a node's screen asks for one node.
         if self._by_node is None:
             self._by_node = {}
         found = self._by_node.get(node)
         if found is None:
-            found = self._by_node[node] = [p for p in self.pods if p.node == node]
+            if isinstance(self.pods, PodRowsView):
+                found = self._by_node[node] = self.pods.on_node(node)
+            else:
+                found = self._by_node[node] = [p for p in self.pods if p.node == node]
         return found
+
+    def namespaces(self) -> set[str]:
+        """The namespaces the pods are in."""
+        if isinstance(self.pods, PodRowsView):
+            return {key[0] for key in self.pods.keys}
+        return {p.namespace for p in self.pods}
+
+    def pods_in(self, namespace: str) -> Sequence[PodRow]:
+        """The pods of one namespace ("": all), in the order of `pods`."""
+        if not namespace:
+            return self.pods
+        if isinstance(self.pods, PodRowsView):
+            return self.pods.in_namespace(namespace)
+        return [p for p in self.pods if p.namespace == namespace]
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:
@@ -188,7 +209,9 @@ class LiveCluster:
         self._node_names: set[str] = set()
         self._node_metrics: list[NodeSampleMetrics] | None = None
         self._pod_metrics: dict[tuple[str, str], PodSample] | None = None
-        self._rows = RowCache()
+        self._rows = RowCache()  # node rows' cache (and the pod list's change hint)
+        self._pod_view = PodViewJoin()
+        self._fresh: tuple[list, list] = ([], [])  # keys and samples of pods with new metrics
         # The full pod metrics list is tens of MB on a big cluster and changes
         # only as nodes scrape: fetch it at most once per metrics resolution
         # of cluster time (node metrics, small, still come every refresh).
@@ -211,7 +234,9 @@ class LiveCluster:
             snapshot = self._retired.pop()
             # A list of its rows, so dropping the snapshot's own lists and
             # dicts frees no row; then the rows go a batch at a time.
-            rows = [*snapshot.nodes, *snapshot.pods]
+            pods = snapshot.pods
+            rows = [*snapshot.nodes, *(pods.samples if isinstance(pods, PodRowsView) else pods)]
+            pods = None
             snapshot = None
             dispose(rows, self.priority.checkpoint)
 
@@ -374,10 +399,13 @@ class LiveCluster:
             raws = fresh.pop("pod metrics")
             try:
                 self._pod_metrics = pod_samples(
-                    paced(decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), pause), self._pod_metrics
+                    paced(decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), pause),
+                    self._pod_metrics,
+                    fresh=self._fresh,
                 )
                 del raws  # and with them the response body
             except MalformedResponse as err:
+                self._fresh = ([], [])
                 log.warning("pod metrics: %s", err)
                 health = self.health["pod metrics"]
                 health.error, health.failures = err, health.failures + 1
@@ -385,8 +413,8 @@ class LiveCluster:
                 fresh["pod metrics"] = []
         pause()
         nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
-        pods = pod_rows(self._pods, self._pod_metrics, cache=self._rows, pause=pause)
-        self._record(nodes, pods, fresh)
+        pods = self._pod_view.update(self._pods, self._pod_metrics, hint=self._rows.changes_hint, pause=pause)
+        self._record(nodes, fresh)
         pause()
         totals = Totals()
         newest: float | None = None
@@ -405,7 +433,6 @@ class LiveCluster:
             nodes=nodes,
             pods=pods,
             pods_in_name_order=True,
-            pods_by_key=self._rows.pods,
             health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
             newest_metrics=newest,
             totals=totals,
@@ -414,8 +441,8 @@ class LiveCluster:
         snapshot.coverage()  # counted here, off the UI thread
         return snapshot
 
-    def _record(self, nodes: list[NodeRow], pods: list[PodRow], fresh: dict[str, list]) -> None:
-        """History of what changed: rows the row cache kept have no new sample."""
+    def _record(self, nodes: list[NodeRow], fresh: dict[str, list]) -> None:
+        """History of what changed: the node metrics, and the pods whose samples are new."""
         history = self.history
         if "nodes" in fresh:
             names = {r.name for r in nodes}
@@ -424,33 +451,32 @@ class LiveCluster:
         shown = [r for r in nodes if r.has_metrics]
         history.record_many([node_key(r.name) for r in shown], [r.timestamp for r in shown],
                             [r.usage.cpu_milli for r in shown], [r.usage.mem_bytes for r in shown], same_kind=True)
-        if "pods" in fresh:
-            # Pods outside the current namespace keep their history (switching back finds it).
-            ns = self.namespace
-            gone = [r for r in self._rows.removed if not ns or r.namespace == ns]
-            history.forget(pod_key(r.namespace, r.name) for r in gone)
-            history.forget(
-                container_key(r.namespace, r.name, name) for r in gone for name in container_names(r.info, r.sample)
-            )
-        rebuilt = self._rows.rebuilt
+        # Pods outside the current namespace keep their history (switching back finds it).
+        ns = self.namespace
+        gone = [(key, info, sample) for key, info, sample in self._pod_view.gone if not ns or key[0] == ns]
+        history.forget(pod_key(*key) for key, _, _ in gone)
+        history.forget(container_key(*key, name) for key, info, sample in gone for name in container_names(info, sample))
+        (keys, samples), self._fresh = self._fresh, ([], [])
         pause = self.priority.checkpoint
-        for start in range(0, len(rebuilt), RECORD_BATCH):
+        for start in range(0, len(keys), RECORD_BATCH):
             pause()
-            rows = [r for r in rebuilt[start : start + RECORD_BATCH] if r.has_metrics]
+            some, measured = keys[start : start + RECORD_BATCH], samples[start : start + RECORD_BATCH]
             # (attrgetter and tuple displays: no Python call per pod)
-            history.record_many([("pod", r.namespace, r.name) for r in rows], list(map(_timestamp, rows)),
-                                list(map(_cpu_milli, rows)), list(map(_mem_bytes, rows)), same_kind=True)
-            keys, stamps, cpu, mem = [], [], [], []
-            for r in [r for r in rows if len(r.sample.containers) > 1]:
-                # A pod with one container has that container's numbers: its
-                # history serves for both (see history_key_of_container).
-                ns, pod, stamp = r.namespace, r.name, r.timestamp
-                for name, cpu_milli, mem_bytes in container_numbers(r.sample):
-                    keys.append(("container", ns, pod, name))
+            history.record_many([("pod", ns, name) for ns, name in some], list(map(_timestamp, measured)),
+                                list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)), same_kind=True)
+            ckeys, stamps, cpu, mem = [], [], [], []
+            for (namespace, pod), sample in zip(some, measured):
+                if len(sample.containers) < 2:
+                    # A pod with one container has that container's numbers: its
+                    # history serves for both (see history_key_of_container).
+                    continue
+                stamp = sample.timestamp
+                for name, cpu_milli, mem_bytes in container_numbers(sample):
+                    ckeys.append(("container", namespace, pod, name))
                     stamps.append(stamp)
                     cpu.append(cpu_milli)
                     mem.append(mem_bytes)
-            history.record_many(keys, stamps, cpu, mem, same_kind=True)
+            history.record_many(ckeys, stamps, cpu, mem, same_kind=True)
 
 
 def history_key_of_container(row: PodRow, container: str) -> tuple:

@@ -9,11 +9,9 @@ requests, or no permission to list objects) and objects without metrics
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod
-from ktopui.model.pacing import paced
 from ktopui.model.pod_info import (
     NO_PROBLEMS,
     PodInfo,
@@ -117,24 +115,17 @@ def container_usage_lines(containers: Iterable) -> list[ContainerUsageLine]:
 
 
 class RowCache:
-    """What earlier refreshes computed, reused while the inputs are unchanged.
+    """What earlier refreshes computed for the node rows, reused while the inputs are unchanged.
 
-    metrics-server moves a pod's usage only when its timestamp moves (every
-    15-60 s) and the API server changes a pod only with a new
-    resourceVersion, so at a 2 s refresh almost every row is unchanged: the
-    join then costs a dictionary lookup per pod instead of rebuilding the row.
+    The API server changes an object only with a new resourceVersion, so at
+    a 2 s refresh almost every node is unchanged, and the pods' requests and
+    limits summed per node change only where pods changed.
     """
 
     def __init__(self) -> None:
         self.memo = SpecMemo()
         self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
         self.infos: dict[tuple[str, str], PodInfo] = {}  # per pod, while its resourceVersion holds
-        self.samples: dict[tuple[str, str], PodSample] = {}
-        self._samples_of: object = None  # the metrics list `samples` came from
-        self.pods: dict[tuple[str, str], PodRow] = {}
-        self._inputs: tuple = ()  # (pods, metrics) of the last pod_rows call
-        self._rows: list[PodRow] = []
-        self._order: list[tuple[str, str]] = []  # keys of _rows, by (name, namespace)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, list] = {}  # per node: see _reserve
         self._reserved_amounts: dict[str, tuple] = {}  # per node: (requests, limits) sums and their Amounts
@@ -142,9 +133,6 @@ class RowCache:
         # (old pods, new pods, the keys that may differ between them): set by
         # whoever made `new` from `old`, so _changes need not compare them all.
         self.changes_hint: tuple | None = None
-        # What the last pod_rows call changed, so history records only those.
-        self.rebuilt: list[PodRow] = []
-        self.removed: list[PodRow] = []
 
 
 # -- Nodes ------------------------------------------------------------------
@@ -328,7 +316,8 @@ def container_names(info: PodInfo | None, sample: PodSample | None) -> set[str]:
 _NO_SHARE = LimitShare()
 
 
-def _pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None) -> PodRow:
+def pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None) -> PodRow:
+    """The row of one pod from its summary and its summed metrics (either may be None)."""
     if info is None:
         return PodRow(
             key[0], key[1], has_metrics=True, in_pod_list=False, timestamp=sample.timestamp, window=sample.window,
@@ -404,134 +393,21 @@ def _infos(pods: PodItems | None, cache: RowCache | None) -> Iterable[tuple[tupl
     return out
 
 
-def _by_name(key: tuple[str, str]) -> tuple[str, str]:
-    return (key[1], key[0])
-
-
-def _name_order(order: list, previous: Mapping, built: Mapping, gone: set) -> list:
-    """`built`'s keys by name, updating the previous order when few keys came or went
-    (`gone`: previous's keys not in built)."""
-    added = built.keys() - previous.keys()
-    if len(order) != len(previous) or len(added) + len(gone) > 1000:
-        return sorted(built, key=_by_name)
-    order = list(order)
-    for key in gone:
-        at = bisect.bisect_left(order, _by_name(key), key=_by_name)
-        if at < len(order) and order[at] == key:
-            del order[at]
-    for key in added:
-        order.insert(bisect.bisect(order, _by_name(key), key=_by_name), key)
-    return order
-
-
-def pod_rows(
-    pods: PodItems | None,
-    metrics: Iterable | None,
-    *,
-    cache: RowCache | None = None,
-    pause: Callable[[], None] | None = None,
-) -> list[PodRow]:
+def pod_rows(pods: PodItems | None, metrics: Iterable | None) -> list[PodRow]:
     """One row per pod known from either the pod list or the metrics.
 
-    `pods` holds decoded Pods, PodInfos, or a mapping of key to PodInfo (a
-    watch cache's). With a cache, a pod whose summary and metrics are the
-    same objects as last time keeps its row; cache.rebuilt and cache.removed
-    then say what changed. Given the very same inputs again, the previous
-    list itself comes back. With a cache, rows come in name order (then
-    namespace), the order a table shows ties in, so sorting them by a column
-    is cheap; without, in the order given (pods, then metrics-only). `pause`
-    is called between batches of pods (see pacing.paced).
+    `pods` holds decoded Pods, PodInfos, or a mapping of key to PodInfo;
+    `metrics` PodMetrics (or a leaner shape, see pod_samples) or PodSamples
+    by key. Rows come in the order given: pods, then pods known only from
+    their metrics. (The dashboard keeps its pods as a PodRowsView instead,
+    which makes a row only when one is looked at.)
     """
-    if cache is not None and cache._inputs and cache._inputs[0] is pods and cache._inputs[1] is metrics:
-        cache.rebuilt, cache.removed = [], []
-        return cache._rows
-    if isinstance(metrics, Mapping):
-        samples = metrics  # PodSamples already
-    elif cache is not None and metrics is not None and cache._samples_of is metrics:
-        samples = cache.samples
-    else:
-        samples = pod_samples(metrics or (), cache.samples if cache is not None else None)
-    if (
-        cache is not None
-        and cache._inputs
-        and cache._inputs[1] is metrics
-        and isinstance(pods, Mapping)
-        and isinstance(cache._inputs[0], Mapping)
-    ):
-        return _changed_pod_rows(cache, pods, samples)
-    previous = cache.pods if cache is not None else {}
-    built: dict[tuple[str, str], PodRow] = {}
-    rebuilt: list[PodRow] = []
-    get_sample, get_row = samples.get, previous.get
-    for key, info in paced(_infos(pods, cache), pause):
-        sample = get_sample(key)
-        row = get_row(key)
-        if row is None or row.info is not info or row.sample is not sample or not info.resource_version:
-            row = _pod_row(key, info, sample)
-            rebuilt.append(row)
-        built[key] = row
-    if cache is not None and isinstance(pods, Mapping):
-        unlisted = samples.keys() - pods.keys()  # (in C; their order is the name order's business)
-    else:
-        unlisted = [k for k in samples if k not in built]
-    for key in unlisted:  # metrics of pods not (or no longer) listed
-        sample = samples[key]
-        row = get_row(key)
-        if row is None or row.info is not None or row.sample is not sample:
-            row = _pod_row(key, None, sample)
-            rebuilt.append(row)
-        built[key] = row
-    if cache is None:
-        return list(built.values())
-    gone = previous.keys() - built.keys()
-    order = _name_order(cache._order, previous, built, gone)
-    rows = [built[key] for key in order]
-    if cache is not None:
-        cache.removed = [previous[key] for key in gone]
-        cache.pods, cache.rebuilt, cache._order = built, rebuilt, order
-        cache.samples, cache._samples_of = samples, metrics
-        cache._inputs, cache._rows = (pods, metrics), rows
-    return rows
-
-
-def _changed_pod_rows(cache: RowCache, pods: Mapping[tuple[str, str], PodInfo], samples: Mapping) -> list[PodRow]:
-    """pod_rows when only some pods changed and the metrics did not: touch only those.
-
-    The rows list is the previous one patched where a key sits in the name
-    order (found by bisection), not rebuilt from 150,000 lookups.
-    """
-    changed, gone = _changes(cache, cache._inputs[0], pods)
-    built = dict(cache.pods)
-    order = cache._order
-    rows = list(cache._rows)
-    rebuilt, removed = [], []
-
-    def place(key: tuple[str, str]) -> int:
-        return bisect.bisect_left(order, _by_name(key), key=_by_name)
-
-    for key in changed:
-        row = _pod_row(key, pods[key], samples.get(key))
-        at = place(key)
-        if key in built:
-            rows[at] = row
-        else:
-            order.insert(at, key)
-            rows.insert(at, row)
-        built[key] = row
-        rebuilt.append(row)
-    for key in gone:
-        old = built.pop(key, None)
-        sample = samples.get(key)
-        if sample is not None:  # metrics outlive the pod until the next metrics list
-            row = built[key] = rows[place(key)] = _pod_row(key, None, sample)
-            rebuilt.append(row)
-        else:
-            at = place(key)
-            if at < len(order) and order[at] == key:
-                del order[at]
-                del rows[at]
-            if old is not None:
-                removed.append(old)
-    cache.pods, cache.rebuilt, cache.removed = built, rebuilt, removed
-    cache._inputs, cache._rows = (pods, cache._inputs[1]), rows
-    return rows
+    samples = metrics if isinstance(metrics, Mapping) else pod_samples(metrics or ())
+    rows: dict[tuple[str, str], PodRow] = {}
+    get_sample = samples.get
+    for key, info in _infos(pods, None):
+        rows[key] = pod_row(key, info, get_sample(key))
+    for key, sample in samples.items():
+        if key not in rows:  # metrics of pods not (or no longer) listed
+            rows[key] = pod_row(key, None, sample)
+    return list(rows.values())

@@ -202,7 +202,7 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     intern = sys.intern
     return PodInfo(
         namespace=intern(meta.namespace),
-        name=meta.name,
+        name=intern(meta.name),
         resource_version=meta.resourceVersion,
         node=intern(pod.spec.nodeName),
         phase=intern(pod.status.phase),

@@ -13,8 +13,8 @@ whole pod, to the exact parser: the numbers are always Go's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import chain, islice, repeat
-from operator import attrgetter, eq
+from itertools import chain, compress, islice, repeat
+from operator import attrgetter, eq, not_
 from sys import intern
 from types import MappingProxyType
 
@@ -157,14 +157,17 @@ def _digits_within_int64(factor: int) -> int:
 class _Summer:
     """pod_samples' state across batches: strings and name tuples kept once."""
 
-    def __init__(self, previous: Mapping) -> None:
+    def __init__(self, previous: Mapping, fresh: tuple[list, list] | None = None) -> None:
         self.previous = previous
+        self.fresh = fresh
         self.texts: dict[str, str] = {}  # timestamps repeat per node scrape, windows per cluster
         self.names: dict[tuple, tuple] = {}  # container name tuples repeat per workload
         self.out: dict[tuple[str, str], PodSample] = {}
 
     def add(self, batch: list) -> None:
-        keys = list(zip(map(intern, map(_namespace, batch)), map(_name, batch)))
+        # Interned as the pod list's keys are: looking one up in the other then
+        # compares string objects by identity, not by their characters.
+        keys = list(zip(map(intern, map(_namespace, batch)), map(intern, map(_name, batch))))
         texts = self.texts.setdefault
         stamps = list(map(_timestamp, batch))
         stamps = list(map(texts, stamps, stamps))
@@ -223,8 +226,16 @@ class _Summer:
         # joined from it are then kept too).
         if self.previous:
             known = list(map(self.previous.get, keys))
-            for i in [i for i, same in enumerate(map(eq, known, samples)) if same]:
+            same = list(map(eq, known, samples))
+            for i in [i for i, kept in enumerate(same) if kept]:
                 samples[i] = known[i]
+            if self.fresh is not None:
+                new = list(map(not_, same))
+                self.fresh[0].extend(compress(keys, new))
+                self.fresh[1].extend(compress(samples, new))
+        elif self.fresh is not None:
+            self.fresh[0].extend(keys)
+            self.fresh[1].extend(samples)
         self.out.update(zip(keys, samples))
 
     @staticmethod
@@ -241,14 +252,20 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def pod_samples(metrics: Iterable, previous: Mapping[tuple[str, str], PodSample] | None = None) -> dict[tuple[str, str], PodSample]:
+def pod_samples(
+    metrics: Iterable,
+    previous: Mapping[tuple[str, str], PodSample] | None = None,
+    *,
+    fresh: tuple[list, list] | None = None,
+) -> dict[tuple[str, str], PodSample]:
     """A PodSample per pod; a pod whose metrics did not change keeps its previous object.
 
     Takes PodMetrics or any leaner shape with metadata.namespace/name,
     timestamp, window and containers of name and usage (a ResourceList, or
-    SampleUsage's cpu/memory attributes).
+    SampleUsage's cpu/memory attributes). `fresh`, two lists, gets the keys
+    and the samples that are new objects (what history has not seen).
     """
-    summer = _Summer(previous or {})
+    summer = _Summer(previous or {}, fresh)
     for batch in _batches(metrics, BATCH):
         summer.add(batch)
     return summer.out

@@ -203,7 +203,7 @@ class KtopApp(App):
             names = await self.api.list_namespaces()
         except KubeError:
             # Not allowed to list namespaces: offer the ones we can see.
-            seen = {p.namespace for p in self.snapshot.pods} if self.snapshot else set()
+            seen = self.snapshot.namespaces() if self.snapshot else set()
             names = sorted(seen | {ns for ns in (self.namespace, self.conn.namespace) if ns})
         # Preselect the current scope, or the context's namespace when showing all.
         choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or self.conn.namespace))
@@ -214,8 +214,7 @@ class KtopApp(App):
         self.namespace = namespace
         self.live.set_scope(namespace=namespace)
         if self.snapshot is not None:
-            pods = [p for p in self.snapshot.pods if not namespace or p.namespace == namespace]
-            self.snapshot = replace(self.snapshot, pods=pods, pods_by_key=None)
+            self.snapshot = replace(self.snapshot, pods=self.snapshot.pods_in(namespace), pods_by_key=None)
         self._show(self.snapshot)
         self.wake()
 

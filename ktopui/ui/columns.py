@@ -7,6 +7,7 @@ A column's `value` is what it sorts by (a number, never the display string);
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -32,6 +33,15 @@ class Column:
     right: bool = True
     priority: int = 0
     flex: bool = False  # takes the width left over (names)
+    # The row attribute (a dotted path) that `value` reads, when it reads just
+    # one: rows kept as columns (PodRowsView) give those values without
+    # making a row per pod. Found from an attrgetter of one path by itself.
+    attr: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.attr is None and type(self.value) is attrgetter:
+            found = re.fullmatch(r"operator\.attrgetter\('([\w.]+)'\)", repr(self.value))
+            object.__setattr__(self, "attr", found.group(1) if found else None)
 
 
 def _spark(key_of: Callable[[Any], tuple], metric: int) -> Callable[[Any, History], str]:

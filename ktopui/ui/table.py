@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ktopui.model.history import History
+from ktopui.model.pod_view import PodRowsView
 from ktopui.model.sorting import IntegerColumn, Ordered, order_of_values
 from ktopui.ui.columns import Column
 
@@ -225,7 +226,10 @@ class RowTable(ScrollView, can_focus=True):
             return None
         if self._keep is None or self._keep[0] != self.filter_text:
             if self._texts is None:
-                self._texts = [self.filter_fields(r).lower() for r in base]
+                if isinstance(base, PodRowsView):  # (no row made per pod)
+                    self._texts = [text.lower() for text in base.texts(self.filter_fields)]
+                else:
+                    self._texts = [self.filter_fields(r).lower() for r in base]
             needle = self.filter_text.lower()
             kept = [i for i, text in enumerate(self._texts) if needle in text]
             self._keep = (self.filter_text, np.array(kept, dtype=np.int64))
@@ -238,7 +242,9 @@ class RowTable(ScrollView, can_focus=True):
             return np.arange(len(base)) if keep is None else keep
         values = self._values.get(column.id)
         if values is None:  # each row's value, once per rows list: sorting again is an argsort
-            raw = list(map(column.value, base))
+            raw = base.values(column.attr) if isinstance(base, PodRowsView) and column.attr else None
+            if raw is None:
+                raw = list(map(column.value, base))
             values = self._values[column.id] = IntegerColumn.of(raw) or raw
         if isinstance(values, IntegerColumn):
             if keep is None:

@@ -1,0 +1,141 @@
+"""Pod rows made on demand (PodRowsView) read exactly like the rows pod_rows makes."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import msgspec
+import pytest
+
+from ktopui.kube.objects import PodList, PodMetricsList, decode
+from ktopui.model.join import pod_row, pod_rows
+from ktopui.model.pod_info import SpecMemo, pod_info
+from ktopui.model.pod_view import MADE_LIMIT, PodRowsView, PodViewJoin
+from ktopui.model.rows import Usage
+from ktopui.model.samples import PodSample, pod_samples
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+from ktopui.ui.columns import POD_COLUMNS, POD_COLUMNS_RESERVED
+from ktopui.ui.screens import pod_filter_text
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "quirky"])
+def sim(request):
+    options = SimOptions(nodes=4, pods_per_node=7, seed=11, frozen=True, churn_per_minute=30, quirky=request.param)
+    with SimServer(options) as server:
+        trust = ssl.create_default_context(cafile=str(server.ca_path))
+        with httpx.Client(verify=trust, headers={"Authorization": f"Bearer {server.token}"}) as client:
+            memo = SpecMemo()
+
+            def read():
+                pods = decode(client.get(server.url + "/api/v1/pods").content, PodList).items
+                metrics = decode(client.get(server.url + "/apis/metrics.k8s.io/v1beta1/pods").content, PodMetricsList)
+                return {(p.metadata.namespace, p.metadata.name): pod_info(p, memo) for p in pods}, metrics.items
+
+            yield server, read
+
+
+def expected_rows(infos, samples):
+    return sorted(pod_rows(infos, samples), key=lambda r: (r.name, r.namespace))  # the view's order
+
+
+def test_the_view_reads_as_the_rows_pod_rows_makes_through_churn_and_new_metrics(sim):
+    server, read = sim
+    join, samples = PodViewJoin(), None
+    for step in range(6):
+        infos, metrics = read()
+        if step == 3:  # a pod deleted while its metrics are still served: a metrics-only row
+            infos.pop(next(iter(infos)))
+        samples = pod_samples(metrics, samples)
+        view = join.update(infos, samples)
+        assert list(view) == expected_rows(infos, samples)
+        assert len(view) == len(infos.keys() | samples.keys())
+        server.cluster.advance(9)
+
+
+def test_every_pod_column_reads_the_same_values_from_the_view_as_from_its_rows(sim):
+    _, read = sim
+    infos, metrics = read()
+    samples = pod_samples(metrics)
+    infos.pop(next(iter(infos)))  # one pod known only from its metrics
+    extra = next(iter(infos))
+    samples.pop(extra)  # and one listed without metrics
+    view = PodViewJoin().update(infos, samples)
+    rows = list(view)
+    checked = 0
+    for column in [*POD_COLUMNS, *POD_COLUMNS_RESERVED]:
+        assert column.attr, f"{column.id}: the view cannot give its values"
+        fast = view.values(column.attr)
+        assert fast is not None, column.attr
+        assert fast == [column.value(r) for r in rows], column.id
+        checked += 1
+    assert checked == len(POD_COLUMNS) + len(POD_COLUMNS_RESERVED)
+    assert view.values("no.such.attribute") is None
+    assert view.texts(pod_filter_text) == [pod_filter_text(r) for r in rows]
+
+
+def test_a_row_is_made_once_while_its_pod_and_metrics_stay_the_same_objects(sim):
+    server, read = sim
+    infos, metrics = read()
+    join = PodViewJoin()
+    samples = pod_samples(metrics)
+    first = join.update(infos, samples)
+    row = first[5]
+    assert first[5] is row
+    # The next refresh: same pods, the same metrics served again (kept as the same samples).
+    second = join.update(dict(infos), pod_samples(read()[1], samples))
+    assert second[5] is row
+    # New metrics: a new row for it.
+    server.cluster.advance(60)
+    third = join.update(dict(infos), pod_samples(read()[1], samples))
+    assert third[5] is not row and third[5] == pod_row(third.keys[5], third.infos[5], third.samples[5])
+    assert first[5] == row  # the view before keeps reading as it was
+
+
+def test_a_change_hint_patches_only_the_touched_pods_and_says_what_went(sim, monkeypatch):
+    _, read = sim
+    infos, metrics = read()
+    keys = list(infos)
+    deleted, replaced = keys[0], keys[1]
+    samples = pod_samples(metrics)
+    samples.pop(deleted, None)  # listed without metrics: deleting it leaves nothing of it
+    join = PodViewJoin()
+    before = join.update(infos, samples)
+    changed = dict(infos)
+    changed.pop(deleted)
+    changed[replaced] = msgspec.structs.replace(infos[replaced], status="Terminating")
+    newcomer = ("zzz", "a-new-pod")
+    changed[newcomer] = msgspec.structs.replace(infos[keys[2]], namespace="zzz", name="a-new-pod")
+
+    def no_rebuild(*args):
+        raise AssertionError("with the same metrics and a hint, only the touched keys are looked at")
+
+    monkeypatch.setattr(join, "_rebuild", no_rebuild)
+    after = join.update(changed, samples, hint=(infos, changed, {deleted, replaced, newcomer}))
+    assert list(after) == expected_rows(changed, samples)
+    assert [key for key, _, _ in join.gone] == [deleted]
+    assert list(before) == expected_rows(infos, samples)  # the view before is untouched
+
+
+def test_lookups_without_making_every_row(sim):
+    _, read = sim
+    infos, metrics = read()
+    view = PodViewJoin().update(infos, pod_samples(metrics))
+    rows = list(view)
+    some = rows[len(rows) // 2]
+    assert view.pod(some.namespace, some.name) is view[len(rows) // 2]
+    assert view.pod("no-such", "pod") is None
+    assert list(view.on_node(some.node)) == [r for r in rows if r.node == some.node]
+    assert list(view.in_namespace(some.namespace)) == [r for r in rows if r.namespace == some.namespace]
+    assert view.coverage() == (sum(r.has_metrics for r in rows), sum(r.status == "Running" for r in rows))
+    assert view[1:3] == rows[1:3]
+
+
+def test_the_store_of_made_rows_stays_bounded():
+    keys = [("ns", f"pod-{i:06d}") for i in range(MADE_LIMIT + 10)]
+    sample = PodSample("2026-11-29T12:00:00Z", "15s", Usage(1, 2, 2000), {}, ())
+    view = PodRowsView(keys, [None] * len(keys), [sample] * len(keys))
+    for row in view:
+        assert row.name
+    assert len(view._made) <= MADE_LIMIT
