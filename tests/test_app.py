@@ -134,6 +134,44 @@ async def test_drill_down_node_to_pods_to_pod_and_back_restores_row_and_sort(sim
         assert (nodes.sort_column, nodes.sort_descending) == sort
 
 
+async def test_a_screen_reused_for_another_node_or_pod_keeps_nothing_of_the_last(sim):
+    """Drill-down screens are made once and reused; each node or pod still starts afresh."""
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        first_node, second_node = names(table(app, "nodes"))[:2]
+        await pilot.press("enter")
+        node_screen = app.screen
+        node_pods = table(app)
+        await pilot.press("m", "down")
+        first_pod = node_pods.cursor_row
+        await pilot.press("enter")  # into a pod of the first node
+        pod_screen = app.screen
+        assert {c.name for c in table(app).rows} == {c.name for c in first_pod.containers}
+        await pilot.press("escape", "slash", *first_pod.name[:3], "enter")  # filter the node's pods
+        assert node_pods.filter_text
+        await pilot.press("escape", "escape", "escape")  # clear the filter, back to the nodes
+        assert isinstance(app.screen, MainScreen)
+
+        await pilot.press("down", "enter")  # the second node
+        assert app.screen is node_screen and node_screen.node == second_node
+        assert f"Nodes › {second_node} › pods" in app.screen.query_one("#crumbs").render().plain
+        expected = {p.key for p in server.cluster.pods if p.node is not None and p.node.name == second_node}
+        assert {r.key for r in node_pods.rows} == expected
+        assert (node_pods.sort_column, node_pods.sort_descending) == ("cpu", True) and not node_pods.filter_text
+        assert node_pods._cursor == 0 and node_pods.cursor_key == node_pods.row_key(node_pods.rows[0])
+        assert not app.screen.query_one("#filter").display
+
+        second_pod = node_pods.cursor_row
+        assert second_pod.key != first_pod.key
+        await pilot.press("enter")
+        assert app.screen is pod_screen and (pod_screen.namespace, pod_screen.pod) == second_pod.key
+        assert {c.name for c in table(app).rows} == {c.name for c in second_pod.containers}
+        assert f"{second_pod.namespace}/{second_pod.name}" in app.screen.query_one("#crumbs").render().plain
+        assert app.screen.query_one("#table").has_focus
+
+
 async def test_pod_view_drills_into_a_pod(sim):
     server, kubeconfig = sim
     app = make_app(kubeconfig)

@@ -29,6 +29,7 @@ from ktopui.ui.columns import (
     NODE_COLUMNS_RESERVED,
     POD_COLUMNS,
     POD_COLUMNS_RESERVED,
+    Column,
     container_columns,
     row_key,
     row_name,
@@ -120,6 +121,15 @@ class DashboardScreen(Screen):
 
     def show_rows(self, snapshot: Snapshot) -> None:
         raise NotImplementedError
+
+    def _start_over(self, empty_message: str, sort: tuple[str, bool]) -> None:
+        """A reused screen about to show another node or pod: nothing of the last one stays."""
+        field = self.query_one("#filter", Input)
+        field.value, field.display = "", False
+        table = self.query_one("#table", RowTable)
+        table.empty_message = empty_message
+        table.start_over([], sort=sort)
+        table.focus()
 
     def crumbs(self) -> Text:
         return Text()
@@ -241,6 +251,9 @@ def _node_table(app: KtopApp) -> RowTable:
     return table
 
 
+POD_SORT = ("cpu", True)  # busiest first
+
+
 def _pod_table(app: KtopApp, table_id: str, empty: str, *, without: tuple[str, ...] = ()) -> RowTable:
     table = RowTable(
         [c for c in POD_COLUMNS if c.id not in without],
@@ -251,7 +264,7 @@ def _pod_table(app: KtopApp, table_id: str, empty: str, *, without: tuple[str, .
         id=table_id,
     )
     table.filter_fields = pod_filter_text
-    table.sort_by("cpu", True)
+    table.sort_by(*POD_SORT)
     return table
 
 
@@ -305,9 +318,23 @@ class MainScreen(DashboardScreen):
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
         if isinstance(row, NodeRow):
-            self.app.push_screen(NodePodsScreen(row.name))
+            drill(self.app, NodePodsScreen, row.name)
         elif isinstance(row, PodRow):
-            self.app.push_screen(PodScreen(row.namespace, row.name, via_node=None))
+            drill(self.app, PodScreen, row.namespace, row.name, via_node=None)
+
+
+def drill(app: KtopApp, kind: type[NodePodsScreen | PodScreen], *args, **kwargs) -> None:
+    """Push the screen of one node's pods, or of one pod: made once, then reused.
+
+    Composing, mounting and styling a new screen cost about 60 ms of each
+    drill-down; a reused one is only pointed at its new node or pod.
+    """
+    name = kind.__name__
+    if app.is_screen_installed(name):
+        app.get_screen(name).retarget(*args, **kwargs)
+    else:
+        app.install_screen(kind(*args, **kwargs), name)
+    app.push_screen(name)
 
 
 class NodePodsScreen(DashboardScreen):
@@ -319,7 +346,15 @@ class NodePodsScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         # Every row would repeat the node's name: the breadcrumb says it once.
-        yield _pod_table(self.app, "table", f"No pods on {self.node} in this scope.", without=("node",))
+        yield _pod_table(self.app, "table", self._empty(), without=("node",))
+
+    def _empty(self) -> str:
+        return f"No pods on {self.node} in this scope."
+
+    def retarget(self, node: str) -> None:
+        """Show another node's pods (the screen is reused: see drill)."""
+        self.node = node
+        self._start_over(self._empty(), POD_SORT)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -339,7 +374,21 @@ class NodePodsScreen(DashboardScreen):
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
-        self.app.push_screen(PodScreen(row.namespace, row.name, via_node=self.node))
+        drill(self.app, PodScreen, row.namespace, row.name, via_node=self.node)
+
+
+class Charts(Static):
+    """The pod's charts: drawn when the widget has its size (first layout, a resize)."""
+
+    def __init__(self, draw, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._draw = draw
+
+    def on_resize(self) -> None:
+        self._draw()
+
+
+CONTAINER_SORT = ("name", False)
 
 
 class PodScreen(DashboardScreen):
@@ -351,28 +400,36 @@ class PodScreen(DashboardScreen):
         self.pod = name
         self.via_node = via_node
         self.row: PodRow | None = None
+        self._drawn: tuple = ()  # (width, height, row) of the charts on screen
+
+    def retarget(self, namespace: str, name: str, *, via_node: str | None) -> None:
+        """Show another pod (the screen is reused: see drill)."""
+        self.namespace, self.pod, self.via_node = namespace, name, via_node
+        self.row, self._drawn = None, ()
+        self.query_one("#table", RowTable).set_columns(self._columns())
+        self._start_over("No containers reported.", CONTAINER_SORT)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="pod-body"):
             yield Static(id="pod-summary")
             table = RowTable(
-                container_columns(self.namespace, self.pod, self.history_key),
+                self._columns(),
                 key=lambda c: c.name,
                 name_key=lambda c: c.name,
                 history=self.app.history,
                 empty_message="No containers reported.",
                 id="table",
             )
-            table.sort_by("name", False)
+            table.sort_by(*CONTAINER_SORT)
             yield table
-            yield Static(id="charts")
+            yield Charts(self._draw_charts, id="charts")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#table", RowTable).focus()
 
-    def on_resize(self) -> None:
-        self._draw_charts()
+    def _columns(self) -> list[Column]:
+        return container_columns(self.namespace, self.pod, self.history_key)
 
     def crumbs(self) -> Text:
         text = Text(" ", style="dim")
@@ -406,10 +463,17 @@ class PodScreen(DashboardScreen):
         self._draw_charts()
 
     def _draw_charts(self) -> None:
-        charts = self.query_one("#charts", Static)
+        charts = self.query_one("#charts", Charts)
+        if not charts.size.width:
+            return  # not laid out yet: drawn when it gets its size
+        width, height = max(20, charts.size.width), max(6, charts.size.height or 12)
+        # A pod's history grows only with a new sample, which makes a new row:
+        # the same row at the same size is the same picture (each costs ~10 ms).
+        drawn = self._drawn
+        if drawn and drawn[:2] == (width, height) and drawn[2] is self.row:
+            return
+        self._drawn = (width, height, self.row)
         containers = [c.name for c in self.row.containers if c.has_metrics] if self.row else []
-        width = max(20, charts.size.width or self.size.width)
-        height = max(6, charts.size.height or 12)
         charts.update(
             usage_charts(self.app.history, self.namespace, self.pod, containers, width=width, height=height,
                          history_key=self.history_key)

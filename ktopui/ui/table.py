@@ -145,6 +145,18 @@ class RowTable(ScrollView, can_focus=True):
         self._in_name_order = in_name_order
         self._rebuild()
 
+    def start_over(self, rows: Sequence[Any], *, sort: tuple[str, bool]) -> None:
+        """Show other rows as if new (a screen reused for another node or pod):
+        no filter, this sort, the cursor on the first line."""
+        self.filter_text = ""
+        self.sort_column, self.sort_descending = sort
+        self.cursor_key, self._cursor = None, 0
+        self._lines.clear()
+        self._all_rows = rows
+        self._in_name_order = False
+        self._rebuild()
+        self.scroll_to(y=0, animate=False)
+
     def sort_by(self, column_id: str, descending: bool) -> None:
         self.sort_column = column_id
         self.sort_descending = descending
