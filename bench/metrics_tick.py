@@ -42,7 +42,8 @@ async def capture(kubeconfig: str) -> tuple[bytes, list[bytes]]:
 
 def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float]]:
     memo = SpecMemo()
-    infos = {(p.metadata.namespace, p.metadata.name): pod_info(p, memo) for p in decode(pods, PodList).items}
+    # Keyed as the watch cache keys them (interned strings), so lookups compare as in the app.
+    infos = {info.key: info for info in (pod_info(p, memo) for p in decode(pods, PodList).items)}
     raws = [msgspec.json.decode(body, type=RawList).items for body in bodies]
     found: dict[str, list[float]] = {}
     gc.disable()  # as in the app's join

@@ -462,7 +462,7 @@ class LiveCluster:
             pause()
             some, measured = keys[start : start + RECORD_BATCH], samples[start : start + RECORD_BATCH]
             # (attrgetter and tuple displays: no Python call per pod)
-            history.record_many([("pod", ns, name) for ns, name in some], list(map(_timestamp, measured)),
+            history.record_many([("pod", namespace, name) for namespace, name in some], list(map(_timestamp, measured)),
                                 list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)), same_kind=True)
             ckeys, stamps, cpu, mem = [], [], [], []
             for (namespace, pod), sample in zip(some, measured):
