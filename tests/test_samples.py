@@ -92,6 +92,21 @@ def test_batches_and_the_previous_samples_change_nothing_but_identity():
     assert changed["ns", "p3"].usage.cpu_milli == 1
 
 
+def test_fresh_names_exactly_the_pods_whose_samples_are_new():
+    """What history records: the pods whose metrics changed, across batches, none twice."""
+    pods = [[("app", f"{n * 7919}n", f"{n * 13}Ki")] for n in range(BATCH * 2 + 5)]
+    fresh = ([], [])
+    first = pod_samples(metrics_of(pods, lean=True), fresh=fresh)
+    assert fresh[0] == list(first) and all(s is first[k] for k, s in zip(*fresh))
+    for n in (3, BATCH + 1, 2 * BATCH + 4):  # one pod in each batch changes
+        pods[n] = [("app", "1n", "1Ki")]
+    fresh = ([], [])
+    changed = pod_samples(metrics_of(pods, lean=True), first, fresh=fresh)
+    assert fresh[0] == [("ns", "p3"), ("ns", f"p{BATCH + 1}"), ("ns", f"p{2 * BATCH + 4}")]
+    assert all(s is changed[k] and s is not first[k] for k, s in zip(*fresh))
+    assert all(changed[k] is first[k] for k in first if k not in fresh[0])
+
+
 @pytest.fixture(scope="module", params=[False, True], ids=["metrics-server", "quirky"])
 def cluster(request):
     """Every pod shape the simulator makes (sidecars, init containers, partial limits), in
