@@ -39,6 +39,11 @@ def order_of_values(values: Sequence[Any], *, descending: bool) -> list[int]:
     column = IntegerColumn.of(values)
     if column is not None:
         return column.order(descending).tolist()
+    return order_of_other_values(values, descending=descending)
+
+
+def order_of_other_values(values: Sequence[Any], *, descending: bool) -> list[int]:
+    """order_of_values for values already known not to make an IntegerColumn."""
     present = [i for i, v in enumerate(values) if v is not None]
     missing = [i for i, v in enumerate(values) if v is None]
     present.sort(key=values.__getitem__, reverse=descending)

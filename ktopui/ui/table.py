@@ -27,7 +27,7 @@ from textual.strip import Strip
 
 from ktopui.model.history import History
 from ktopui.model.pod_view import PodRowsView
-from ktopui.model.sorting import IntegerColumn, Ordered, order_of_values
+from ktopui.model.sorting import IntegerColumn, Ordered, order_of_other_values
 from ktopui.ui.columns import Column
 
 GAP = 1
@@ -262,10 +262,11 @@ class RowTable(ScrollView, can_focus=True):
             if keep is None:
                 return values.order(self.sort_descending)
             return keep[IntegerColumn(values.values[keep], values.missing[keep]).order(self.sort_descending)]
+        # (not ints: IntegerColumn.of was tried once, when the values were read)
         if keep is None:
-            return np.array(order_of_values(values, descending=self.sort_descending), dtype=np.int64)
+            return np.array(order_of_other_values(values, descending=self.sort_descending), dtype=np.int64)
         subset = [values[i] for i in keep.tolist()]
-        return keep[np.array(order_of_values(subset, descending=self.sort_descending), dtype=np.int64)]
+        return keep[np.array(order_of_other_values(subset, descending=self.sort_descending), dtype=np.int64)]
 
     def _in_name_order_at(self, base: Sequence[Any], row: Any) -> int | None:
         """Where the row with `row`'s key sits in `base` (in name_key order): -1 if
