@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from ktopui.model.join import pod_row
 from ktopui.model.pod_info import PodInfo
@@ -31,17 +31,6 @@ MADE_LIMIT = 8192
 
 def _by_name(key: Key) -> tuple[str, str]:
     return (key[1], key[0])
-
-
-class _Unlisted(NamedTuple):
-    """What a pod known only from its metrics shows of itself (as its PodRow does)."""
-
-    namespace: str
-    name: str
-    node: str = ""
-    status: str = ""
-    ready: str = ""
-    restarts: int = 0
 
 
 def _usage(field: str) -> Callable[[list], list]:
@@ -183,9 +172,9 @@ class PodRowsView(Sequence[PodRow]):
         return None
 
     def texts(self, text_of: Callable[[Any], str]) -> list[str]:
-        """text_of(row) for each row, given what its namespace, name, node, status,
-        ready and restarts are (a PodInfo, or a stand-in for a pod not listed)."""
-        return [text_of(info if info is not None else _Unlisted(*key)) for key, info in zip(self.keys, self.infos)]
+        """text_of(row) for each row, given its namespace, name, node, status, ready and
+        restarts: a pod's PodInfo has them, and only a pod not listed needs its row made."""
+        return [text_of(info if info is not None else self[i]) for i, info in enumerate(self.infos)]
 
 
 class PodViewJoin:
