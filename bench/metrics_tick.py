@@ -53,7 +53,7 @@ def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float
             samples = None
             for i, raw in enumerate(raws):
                 began = time.perf_counter()
-                samples = state.pod_samples(decode_in_batches(raw, PodSampleMetrics), samples, fresh=live._fresh)
+                samples = state.sample_table(decode_in_batches(raw, PodSampleMetrics), samples, live._slots, fresh=live._fresh)
                 summed = time.perf_counter()
                 rows = live._pod_view.update(infos, samples)
                 joined = time.perf_counter()

@@ -105,3 +105,30 @@ def test_kinds_can_keep_shorter_histories():
     assert h.capacity_of(("pod", "ns", "p")) == 3 and len(h) == 2
     h.forget([("pod", "ns", "p")])
     assert ("pod", "ns", "p") not in h and h.series(("pod", "ns", "p"), CPU).size == 0
+
+
+def test_a_kind_attached_by_rows_records_by_row_and_reads_by_key():
+    rows = {("ns", "a"): 0, ("ns", "b"): 5}
+    h = History(capacity=8, capacities={"pod": 3})
+    h.attach("pod", lambda key: rows.get(key[1:]))
+    by_key = History(capacity=8, capacities={"pod": 3})
+    for i in range(5):  # past the capacity: the ring wraps
+        stamps = [ts(15 * i), ts(15 * i)]
+        assert h.record_rows("pod", [0, 5], stamps, [i, None], [10 * i, 7]) == 2
+        by_key.record_many([("pod", "ns", "a"), ("pod", "ns", "b")], stamps, [i, None], [10 * i, 7])
+        assert h.record_rows("pod", [0], [ts(15 * i)], [99], [99]) == 0  # not newer: not taken
+    for key in [("pod", "ns", "a"), ("pod", "ns", "b")]:
+        assert key in h and h.capacity_of(key) == 3
+        assert np.array_equal(h.times(key), by_key.times(key))
+        for metric in (CPU, MEMORY):
+            assert np.array_equal(h.series(key, metric), by_key.series(key, metric), equal_nan=True)
+    assert len(h) == 2 and ("pod", "ns", "c") not in h
+    # The owner forgets a key before giving its row to another: the newcomer starts empty.
+    h.forget([("pod", "ns", "b")])
+    del rows[("ns", "b")]
+    rows[("ns", "c")] = 5
+    assert ("pod", "ns", "c") not in h and h.series(("pod", "ns", "c"), CPU).size == 0
+    assert h.record_rows("pod", [5], [ts(300)], [1], [2]) == 1
+    assert h.series(("pod", "ns", "c"), CPU).tolist() == [1]
+    # A sample whose time does not read is skipped, as by key.
+    assert h.record_rows("pod", [0, 5], ["", "not a time"], [1, 1], [1, 1]) == 0

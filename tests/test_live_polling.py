@@ -6,7 +6,10 @@ import pytest
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.live.state import LiveCluster, Snapshot, window_seconds
+import numpy as np
+
+from ktopui.live.state import LiveCluster, Snapshot, history_key_of_container, pod_key, window_seconds
+from ktopui.model.history import CPU, MEMORY, epoch
 from ktopui.model.rows import PodRow
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.auth import DEFAULT_USER
@@ -111,3 +114,64 @@ def test_pods_on_a_node_keep_the_snapshot_order_and_come_back_as_the_same_list()
     assert snapshot.pods_on("n1") is on_n1  # a table shown again sees the same rows: nothing to re-sort
     assert snapshot.pods_on("n2") == [pods[1]]
     assert snapshot.pods_on("gone") == []
+
+
+async def test_pod_history_follows_each_pod_through_churn_and_survives_a_scope_switch(tmp_path):
+    options = SimOptions(nodes=3, pods_per_node=12, seed=97, frozen=True, churn_per_minute=40)
+    with SimServer(options) as server:
+        conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+        async with make_http_client(conn) as http:
+            live = LiveCluster(KubeAPI(http, conn.server))
+            first_seen: dict[tuple, float] = {}  # the first metrics time of each pod
+            seen: dict[tuple, list[float]] = {}  # every metrics time the pod's rows showed
+            deleted = multi = 0
+            try:
+                keys_before: set = set()
+                for _ in range(12):  # churn deletes pods; their slots (history rows) go to newcomers
+                    server.cluster.advance(15)
+                    for _ in range(3):
+                        snapshot = await live.refresh()
+                    keys = {p.key for p in snapshot.pods}
+                    deleted += len(keys_before - keys)
+                    keys_before = keys
+                    for row in snapshot.pods:
+                        if row.has_metrics:
+                            when = epoch(row.timestamp)
+                            first_seen.setdefault(row.key, when)
+                            if when not in seen.setdefault(row.key, []):
+                                seen[row.key].append(when)
+                    for row in snapshot.pods:
+                        times = live.history.times(pod_key(*row.key)).tolist()
+                        if not row.has_metrics:
+                            continue
+                        # Its own samples only: none from before it was first measured (a
+                        # reused row's last pod), and the newest is the one on screen.
+                        assert times and min(times) >= first_seen[row.key] - 1e-3, row.key
+                        assert abs(times[-1] - epoch(row.timestamp)) < 1e-3
+                        assert live.history.series(pod_key(*row.key), CPU)[-1] == row.usage.cpu_milli
+                        assert len(times) == len(seen[row.key])
+                        for container in row.containers if len(row.sample.containers) > 1 else ():
+                            key = history_key_of_container(row, container.name)
+                            assert key[0] == "container"
+                            assert np.array_equal(live.history.times(key), live.history.times(pod_key(*row.key)))
+                            assert live.history.series(key, CPU)[-1] == container.usage.cpu_milli
+                            assert live.history.series(key, MEMORY)[-1] == container.usage.mem_bytes
+                            multi += 1
+                assert deleted >= 3, "churn deleted pods"
+                assert multi, "pods with several containers were checked"
+                assert len(live._slots) < len(live._slots.index) + deleted  # their slots were reused
+                # Another namespace and back: the pods out of scope meanwhile keep their history.
+                some = next(p for p in snapshot.pods if p.has_metrics)
+                other = next(p.namespace for p in snapshot.pods if p.namespace != some.namespace)
+                before = live.history.series(pod_key(*some.key), CPU).tolist()
+                live.set_scope(namespace=other)
+                for _ in range(3):
+                    snapshot = await live.refresh()
+                assert snapshot.pods and {p.namespace for p in snapshot.pods} == {other}
+                assert live.history.series(pod_key(*some.key), CPU).tolist() == before
+                live.set_scope(namespace="")
+                for _ in range(3):
+                    snapshot = await live.refresh()
+                assert live.history.series(pod_key(*some.key), CPU).tolist()[: len(before)] == before
+            finally:
+                await live.close()

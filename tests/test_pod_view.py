@@ -13,7 +13,8 @@ from ktopui.model.join import pod_row, pod_rows
 from ktopui.model.pod_info import SpecMemo, pod_info
 from ktopui.model.pod_view import MADE_LIMIT, PodRowsView, PodViewJoin
 from ktopui.model.rows import Usage
-from ktopui.model.samples import PodSample, pod_samples
+from ktopui.model.samples import PodSample, pod_samples, sample_table
+from ktopui.model.slots import Slots
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui.columns import POD_COLUMNS, POD_COLUMNS_RESERVED
@@ -52,6 +53,53 @@ def test_the_view_reads_as_the_rows_pod_rows_makes_through_churn_and_new_metrics
         assert list(view) == expected_rows(infos, samples)
         assert len(view) == len(infos.keys() | samples.keys())
         server.cluster.advance(9)
+
+
+def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_pods_gone(sim, monkeypatch):
+    server, read = sim
+    slots, join = Slots(), PodViewJoin()
+    infos, metrics = read()
+    samples = sample_table(metrics, None, slots)
+    assert list(join.update(infos, samples)) == expected_rows(infos, samples)
+
+    def no_rebuild(*args):
+        raise AssertionError("a hint and a new table need no rebuild")
+
+    monkeypatch.setattr(join, "_rebuild", no_rebuild)
+    seen_gone = 0
+    for step in range(8):
+        server.cluster.advance(9)
+        new_infos, metrics = read()
+        if step == 2:  # deleted while its metrics are still served: a metrics-only row
+            new_infos.pop(next(iter(new_infos)))
+        touched = {k for k in infos.keys() | new_infos.keys() if infos.get(k) != new_infos.get(k)}
+        if step % 3 == 1:  # the pods changed, the metrics did not
+            view = join.update(new_infos, samples, hint=(infos, new_infos, touched))
+        else:
+            samples = sample_table(metrics, samples, slots)
+            view = join.update(new_infos, samples, hint=(infos, new_infos, touched))
+        infos = new_infos
+        assert list(view) == expected_rows(infos, samples), step
+        seen_gone += len(join.gone)
+        slots.free(key for key, _, _ in join.gone)  # as the live state does, history first
+        # Every pod with a slot is in the view, and every measured pod has one.
+        assert set(slots.index) <= set(view.keys)
+        assert set(samples) <= set(slots.index)
+    assert seen_gone, "churn deleted pods: their slots were freed"
+    assert len(slots) < len(slots.index) + seen_gone  # and handed out again
+    # A pod dropped from the view whose slot is kept (as out of scope) and is then
+    # measured again is not among the slots handed out: the view notices, and rebuilds.
+    monkeypatch.undo()
+    kept = next(key for key in view.keys if key in samples)
+    without = {k: v for k, v in infos.items() if k != kept}
+    unmeasured = sample_table([m for m in metrics if (m.metadata.namespace, m.metadata.name) != kept], samples, slots)
+    join.update(without, unmeasured)
+    assert kept not in join.view.keys and kept in slots.index
+    samples = sample_table(metrics, unmeasured, slots)
+    rebuilt = []
+    monkeypatch.setattr(join, "_rebuild", lambda *args: rebuilt.append(1) or PodViewJoin._rebuild(join, *args))
+    back = join.update(without, samples)
+    assert list(back) == expected_rows(without, samples) and rebuilt
 
 
 def test_every_pod_column_reads_the_same_values_from_the_view_as_from_its_rows(sim):
@@ -116,6 +164,51 @@ def test_a_change_hint_patches_only_the_touched_pods_and_says_what_went(sim, mon
     assert list(after) == expected_rows(changed, samples)
     assert [key for key, _, _ in join.gone] == [deleted]
     assert list(before) == expected_rows(infos, samples)  # the view before is untouched
+
+
+def test_new_metrics_for_the_same_pods_move_only_the_samples_and_keep_what_hints_patched(sim, monkeypatch):
+    server, read = sim
+    infos, metrics = read()
+    keys = list(infos)
+    join = PodViewJoin()
+    samples = pod_samples(metrics)
+    victim = next(key for key in keys if key in samples)
+    first = join.update(infos, samples)
+    # The watch deletes one pod and adds another; the metrics stay as they were.
+    changed = dict(infos)
+    changed.pop(victim)
+    newcomer = ("zzz", "a-new-pod")
+    changed[newcomer] = msgspec.structs.replace(infos[keys[2]], namespace="zzz", name="a-new-pod")
+    patched = join.update(changed, samples, hint=(infos, changed, {victim, newcomer}))
+    assert list(patched) == expected_rows(changed, samples)  # the victim stays: its metrics are still served
+    # A new metrics list for the same pods: the keys and infos are the lists the view had.
+    # (Of the pods churn made or deleted meanwhile, the view is not told: pods are the same.)
+    server.cluster.advance(60)
+    before, new = samples, pod_samples(read()[1], samples)
+    samples = {key: new.get(key, sample) for key, sample in before.items()}
+    assert any(samples[key] is not before[key] for key in samples)
+    moved = join.update(changed, samples)
+    assert moved.keys is patched.keys and moved.infos is patched.infos
+    assert list(moved) == expected_rows(changed, samples)
+    # A list that no longer has the deleted pod's metrics drops its row, and says so.
+    gone_too = {k: v for k, v in samples.items() if k != victim}
+    dropped = join.update(changed, gone_too)
+    assert list(dropped) == expected_rows(changed, gone_too)
+    assert [key for key, _, _ in join.gone] == [victim]
+    # Metrics of a pod no one listed bring its row back.
+    back = join.update(changed, samples)
+    assert list(back) == expected_rows(changed, samples)
+    # The usual refresh on a busy cluster: the watch changed pods and a new metrics list came.
+    def no_rebuild(*args):
+        raise AssertionError("a hint and a few unlisted pods' metrics need no rebuild")
+
+    monkeypatch.setattr(join, "_rebuild", no_rebuild)
+    again = dict(changed)
+    again.pop(keys[3])
+    newest = {**{k: v for k, v in samples.items() if k != keys[4]}, ("zzz", "only-metrics"): samples[keys[5]]}
+    both = join.update(again, newest, hint=(changed, again, {keys[3]}))
+    assert list(both) == expected_rows(again, newest)
+    assert list(first) == expected_rows(infos, pod_samples(metrics))  # the first view is untouched
 
 
 def test_lookups_without_making_every_row(sim):

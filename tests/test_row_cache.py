@@ -12,6 +12,8 @@ from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsLi
 from ktopui.model.join import RowCache, node_rows, pod_rows, pod_samples
 from ktopui.model.pod_info import SpecMemo, pod_info
 from ktopui.model.pod_view import PodViewJoin
+from ktopui.model.samples import sample_table
+from ktopui.model.slots import Slots
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -41,7 +43,7 @@ class Live:
     """What LiveCluster keeps between refreshes: node rows' cache, pod summaries, samples, the pod view."""
 
     def __init__(self) -> None:
-        self.cache, self.memo, self.view = RowCache(), SpecMemo(), PodViewJoin()
+        self.cache, self.memo, self.view, self.slots = RowCache(), SpecMemo(), PodViewJoin(), Slots()
         self.infos: dict = {}
         self.samples = None
 
@@ -53,9 +55,11 @@ class Live:
             same = old is not None and old.resource_version == pod.metadata.resourceVersion
             infos[key] = old if same else pod_info(pod, self.memo)
         self.infos = infos
-        self.samples = pod_samples(lists[PodMetricsList], self.samples)
+        self.samples = sample_table(lists[PodMetricsList], self.samples, self.slots)
         nodes = node_rows(lists[NodeList], lists[NodeMetricsList], infos, cache=self.cache)
-        return nodes, self.view.update(infos, self.samples)
+        view = self.view.update(infos, self.samples)
+        self.slots.free(key for key, _, _ in self.view.gone)
+        return nodes, view
 
 
 def fresh(lists):

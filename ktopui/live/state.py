@@ -17,7 +17,10 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter
+
+import numpy as np
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.watch import WatchCache
@@ -33,8 +36,9 @@ from ktopui.kube.objects import (
 from ktopui.live.memory import Collector, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
-from ktopui.model.join import PodSample, RowCache, container_names, node_rows, pod_samples
-from ktopui.model.samples import container_numbers
+from ktopui.model.join import PodSample, RowCache, node_rows
+from ktopui.model.samples import SampleTable, container_numbers, sample_table
+from ktopui.model.slots import ContainerRows, Slots
 from ktopui.model.pacing import paced
 from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.pod_view import PodRowsView, PodViewJoin
@@ -72,6 +76,8 @@ def window_seconds(window: str) -> float | None:
 
 
 _timestamp = attrgetter("timestamp")
+_containers = attrgetter("containers")
+_second, _third = itemgetter(1), itemgetter(2)
 _cpu_milli = attrgetter("usage.cpu_milli")
 _mem_bytes = attrgetter("usage.mem_bytes")
 
@@ -208,10 +214,17 @@ class LiveCluster:
         self._pods_version = -1
         self._node_names: set[str] = set()
         self._node_metrics: list[NodeSampleMetrics] | None = None
-        self._pod_metrics: dict[tuple[str, str], PodSample] | None = None
+        self._pod_metrics: SampleTable | None = None
+        self._slots = Slots()  # a number per pod, kept across lists and scopes
+        # A pod's history row is its slot, and its containers' rows are found by
+        # it: recording a list looks no key up.
+        index = self._slots.index
+        self._container_rows = ContainerRows(self._slots)
+        self.history.attach("pod", lambda key: index.get(key[1:]))
+        self.history.attach("container", self._container_rows.row_of)
         self._rows = RowCache()  # node rows' cache (and the pod list's change hint)
         self._pod_view = PodViewJoin()
-        self._fresh: tuple[list, list] = ([], [])  # keys and samples of pods with new metrics
+        self._fresh: tuple[list, list, list] = ([], [], [])  # keys, samples and slots of pods with new metrics
         # The full pod metrics list is tens of MB on a big cluster and changes
         # only as nodes scrape: fetch it at most once per metrics resolution
         # of cluster time (node metrics, small, still come every refresh).
@@ -398,14 +411,15 @@ class LiveCluster:
             # summaries outlive this (the decoded list would be >100 MB).
             raws = fresh.pop("pod metrics")
             try:
-                self._pod_metrics = pod_samples(
+                self._pod_metrics = sample_table(
                     paced(decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), pause),
                     self._pod_metrics,
+                    self._slots,
                     fresh=self._fresh,
                 )
                 del raws  # and with them the response body
             except MalformedResponse as err:
-                self._fresh = ([], [])
+                self._fresh = ([], [], [])
                 log.warning("pod metrics: %s", err)
                 health = self.health["pod metrics"]
                 health.error, health.failures = err, health.failures + 1
@@ -454,29 +468,41 @@ class LiveCluster:
         # Pods outside the current namespace keep their history (switching back finds it).
         ns = self.namespace
         gone = [(key, info, sample) for key, info, sample in self._pod_view.gone if not ns or key[0] == ns]
-        history.forget(pod_key(*key) for key, _, _ in gone)
-        history.forget(container_key(*key, name) for key, info, sample in gone for name in container_names(info, sample))
-        (keys, samples), self._fresh = self._fresh, ([], [])
+        history.forget(pod_key(*key) for key, _, _ in gone)  # (before its slot goes to another pod)
+        gone_slots = [slot for slot in map(self._slots.index.get, (key for key, _, _ in gone)) if slot is not None]
+        history.forget_rows("container", self._container_rows.release(gone_slots))
+        self._slots.free(key for key, _, _ in gone)
+        (keys, samples, slots), self._fresh = self._fresh, ([], [], [])
         pause = self.priority.checkpoint
         for start in range(0, len(keys), RECORD_BATCH):
             pause()
-            some, measured = keys[start : start + RECORD_BATCH], samples[start : start + RECORD_BATCH]
-            # (attrgetter and tuple displays: no Python call per pod)
-            history.record_many([("pod", namespace, name) for namespace, name in some], list(map(_timestamp, measured)),
-                                list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)), same_kind=True)
-            ckeys, stamps, cpu, mem = [], [], [], []
-            for (namespace, pod), sample in zip(some, measured):
-                if len(sample.containers) < 2:
-                    # A pod with one container has that container's numbers: its
-                    # history serves for both (see history_key_of_container).
-                    continue
-                stamp = sample.timestamp
-                for name, cpu_milli, mem_bytes in container_numbers(sample):
-                    ckeys.append(("container", namespace, pod, name))
-                    stamps.append(stamp)
-                    cpu.append(cpu_milli)
-                    mem.append(mem_bytes)
-            history.record_many(ckeys, stamps, cpu, mem, same_kind=True)
+            measured, at = samples[start : start + RECORD_BATCH], slots[start : start + RECORD_BATCH]
+            stamps = list(map(_timestamp, measured))
+            # (attrgetter: no Python call per pod)
+            history.record_rows("pod", at, stamps, list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)))
+            self._record_containers(measured, at, stamps)
+
+    def _record_containers(self, measured: list[PodSample], at: list[int], stamps: list[str]) -> None:
+        """History of the containers of pods with more than one (a pod with one has
+        that container's numbers: its history serves for both, see history_key_of_container)."""
+        counts = list(map(len, map(_containers, measured)))
+        multi = [i for i, count in enumerate(counts) if count > 1]
+        if not multi:
+            return
+        measured = [measured[i] for i in multi]
+        counts = [counts[i] for i in multi]
+        names = [s.names or tuple(entry[0] for entry in s.containers) for s in measured]
+        rows, let_go = self._container_rows.rows([at[i] for i in multi], names)
+        self.history.forget_rows("container", let_go)
+        each_stamp = list(chain.from_iterable(map(repeat, [stamps[i] for i in multi], counts)))
+        if all(s.names for s in measured):  # simple entries (name, CPU nano cores, memory milli bytes)
+            entries = list(chain.from_iterable(map(_containers, measured)))
+            cpu = -(-np.array(list(map(_second, entries)), dtype=np.int64) // 1_000_000)
+            mem = -(-np.array(list(map(_third, entries)), dtype=np.int64) // 1000)
+            self.history.record_rows("container", rows, each_stamp, cpu.tolist(), mem.tolist())
+        else:
+            numbers = list(chain.from_iterable(map(container_numbers, measured)))
+            self.history.record_rows("container", rows, each_stamp, [n[1] for n in numbers], [n[2] for n in numbers])
 
 
 def history_key_of_container(row: PodRow, container: str) -> tuple:

@@ -118,26 +118,35 @@ class _Rings:
         """record() for many keys at once (each key at most once); returns how many were added."""
         if not keys:
             return 0
-        # Timestamps repeat (one per node scrape): convert each distinct one once.
-        seconds = {t: epoch(t) if t else None for t in set(timestamps)}
-        whens = list(map(seconds.__getitem__, timestamps))
-        if None in seconds.values():
-            keep = [i for i, w in enumerate(whens) if w is not None]
-            if not keep:
-                return 0
-            keys = [keys[i] for i in keep]
-            whens = [whens[i] for i in keep]
-            cpu_milli = [cpu_milli[i] for i in keep]
-            mem_bytes = [mem_bytes[i] for i in keep]
-        if self._t0 is None:
-            self._t0 = min(whens)
+        keys, whens, cpu_milli, mem_bytes = self._dated(keys, timestamps, cpu_milli, mem_bytes)
+        if not keys:
+            return 0
         found = list(map(self._slots.get, keys))
         new = [i for i, slot in enumerate(found) if slot is None]
         if len(new) > len(self._free):
             self._grow(len(new) - len(self._free))
         for i in new:
             found[i] = self._slot(keys[i])
-        slots = np.array(found, dtype=np.int64)
+        return self._write(found, whens, cpu_milli, mem_bytes)
+
+    def _dated(self, keys: list, timestamps: list[str], cpu_milli: list, mem_bytes: list) -> tuple[list, list, list, list]:
+        """The samples whose timestamp reads, with it in seconds (keys may be rows)."""
+        # Timestamps repeat (one per node scrape): convert each distinct one once.
+        seconds = {t: epoch(t) if t else None for t in set(timestamps)}
+        whens = list(map(seconds.__getitem__, timestamps))
+        if None in seconds.values():
+            keep = [i for i, w in enumerate(whens) if w is not None]
+            keys = [keys[i] for i in keep]
+            whens = [whens[i] for i in keep]
+            cpu_milli = [cpu_milli[i] for i in keep]
+            mem_bytes = [mem_bytes[i] for i in keep]
+        if whens and self._t0 is None:
+            self._t0 = min(whens)
+        return keys, whens, cpu_milli, mem_bytes
+
+    def _write(self, rows: list[int], whens: list[float], cpu_milli: list, mem_bytes: list) -> int:
+        """Each sample into its row, unless not newer than the row's last; how many went in."""
+        slots = np.array(rows, dtype=np.int64)
         when = (np.asarray(whens, dtype=np.float64) - self._t0).astype(DTYPE)
         count = self._count[slots]
         last = self._times[slots, (count - 1) % self.capacity]
@@ -195,6 +204,74 @@ class _Rings:
         return self._times.nbytes + self._values.nbytes + self._count.nbytes
 
 
+class _SlotRings(_Rings):
+    """Rings whose rows are numbers the keys' owner hands out (a pod's slot).
+
+    Recording then looks no key up: the caller gives the rows. `row_of` finds
+    a key's row for reading; a row goes to another key only after forget().
+    """
+
+    def __init__(self, capacity: int, row_of: Callable[[Hashable], int | None]) -> None:
+        super().__init__(capacity, initial_slots=0)
+        self._row_of = row_of
+
+    def _row(self, key: Hashable) -> int | None:
+        row = self._row_of(key)
+        return row if row is not None and row < len(self._count) and self._count[row] else None
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._count))
+
+    def __contains__(self, key: Hashable) -> bool:
+        return self._row(key) is not None
+
+    def record(self, key: Hashable, timestamp: str, cpu_milli: int | None, mem_bytes: int | None) -> bool:
+        row = self._row_of(key)
+        return row is not None and self.record_rows([row], [timestamp], [cpu_milli], [mem_bytes]) == 1
+
+    def record_many(self, keys: list[Hashable], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
+        rows = list(map(self._row_of, keys))
+        picked = [i for i, row in enumerate(rows) if row is not None]
+        return self.record_rows([rows[i] for i in picked], [timestamps[i] for i in picked],
+                                [cpu_milli[i] for i in picked], [mem_bytes[i] for i in picked])
+
+    def record_rows(self, rows: list[int], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
+        """record_many() by row: no key looked up."""
+        if not rows:
+            return 0
+        rows, whens, cpu_milli, mem_bytes = self._dated(rows, timestamps, cpu_milli, mem_bytes)
+        if not rows:
+            return 0
+        top = max(rows) + 1
+        if top > len(self._count):
+            self._grow(top - len(self._count))
+            self._free.clear()  # (rows are not handed out here)
+        return self._write(rows, whens, cpu_milli, mem_bytes)
+
+    def times(self, key: Hashable) -> np.ndarray:
+        row = self._row(key)
+        if row is None or self._t0 is None:
+            return np.empty(0)
+        return self._ordered(row, self._times[row]).astype(np.float64) + self._t0
+
+    def series(self, key: Hashable, metric: int) -> np.ndarray:
+        row = self._row(key)
+        return np.empty(0) if row is None else self._ordered(row, self._values[row, metric])
+
+    def forget(self, keys: Iterable[Hashable]) -> None:
+        for key in keys:
+            row = self._row_of(key)
+            if row is not None and row < len(self._count):
+                self._count[row] = 0
+
+    def forget_rows(self, rows: Iterable[int]) -> None:
+        rows = [row for row in rows if row < len(self._count)]
+        self._count[rows] = 0
+
+    def retire(self, alive: Iterable[Hashable], in_scope: Callable[[Hashable], bool] = lambda _: True) -> int:
+        raise NotImplementedError("rows by slot are freed by their owner (forget)")
+
+
 class History:
     """Per-entity usage history: ring buffers, with a capacity per kind of entity.
 
@@ -223,6 +300,27 @@ class History:
         if pool is None and create:
             capacity = self._capacities.get(kind, self.capacity) if kind else self.capacity
             pool = self._pools[kind] = _Rings(capacity, self._initial_slots)
+        return pool
+
+    def attach(self, kind: str, row_of: Callable[[Hashable], int | None]) -> None:
+        """Rows of `kind` are numbers the caller hands out: it records by row
+        (record_rows), forgets a key before its row goes to another, and
+        `row_of` finds a key's row. Replaces what that kind had."""
+        self._capacities.setdefault(kind, self.capacity)
+        self._pools[kind] = _SlotRings(self._capacities[kind], row_of)
+
+    def record_rows(self, kind: str, rows: list[int], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
+        """record_many() for a kind attached by rows; returns how many were added."""
+        return self._rows_pool(kind).record_rows(rows, timestamps, cpu_milli, mem_bytes)
+
+    def forget_rows(self, kind: str, rows: Iterable[int]) -> None:
+        """Clear these rows of a kind attached by rows (before they go to other keys)."""
+        self._rows_pool(kind).forget_rows(rows)
+
+    def _rows_pool(self, kind: str) -> _SlotRings:
+        pool = self._pools.get(kind)
+        if not isinstance(pool, _SlotRings):
+            raise TypeError(f"{kind!r} is not attached by rows")
         return pool
 
     def capacity_of(self, key: Hashable) -> int:

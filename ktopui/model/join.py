@@ -306,13 +306,6 @@ def _reserved_changes(cache: RowCache, old: object, new: PodItems, per_node: dic
 PodItems = Iterable[Pod] | Iterable[PodInfo] | Mapping[tuple[str, str], PodInfo]
 
 
-def container_names(info: PodInfo | None, sample: PodSample | None) -> set[str]:
-    names = {c.name for c in info.spec.containers} if info is not None else set()
-    if sample is not None:
-        names.update(entry[0] for entry in sample.containers)
-    return names
-
-
 _NO_SHARE = LimitShare()
 
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import compress, repeat
 from operator import attrgetter
 from typing import Any
 
 from ktopui.model.join import pod_row
 from ktopui.model.pod_info import PodInfo
 from ktopui.model.rows import PodRow, pct
-from ktopui.model.samples import PodSample, used_milli
+from ktopui.model.samples import PodSample, SampleTable, used_milli
+from ktopui.model.slots import Slots
 
 Key = tuple[str, str]
 # Rows made and kept for reuse; past this the store starts again (a few
@@ -177,11 +179,36 @@ class PodRowsView(Sequence[PodRow]):
         return [text_of(info if info is not None else self[i]) for i, info in enumerate(self.infos)]
 
 
+def _splice(items: list, keep: bytearray | None, inserts: list[tuple], field: int) -> list:
+    """A copy of `items` without the positions `keep` marks 0, with inserts[k][field]
+    put before position inserts[k][0] (inserts in position order)."""
+    if keep is None and not inserts:
+        return list(items)
+    out: list = []
+    done = 0
+    for insert in inserts:
+        at = insert[0]
+        out.extend(items[done:at] if keep is None else compress(items[done:at], keep[done:at]))
+        out.append(insert[field])
+        done = at
+    out.extend(items[done:] if keep is None else compress(items[done:], keep[done:]))
+    return out
+
+
+def _all_read(sams: list, table: Mapping) -> bool:
+    """Whether the view's samples are all the table has (a pod measured out of the view: no)."""
+    return len(sams) - sams.count(None) == len(table)
+
+
 class PodViewJoin:
     """Keeps a PodRowsView's lists from refresh to refresh, touching only what changed.
 
     `gone` says which pods the last update dropped, as (key, info, sample),
-    so their history can be freed.
+    so their history (and, with samples in a SampleTable, their slots) can be
+    freed. A new table is read by the slots of the view's pods, and the pods
+    it measures that are not in the view are found among the slots handed out
+    since the last one; a pod whose slot is kept while it is out of the view
+    (out of scope) makes the next table rebuild the view.
     """
 
     def __init__(self) -> None:
@@ -189,7 +216,14 @@ class PodViewJoin:
         self.gone: list[tuple[Key, PodInfo | None, PodSample | None]] = []
         self._pods: object = None  # the inputs the view was made from
         self._samples: object = None
-        self._keyset: set[Key] = set()
+        # The listed pods' keys, and the keys of metrics for pods not listed.
+        self._listed: set[Key] = set()
+        self._unlisted: set[Key] = set()
+        # With samples in a SampleTable: its slots, and the slot of the pod at each
+        # position of the view (-1: none yet), so that a new table is read by
+        # position, with no key looked up.
+        self._slots: Slots | None = None
+        self._at: list[int] = []
 
     def update(
         self,
@@ -202,54 +236,122 @@ class PodViewJoin:
         """The view of these pods and metrics.
 
         `hint`: (old pods, new pods, keys that may differ between them), from
-        whoever made `pods` out of the last ones, so that with the same
-        metrics only those keys are looked at.
+        whoever made `pods` out of the last ones, so that only those keys are
+        looked up in the pods.
         """
         pause = pause or (lambda: None)
         self.gone = []
         if pods is self._pods and samples is self._samples:
             return self.view
-        if (
-            samples is self._samples
-            and hint is not None
-            and hint[0] is self._pods
-            and hint[1] is pods
-            and pods is not None
-        ):
-            view = self._patch(pods, samples or {}, hint[2])
-        else:
-            view = self._rebuild(pods or {}, samples or {}, pause)
+        samples = samples if samples is not None else {}
+        view = None
+        if pods is not None and self.view.keys:
+            if pods is self._pods:
+                view = self._patch(pods, samples, (), pause)
+            elif hint is not None and hint[0] is self._pods and hint[1] is pods:
+                view = self._patch(pods, samples, hint[2], pause)
+        if view is None:
+            view = self._rebuild(pods or {}, samples, pause)
         self.view, self._pods, self._samples = view, pods, samples
         return view
 
-    def _patch(self, pods: Mapping, samples: Mapping, touched: Iterable[Key]) -> PodRowsView:
-        old = self.view
-        keys, infos, sams = list(old.keys), list(old.infos), list(old.samples)
-        keyset = self._keyset
+    def _by_slot(self, samples: Mapping) -> list | None:
+        """The table's samples by slot (-1 reading None), if the positions' slots are its."""
+        if isinstance(samples, SampleTable) and samples.slots is self._slots:
+            return [*samples.by_slot, *repeat(None, len(samples.slots) - len(samples.by_slot)), None]
+        return None
+
+    def _patch(
+        self, pods: Mapping, samples: Mapping, touched: Iterable[Key], pause: Callable[[], None]
+    ) -> PodRowsView | None:
+        """The view with only the keys that may have come or gone looked at: those the
+        hint names, and (with new metrics) the pods not listed whose metrics came or
+        went. None when that is too many to insert one by one."""
+        touched = set(touched)
+        listed, unlisted = self._listed, self._unlisted
         for key in touched:
+            if key in pods:
+                listed.add(key)
+            else:
+                listed.discard(key)
+        by_slot = None
+        if samples is not self._samples:
+            pause()
+            by_slot = self._by_slot(samples)
+            if by_slot is not None:
+                # Newly measured pods (listed or not), and unlisted pods no longer measured.
+                keys_of = self._slots.keys
+                touched.update(keys_of[slot] for slot in self._slots.take_added())
+                touched.update(key for key in unlisted if key not in samples)
+            elif isinstance(samples, SampleTable):
+                return None  # a table of other slots: start again with them
+            else:
+                touched |= (samples.keys() - listed) ^ unlisted
+                self._slots, self._at = None, []
+        if len(touched) > 1000:
+            return None  # (the rebuild starts again from `pods` and `samples`)
+        old = self.view
+        if not touched:  # new metrics for the same pods: only the samples move
+            if by_slot is None:
+                return PodRowsView(old.keys, old.infos, list(map(samples.get, old.keys)), old._made)
+            sams = list(map(by_slot.__getitem__, self._at))
+            return PodRowsView(old.keys, old.infos, sams, old._made) if _all_read(sams, samples) else None
+        # Positions are found in the old lists, then each list is copied once with
+        # the pods gone left out and the new ones put in (one by one, inserting
+        # a few hundred pods into 150,000-item lists cost ~100 ms).
+        old_keys, count = old.keys, len(old.keys)
+        index = self._slots.index if self._at else None
+        keep: bytearray | None = None
+        inserts: list[tuple[int, Key, PodInfo | None, PodSample | None, int]] = []
+        infos, at_slots = list(old.infos), list(self._at)
+        for key in sorted(touched, key=_by_name):
             info, sample = pods.get(key), samples.get(key)
-            at = bisect.bisect_left(keys, _by_name(key), key=_by_name)
-            present = at < len(keys) and keys[at] == key
+            if info is None and sample is not None:
+                unlisted.add(key)
+            else:
+                unlisted.discard(key)
+            at = bisect.bisect_left(old_keys, _by_name(key), key=_by_name)
+            present = at < count and old_keys[at] == key
             if info is None and sample is None:
                 if present:
-                    self.gone.append((key, infos[at], sams[at]))
-                    del keys[at], infos[at], sams[at]
-                    keyset.discard(key)
+                    self.gone.append((key, old.infos[at], old.samples[at]))
+                    if keep is None:
+                        keep = bytearray(b"\x01") * count
+                    keep[at] = 0
+                elif index is not None and key in index:
+                    self.gone.append((key, None, None))  # measured by a list that was not kept
             elif present:
                 infos[at] = info
+                if index is not None:
+                    at_slots[at] = index.get(key, -1)
             else:
-                keys.insert(at, key)
-                infos.insert(at, info)
-                sams.insert(at, sample)
-                keyset.add(key)
+                inserts.append((at, key, info, sample, -1 if index is None else index.get(key, -1)))
+        keys = _splice(old_keys, keep, inserts, 1)
+        infos = _splice(infos, keep, inserts, 2)
+        if index is not None:
+            at_slots = self._at = _splice(at_slots, keep, inserts, 4)
+        if by_slot is not None:
+            pause()
+            sams = list(map(by_slot.__getitem__, at_slots))
+            if not _all_read(sams, samples):
+                return None
+        elif samples is not self._samples:
+            pause()
+            sams = list(map(samples.get, keys))
+        else:
+            sams = _splice(old.samples, keep, inserts, 3)
         return PodRowsView(keys, infos, sams, old._made)
 
     def _rebuild(self, pods: Mapping, samples: Mapping, pause: Callable[[], None]) -> PodRowsView:
         old = self.view
-        keyset = set(pods)
-        keyset.update(samples.keys() - keyset)  # metrics of pods not (or no longer) listed
+        listed = set(pods)
+        unlisted = samples.keys() - listed  # metrics of pods not (or no longer) listed
+        self._listed, self._unlisted = listed, unlisted
+        keyset = listed | unlisted
         pause()
-        added, removed = keyset - self._keyset, self._keyset - keyset
+        self.gone = []  # (a patch given up may have begun it)
+        before = set(old.keys)
+        added, removed = keyset - before, before - keyset
         if removed:
             if len(removed) > 1000:
                 where = {key: at for at, key in enumerate(old.keys)}
@@ -265,9 +367,15 @@ class PodViewJoin:
                 keys.insert(bisect.bisect_left(keys, _by_name(key), key=_by_name), key)
         else:
             keys = sorted(keyset, key=_by_name)
-        self._keyset = keyset
         pause()
         infos = list(map(pods.get, keys))
         pause()
-        sams = list(map(samples.get, keys))
+        if isinstance(samples, SampleTable):
+            self._slots = samples.slots
+            self._slots.take_added()  # (all in the view now)
+            self._at = list(map(self._slots.index.get, keys, repeat(-1)))
+            sams = list(map(self._by_slot(samples).__getitem__, self._at))
+        else:
+            self._slots, self._at = None, []
+            sams = list(map(samples.get, keys))
         return PodRowsView(keys, infos, sams, old._made)

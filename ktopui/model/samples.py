@@ -12,6 +12,7 @@ whole pod, to the exact parser: the numbers are always Go's.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain, compress, islice, repeat
 from operator import attrgetter, eq, not_
@@ -25,6 +26,7 @@ from ktopui.kube.objects import ResourceList, SampleUsage
 from ktopui.model.pod_info import NO_PROBLEMS
 from ktopui.model.quantity import simple_nanos
 from ktopui.model.rows import Usage
+from ktopui.model.slots import Key, Slots
 from ktopui.model.usage import usage_of
 
 BATCH = 4096
@@ -97,6 +99,49 @@ def used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) 
     return used
 
 
+# -- pods by slot ----------------------------------------------------------------
+
+
+class SampleTable(Mapping[Key, PodSample]):
+    """One metrics list's PodSamples by slot, read as a mapping of pod key to sample.
+
+    It answers for its own list until a slot freed after it was made goes to
+    another pod (a newer list's business): keep only the newest table.
+    """
+
+    __slots__ = ("slots", "by_slot", "_len")
+
+    def __init__(self, slots: Slots, by_slot: list[PodSample | None]) -> None:
+        self.slots, self.by_slot = slots, by_slot
+        self._len = len(by_slot) - by_slot.count(None)
+
+    def get(self, key: Key, default=None):  # type: ignore[override]
+        slot = self.slots.index.get(key)
+        if slot is None or slot >= len(self.by_slot):
+            return default
+        sample = self.by_slot[slot]
+        return default if sample is None else sample
+
+    def __getitem__(self, key: Key) -> PodSample:
+        sample = self.get(key)
+        if sample is None:
+            raise KeyError(key)
+        return sample
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Key]:
+        keys = self.slots.keys
+        return (keys[slot] for slot, sample in enumerate(self.by_slot) if sample is not None)
+
+    def __repr__(self) -> str:
+        return f"SampleTable({self._len} pods)"
+
+
 # -- summing a metrics list -----------------------------------------------------
 
 _namespace = attrgetter("metadata.namespace")
@@ -157,17 +202,35 @@ def _digits_within_int64(factor: int) -> int:
 class _Summer:
     """pod_samples' state across batches: strings and name tuples kept once."""
 
-    def __init__(self, previous: Mapping, fresh: tuple[list, list] | None = None) -> None:
+    def __init__(self, previous: Mapping, fresh: tuple[list, ...] | None = None, slots: Slots | None = None) -> None:
         self.previous = previous
         self.fresh = fresh
         self.texts: dict[str, str] = {}  # timestamps repeat per node scrape, windows per cluster
         self.names: dict[tuple, tuple] = {}  # container name tuples repeat per workload
         self.out: dict[tuple[str, str], PodSample] = {}
+        self.slots = slots
+        if slots is not None:
+            self.by_slot: list[PodSample | None] = [None] * len(slots)
+            # The previous samples by slot, when they are a table of the same slots.
+            self.before: list | None = None
+            if isinstance(previous, SampleTable) and previous.slots is slots:
+                self.before = previous.by_slot + [None] * (len(slots) - len(previous.by_slot))
 
     def add(self, batch: list) -> None:
-        # Interned as the pod list's keys are: looking one up in the other then
-        # compares string objects by identity, not by their characters.
-        keys = list(zip(map(intern, map(_namespace, batch)), map(intern, map(_name, batch))))
+        slots = self.slots
+        if slots is None:
+            # Interned as the pod list's keys are: looking one up in the other then
+            # compares string objects by identity, not by their characters.
+            keys = list(zip(map(intern, map(_namespace, batch)), map(intern, map(_name, batch))))
+        else:
+            # One lookup per pod: its slot. The keys kept are the slots' own.
+            at = slots.of(list(zip(map(_namespace, batch), map(_name, batch))))
+            keys = list(map(slots.keys.__getitem__, at))
+            if len(self.by_slot) < len(slots):
+                more = [None] * (len(slots) - len(self.by_slot))
+                self.by_slot += more
+                if self.before is not None:
+                    self.before += more
         texts = self.texts.setdefault
         stamps = list(map(_timestamp, batch))
         stamps = list(map(texts, stamps, stamps))
@@ -225,18 +288,26 @@ class _Summer:
         # A pod whose metrics did not change keeps its previous object (rows
         # joined from it are then kept too).
         if self.previous:
-            known = list(map(self.previous.get, keys))
+            if slots is not None and self.before is not None:
+                known = list(map(self.before.__getitem__, at))
+            else:
+                known = list(map(self.previous.get, keys))
             same = list(map(eq, known, samples))
             for i in [i for i, kept in enumerate(same) if kept]:
                 samples[i] = known[i]
-            if self.fresh is not None:
-                new = list(map(not_, same))
-                self.fresh[0].extend(compress(keys, new))
-                self.fresh[1].extend(compress(samples, new))
-        elif self.fresh is not None:
-            self.fresh[0].extend(keys)
-            self.fresh[1].extend(samples)
-        self.out.update(zip(keys, samples))
+            new = list(map(not_, same))
+        else:
+            new = None
+        fresh = self.fresh
+        if fresh is not None:
+            fresh[0].extend(keys if new is None else compress(keys, new))
+            fresh[1].extend(samples if new is None else compress(samples, new))
+            if slots is not None:
+                fresh[2].extend(at if new is None else compress(at, new))
+        if slots is None:
+            self.out.update(zip(keys, samples))
+        else:
+            deque(map(self.by_slot.__setitem__, at, samples), maxlen=0)  # (a loop in C)
 
     @staticmethod
     def _exact(m, stamp: str, window: str) -> PodSample:
@@ -250,6 +321,24 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
     it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
+
+
+def sample_table(
+    metrics: Iterable,
+    previous: Mapping[Key, PodSample] | None,
+    slots: Slots,
+    *,
+    fresh: tuple[list, list, list] | None = None,
+) -> SampleTable:
+    """pod_samples() as a table by `slots` (kept by the caller from list to list).
+
+    `fresh`, three lists, gets the keys, samples and slots of the pods whose
+    samples are new objects.
+    """
+    summer = _Summer(previous or {}, fresh, slots)
+    for batch in _batches(metrics, BATCH):
+        summer.add(batch)
+    return SampleTable(slots, summer.by_slot)
 
 
 def pod_samples(
