@@ -498,6 +498,14 @@ async def test_the_rows_of_the_refresh_before_are_freed_by_the_next_join_not_the
         await refresh(app, pilot)
         assert app.live._retired == [first]  # let go of by the screen, not yet freed
         await refresh(app, pilot)
-        # The join that followed freed it, in its own thread.
-        assert disposed[0] == (False, len(first.nodes) + len(first.pods))
+        # The join that followed freed it, in its own thread: its node rows. Its pods'
+        # samples are those of the pod metrics list still in use: nothing of them dies.
+        assert disposed[0] == (False, len(first.nodes))
         assert len(app.live._retired) == 1 and app.live._retired[0] is not first
+        # After a new pod metrics list, the samples of the list before go too.
+        before = app.snapshot
+        server.cluster.advance(15)
+        await refresh(app, pilot)
+        assert app.snapshot.metrics_serial != before.metrics_serial
+        await refresh(app, pilot)
+        assert (False, len(before.nodes) + len(before.pods)) in disposed[1:]

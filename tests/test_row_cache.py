@@ -86,6 +86,21 @@ def test_kept_rows_equal_fresh_rows_through_churn_and_new_metrics(sim):
         server.cluster.advance(7)  # some nodes scrape again, pods come and go
 
 
+def test_node_usage_read_once_per_pair_of_texts_still_reports_a_bad_quantity_every_time(sim):
+    _, read = sim
+    live = Live()
+    lists = read()
+    metrics = lists[NodeMetricsList]
+    bad = msgspec.structs.replace(metrics[0], usage={**metrics[0].usage, "memory": "12Qi"})
+    same = msgspec.structs.replace(metrics[1], usage=dict(metrics[2].usage))  # another node's texts
+    lists[NodeMetricsList] = [bad, same, *metrics[2:]]
+    for _ in range(2):
+        nodes, _ = live.join(lists)
+        assert nodes == fresh(lists)[0]
+        row = next(r for r in nodes if r.name == bad.metadata.name)
+        assert "memory" in row.problems and row.usage.mem_bytes is None
+
+
 def test_unchanged_pods_keep_their_row_objects(sim):
     server, read = sim
     live = Live()

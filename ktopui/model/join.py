@@ -125,6 +125,7 @@ class RowCache:
     def __init__(self) -> None:
         self.memo = SpecMemo()
         self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
+        self.node_usage: dict[tuple, Usage] = {}  # (cpu, memory) texts of the last node metrics: their Usage
         self.infos: dict[tuple[str, str], PodInfo] = {}  # per pod, while its resourceVersion holds
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, list] = {}  # per node: see _reserve
@@ -170,6 +171,10 @@ def node_rows(
     if cache is not None and nodes is not None:
         cache.nodes = seen
 
+    # A node's usage changes when it is scraped (every 15 s or so); a 2 s refresh
+    # sees most nodes' quantities again: each pair of texts is read once.
+    read_before = cache.node_usage if cache is not None else {}
+    read_now: dict[tuple, Usage] = {}
     for m in metrics or ():
         row = rows.get(m.metadata.name)
         if row is None:
@@ -177,7 +182,19 @@ def node_rows(
         row.has_metrics = True
         row.timestamp = m.timestamp
         row.window = m.window
-        row.usage = usage_of([m.usage], row.problems)
+        texts = m.usage
+        key = (texts.get("cpu"), texts.get("memory"))
+        usage = read_before.get(key) or read_now.get(key)
+        if usage is None:
+            problems = len(row.problems)
+            usage = usage_of([texts], row.problems)
+            if len(row.problems) == problems:  # (a problem is the row's to report: read again)
+                read_now[key] = usage
+        else:
+            read_now[key] = usage
+        row.usage = usage
+    if cache is not None:
+        cache.node_usage = read_now
 
     if pods is not None:
         _add_pod_reservations(rows, pods, cache)

@@ -31,6 +31,9 @@ Key = tuple[str, str]
 MADE_LIMIT = 8192
 
 
+_status = attrgetter("status")
+
+
 def _by_name(key: Key) -> tuple[str, str]:
     return (key[1], key[0])
 
@@ -152,7 +155,7 @@ class PodRowsView(Sequence[PodRow]):
     def coverage(self) -> tuple[int, int]:
         """(pods with metrics, running pods)."""
         measured = len(self.samples) - self.samples.count(None)
-        running = sum(1 for info in self.infos if info is not None and info.status == "Running")
+        running = list(map(_status, filter(None, self.infos))).count("Running")  # (no Python call per pod)
         return measured, running
 
     def values(self, attr: str) -> list | None:
