@@ -132,3 +132,28 @@ def test_a_kind_attached_by_rows_records_by_row_and_reads_by_key():
     assert h.series(("pod", "ns", "c"), CPU).tolist() == [1]
     # A sample whose time does not read is skipped, as by key.
     assert h.record_rows("pod", [0, 5], ["", "not a time"], [1, 1], [1, 1]) == 0
+
+
+def test_values_clocked_by_their_owner_keep_no_times_and_follow_its_ring():
+    pods = {("ns", "a"): 0, ("ns", "b"): 1}
+    containers = {("ns", "a", "app"): (0, 0), ("ns", "a", "proxy"): (1, 0), ("ns", "b", "late"): (2, 1)}
+    h = History(capacity=8, capacities={"pod": 3})
+    h.attach("pod", lambda key: pods.get(key[1:]))
+    h.attach_clocked("container", "pod", lambda key: containers.get(key[1:]), lambda: len(containers))
+    app, proxy, late = (("container", *k) for k in containers)
+    for i in range(4):  # the ring (3) wraps
+        h.record_rows("pod", [0, 1], [ts(15 * i)] * 2, [10 * i, 5], [100, 100])
+        # b's container is first measured at the third sample
+        rows, owners = ([0, 1, 2], [0, 0, 1]) if i >= 2 else ([0, 1], [0, 0])
+        h.record_values("container", rows, owners, [i, 2 * i, 7 * i][: len(rows)], [1, 2, 3][: len(rows)])
+    assert h.times(app).tolist() == h.times(("pod", "ns", "a")).tolist() and len(h.times(app)) == 3
+    assert h.series(app, CPU).tolist() == [1, 2, 3] and h.series(proxy, CPU).tolist() == [2, 4, 6]
+    assert np.array_equal(h.series(late, CPU), [np.nan, 14, 21], equal_nan=True)  # before it was seen: a gap
+    assert h.last(proxy, MEMORY, 2).tolist() == [2, 2] and h.capacity_of(app) == 3
+    # A sample its owner did not take (not newer) is not taken by its containers either.
+    h.record_rows("pod", [0], [ts(45)], [1], [1])
+    assert h.record_values("container", [0], [0], [99], [99]) == 0
+    assert h.series(app, CPU).tolist() == [1, 2, 3]
+    # Emptied before the row goes to another container.
+    h.forget_rows("container", [1])
+    assert np.isnan(h.series(proxy, CPU)).all() and len(h) == 2 + 3  # two pods, three containers

@@ -31,20 +31,22 @@ def test_container_rows_follow_names_in_any_order_and_are_let_go_with_their_pod(
     rows = ContainerRows(slots)
     got, let_go = rows.rows([a, b], [("app", "proxy"), ("x", "y", "z")])
     assert got == [0, 1, 2, 3, 4] and let_go == []
-    assert rows.row_of(("container", "ns", "a", "proxy")) == 1
-    assert rows.row_of(("container", "ns", "b", "z")) == 4
-    assert rows.row_of(("container", "ns", "a", "nope")) is None
-    assert rows.row_of(("container", "ns", "gone", "app")) is None
+    assert rows.locate(("container", "ns", "a", "proxy")) == (1, a)
+    assert rows.locate(("container", "ns", "b", "z")) == (4, b)
+    assert rows.locate(("container", "ns", "a", "nope")) is None
+    assert rows.locate(("container", "ns", "gone", "app")) is None
     # The next list gives a's containers the other way round: same rows, by name.
     got, let_go = rows.rows([a], [("proxy", "app")])
     assert got == [1, 0] and let_go == []
-    assert rows.row_of(("container", "ns", "a", "app")) == 0
+    assert rows.locate(("container", "ns", "a", "app")) == (0, a)
     # b's containers changed: new rows; the old ones go back, to be cleared first.
     got, let_go = rows.rows([b], [("x", "w")])
     assert let_go == [2, 3, 4] and len(set(got)) == 2 and not set(got) & {0, 1}
     # a is gone: its rows go back and are handed out again.
-    assert sorted(rows.release([a])) == [0, 1]
-    assert rows.row_of(("container", "ns", "a", "app")) is None
+    assert rows.live() == 4
+    assert sorted(rows.release_held([b, a])) == [0, 1, 5, 6] and rows.live() == 0
+    assert rows.release_held([a, b]) == []
+    assert rows.locate(("container", "ns", "a", "app")) is None
     c = slots.of([("ns", "c")])[0]
     got, _ = rows.rows([c], [("one", "two")])
     assert set(got) <= {0, 1, 2, 3, 4}

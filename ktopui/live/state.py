@@ -224,7 +224,7 @@ class LiveCluster:
         index = self._slots.index
         self._container_rows = ContainerRows(self._slots)
         self.history.attach("pod", lambda key: index.get(key[1:]))
-        self.history.attach("container", self._container_rows.row_of)
+        self.history.attach_clocked("container", "pod", self._container_rows.locate, self._container_rows.live)
         self._rows = RowCache()  # node rows' cache (and the pod list's change hint)
         self._pod_view = PodViewJoin()
         self._fresh: tuple[list, list, list] = ([], [], [])  # keys, samples and slots of pods with new metrics
@@ -494,29 +494,34 @@ class LiveCluster:
             stamps = list(map(_timestamp, measured))
             # (attrgetter: no Python call per pod)
             history.record_rows("pod", at, stamps, list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)))
-            self._record_containers(measured, at, stamps)
+            self._record_containers(measured, at)
 
-    def _record_containers(self, measured: list[PodSample], at: list[int], stamps: list[str]) -> None:
+    def _record_containers(self, measured: list[PodSample], at: list[int]) -> None:
         """History of the containers of pods with more than one (a pod with one has
-        that container's numbers: its history serves for both, see history_key_of_container)."""
+        that container's numbers: its history serves for both, see history_key_of_container),
+        written where their pod's last record went."""
+        history, rows_of = self.history, self._container_rows
         counts = list(map(len, map(_containers, measured)))
+        # A pod down to one container lets its rows go: they would miss its samples from now on.
+        history.forget_rows("container", rows_of.release_held([slot for slot, n in zip(at, counts) if n < 2]))
         multi = [i for i, count in enumerate(counts) if count > 1]
         if not multi:
             return
         measured = [measured[i] for i in multi]
         counts = [counts[i] for i in multi]
+        owners = [at[i] for i in multi]
         names = [s.names or tuple(entry[0] for entry in s.containers) for s in measured]
-        rows, let_go = self._container_rows.rows([at[i] for i in multi], names)
-        self.history.forget_rows("container", let_go)
-        each_stamp = list(chain.from_iterable(map(repeat, [stamps[i] for i in multi], counts)))
+        rows, let_go = rows_of.rows(owners, names)
+        history.forget_rows("container", let_go)
+        owners = list(chain.from_iterable(map(repeat, owners, counts)))
         if all(s.names for s in measured):  # simple entries (name, CPU nano cores, memory milli bytes)
             entries = list(chain.from_iterable(map(_containers, measured)))
             cpu = -(-np.array(list(map(_second, entries)), dtype=np.int64) // 1_000_000)
             mem = -(-np.array(list(map(_third, entries)), dtype=np.int64) // 1000)
-            self.history.record_rows("container", rows, each_stamp, cpu.tolist(), mem.tolist())
+            history.record_values("container", rows, owners, cpu, mem)
         else:
             numbers = list(chain.from_iterable(map(container_numbers, measured)))
-            self.history.record_rows("container", rows, each_stamp, [n[1] for n in numbers], [n[2] for n in numbers])
+            history.record_values("container", rows, owners, [n[1] for n in numbers], [n[2] for n in numbers])
 
 
 def history_key_of_container(row: PodRow, container: str) -> tuple:

@@ -55,6 +55,7 @@ class _Rings:
         self._times = np.full((initial_slots, capacity), np.nan, dtype=DTYPE)
         self._values = np.full((initial_slots, 2, capacity), np.nan, dtype=DTYPE)
         self._count = np.zeros(initial_slots, dtype=np.int64)  # samples ever written
+        self.written = np.empty(0, dtype=np.int64)  # the rows the last write took a sample into
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -159,6 +160,7 @@ class _Rings:
         self._values[slots, CPU, pos] = cpu
         self._values[slots, MEMORY, pos] = mem
         self._count[slots] = count + 1
+        self.written = slots  # (what rings on this one's clock write with)
         return int(fresh.sum())
 
     def _ordered(self, slot: int, array: np.ndarray) -> np.ndarray:
@@ -237,6 +239,7 @@ class _SlotRings(_Rings):
 
     def record_rows(self, rows: list[int], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
         """record_many() by row: no key looked up."""
+        self.written = np.empty(0, dtype=np.int64)
         if not rows:
             return 0
         rows, whens, cpu_milli, mem_bytes = self._dated(rows, timestamps, cpu_milli, mem_bytes)
@@ -250,7 +253,10 @@ class _SlotRings(_Rings):
 
     def times(self, key: Hashable) -> np.ndarray:
         row = self._row(key)
-        if row is None or self._t0 is None:
+        return np.empty(0) if row is None else self.times_of_row(row)
+
+    def times_of_row(self, row: int) -> np.ndarray:
+        if self._t0 is None or row >= len(self._count):
             return np.empty(0)
         return self._ordered(row, self._times[row]).astype(np.float64) + self._t0
 
@@ -272,6 +278,91 @@ class _SlotRings(_Rings):
         raise NotImplementedError("rows by slot are freed by their owner (forget)")
 
 
+class _ClockedValues:
+    """CPU and memory of entities that are sampled with another's (a pod's containers,
+    in the pod's metrics): their rows hold values only, at the positions of their
+    owner's ring in `clock`, so they keep no times of their own (a third less).
+
+    `locate(key)` gives (row, owner's row in the clock) or None. Rows are NaN
+    where nothing was written (before the entity was seen, or a sample it
+    missed); forget_rows() empties rows before they go to other keys.
+    """
+
+    def __init__(self, clock: _SlotRings, locate: Callable[[Hashable], tuple[int, int] | None], live: Callable[[], int]) -> None:
+        self.capacity = clock.capacity
+        self._clock = clock
+        self._locate = locate
+        self._live = live
+        self._values = np.empty((0, 2, self.capacity), dtype=DTYPE)
+        self._ready = 0  # rows below this are initialised (NaN or written)
+
+    def __len__(self) -> int:
+        return self._live()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return self.series(key, CPU).size > 0
+
+    def _reach(self, top: int) -> None:
+        """Rows up to `top` exist and are initialised."""
+        if top > len(self._values):
+            # Uninitialised (np.empty): a row's pages cost memory when it is first written.
+            values = np.empty((max(64, top, len(self._values) * 3 // 2), 2, self.capacity), dtype=DTYPE)
+            values[: self._ready] = self._values[: self._ready]
+            self._values = values
+        if top > self._ready:
+            self._values[self._ready : top] = np.nan
+            self._ready = top
+
+    def record_rows(self, rows: list[int], owners: list[int], cpu_milli: list, mem_bytes: list) -> int:
+        """Write each row's sample where its owner's last write in the clock went; rows
+        whose owner took no sample in that write get none. Returns how many went in."""
+        if not rows:
+            return 0
+        self._reach(max(rows) + 1)
+        clock = self._clock
+        took = np.zeros(len(clock._count), dtype=bool)
+        took[clock.written] = True
+        owners_a = np.array(owners, dtype=np.int64)
+        keep = took[owners_a]
+        rows_a = np.array(rows, dtype=np.int64)[keep]
+        pos = (clock._count[owners_a[keep]] - 1) % self.capacity
+        self._values[rows_a, CPU, pos] = _floats(cpu_milli)[keep]
+        self._values[rows_a, MEMORY, pos] = _floats(mem_bytes)[keep]
+        return int(keep.sum())
+
+    def forget_rows(self, rows: Iterable[int]) -> None:
+        rows = [row for row in rows if row < self._ready]
+        self._values[rows] = np.nan
+
+    def forget(self, keys: Iterable[Hashable]) -> None:
+        self.forget_rows(found[0] for found in map(self._locate, keys) if found is not None)
+
+    def times(self, key: Hashable) -> np.ndarray:
+        found = self._locate(key)
+        return np.empty(0) if found is None or found[0] >= self._ready else self._clock.times_of_row(found[1])
+
+    def series(self, key: Hashable, metric: int) -> np.ndarray:
+        found = self._locate(key)
+        if found is None or found[0] >= self._ready or found[1] >= len(self._clock._count):
+            return np.empty(0)
+        return self._clock._ordered(found[1], self._values[found[0], metric])
+
+    def last(self, key: Hashable, metric: int, n: int) -> np.ndarray:
+        return self.series(key, metric)[-n:]
+
+    def record(self, *args, **kwargs) -> bool:
+        raise TypeError("recorded by row, with its clock (record_values)")
+
+    record_many = record
+
+    def retire(self, alive: Iterable[Hashable], in_scope: Callable[[Hashable], bool] = lambda _: True) -> int:
+        raise NotImplementedError("rows are freed by their owner (forget_rows)")
+
+    @property
+    def nbytes(self) -> int:
+        return self._values.nbytes
+
+
 class History:
     """Per-entity usage history: ring buffers, with a capacity per kind of entity.
 
@@ -287,7 +378,7 @@ class History:
         self.capacity = capacity
         self._initial_slots = initial_slots
         self._capacities = dict(capacities or {})
-        self._pools: dict[str | None, _Rings] = {}
+        self._pools: dict[str | None, _Rings | _ClockedValues] = {}
 
     def _kind(self, key: Hashable) -> str | None:
         if type(key) is tuple and key and key[0] in self._capacities:
@@ -309,13 +400,32 @@ class History:
         self._capacities.setdefault(kind, self.capacity)
         self._pools[kind] = _SlotRings(self._capacities[kind], row_of)
 
+    def attach_clocked(
+        self, kind: str, clock_kind: str, locate: Callable[[Hashable], tuple[int, int] | None], live: Callable[[], int]
+    ) -> None:
+        """Rows of `kind` are sampled with rows of `clock_kind` (attached by rows): they
+        keep values only, at their owner's positions (see _ClockedValues)."""
+        clock = self._rows_pool(clock_kind)
+        self._capacities[kind] = clock.capacity
+        self._pools[kind] = _ClockedValues(clock, locate, live)
+
     def record_rows(self, kind: str, rows: list[int], timestamps: list[str], cpu_milli: list, mem_bytes: list) -> int:
         """record_many() for a kind attached by rows; returns how many were added."""
         return self._rows_pool(kind).record_rows(rows, timestamps, cpu_milli, mem_bytes)
 
+    def record_values(self, kind: str, rows: list[int], owners: list[int], cpu_milli: list, mem_bytes: list) -> int:
+        """Samples of a clocked kind, taken with their owners' last record_rows()."""
+        pool = self._pools.get(kind)
+        if not isinstance(pool, _ClockedValues):
+            raise TypeError(f"{kind!r} is not attached to a clock")
+        return pool.record_rows(rows, owners, cpu_milli, mem_bytes)
+
     def forget_rows(self, kind: str, rows: Iterable[int]) -> None:
         """Clear these rows of a kind attached by rows (before they go to other keys)."""
-        self._rows_pool(kind).forget_rows(rows)
+        pool = self._pools.get(kind)
+        if not isinstance(pool, (_SlotRings, _ClockedValues)):
+            raise TypeError(f"{kind!r} is not attached by rows")
+        pool.forget_rows(rows)
 
     def _rows_pool(self, kind: str) -> _SlotRings:
         pool = self._pools.get(kind)

@@ -94,8 +94,7 @@ class ContainerRows:
     def rows(self, pod_slots: Sequence[int], names: Sequence[tuple[str, ...]]) -> tuple[list[int], list[int]]:
         """The rows of each pod's containers, in order, one list for all; and rows
         that were let go (a pod's names changed), to be cleared before reuse."""
-        if len(self._blocks) < len(self.slots):
-            self._blocks += [None] * (len(self.slots) - len(self._blocks))
+        self._cover()
         blocks = self._blocks
         out: list[int] = []
         let_go: list[int] = []
@@ -130,6 +129,20 @@ class ContainerRows:
         self._top += count - reused
         return taken
 
+    def release_held(self, pod_slots: Sequence[int]) -> list[int]:
+        """release() for those of these pods that hold rows (a pod down to one container)."""
+        self._cover()
+        held = [slot for slot, block in zip(pod_slots, map(self._blocks.__getitem__, pod_slots)) if block is not None]
+        return self.release(held) if held else []
+
+    def _cover(self) -> None:
+        if len(self._blocks) < len(self.slots):
+            self._blocks += [None] * (len(self.slots) - len(self._blocks))
+
+    def live(self) -> int:
+        """Rows held by containers."""
+        return self._top - len(self._free)
+
     def release(self, pod_slots: Iterable[int]) -> list[int]:
         """Let the rows of these pods' containers go (the pods are gone); returns them."""
         blocks, freed = self._blocks, []
@@ -140,12 +153,12 @@ class ContainerRows:
         self._free += freed
         return freed
 
-    def row_of(self, key: tuple) -> int | None:
-        """The row of ("container", namespace, pod, container), if it has one."""
+    def locate(self, key: tuple) -> tuple[int, int] | None:
+        """(row, pod slot) of ("container", namespace, pod, container), if it has a row."""
         slot = self.slots.index.get(key[1:3])
         if slot is None or slot >= len(self._blocks) or (block := self._blocks[slot]) is None:
             return None
         try:
-            return block[1][block[0].index(key[3])]
+            return block[1][block[0].index(key[3])], slot
         except ValueError:
             return None
