@@ -11,6 +11,7 @@ from __future__ import annotations
 import ssl
 
 import httpx
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,9 +25,12 @@ from ktopui.kube.objects import (
     PodMetricsList,
     PodSampleMetrics,
     SampleContainer,
+    RawList,
     SampleUsage,
     decode,
+    decode_in_batches,
 )
+from ktopui.kube.errors import MalformedResponse
 from ktopui.model.join import pod_row, pod_rows
 from ktopui.model.pod_info import SpecMemo, pod_info
 from ktopui.model.samples import BATCH, container_usage, pod_samples
@@ -155,3 +159,15 @@ def test_pod_rows_equal_rows_built_one_by_one(cluster):
     samples = pod_samples(metrics)
     rows = pod_rows(infos, metrics)
     assert rows == [pod_row(k, infos.get(k), samples.get(k)) for k in [*infos, *(k for k in samples if k not in infos)]]
+
+
+def test_decoding_item_by_item_reads_odd_shapes_and_reports_broken_ones_as_a_whole_batch_would():
+    good = b'{"metadata":{"name":"a","namespace":"n"},"timestamp":"t","window":"15s","containers":[{"name":"c","usage":{"cpu":"5n","memory":"1Ki"}}]}'
+    bare = b'{"metadata":{"name":"b","namespace":"n"},"timestamp":"t","window":"15s","containers":[{"name":"c","usage":{"cpu":0.5,"memory":1024}}]}'
+    raws = msgspec.json.decode(b'{"items":[' + b",".join([good, bare, good]) + b"]}", type=RawList).items
+    items = list(decode_in_batches(raws, PodSampleMetrics, batch=2))
+    assert [i.metadata.name for i in items] == ["a", "b", "a"]
+    assert items[1].containers[0].usage.cpu == "0.5" and items[1].containers[0].usage.memory == "1024"
+    broken = msgspec.json.decode(b'{"items":[' + good + b',{"metadata":{"name":[]}}]}', type=RawList).items
+    with pytest.raises(MalformedResponse, match="pod metrics"):
+        list(decode_in_batches(broken, PodSampleMetrics, what="pod metrics"))
