@@ -80,9 +80,12 @@ def test_sums_equal_the_exact_path_for_any_spelling(pods, lean):
         problems: dict[str, str] = {}
         assert sample.usage == exact_usage_of(lists, problems)
         assert set(sample.problems) == set(problems)
-        assert [e[0] for e in sample.containers] == [name for name, _, _ in containers]
-        for entry, rl in zip(sample.containers, lists):
+        assert [e[0] for e in sample.entries()] == [name for name, _, _ in containers]
+        for entry, rl in zip(sample.entries(), lists):
             assert container_usage(entry)[0] == exact_usage_of([rl], {})
+        if sample.names:  # simple spellings: a pod of one container keeps no entry of its own
+            assert (sample.containers == ()) == (len(containers) == 1)
+        assert sample.measured == len(containers)
 
 
 def test_batches_and_the_previous_samples_change_nothing_but_identity():

@@ -76,7 +76,8 @@ def window_seconds(window: str) -> float | None:
 
 
 _timestamp = attrgetter("timestamp")
-_containers = attrgetter("containers")
+_containers = attrgetter("containers")  # (a pod of several containers keeps them all)
+_measured = attrgetter("measured")
 _second, _third = itemgetter(1), itemgetter(2)
 _cpu_milli = attrgetter("usage.cpu_milli")
 _mem_bytes = attrgetter("usage.mem_bytes")
@@ -501,7 +502,7 @@ class LiveCluster:
         that container's numbers: its history serves for both, see history_key_of_container),
         written where their pod's last record went."""
         history, rows_of = self.history, self._container_rows
-        counts = list(map(len, map(_containers, measured)))
+        counts = list(map(_measured, measured))
         # A pod down to one container lets its rows go: they would miss its samples from now on.
         history.forget_rows("container", rows_of.release_held([slot for slot, n in zip(at, counts) if n < 2]))
         multi = [i for i, count in enumerate(counts) if count > 1]
@@ -510,7 +511,7 @@ class LiveCluster:
         measured = [measured[i] for i in multi]
         counts = [counts[i] for i in multi]
         owners = [at[i] for i in multi]
-        names = [s.names or tuple(entry[0] for entry in s.containers) for s in measured]
+        names = [s.names or tuple(entry[0] for entry in s.containers) for s in measured]  # (several: all kept)
         rows, let_go = rows_of.rows(owners, names)
         history.forget_rows("container", let_go)
         owners = list(chain.from_iterable(map(repeat, owners, counts)))
@@ -527,7 +528,7 @@ class LiveCluster:
 def history_key_of_container(row: PodRow, container: str) -> tuple:
     """Where a container's history is kept: its pod's own when it is the only one measured."""
     sample = row.sample
-    if sample is not None and len(sample.containers) == 1 and sample.containers[0][0] == container:
+    if sample is not None and sample.measured == 1 and sample.entries()[0][0] == container:
         return pod_key(row.namespace, row.name)
     return container_key(row.namespace, row.name, container)
 

@@ -357,10 +357,11 @@ def pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None
 
 def container_rows(info: PodInfo | None, sample: PodSample | None) -> list[ContainerRow]:
     """The container rows of one pod (spec order: init containers and sidecars, then app containers)."""
-    usage = {entry[0]: entry for entry in sample.containers} if sample is not None else {}
+    entries = sample.entries() if sample is not None else ()
+    usage = {entry[0]: entry for entry in entries}
     rows = []
     if info is None:
-        for entry in sample.containers if sample is not None else ():
+        for entry in entries:
             used, problems = container_usage(entry)
             rows.append(ContainerRow(entry[0], "app", used, True, problems=dict(problems)))
         return rows

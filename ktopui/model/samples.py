@@ -40,11 +40,16 @@ MAX_CONTAINERS = 64
 class PodSample(msgspec.Struct, gc=False):
     """One pod's metrics, summed and rounded; the decoded metrics can then be dropped.
 
-    `containers` holds (name, CPU nano cores, memory milli bytes) per
-    container when every quantity had a simple spelling (`names` then lists
-    their names and `cpu_each` sums their CPU rounded one by one, as a limit
-    share adds them), else (name, ResourceList) for the exact path, with
-    `names` empty. Container rows are derived from it only when needed.
+    Its containers (entries()) are (name, CPU nano cores, memory milli bytes)
+    each when every quantity had a simple spelling (`names` then lists their
+    names and `cpu_each` sums their CPU rounded one by one, as a limit share
+    adds them), else (name, ResourceList) for the exact path, with `names`
+    empty. Container rows are derived from them only when needed.
+
+    `containers` holds those entries, except for a pod of one container with
+    simple spellings (most pods): its container's numbers are the pod's, so
+    `containers` is empty and entries() makes the entry when asked (150,000
+    of them would be ~18 MB per metrics list).
     """
 
     timestamp: str
@@ -55,6 +60,17 @@ class PodSample(msgspec.Struct, gc=False):
     names: tuple = ()
     cpu_each: int | None = None
 
+    def entries(self) -> tuple:
+        if self.containers or len(self.names) != 1:
+            return self.containers
+        usage = self.usage
+        # CPU rounded up to the milli, as nano cores: rounding it up again gives the same
+        return ((self.names[0], usage.cpu_milli * _MILLI, usage.mem_milli),)
+
+    @property
+    def measured(self) -> int:
+        """How many containers were measured."""
+        return len(self.names) or len(self.containers)
 
 
 def _resource_list(usage) -> ResourceList:
@@ -73,7 +89,7 @@ def container_usage(entry: tuple) -> tuple[Usage, Mapping[str, str]]:
 def container_numbers(sample: PodSample) -> list[tuple[str, int | None, int | None]]:
     """(name, CPU millicores, memory bytes) of each measured container, as history records them."""
     if sample.names:  # simple entries: (name, CPU nano cores, memory milli bytes)
-        return [(name, -(-cpu // _MILLI), -(-mem // 1000)) for name, cpu, mem in sample.containers]
+        return [(name, -(-cpu // _MILLI), -(-mem // 1000)) for name, cpu, mem in sample.entries()]
     numbers = []
     for entry in sample.containers:
         usage = container_usage(entry)[0]
@@ -89,7 +105,7 @@ def used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) 
         return sample.cpu_each if resource == "cpu" else sample.usage.mem_milli
     at = 1 if resource == "cpu" else 2
     used = 0
-    for entry in sample.containers:
+    for entry in sample.entries():
         if entry[0] in names:
             if len(entry) == 3:
                 used += -(-entry[1] // _MILLI) if at == 1 else entry[2]
@@ -273,13 +289,14 @@ class _Summer:
             mem_milli.tolist(),
         ))
         names = list(map(intern, map(_container_name, flat)))
-        entries = list(zip(names, cpu.tolist(), mem.tolist()))
+        # A pod of one container keeps no entry: its numbers are the pod's (PodSample.entries).
         if all(k == 1 for k in counts):
-            shapes = list(zip(entries))
+            shapes = list(repeat((), n))
             name_tuples = list(zip(names))
         else:
+            entries = list(zip(names, cpu.tolist(), mem.tolist()))
             spans = list(zip(starts.tolist(), (starts + counts_a).tolist()))
-            shapes = [tuple(entries[a:b]) for a, b in spans]
+            shapes = [tuple(entries[a:b]) if b - a != 1 else () for a, b in spans]
             name_tuples = [tuple(names[a:b]) for a, b in spans]
         name_tuples = list(map(self.names.setdefault, name_tuples, name_tuples))
         samples = list(map(PodSample, stamps, windows, usages_, repeat(NO_PROBLEMS), shapes, name_tuples, cpu_each))
