@@ -269,7 +269,8 @@ class PodViewJoin:
     ) -> PodRowsView | None:
         """The view with only the keys that may have come or gone looked at: those the
         hint names, and (with new metrics) the pods not listed whose metrics came or
-        went. None when that is too many to insert one by one."""
+        went. None when that is many (a rebuild is then as cheap), or when the table
+        measures a pod the view does not have that was not handed a slot since."""
         touched = set(touched)
         listed, unlisted = self._listed, self._unlisted
         for key in touched:
