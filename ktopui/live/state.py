@@ -228,7 +228,7 @@ class LiveCluster:
         self.history.attach_clocked("container", "pod", self._container_rows.locate, self._container_rows.live)
         self._rows = RowCache()  # node rows' cache (and the pod list's change hint)
         self._pod_view = PodViewJoin()
-        self._fresh: tuple[list, list, list] = ([], [], [])  # keys, samples and slots of pods with new metrics
+        self._fresh: tuple[list, list] = ([], [])  # slots and samples of pods with new metrics
         # The full pod metrics list is tens of MB on a big cluster and changes
         # only as nodes scrape: fetch it at most once per metrics resolution
         # of cluster time (node metrics, small, still come every refresh).
@@ -430,7 +430,7 @@ class LiveCluster:
                 )
                 del raws  # and with them the response body
             except MalformedResponse as err:
-                self._fresh = ([], [], [])
+                self._fresh = ([], [])
                 log.warning("pod metrics: %s", err)
                 health = self.health["pod metrics"]
                 health.error, health.failures = err, health.failures + 1
@@ -483,13 +483,14 @@ class LiveCluster:
         # Pods outside the current namespace keep their history (switching back finds it).
         ns = self.namespace
         gone = [(key, info, sample) for key, info, sample in self._pod_view.gone if not ns or key[0] == ns]
-        history.forget(pod_key(*key) for key, _, _ in gone)  # (before its slot goes to another pod)
+        # Their history rows are emptied before their slots go to other pods.
         gone_slots = [slot for slot in map(self._slots.index.get, (key for key, _, _ in gone)) if slot is not None]
+        history.forget_rows("pod", gone_slots)
         history.forget_rows("container", self._container_rows.release(gone_slots))
         self._slots.free(key for key, _, _ in gone)
-        (keys, samples, slots), self._fresh = self._fresh, ([], [], [])
+        (slots, samples), self._fresh = self._fresh, ([], [])
         pause = self.priority.checkpoint
-        for start in range(0, len(keys), RECORD_BATCH):
+        for start in range(0, len(slots), RECORD_BATCH):
             pause()
             measured, at = samples[start : start + RECORD_BATCH], slots[start : start + RECORD_BATCH]
             stamps = list(map(_timestamp, measured))

@@ -265,10 +265,7 @@ class _SlotRings(_Rings):
         return np.empty(0) if row is None else self._ordered(row, self._values[row, metric])
 
     def forget(self, keys: Iterable[Hashable]) -> None:
-        for key in keys:
-            row = self._row_of(key)
-            if row is not None and row < len(self._count):
-                self._count[row] = 0
+        self.forget_rows(row for row in map(self._row_of, keys) if row is not None)
 
     def forget_rows(self, rows: Iterable[int]) -> None:
         rows = [row for row in rows if row < len(self._count)]

@@ -218,14 +218,15 @@ def _digits_within_int64(factor: int) -> int:
 class _Summer:
     """pod_samples' state across batches: strings and name tuples kept once."""
 
-    def __init__(self, previous: Mapping, fresh: tuple[list, ...] | None = None, slots: Slots | None = None) -> None:
+    def __init__(self, previous: Mapping, fresh: tuple[list, list] | None = None, slots: Slots | None = None) -> None:
         self.previous = previous
         self.fresh = fresh
         self.texts: dict[str, str] = {}  # timestamps repeat per node scrape, windows per cluster
         self.names: dict[tuple, tuple] = {}  # container name tuples repeat per workload
-        self.out: dict[tuple[str, str], PodSample] = {}
         self.slots = slots
-        if slots is not None:
+        if slots is None:
+            self.out: dict[tuple[str, str], PodSample] = {}
+        else:
             self.by_slot: list[PodSample | None] = [None] * len(slots)
             # The previous samples by slot, when they are a table of the same slots.
             self.before: list | None = None
@@ -239,9 +240,8 @@ class _Summer:
             # compares string objects by identity, not by their characters.
             keys = list(zip(map(intern, map(_namespace, batch)), map(intern, map(_name, batch))))
         else:
-            # One lookup per pod: its slot. The keys kept are the slots' own.
+            # One lookup per pod: its slot; what follows is read and written by slot.
             at = slots.of(list(zip(map(_namespace, batch), map(_name, batch))))
-            keys = list(map(slots.keys.__getitem__, at))
             if len(self.by_slot) < len(slots):
                 more = [None] * (len(slots) - len(self.by_slot))
                 self.by_slot += more
@@ -305,10 +305,12 @@ class _Summer:
         # A pod whose metrics did not change keeps its previous object (rows
         # joined from it are then kept too).
         if self.previous:
-            if slots is not None and self.before is not None:
-                known = list(map(self.before.__getitem__, at))
-            else:
+            if slots is None:
                 known = list(map(self.previous.get, keys))
+            elif self.before is not None:
+                known = list(map(self.before.__getitem__, at))
+            else:  # (previous samples not by these slots: looked up by the slots' own keys)
+                known = list(map(self.previous.get, map(slots.keys.__getitem__, at)))
             same = list(map(eq, known, samples))
             for i in [i for i, kept in enumerate(same) if kept]:
                 samples[i] = known[i]
@@ -316,11 +318,10 @@ class _Summer:
         else:
             new = None
         fresh = self.fresh
-        if fresh is not None:
-            fresh[0].extend(keys if new is None else compress(keys, new))
+        if fresh is not None:  # (keys, samples), or by slot (slots, samples)
+            where = keys if slots is None else at
+            fresh[0].extend(where if new is None else compress(where, new))
             fresh[1].extend(samples if new is None else compress(samples, new))
-            if slots is not None:
-                fresh[2].extend(at if new is None else compress(at, new))
         if slots is None:
             self.out.update(zip(keys, samples))
         else:
@@ -345,11 +346,11 @@ def sample_table(
     previous: Mapping[Key, PodSample] | None,
     slots: Slots,
     *,
-    fresh: tuple[list, list, list] | None = None,
+    fresh: tuple[list, list] | None = None,
 ) -> SampleTable:
     """pod_samples() as a table by `slots` (kept by the caller from list to list).
 
-    `fresh`, three lists, gets the keys, samples and slots of the pods whose
+    `fresh`, two lists, gets the slots and the samples of the pods whose
     samples are new objects.
     """
     summer = _Summer(previous or {}, fresh, slots)
