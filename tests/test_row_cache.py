@@ -14,6 +14,7 @@ from ktopui.model.pod_info import SpecMemo, pod_info
 from ktopui.model.pod_view import PodViewJoin
 from ktopui.model.samples import sample_table
 from ktopui.model.slots import Slots
+from ktopui.model.status import lean_node
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -52,11 +53,13 @@ class Live:
         for pod in lists[PodList]:
             key = (pod.metadata.namespace, pod.metadata.name)
             old = self.infos.get(key)
-            same = old is not None and old.resource_version == pod.metadata.resourceVersion
-            infos[key] = old if same else pod_info(pod, self.memo)
+            same = old is not None and old[0] == pod.metadata.resourceVersion
+            infos[key] = old if same else (pod.metadata.resourceVersion, pod_info(pod, self.memo))
         self.infos = infos
+        infos = {key: info for key, (_, info) in infos.items()}
         self.samples = sample_table(lists[PodMetricsList], self.samples, self.slots)
-        nodes = node_rows(lists[NodeList], lists[NodeMetricsList], infos, cache=self.cache)
+        # The watch cache keeps lean nodes: their rows must equal whole nodes' (fresh()).
+        nodes = node_rows([lean_node(n) for n in lists[NodeList]], lists[NodeMetricsList], infos, cache=self.cache)
         view = self.view.update(infos, self.samples)
         self.slots.free(key for key, _, _ in self.view.gone)
         return nodes, view
@@ -84,6 +87,39 @@ def test_kept_rows_equal_fresh_rows_through_churn_and_new_metrics(sim):
         # Rows come in the order ties are shown in: name, then namespace.
         assert [(r.name, r.namespace) for r in pods] == sorted((r.name, r.namespace) for r in pods)
         server.cluster.advance(7)  # some nodes scrape again, pods come and go
+
+
+def test_lean_nodes_give_the_rows_of_whole_nodes_roles_cordons_conditions_and_bad_quantities(sim):
+    _, read = sim
+    lists = read()
+    whole = lists[NodeList]
+    first = whole[0]
+    meta, status = first.metadata, first.status
+    ready = next(c for c in status.conditions if c.type == "Ready")
+    odd = [
+        # the old role label, beside a node-role one
+        msgspec.structs.replace(first, metadata=msgspec.structs.replace(
+            meta, name="odd-role", labels={**meta.labels, "kubernetes.io/role": "infra"})),
+        msgspec.structs.replace(first, metadata=msgspec.structs.replace(meta, name="odd-cordoned"),
+                                spec=msgspec.structs.replace(first.spec, unschedulable=True)),
+        # no Ready condition at all: Unknown; two of them: the first counts, as kubectl's
+        msgspec.structs.replace(first, metadata=msgspec.structs.replace(meta, name="odd-no-ready"), status=msgspec.structs.replace(
+            status, conditions=[c for c in status.conditions if c.type != "Ready"])),
+        msgspec.structs.replace(first, metadata=msgspec.structs.replace(meta, name="odd-two-ready"), status=msgspec.structs.replace(
+            status, conditions=[msgspec.structs.replace(ready, status="False"), ready])),
+        # a bad allocatable quantity is still reported; one of another resource never was
+        msgspec.structs.replace(first, metadata=msgspec.structs.replace(meta, name="odd-bad"), status=msgspec.structs.replace(
+            status, allocatable={**status.allocatable, "cpu": "12Qi", "pods": "lots"})),
+    ]
+    nodes = [*whole, *odd]
+    statuses = {r.status for r in node_rows(nodes, lists[NodeMetricsList], lists[PodList])}
+    assert {"Ready", "NotReady", "Unknown", "Ready,SchedulingDisabled"} <= statuses  # (the cases are there)
+    for use_capacity in (False, True):
+        lean = [lean_node(n) for n in nodes]
+        assert node_rows(lean, lists[NodeMetricsList], lists[PodList], use_capacity=use_capacity) == node_rows(
+            nodes, lists[NodeMetricsList], lists[PodList], use_capacity=use_capacity)
+    assert all(set(n.status.allocatable) <= {"cpu", "memory"} for n in lean)
+    assert sum(len(n.metadata.labels) for n in lean) < sum(len(n.metadata.labels) for n in nodes) / 5
 
 
 def test_node_usage_read_once_per_pair_of_texts_still_reports_a_bad_quantity_every_time(sim):
@@ -157,6 +193,7 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
     server, read = sim
     cache, memo, view = RowCache(), SpecMemo(), PodViewJoin()
     infos: dict = {}
+    versions: dict = {}
     samples = None
     for i in range(9):
         lists = read()
@@ -164,8 +201,9 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
         for pod in lists[PodList]:
             key = (pod.metadata.namespace, pod.metadata.name)
             old = infos.get(key)
-            same = old is not None and old.resource_version == pod.metadata.resourceVersion
+            same = old is not None and versions[key] == pod.metadata.resourceVersion
             new[key] = old if same else pod_info(pod, memo)
+            versions[key] = pod.metadata.resourceVersion
         # As the watch cache says it: every key that differs, and some that do not.
         touched = {k for k in infos.keys() | new.keys() if infos.get(k) is not new.get(k)} | set(list(new)[:3])
         cache.changes_hint = hint = (infos, new, touched)

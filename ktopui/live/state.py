@@ -43,6 +43,7 @@ from ktopui.model.pacing import paced
 from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.pod_view import PodRowsView, PodViewJoin
 from ktopui.model.rows import NodeRow, PodRow
+from ktopui.model.status import lean_node
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
 log = logging.getLogger("ktopui.live")
@@ -288,7 +289,7 @@ class LiveCluster:
     def _watch(self, source: str) -> WatchCache:
         cache = self._watchers.get(source)
         if cache is None:
-            scoped = {}
+            scoped: dict = {"transform": lean_node}
             if source == "pods":
                 memo = self._rows.memo
                 scoped = {"namespace": self.namespace, "label_selector": self.label_selector,

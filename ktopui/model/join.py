@@ -126,7 +126,7 @@ class RowCache:
         self.memo = SpecMemo()
         self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
         self.node_usage: dict[tuple, Usage] = {}  # (cpu, memory) texts of the last node metrics: their Usage
-        self.infos: dict[tuple[str, str], PodInfo] = {}  # per pod, while its resourceVersion holds
+        self.infos: dict[tuple[str, str], tuple[str, PodInfo]] = {}  # per pod: (resourceVersion, its PodInfo)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, list] = {}  # per node: see _reserve
         self._reserved_amounts: dict[str, tuple] = {}  # per node: (requests, limits) sums and their Amounts
@@ -387,18 +387,18 @@ def _infos(pods: PodItems | None, cache: RowCache | None) -> Iterable[tuple[tupl
     known = cache.infos if cache is not None else {}
     memo = cache.memo if cache is not None else SpecMemo()
     out = []
-    seen: dict[tuple[str, str], PodInfo] = {}
+    seen: dict[tuple[str, str], tuple[str, PodInfo]] = {}
     for pod in pods:
         if isinstance(pod, PodInfo):
             out.append((pod.key, pod))
             continue
         key = (pod.metadata.namespace, pod.metadata.name)
         version = pod.metadata.resourceVersion
-        info = known.get(key)
-        if info is None or not version or info.resource_version != version:
-            info = pod_info(pod, memo)
-        seen[key] = info
-        out.append((key, info))
+        found = known.get(key)
+        if found is None or not version or found[0] != version:
+            found = (version, pod_info(pod, memo))
+        seen[key] = found
+        out.append((key, found[1]))
     if cache is not None:
         cache.infos = seen
     return out

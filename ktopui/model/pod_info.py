@@ -60,7 +60,6 @@ class PodInfo(msgspec.Struct, frozen=True, gc=False):
 
     namespace: str
     name: str
-    resource_version: str
     node: str
     phase: str
     status: str
@@ -203,7 +202,6 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     return PodInfo(
         namespace=intern(meta.namespace),
         name=intern(meta.name),
-        resource_version=meta.resourceVersion,
         node=intern(pod.spec.nodeName),
         phase=intern(pod.status.phase),
         status=intern(pod_status(pod)),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ktopui.kube.objects import Node, Pod
+from ktopui.kube.objects import Node, NodeSpec, NodeStatus, ObjectMeta, Pod
 
 ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
+ROLE_LABEL = "kubernetes.io/role"
 
 
 def node_status(node: Node) -> str:
@@ -25,10 +26,32 @@ def node_status(node: Node) -> str:
 
 def node_roles(node: Node) -> str:
     roles = {k[len(ROLE_LABEL_PREFIX):] for k in node.metadata.labels if k.startswith(ROLE_LABEL_PREFIX)}
-    if role := node.metadata.labels.get("kubernetes.io/role"):
+    if role := node.metadata.labels.get(ROLE_LABEL):
         roles.add(role)
     roles.discard("")
     return ",".join(sorted(roles)) or "<none>"
+
+
+def lean_node(node: Node) -> Node:
+    """The node with only what node_status, node_roles and node rows read.
+
+    A watch cache of 5,000 whole nodes held about 20 MB, most of it labels
+    (15 a node on EKS) and resources other than cpu and memory.
+    """
+    meta, spec, status = node.metadata, node.spec, node.status
+    return Node(
+        metadata=ObjectMeta(
+            name=meta.name,
+            labels={k: v for k, v in meta.labels.items() if k.startswith(ROLE_LABEL_PREFIX) or k == ROLE_LABEL},
+            resourceVersion=meta.resourceVersion,
+        ),
+        spec=NodeSpec(unschedulable=spec.unschedulable) if spec.unschedulable else NodeSpec(),
+        status=NodeStatus(
+            capacity={k: v for k, v in status.capacity.items() if k in ("cpu", "memory")},
+            allocatable={k: v for k, v in status.allocatable.items() if k in ("cpu", "memory")},
+            conditions=[c for c in status.conditions if c.type == "Ready"][:1],
+        ),
+    )
 
 
 def pod_status(pod: Pod) -> str:
