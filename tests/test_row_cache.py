@@ -146,6 +146,23 @@ def test_unchanged_pods_keep_their_row_objects(sim):
     assert all(a is b for a, b in zip(first, again))
 
 
+def test_a_node_not_scraped_again_keeps_its_row_object_and_one_scraped_gets_a_new_one(sim):
+    server, read = sim
+    live = Live()
+    first, _ = live.join(read())
+    again, _ = live.join(read())  # a new response, the same state
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    server.cluster.advance(7)  # some nodes scrape again (and pods come and go)
+    later, _ = live.join(read())
+    old = {r.name: r for r in again}
+    for row in later:
+        before = old.get(row.name)
+        assert (row is before) == (before is not None and row.timestamp == before.timestamp
+                                   and row.pods == before.pods and row.requests == before.requests)
+    assert any(row is old.get(row.name) for row in later) and any(row is not old.get(row.name) for row in later)
+    assert later == fresh(read())[0]
+
+
 def test_new_metrics_or_a_new_pod_version_give_a_new_row(sim):
     server, read = sim
     live = Live()

@@ -126,6 +126,7 @@ class RowCache:
         self.memo = SpecMemo()
         self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
         self.node_usage: dict[tuple, Usage] = {}  # (cpu, memory) texts of the last node metrics: their Usage
+        self.node_rows: dict[str, NodeRow] = {}  # the last rows by name, kept where a new one equals them
         self.infos: dict[tuple[str, str], tuple[str, PodInfo]] = {}  # per pod: (resourceVersion, its PodInfo)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, list] = {}  # per node: see _reserve
@@ -198,7 +199,15 @@ def node_rows(
 
     if pods is not None:
         _add_pod_reservations(rows, pods, cache)
-    return list(rows.values())
+    if cache is None:
+        return list(rows.values())
+    # A node not scraped since the last refresh (most, at a 2 s interval) keeps
+    # its row object: the table then keeps its formatted line.
+    before = cache.node_rows
+    kept = [before.get(name) for name in rows]
+    out = [old if old == row else row for old, row in zip(kept, rows.values())]
+    cache.node_rows = dict(zip(rows, out))
+    return out
 
 
 def _add_pod_reservations(rows: dict[str, NodeRow], pods: PodItems, cache: RowCache | None) -> None:
