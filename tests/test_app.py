@@ -477,7 +477,7 @@ async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme
         assert [list(s) for s in restyled] == [list(nodes.render_line(y)) for y in (1, 2)]
 
 
-async def test_the_rows_of_the_refresh_before_are_freed_by_the_next_join_not_the_ui_thread(sim, monkeypatch):
+async def test_the_rows_of_the_refresh_before_are_freed_right_after_it_not_by_the_ui_thread(sim, monkeypatch):
     import threading
 
     from ktopui.live import state
@@ -496,16 +496,38 @@ async def test_the_rows_of_the_refresh_before_are_freed_by_the_next_join_not_the
         await refreshed(app, pilot)
         first = app.snapshot
         await refresh(app, pilot)
-        assert app.live._retired == [first]  # let go of by the screen, not yet freed
-        await refresh(app, pilot)
-        # The join that followed freed it, in its own thread: its node rows. Its pods'
-        # samples are those of the pod metrics list still in use: nothing of them dies.
-        assert disposed[0] == (False, len(first.nodes))
-        assert len(app.live._retired) == 1 and app.live._retired[0] is not first
-        # After a new pod metrics list, the samples of the list before go too.
+        while app.live._retired:  # let go of by the screen, then freed in a worker thread
+            await pilot.pause(0.01)
+        # Its node rows; its pods' samples are those of the pod metrics list
+        # still in use: nothing of them dies.
+        assert disposed == [(False, len(first.nodes))]
+        # After a new pod metrics list, the samples of the list before go at once
+        # (not a refresh later, when two lists' samples would have been alive).
         before = app.snapshot
         server.cluster.advance(15)
         await refresh(app, pilot)
         assert app.snapshot.metrics_serial != before.metrics_serial
+        while app.live._retired:
+            await pilot.pause(0.01)
+        assert disposed[-1] == (False, len(before.nodes) + len(before.pods))
+
+
+async def test_a_screen_put_away_keeps_no_snapshot_in_its_header(sim):
+    from ktopui.ui.header import ClusterHeader
+
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        main = app.screen
+        await pilot.press("enter")  # into a node's pods: the main screen is under it
+        await pilot.pause()
+        assert main.query_one(ClusterHeader).snapshot is None
         await refresh(app, pilot)
-        assert (False, len(before.nodes) + len(before.pods)) in disposed[1:]
+        assert app.screen.query_one(ClusterHeader).snapshot is app.snapshot
+        drilled = app.screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is main and main.query_one(ClusterHeader).snapshot is app.snapshot
+        assert drilled.query_one(ClusterHeader).snapshot is None  # kept for reuse, holding nothing
+        assert "usage reported by" in main.query_one(ClusterHeader).render().plain

@@ -106,3 +106,35 @@ async def test_sorting_a_filtered_table_matches_sorting_the_filtered_rows():
                 kept = [r for r in rows if typed.lower() in text[row_key(r)].lower()]
                 expected = sort_rows(kept, column.value, descending=descending, name=row_name)
                 assert [row_key(r) for r in table.rows] == [row_key(r) for r in expected], (typed, column_id)
+
+
+class Held(list):
+    """A rows list that can be watched for being let go."""
+
+
+async def test_a_hidden_table_lets_go_of_the_rows_it_showed_and_finds_its_pod_again_when_shown():
+    import gc
+    import weakref
+
+    app = OneTable()
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.query_one(RowTable)
+        shown = Held(pods(1))
+        table.set_rows(shown, in_name_order=True)
+        table.set_filter("ns-3")
+        await pilot.press("down", "down", "down")
+        chosen = table.cursor_key
+        table.display = False  # (the other view of the main screen is showing)
+        for seed in range(2, 5):
+            table.set_rows(Held(pods(seed)), in_name_order=True)
+        assert table._stale
+        gone = weakref.ref(shown)
+        del shown
+        gc.collect()
+        assert gone() is None  # neither its order, its sort values nor its filter texts hold it
+        table.display = True
+        await pilot.pause()
+        assert not table._stale and table._held is None
+        assert table.cursor_key == chosen and table.row_key(table.cursor_row) == chosen
+        assert all(r.namespace == "ns-3" for r in table.rows)
+        assert [r.usage.cpu_milli for r in table.rows] == sorted((r.usage.cpu_milli for r in table.rows), reverse=True)

@@ -247,6 +247,17 @@ class LiveCluster:
         """
         self._retired.append(snapshot)
 
+    async def release_retired(self) -> None:
+        """Free what retire() was given now, in a worker thread, rather than at the
+        start of the next join: between refreshes, one pod metrics list's samples
+        are alive, not two (46 MB each at 150,000 pods)."""
+        if self._retired:
+            await asyncio.to_thread(self._release_retired)
+
+    def _release_retired(self) -> None:
+        self._dispose_retired()
+        release_free_memory()
+
     def _dispose_retired(self) -> None:
         while self._retired:
             snapshot = self._retired.pop()

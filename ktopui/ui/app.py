@@ -155,10 +155,12 @@ class KtopApp(App):
             self._show_note(f"internal error during refresh: {err!r}")
             return
         previous, self.snapshot = self.snapshot, snapshot
-        self.refresh_count += 1
         self._show(snapshot)
         if previous is not None and previous is not snapshot:
-            self.live.retire(previous)  # freed by the next join, not by this thread
+            self.live.retire(previous)
+            previous = snapshot = None  # (the retired one must have no other holder here)
+            await self.live.release_retired()  # in a worker thread, not this one
+        self.refresh_count += 1  # (a refresh is done when what it replaced is freed)
 
     def _tick_header(self) -> None:
         for header in self.screen.query(ClusterHeader):

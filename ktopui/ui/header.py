@@ -49,6 +49,10 @@ class ClusterHeader(Widget):
         self.snapshot, self.scope, self.paused, self.interval = snapshot, scope, paused, interval
         self.refresh()
 
+    def let_go(self) -> None:
+        """Drop the snapshot (its screen is put away): show() brings the current one."""
+        self.snapshot, self._coverage_of = None, None
+
     def render(self) -> Text:
         text = Text("\n").join([self._identity(), self._usage(), self._status()])
         text.no_wrap = True

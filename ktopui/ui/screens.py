@@ -104,6 +104,13 @@ class DashboardScreen(Screen):
     def on_screen_resume(self) -> None:
         self.show(self.app.snapshot)
 
+    def on_screen_suspend(self) -> None:
+        # A screen under another, or put away for reuse, is not shown new
+        # snapshots: its header must not keep an old one (and its 150,000 pods'
+        # samples) alive. Resuming shows the current one.
+        for header in self.query(ClusterHeader):
+            header.let_go()
+
     # -- what every screen does with a snapshot ----------------------------
 
     def show(self, snapshot: Snapshot | None) -> None:

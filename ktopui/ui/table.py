@@ -97,6 +97,7 @@ class RowTable(ScrollView, can_focus=True):
         self._rows: Sequence[Any] = []  # sorted and filtered: what is shown (an Ordered view)
         self._index: dict[Any, int] | None = None  # row key -> position in rows, built when needed
         self._stale = False  # rows changed while the table was hidden
+        self._held: Any = None  # meanwhile, the row that was under the cursor
         # Between refreshes the rows stay the same list: keep their name order
         # (the base), each column's values and each row's filter text, so a
         # sort key costs one argsort and a filter key a string search.
@@ -185,10 +186,19 @@ class RowTable(ScrollView, can_focus=True):
         # A hidden table (the other view of the main screen) sorts its
         # 150,000 rows only when it is shown again (or asked for them).
         if not self.display and not force:
+            if not self._stale:
+                # Only the row under the cursor is needed to find it again: the
+                # rows shown before (a whole metrics list's samples at 150,000
+                # pods) are let go while the table waits.
+                self._held = self._rows[self._cursor] if self._cursor < len(self._rows) else None
+                self._rows, self._by_name, self._values, self._texts, self._keep, self._index = [], None, {}, None, None, None
             self._stale = True
             return
+        if self._stale:
+            under_cursor, self._held = self._held, None
+        else:
+            under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
         self._stale = False
-        under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
         at_top = self._cursor == 0 and under_cursor is not None
         base = self._base()
         keep = self._kept(base)  # positions in base that pass the filter (None: all)
