@@ -73,3 +73,10 @@ def test_ui_thread_runs_tiny_and_prints_both_measures():
     out = run_bench("ui_thread.py", "--nodes", "3", "--pods-per-node", "3", "--refreshes", "3", "--reps", "1")
     assert "1. the pods table's set_rows per refresh" in out
     assert "sort: c" in out and "drill into a pod and back: enter" in out and "filter: clear: escape" in out
+
+
+def test_refresh_cpu_runs_tiny_pairs_against_a_baseline_and_prints_both(monkeypatch):
+    monkeypatch.setenv("BASELINE_PYTHONPATH", str(BENCH.parent))  # (this code against itself)
+    out = run_bench("refresh_cpu.py", "--nodes", "3", "--pods-per-node", "3", "--seconds", "3", "--pairs", "1")
+    assert "pair 1 this" in out and "pair 1 baseline" in out
+    assert "this     process CPU per refresh (ms):" in out and "baseline process CPU per refresh (ms):" in out

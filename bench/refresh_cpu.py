@@ -1,0 +1,111 @@
+"""The app's CPU per refresh over a window of real time, split by thread: for A/B runs.
+
+    python bench/refresh_cpu.py [--nodes 5000] [--pods-per-node 30] [--seconds 90] [--pairs 0]
+
+Starts `ktopui sim` (clock running), runs the dashboard headless at the 2 s
+interval on the nodes view, lets it settle, and then divides the process's CPU
+time (all threads) over --seconds by the refreshes that finished in them. It
+also says how much of that was the join's thread, the collector after joins,
+and the main (event loop and UI) thread. No keys are pressed.
+
+Shorter and steadier than `dashboard.py` phase (b), so two versions can be
+run alternately on a machine whose speed drifts: with --pairs N it runs N
+pairs itself, this checkout's code and then the code at $BASELINE_PYTHONPATH
+(a `git worktree` of the other version), each in a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+from top_vs_kubectl import on_live_sim
+
+
+async def measure(kubeconfig: str, seconds: float) -> dict:
+    import ktopui.live.memory as memory
+    import ktopui.live.state as state
+    from ktopui.kube.connection import load_connection
+    from ktopui.ui.app import KtopApp
+
+    spent: dict[str, float] = defaultdict(float)
+    after_join, snapshot = memory.Collector.after_join, state.LiveCluster._snapshot
+
+    def timed_after_join(self):
+        start, full = time.thread_time(), self.full_collections
+        after_join(self)
+        spent["full collections" if self.full_collections > full else "young collections"] += time.thread_time() - start
+
+    def timed_snapshot(self, *args):
+        start = time.thread_time()
+        try:
+            return snapshot(self, *args)
+        finally:
+            spent["join thread"] += time.thread_time() - start
+
+    memory.Collector.after_join, state.LiveCluster._snapshot = timed_after_join, timed_snapshot
+    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=2.0)
+    async with app.run_test(size=(160, 45)):
+        while not (app.snapshot and not app.snapshot.loading and app.snapshot.coverage()[1]):
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(5)
+        spent.clear()
+        cpu, main, count = time.process_time(), time.thread_time(), app.refresh_count
+        fetches, began = app.live.pod_metrics_fetches, time.monotonic()
+        await asyncio.sleep(seconds)
+        refreshes = app.refresh_count - count
+        out = {
+            "refreshes": refreshes,
+            "seconds": round(time.monotonic() - began, 1),
+            "pod_metrics_fetches": app.live.pod_metrics_fetches - fetches,
+            "process_ms": round((time.process_time() - cpu) * 1000 / refreshes, 1),
+            "main_thread_ms": round((time.thread_time() - main) * 1000 / refreshes, 1),
+        }
+    out.update({f"{k}_ms": round(v * 1000 / refreshes, 1) for k, v in spent.items()})
+    return out
+
+
+def child(args: argparse.Namespace) -> int:
+    found = on_live_sim(args.nodes, args.pods_per_node, lambda kc: asyncio.run(measure(kc, args.seconds)))
+    print(json.dumps(found), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--pods-per-node", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=90.0, help="the measured window (default 90)")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="run this many pairs: this code, then $BASELINE_PYTHONPATH's (default: this code once)")
+    args = parser.parse_args(argv)
+    if not args.pairs:
+        return child(args)
+    baseline = os.environ.get("BASELINE_PYTHONPATH")
+    if not baseline:
+        print("--pairs needs BASELINE_PYTHONPATH (a checkout of the other version)", file=sys.stderr)
+        return 2
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, __file__, "--nodes", str(args.nodes), "--pods-per-node", str(args.pods_per_node),
+               "--seconds", str(args.seconds)]
+    results: dict[str, list[float]] = {"this": [], "baseline": []}
+    for pair in range(1, args.pairs + 1):
+        for name, path in (("this", here), ("baseline", baseline)):
+            env = {**os.environ, "PYTHONPATH": path}
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+            found = json.loads(out.strip().splitlines()[-1])
+            results[name].append(found["process_ms"])
+            print(f"pair {pair} {name:8s} {json.dumps(found)}", flush=True)
+    for name, values in results.items():
+        print(f"{name:8s} process CPU per refresh (ms): {', '.join(f'{v:.0f}' for v in values)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
