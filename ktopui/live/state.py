@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
 
 import numpy as np
@@ -78,7 +78,7 @@ def window_seconds(window: str) -> float | None:
 
 _timestamp = attrgetter("timestamp")
 _containers = attrgetter("containers")  # (a pod of several containers keeps them all)
-_measured = attrgetter("measured")
+_names = attrgetter("names")
 _second, _third = itemgetter(1), itemgetter(2)
 _cpu_milli = attrgetter("usage.cpu_milli")
 _mem_bytes = attrgetter("usage.mem_bytes")
@@ -515,15 +515,19 @@ class LiveCluster:
         that container's numbers: its history serves for both, see history_key_of_container),
         written where their pod's last record went."""
         history, rows_of = self.history, self._container_rows
-        counts = list(map(_measured, measured))
+        # How many containers each pod measured (PodSample.measured, without a
+        # Python call per pod): its names, or else its entries (the exact path's).
+        counts = np.fromiter(map(len, map(_names, measured)), dtype=np.int64, count=len(measured))
+        for i in np.flatnonzero(counts == 0).tolist():
+            counts[i] = len(measured[i].containers)
         # A pod down to one container lets its rows go: they would miss its samples from now on.
-        history.forget_rows("container", rows_of.release_held([slot for slot, n in zip(at, counts) if n < 2]))
-        multi = [i for i, count in enumerate(counts) if count > 1]
+        history.forget_rows("container", rows_of.release_held(list(compress(at, (counts < 2).tolist()))))
+        multi = np.flatnonzero(counts > 1).tolist()
         if not multi:
             return
-        measured = [measured[i] for i in multi]
-        counts = [counts[i] for i in multi]
-        owners = [at[i] for i in multi]
+        measured = list(map(measured.__getitem__, multi))
+        counts = counts[multi].tolist()
+        owners = list(map(at.__getitem__, multi))
         names = [s.names or tuple(entry[0] for entry in s.containers) for s in measured]  # (several: all kept)
         rows, let_go = rows_of.rows(owners, names)
         history.forget_rows("container", let_go)
