@@ -294,15 +294,20 @@ T = TypeVar("T")
 _decoders: dict[type, msgspec.json.Decoder] = {}
 
 
+def _decoder(kind: type) -> msgspec.json.Decoder:
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
+    return decoder
+
+
 def decode_in_batches(raws: list[msgspec.Raw], kind: type[T], *, batch: int = 5000, what: str = "") -> Iterator[T]:
     """Decode a RawList's items a batch at a time, so only one batch of objects is alive at once.
 
     A 150,000-pod metrics list decodes to well over 100 MB of small objects
     at once; a consumer that keeps only a summary per item needs a few MB.
     """
-    one = _decoders.get(kind)
-    if one is None:
-        one = _decoders[kind] = msgspec.json.Decoder(kind)
+    one = _decoder(kind)
     for start in range(0, len(raws), batch):
         some = raws[start : start + batch]
         try:
@@ -322,11 +327,8 @@ def _stringify_numbers(body: bytes) -> object:
 
 def decode(body: bytes, kind: type[T], *, what: str = "") -> T:
     """Decode an API response body into `kind`, or raise MalformedResponse."""
-    decoder = _decoders.get(kind)
-    if decoder is None:
-        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
     try:
-        return decoder.decode(body)
+        return _decoder(kind).decode(body)
     except msgspec.ValidationError as fast_err:
         # Rare: numbers where strings are expected (quantities written as
         # bare JSON numbers, or integers as strings). Retry on the slow path

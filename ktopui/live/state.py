@@ -495,11 +495,10 @@ class LiveCluster:
         # Pods outside the current namespace keep their history (switching back finds it).
         ns = self.namespace
         gone = [(key, info, sample) for key, info, sample in self._pod_view.gone if not ns or key[0] == ns]
-        # Their history rows are emptied before their slots go to other pods.
-        gone_slots = [slot for slot in map(self._slots.index.get, (key for key, _, _ in gone)) if slot is not None]
+        # Their slots go to other pods at the next list: their history rows are emptied now.
+        gone_slots = self._slots.free(key for key, _, _ in gone)
         history.forget_rows("pod", gone_slots)
         history.forget_rows("container", self._container_rows.release(gone_slots))
-        self._slots.free(key for key, _, _ in gone)
         (slots, samples), self._fresh = self._fresh, ([], [])
         pause = self.priority.checkpoint
         for start in range(0, len(slots), RECORD_BATCH):
