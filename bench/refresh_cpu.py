@@ -6,7 +6,8 @@ Starts `ktopui sim` (clock running), runs the dashboard headless at the 2 s
 interval on the nodes view, lets it settle, and then divides the process's CPU
 time (all threads) over --seconds by the refreshes that finished in them. It
 also says how much of that was the join's thread, the collector after joins,
-and the main (event loop and UI) thread. No keys are pressed.
+the main (event loop and UI) thread, and garbage collections by generation
+(wall time, any thread). No keys are pressed.
 
 Shorter and steadier than `dashboard.py` phase (b), so two versions can be
 run alternately on a machine whose speed drifts: with --pairs N it runs N
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -50,6 +53,18 @@ async def measure(kubeconfig: str, seconds: float) -> dict:
             spent["join thread"] += time.thread_time() - start
 
     memory.Collector.after_join, state.LiveCluster._snapshot = timed_after_join, timed_snapshot
+    # Every collection, by generation, whichever thread ran it (the collector's
+    # own after joins included): a collection stops every thread.
+    began_gc: dict[int, float] = {}
+
+    def on_gc(phase: str, info: dict) -> None:
+        ident = threading.get_ident()
+        if phase == "start":
+            began_gc[ident] = time.perf_counter()
+        elif ident in began_gc:
+            spent[f"gc gen{info['generation']}"] += time.perf_counter() - began_gc.pop(ident)
+
+    gc.callbacks.append(on_gc)
     app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=2.0)
     async with app.run_test(size=(160, 45)):
         while not (app.snapshot and not app.snapshot.loading and app.snapshot.coverage()[1]):
@@ -67,7 +82,8 @@ async def measure(kubeconfig: str, seconds: float) -> dict:
             "process_ms": round((time.process_time() - cpu) * 1000 / refreshes, 1),
             "main_thread_ms": round((time.thread_time() - main) * 1000 / refreshes, 1),
         }
-    out.update({f"{k}_ms": round(v * 1000 / refreshes, 1) for k, v in spent.items()})
+    gc.callbacks.remove(on_gc)
+    out.update({f"{k}_ms": round(v * 1000 / refreshes, 1) for k, v in sorted(spent.items())})
     return out
 
 
