@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 
 import numpy as np
 
@@ -77,9 +77,8 @@ def window_seconds(window: str) -> float | None:
 
 
 _timestamp = attrgetter("timestamp")
-_containers = attrgetter("containers")  # (a pod of several containers keeps them all)
 _names = attrgetter("names")
-_second, _third = itemgetter(1), itemgetter(2)
+_packed = attrgetter("packed")  # (a pod of several containers with simple spellings)
 _cpu_milli = attrgetter("usage.cpu_milli")
 _mem_bytes = attrgetter("usage.mem_bytes")
 
@@ -531,11 +530,9 @@ class LiveCluster:
         rows, let_go = rows_of.rows(owners, names)
         history.forget_rows("container", let_go)
         owners = list(chain.from_iterable(map(repeat, owners, counts)))
-        if all(s.names for s in measured):  # simple entries (name, CPU nano cores, memory milli bytes)
-            entries = list(chain.from_iterable(map(_containers, measured)))
-            cpu = -(-np.array(list(map(_second, entries)), dtype=np.int64) // 1_000_000)
-            mem = -(-np.array(list(map(_third, entries)), dtype=np.int64) // 1000)
-            history.record_values("container", rows, owners, cpu, mem)
+        if all(s.names for s in measured):  # simple spellings: (CPU nano cores, memory milli bytes) packed
+            pairs = np.frombuffer(b"".join(map(_packed, measured)), dtype=np.int64)
+            history.record_values("container", rows, owners, -(-pairs[0::2] // 1_000_000), -(-pairs[1::2] // 1000))
         else:
             numbers = list(chain.from_iterable(map(container_numbers, measured)))
             history.record_values("container", rows, owners, [n[1] for n in numbers], [n[2] for n in numbers])

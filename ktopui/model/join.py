@@ -10,6 +10,7 @@ requests, or no permission to list objects) and objects without metrics
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import chain
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod
 from ktopui.model.pod_info import (
@@ -125,8 +126,7 @@ class RowCache:
     def __init__(self) -> None:
         self.memo = SpecMemo()
         self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
-        self.node_usage: dict[tuple, Usage] = {}  # (cpu, memory) texts of the last node metrics: their Usage
-        self.node_rows: dict[str, NodeRow] = {}  # the last rows by name, kept where a new one equals them
+        self.node_rows: dict[str, tuple[tuple, NodeRow]] = {}  # the last rows by name, with what each was made of
         self.infos: dict[tuple[str, str], tuple[str, PodInfo]] = {}  # per pod: (resourceVersion, its PodInfo)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
         self._reserved: dict[str, list] = {}  # per node: see _reserve
@@ -153,9 +153,8 @@ def node_rows(
     `nodes` None means the node list is unavailable (no permission, failed
     request): metrics rows still appear, without percentages.
     """
-    rows: dict[str, NodeRow] = {}
     known = cache.nodes if cache is not None else {}
-    seen: dict[str, tuple] = {}
+    statics: dict[str, tuple] = {}
     for node in nodes or ():
         # What a node object gives changes only with its resourceVersion.
         meta = node.metadata
@@ -166,87 +165,90 @@ def node_rows(
             label = "capacity" if use_capacity else "allocatable"
             available = amounts_of(parse_resources(source, label, problems))
             static = (meta.resourceVersion, use_capacity, node_status(node), node_roles(node), available, problems)
-        seen[meta.name] = static
-        _, _, status, roles, available, problems = static
-        rows[meta.name] = NodeRow(name=meta.name, status=status, roles=roles, available=available, problems=dict(problems))
+        statics[meta.name] = static
     if cache is not None and nodes is not None:
-        cache.nodes = seen
-
-    # A node's usage changes when it is scraped (every 15 s or so); a 2 s refresh
-    # sees most nodes' quantities again: each pair of texts is read once.
-    read_before = cache.node_usage if cache is not None else {}
-    read_now: dict[tuple, Usage] = {}
+        cache.nodes = statics
+    scraped: dict[str, tuple] = {}  # (timestamp, window, cpu, memory) texts: what a row takes of its metrics
     for m in metrics or ():
-        row = rows.get(m.metadata.name)
-        if row is None:
-            row = rows[m.metadata.name] = NodeRow(name=m.metadata.name, in_node_list=False)
-        row.has_metrics = True
-        row.timestamp = m.timestamp
-        row.window = m.window
         texts = m.usage
-        key = (texts.get("cpu"), texts.get("memory"))
-        usage = read_before.get(key) or read_now.get(key)
-        if usage is None:
-            problems = len(row.problems)
-            usage = usage_of([texts], row.problems)
-            if len(row.problems) == problems:  # (a problem is the row's to report: read again)
-                read_now[key] = usage
-        else:
-            read_now[key] = usage
-        row.usage = usage
+        scraped[m.metadata.name] = (m.timestamp, m.window, texts.get("cpu"), texts.get("memory"))
+    per_node = _reservations(pods, cache) if pods is not None else {}
+
+    # A row follows from its node's static part, its metrics' texts and its
+    # pods' sums, and only those: while they are the same objects (a node not
+    # scraped since the last refresh, most at a 2 s interval, its pods
+    # unchanged) the row before is kept, unbuilt, and the table keeps its line.
+    before = cache.node_rows if cache is not None else {}
+    reserved_before = cache._reserved_amounts if cache is not None else {}
+    amounts: dict[str, tuple] = {}
+    rows: dict[str, tuple[tuple, NodeRow]] = {}
+    get_static, get_scraped, get_reserved = statics.get, scraped.get, per_node.get
+    for name in chain(statics, [name for name in scraped if name not in statics]):
+        inputs = (get_static(name), get_scraped(name), get_reserved(name))
+        old = before.get(name)
+        if old is not None and old[0] == inputs:
+            rows[name] = old
+            if name in reserved_before:
+                amounts[name] = reserved_before[name]
+            continue
+        rows[name] = (inputs, _node_row(name, *inputs, reserved_before, amounts))
     if cache is not None:
-        cache.node_usage = read_now
-
-    if pods is not None:
-        _add_pod_reservations(rows, pods, cache)
-    if cache is None:
-        return list(rows.values())
-    # A node not scraped since the last refresh (most, at a 2 s interval) keeps
-    # its row object: the table then keeps its formatted line.
-    before = cache.node_rows
-    kept = [before.get(name) for name in rows]
-    out = [old if old == row else row for old, row in zip(kept, rows.values())]
-    cache.node_rows = dict(zip(rows, out))
-    return out
+        cache.node_rows, cache._reserved_amounts = rows, amounts
+    return [row for _, row in rows.values()]
 
 
-def _add_pod_reservations(rows: dict[str, NodeRow], pods: PodItems, cache: RowCache | None) -> None:
-    """Pod counts and summed requests/limits per node, like `kubectl describe node`.
+def _node_row(name: str, static: tuple | None, scraped: tuple | None, reserved: list | None,
+              amounts_before: dict[str, tuple], amounts: dict[str, tuple]) -> NodeRow:
+    if static is None:
+        row = NodeRow(name=name, in_node_list=False)
+    else:
+        _, _, status, roles, available, problems = static
+        row = NodeRow(name=name, status=status, roles=roles, available=available, problems=dict(problems))
+    if scraped is not None:
+        row.has_metrics = True
+        row.timestamp, row.window, cpu, memory = scraped
+        texts = {}
+        if cpu is not None:
+            texts["cpu"] = cpu
+        if memory is not None:
+            texts["memory"] = memory
+        row.usage = usage_of([texts], row.problems)
+    if reserved is None:
+        if row.in_node_list:
+            row.requests, row.limits = Amounts(), Amounts()
+        return row
+    row.pods = reserved[0]
+    if reserved[3]:
+        row.problems["requests"] = reserved[3]
+    if row.in_node_list:
+        # A node's totals are new objects only when its pods changed: so are its Amounts.
+        pair = amounts_before.get(name)
+        if pair is None or pair[0] is not reserved[1] or pair[1] is not reserved[2]:
+            pair = (reserved[1], reserved[2], amounts_from_nanos(reserved[1]), amounts_from_nanos(reserved[2]))
+        amounts[name] = pair
+        row.requests, row.limits = pair[2], pair[3]
+    return row
+
+
+def _reservations(pods: PodItems, cache: RowCache | None) -> dict[str, list]:
+    """Pod counts and summed requests/limits per node (see _reserve), like `kubectl describe node`.
 
     Sums are exact integers of nanounits, rounded once per node. They depend
     only on the pods, so with a cache they are summed again only when the pod
-    collection is a new object.
+    collection is a new object, and then only for the pods that changed. A
+    node's entry is a new object exactly when its pods changed.
     """
     if cache is not None and cache._reserved_of is pods:
-        per_node = cache._reserved
-    elif cache is not None and (per_node := _reserved_changes(cache, cache._reserved_of, pods, cache._reserved)) is not None:
+        return cache._reserved
+    if cache is not None and (per_node := _reserved_changes(cache, cache._reserved_of, pods, cache._reserved)) is not None:
         cache._reserved_of, cache._reserved = pods, per_node
-    else:
-        per_node = {}
-        for key, info in _infos(pods, cache):
-            _reserve(per_node, key, info, 1)
-        if cache is not None:
-            cache._reserved_of, cache._reserved = pods, per_node
-    # A node's totals are new objects only when its pods changed: so are its Amounts.
-    known = cache._reserved_amounts if cache is not None else {}
-    amounts: dict[str, tuple] = {}
-    for name, row in rows.items():
-        found = per_node.get(name)
-        if found is None:
-            if row.in_node_list:
-                row.requests, row.limits = Amounts(), Amounts()
-            continue
-        row.pods = found[0]
-        if found[3]:
-            row.problems["requests"] = found[3]
-        if row.in_node_list:
-            pair = known.get(name)
-            if pair is None or pair[0] is not found[1] or pair[1] is not found[2]:
-                pair = (found[1], found[2], amounts_from_nanos(found[1]), amounts_from_nanos(found[2]))
-            amounts[name] = pair
-            row.requests, row.limits = pair[2], pair[3]
+        return per_node
+    per_node = {}
+    for key, info in _infos(pods, cache):
+        _reserve(per_node, key, info, 1)
     if cache is not None:
-        cache._reserved_amounts = amounts
+        cache._reserved_of, cache._reserved = pods, per_node
+    return per_node
 
 
 def _reserve(per_node: dict, key: tuple[str, str], info: PodInfo, sign: int) -> None:
