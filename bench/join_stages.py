@@ -38,7 +38,7 @@ def timed(name: str, function):
 
 
 def instrument() -> None:
-    for name in ("sample_table", "node_rows"):
+    for name in ("sample_table_of_batches", "node_rows"):
         setattr(state, name, timed(name, getattr(state, name)))
     state.PodViewJoin.update = timed("pod rows (view)", state.PodViewJoin.update)
     state.LiveCluster._record = timed("history", state.LiveCluster._record)

@@ -23,7 +23,7 @@ from top_vs_kubectl import on_live_sim
 
 import ktopui.live.state as state
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.kube.objects import PodList, PodSampleMetrics, RawList, decode, decode_in_batches
+from ktopui.kube.objects import PodList, PodSampleMetrics, RawList, decode, decoded_batches
 from ktopui.live.priority import InputPriority
 from ktopui.model.pod_info import SpecMemo, pod_info
 
@@ -53,7 +53,8 @@ def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float
             samples = None
             for i, raw in enumerate(raws):
                 began = time.perf_counter()
-                samples = state.sample_table(decode_in_batches(raw, PodSampleMetrics), samples, live._slots, fresh=live._fresh)
+                samples = state.sample_table_of_batches(decoded_batches(raw, PodSampleMetrics, batch=state.SUM_BATCH), samples,
+                                                        live._slots, fresh=live._fresh)
                 summed = time.perf_counter()
                 rows = live._pod_view.update(infos, samples)
                 joined = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ktopui.live.priority import INPUT_WINDOW, JOIN_BUDGET, InputPriority
-from ktopui.model.pacing import paced
+from ktopui.model.pacing import paced_batches
 
 
 class FakeTime:
@@ -55,8 +55,8 @@ def test_a_held_down_key_delays_a_join_by_its_budget_at_most(clock):
         assert clock.now - began >= worked + JOIN_BUDGET - 0.01  # all of it was given to the keys
 
 
-def test_paced_pauses_between_batches_and_keeps_every_item():
-    pauses = []
-    items = list(paced(range(10), lambda: pauses.append(1), every=4))
-    assert items == list(range(10)) and len(pauses) == 3
-    assert list(paced(iter(range(5)), None)) == list(range(5))
+def test_paced_batches_pause_before_each_batch_and_keep_every_item():
+    seen = []
+    batches = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    out = [(len(seen), batch) for batch in paced_batches(iter(batches), lambda: seen.append(1))]
+    assert out == [(1, batches[0]), (2, batches[1]), (3, batches[2])]

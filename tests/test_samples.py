@@ -28,7 +28,7 @@ from ktopui.kube.objects import (
     RawList,
     SampleUsage,
     decode,
-    decode_in_batches,
+    decoded_batches,
 )
 from ktopui.kube.errors import MalformedResponse
 from ktopui.model.join import pod_row, pod_rows
@@ -168,9 +168,10 @@ def test_decoding_item_by_item_reads_odd_shapes_and_reports_broken_ones_as_a_who
     good = b'{"metadata":{"name":"a","namespace":"n"},"timestamp":"t","window":"15s","containers":[{"name":"c","usage":{"cpu":"5n","memory":"1Ki"}}]}'
     bare = b'{"metadata":{"name":"b","namespace":"n"},"timestamp":"t","window":"15s","containers":[{"name":"c","usage":{"cpu":0.5,"memory":1024}}]}'
     raws = msgspec.json.decode(b'{"items":[' + b",".join([good, bare, good]) + b"]}", type=RawList).items
-    items = list(decode_in_batches(raws, PodSampleMetrics, batch=2))
-    assert [i.metadata.name for i in items] == ["a", "b", "a"]
+    batches = list(decoded_batches(raws, PodSampleMetrics, batch=2))
+    assert [[i.metadata.name for i in batch] for batch in batches] == [["a", "b"], ["a"]]
+    items = [item for batch in batches for item in batch]
     assert items[1].containers[0].usage.cpu == "0.5" and items[1].containers[0].usage.memory == "1024"
     broken = msgspec.json.decode(b'{"items":[' + good + b',{"metadata":{"name":[]}}]}', type=RawList).items
     with pytest.raises(MalformedResponse, match="pod metrics"):
-        list(decode_in_batches(broken, PodSampleMetrics, what="pod metrics"))
+        list(decoded_batches(broken, PodSampleMetrics, what="pod metrics"))

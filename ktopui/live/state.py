@@ -31,15 +31,16 @@ from ktopui.kube.objects import (
     NodeSampleMetricsList,
     PodSampleMetrics,
     RawList,
-    decode_in_batches,
+    decoded_batches,
 )
 from ktopui.live.memory import Collector, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, node_rows
-from ktopui.model.samples import SampleTable, container_numbers, sample_table
+from ktopui.model.samples import BATCH as SUM_BATCH
+from ktopui.model.samples import SampleTable, container_numbers, sample_table_of_batches
 from ktopui.model.slots import ContainerRows, Slots
-from ktopui.model.pacing import paced
+from ktopui.model.pacing import paced_batches
 from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.pod_view import PodRowsView, PodViewJoin
 from ktopui.model.rows import NodeRow, PodRow
@@ -433,8 +434,8 @@ class LiveCluster:
             # summaries outlive this (the decoded list would be >100 MB).
             raws = fresh.pop("pod metrics")
             try:
-                self._pod_metrics = sample_table(
-                    paced(decode_in_batches(raws, PodSampleMetrics, what="pod metrics"), pause),
+                self._pod_metrics = sample_table_of_batches(
+                    paced_batches(decoded_batches(raws, PodSampleMetrics, batch=SUM_BATCH, what="pod metrics"), pause),
                     self._pod_metrics,
                     self._slots,
                     fresh=self._fresh,

@@ -367,8 +367,19 @@ def sample_table(
     `fresh`, two lists, gets the slots and the samples of the pods whose
     samples are new objects.
     """
+    return sample_table_of_batches(_batches(metrics, BATCH), previous, slots, fresh=fresh)
+
+
+def sample_table_of_batches(
+    batches: Iterable[list],
+    previous: Mapping[Key, PodSample] | None,
+    slots: Slots,
+    *,
+    fresh: tuple[list, list] | None = None,
+) -> SampleTable:
+    """sample_table() of metrics that come in batches (of about BATCH, or any size)."""
     summer = _Summer(previous or {}, fresh, slots)
-    for batch in _batches(metrics, BATCH):
+    for batch in batches:
         summer.add(batch)
     return SampleTable(slots, summer.by_slot)
 
