@@ -5,10 +5,11 @@ cyclic garbage collector walks every entry of every such container in each
 collection of its generation: about 110, 55 and 60 ms as they age through
 the three generations, whenever the UI thread happens to allocate (often in
 the middle of a key press). None of them is in a cycle; refcounting frees
-them. `Collector` collects each join's young objects once, in the join's
-thread, then moves them to the permanent generation, and runs one full
-collection a minute (or every 100 joins), so any cycle that hid there is freed;
-that one waits for a pause in the user's typing, as it stops every thread.
+them. `Collector` moves each join's objects to the permanent generation
+uncollected (even one young collection walks those lists: 9-30 ms a join),
+and runs one full collection a minute (or every 100 joins), so any cycle
+that hid there is freed; that one waits for a pause in the user's typing,
+as it stops every thread.
 
 A join also frees tens of MB at once; glibc keeps freed blocks in its heap
 and the resident size stays at its peak: malloc_trim(0) returns the free
@@ -91,11 +92,8 @@ class Collector:
             gc.collect()
             self._collected_at, self._joins_since = now, 0
             self.full_collections += 1
-        else:
-            # One pass over what the join made (here, not in a key press): it
-            # untracks the tuples of plain values, hundreds of thousands, so the
-            # full collection later walks only what can hold a cycle.
-            gc.collect(0)
+        # What the join made leaves the collector's sight uncollected: a young
+        # collection would walk its 150,000-item lists (9-30 ms a join).
         gc.freeze()
 
 
