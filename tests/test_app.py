@@ -531,3 +531,24 @@ async def test_a_screen_put_away_keeps_no_snapshot_in_its_header(sim):
         assert app.screen is main and main.query_one(ClusterHeader).snapshot is app.snapshot
         assert drilled.query_one(ClusterHeader).snapshot is None  # kept for reuse, holding nothing
         assert "usage reported by" in main.query_one(ClusterHeader).render().plain
+
+
+async def test_the_header_line_it_keeps_does_not_keep_its_snapshot_alive(sim):
+    """The snapshot a refresh replaced must die where the app frees it (a worker
+    thread), not in the UI thread at the header's next redraw."""
+    import weakref
+    from dataclasses import replace
+
+    from ktopui.ui.header import ClusterHeader
+
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        header = app.screen.query_one(ClusterHeader)
+        drawn = replace(app.snapshot)  # a snapshot of its own, drawn once
+        line = header._coverage(drawn).plain
+        assert "usage reported by" in line and header._coverage(drawn).plain == line  # (kept: drawn again)
+        gone = weakref.ref(drawn)
+        del drawn
+        assert gone() is None
