@@ -22,6 +22,7 @@ import asyncio
 import gc
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -71,16 +72,21 @@ async def measure(kubeconfig: str, seconds: float) -> dict:
             await asyncio.sleep(0.5)
         await asyncio.sleep(5)
         spent.clear()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu, main, count = time.process_time(), time.thread_time(), app.refresh_count
         fetches, began = app.live.pod_metrics_fetches, time.monotonic()
         await asyncio.sleep(seconds)
         refreshes = app.refresh_count - count
+        after = resource.getrusage(resource.RUSAGE_SELF)
         out = {
             "refreshes": refreshes,
             "seconds": round(time.monotonic() - began, 1),
             "pod_metrics_fetches": app.live.pod_metrics_fetches - fetches,
             "process_ms": round((time.process_time() - cpu) * 1000 / refreshes, 1),
             "main_thread_ms": round((time.thread_time() - main) * 1000 / refreshes, 1),
+            # Kernel time is mostly page faults: memory given back after a join is faulted in again.
+            "kernel_ms": round((after.ru_stime - usage.ru_stime) * 1000 / refreshes, 1),
+            "page_faults": round((after.ru_minflt - usage.ru_minflt) / refreshes),
         }
     gc.callbacks.remove(on_gc)
     out.update({f"{k}_ms": round(v * 1000 / refreshes, 1) for k, v in sorted(spent.items())})
