@@ -21,7 +21,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
 from ktopui.kube.backoff import next_delay
-from ktopui.live.memory import Collector
+from ktopui.live.memory import Collector, keep_big_blocks_in_the_heap
 from ktopui.live.priority import InputPriority
 from ktopui.live.state import LiveCluster, Snapshot, new_history
 from ktopui.ui.header import ClusterHeader, Place
@@ -78,6 +78,7 @@ class KtopApp(App):
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
 
     async def on_mount(self) -> None:
+        keep_big_blocks_in_the_heap()  # (the app owns the process, as with the collector)
         self.http = make_http_client(self.conn, timeout=self.request_timeout)
         self.api = KubeAPI(self.http, self.conn.server)
         self.live = LiveCluster(
