@@ -255,10 +255,12 @@ class LiveCluster:
             await asyncio.to_thread(self._release_retired)
 
     def _release_retired(self) -> None:
-        self._dispose_retired()
-        release_free_memory()
+        if self._dispose_retired():
+            release_free_memory()
 
-    def _dispose_retired(self) -> None:
+    def _dispose_retired(self) -> bool:
+        """Free the retired snapshots; True if a pod metrics list's samples went with them."""
+        samples_freed = False
         while self._retired:
             snapshot = self._retired.pop()
             # A list of its rows, so dropping the snapshot's own lists and
@@ -268,13 +270,16 @@ class LiveCluster:
             pods = snapshot.pods
             if not isinstance(pods, PodRowsView):
                 rows = [*snapshot.nodes, *pods]
+                samples_freed = True
             elif snapshot.metrics_serial != self._metrics_serial:
                 rows = [*snapshot.nodes, *pods.samples]
+                samples_freed = True
             else:
                 rows = list(snapshot.nodes)
             pods = None
             snapshot = None
             dispose(rows, self.priority.checkpoint)
+        return samples_freed
 
     def _pod_metrics_due(self, node_metrics: list[NodeSampleMetrics] | None, newest: float | None) -> bool:
         if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics or newest is None:
@@ -417,6 +422,7 @@ class LiveCluster:
         enabled = gc.isenabled()
         gc.disable()
         self.priority.join_started()
+        new_list = "pod metrics" in fresh
         try:
             return self._join(now, fresh)
         finally:
@@ -424,7 +430,12 @@ class LiveCluster:
                 self.collector.after_join()
             if enabled:
                 gc.enable()
-            release_free_memory()  # what the previous rows and samples held
+            # What a new metrics list's body and decoding held (tens of MB) goes
+            # back to the system. A steady refresh frees little, and keeps it:
+            # pages given back are faulted in again by the next refresh, at
+            # several microseconds each on a virtual machine.
+            if new_list:
+                release_free_memory()
 
     def _join(self, now: float, fresh: dict[str, list]) -> Snapshot:
         pause = self.priority.checkpoint
