@@ -177,3 +177,38 @@ async def test_pod_history_follows_each_pod_through_churn_and_survives_a_scope_s
                 assert live.history.series(pod_key(*some.key), CPU).tolist()[: len(before)] == before
             finally:
                 await live.close()
+
+
+async def test_node_and_cluster_history_take_each_scrape_once_while_unchanged_rows_are_kept(tmp_path):
+    """History is written only from node rows that are new objects: a scrape between
+    two refreshes must still land, once, with the numbers the row shows."""
+    from ktopui.live.state import CLUSTER_KEY, node_key
+
+    options = SimOptions(nodes=4, pods_per_node=3, seed=11, frozen=True, churn_per_minute=0, start_time=1767230000.0)
+    with SimServer(options) as server:
+        conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
+        async with make_http_client(conn) as http:
+            live = LiveCluster(KubeAPI(http, conn.server))
+            try:
+                seen: dict[str, list[float]] = {}
+                kept = 0
+                before: dict = {}
+                for _ in range(12):
+                    server.cluster.advance(4)  # some nodes scrape again in 4 s, others not
+                    snapshot = await live.refresh()
+                    for row in snapshot.nodes:
+                        kept += row is before.get(row.name)
+                        times = seen.setdefault(row.name, [])
+                        if epoch(row.timestamp) not in times:
+                            times.append(epoch(row.timestamp))
+                    before = {row.name: row for row in snapshot.nodes}
+                    for row in snapshot.nodes:
+                        assert live.history.times(node_key(row.name)).tolist() == pytest.approx(seen[row.name])
+                        assert live.history.series(node_key(row.name), CPU)[-1] == row.usage.cpu_milli
+                        assert live.history.series(node_key(row.name), MEMORY)[-1] == row.usage.mem_bytes
+                    assert live.history.series(CLUSTER_KEY, CPU)[-1] == snapshot.totals.cpu_milli
+                    assert snapshot.totals.cpu_milli == sum(r.usage.cpu_milli for r in snapshot.nodes)
+                    assert snapshot.totals.mem_allocatable_bytes == sum(r.available.mem_bytes for r in snapshot.nodes)
+                assert kept and all(len(times) > 2 for times in seen.values())
+            finally:
+                await live.close()

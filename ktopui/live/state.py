@@ -79,6 +79,9 @@ def window_seconds(window: str) -> float | None:
 
 _timestamp = attrgetter("timestamp")
 _names = attrgetter("names")
+_row_name = attrgetter("name")
+_usage_cpu, _usage_mem = attrgetter("usage.cpu_milli"), attrgetter("usage.mem_bytes")
+_available_cpu, _available_mem = attrgetter("available.cpu_milli"), attrgetter("available.mem_bytes")
 _packed = attrgetter("packed")  # (a pod of several containers with simple spellings)
 _cpu_milli = attrgetter("usage.cpu_milli")
 _mem_bytes = attrgetter("usage.mem_bytes")
@@ -216,6 +219,7 @@ class LiveCluster:
         self._pods: dict[tuple[str, str], PodInfo] | None = None
         self._pods_version = -1
         self._node_names: set[str] = set()
+        self._node_rows_recorded: dict[str, NodeRow] = {}  # the node rows history last saw, by name
         self._node_metrics: list[NodeSampleMetrics] | None = None
         self._pod_metrics: SampleTable | None = None
         self._metrics_serial = 0  # counts the changes of _pod_metrics (see _dispose_retired)
@@ -339,7 +343,8 @@ class LiveCluster:
         )
         fetches: dict[str, object] = {"node metrics": node_result}
         node_items = None if isinstance(node_result, BaseException) else node_result.items
-        newest = max((epoch(m.timestamp) or 0.0 for m in node_items), default=None) if node_items else None
+        # (Timestamps repeat, one per node scrape: each distinct one is read once.)
+        newest = max((epoch(t) or 0.0 for t in set(map(_timestamp, node_items))), default=None) if node_items else None
         # While the first pod list is still arriving, the screen shows the
         # nodes at once; the (big) pod metrics list waits for the next refresh.
         pods = watched["pods"]
@@ -464,19 +469,19 @@ class LiveCluster:
         pods = self._pod_view.update(self._pods, self._pod_metrics, hint=self._rows.changes_hint, pause=pause)
         self._record(nodes, fresh)
         pause()
-        totals = Totals()
-        newest: float | None = None
-        for row in nodes:
-            totals.cpu_milli += row.usage.cpu_milli or 0
-            totals.mem_bytes += row.usage.mem_bytes or 0
-            totals.cpu_allocatable_milli += row.available.cpu_milli or 0
-            totals.mem_allocatable_bytes += row.available.mem_bytes or 0
-            when = epoch(row.timestamp) if row.timestamp else None
-            if when is not None and (newest is None or when > newest):
-                newest = when
+        # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
+        totals = Totals(
+            cpu_milli=sum(filter(None, map(_usage_cpu, nodes))),
+            mem_bytes=sum(filter(None, map(_usage_mem, nodes))),
+            cpu_allocatable_milli=sum(filter(None, map(_available_cpu, nodes))),
+            mem_allocatable_bytes=sum(filter(None, map(_available_mem, nodes))),
+        )
+        stamps = set(map(_timestamp, nodes))
+        stamps.discard("")
+        whens = [when for when in map(epoch, stamps) if when is not None]
+        newest = max(whens) if whens else None
         if newest is not None and self._node_metrics is not None:
-            stamp = max(r.timestamp for r in nodes if r.timestamp)
-            self.history.record(CLUSTER_KEY, stamp, totals.cpu_milli, totals.mem_bytes)
+            self.history.record(CLUSTER_KEY, max(stamps), totals.cpu_milli, totals.mem_bytes)
         if self._pod_metrics is not self._serial_of:
             self._metrics_serial += 1
             self._serial_of = self._pod_metrics
@@ -497,10 +502,13 @@ class LiveCluster:
         """History of what changed: the node metrics, and the pods whose samples are new."""
         history = self.history
         if "nodes" in fresh:
-            names = {r.name for r in nodes}
+            names = set(map(_row_name, nodes))
             history.forget(node_key(name) for name in self._node_names - names)
             self._node_names = names
-        shown = [r for r in nodes if r.has_metrics]
+        # A row kept from the refresh before has nothing new to record (most, at a 2 s interval).
+        recorded = self._node_rows_recorded.get
+        shown = [r for r in nodes if r.has_metrics and recorded(r.name) is not r]
+        self._node_rows_recorded = dict(zip(map(_row_name, nodes), nodes))
         history.record_many([node_key(r.name) for r in shown], [r.timestamp for r in shown],
                             [r.usage.cpu_milli for r in shown], [r.usage.mem_bytes for r in shown], same_kind=True)
         # Pods outside the current namespace keep their history (switching back finds it).
