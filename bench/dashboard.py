@@ -51,7 +51,10 @@ KEY_GAP = 0.1  # between presses (a fast typist), so presses spread over many re
 KEY_GROUPS = {"sort": ("c", "m"), "scroll": ("down", "pagedown"), "view": None, "drill": ("enter", "escape")}
 VIEW_KEYS = {"nodes": ("1", ("2", "1")), "pods": ("2", ("1", "2"))}  # view -> (its key, switch away and back)
 KEY_CHARS = {"enter": "\r", "escape": "\x1b"}
-TARGETS = {"after_lists_s": 3.0, "cpu_ms": 250.0, "key_p95_ms": 100.0, "rss_mb": 600.0}
+# cpu_pct: the issue's own restatement of 250 ms at 2 s. The app's interval is the
+# pause after a refresh, so its ticks come further apart than 2 s and each costs
+# more: bench/refresh_cpu.py --interval measures a shorter pause too.
+TARGETS = {"after_lists_s": 3.0, "cpu_ms": 250.0, "cpu_pct": 12.5, "key_p95_ms": 100.0, "rss_mb": 600.0}
 
 
 # -- child: the dashboard ------------------------------------------------------------
@@ -198,6 +201,7 @@ async def cpu_per_tick(app, ticks: int, deadline: float) -> None:
          median_ms=round(statistics.median(deltas), 1) if n else None,
          max_ms=round(max(deltas), 1) if n else None,
          period_s=round((wall[-1] - wall[0]) / n, 2) if n else None,
+         core_pct=round((cpu[-1] - cpu[0]) * 100 / (wall[-1] - wall[0]), 1) if n else None,
          pod_metrics_fetches=getattr(app.live, "pod_metrics_fetches", 0) - fetches if fetches is not None else None)
 
 
@@ -331,6 +335,8 @@ def summary(r: dict) -> None:
         f"{v(pods.get('pods_list'), 's')} / {v(pods.get('pods_rows'), 's')}")
     row("b. CPU per refresh tick, mean over the window", v(ticks.get("mean_ms"), "ms"), TARGETS["cpu_ms"],
         ticks.get("mean_ms"), "ms", ticks, "ticks")
+    row("b. CPU share of one core over the window", v(ticks.get("core_pct"), "%"), TARGETS["cpu_pct"],
+        ticks.get("core_pct"), "%")
     row("   per tick: median / max", f"{v(ticks.get('median_ms'), 'ms')} / {v(ticks.get('max_ms'), 'ms')}")
     print(f"   ({ticks.get('ticks')} ticks, one every {v(ticks.get('period_s'), 's')}; the full pod metrics list was "
           f"fetched {ticks.get('pod_metrics_fetches')} times in the window, once per {RESOLUTION:g} s of cluster "

@@ -1,6 +1,6 @@
 """The app's CPU per refresh over a window of real time, split by thread: for A/B runs.
 
-    python bench/refresh_cpu.py [--nodes 5000] [--pods-per-node 30] [--seconds 90] [--pairs 0]
+    python bench/refresh_cpu.py [--nodes 5000] [--pods-per-node 30] [--seconds 90] [--interval 2] [--pairs 0]
 
 Starts `ktopui sim` (clock running), runs the dashboard headless at the 2 s
 interval on the nodes view, lets it settle, and then divides the process's CPU
@@ -32,7 +32,7 @@ from collections import defaultdict
 from top_vs_kubectl import on_live_sim
 
 
-async def measure(kubeconfig: str, seconds: float) -> dict:
+async def measure(kubeconfig: str, seconds: float, interval: float = 2.0) -> dict:
     import ktopui.live.memory as memory
     import ktopui.live.state as state
     from ktopui.kube.connection import load_connection
@@ -66,7 +66,7 @@ async def measure(kubeconfig: str, seconds: float) -> dict:
             spent[f"gc gen{info['generation']}"] += time.perf_counter() - began_gc.pop(ident)
 
     gc.callbacks.append(on_gc)
-    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=2.0)
+    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=interval)
     async with app.run_test(size=(160, 45)):
         while not (app.snapshot and not app.snapshot.loading and app.snapshot.coverage()[1]):
             await asyncio.sleep(0.5)
@@ -81,6 +81,9 @@ async def measure(kubeconfig: str, seconds: float) -> dict:
         out = {
             "refreshes": refreshes,
             "seconds": round(time.monotonic() - began, 1),
+            # The interval is the pause after a refresh: ticks come further apart than it.
+            "period_s": round((time.monotonic() - began) / refreshes, 2),
+            "core_pct": round((time.process_time() - cpu) * 100 / (time.monotonic() - began), 1),
             "pod_metrics_fetches": app.live.pod_metrics_fetches - fetches,
             "process_ms": round((time.process_time() - cpu) * 1000 / refreshes, 1),
             "main_thread_ms": round((time.thread_time() - main) * 1000 / refreshes, 1),
@@ -94,7 +97,7 @@ async def measure(kubeconfig: str, seconds: float) -> dict:
 
 
 def child(args: argparse.Namespace) -> int:
-    found = on_live_sim(args.nodes, args.pods_per_node, lambda kc: asyncio.run(measure(kc, args.seconds)))
+    found = on_live_sim(args.nodes, args.pods_per_node, lambda kc: asyncio.run(measure(kc, args.seconds, args.interval)))
     print(json.dumps(found), flush=True)
     return 0
 
@@ -104,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--pods-per-node", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=90.0, help="the measured window (default 90)")
+    parser.add_argument("--interval", type=float, default=2.0,
+                        help="the app's refresh interval, the pause after each refresh (default 2)")
     parser.add_argument("--pairs", type=int, default=0,
                         help="run this many pairs: this code, then $BASELINE_PYTHONPATH's (default: this code once)")
     args = parser.parse_args(argv)
@@ -115,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = [sys.executable, __file__, "--nodes", str(args.nodes), "--pods-per-node", str(args.pods_per_node),
-               "--seconds", str(args.seconds)]
+               "--seconds", str(args.seconds), "--interval", str(args.interval)]
     results: dict[str, list[float]] = {"this": [], "baseline": []}
     for pair in range(1, args.pairs + 1):
         for name, path in (("this", here), ("baseline", baseline)):
