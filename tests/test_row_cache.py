@@ -263,3 +263,26 @@ def test_new_metrics_of_a_pod_no_longer_listed_still_give_its_row(sim):
     row = next(r for r in rows if (r.namespace, r.name) == gone)
     assert row.has_metrics and not row.in_pod_list
     assert by_key(rows) == by_key(pod_rows(listed, samples))
+
+
+def test_the_same_node_objects_reuse_their_statics_and_a_changed_one_is_read_again(sim):
+    """The watch cache hands the same node objects refresh after refresh: they are not read
+    again, but a replaced object (a new resourceVersion) and a switch to capacity are."""
+    _, read = sim
+    lists = read()
+    nodes = [lean_node(n) for n in lists[NodeList]]
+    cache = RowCache()
+    first = node_rows(nodes, lists[NodeMetricsList], lists[PodList], cache=cache)
+    again = node_rows(list(nodes), lists[NodeMetricsList], lists[PodList], cache=cache)
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    whole = lists[NodeList][0]
+    cordoned = msgspec.structs.replace(
+        whole, metadata=msgspec.structs.replace(whole.metadata, resourceVersion=whole.metadata.resourceVersion + "1"),
+        spec=msgspec.structs.replace(whole.spec, unschedulable=True))
+    changed = [lean_node(cordoned), *nodes[1:]]
+    rows = node_rows(changed, lists[NodeMetricsList], lists[PodList], cache=cache)
+    assert rows[0].status.endswith("SchedulingDisabled") and rows[1] is first[1]
+    assert rows == node_rows([cordoned, *lists[NodeList][1:]], lists[NodeMetricsList], lists[PodList])
+    capacity = node_rows(changed, lists[NodeMetricsList], lists[PodList], use_capacity=True, cache=cache)
+    assert capacity == node_rows([cordoned, *lists[NodeList][1:]], lists[NodeMetricsList], lists[PodList],
+                                 use_capacity=True)

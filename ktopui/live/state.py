@@ -80,6 +80,7 @@ def window_seconds(window: str) -> float | None:
 _timestamp = attrgetter("timestamp")
 _names = attrgetter("names")
 _row_name = attrgetter("name")
+_has_metrics = attrgetter("has_metrics")
 _usage_cpu, _usage_mem = attrgetter("usage.cpu_milli"), attrgetter("usage.mem_bytes")
 _available_cpu, _available_mem = attrgetter("available.cpu_milli"), attrgetter("available.mem_bytes")
 _packed = attrgetter("packed")  # (a pod of several containers with simple spellings)
@@ -139,7 +140,7 @@ class Snapshot:
             else:
                 measured = sum(1 for p in self.pods if p.has_metrics)
                 running = sum(1 for p in self.pods if p.status == "Running")
-            self._coverage = (sum(1 for n in self.nodes if n.has_metrics), measured, running)
+            self._coverage = (sum(map(_has_metrics, self.nodes)), measured, running)
         return self._coverage
 
     def pod(self, namespace: str, name: str) -> PodRow | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import chain
+from operator import is_
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod
 from ktopui.model.pod_info import (
@@ -126,6 +127,7 @@ class RowCache:
     def __init__(self) -> None:
         self.memo = SpecMemo()
         self.nodes: dict[str, tuple] = {}  # per node: what its object gives, while its resourceVersion holds
+        self.node_objects: tuple[bool, list] | None = None  # (use_capacity, the node objects) nodes was made from
         self.node_rows: dict[str, tuple[tuple, NodeRow]] = {}  # the last rows by name, with what each was made of
         self.infos: dict[tuple[str, str], tuple[str, PodInfo]] = {}  # per pod: (resourceVersion, its PodInfo)
         self._reserved_of: object = None  # the pod collection the reservations were summed from
@@ -155,7 +157,15 @@ def node_rows(
     """
     known = cache.nodes if cache is not None else {}
     statics: dict[str, tuple] = {}
-    for node in nodes or ():
+    if nodes is not None and not isinstance(nodes, list):
+        nodes = list(nodes)
+    # The same node objects as last time (the watch cache's, most refreshes): the same statics.
+    same = (
+        cache is not None and nodes is not None and cache.node_objects is not None
+        and cache.node_objects[0] == use_capacity and len(nodes) == len(cache.node_objects[1])
+        and all(map(is_, nodes, cache.node_objects[1]))
+    )
+    for node in () if same else nodes or ():
         # What a node object gives changes only with its resourceVersion.
         meta = node.metadata
         static = known.get(meta.name)
@@ -166,8 +176,10 @@ def node_rows(
             available = amounts_of(parse_resources(source, label, problems))
             static = (meta.resourceVersion, use_capacity, node_status(node), node_roles(node), available, problems)
         statics[meta.name] = static
-    if cache is not None and nodes is not None:
-        cache.nodes = statics
+    if same:
+        statics = known
+    elif cache is not None and nodes is not None:
+        cache.nodes, cache.node_objects = statics, (use_capacity, nodes)
     scraped: dict[str, tuple] = {}  # (timestamp, window, cpu, memory) texts: what a row takes of its metrics
     for m in metrics or ():
         texts = m.usage

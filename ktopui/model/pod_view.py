@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import compress, repeat
-from operator import attrgetter
+from operator import attrgetter, countOf
 from typing import Any
 
 from ktopui.model.join import pod_row
@@ -155,7 +155,7 @@ class PodRowsView(Sequence[PodRow]):
     def coverage(self) -> tuple[int, int]:
         """(pods with metrics, running pods)."""
         measured = len(self.samples) - self.samples.count(None)
-        running = list(map(_status, filter(None, self.infos))).count("Running")  # (no Python call per pod)
+        running = countOf(map(_status, filter(None, self.infos)), "Running")  # (no Python call per pod)
         return measured, running
 
     def values(self, attr: str) -> list | None:
