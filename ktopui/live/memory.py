@@ -66,8 +66,9 @@ def keep_big_blocks_in_the_heap() -> bool:
     mapped one is unmapped when freed, and with two threads every unmapping
     flushes the other CPU's TLB: on a virtual machine the kernel time of a
     150,000-pod list's GET was 210-235 ms, against 40-140 ms from the heap.
-    The heap's free pages still go back to the system at each join
-    (release_free_memory). False where the C library has no mallopt.
+    The heap's free pages still go back to the system after each new
+    metrics list (release_free_memory). False where the C library has no
+    mallopt.
     """
     return _mallopt is not None and _mallopt(M_MMAP_THRESHOLD, HEAP_BLOCKS_UP_TO) == 1
 
