@@ -81,7 +81,6 @@ _timestamp = attrgetter("timestamp")
 _names = attrgetter("names")
 _row_name = attrgetter("name")
 _has_metrics = attrgetter("has_metrics")
-_usage_cpu, _usage_mem = attrgetter("usage.cpu_milli"), attrgetter("usage.mem_bytes")
 _available_cpu, _available_mem = attrgetter("available.cpu_milli"), attrgetter("available.mem_bytes")
 _packed = attrgetter("packed")  # (a pod of several containers with simple spellings)
 _cpu_milli = attrgetter("usage.cpu_milli")
@@ -472,8 +471,8 @@ class LiveCluster:
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
         totals = Totals(
-            cpu_milli=sum(filter(None, map(_usage_cpu, nodes))),
-            mem_bytes=sum(filter(None, map(_usage_mem, nodes))),
+            cpu_milli=sum(filter(None, map(_cpu_milli, nodes))),
+            mem_bytes=sum(filter(None, map(_mem_bytes, nodes))),
             cpu_allocatable_milli=sum(filter(None, map(_available_cpu, nodes))),
             mem_allocatable_bytes=sum(filter(None, map(_available_mem, nodes))),
         )
