@@ -44,7 +44,8 @@ async def measure(kubeconfig: str, seconds: float, interval: float = 2.0) -> dic
     def timed_after_join(self):
         start, full = time.thread_time(), self.full_collections
         after_join(self)
-        spent["full collections" if self.full_collections > full else "young collections"] += time.thread_time() - start
+        # (After a join the collector only freezes, unless a full collection is due.)
+        spent["full collections" if self.full_collections > full else "freezes after joins"] += time.thread_time() - start
 
     def timed_snapshot(self, *args):
         start = time.thread_time()
@@ -77,16 +78,17 @@ async def measure(kubeconfig: str, seconds: float, interval: float = 2.0) -> dic
         fetches, began = app.live.pod_metrics_fetches, time.monotonic()
         await asyncio.sleep(seconds)
         refreshes = app.refresh_count - count
+        elapsed, cpu, main = time.monotonic() - began, time.process_time() - cpu, time.thread_time() - main
         after = resource.getrusage(resource.RUSAGE_SELF)
         out = {
             "refreshes": refreshes,
-            "seconds": round(time.monotonic() - began, 1),
+            "seconds": round(elapsed, 1),
             # The interval is the pause after a refresh: ticks come further apart than it.
-            "period_s": round((time.monotonic() - began) / refreshes, 2),
-            "core_pct": round((time.process_time() - cpu) * 100 / (time.monotonic() - began), 1),
+            "period_s": round(elapsed / refreshes, 2),
+            "core_pct": round(cpu * 100 / elapsed, 1),
             "pod_metrics_fetches": app.live.pod_metrics_fetches - fetches,
-            "process_ms": round((time.process_time() - cpu) * 1000 / refreshes, 1),
-            "main_thread_ms": round((time.thread_time() - main) * 1000 / refreshes, 1),
+            "process_ms": round(cpu * 1000 / refreshes, 1),
+            "main_thread_ms": round(main * 1000 / refreshes, 1),
             # Kernel time is mostly page faults: memory given back after a join is faulted in again.
             "kernel_ms": round((after.ru_stime - usage.ru_stime) * 1000 / refreshes, 1),
             "page_faults": round((after.ru_minflt - usage.ru_minflt) / refreshes),
