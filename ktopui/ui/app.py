@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from collections.abc import Callable, Iterable
 
+import httpx
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -68,6 +69,7 @@ class KtopApp(App):
         self.refresh_count = 0  # finished refreshes, for tests and benchmarks
         self.next_refresh_at: float | None = None  # clock() time of the next refresh
         self._wake = asyncio.Event()
+        self.http: httpx.AsyncClient | None = None
         self.api: KubeAPI | None = None
         self.live: LiveCluster | None = None
         self.input_priority = InputPriority()
@@ -103,9 +105,12 @@ class KtopApp(App):
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
+        # A start that failed before on_mount (a missing stylesheet, a terminal
+        # error) leaves nothing to close: no second traceback on top of the first.
         if self.live is not None:
             await self.live.close()
-        await self.http.aclose()
+        if self.http is not None:
+            await self.http.aclose()
 
     # -- polling ----------------------------------------------------------
 
