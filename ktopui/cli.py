@@ -11,6 +11,8 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from ktopui import __version__
+
 DEMO_NODES = 12
 DEMO_PODS_PER_NODE = 9
 
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[flags],
         description="Live, exact Kubernetes resource usage: kubectl top, made live.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="show all namespaces")
     parser.add_argument("-l", "--selector", default="", help="label selector for pods (e.g. app=web)")
     parser.add_argument(
