@@ -215,3 +215,52 @@ def test_the_doctor_json_keeps_server_text_exact_but_escaped(hostile_sim, tmp_pa
     doc = json.loads(out)
     assert doc["context"] == f"ctx{hostile.TITLE}"
     assert any(hostile.USER.replace("\x1b", "\\x1b") in f["detail"] for f in doc["findings"])
+
+
+# -- the --log file ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_file(tmp_path):
+    import logging
+
+    from ktopui.logs import start_log
+
+    path = tmp_path / "ktopui.log"
+    start_log(str(path))
+    yield path
+    for name in ("ktopui", "httpx"):
+        for handler in logging.getLogger(name).handlers[:]:
+            logging.getLogger(name).removeHandler(handler)
+            handler.close()
+
+
+def test_the_log_holds_cluster_text_escaped_one_line_per_record(log_file):
+    import logging
+
+    logger = logging.getLogger("ktopui.test")
+    logger.warning("pod %s on %s", hostile.POD, hostile.NODE)
+    logger.info("line one\n2026-01-01 00:00:00,000 INFO ktopui: a forged line")
+    try:
+        raise RuntimeError(hostile.STATUS_MESSAGE)
+    except RuntimeError:
+        logger.exception("refresh of %s failed", hostile.NAMESPACE)
+    content = log_file.read_text()
+    assert not raw_controls(content)
+    lines = content.splitlines()
+    assert len([line for line in lines if " ktopui" in line[:40]]) == 3  # the forged line is not one
+    assert "pod\\x1b]52;c;" in content and "etcdserver: \\x1b]0;owned\\x07" in content
+    assert lines[-1].startswith("RuntimeError: etcdserver: ")  # a traceback keeps its lines
+
+
+async def test_a_log_of_the_dashboard_against_hostile_errors_holds_no_raw_control(
+        hostile_sim, tmp_path, log_file):
+    from helpers.app import make_app, refreshed
+
+    hostile_sim.faults.hostile_errors(count=3, prefix="/api/v1/nodes")
+    app = make_app(hostile_sim.write_kubeconfig(tmp_path / "config"))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        assert "etcdserver: \\x1b]0;owned" in shown(app)  # the header names the failure, escaped
+    content = log_file.read_text()
+    assert "etcdserver: \\x1b]0;owned\\x07" in content and not raw_controls(content)
