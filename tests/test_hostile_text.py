@@ -264,3 +264,66 @@ async def test_a_log_of_the_dashboard_against_hostile_errors_holds_no_raw_contro
         assert "etcdserver: \\x1b]0;owned" in shown(app)  # the header names the failure, escaped
     content = log_file.read_text()
     assert "etcdserver: \\x1b]0;owned\\x07" in content and not raw_controls(content)
+
+
+# -- ktopui top ---------------------------------------------------------------------------
+
+
+def top(capsys, kubeconfig, *args: str) -> tuple[int, str, str]:
+    from ktopui.cli import main
+
+    code = main(["top", *args, "--kubeconfig", str(kubeconfig)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize("args", [("nodes",), ("pods", "-A"), ("pods", "-A", "--containers")])
+def test_ktopui_top_is_kubectls_table_with_the_hostile_cells_escaped(hostile_sim, tmp_path, capsys, args):
+    import os
+    import subprocess
+
+    from helpers.kubectl import KUBECTL
+
+    from ktopui.batch.tabwriter import render
+    from ktopui.safe_text import escape_controls
+
+    if KUBECTL is None:
+        pytest.skip("no kubectl.1.33 on this machine")
+    kubeconfig = hostile_sim.write_kubeconfig(tmp_path / "config")
+    env = {**{k: v for k, v in os.environ.items() if k != "KUBECONFIG"}, "HOME": str(tmp_path)}
+    theirs = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), "top", *args],
+                            capture_output=True, env=env, timeout=60)
+    assert theirs.returncode == 0, theirs.stderr
+    kubectl_text = theirs.stdout.decode()
+    assert "\x1b" in kubectl_text  # kubectl 1.33 writes the names raw
+    # Its cells (padding is at least 3 spaces; no hostile name holds 3 spaces), escaped:
+    cells = [re.split(" {3,}", line.rstrip(" ")) for line in kubectl_text.split("\n")[:-1]]
+    code, ours, _ = top(capsys, kubeconfig, *args)
+    assert code == 0
+    assert ours == render([[escape_controls(cell) for cell in row] for row in cells])
+    assert not raw_controls(ours)
+
+
+def test_top_json_keeps_hostile_names_exact_and_nothing_raw(hostile_sim, tmp_path, capsys):
+    kubeconfig = hostile_sim.write_kubeconfig(tmp_path / "config")
+    code, out, _ = top(capsys, kubeconfig, "pods", "-A", "-o", "json")
+    assert code == 0 and not raw_controls(out.replace("\n", ""))
+    pod = next(p for p in json.loads(out)["items"] if p["name"] == hostile.POD)
+    assert pod["namespace"] == hostile.NAMESPACE and pod["containers"][0]["name"] == hostile.CONTAINER
+    code, out, _ = top(capsys, kubeconfig, "nodes", "-o", "json")
+    assert hostile.NODE in [n["name"] for n in json.loads(out)["items"]] and not raw_controls(out.replace("\n", ""))
+
+
+def test_top_prints_and_logs_a_hostile_status_message_escaped(hostile_sim, tmp_path, capsys, log_file):
+    from ktopui.cli import main
+
+    hostile_sim.faults.hostile_errors(prefix="/apis/metrics.k8s.io/v1beta1/nodes")
+    kubeconfig = hostile_sim.write_kubeconfig(tmp_path / "config")
+    code = main(["top", "nodes", "--kubeconfig", str(kubeconfig)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("Error from server (InternalError): ")
+    assert "Internal error occurred: etcdserver: \\x1b]0;owned\\x07leader changed\\r" in err
+    assert not raw_controls(err.replace("\n", ""))
+    assert "etcdserver: \\x1b]0;owned" in log_file.read_text() and not raw_controls(log_file.read_text())
