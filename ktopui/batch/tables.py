@@ -29,8 +29,8 @@ def render_escaped(table: Sequence[Sequence[str]]) -> str:
     """The rendered table, its cells escaped when one holds a control character
     (a name from metrics-server: nothing validates it).
 
-    Checked on the finished text, in C: a 150,000-pod table is printable ASCII
-    but for its newlines, and then is printed as it is.
+    Checked on the finished text, in C, not cell by cell: an ordinary table is
+    printable ASCII but for its newlines, and is printed as it is.
     """
     text = render(table)
     if text.count("\n") != len(table):  # a cell with a newline of its own

@@ -367,7 +367,7 @@ class NodePodsScreen(DashboardScreen):
         yield _pod_table(self.app, "table", self._empty(), without=("node",))
 
     def _empty(self) -> str:
-        return f"No pods on {escape_controls(self.node)} in this scope."
+        return f"No pods on {self.node} in this scope."
 
     def retarget(self, node: str) -> None:
         """Show another node's pods (the screen is reused: see drill)."""
