@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from ktopui.safe_text import escape_controls
+
 LOGGER = "ktopui"
 MASK = "<redacted>"
 SECRET_KEYS = (
@@ -45,7 +47,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """Redacts the finished line, exception text included.
+    """Redacts the finished line, exception text included, and escapes its control characters.
 
     Redacting the output rather than the LogRecord matters: records are
     shared by every handler, and one handler's partial scrubbing must not
@@ -56,8 +58,15 @@ class RedactingFormatter(logging.Formatter):
         super().__init__(fmt)
         self.secrets = {s for s in secrets if s}
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # Messages quote the cluster (names, Status messages): one record stays one
+        # line, and `cat` of the file replays no escape sequence. Redacted first, so
+        # the credential patterns see the text as it was.
+        return escape_controls(redact(super().formatMessage(record), self.secrets))
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        # (a traceback keeps its lines; anything else in it is escaped)
+        return escape_controls(redact(super().format(record), self.secrets), keep_newlines=True)
 
 
 def kubeconfig_secrets(paths: Iterable[str]) -> set[str]:

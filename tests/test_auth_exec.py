@@ -158,7 +158,7 @@ async def test_missing_binary(home):
             await c.get("/api")
     assert e.value.message == "exec: executable kubelogin-not-installed not found"
     assert "client-go credential plugin that is not installed" in e.value.hint
-    assert e.value.hint.endswith("brew install U+001B[1mkubeloginU+001B[0m")
+    assert e.value.hint.endswith("brew install \\x1b[1mkubelogin\\x1b[0m")
 
 
 async def test_failing_plugin_quotes_stderr_never_stdout(home, tmp_path):

@@ -3,7 +3,9 @@
 Deliberate differences from kubectl (SPEC Part A §3): ties are ordered by
 name; a node with metrics but no Node object gets `-` percentage cells
 instead of a ragged row; nodes without metrics come last, sorted by name; an
-invalid quantity spoils only its own cell (`?`).
+invalid quantity spoils only its own cell (`?`); a name with control
+characters is printed with them escaped (`\x1b`), where kubectl writes them
+raw to the terminal.
 """
 
 from __future__ import annotations
@@ -15,10 +17,29 @@ from ktopui.batch.tabwriter import render
 from ktopui.model.join import ContainerUsageLine, PodUsageLine, container_usage_lines
 from ktopui.model.quantity import format_cpu, format_memory
 from ktopui.model.rows import ContainerRow, NodeRow, PodRow, Usage
+from ktopui.safe_text import escape_controls
 
 NODE_HEADER = ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
 UNKNOWN = "<unknown>"
 UNDERLINE = "________"
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def render_escaped(table: Sequence[Sequence[str]]) -> str:
+    """The rendered table, its cells escaped when one holds a control character
+    (a name from metrics-server: nothing validates it).
+
+    Checked on the finished text, in C, not cell by cell: an ordinary table is
+    printable ASCII but for its newlines, and is printed as it is.
+    """
+    text = render(table)
+    if text.count("\n") != len(table):  # a cell with a newline of its own
+        plain = False
+    elif text.isascii():
+        plain = not text.encode().translate(None, _PLAIN_ASCII)
+    else:
+        plain = text.replace("\n", "").isprintable()
+    return text if plain else render([[escape_controls(cell) for cell in row] for row in table])
 
 
 def cpu_cell(milli: int | None, problem: str | None = None) -> str:
@@ -71,7 +92,7 @@ def node_table(rows: list[NodeRow], *, sort_by: str = "", no_headers: bool = Fal
         )
     for r in unmeasured:
         table.append([r.name, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN])
-    return render(table) if measured else ""
+    return render_escaped(table) if measured else ""
 
 
 def _pod_lines(rows: list[PodRow]) -> list[PodUsageLine]:
@@ -247,4 +268,4 @@ def pod_usage_table(
         usage, problems = total
         table.append([""] * (column_width - 2) + [UNDERLINE, UNDERLINE])
         table.append([""] * (column_width - 3) + ["", *_usage_cells(usage, problems)])
-    return render(table)
+    return render_escaped(table)

@@ -23,6 +23,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.objects import PodMetricsList, PodUsageList
 from ktopui.model.join import node_rows, pod_rows, pod_usage_lines, usage_of
 from ktopui.model.rows import NodeRow, PodRow
+from ktopui.safe_text import escape_controls, escape_controls_in_json
 
 NODE_WORDS = ("nodes", "node", "no")
 POD_WORDS = ("pods", "pod", "po")
@@ -243,7 +244,8 @@ def pods_json(rows: list[PodRow]) -> str:
 
 def _json_list(kind: str, items: list) -> str:
     doc = {"apiVersion": "ktopui/v1", "kind": kind, "items": items}
-    return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode() + "\n"
+    # Names stay exact for scripts; what could drive a terminal is written as JSON escapes.
+    return escape_controls_in_json(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()) + "\n"
 
 
 # -- entry point --------------------------------------------------------------
@@ -252,7 +254,7 @@ def _json_list(kind: str, items: list) -> str:
 def describe_error(err: BaseException) -> str:
     """One message for stderr, worded like kubectl's where kubectl has one."""
     if isinstance(err, (UsageError, TopError)):
-        return f"error: {err}"
+        return f"error: {escape_controls(str(err))}"  # (they may name a pod)
     if isinstance(err, errors.MetricsUnavailable):
         text = f"error: {err.message}"
     elif isinstance(err, errors.Unauthorized):
@@ -262,7 +264,7 @@ def describe_error(err: BaseException) -> str:
     elif isinstance(err, errors.KubeError):
         text = f"error: {err.message}"
     else:
-        text = f"error: {err}"
+        text = f"error: {escape_controls(str(err))}"
     hint = getattr(err, "hint", "")
     return f"{text}\n{hint}" if hint else text
 

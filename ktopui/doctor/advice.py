@@ -8,6 +8,7 @@ condition (kube-aggregator pkg/controllers/status/remote/remote_available_contro
 from __future__ import annotations
 
 import re
+import shlex
 
 METRICS_APISERVICE = "v1beta1.metrics.k8s.io"
 METRICS_SERVER_MANIFEST = "https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml"
@@ -103,11 +104,15 @@ def failed_discovery_check(message: str) -> str:
 
 
 def rbac(verb: str, resource: str, namespace: str, who: str) -> str:
-    """How to get `verb` on `resource` ("pods", "pods.metrics.k8s.io") in `namespace` ("" = cluster-wide)."""
-    subject = f"--user={who}" if who else "--user=<your user>"
+    """How to get `verb` on `resource` ("pods", "pods.metrics.k8s.io") in `namespace` ("" = cluster-wide).
+
+    The user name comes from the server and the namespace from the user: both are
+    quoted for a shell, so pasting a suggested command never runs what they hold."""
+    subject = f"--user={shlex.quote(who)}" if who else "--user=<your user>"
     if namespace:
-        can_i = f"`kubectl auth can-i {verb} {resource} -n {namespace}`"
-        grant = (f"for example `kubectl create rolebinding ktopui-view --clusterrole=view {subject} -n {namespace}` "
+        in_namespace = f"-n {shlex.quote(namespace)}"
+        can_i = f"`kubectl auth can-i {verb} {resource} {in_namespace}`"
+        grant = (f"for example `kubectl create rolebinding ktopui-view --clusterrole=view {subject} {in_namespace}` "
                  "(the built-in `view` role includes pods and, with metrics-server's manifest, pod metrics)")
         where = f'in namespace "{namespace}"'
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+
+from ktopui.safe_text import escape_controls
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 STATUSES = (OK, WARN, FAIL, SKIP)
@@ -18,6 +20,10 @@ class Finding:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
+        # Findings quote the server (whoami, versions, reasons, Status messages) and the
+        # kubeconfig: escaped here, every report (text, JSON, the dashboard, the log) is safe.
+        for field in fields(self):
+            object.__setattr__(self, field.name, escape_controls(getattr(self, field.name)))
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)

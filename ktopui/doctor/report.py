@@ -6,6 +6,7 @@ import json
 import textwrap
 
 from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding, exit_code
+from ktopui.safe_text import escape_controls_in_json
 
 MARKS = {OK: "✔", WARN: "⚠", FAIL: "✘", SKIP: "–"}
 WORDS = {OK: "ok", WARN: "warn", FAIL: "FAIL", SKIP: "skip"}
@@ -49,4 +50,5 @@ def summary(findings: list[Finding]) -> str:
 
 def render_json(findings: list[Finding], **context: str) -> str:
     doc = {"ok": exit_code(findings) == 0, **context, "findings": [f.to_dict() for f in findings]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    # (the context and namespace names, too, are printed: escaped the JSON way, so nothing is lost)
+    return escape_controls_in_json(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"

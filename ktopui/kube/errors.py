@@ -4,18 +4,24 @@ Each carries a message written for a person (what happened, and where useful,
 what to do next). They are raised where the failure is detected and caught
 once, where they are displayed: stderr for `ktopui top`, the header for the
 dashboard.
+
+A message quotes what the server or a plugin said, and is only ever shown:
+its control characters are escaped here, once, for every place it appears.
 """
 
 from __future__ import annotations
+
+from ktopui.safe_text import escape_controls
 
 
 class KubeError(Exception):
     """Base class: anything that stops ktopui from getting data from the cluster."""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
+        message = escape_controls(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = escape_controls(hint, keep_newlines=True)  # (a plugin's stderr: several lines)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
@@ -99,7 +105,7 @@ class MetricsUnavailable(KubeError):
     def __init__(self, message: str, *, cause: str, detail: str = "", hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.cause = cause
-        self.detail = detail
+        self.detail = escape_controls(detail)
 
 
 class MalformedResponse(KubeError):

@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,7 +83,7 @@ class ExecConfig:
             env=tuple((str(e["name"]), str(e.get("value") or "")) for e in raw.get("env") or ()),
             api_version=api_version,
             interactive_mode=_interactive_mode(raw),
-            install_hint=clean_terminal_text(str(raw.get("installHint") or "")),
+            install_hint=str(raw.get("installHint") or ""),
         )
 
     @property
@@ -203,20 +202,11 @@ async def _read_stderr(stream: asyncio.StreamReader, *, echo: bool) -> bytes:
 
 
 def _quote_stderr(stderr: bytes) -> str:
-    text = clean_terminal_text(stderr.decode("utf-8", "replace").strip())
+    # (CredentialError escapes what could drive the terminal, as it does for every message)
+    text = stderr.decode("utf-8", "replace").strip()
     if len(text) > _STDERR_QUOTE_CHARS:
         text = "..." + text[-_STDERR_QUOTE_CHARS:]
     return f"Plugin stderr:\n{text}" if text else "The plugin wrote nothing on stderr."
-
-
-def clean_terminal_text(text: str) -> str:
-    """client-go cleanANSIEscapeCodes: keep letters, marks, numbers, punctuation,
-    symbols, separators and whitespace controls; spell anything else as U+XXXX
-    so a plugin cannot drive the terminal."""
-    return "".join(
-        ch if ch in "\t\n\v\f\r" or unicodedata.category(ch)[0] in "LMNPSZ" else f"U+{ord(ch):04X}"
-        for ch in text
-    )
 
 
 def _parse_credential(stdout: bytes, api_version: str) -> ExecCredential:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from ktopui.sim import discovery, protobuf, status
+from ktopui.sim import discovery, hostile, protobuf, status
 from ktopui.sim.auth import User
 from ktopui.sim.cluster import BadContinue, Event, Expired, SimCluster
 from ktopui.sim.faults import Faults
@@ -300,6 +300,8 @@ class Api:
         if allowed:
             result["reason"] = (f'RBAC: allowed by ClusterRoleBinding "{user.name}" of ClusterRole "cluster-admin" '
                                 f'to User "{user.name}"')
+        elif self.cluster.options.hostile_text:  # as a webhook authorizer may say why
+            result["reason"] = hostile.STATUS_MESSAGE
         answer = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
                   "metadata": {"creationTimestamp": None}, "spec": spec, "status": result}
         return Response(201, discovery.encode(answer))

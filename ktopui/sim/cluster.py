@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from ktopui.sim import hostile
 from ktopui.sim import quantities as q
 from ktopui.sim import render
 from ktopui.sim.selectors import FieldReq, Requirement, fields_match, matches
@@ -54,6 +55,7 @@ class SimOptions:
     start_time: float | None = None  # cluster time at start (epoch seconds); None = now
     churn_per_minute: float | None = None  # pod replacements per minute; None = 0.4 % of pods, at least 1
     frozen: bool = False  # start with the clock stopped at start_time
+    hostile_text: bool = False  # names, reasons and texts with escape sequences and markup (hostile.py)
 
 
 class Clock:
@@ -181,6 +183,8 @@ class SimCluster:
         self._seed = opts.seed
         rng = random.Random(opts.seed)
         world = build(opts.nodes, opts.pods_per_node, rng, start, self.resolution, opts.quirky)
+        if opts.hostile_text:
+            hostile.add_to(world, rng, start)
         self._factory = PodFactory(random.Random(opts.seed ^ 0x5EED))
         self._factory.names = {(p.namespace, p.name) for p in world.pods}
         self._heartbeat = start - 30

@@ -77,8 +77,8 @@ CORE_RESOURCES = [
 ]
 
 
-def version() -> bytes:
-    return encode(VERSION)
+def version(git_version: str | None = None) -> bytes:
+    return encode({**VERSION, "gitVersion": git_version} if git_version else VERSION)
 
 
 def api_versions(server_address: str) -> bytes:

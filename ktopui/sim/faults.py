@@ -24,6 +24,8 @@ Every switch can be flipped from any thread while requests are being served:
     faults.server_error(502)                               # 500 / 502 / 503 / 504
     faults.status_code = 500         # shorthand: every request fails with that code until set to None
     faults.invalid_quantity("nodemetrics", "node-a", value="6GiB")
+    faults.hostile_errors(count=2)   # 500s whose Status message carries escape sequences and markup
+                                     # (names and other texts: SimOptions(hostile_text=True), hostile.py)
     faults.reset()
 
 Request rules fire on paths starting with `prefix`, for `count` requests (None: until
@@ -42,7 +44,7 @@ from ktopui.sim.cluster import SimCluster
 
 @dataclass(slots=True)
 class Rule:
-    kind: str  # drop | truncate | malformed | status
+    kind: str  # drop | truncate | malformed | status | hostile
     prefix: str
     remaining: int | None
     fraction: float | None
@@ -188,6 +190,14 @@ class Faults:
     def clear_rules(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    # ---- hostile text -------------------------------------------------------------------
+
+    def hostile_errors(self, *, count: int | None = None, fraction: float | None = None,
+                       prefix: str = "/") -> None:
+        """Answer with a 500 whose Status message holds terminal escape sequences, CR, a bidi
+        override and Textual markup (hostile.STATUS_MESSAGE)."""
+        self._add(Rule("hostile", prefix, count, fraction, 500))
 
     # ---- invalid quantities ------------------------------------------------------------
 

@@ -239,9 +239,14 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
                                "containerID": "containerd://" + _hex(pod.uid, spec.name, restarts)}}
     else:
         last = {}
-    doc["state"] = {"running": {"startedAt": started}}
-    doc.update(lastState=last, ready=True, restartCount=restarts, image=spec.image,
-               imageID=_image_id(spec.image), containerID=cid, started=True)
+    if pod.waiting and running_index == 0:
+        doc["state"] = {"waiting": {"reason": pod.waiting, "message": f"back-off restarting {spec.name}"}}
+        ready = False
+    else:
+        doc["state"] = {"running": {"startedAt": started}}
+        ready = True
+    doc.update(lastState=last, ready=ready, restartCount=restarts, image=spec.image,
+               imageID=_image_id(spec.image), containerID=cid, started=ready)
     return doc
 
 

@@ -51,7 +51,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ktopui.sim import discovery, kubeconfig, status
+from ktopui.sim import discovery, hostile, kubeconfig, status
 from ktopui.sim.api import JSON, PLAIN, Api, Response
 from ktopui.sim.auth import DEFAULT_USER, TokenStore, User, cert_user
 from ktopui.sim.certs import Authority
@@ -143,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = _injected(faults.status_code, 1)
         elif (rule := faults.take("status", path)) is not None:
             response = _injected(rule.code, rule.retry_after)
+        elif faults.take("hostile", path) is not None:
+            response = Response(500, status.internal_error(hostile.STATUS_MESSAGE))
         elif path == "/version":
             response = Response(200, sim.version_body)
         elif path in ("/healthz", "/livez", "/readyz"):
@@ -269,7 +271,8 @@ class SimServer:
         self.cluster = cluster if cluster is not None else SimCluster(options or SimOptions())
         self.faults = Faults(self.cluster, self.cluster.options.seed)
         self.tokens = TokenStore()
-        self.token = self.tokens.issue(None, DEFAULT_USER)
+        hostile_text = self.cluster.options.hostile_text
+        self.token = self.tokens.issue(None, hostile.USER if hostile_text else DEFAULT_USER)
         self.requests: list[RequestRecord] = []
         self._records_lock = threading.Lock()
         self._dir = Path(tempfile.mkdtemp(prefix="ktopui-sim-"))
@@ -291,7 +294,7 @@ class SimServer:
         self._httpd = _HTTPServer((host, port), self)
         self.host, self.port = self._httpd.server_address[:2]
         self.api = Api(self.cluster, self.faults, f"{self.host}:{self.port}", self._stopping)
-        self.version_body = discovery.version()
+        self.version_body = discovery.version(hostile.VERSION if hostile_text else None)
         self._thread: threading.Thread | None = None
 
     @property

@@ -224,10 +224,11 @@ class Pod:
 
     __slots__ = ("uid", "namespace", "name", "workload", "labels", "node", "phase", "created", "started",
                  "finished", "ip", "rv", "salt", "quirk", "cpu_base", "mem_base", "restarts", "last_reason",
-                 "job_name", "deleted", "json", "metrics", "usage", "slot")
+                 "job_name", "deleted", "json", "metrics", "usage", "slot", "waiting")
 
     def __init__(self) -> None:
         self.json: bytes | None = None
+        self.waiting: str | None = None  # while running: the reason its first container waits with
         self.metrics: tuple | None = None
         self.usage: tuple | None = None
         self.deleted: float | None = None

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ktopui.live.state import container_key, pod_key
 from ktopui.model.history import CPU, MEMORY, History
+from ktopui.safe_text import escape_controls
 
 COLLECTING_MESSAGE = (
     "Collecting history: charts appear after the second metrics sample "
@@ -300,7 +301,7 @@ def _legend(series: list[_Series], width: int) -> list[Text]:
     line = Text()
     for s in series:
         has_data = any(np.isfinite(v).any() for v in s.values.values()) and len(s.times) > 0
-        name = s.label if has_data else f"{s.label} (no data)"
+        name = escape_controls(s.label) if has_data else f"{escape_controls(s.label)} (no data)"
         room = width - len(LEGEND_SWATCH) - 2
         if len(name) > room:
             name = name[: max(room - 1, 1)] + "…"

@@ -14,6 +14,7 @@ from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
 from ktopui.live.state import CLUSTER_KEY, Snapshot
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.quantity import percent
+from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
 
 HEADER_SPARK = 16
@@ -67,13 +68,14 @@ class ClusterHeader(Widget):
         s = self.snapshot
         line = Text()
         line.append(" ktopui ", style="bold reverse")
-        line.append(f" {self.place.context or '(in-cluster)'} ", style="bold")
+        # The kubeconfig's context, the namespace picked, the server's version: nobody vouches for them.
+        line.append(f" {escape_controls(self.place.context or '(in-cluster)')} ", style="bold")
         line.append("│ ", style="dim")
-        line.append(self.scope, style="bold")
+        line.append(escape_controls(self.scope), style="bold")
         if s is not None:
             line.append(f" │ {len(s.nodes)} nodes · {len(s.pods)} pods", style="")
         # Least important last: a narrow terminal cuts these first.
-        line.append(f" │ {self.place.version} {self.place.server}", style="dim")
+        line.append(f" │ {escape_controls(f'{self.place.version} {self.place.server}')}", style="dim")
         return line
 
     def _usage(self) -> Text:

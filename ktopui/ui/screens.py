@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from ktopui.live.state import Snapshot, container_key, history_key_of_container
 from ktopui.model.rows import NodeRow, PodRow
+from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
 from ktopui.ui.columns import (
     NODE_COLUMNS,
@@ -379,7 +380,7 @@ class NodePodsScreen(DashboardScreen):
 
     def crumbs(self) -> Text:
         text = Text(" Nodes › ", style="dim")
-        text.append(self.node, style="bold")
+        text.append(escape_controls(self.node), style="bold")
         text.append(" › pods", style="bold")
         text.append("   Esc: back", style="dim")
         return self.reserved_note(text)
@@ -451,10 +452,10 @@ class PodScreen(DashboardScreen):
     def crumbs(self) -> Text:
         text = Text(" ", style="dim")
         if self.via_node:
-            text.append(f"Nodes › {self.via_node} › ", style="dim")
+            text.append(f"Nodes › {escape_controls(self.via_node)} › ", style="dim")
         else:
             text.append("Pods › ", style="dim")
-        text.append(f"{self.namespace}/{self.pod}", style="bold")
+        text.append(escape_controls(f"{self.namespace}/{self.pod}"), style="bold")
         text.append("   Esc: back", style="dim")
         return self.reserved_note(text)
 
@@ -469,11 +470,11 @@ class PodScreen(DashboardScreen):
             r = self.row
             summary.update(
                 Text.assemble(
-                    (" node ", "dim"), (r.node or "-", "bold"),
-                    ("  status ", "dim"), (r.status or "-", "bold"),
+                    (" node ", "dim"), (escape_controls(r.node or "-"), "bold"),
+                    ("  status ", "dim"), (escape_controls(r.status or "-"), "bold"),
                     ("  ready ", "dim"), (r.ready or "-", "bold"),
                     ("  restarts ", "dim"), (str(r.restarts), "bold"),
-                    ("  metrics window ", "dim"), (r.window or "-", "bold"),
+                    ("  metrics window ", "dim"), (escape_controls(r.window or "-"), "bold"),
                 )
             )
             table.set_rows(r.containers)
@@ -562,7 +563,9 @@ class NamespaceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = [Option("(all namespaces)", id="")]
-        options += [Option(ns, id=ns) for ns in self.namespaces]
+        # Text, not a string: an option's string is parsed as markup (a name with
+        # `[@click=...]` would run an action when clicked).
+        options += [Option(Text(escape_controls(ns)), id=ns) for ns in self.namespaces]
         with Vertical(id="namespace-box"):
             yield Static(" Namespace (Enter picks, Esc cancels)", id="namespace-title")
             yield OptionList(*options, id="namespaces")

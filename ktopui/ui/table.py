@@ -28,6 +28,7 @@ from textual.strip import Strip
 from ktopui.model.history import History
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.sorting import IntegerColumn, Ordered, order_of_other_values
+from ktopui.safe_text import escape_controls
 from ktopui.ui.columns import Column
 
 GAP = 1
@@ -429,7 +430,7 @@ class RowTable(ScrollView, can_focus=True):
                 message = self.empty_message
                 if self.filter_text and self._all_rows:
                     message = f"No match for {self.filter_text!r} among {len(self._all_rows):,} rows. Esc clears the filter."
-                text = message[:width].center(width)
+                text = escape_controls(message)[:width].center(width)
                 style = base + self.get_component_rich_style("row-table--empty")
                 return Strip([Segment(text, style)], width)
             return Strip.blank(width, base)
@@ -445,7 +446,8 @@ class RowTable(ScrollView, can_focus=True):
             return cached[2]
         segments = []
         for column, w in self._columns_for(width):
-            text = _fit(column.text(row, self.history), w, column.right)
+            # Every cell, whatever its column: names and reasons come from the cluster.
+            text = _fit(escape_controls(column.text(row, self.history)), w, column.right)
             style = row_style
             tone = column.tone(row)
             # On the selected row, warn/crit colours would fight the cursor's
