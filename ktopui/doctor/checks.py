@@ -23,6 +23,7 @@ from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding
 from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI, Target, status_error, transport_error
 from ktopui.kube.connection import ClusterConnection, make_http_client
+from ktopui.kube.kubeconfig import NothingConfigured
 from ktopui.logs import kubeconfig_secrets, redact
 
 Clock = Callable[[], float]
@@ -114,7 +115,9 @@ def scrub(findings: list[Finding], secrets: set[str]) -> list[Finding]:
 def config_error(err: errors.KubeError) -> list[Finding]:
     """The findings when the kubeconfig cannot even be loaded (load_connection raised)."""
     text = err.message + (f" ({err.hint})" if err.hint else "")
-    if isinstance(err, errors.CredentialError):
+    if isinstance(err, NothingConfigured):
+        first = [Finding("kubeconfig", FAIL, err.message, err.hint)]
+    elif isinstance(err, errors.CredentialError):
         first = [Finding("kubeconfig", OK, "loaded"),
                  Finding("credentials", FAIL, text, "Fix the credential the kubeconfig user points at "
                          "(the file must exist and be readable), or log in again.")]
