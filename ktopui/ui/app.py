@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from ktopui.config import MIN_INTERVAL, Settings
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
@@ -25,11 +26,13 @@ from ktopui.kube.backoff import next_delay
 from ktopui.live.memory import Collector, keep_big_blocks_in_the_heap
 from ktopui.live.priority import InputPriority
 from ktopui.live.state import LiveCluster, Snapshot, new_history
+from ktopui.ui.cells import use_thresholds
+from ktopui.ui.columns import Column
 from ktopui.ui.header import ClusterHeader, Place
 from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
+from ktopui.ui.settings import columns_for
 
 log = logging.getLogger("ktopui.ui")
-MIN_INTERVAL = 1.0
 # A hung request must not freeze the dashboard for long; kubectl waits forever.
 REQUEST_TIMEOUT = 15.0
 LOADING_INTERVAL = 0.5
@@ -54,8 +57,17 @@ class KtopApp(App):
         interval: float = 2.0,
         clock: Callable[[], float] = time.time,
         request_timeout: float = REQUEST_TIMEOUT,
+        settings: Settings | None = None,
+        theme: str | None = None,
+        remember_theme: Callable[[str], None] | None = None,
     ) -> None:
+        """`settings`: the config file's; `theme`: the one to start with (default: the
+        settings'); `remember_theme` is called with each theme picked in the app."""
         super().__init__()
+        self.settings = settings or Settings()
+        self.start_theme = theme or self.settings.theme
+        self.remember_theme = remember_theme
+        use_thresholds(self.settings.thresholds.warning, self.settings.thresholds.critical)
         self.conn = conn
         self.clock = clock
         self.request_timeout = request_timeout
@@ -79,8 +91,19 @@ class KtopApp(App):
         scope = f"namespace {self.namespace}" if self.namespace else "all namespaces"
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
 
+    def columns_for(self, view: str, *, reserved: bool = False, without: tuple[str, ...] = ()) -> list[Column]:
+        """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
+        return columns_for(view, self.settings.view_settings(view).columns, reserved=reserved, without=without)
+
+    def sort_for(self, view: str) -> tuple[str, bool]:
+        chosen = self.settings.view_settings(view)
+        return chosen.sort, chosen.descending
+
     async def on_mount(self) -> None:
         keep_big_blocks_in_the_heap()  # (the app owns the process, as with the collector)
+        self.set_keymap(self.settings.keys)
+        self.theme = self.start_theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.http = make_http_client(self.conn, timeout=self.request_timeout)
         self.api = KubeAPI(self.http, self.conn.server)
         self.live = LiveCluster(
@@ -104,7 +127,13 @@ class KtopApp(App):
             self.input_priority.input_arrived()
         await super().on_event(event)
 
+    def _theme_changed(self, theme) -> None:
+        if self.remember_theme is not None and theme.name != self.start_theme:
+            self.start_theme = theme.name
+            self.remember_theme(theme.name)
+
     async def on_unmount(self) -> None:
+        use_thresholds()  # the marks belong to this app while it runs
         # A start that failed before on_mount (a missing stylesheet, a terminal
         # error) leaves nothing to close: no second traceback on top of the first.
         if self.live is not None:

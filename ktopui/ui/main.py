@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from ktopui import config
 from ktopui.kube.connection import load_connection
 from ktopui.kube.errors import KubeError
 from ktopui.logs import log_session
@@ -24,6 +26,13 @@ def dashboard_scope(args: argparse.Namespace, context_namespace: str, namespace_
 
 
 def run(args: argparse.Namespace) -> int:
+    from ktopui.ui.settings import vocabulary
+
+    try:
+        settings = config.load(args.config, vocabulary())
+    except config.ConfigFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     try:
         conn = load_connection(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
     except KubeError as err:
@@ -33,13 +42,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"Warning: {warning}", file=sys.stderr)
     log_session(args.log, conn)
 
+    from ktopui.ui import remembered_theme
     from ktopui.ui.app import KtopApp
 
+    state = remembered_theme.state_path(os.environ)
     app = KtopApp(
         conn,
         namespace=dashboard_scope(args, conn.namespace, conn.namespace_source),
         label_selector=args.selector,
-        interval=args.interval,
+        interval=settings.interval if args.interval is None else args.interval,  # the flag wins
+        settings=settings,
+        theme=remembered_theme.recall(state, settings.theme, vocabulary().themes),
+        remember_theme=lambda theme: remembered_theme.remember(state, theme, settings.theme),
     )
     app.run()
     return app.return_code or 0
