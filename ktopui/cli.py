@@ -134,6 +134,14 @@ def demo_cluster() -> Iterator[str]:
             yield str(server.write_kubeconfig(f"{tmp}/kubeconfig", context="ktopui-demo"))
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The flags, with the connection flags given or not (they may go before or after the subcommand)."""
+    args = build_parser().parse_args(argv)
+    for name in ("kubeconfig", "context", "namespace", "log"):
+        setattr(args, name, getattr(args, name, None))
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
@@ -141,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_sim(argv[1:])
 
-    args = build_parser().parse_args(argv)
-    for name in ("kubeconfig", "context", "namespace", "log"):
-        setattr(args, name, getattr(args, name, None))
+    args = parse_args(argv)
     demo = getattr(args, "demo", False)
 
     if args.command == "config":
