@@ -236,14 +236,18 @@ class KtopApp(App):
 
     @work(exclusive=True, group="namespaces")
     async def _pick_namespace(self) -> None:
+        listed = True
         try:
             names = await self.api.list_namespaces()
         except KubeError:
-            # Not allowed to list namespaces: offer the ones we can see.
+            # Not allowed to list namespaces: offer the ones we can see (any other can be typed).
+            listed = False
             seen = self.snapshot.namespaces() if self.snapshot else set()
             names = sorted(seen | {ns for ns in (self.namespace, self.conn.namespace) if ns})
-        # Preselect the current scope, or the context's namespace when showing all.
-        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or self.conn.namespace))
+        # Preselect the current scope; when showing all, the namespace the context names, if it
+        # names one (not the "default" kubectl falls back to), else all namespaces.
+        context_ns = self.conn.namespace if self.conn.namespace_source == "context" else ""
+        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or context_ns, listed=listed))
         if choice is not None and choice != self.namespace:
             self.set_namespace(choice)
 

@@ -22,6 +22,7 @@ from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ktopui.live.state import Snapshot, container_key, history_key_of_container
+from ktopui.model.names import namespace_name_problem
 from ktopui.model.rows import NodeRow, PodRow
 from ktopui.ui.charts import usage_charts
 from ktopui.ui.cells import thresholds
@@ -559,32 +560,82 @@ def _key_name(key: str) -> str:
 
 
 class NamespaceScreen(ModalScreen[str | None]):
-    """Pick the namespace to show; the first option is all namespaces."""
+    """Pick the namespace to show: type to filter, Enter picks; a name typed that is not listed is
+    accepted when it is a valid namespace name (a user allowed only some namespaces may not list them).
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    Names come from the cluster: they are shown as plain text, never read as markup.
+    """
 
-    def __init__(self, namespaces: list[str], current: str) -> None:
+    ALL = "(all namespaces)"
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="namespace.cancel"),
+        Binding("up", "move(-1)", "Up", id="namespace.up", show=False),
+        Binding("down", "move(1)", "Down", id="namespace.down", show=False),
+    ]
+
+    def __init__(self, namespaces: list[str], current: str, *, listed: bool = True) -> None:
+        """`current`: the namespace to preselect ("" = all); `listed`: `namespaces` is the cluster's
+        whole list (not only the ones seen, when listing namespaces is forbidden)."""
         super().__init__()
         self.namespaces = namespaces
         self.current = current
+        self.listed = listed
+        self.choices: list[str] = []  # what each option picks ("" = all namespaces)
 
     def compose(self) -> ComposeResult:
-        options = [Option("(all namespaces)", id="")]
-        options += [Option(ns, id=ns) for ns in self.namespaces]
         with Vertical(id="namespace-box"):
-            yield Static(" Namespace (Enter picks, Esc cancels)", id="namespace-title")
-            yield OptionList(*options, id="namespaces")
+            yield Static(" Namespace: type to filter, Enter picks, Esc cancels", id="namespace-title")
+            yield Input(placeholder="filter, or any namespace name", id="namespace-filter")
+            yield OptionList(id="namespaces")
+            yield Static(id="namespace-note")
 
     def on_mount(self) -> None:
+        self._show_matching("")
+        if self.current in self.choices:
+            self.query_one(OptionList).highlighted = self.choices.index(self.current)
+        self.query_one(Input).focus()
+
+    def _show_matching(self, typed: str) -> None:
+        wanted = typed.strip()
+        needle = wanted.lower()
+        matches = [ns for ns in self.namespaces if needle in ns.lower()]
+        self.choices = ([""] if not wanted else []) + matches
+        options = [Option(Text(self.ALL, style="italic"))] if not wanted else []
+        options += [Option(Text(ns)) for ns in matches]
+        if wanted and wanted not in matches:
+            self.choices.append(wanted)
+            options.append(Option(Text.assemble(wanted, (" (not listed)", "dim italic"))))
         option_list = self.query_one(OptionList)
-        ids = [""] + self.namespaces
-        if self.current in ids:
-            option_list.highlighted = ids.index(self.current)
-        option_list.focus()
+        option_list.clear_options()
+        option_list.add_options(options)
+        option_list.highlighted = 0 if options else None
+        note = "" if self.listed else " You may not list namespaces: these are the ones seen; type any other."
+        self.query_one("#namespace-note", Static).update(Text(note, style="italic"))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._show_matching(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        highlighted = self.query_one(OptionList).highlighted
+        if highlighted is not None:
+            self._pick(self.choices[highlighted])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id or "")
+        self._pick(self.choices[event.option_index])
 
+    def action_move(self, step: int) -> None:
+        option_list = self.query_one(OptionList)
+        if option_list.option_count:
+            option_list.highlighted = ((option_list.highlighted or 0) + step) % option_list.option_count
+
+    def _pick(self, choice: str) -> None:
+        if choice and choice not in self.namespaces and (problem := namespace_name_problem(choice)):
+            self.query_one("#namespace-note", Static).update(
+                Text.assemble((" Not a namespace name: ", "bold red"), problem))
+            return
+        self.dismiss(choice)
 
 
 class DoctorScreen(ModalScreen):
