@@ -150,3 +150,49 @@ async def test_namespace_names_are_shown_as_text_not_markup(sim):
 ])
 def test_namespace_names_must_be_dns_labels(name, problem):
     assert namespace_name_problem(name) == problem
+
+
+# -- a namespace that does not exist (-n nosuchns) ----------------------------------
+
+
+async def test_a_namespace_that_does_not_exist_is_named_in_the_header(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, namespace="nosuchns")
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        for _ in range(40):
+            if app.namespace_missing:
+                break
+            await pilot.pause(0.05)
+        header = app.screen.query_one("ClusterHeader").render().plain
+        assert "namespace nosuchns (does not exist: s picks another)" in header
+        await open_picker(app, pilot)
+        await pilot.press(*"kube-system", "enter")
+        await pilot.pause()
+        assert app.namespace == "kube-system" and not app.namespace_missing
+        assert "does not exist" not in app.screen.query_one("ClusterHeader").render().plain
+
+
+async def test_without_permission_to_list_namespaces_nothing_is_claimed_about_them(sim):
+    server, kubeconfig = sim
+    server.faults.forbid("sim-admin", "list", "namespaces")
+    app = make_app(kubeconfig, namespace="nosuchns")
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.pause(0.3)
+        assert not app.namespace_missing
+        assert "does not exist" not in app.screen.query_one("ClusterHeader").render().plain
+
+
+async def test_doctor_says_the_namespace_does_not_exist(sim):
+    from ktopui.doctor import FAIL, OK, diagnose
+    from ktopui.kube.connection import load_connection
+
+    _, kubeconfig = sim
+    conn = load_connection(kubeconfig=str(kubeconfig))
+    findings = {f.check: f for f in await diagnose(conn, namespace="nosuchns")}
+    assert findings["namespace"].status == FAIL
+    assert findings["namespace"].detail == 'namespace "nosuchns" does not exist'
+    assert "kubectl get namespaces" in findings["namespace"].next_step
+    findings = {f.check: f for f in await diagnose(conn, namespace="kube-system")}
+    assert findings["namespace"].status == OK

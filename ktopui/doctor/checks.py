@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
@@ -149,6 +150,7 @@ class _Doctor:
             self.anonymous_version = await self.connection()
             await self.credentials()
             await self.version(self.anonymous_version)
+            await self.namespace_exists()
             decisions = await self.access_reviews()
             reads = await self.core_reads()
             try:
@@ -365,6 +367,26 @@ class _Doctor:
         version = str(doc.get("gitVersion") or "unknown")
         platform = f" ({doc['platform']})" if doc.get("platform") else ""
         self.add("server version", OK, f"Kubernetes {version}{platform}")
+
+    # -- namespace --------------------------------------------------------------------
+
+    async def namespace_exists(self) -> None:
+        """A namespace in scope that does not exist shows no pods, which reads like an idle cluster."""
+        if not self.namespace:
+            return
+        name = self.namespace
+        try:
+            await self.request("GET", f"/api/v1/namespaces/{quote(name, safe='')}", Target("get", "namespaces", name=name))
+        except errors.NotFound:
+            self.add("namespace", FAIL, f'namespace "{name}" does not exist',
+                     "Check the name: `kubectl get namespaces` lists them (or pass -A for all namespaces).")
+            return
+        except errors.Unauthorized:
+            raise _Stop("the server stopped accepting the credentials") from None
+        except errors.KubeError as err:
+            self.add("namespace", SKIP, f'could not check that namespace "{name}" exists: {err.message}')
+            return
+        self.add("namespace", OK, f'namespace "{name}" exists')
 
     # -- permissions ------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ class KtopApp(App):
         self.paused = False
         self.interval = max(MIN_INTERVAL, interval)
         self.namespace = namespace
+        self.namespace_missing = False  # the namespace in scope is known not to exist
         self.label_selector = label_selector
         self.refresh_count = 0  # finished refreshes, for tests and benchmarks
         self.next_refresh_at: float | None = None  # clock() time of the next refresh
@@ -89,6 +90,8 @@ class KtopApp(App):
     @property
     def scope_text(self) -> str:
         scope = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+        if self.namespace_missing:
+            scope += " (does not exist: s picks another)"
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
 
     def columns_for(self, view: str, *, reserved: bool = False, without: tuple[str, ...] = ()) -> list[Column]:
@@ -149,6 +152,7 @@ class KtopApp(App):
             self.place.version = (await self.api.version()).gitVersion
         except KubeError:
             pass  # the first refresh reports what is wrong
+        self.run_worker(self._check_namespace(), group="namespace-check", exclusive=True)
         while True:
             if not self.paused:
                 await self.refresh_now()
@@ -190,6 +194,8 @@ class KtopApp(App):
             self._show_note(f"internal error during refresh: {err!r}")
             return
         previous, self.snapshot = self.snapshot, snapshot
+        if self.namespace_missing and snapshot.pods:
+            self.namespace_missing = False  # created since: it has pods now
         self._show(snapshot)
         if previous is not None and previous is not snapshot:
             self.live.retire(previous)
@@ -251,8 +257,25 @@ class KtopApp(App):
         if choice is not None and choice != self.namespace:
             self.set_namespace(choice)
 
+    async def _check_namespace(self) -> None:
+        """Say so when the namespace in scope does not exist (only a user who may list namespaces can tell)."""
+        namespace = self.namespace
+        if not namespace:
+            return
+        try:
+            missing = namespace not in await self.api.list_namespaces()
+        except KubeError:
+            return
+        if missing and namespace == self.namespace:
+            self.namespace_missing = True
+            self.notify(f'Namespace "{namespace}" does not exist. Press s to pick another.', severity="warning",
+                        markup=False, timeout=10)
+            self._show(self.snapshot)
+
     def set_namespace(self, namespace: str) -> None:
         self.namespace = namespace
+        self.namespace_missing = False
+        self.run_worker(self._check_namespace(), group="namespace-check", exclusive=True)
         self.live.set_scope(namespace=namespace)
         if self.snapshot is not None:
             self.snapshot = replace(self.snapshot, pods=self.snapshot.pods_in(namespace), pods_by_key=None)
