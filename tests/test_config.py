@@ -189,3 +189,10 @@ def test_without_metrics_the_chosen_usage_columns_stand_for_requests_and_allocat
     assert [c.id for c in shown] == ["name", "mem_req", "mem_lim"]
     assert [c.id for c in columns_for("pods", ["namespace", "node", "name"], reserved=False, without=("node",))] == [
         "namespace", "name"]
+
+
+def test_the_readme_example_is_a_valid_config_file():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
+    settings = parse(example)
+    assert settings != Settings() and settings.keys["sort.cpu"] == "x"
