@@ -584,7 +584,7 @@ class NamespaceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="namespace-box"):
-            yield Static(" Namespace: type to filter, Enter picks, Esc cancels", id="namespace-title")
+            yield Static(" Namespace: type to filter · Enter picks · Esc", id="namespace-title")
             yield Input(placeholder="filter, or any namespace name", id="namespace-filter")
             yield OptionList(id="namespaces")
             yield Static(id="namespace-note")
