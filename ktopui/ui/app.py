@@ -65,7 +65,7 @@ class KtopApp(App):
         settings'); `remember_theme` is called with each theme picked in the app."""
         super().__init__()
         self.settings = settings or Settings()
-        self.start_theme = theme or self.settings.theme
+        self.theme_shown = theme or self.settings.theme  # the last theme set, picked or at start
         self.remember_theme = remember_theme
         use_thresholds(self.settings.thresholds.warning, self.settings.thresholds.critical)
         self.conn = conn
@@ -91,8 +91,12 @@ class KtopApp(App):
     def scope_text(self) -> str:
         scope = f"namespace {self.namespace}" if self.namespace else "all namespaces"
         if self.namespace_missing:
-            scope += " (does not exist: s picks another)"
+            scope += f" (does not exist: {self.key_for('namespace', 's')} picks another)"
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
+
+    def key_for(self, binding_id: str, default: str) -> str:
+        """The first key of a binding, as the config file may have remapped it."""
+        return self.settings.keys.get(binding_id, default).split(",")[0].strip()
 
     def columns_for(self, view: str, *, reserved: bool = False, without: tuple[str, ...] = ()) -> list[Column]:
         """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
@@ -105,7 +109,7 @@ class KtopApp(App):
     async def on_mount(self) -> None:
         keep_big_blocks_in_the_heap()  # (the app owns the process, as with the collector)
         self.set_keymap(self.settings.keys)
-        self.theme = self.start_theme
+        self.theme = self.theme_shown
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.http = make_http_client(self.conn, timeout=self.request_timeout)
         self.api = KubeAPI(self.http, self.conn.server)
@@ -131,8 +135,8 @@ class KtopApp(App):
         await super().on_event(event)
 
     def _theme_changed(self, theme) -> None:
-        if self.remember_theme is not None and theme.name != self.start_theme:
-            self.start_theme = theme.name
+        if self.remember_theme is not None and theme.name != self.theme_shown:
+            self.theme_shown = theme.name
             self.remember_theme(theme.name)
 
     async def on_unmount(self) -> None:
@@ -268,8 +272,8 @@ class KtopApp(App):
             return
         if missing and namespace == self.namespace:
             self.namespace_missing = True
-            self.notify(f'Namespace "{namespace}" does not exist. Press s to pick another.', severity="warning",
-                        markup=False, timeout=10)
+            self.notify(f'Namespace "{namespace}" does not exist. Press {self.key_for("namespace", "s")} to pick '
+                        "another.", severity="warning", markup=False, timeout=10)
             self._show(self.snapshot)
 
     def set_namespace(self, namespace: str) -> None:
