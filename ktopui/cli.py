@@ -109,9 +109,9 @@ def config_command(args: argparse.Namespace) -> int:
         sys.stdout.write(config.default_text(vocabulary()))
         return 0
     path = args.config or config.default_path(os.environ)
-    if not os.path.exists(path):
+    if args.config is None and not os.path.exists(path):
         print(f"{path}: not there; the defaults apply (`ktopui config --print-default` prints them)")
-        return 0 if args.config is None else 1
+        return 0
     try:
         config.load(path, vocabulary())
     except config.ConfigFileError as err:

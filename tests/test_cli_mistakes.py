@@ -15,6 +15,7 @@ def fresh_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)  # the dashboard reads no config file from elsewhere
     return home
 
 

@@ -196,3 +196,11 @@ def test_the_readme_example_is_a_valid_config_file():
     example = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
     settings = parse(example)
     assert settings != Settings() and settings.keys["sort.cpu"] == "x"
+
+
+def test_ktopui_config_names_a_missing_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert main(["config"]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'xdg' / 'ktopui' / 'config.toml'}: not there; the defaults")
+    assert main(["config", "--config", str(tmp_path / "nope.toml")]) == 1
+    assert f"error: {tmp_path / 'nope.toml'}: cannot read it: No such file" in capsys.readouterr().err
