@@ -1,4 +1,5 @@
-"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods`, `ktopui doctor`, `ktopui sim`; also `kubectl ktopui`.
+"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods`, `ktopui doctor`, `ktopui config`, `ktopui sim`;
+also `kubectl ktopui`.
 
 Heavy imports (Textual, the simulated cluster) happen only in the branch
 that needs them, so `ktopui top` starts as fast as kubectl.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
 import sys
 from collections.abc import Iterator
 
@@ -32,6 +35,21 @@ def _connection_flags() -> argparse.ArgumentParser:
     return flags
 
 
+def interval_seconds(text: str) -> float:
+    """--interval: a number of seconds, at least 1 (a faster poll only loads the API server)."""
+    from ktopui.config import MIN_INTERVAL
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    if seconds < MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(f"{text} is too short: at least {MIN_INTERVAL:g} second")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     flags = _connection_flags()
     parser = argparse.ArgumentParser(
@@ -43,7 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="show all namespaces")
     parser.add_argument("-l", "--selector", default="", help="label selector for pods (e.g. app=web)")
     parser.add_argument(
-        "--interval", type=float, default=2.0, help="seconds between refreshes (default 2, minimum 1)"
+        "--interval",
+        type=interval_seconds,
+        help="seconds between refreshes (default 2, or the config file's; minimum 1)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the config file (default: $XDG_CONFIG_HOME/ktopui/config.toml, if it exists)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ktopui.batch import top
@@ -65,8 +90,38 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit code 0 only when nothing failed.",
     )
     doctor.add_arguments(doctor_parser)
+    config_parser = sub.add_parser(
+        "config",
+        help="where the config file is read from; --print-default prints a commented default",
+        description="Without options: the config file the dashboard reads, and whether it is valid.",
+    )
+    config_parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="the config file to check")
+    config_parser.add_argument(
+        "--print-default", action="store_true", help="print a commented config file with the default values"
+    )
     sub.add_parser("sim", help="run the simulated cluster (see `ktopui sim --help`)", add_help=False)
     return parser
+
+
+def config_command(args: argparse.Namespace) -> int:
+    """`ktopui config`: the file the dashboard reads and whether it is usable, or the commented default."""
+    from ktopui import config
+    from ktopui.ui.settings import vocabulary
+
+    if args.print_default:
+        sys.stdout.write(config.default_text(vocabulary()))
+        return 0
+    path = args.config or config.default_path(os.environ)
+    if args.config is None and not os.path.exists(path):
+        print(f"{path}: not there; the defaults apply (`ktopui config --print-default` prints them)")
+        return 0
+    try:
+        config.load(path, vocabulary())
+    except config.ConfigFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"{path}: valid")
+    return 0
 
 
 @contextlib.contextmanager
@@ -82,6 +137,14 @@ def demo_cluster() -> Iterator[str]:
             yield str(server.write_kubeconfig(f"{tmp}/kubeconfig", context="ktopui-demo"))
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The flags, with the connection flags given or not (they may go before or after the subcommand)."""
+    args = build_parser().parse_args(argv)
+    for name in ("kubeconfig", "context", "namespace", "log"):
+        setattr(args, name, getattr(args, name, None))
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
@@ -89,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_sim(argv[1:])
 
-    args = build_parser().parse_args(argv)
-    for name in ("kubeconfig", "context", "namespace", "log"):
-        setattr(args, name, getattr(args, name, None))
+    args = parse_args(argv)
     demo = getattr(args, "demo", False)
 
+    if args.command == "config":
+        return config_command(args)
     if args.command == "top":
         from ktopui.batch.top import run
     elif args.command == "doctor":

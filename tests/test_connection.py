@@ -218,7 +218,7 @@ def test_in_cluster_namespace_flag_and_ipv6(home, service_account):
 
 def test_in_cluster_needs_token_file_and_service_env(home, tmp_path):
     env = {"HOME": str(home), "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
-    with pytest.raises(ConfigError, match="no configuration has been provided"):
+    with pytest.raises(ConfigError, match="no kubeconfig found"):
         load_connection(environ=env, serviceaccount_dir=str(tmp_path / "absent"))
 
 

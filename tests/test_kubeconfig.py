@@ -11,8 +11,7 @@ from ktopui.kube import kubeconfig as kc
 from ktopui.kube.connection import load_connection
 from ktopui.kube.errors import ConfigError
 
-NO_CONFIG = ("invalid configuration: no configuration has been provided, "
-             "try setting KUBERNETES_MASTER environment variable")
+NO_CONFIG = "invalid configuration: no configuration has been provided"
 
 
 @pytest.fixture
@@ -108,13 +107,16 @@ def test_all_files_missing_warns_then_no_configuration(home, tmp_path):
     assert config.warnings == [f"Config not found: {a}, {b}"]
     with pytest.raises(ConfigError) as e:
         load_connection(environ=env(home, KUBECONFIG=f"{a}{os.pathsep}{b}"))
-    assert e.value.message == NO_CONFIG
+    assert e.value.message == f"no kubeconfig found: looked for {a}, {b} (from $KUBECONFIG), and none exists"
+    assert "ktopui --demo" in e.value.hint
 
 
-def test_no_configuration_at_all(home):
+def test_a_fresh_home_is_told_which_file_is_missing_and_about_the_demo(home):
     with pytest.raises(ConfigError) as e:
         load_connection(environ=env(home))
-    assert e.value.message == NO_CONFIG
+    assert e.value.message == f"no kubeconfig found: looked for {home / '.kube' / 'config'}, and none exists"
+    assert "ktopui --demo" in e.value.hint
+    assert "KUBERNETES_MASTER" not in str(e.value)
 
 
 def test_empty_file_is_empty_config(home):
@@ -122,7 +124,7 @@ def test_empty_file_is_empty_config(home):
     (home / ".kube" / "config").write_text("")
     with pytest.raises(ConfigError) as e:
         load_connection(environ=env(home))
-    assert e.value.message == NO_CONFIG
+    assert e.value.message == f"{NO_CONFIG}: {home / '.kube' / 'config'} defines no context, cluster or user"
 
 
 def test_context_override(home):
@@ -143,7 +145,8 @@ def test_context_override(home):
                 current="x"), None, 'auth info "gone" does not exist'),
     (kubeconfig(clusters={"c": {"server": "https://c:1"}}, users={}, contexts={"x": {"cluster": "c"}},
                 current="missing"), None, 'context "missing" does not exist'),
-    (kubeconfig(clusters={"c": {"server": "https://c:1"}}, contexts={"x": {"cluster": "c"}}), None, NO_CONFIG),
+    (kubeconfig(clusters={"c": {"server": "https://c:1"}}, contexts={"x": {"cluster": "c"}}), None,
+     f"{NO_CONFIG}: no current-context is set"),
 ])
 def test_lookup_errors_use_client_go_texts(home, doc, context, message):
     write(home / ".kube" / "config", doc)

@@ -102,3 +102,19 @@ def test_json_output_has_the_same_numbers(sim, capsys):
     for ns, name, cpu, mem in (line.split() for line in table.splitlines()):
         assert f"{items[ns, name]['cpuMillicores']}m" == cpu
         assert f"{items[ns, name]['memoryBytes'] // 1048576}Mi" == mem
+
+
+def test_json_with_sum_carries_the_total_the_table_prints(sim, capsys):
+    import json
+
+    _, kubeconfig = sim
+    _, table, _ = top(capsys, kubeconfig, "pods", "-A", "--sum")
+    code, out, _ = top(capsys, kubeconfig, "pods", "-A", "--sum", "-o", "json")
+    assert code == 0
+    doc = json.loads(out)
+    cpu, mem = table.splitlines()[-1].split()
+    assert f"{doc['total']['cpuMillicores']}m" == cpu
+    assert f"{doc['total']['memoryBytes'] // 1048576}Mi" == mem
+    assert doc["total"]["problems"] == {}
+    _, without_sum, _ = top(capsys, kubeconfig, "pods", "-A", "-o", "json")
+    assert "total" not in json.loads(without_sum)

@@ -22,7 +22,7 @@ from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.objects import PodMetricsList, PodUsageList
 from ktopui.model.join import node_rows, pod_rows, pod_usage_lines, usage_of
-from ktopui.model.rows import NodeRow, PodRow
+from ktopui.model.rows import NodeRow, PodRow, Usage
 from ktopui.safe_text import escape_controls, escape_controls_in_json
 
 NODE_WORDS = ("nodes", "node", "no")
@@ -113,12 +113,12 @@ async def top_pods(api: KubeAPI, args: argparse.Namespace, namespace: str) -> Re
         metrics = [m for m in metrics if (m.metadata.namespace, m.metadata.name) in wanted]
     if not metrics:
         return await _explain_empty_pod_metrics(api, args, namespace)
-    if not table:
-        return Result(stdout=pods_json(pod_rows(None, metrics)))
     total = None
     if args.sum:
         problems: dict[str, str] = {}
         total = (usage_of([c.usage for m in metrics for c in m.containers], problems), problems)
+    if not table:
+        return Result(stdout=pods_json(pod_rows(None, metrics), total=total))
     lines = pod_usage_lines(metrics, containers=args.containers)
     del metrics  # freed here: the lines keep only what the table prints
     text = pod_usage_table(
@@ -225,7 +225,14 @@ def nodes_json(rows: list[NodeRow]) -> str:
     return _json_list("NodeUsageList", items)
 
 
-def pods_json(rows: list[PodRow]) -> str:
+class _TotalOut(msgspec.Struct):
+    cpuMillicores: int | None
+    memoryBytes: int | None
+    problems: dict[str, str]
+
+
+def pods_json(rows: list[PodRow], *, total: tuple[Usage, dict[str, str]] | None = None) -> str:
+    """The pods as a PodUsageList; with --sum, `total` is their summed usage (a field beside `items`)."""
     items = [
         _PodOut(
             r.namespace,
@@ -239,11 +246,14 @@ def pods_json(rows: list[PodRow]) -> str:
         )
         for r in sorted(rows, key=lambda r: (r.namespace, r.name))
     ]
-    return _json_list("PodUsageList", items)
+    if total is None:
+        return _json_list("PodUsageList", items)
+    usage, problems = total
+    return _json_list("PodUsageList", items, total=_TotalOut(usage.cpu_milli, usage.mem_bytes, problems))
 
 
-def _json_list(kind: str, items: list) -> str:
-    doc = {"apiVersion": "ktopui/v1", "kind": kind, "items": items}
+def _json_list(kind: str, items: list, **extra: msgspec.Struct) -> str:
+    doc = {"apiVersion": "ktopui/v1", "kind": kind, "items": items, **extra}
     # Names stay exact for scripts; what could drive a terminal is written as JSON escapes.
     return escape_controls_in_json(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()) + "\n"
 

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
@@ -23,6 +24,7 @@ from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding
 from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI, Target, status_error, transport_error
 from ktopui.kube.connection import ClusterConnection, make_http_client
+from ktopui.kube.kubeconfig import NothingConfigured
 from ktopui.logs import kubeconfig_secrets, redact
 
 Clock = Callable[[], float]
@@ -114,7 +116,9 @@ def scrub(findings: list[Finding], secrets: set[str]) -> list[Finding]:
 def config_error(err: errors.KubeError) -> list[Finding]:
     """The findings when the kubeconfig cannot even be loaded (load_connection raised)."""
     text = err.message + (f" ({err.hint})" if err.hint else "")
-    if isinstance(err, errors.CredentialError):
+    if isinstance(err, NothingConfigured):
+        first = [Finding("kubeconfig", FAIL, err.message, err.hint)]
+    elif isinstance(err, errors.CredentialError):
         first = [Finding("kubeconfig", OK, "loaded"),
                  Finding("credentials", FAIL, text, "Fix the credential the kubeconfig user points at "
                          "(the file must exist and be readable), or log in again.")]
@@ -146,6 +150,7 @@ class _Doctor:
             self.anonymous_version = await self.connection()
             await self.credentials()
             await self.version(self.anonymous_version)
+            await self.namespace_exists()
             decisions = await self.access_reviews()
             reads = await self.core_reads()
             try:
@@ -362,6 +367,26 @@ class _Doctor:
         version = str(doc.get("gitVersion") or "unknown")
         platform = f" ({doc['platform']})" if doc.get("platform") else ""
         self.add("server version", OK, f"Kubernetes {version}{platform}")
+
+    # -- namespace --------------------------------------------------------------------
+
+    async def namespace_exists(self) -> None:
+        """A namespace in scope that does not exist shows no pods, which reads like an idle cluster."""
+        if not self.namespace:
+            return
+        name = self.namespace
+        try:
+            await self.request("GET", f"/api/v1/namespaces/{quote(name, safe='')}", Target("get", "namespaces", name=name))
+        except errors.NotFound:
+            self.add("namespace", FAIL, f'namespace "{name}" does not exist',
+                     "Check the name: `kubectl get namespaces` lists them (or pass -A for all namespaces).")
+            return
+        except errors.Unauthorized:
+            raise _Stop("the server stopped accepting the credentials") from None
+        except errors.KubeError as err:
+            self.add("namespace", SKIP, f'could not check that namespace "{name}" exists: {err.message}')
+            return
+        self.add("namespace", OK, f'namespace "{name}" exists')
 
     # -- permissions ------------------------------------------------------------------
 

@@ -70,8 +70,7 @@ def load_connection(*, kubeconfig: str | None = None, context: str | None = None
         # client-go DeferredLoadingClientConfig: in-cluster only when nothing is configured.
         if in_cluster_possible(env, serviceaccount_dir):
             return _in_cluster(namespace, env, serviceaccount_dir, config.warnings)
-        where = kubeconfig or env.get("KUBECONFIG") or "~/.kube/config"
-        raise ConfigError(kc.NO_CONFIGURATION, hint=f"Nothing usable in {where}, and not running in a pod.")
+        raise kc.nothing_configured(config)
     sel = kc.select(config, context)
     warnings = list(config.warnings)
 

@@ -18,9 +18,12 @@ import yaml
 
 from ktopui.kube.errors import ConfigError
 
-NO_CONFIGURATION = (
-    "invalid configuration: no configuration has been provided, "
-    "try setting KUBERNETES_MASTER environment variable"
+# client-go's text ends "try setting KUBERNETES_MASTER environment variable",
+# which ktopui (like kubectl) ignores: the advice is ours.
+NO_CONFIGURATION = "invalid configuration: no configuration has been provided"
+TRY_DEMO = (
+    "Point --kubeconfig or $KUBECONFIG at your cluster's kubeconfig (your provider's "
+    "get-credentials command writes one), or run `ktopui --demo` to try ktopui on a simulated cluster."
 )
 
 # (list key, entry body key) for the three named lists of a kubeconfig.
@@ -39,6 +42,8 @@ class Kubeconfig:
     """The merged view of every file read."""
 
     files: list[str] = field(default_factory=list)  # files read, highest precedence first
+    looked_for: list[str] = field(default_factory=list)  # every file tried, read or missing
+    from_env: bool = False  # looked_for came from $KUBECONFIG
     current_context: str = ""
     clusters: dict[str, dict] = field(default_factory=dict)
     users: dict[str, dict] = field(default_factory=dict, repr=False)  # credentials
@@ -84,7 +89,7 @@ def candidate_files(explicit: str | None, environ: Mapping[str, str]) -> tuple[l
 def load(explicit: str | None, environ: Mapping[str, str]) -> Kubeconfig:
     """Read and merge the kubeconfig files kubectl would read."""
     paths, from_env = candidate_files(explicit, environ)
-    merged = Kubeconfig()
+    merged = Kubeconfig(looked_for=paths, from_env=from_env)
     missing: list[str] = []
     errors: list[str] = []
     for path in paths:
@@ -192,18 +197,38 @@ def _absolute(value, base: str):
     return value
 
 
+class NothingConfigured(ConfigError):
+    """No kubeconfig file exists, or those that do define nothing; the hint says what to do."""
+
+
+def nothing_configured(config: Kubeconfig) -> NothingConfigured:
+    """The error for an empty merged config: which files were looked for, and what to do."""
+    if not config.files:
+        source = " (from $KUBECONFIG)" if config.from_env else ""
+        return NothingConfigured(
+            f"no kubeconfig found: looked for {', '.join(config.looked_for)}{source}, and none exists",
+            hint=TRY_DEMO,
+        )
+    return NothingConfigured(
+        f"{NO_CONFIGURATION}: {', '.join(config.files)} defines no context, cluster or user", hint=TRY_DEMO
+    )
+
+
 def select(config: Kubeconfig, context: str | None) -> Selection:
     """Look up the context (override, else current-context), its cluster and user."""
     name = context or config.current_context
     if not name:
-        raise ConfigError(NO_CONFIGURATION, hint="No current-context is set: pass --context.")
+        raise ConfigError(
+            f"{NO_CONFIGURATION}: no current-context is set", hint=f"Pass --context. {_known('contexts', config.contexts)}"
+        )
     if name not in config.contexts:
         raise ConfigError(f'context "{name}" does not exist', hint=_known("contexts", config.contexts))
     entry = config.contexts[name]
     cluster_name = string_field(entry, "cluster", f'context "{name}"')
     user_name = string_field(entry, "user", f'context "{name}"')
     if not cluster_name:
-        raise ConfigError(NO_CONFIGURATION, hint=f'Context "{name}" names no cluster.')
+        raise ConfigError(f'{NO_CONFIGURATION}: context "{name}" names no cluster',
+                          hint=f"Set the cluster of context \"{name}\" in the kubeconfig.")
     if cluster_name not in config.clusters:
         raise ConfigError(f'cluster "{cluster_name}" does not exist', hint=_known("clusters", config.clusters))
     if user_name and user_name not in config.users:

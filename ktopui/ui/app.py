@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from ktopui.config import MIN_INTERVAL, Settings
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
@@ -25,11 +26,13 @@ from ktopui.kube.backoff import next_delay
 from ktopui.live.memory import Collector, keep_big_blocks_in_the_heap
 from ktopui.live.priority import InputPriority
 from ktopui.live.state import LiveCluster, Snapshot, new_history
+from ktopui.ui.cells import use_thresholds
+from ktopui.ui.columns import Column
 from ktopui.ui.header import ClusterHeader, Place
 from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
+from ktopui.ui.settings import columns_for
 
 log = logging.getLogger("ktopui.ui")
-MIN_INTERVAL = 1.0
 # A hung request must not freeze the dashboard for long; kubectl waits forever.
 REQUEST_TIMEOUT = 15.0
 LOADING_INTERVAL = 0.5
@@ -54,8 +57,17 @@ class KtopApp(App):
         interval: float = 2.0,
         clock: Callable[[], float] = time.time,
         request_timeout: float = REQUEST_TIMEOUT,
+        settings: Settings | None = None,
+        theme: str | None = None,
+        remember_theme: Callable[[str], None] | None = None,
     ) -> None:
+        """`settings`: the config file's; `theme`: the one to start with (default: the
+        settings'); `remember_theme` is called with each theme picked in the app."""
         super().__init__()
+        self.settings = settings or Settings()
+        self.theme_shown = theme or self.settings.theme  # the last theme set, picked or at start
+        self.remember_theme = remember_theme
+        use_thresholds(self.settings.thresholds.warning, self.settings.thresholds.critical)
         self.conn = conn
         self.clock = clock
         self.request_timeout = request_timeout
@@ -65,6 +77,7 @@ class KtopApp(App):
         self.paused = False
         self.interval = max(MIN_INTERVAL, interval)
         self.namespace = namespace
+        self.namespace_missing = False  # the namespace in scope is known not to exist
         self.label_selector = label_selector
         self.refresh_count = 0  # finished refreshes, for tests and benchmarks
         self.next_refresh_at: float | None = None  # clock() time of the next refresh
@@ -77,10 +90,27 @@ class KtopApp(App):
     @property
     def scope_text(self) -> str:
         scope = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+        if self.namespace_missing:
+            scope += f" (does not exist: {self.key_for('namespace', 's')} picks another)"
         return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
+
+    def key_for(self, binding_id: str, default: str) -> str:
+        """The first key of a binding, as the config file may have remapped it."""
+        return self.settings.keys.get(binding_id, default).split(",")[0].strip()
+
+    def columns_for(self, view: str, *, reserved: bool = False, without: tuple[str, ...] = ()) -> list[Column]:
+        """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
+        return columns_for(view, self.settings.view_settings(view).columns, reserved=reserved, without=without)
+
+    def sort_for(self, view: str) -> tuple[str, bool]:
+        chosen = self.settings.view_settings(view)
+        return chosen.sort, chosen.descending
 
     async def on_mount(self) -> None:
         keep_big_blocks_in_the_heap()  # (the app owns the process, as with the collector)
+        self.set_keymap(self.settings.keys)
+        self.theme = self.theme_shown
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.http = make_http_client(self.conn, timeout=self.request_timeout)
         self.api = KubeAPI(self.http, self.conn.server)
         self.live = LiveCluster(
@@ -104,7 +134,13 @@ class KtopApp(App):
             self.input_priority.input_arrived()
         await super().on_event(event)
 
+    def _theme_changed(self, theme) -> None:
+        if self.remember_theme is not None and theme.name != self.theme_shown:
+            self.theme_shown = theme.name
+            self.remember_theme(theme.name)
+
     async def on_unmount(self) -> None:
+        use_thresholds()  # the marks belong to this app while it runs
         # A start that failed before on_mount (a missing stylesheet, a terminal
         # error) leaves nothing to close: no second traceback on top of the first.
         if self.live is not None:
@@ -120,6 +156,7 @@ class KtopApp(App):
             self.place.version = (await self.api.version()).gitVersion
         except KubeError:
             pass  # the first refresh reports what is wrong
+        self.run_worker(self._check_namespace(), group="namespace-check", exclusive=True)
         while True:
             if not self.paused:
                 await self.refresh_now()
@@ -161,6 +198,8 @@ class KtopApp(App):
             self._show_note(f"internal error during refresh: {err!r}")
             return
         previous, self.snapshot = self.snapshot, snapshot
+        if self.namespace_missing and snapshot.pods:
+            self.namespace_missing = False  # created since: it has pods now
         self._show(snapshot)
         if previous is not None and previous is not snapshot:
             self.live.retire(previous)
@@ -207,19 +246,40 @@ class KtopApp(App):
 
     @work(exclusive=True, group="namespaces")
     async def _pick_namespace(self) -> None:
+        listed = True
         try:
             names = await self.api.list_namespaces()
         except KubeError:
-            # Not allowed to list namespaces: offer the ones we can see.
+            # Not allowed to list namespaces: offer the ones we can see (any other can be typed).
+            listed = False
             seen = self.snapshot.namespaces() if self.snapshot else set()
             names = sorted(seen | {ns for ns in (self.namespace, self.conn.namespace) if ns})
-        # Preselect the current scope, or the context's namespace when showing all.
-        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or self.conn.namespace))
+        # Preselect the current scope; when showing all, the namespace the context names, if it
+        # names one (not the "default" kubectl falls back to), else all namespaces.
+        context_ns = self.conn.namespace if self.conn.namespace_source == "context" else ""
+        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or context_ns, listed=listed))
         if choice is not None and choice != self.namespace:
             self.set_namespace(choice)
 
+    async def _check_namespace(self) -> None:
+        """Say so when the namespace in scope does not exist (only a user who may list namespaces can tell)."""
+        namespace = self.namespace
+        if not namespace:
+            return
+        try:
+            missing = namespace not in await self.api.list_namespaces()
+        except KubeError:
+            return
+        if missing and namespace == self.namespace:
+            self.namespace_missing = True
+            self.notify(f'Namespace "{namespace}" does not exist. Press {self.key_for("namespace", "s")} to pick '
+                        "another.", severity="warning", markup=False, timeout=10)
+            self._show(self.snapshot)
+
     def set_namespace(self, namespace: str) -> None:
         self.namespace = namespace
+        self.namespace_missing = False
+        self.run_worker(self._check_namespace(), group="namespace-check", exclusive=True)
         self.live.set_scope(namespace=namespace)
         if self.snapshot is not None:
             self.snapshot = replace(self.snapshot, pods=self.snapshot.pods_in(namespace), pods_by_key=None)

@@ -13,6 +13,19 @@ from ktopui.model.quantity import format_cpu, format_memory
 
 SPARK = "▁▂▃▄▅▆▇█"
 WARN, CRIT = 70, 90
+# The marks in use: the config file's thresholds. Module state because every
+# column's cell function reads them, and one dashboard runs per process.
+_warn, _crit = WARN, CRIT
+
+
+def use_thresholds(warning: int = WARN, critical: int = CRIT) -> None:
+    """Mark percentages from `warning` with `!` and from `critical` with `!!` (the defaults without arguments)."""
+    global _warn, _crit
+    _warn, _crit = warning, critical
+
+
+def thresholds() -> tuple[int, int]:
+    return _warn, _crit
 
 
 def cpu_text(milli: int | None, problem: str | None = None) -> str:
@@ -28,13 +41,13 @@ def mem_text(nbytes: int | None, problem: str | None = None) -> str:
 
 
 def pct_text(value: int | None, *, partial: bool = False) -> str:
-    """`57%`; `!`/`!!` mark 70 %/90 % so the levels read without colour too.
+    """`57%`; `!`/`!!` mark the warning/critical thresholds so the levels read without colour too.
 
     `~` marks a limit percentage that covers only some containers.
     """
     if value is None:
         return "-"
-    mark = "!!" if value >= CRIT else "!" if value >= WARN else ""
+    mark = "!!" if value >= _crit else "!" if value >= _warn else ""
     return f"{'~' if partial else ''}{value}%{mark}"
 
 
@@ -42,7 +55,7 @@ def level(value: int | None) -> str:
     """"crit", "warn" or "" for a percentage."""
     if value is None:
         return ""
-    return "crit" if value >= CRIT else "warn" if value >= WARN else ""
+    return "crit" if value >= _crit else "warn" if value >= _warn else ""
 
 
 def sparkline(values: np.ndarray, width: int) -> str:

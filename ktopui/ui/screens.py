@@ -22,19 +22,12 @@ from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ktopui.live.state import Snapshot, container_key, history_key_of_container
+from ktopui.model.names import namespace_name_problem
 from ktopui.model.rows import NodeRow, PodRow
 from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
-from ktopui.ui.columns import (
-    NODE_COLUMNS,
-    NODE_COLUMNS_RESERVED,
-    POD_COLUMNS,
-    POD_COLUMNS_RESERVED,
-    Column,
-    container_columns,
-    row_key,
-    row_name,
-)
+from ktopui.ui.cells import thresholds
+from ktopui.ui.columns import Column, container_columns, row_key, row_name
 from ktopui.ui.footer import KeysFooter
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
@@ -158,10 +151,8 @@ class DashboardScreen(Screen):
             text.append("   no usage: showing requests and limits", style="bold yellow")
         return text
 
-    @staticmethod
-    def pod_columns(snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
-        columns = POD_COLUMNS_RESERVED if snapshot.metrics_error is not None else POD_COLUMNS
-        return [c for c in columns if c.id not in without]
+    def pod_columns(self, snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
+        return self.app.columns_for("pods", reserved=snapshot.metrics_error is not None, without=without)
 
     @staticmethod
     def explain_empty(table: RowTable, snapshot: Snapshot, source: str, default: str) -> None:
@@ -257,7 +248,7 @@ class DashboardScreen(Screen):
 
 def _node_table(app: KtopApp) -> RowTable:
     table = RowTable(
-        NODE_COLUMNS,
+        app.columns_for("nodes"),
         key=row_key,
         name_key=row_name,
         history=app.history,
@@ -265,16 +256,13 @@ def _node_table(app: KtopApp) -> RowTable:
         id="nodes",
     )
     table.filter_fields = node_filter_text
-    table.sort_by("name", False)
+    table.sort_by(*app.sort_for("nodes"))
     return table
-
-
-POD_SORT = ("cpu", True)  # busiest first
 
 
 def _pod_table(app: KtopApp, table_id: str, empty: str, *, without: tuple[str, ...] = ()) -> RowTable:
     table = RowTable(
-        [c for c in POD_COLUMNS if c.id not in without],
+        app.columns_for("pods", without=without),
         key=row_key,
         name_key=row_name,
         history=app.history,
@@ -282,8 +270,14 @@ def _pod_table(app: KtopApp, table_id: str, empty: str, *, without: tuple[str, .
         id=table_id,
     )
     table.filter_fields = pod_filter_text
-    table.sort_by(*POD_SORT)
+    table.sort_by(*_pod_sort(app, without))
     return table
+
+
+def _pod_sort(app: KtopApp, without: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """The pods view's sort; by name where that column is left out (the node, on a node's pods)."""
+    sort = app.sort_for("pods")
+    return ("name", False) if sort[0] in without else sort
 
 
 class MainScreen(DashboardScreen):
@@ -295,7 +289,7 @@ class MainScreen(DashboardScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        with ContentSwitcher(initial="nodes", id="views"):
+        with ContentSwitcher(initial=self.app.settings.view, id="views"):
             yield _node_table(self.app)
             yield _pod_table(self.app, "pods", "No pods in this scope (yet).")
 
@@ -304,7 +298,7 @@ class MainScreen(DashboardScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#nodes", RowTable).focus()
+        self.query_one(f"#{self.app.settings.view}", RowTable).focus()
 
     def action_view(self, view: str) -> None:
         self.query_one("#views", ContentSwitcher).current = view
@@ -325,7 +319,7 @@ class MainScreen(DashboardScreen):
 
     def show_rows(self, snapshot: Snapshot) -> None:
         nodes = self.query_one("#nodes", RowTable)
-        nodes.set_columns(NODE_COLUMNS_RESERVED if snapshot.metrics_error is not None else NODE_COLUMNS)
+        nodes.set_columns(self.app.columns_for("nodes", reserved=snapshot.metrics_error is not None))
         nodes.set_rows(snapshot.nodes)
         self.explain_empty(nodes, snapshot, "nodes", "No nodes (yet).")
         pods = self.query_one("#pods", RowTable)
@@ -372,7 +366,7 @@ class NodePodsScreen(DashboardScreen):
     def retarget(self, node: str) -> None:
         """Show another node's pods (the screen is reused: see drill)."""
         self.node = node
-        self._start_over(self._empty(), POD_SORT)
+        self._start_over(self._empty(), _pod_sort(self.app, ("node",)))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -504,88 +498,156 @@ class PodScreen(DashboardScreen):
 
 
 class HelpScreen(ModalScreen):
-    """Every key, from the bindings themselves, so it cannot drift."""
+    """Every key, from the bindings themselves (remapped ones included), so it cannot drift."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+
+    app: KtopApp
 
     def compose(self) -> ComposeResult:
-        yield Static(help_text(), id="help")
+        yield Static(help_text(self.app.settings.keys), id="help")
 
 
-def help_text() -> Text:
+def help_text(keymap: dict[str, str] | None = None) -> Text:
+    """The keys, as `keymap` (binding id -> keys, the config file's) changes them."""
     from ktopui.ui.app import KtopApp
+    from ktopui.ui.table import RowTable
+
+    keymap = keymap or {}
+    ids = {b.id: b.key for b in [*MainScreen.BINDINGS, *RowTable.BINDINGS, *DashboardScreen.BINDINGS,
+                                 *HelpScreen.BINDINGS] if b.id}
+
+    def keys(*binding_ids: str) -> str:
+        return " ".join(_key_name(keymap.get(i, ids[i])).replace(", ", " ") for i in binding_ids)
 
     rows: list[tuple[str, str]] = [
-        ("1 / 2", "nodes view / pods view"),
-        ("↑ ↓ j k PgUp PgDn g End", "move the selection"),
-        ("Enter", "drill down: node → its pods → a pod's containers and charts"),
-        ("Esc", "back one level (or clear the filter)"),
+        (f"{keys('view.nodes')} / {keys('view.pods')}", "nodes view / pods view"),
+        (keys("cursor.up", "cursor.down", "cursor.page_up", "cursor.page_down", "cursor.first", "cursor.last"),
+         "move the selection"),
+        (keys("open"), "drill down: node → its pods → a pod's containers and charts"),
+        (keys("back"), "back one level (or clear the filter)"),
         ("Ctrl+P", "command palette: the same actions by name"),
     ]
-    seen = {"1", "2", "escape", "enter"}
+    seen = {"view.nodes", "view.pods", "back", "open"}
     for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *KtopApp.BINDINGS]:
-        if binding.key in seen:
+        if binding.id in seen:
             continue
-        seen.add(binding.key)
-        rows.append((_key_name(binding.key), binding.tooltip or binding.description))
+        seen.add(binding.id)
+        rows.append((_key_name(keymap.get(binding.id, binding.key)), binding.tooltip or binding.description))
+    warning, critical = thresholds()
     text = Text()
     text.append("ktopui keys\n\n", style="bold")
-    for keys, what in rows:
-        text.append(f"  {keys:<26}", style="bold cyan")
+    for shown, what in rows:
+        text.append(f"  {shown:<30}", style="bold cyan")
         text.append(f"{what}\n")
     text.append(
         "\n  Sorting: pressing the same key again reverses. a/r/l sort by the percentage\n"
         "  (of allocatable, of requests, of limits) of the resource chosen last with c or m.\n"
         "  Click a column header to sort by it. Ties are ordered by name.\n\n"
-        "  Marks: 75%! is over 70 %, 93%!! over 90 %; ~ on a limit percentage means only\n"
+        f"  Marks: N%! from {warning} % on, N%!! from {critical} % on; ~ on a limit percentage means only\n"
         "  some containers set a limit (the others are left out, not counted as 0).\n"
         "  ? marks a value the cluster sent that is not a valid quantity; - means no data.\n",
         style="dim",
     )
-    text.append("\n  Esc, q or ? closes this help.", style="italic")
+    text.append(f"\n  {_key_name(keymap.get('help.close', ids['help.close']))} closes this help.", style="italic")
     return text
 
 
 def _key_name(key: str) -> str:
-    names = {"slash": "/", "space": "Space", "question_mark": "?", "ctrl+p": "Ctrl+P"}
-    return ", ".join(names.get(k, k) for k in key.split(","))
+    names = {"slash": "/", "space": "Space", "question_mark": "?", "ctrl+p": "Ctrl+P", "escape": "Esc",
+             "enter": "Enter", "up": "↑", "down": "↓", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home",
+             "end": "End"}
+    return ", ".join(names.get(k.strip(), k.strip()) for k in key.split(","))
 
 
 class NamespaceScreen(ModalScreen[str | None]):
-    """Pick the namespace to show; the first option is all namespaces."""
+    """Pick the namespace to show: type to filter, Enter picks; a name typed that is not listed is
+    accepted when it is a valid namespace name (a user allowed only some namespaces may not list them).
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    Names come from the cluster: they are shown as plain text, never read as markup.
+    """
 
-    def __init__(self, namespaces: list[str], current: str) -> None:
+    ALL = "(all namespaces)"
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="namespace.cancel"),
+        Binding("up", "move(-1)", "Up", id="namespace.up", show=False),
+        Binding("down", "move(1)", "Down", id="namespace.down", show=False),
+    ]
+
+    def __init__(self, namespaces: list[str], current: str, *, listed: bool = True) -> None:
+        """`current`: the namespace to preselect ("" = all); `listed`: `namespaces` is the cluster's
+        whole list (not only the ones seen, when listing namespaces is forbidden)."""
         super().__init__()
         self.namespaces = namespaces
         self.current = current
+        self.listed = listed
+        self.choices: list[str] = []  # what each option picks ("" = all namespaces)
 
     def compose(self) -> ComposeResult:
-        options = [Option("(all namespaces)", id="")]
-        # Text, not a string: an option's string is parsed as markup (a name with
-        # `[@click=...]` would run an action when clicked).
-        options += [Option(Text(escape_controls(ns)), id=ns) for ns in self.namespaces]
         with Vertical(id="namespace-box"):
-            yield Static(" Namespace (Enter picks, Esc cancels)", id="namespace-title")
-            yield OptionList(*options, id="namespaces")
+            yield Static(" Namespace: type to filter · Enter picks · Esc", id="namespace-title")
+            yield Input(placeholder="filter, or any namespace name", id="namespace-filter")
+            yield OptionList(id="namespaces")
+            yield Static(id="namespace-note")
 
     def on_mount(self) -> None:
+        self._show_matching("")
+        if self.current in self.choices:
+            self.query_one(OptionList).highlighted = self.choices.index(self.current)
+        self.query_one(Input).focus()
+
+    def _show_matching(self, typed: str) -> None:
+        wanted = typed.strip()
+        needle = wanted.lower()
+        matches = [ns for ns in self.namespaces if needle in ns.lower()]
+        self.choices = ([""] if not wanted else []) + matches
+        options = [Option(Text(self.ALL, style="italic"))] if not wanted else []
+        # Text, not a string: an option's string is parsed as markup (a name with
+        # `[@click=...]` would run an action when clicked).
+        options += [Option(Text(escape_controls(ns))) for ns in matches]
+        if wanted and wanted not in matches:
+            self.choices.append(wanted)
+            options.append(Option(Text.assemble(escape_controls(wanted), (" (not listed)", "dim italic"))))
         option_list = self.query_one(OptionList)
-        ids = [""] + self.namespaces
-        if self.current in ids:
-            option_list.highlighted = ids.index(self.current)
-        option_list.focus()
+        option_list.clear_options()
+        option_list.add_options(options)
+        option_list.highlighted = 0 if options else None
+        note = "" if self.listed else " You may not list namespaces: these are the ones seen; type any other."
+        self.query_one("#namespace-note", Static).update(Text(note, style="italic"))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._show_matching(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        highlighted = self.query_one(OptionList).highlighted
+        if highlighted is not None:
+            self._pick(self.choices[highlighted])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id or "")
+        self._pick(self.choices[event.option_index])
 
+    def action_move(self, step: int) -> None:
+        option_list = self.query_one(OptionList)
+        if option_list.option_count:
+            option_list.highlighted = ((option_list.highlighted or 0) + step) % option_list.option_count
+
+    def _pick(self, choice: str) -> None:
+        if choice and choice not in self.namespaces and (problem := namespace_name_problem(choice)):
+            self.query_one("#namespace-note", Static).update(
+                Text.assemble((" Not a namespace name: ", "bold red"), problem))
+            return
+        self.dismiss(choice)
 
 
 class DoctorScreen(ModalScreen):
     """`ktopui doctor` inside the dashboard: the same checks, over the app's own connection."""
 
-    BINDINGS = [Binding("escape,q,d", "dismiss", "Close"), Binding("r", "run", "Run again")]
+    BINDINGS = [
+        Binding("escape,q,d", "dismiss", "Close", id="doctor.close"),
+        Binding("r", "run", "Run again", id="doctor.run_again"),
+    ]
 
     app: KtopApp
     findings: list | None = None  # the last run's, once it finished

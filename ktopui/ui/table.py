@@ -53,12 +53,12 @@ class RowTable(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("up,k", "cursor(-1)", "Up", id="cursor.up", show=False),
+        Binding("down,j", "cursor(1)", "Down", id="cursor.down", show=False),
+        Binding("pageup", "page(-1)", "Page up", id="cursor.page_up", show=False),
+        Binding("pagedown", "page(1)", "Page down", id="cursor.page_down", show=False),
+        Binding("home,g", "jump(0)", "First", id="cursor.first", show=False),
+        Binding("end", "jump(-1)", "Last", id="cursor.last", show=False),
         Binding("enter", "activate", "Open", id="open", show=False),
     ]
 

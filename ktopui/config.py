@@ -1,0 +1,262 @@
+"""The config file: `$XDG_CONFIG_HOME/ktopui/config.toml` (or `--config PATH`).
+
+Read with tomllib and decoded into typed Settings with msgspec. Every error
+names the file and the line of the key at fault. What keys may name (column
+ids, binding ids, themes) is the UI's to say: it hands a Vocabulary in, so
+this module imports no Textual.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import textwrap
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+MIN_INTERVAL = 1.0
+VIEWS = ("nodes", "pods")
+DEFAULT_THEME = "textual-dark"
+
+
+class Thresholds(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Percentages from which a cell is marked `!` (warning) and `!!` (critical)."""
+
+    warning: int = 70
+    critical: int = 90
+
+
+class ViewSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    columns: list[str] | None = None  # column ids in the order shown; None: all, built-in order
+    sort: str = "name"
+    descending: bool = False
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    view: str = "nodes"
+    interval: float = 2.0
+    theme: str = DEFAULT_THEME
+    thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
+    nodes: ViewSettings = msgspec.field(default_factory=ViewSettings)
+    pods: ViewSettings = msgspec.field(default_factory=lambda: ViewSettings(sort="cpu", descending=True))
+    keys: dict[str, str] = msgspec.field(default_factory=dict)  # binding id -> keys, for App.set_keymap
+
+    def view_settings(self, view: str) -> ViewSettings:
+        return self.nodes if view == "nodes" else self.pods
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a binding id stands for, for validation and the commented default."""
+
+    keys: str
+    does: str
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names a config file may use, as the UI defines them."""
+
+    columns: Mapping[str, Sequence[str]]  # view -> column ids, in the built-in order
+    bindings: Mapping[str, Binding]  # binding id -> its default keys and what it does
+    themes: Sequence[str]
+
+
+class ConfigFileError(Exception):
+    """A config file that cannot be used: printed as `PATH, line N: message`."""
+
+    def __init__(self, path: str | os.PathLike, message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+def default_path(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".config")
+    return Path(base) / "ktopui" / "config.toml"
+
+
+def load(path: str | os.PathLike | None, vocabulary: Vocabulary, *,
+         environ: Mapping[str, str] = os.environ) -> Settings:
+    """Settings from `path` (--config), else from the default path when that file exists."""
+    if path is None:
+        path = default_path(environ)
+        if not path.exists():
+            return Settings()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConfigFileError(path, f"cannot read it: {reason}") from None
+    return parse(text, path, vocabulary)
+
+
+def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Settings:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        found = re.search(r"\s*\(at line (\d+), column \d+\)$", str(err))
+        if found:
+            raise ConfigFileError(path, str(err)[: found.start()], int(found.group(1))) from None
+        raise ConfigFileError(path, str(err)) from None
+    try:
+        settings = msgspec.convert(doc, Settings)
+    except msgspec.ValidationError as err:
+        keys, message = _explain(str(err))
+        raise ConfigFileError(path, message, key_line(text, keys)) from None
+    for keys, message in _problems(settings, vocabulary):
+        raise ConfigFileError(path, message, key_line(text, keys))
+    return settings
+
+
+# -- what is wrong, in words ----------------------------------------------------
+
+_STRUCTS: dict[tuple[str, ...], type[msgspec.Struct]] = {
+    (): Settings, ("thresholds",): Thresholds, ("nodes",): ViewSettings, ("pods",): ViewSettings,
+}
+
+
+def _explain(error: str) -> tuple[tuple[str, ...], str]:
+    """msgspec's `Expected int, got str - at $.a.b` as the key path and a sentence."""
+    message, _, at = error.partition(" - at `$")
+    keys = tuple(k for k in re.split(r"[.\[]", at.rstrip("`")) if k and not k.endswith("]"))
+    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        keys += (unknown.group(1),)
+        struct = _STRUCTS.get(keys[:-1])
+        known = f"; known keys: {', '.join(struct.__struct_fields__)}" if struct else ""
+        return keys, f'unknown key "{".".join(keys)}"{known}'
+    message = message.replace("Expected", "expected")
+    return keys, f"{'.'.join(keys)}: {message}" if keys else message
+
+
+def _problems(settings: Settings, vocabulary: Vocabulary):
+    """(key path, message) for each value of the right type that is still wrong."""
+    if settings.view not in VIEWS:
+        yield ("view",), f'view: "{settings.view}" is not a view; use "nodes" or "pods"'
+    if not math.isfinite(settings.interval) or settings.interval < MIN_INTERVAL:
+        yield ("interval",), f"interval: {settings.interval:g} is too short; at least {MIN_INTERVAL:g} second"
+    if settings.theme not in vocabulary.themes:
+        yield ("theme",), f'theme: no theme "{settings.theme}"; themes: {", ".join(sorted(vocabulary.themes))}'
+    t = settings.thresholds
+    if not 0 < t.warning < t.critical:
+        yield ("thresholds", "warning"), (f"thresholds: warning ({t.warning}) must be above 0 and below critical "
+                                f"({t.critical})")
+    for view in VIEWS:
+        yield from _view_problems(view, settings.view_settings(view), vocabulary.columns[view])
+    for binding_id, keys in settings.keys.items():
+        if binding_id not in vocabulary.bindings:
+            yield ("keys", binding_id), (f'keys: no binding "{binding_id}"; bindings: '
+                                         f"{', '.join(sorted(vocabulary.bindings))}")
+        elif not keys.strip() or any(not k.strip() for k in keys.split(",")):
+            yield ("keys", binding_id), f'keys.{binding_id}: "{keys}" names no key'
+
+
+def _view_problems(view: str, chosen: ViewSettings, valid: Sequence[str]):
+    columns = valid if chosen.columns is None else chosen.columns
+    for column_id in columns:
+        if column_id not in valid:
+            yield (view, "columns"), f'{view}.columns: no column "{column_id}"; {view} columns: {", ".join(valid)}'
+    if not columns:
+        yield (view, "columns"), f"{view}.columns: name at least one column"
+    twice = sorted({c for c in columns if list(columns).count(c) > 1})
+    if twice:
+        yield (view, "columns"), f"{view}.columns: {', '.join(twice)} listed twice"
+    if chosen.sort not in columns:
+        yield (view, "sort"), (f'{view}.sort: "{chosen.sort}" is not one of the {view} columns shown '
+                               f"({', '.join(columns)})")
+
+
+# -- where a key is written -------------------------------------------------------
+
+_BARE_OR_QUOTED = r'[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\''
+_DOTTED = rf"(?:{_BARE_OR_QUOTED})(?:\s*\.\s*(?:{_BARE_OR_QUOTED}))*"
+_HEADER = re.compile(rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?")
+_ASSIGNMENT = re.compile(rf"\s*({_DOTTED})\s*=")
+
+
+def _key_parts(dotted: str) -> tuple[str, ...]:
+    parts = re.findall(_BARE_OR_QUOTED, dotted)
+    return tuple(json.loads(p) if p.startswith('"') else p.strip("'") for p in parts)
+
+
+def key_line(text: str, keys: Sequence[str]) -> int | None:
+    """The 1-based line where the key path is written (or its nearest enclosing table or inline table).
+
+    tomllib reports no positions for values, so the key is found in the text:
+    table headers and `key =` lines, dotted and quoted keys included.
+    """
+    keys = tuple(keys)
+    table: tuple[str, ...] = ()
+    best: tuple[int, int] | None = None  # (how many keys match, line)
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _HEADER.match(line):
+            table, found = _key_parts(header.group(1)), _key_parts(header.group(1))
+        elif assignment := _ASSIGNMENT.match(line):
+            found = table + _key_parts(assignment.group(1))
+        else:
+            continue
+        if found and keys[: len(found)] == found and (best is None or len(found) > best[0]):
+            best = (len(found), number)
+    return best[1] if best else None
+
+
+# -- the commented default ----------------------------------------------------------
+
+
+def default_text(vocabulary: Vocabulary) -> str:
+    """A commented config file whose values are the defaults (`ktopui config --print-default`)."""
+    d = Settings()
+
+    def toml(value) -> str:
+        return json.dumps(value)  # a TOML basic string, array or number for these values
+
+    lines = [
+        "# ktopui configuration. Flags given on the command line win over this file.",
+        "",
+        '# The view the dashboard opens with: "nodes" or "pods".',
+        f"view = {toml(d.view)}",
+        "",
+        f"# Seconds between refreshes (at least {MIN_INTERVAL:g}); --interval overrides it.",
+        f"interval = {d.interval!r}",
+        "",
+        "# The colour theme. A theme picked with the command palette (Ctrl+P) is remembered",
+        "# and wins, until this value is changed.",
+        *textwrap.wrap("Themes: " + ", ".join(sorted(vocabulary.themes)) + ".", 88,
+                       initial_indent="# ", subsequent_indent="# "),
+        f"theme = {toml(d.theme)}",
+        "",
+        "# Percentages from which a cell is marked `!` (warning) and `!!` (critical).",
+        "[thresholds]",
+        f"warning = {d.thresholds.warning}",
+        f"critical = {d.thresholds.critical}",
+    ]
+    for view in VIEWS:
+        chosen = d.view_settings(view)
+        ids = list(vocabulary.columns[view])
+        lines += [
+            "",
+            f"# The {view} view: which columns to show, in this order (all of them by default,",
+            "# narrow terminals drop the less important ones first), and the column to sort by.",
+            f"[{view}]",
+            f"# columns = {toml(ids)}",
+            f"sort = {toml(chosen.sort)}",
+            f"descending = {toml(chosen.descending)}",
+        ]
+    lines += [
+        "",
+        '# Keys, by binding id: "id" = "key" or "key1,key2" (Textual key names: "ctrl+x", "f5",',
+        '# "slash", "question_mark"...). The defaults:',
+        "[keys]",
+    ]
+    for binding_id, binding in sorted(vocabulary.bindings.items()):
+        lines.append(f"# {toml(binding_id)} = {toml(binding.keys)}  # {binding.does}")
+    return "\n".join(lines) + "\n"

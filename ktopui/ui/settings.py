@@ -1,0 +1,60 @@
+"""How the config file reaches the screens: what it may name, and which columns it shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ktopui import config
+from ktopui.ui.columns import NODE_COLUMNS, NODE_COLUMNS_RESERVED, POD_COLUMNS, POD_COLUMNS_RESERVED, Column
+
+_COLUMNS = {"nodes": (NODE_COLUMNS, NODE_COLUMNS_RESERVED), "pods": (POD_COLUMNS, POD_COLUMNS_RESERVED)}
+
+
+def vocabulary() -> config.Vocabulary:
+    """Column ids, binding ids and themes, from the columns, bindings and themes themselves."""
+    from textual.theme import BUILTIN_THEMES
+
+    from ktopui.ui.app import KtopApp
+    from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
+    from ktopui.ui.table import RowTable
+
+    bindings: dict[str, config.Binding] = {}
+    # The screen's bindings before the app's: theirs have the longer descriptions.
+    for owner in (DashboardScreen, MainScreen, RowTable, KtopApp, NamespaceScreen, HelpScreen, DoctorScreen):
+        for binding in owner.BINDINGS:
+            if binding.id is not None:
+                bindings.setdefault(binding.id, config.Binding(binding.key, binding.tooltip or binding.description))
+    return config.Vocabulary(
+        columns={view: [c.id for c in normal] for view, (normal, _) in _COLUMNS.items()},
+        bindings=bindings,
+        themes=sorted(BUILTIN_THEMES),
+    )
+
+
+def columns_for(view: str, chosen: Sequence[str] | None, *, reserved: bool,
+                without: tuple[str, ...] = ()) -> list[Column]:
+    """The view's columns in the order the config file lists them (all when it lists none).
+
+    `reserved`: no metrics API, so the columns of requests and limits: the
+    usage columns chosen (`cpu`, `mem`) stand for the requests, limits and
+    allocatable amounts of their resource, which have no usage to show.
+    """
+    normal, reserved_columns = _COLUMNS[view]
+    if chosen is None:
+        return [c for c in (reserved_columns if reserved else normal) if c.id not in without]
+    if not reserved:
+        by_id = {c.id: c for c in normal}
+        return [by_id[i] for i in chosen if i not in without]
+    normal_ids = {c.id for c in normal}
+    by_id = {c.id: c for c in reserved_columns}
+    shown: dict[str, Column] = {}
+    for column_id in chosen:
+        if column_id in without:
+            continue
+        if column_id in by_id:
+            shown[column_id] = by_id[column_id]
+        else:
+            for c in reserved_columns:
+                if c.id not in normal_ids and c.id.startswith(f"{column_id}_"):
+                    shown[c.id] = c
+    return list(shown.values())
