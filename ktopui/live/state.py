@@ -54,7 +54,12 @@ CLUSTER_KEY = ("cluster",)
 FIRST_PODS_WAIT = 1.0
 FIRST_NODES_WAIT = 15.0
 DEFAULT_RESOLUTION = 15.0  # metrics-server's usual --metric-resolution
-_WINDOW = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$")
+# One number and unit of a Go duration (longer units first: "ms" is not "m" then "s").
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(h|ms|us|µs|μs|ns|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9}
+# A longer window is no metrics resolution but a broken server: trusting it
+# would stop the pod metrics from being fetched again.
+MAX_WINDOW = 3600.0
 
 
 # Samples kept per entity (one per metrics resolution, usually 15 s): 30
@@ -69,12 +74,15 @@ def new_history() -> History:
 
 
 def window_seconds(window: str) -> float | None:
-    """Go's Duration.String() (`15.032s`, `1m0.5s`) in seconds; None if unreadable."""
-    match = _WINDOW.match(window) if window else None
-    if not match or not any(match.groups()):
+    """Go's Duration.String() (`15.032s`, `1m0.5s`, `500ms`) in seconds; None when it is not
+    one, or not a plausible window (kubectl ignores the window: one it cannot read is skipped)."""
+    if not window or len(window) > 40:
         return None
-    hours, minutes, seconds = match.groups()
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+    parts = _DURATION_PART.findall(window)
+    if not parts or sum(len(n) + len(u) for n, u in parts) != len(window):
+        return None
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    return seconds if 0 < seconds <= MAX_WINDOW else None
 
 
 _timestamp = attrgetter("timestamp")
