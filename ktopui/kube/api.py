@@ -309,6 +309,14 @@ def transport_error(err: httpx.HTTPError, server: str, target: Target) -> errors
                 "did you specify the right host or port?"
             )
         return errors.Unreachable(f"Unable to connect to the server {host}: {text or type(err).__name__}")
+    if isinstance(err, httpx.LocalProtocolError):
+        # Its text quotes the offending header, which may be a credential: never shown.
+        return errors.TransportError(
+            f"ktopui could not send the request to {host} ({target.describe()}): a request header "
+            "is not valid HTTP",
+            hint="Check the credentials and impersonation settings of this user in your kubeconfig "
+            "for line breaks or other control characters.",
+        )
     if isinstance(err, (httpx.RemoteProtocolError, httpx.ReadError)):
         return errors.TransportError(
             f"the connection to {host} broke before the response was complete "
