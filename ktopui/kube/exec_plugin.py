@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ktopui.kube.errors import ConfigError, CredentialError
+from ktopui.kube.shared_lock import SharedLock
 
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
@@ -128,7 +129,7 @@ class ExecPlugin:
         self._environ = dict(environ)
         self._stdin_is_terminal = stdin_is_terminal
         self._cached: ExecCredential | None = None
-        self._lock = asyncio.Lock()
+        self._lock = SharedLock()  # (the dashboard's doctor runs in a loop of its own)
 
     def __repr__(self) -> str:
         return f"ExecPlugin({self.config.command!r})"
