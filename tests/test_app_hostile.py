@@ -9,6 +9,7 @@ from helpers.app import make_app, names, refresh, refreshed, table
 
 from ktopui.cli import main
 from ktopui.kube.backoff import CAP
+from ktopui.kube.limits import MiB
 from ktopui.live.state import window_seconds
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
@@ -47,6 +48,32 @@ async def test_deeply_nested_node_metrics_keep_the_nodes_and_back_off(sim):
         await refresh(app, pilot)
         assert "refresh failed" not in header(app)
         assert any(r.has_metrics for r in table(app, "nodes").rows)
+
+
+async def test_a_gzip_bomb_of_node_metrics_fails_that_list_and_nothing_else(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig, interval=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        server.faults.gzip_bomb(inflated=256 * MiB, prefix=NODE_METRICS)
+        await refresh(app, pilot)
+        text = header(app)
+        assert "node metrics: refresh failed: the answer to list nodes.metrics.k8s.io is larger than 16 MiB" in text
+        assert len(names(table(app, "nodes"))) == 5 and any(r.has_metrics for r in table(app, "nodes").rows)
+        assert not app.snapshot.health["pods"].error and not app.snapshot.health["pod metrics"].error
+
+
+async def test_a_server_trickling_node_metrics_is_given_up_on_at_the_deadline(sim):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig, interval=2)
+    app.request_timeout = 1.0  # the deadline is the longer of two reads' timeouts and the answer's size
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        server.faults.slow_body(bytes_per_second=20, prefix=NODE_METRICS)
+        await refresh(app, pilot)
+        text = header(app)
+        assert "node metrics: refresh failed: no complete answer from 127.0.0.1" in text, text
+        assert len(names(table(app, "nodes"))) == 5
 
 
 async def test_an_unreadable_metrics_window_is_ignored(sim):
@@ -121,3 +148,12 @@ def test_top_reports_deep_nesting_in_one_line(sim, capsys):
     assert code == 1
     assert err.startswith("error: malformed JSON for list nodes.metrics.k8s.io") and "nested too deeply" in err
     assert "Traceback" not in err and "RecursionError" not in err
+
+
+def test_doctor_reports_deeply_nested_answers_without_a_traceback(sim, capsys):
+    server, kubeconfig = sim
+    server.faults.deep_nesting(depth=100_000)  # every JSON answer
+    code = main(["doctor", "--kubeconfig", str(kubeconfig)])
+    out = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out.err + out.out and "RecursionError" not in out.err + out.out
+    assert "malformed JSON" in out.out
