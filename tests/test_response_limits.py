@@ -189,3 +189,22 @@ async def test_a_redirect_without_a_location_is_still_named(tmp_path):
             with pytest.raises(errors.Redirected, match="307 Temporary Redirect to list nodes: a redirect; "):
                 await KubeAPI(http, conn.server).list_nodes()
 
+
+
+async def test_the_deadline_does_not_count_the_time_credentials_take(sim, tmp_path):
+    from helpers.credentials import sim_kubeconfig
+    from helpers.exec_plugins import V1, exec_user, write_plugin
+
+    server, _ = sim
+    # A plugin that takes a while (a person logging in), then a server that answers at once.
+    plugin = write_plugin(tmp_path / "login.py", f"""
+        time.sleep(3)
+        print(json.dumps({{"apiVersion": {V1!r}, "kind": "ExecCredential", "status": {{"token": {server.token!r}}}}}))
+    """)
+    path = sim_kubeconfig(server, tmp_path / "config", user={"token": None, **exec_user(str(plugin))})
+    conn = load_connection(kubeconfig=str(path))
+    async with make_http_client(conn) as http:
+        api = KubeAPI(http, conn.server, limits=ResponseLimits(min_deadline=1.0))
+        assert api.limits.budget("version", None).deadline < 6
+        server.faults.set_latency("/version", api.limits.budget("version", None).deadline - 1.5)
+        assert (await api.version()).gitVersion

@@ -10,6 +10,7 @@ import asyncio
 import math
 import ssl
 import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -40,6 +41,18 @@ from ktopui.kube.objects import (
 )
 
 T = TypeVar("T")
+
+# The deadline of the request this task is making, with its length: started
+# again when the request is sent, once its credentials are ready (a person
+# logging in through an exec plugin is not the server being slow).
+_deadline: ContextVar[tuple[asyncio.Timeout, float] | None] = ContextVar("ktopui_deadline", default=None)
+
+
+async def _restart_deadline(request: httpx.Request) -> None:
+    if (current := _deadline.get()) is not None:
+        timeout, seconds = current
+        timeout.reschedule(asyncio.get_running_loop().time() + seconds)
+
 
 METRICS_GROUP = "metrics.k8s.io"
 # In preference order; kubectl after 1.36 takes the server's order among these.
@@ -86,6 +99,9 @@ class KubeAPI:
             read = http.timeout.read
             limits = ResponseLimits.from_environment(min_deadline=30.0 if read is None else 2 * read)
         self.limits = limits
+        if _restart_deadline not in http.event_hooks["request"]:
+            http.event_hooks = {**http.event_hooks,
+                                "request": [*http.event_hooks["request"], _restart_deadline]}
         # Objects in the last complete list of nodes and of pods (in its scope),
         # and so far in the one being paged through.
         self.seen: dict[str, int] = {}
@@ -211,8 +227,12 @@ class KubeAPI:
         # A single object is budgeted like any small answer, whatever its kind.
         budget = self.limits.budget(target.resource if not target.name else "", items)
         try:
-            async with asyncio.timeout(budget.deadline):
-                body = await self._read(path, query, target, budget.max_bytes)
+            async with asyncio.timeout(budget.deadline) as timeout:
+                token = _deadline.set((timeout, budget.deadline))
+                try:
+                    body = await self._read(path, query, target, budget.max_bytes)
+                finally:
+                    _deadline.reset(token)
         except TimeoutError:
             raise errors.RequestTimeout(
                 f"no complete answer from {_host_port(self.server)} within {budget.deadline:.0f}s "
