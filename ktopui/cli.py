@@ -126,7 +126,14 @@ def config_command(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def demo_cluster() -> Iterator[str]:
-    """A small simulated cluster in this process; yields its kubeconfig path."""
+    """A small simulated cluster in this process; yields its kubeconfig path.
+
+    Its token, CA and server key are temporary files, removed on the way out:
+    also when the terminal goes away (SIGHUP) or someone asks the process to
+    end (SIGTERM), whose default action would skip every cleanup.
+    """
+    import shutil
+    import signal
     import tempfile
 
     from ktopui.sim.cluster import SimOptions
@@ -134,7 +141,19 @@ def demo_cluster() -> Iterator[str]:
 
     with tempfile.TemporaryDirectory(prefix="ktopui-demo-") as tmp:
         with SimServer(SimOptions(nodes=DEMO_NODES, pods_per_node=DEMO_PODS_PER_NODE, seed=7)) as server:
-            yield str(server.write_kubeconfig(f"{tmp}/kubeconfig", context="ktopui-demo"))
+
+            def leave(signum: int, frame: object) -> None:
+                # The files first: whatever the unwinding below runs into, they are gone.
+                server.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise SystemExit(128 + signum)
+
+            previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGHUP, signal.SIGTERM)}
+            try:
+                yield str(server.write_kubeconfig(f"{tmp}/kubeconfig", context="ktopui-demo"))
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -8,13 +8,17 @@ tokens, JWTs, private keys, secret-bearing JSON fields) by pattern.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 
+from ktopui.kube import kubeconfig
 from ktopui.safe_text import escape_controls
 
 LOGGER = "ktopui"
@@ -70,30 +74,42 @@ class RedactingFormatter(logging.Formatter):
 
 
 def kubeconfig_secrets(paths: Iterable[str]) -> set[str]:
-    """Every secret value stored in these kubeconfig files (users' tokens, passwords, keys)."""
+    """Every secret value stored in these kubeconfig files (users' tokens, passwords, keys).
+
+    Files are parsed as the kubeconfig loader parses them (alias bombs refused),
+    and each object is looked at once, however many aliases share it.
+    """
     found: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in SECRET_KEYS and isinstance(value, str):
-                    found.add(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
     for path in paths:
         try:
-            walk(yaml.safe_load(Path(path).read_text()))
+            pending = [kubeconfig.parse(Path(path).read_bytes())]
         except (OSError, yaml.YAMLError):
             continue
+        seen: set[int] = set()
+        while pending:
+            node = pending.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in SECRET_KEYS and isinstance(value, str):
+                        found.add(value)
+                    else:
+                        pending.append(value)
+            elif isinstance(node, list):
+                pending.extend(node)
     return found
 
 
 def start_log(path: str, secrets: Iterable[str] = ()) -> logging.Logger:
-    """Send ktopui's log (and httpx's request lines) to `path`, redacted."""
+    """Send ktopui's log (and httpx's request lines) to `path`, redacted, readable by its owner only."""
+    # Created 0600, and an existing file narrowed to it: what is left after
+    # redaction (servers, users, namespaces) is still nobody else's business.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    with contextlib.suppress(OSError):  # (not ours to change, or not a regular file)
+        if stat.S_ISREG(os.stat(path).st_mode):
+            os.chmod(path, 0o600)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     for name in (LOGGER, "httpx"):

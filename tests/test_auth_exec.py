@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import tracemalloc
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from helpers.pki import CA
 
 from ktopui.kube.connection import load_connection
 from ktopui.kube.errors import ConfigError, CredentialError
-from ktopui.kube.exec_plugin import ExecConfig, ExecPlugin
+from ktopui.kube.exec_plugin import STDERR_TAIL, ExecConfig, ExecPlugin
 
 
 @pytest.fixture
@@ -230,3 +231,39 @@ async def test_client_certificate_from_plugin(home, tmp_path):
         await c.get("https://k8s.example/api")
     assert "Authorization" not in seen[0].headers
     assert conn.ssl_context.cert_generation == 1
+
+
+async def test_a_plugin_flooding_stderr_is_kept_to_a_bounded_tail(home, tmp_path):
+    plugin = write_plugin(tmp_path / "plugin.py", """
+        block = "x" * 65535 + "\\n"
+        for _ in range(3200):  # 200 MiB
+            sys.stderr.write(block)
+        sys.stderr.write("error: the last words")
+        sys.exit(1)
+    """)
+    conn = connect(home, exec_user(str(plugin)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(CredentialError) as e:
+            async with client(conn, Server()) as c:
+                await c.get("/api")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * STDERR_TAIL, peak  # (4 MiB, of 200 MiB written)
+    assert e.value.hint.endswith("xxx\nerror: the last words") and len(e.value.hint) < 2100
+
+
+async def test_a_plugin_flooding_stdout_is_stopped(home, tmp_path):
+    plugin = write_plugin(tmp_path / "plugin.py", """
+        print("starting up", file=sys.stderr, flush=True)
+        while True:
+            sys.stdout.write('{"status": {"token": "s3cr3t"}} ' * 1000)
+    """)
+    conn = connect(home, exec_user(str(plugin)))
+    with pytest.raises(CredentialError) as e:
+        async with client(conn, Server()) as c:
+            await asyncio.wait_for(c.get("/api"), 20)
+    assert e.value.message == f"exec plugin {plugin} wrote more than 1024 KiB on stdout, " \
+                              "more than any credential takes; ktopui stopped it"
+    assert e.value.hint == "Plugin stderr:\nstarting up" and "s3cr3t" not in str(e.value)

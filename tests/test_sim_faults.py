@@ -175,3 +175,29 @@ def test_reset_restores_a_healthy_cluster(sim_server, sim_api):
     faults.drop_connections()
     faults.reset()
     assert api.get(f"{METRICS}/pods").status_code == 200
+
+
+def test_hostile_answers(sim_server, sim_api):
+    api = sim_api(sim_server)
+    faults = sim_server.faults
+    faults.gzip_bomb(inflated=8 << 20, count=1, prefix="/api/v1/nodes")
+    with api.stream("GET", "/api/v1/nodes") as response:
+        assert response.headers["content-encoding"] == "gzip"
+        assert int(response.headers["content-length"]) < (8 << 20) // 100
+        assert sum(map(len, response.iter_bytes())) == 8 << 20
+    faults.huge_body(size=3 << 20, count=1, prefix="/api/v1/nodes")
+    assert len(api.get("/api/v1/nodes").content) == 3 << 20
+    faults.deep_nesting(depth=50, count=1, prefix=f"{METRICS}/nodes")
+    assert api.get(f"{METRICS}/nodes").text.startswith('{"x-nested":' + "[" * 50 + "]" * 50 + ',"kind"')
+    faults.bad_window("1.2.3s", count=1)
+    assert {item["window"] for item in api.get(f"{METRICS}/nodes").json()["items"]} == {"1.2.3s"}
+    faults.redirect("https://sso.example.com/login", count=1)
+    response = api.get("/api/v1/pods")
+    assert (response.status_code, response.headers["location"]) == (302, "https://sso.example.com/login")
+    faults.too_many_requests(retry_after="1e308", count=1)
+    assert api.get("/api/v1/pods").headers["retry-after"] == "1e308"
+    faults.slow_body(bytes_per_second=100, count=1, prefix="/version")
+    started = time.monotonic()
+    body = api.get("/version").content
+    assert time.monotonic() - started >= len(body) / 100 * 0.9
+    assert api.get("/api/v1/nodes").json()["kind"] == "NodeList"  # each rule fired once

@@ -192,7 +192,7 @@ class _Doctor:
             raise status_error(response, target)
         try:
             doc = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # (RecursionError: nested thousands deep)
             raise errors.MalformedResponse(f"malformed JSON for {target.describe()}") from None
         if not isinstance(doc, dict):
             raise errors.MalformedResponse(f"unexpected response shape for {target.describe()}")

@@ -107,7 +107,7 @@ async def read_apiservice(http: httpx.AsyncClient, server: str) -> APIService:
     try:
         doc = json.loads(response.content)
         conditions = (doc.get("status") or {}).get("conditions") or []
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # (RecursionError: nested thousands deep)
         return APIService(error="the server sent an unreadable APIService")
     found = APIService(found=True, service=advice.service_name(doc))
     for condition in conditions:

@@ -6,11 +6,14 @@ person; nothing above this module sees httpx exceptions or raw bodies.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import ssl
 import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 # httpx's package __init__ imports its command-line client (`httpx._main`,
 # which loads rich and click) whenever those happen to be installed; ktopui
@@ -20,7 +23,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 
-from ktopui.kube import errors
+from ktopui.kube import backoff, errors
+from ktopui.kube.limits import ERROR_BODY, ResponseLimits, raise_hint, size_text
 from ktopui.kube.objects import (
     APIGroupList,
     NamespaceList,
@@ -37,6 +41,18 @@ from ktopui.kube.objects import (
 )
 
 T = TypeVar("T")
+
+# The deadline of the request this task is making, with its length: started
+# again when the request is sent, once its credentials are ready (a person
+# logging in through an exec plugin is not the server being slow).
+_deadline: ContextVar[tuple[asyncio.Timeout, float] | None] = ContextVar("ktopui_deadline", default=None)
+
+
+async def _restart_deadline(request: httpx.Request) -> None:
+    if (current := _deadline.get()) is not None:
+        timeout, seconds = current
+        timeout.reschedule(asyncio.get_running_loop().time() + seconds)
+
 
 METRICS_GROUP = "metrics.k8s.io"
 # In preference order; kubectl after 1.36 takes the server's order among these.
@@ -67,12 +83,29 @@ class Target:
 
 
 class KubeAPI:
-    """The reads ktopui needs, over one shared httpx client."""
+    """The reads ktopui needs, over one shared httpx client.
 
-    def __init__(self, http: httpx.AsyncClient, server: str) -> None:
+    Each read has a budget (limits.py): a body it may not outgrow and a
+    deadline for the whole request. The budgets of lists grow with the
+    objects the cluster was last seen to have, which this counts.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, server: str, *, limits: ResponseLimits | None = None) -> None:
         self.http = http
         self.server = server.rstrip("/")
         self._metrics_version: str | None = None
+        if limits is None:
+            # The deadline is never shorter than two reads' timeouts.
+            read = http.timeout.read
+            limits = ResponseLimits.from_environment(min_deadline=30.0 if read is None else 2 * read)
+        self.limits = limits
+        if _restart_deadline not in http.event_hooks["request"]:
+            http.event_hooks = {**http.event_hooks,
+                                "request": [*http.event_hooks["request"], _restart_deadline]}
+        # Objects in the last complete list of nodes and of pods (in its scope),
+        # and so far in the one being paged through.
+        self.seen: dict[str, int] = {}
+        self._paging: dict[str, int] = {}
 
     # -- discovery --------------------------------------------------------
 
@@ -100,10 +133,12 @@ class KubeAPI:
 
     async def list_nodes(self, *, label_selector: str = "", limit: int = 0, continue_: str = "") -> NodeList:
         """The node list; with `limit`, one page of it (its metadata.continue_ asks for the next)."""
-        return await self._get(
-            "/api/v1/nodes", NodeList, Target("list", "nodes"), labelSelector=label_selector,
-            limit=str(limit) if limit else "", **{"continue": continue_},
+        page = await self._get(
+            "/api/v1/nodes", NodeList, Target("list", "nodes"), items=limit or self.seen.get("nodes"),
+            labelSelector=label_selector, limit=str(limit) if limit else "", **{"continue": continue_},
         )
+        self._count("nodes", page, continued=bool(continue_))
+        return page
 
     async def get_node(self, name: str) -> Node:
         return await self._get(f"/api/v1/nodes/{name}", Node, Target("get", "nodes", name=name))
@@ -114,15 +149,26 @@ class KubeAPI:
     ) -> PodList:
         """The pod list; with `limit`, one page of it (its metadata.continue_ asks for the next)."""
         path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
-        return await self._get(
+        page = await self._get(
             path,
             PodList,
             Target("list", "pods", namespace),
+            items=limit or self.seen.get("pods"),
             labelSelector=label_selector,
             fieldSelector=field_selector,
             limit=str(limit) if limit else "",
             **{"continue": continue_},
         )
+        if not field_selector:
+            self._count("pods", page, continued=bool(continue_))
+        return page
+
+    def _count(self, resource: str, page: NodeList | PodList, *, continued: bool) -> None:
+        total = len(page.items) + (self._paging.get(resource, 0) if continued else 0)
+        if page.metadata.continue_:
+            self._paging[resource] = total
+        else:
+            self.seen[resource] = total
 
     async def list_namespaces(self) -> list[str]:
         found = await self._get("/api/v1/namespaces", NamespaceList, Target("list", "namespaces"))
@@ -137,6 +183,7 @@ class KubeAPI:
             f"{base}/nodes",
             kind,
             Target("list", "nodes.metrics.k8s.io"),
+            items=self.seen.get("nodes"),
             labelSelector=label_selector,
         )
 
@@ -156,6 +203,7 @@ class KubeAPI:
             path,
             kind,
             Target("list", "pods.metrics.k8s.io", namespace),
+            items=self.seen.get("pods"),
             labelSelector=label_selector,
         )
 
@@ -172,30 +220,73 @@ class KubeAPI:
 
     # -- transport --------------------------------------------------------
 
-    async def _get(self, path: str, kind: type[T], target: Target, **params: str) -> T:
+    async def _get(self, path: str, kind: type[T], target: Target, *, items: int | None = None,
+                   **params: str) -> T:
+        """GET `path` decoded as `kind`; `items`: how many objects the answer can hold (None: unknown)."""
         query = {k: v for k, v in params.items() if v}
+        # A single object is budgeted like any small answer, whatever its kind.
+        budget = self.limits.budget(target.resource if not target.name else "", items)
+        try:
+            async with asyncio.timeout(budget.deadline) as timeout:
+                token = _deadline.set((timeout, budget.deadline))
+                try:
+                    body = await self._read(path, query, target, budget.max_bytes)
+                finally:
+                    _deadline.reset(token)
+        except TimeoutError:
+            raise errors.RequestTimeout(
+                f"no complete answer from {_host_port(self.server)} within {budget.deadline:.0f}s "
+                f"({target.describe()}): the server is sending too slowly",
+                hint="The API server may be overloaded, or the network path to it very slow.",
+            ) from None
+        except errors.MetricsUnavailable:
+            self._metrics_version = None  # rediscover: it may come back
+            raise
+        return decode(body, kind, what=target.describe())
+
+    async def _read(self, path: str, query: dict[str, str], target: Target, max_bytes: int) -> bytearray:
+        """The body of a successful answer; raises the KubeError of any other."""
         error: errors.KubeError | None = None
         # The body is read into one buffer owned here (not httpx's list of
         # chunks joined into a second copy), and freed as soon as it is
-        # decoded: a 150,000-pod list is 53 MB.
+        # decoded: a 150,000-pod list is 53 MB. Counted as it is inflated, a
+        # chunk at a time: a gzip bomb stops at the limit, not in memory.
         body = bytearray()
         try:
             async with self.http.stream(
                 "GET", self.server + path, params=query, headers={"Accept": "application/json"}
             ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    error = status_error(response, target)
+                if response.status_code >= 300:
+                    error = status_error(response, target, await error_body(response))
                 else:
                     async for chunk in response.aiter_bytes():
                         body += chunk
+                        if len(body) > max_bytes:
+                            error = too_large(target, max_bytes)
+                            break
         except httpx.HTTPError as err:
             raise transport_error(err, self.server, target) from None
         if error is not None:
-            if isinstance(error, errors.MetricsUnavailable):
-                self._metrics_version = None  # rediscover: it may come back
             raise error
-        return decode(body, kind, what=target.describe())
+        return body
+
+
+async def error_body(response: httpx.Response) -> bytes:
+    """The start of an error answer, enough for its message (the rest is left unread)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= ERROR_BODY:
+            break
+    return bytes(body[:ERROR_BODY])
+
+
+def too_large(target: Target, max_bytes: int) -> errors.ResponseTooLarge:
+    return errors.ResponseTooLarge(
+        f"the answer to {target.describe()} is larger than {size_text(max_bytes)}, more than it can "
+        "legitimately be: ktopui stopped reading it",
+        hint=raise_hint(max_bytes),
+    )
 
 
 def _host_port(server: str) -> str:
@@ -238,6 +329,14 @@ def transport_error(err: httpx.HTTPError, server: str, target: Target) -> errors
                 "did you specify the right host or port?"
             )
         return errors.Unreachable(f"Unable to connect to the server {host}: {text or type(err).__name__}")
+    if isinstance(err, httpx.LocalProtocolError):
+        # Its text quotes the offending header, which may be a credential: never shown.
+        return errors.TransportError(
+            f"ktopui could not send the request to {host} ({target.describe()}): a request header "
+            "is not valid HTTP",
+            hint="Check the credentials and impersonation settings of this user in your kubeconfig "
+            "for line breaks or other control characters.",
+        )
     if isinstance(err, (httpx.RemoteProtocolError, httpx.ReadError)):
         return errors.TransportError(
             f"the connection to {host} broke before the response was complete "
@@ -246,29 +345,50 @@ def transport_error(err: httpx.HTTPError, server: str, target: Target) -> errors
     return errors.TransportError(f"request to {host} failed ({target.describe()}): {err}")
 
 
-def _status_of(response: httpx.Response) -> Status | None:
+def _status_of(response: httpx.Response, body: bytes) -> Status | None:
     if "json" not in response.headers.get("content-type", ""):
         return None
     try:
-        status = decode(response.content, Status)
+        status = decode(body, Status)
     except errors.MalformedResponse:
         return None
     return status if status.kind == "Status" else None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds, at most the backoff's cap: a server cannot stop ktopui for an hour."""
     value = response.headers.get("retry-after", "")
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    return min(max(0.0, seconds), backoff.CAP) if not math.isnan(seconds) else None
 
 
-def status_error(response: httpx.Response, target: Target) -> errors.KubeError:
-    """Turn an HTTP error response into the matching KubeError."""
+def _redirect_error(response: httpx.Response, target: Target) -> errors.Redirected:
     code = response.status_code
-    status = _status_of(response)
-    body_text = "" if status else response.text.strip()[:200]
+    location = response.headers.get("location", "")
+    # Only where to: the rest of the address (a path, a query) may carry tokens.
+    where = urlsplit(urljoin(str(response.url), location)).hostname if location else None
+    return errors.Redirected(
+        f"the server answered {code} {response.reason_phrase} to {target.describe()}: a redirect"
+        + (f" to {where}" if where else "") + "; ktopui does not follow redirects",
+        status=code,
+        reason="Redirect",
+        hint="Something in front of the API server (a proxy or a login page) is redirecting requests: "
+        "check the cluster's server URL in your kubeconfig, or whether that proxy needs you to log in.",
+    )
+
+
+def status_error(response: httpx.Response, target: Target, body: bytes | None = None) -> errors.KubeError:
+    """Turn an HTTP error (or redirect) response into the matching KubeError; `body`: its start,
+    when the response was not read whole."""
+    code = response.status_code
+    if 300 <= code < 400:
+        return _redirect_error(response, target)
+    body = response.content if body is None else body
+    status = _status_of(response, body)
+    body_text = "" if status else body.decode("utf-8", "replace").strip()[:200]
     message = status.message if status and status.message else ""
     reason = status.reason if status else ""
     op = f"{target.verb} {target.resource}"

@@ -34,6 +34,31 @@ _REMOVED_PROVIDERS = {
 }
 
 
+def header_problem(value: str) -> str:
+    """Why `value` cannot go in an HTTP header ("" if it can), naming the place, never the value."""
+    for i, ch in enumerate(value):
+        if ch in "\r\n":
+            what = "a line break"
+        elif ord(ch) > 126:
+            what = "a non-ASCII character"
+        elif ord(ch) < 32 and ch != "\t" or ord(ch) == 127:
+            what = "a control character"
+        else:
+            continue
+        return f"contains {what} (character {i + 1} of {len(value)}), which cannot be sent in an HTTP header"
+    return ""
+
+
+def checked_token(token: str, whose: str, error: type[ConfigError] | type[CredentialError] = CredentialError) -> str:
+    """`token` without surrounding whitespace (a pasted token often ends in a newline;
+    client-go trims token files so); `error` naming `whose` if it still cannot be sent."""
+    token = token.strip()
+    if problem := header_problem(token):
+        raise error(f"the token of {whose} {problem}",
+                    hint="Copy the token again, without line breaks or other characters around it.")
+    return token
+
+
 class KubeAuth(httpx.Auth):
     """Base: adds impersonation headers (kubeconfig `as`, `as-groups`...) and
     leaves a request that already carries credentials alone, as every
@@ -119,8 +144,12 @@ class TokenFileAuth(KubeAuth):
             if self._token is None:
                 raise CredentialError(f'read empty token from file "{self.path}"')
             return self._token
-        self._token = token
-        return token
+        try:
+            self._token = checked_token(token, f'token file "{self.path}"')
+        except CredentialError:
+            if self._token is None:
+                raise
+        return self._token
 
     def current_token(self) -> str:
         if self._token is None or time.monotonic() - self._read_at >= self._period:
@@ -173,7 +202,8 @@ class ExecAuth(KubeAuth):
 
     def _apply(self, request: httpx.Request, cred: ExecCredential) -> None:
         if cred.token:
-            request.headers["Authorization"] = f"Bearer {cred.token}"
+            token = checked_token(cred.token, f"exec plugin {self.plugin.config.command}")
+            request.headers["Authorization"] = f"Bearer {token}"
         else:
             request.headers.pop("Authorization", None)
         if cred.cert_pem and self._cert_loaded is not cred:
@@ -198,7 +228,8 @@ class OIDCAuth(KubeAuth):
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         if not self._prepare(request):
-            request.headers["Authorization"] = f"Bearer {await self.provider.id_token()}"
+            token = checked_token(await self.provider.id_token(), f"the oidc provider {self.provider.issuer}")
+            request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
 
@@ -252,12 +283,18 @@ def validation_errors(name: str, user: dict) -> tuple[list[str], list[str]]:
 
 
 def auth_for_user(name: str, user: dict, *, ssl_context: KubeSSLContext, origin: str | None,
-                  exec_cluster_info: dict, environ: Mapping[str, str]) -> UserAuth:
+                  exec_cluster_info: dict, environ: Mapping[str, str],
+                  url_userinfo: tuple[str, str] | None = None) -> UserAuth:
     """The credentials of a validated kubeconfig user; loads its client
     certificate into `ssl_context`. `exec_cluster_info` is spec.cluster for an
-    exec plugin that asks for it."""
+    exec plugin that asks for it. `url_userinfo`: the user and password written
+    in the cluster's server URL, sent as basic auth when the user has no
+    credentials of their own (kubectl sends them even then, in place of the
+    user's token)."""
     where = f'user "{name}"'
     token = string_field(user, "token", where)
+    if token:
+        token = checked_token(token, where, ConfigError)
     token_file = string_field(user, "tokenFile", where)
     username = string_field(user, "username", where)
     password = string_field(user, "password", where)
@@ -282,6 +319,14 @@ def auth_for_user(name: str, user: dict, *, ssl_context: KubeSSLContext, origin:
     elif username or password:
         header_auth = BasicAuth(username, password)
         methods.append(f"basic auth (user {username})")
+
+    if url_userinfo is not None:
+        if header_auth is None and exec_cfg is None and provider_auth is None:
+            header_auth = BasicAuth(*url_userinfo)
+            methods.append(f"basic auth from the server URL (user {url_userinfo[0]})")
+        else:
+            warnings.append(f"the user and password in the server URL are not sent: {where} has credentials "
+                            "of its own")
 
     auth: KubeAuth | None = header_auth
     if exec_cfg is not None:
@@ -370,6 +415,9 @@ def _impersonation_headers(user: dict, where: str) -> list[tuple[str, str]]:
     for key, values in (user.get("as-user-extra") or {}).items():
         name = "Impersonate-Extra-" + quote(str(key), safe="!#$&'*+-.^_`|~")
         headers += [(name, str(v)) for v in (values if isinstance(values, list) else [values])]
+    for header, value in headers:
+        if problem := header_problem(value):
+            raise ConfigError(f"invalid configuration: the {header} value of {where} {problem}")
     return headers
 
 

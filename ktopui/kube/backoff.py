@@ -2,7 +2,8 @@
 
 Jitter keeps many dashboards that failed together (an API server restart)
 from coming back in lockstep; the cap keeps recovery quick once the server
-is back; a server's Retry-After is always honoured.
+is back; a server's Retry-After is honoured up to that cap (a server asking
+for an hour, or 1e308 seconds, must not stop ktopui until a key is pressed).
 """
 
 from __future__ import annotations
@@ -29,5 +30,5 @@ def next_delay(
         delay = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
         delay = max(delay, interval)
     if retry_after is not None:
-        delay = max(delay, retry_after)
+        delay = max(delay, min(retry_after, cap))
     return delay

@@ -16,7 +16,7 @@ import re
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -90,8 +90,8 @@ def load_connection(*, kubeconfig: str | None = None, context: str | None = None
     if ca_pem is None and (ca_file := kc.string_field(cluster, "certificate-authority", where)):
         ca_pem = _read(ca_file)
     has_client_cert = bool(sel.user.get("client-certificate") or sel.user.get("client-certificate-data"))
-    server = _server_url(kc.string_field(cluster, "server", where), sel.cluster_name,
-                         tls=bool(ca_pem) or insecure or has_client_cert)
+    server, userinfo = _server_url(kc.string_field(cluster, "server", where), sel.cluster_name,
+                                   tls=bool(ca_pem) or insecure or has_client_cert)
     ssl_context = build_context(ca_pem=ca_pem, insecure=insecure, server_name=server_name, where=where)
     if insecure:
         warnings.append(f"insecure-skip-tls-verify is set for {where}: the server's certificate is not verified")
@@ -107,7 +107,8 @@ def load_connection(*, kubeconfig: str | None = None, context: str | None = None
             sel.user_name, sel.user, ssl_context=ssl_context, origin=sel.user_origin, environ=env,
             exec_cluster_info=cluster_info(server=server, tls_server_name=server_name, insecure=insecure,
                                            ca_pem=ca_pem, proxy_url=proxy, disable_compression=disable_compression,
-                                           extension=extension))
+                                           extension=extension),
+            url_userinfo=userinfo)
     else:
         # client-go reads credentials only for TLS transports (IsConfigTransportTLS).
         user_auth = UserAuth(None, "none (plain http)")
@@ -147,15 +148,26 @@ def _cluster_validation(name: str, cluster: dict) -> tuple[list[str], list[str]]
     return errors, warnings
 
 
-def _server_url(server: str, cluster_name: str, *, tls: bool) -> str:
-    """Base URL without query, fragment or trailing slash. A server without a
-    scheme is https when TLS is configured (client-go DefaultServerURL)."""
+def _server_url(server: str, cluster_name: str, *, tls: bool) -> tuple[str, tuple[str, str] | None]:
+    """Base URL without query, fragment, trailing slash or user and password, and
+    those (None when absent). A server without a scheme is https when TLS is
+    configured (client-go DefaultServerURL). The URL is shown and logged, so
+    the password must not stay in it."""
     parts = urlsplit(server)
     if not parts.scheme or not parts.netloc:
         parts = urlsplit(("https://" if tls else "http://") + server)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f'invalid server URL "{server}" for cluster "{cluster_name}"')
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid:
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        raise ConfigError(f'invalid server URL "{shown}" for cluster "{cluster_name}"')
+    userinfo = None
+    if parts.username is not None or parts.password is not None:
+        userinfo = (unquote(parts.username or ""), unquote(parts.password or ""))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", "")), userinfo
 
 
 def _check_socks_support(proxy: str | None) -> None:

@@ -109,4 +109,12 @@ class MetricsUnavailable(KubeError):
 
 
 class MalformedResponse(KubeError):
-    """The body could not be decoded (truncated, not JSON, wrong shape)."""
+    """The body could not be decoded (truncated, not JSON, wrong shape, nested too deeply)."""
+
+
+class ResponseTooLarge(KubeError):
+    """The body outgrew what the request can legitimately return (see kube/limits.py)."""
+
+
+class Redirected(APIError):
+    """3xx: something in front of the API server sends us elsewhere (ktopui does not follow)."""

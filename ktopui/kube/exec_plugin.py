@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ktopui.kube.errors import ConfigError, CredentialError
+from ktopui.kube.shared_lock import SharedLock
 
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
@@ -33,6 +35,12 @@ _INSTALL_HELP = (
     "      https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins"
 )
 _STDERR_QUOTE_CHARS = 2000
+# What is kept of a plugin's stderr (its end, where the error usually is): a
+# plugin writing forever must not fill memory.
+STDERR_TAIL = 64 * 1024
+# An ExecCredential is a few KB even with a certificate and key.
+MAX_STDOUT = 1024 * 1024
+_READ = 64 * 1024
 
 
 def validation_errors(user_name: str, raw: dict) -> list[str]:
@@ -120,7 +128,7 @@ class ExecPlugin:
         self._environ = dict(environ)
         self._stdin_is_terminal = stdin_is_terminal
         self._cached: ExecCredential | None = None
-        self._lock = asyncio.Lock()
+        self._lock = SharedLock()  # (the dashboard's doctor runs in a loop of its own)
 
     def __repr__(self) -> str:
         return f"ExecPlugin({self.config.command!r})"
@@ -174,11 +182,15 @@ class ExecPlugin:
         except OSError as e:
             raise CredentialError(f"exec: {cfg.command}: {e.strerror or e}") from None
         try:
-            stdout, stderr = await asyncio.gather(proc.stdout.read(), _read_stderr(proc.stderr, echo=interactive))
+            stdout, stderr = await asyncio.gather(_read_stdout(proc), _read_stderr(proc.stderr, echo=interactive))
             code = await proc.wait()
         except BaseException:  # cancelled: nobody will use what the plugin prints
             proc.kill()
             raise
+        if stdout is None:
+            raise CredentialError(
+                f"exec plugin {cfg.command} wrote more than {MAX_STDOUT // 1024} KiB on stdout, "
+                "more than any credential takes; ktopui stopped it", hint=_quote_stderr(stderr))
         if code != 0:
             raise CredentialError(
                 f"exec: executable {cfg.command} failed with exit code {code if code >= 0 else -1}",
@@ -190,15 +202,30 @@ class ExecPlugin:
             raise CredentialError(f"exec plugin {cfg.command}: {e.message}", hint=_quote_stderr(stderr)) from None
 
 
+async def _read_stdout(proc: asyncio.subprocess.Process) -> bytes | None:
+    """All of the plugin's stdout; None (and the plugin killed) once it outgrows MAX_STDOUT."""
+    out = bytearray()
+    while chunk := await proc.stdout.read(_READ):
+        out += chunk
+        if len(out) > MAX_STDOUT:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            return None
+    return bytes(out)
+
+
 async def _read_stderr(stream: asyncio.StreamReader, *, echo: bool) -> bytes:
-    """All of stderr; echoed to ours when the plugin may be prompting the user."""
-    chunks = []
-    while chunk := await stream.read(4096):
-        chunks.append(chunk)
+    """The last STDERR_TAIL bytes of stderr, read to its end; all of it echoed to ours
+    (as kubectl does) when the plugin may be prompting the user."""
+    tail = bytearray()
+    while chunk := await stream.read(_READ):
+        tail += chunk
+        if len(tail) > STDERR_TAIL:
+            del tail[:-STDERR_TAIL]
         if echo:
             sys.stderr.write(chunk.decode("utf-8", "replace"))
             sys.stderr.flush()
-    return b"".join(chunks)
+    return bytes(tail)
 
 
 def _quote_stderr(stderr: bytes) -> str:

@@ -34,7 +34,73 @@ _SECTIONS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context")
 _CLUSTER_PATHS = ("certificate-authority",)
 _USER_PATHS = ("client-certificate", "client-key", "tokenFile")
 
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when available
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when available
+
+
+class KubeconfigLoader(_BASE_LOADER):
+    """The safe loader, refusing documents that owe most of their size to aliases.
+
+    Aliases share one parsed node, so a 740-byte "billion laughs" file parses
+    at once; whoever walks the result (merging, collecting secrets for the log)
+    visits it a billion times. kubectl refuses such files ("yaml: document
+    contains excessive aliasing"); so does this, with go-yaml's rule.
+    """
+
+    def construct_document(self, node: yaml.Node):
+        _check_aliasing(node)
+        return super().construct_document(node)
+
+
+def _allowed_alias_ratio(decodes: int) -> float:
+    """go-yaml decode.go allowedAliasRatio: 99 % of a small document's nodes may come from
+    aliases, 10 % of a huge one's, scaling between 400,000 and 4,000,000 nodes."""
+    low, high = 400_000, 4_000_000
+    if decodes <= low:
+        return 0.99
+    if decodes >= high:
+        return 0.10
+    return 0.99 - 0.89 * (decodes - low) / (high - low)
+
+
+def _check_aliasing(root: yaml.Node) -> None:
+    """Walk the document as a decoder expanding aliases would, counting nodes reached
+    through an alias (a node met again), and stop as soon as go-yaml would."""
+    decodes = aliased = 0
+    seen: set[int] = set()
+    open_nodes: set[int] = set()  # ids of the collections being walked: meeting one again is a cycle
+    stack: list[tuple[object, bool]] = [(root, False)]
+    while stack:
+        node, via_alias = stack.pop()
+        if isinstance(node, int):  # the walk leaves the collection with this id
+            open_nodes.discard(node)
+            continue
+        key = id(node)
+        if key in open_nodes:
+            raise yaml.YAMLError("yaml: anchor value contains itself")
+        via_alias = via_alias or key in seen
+        seen.add(key)
+        decodes += 1
+        aliased += via_alias
+        if aliased > 100 and decodes > 1000 and aliased / decodes > _allowed_alias_ratio(decodes):
+            raise yaml.YAMLError("yaml: document contains excessive aliasing")
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            continue
+        open_nodes.add(key)
+        stack.append((key, via_alias))
+        stack.extend((child, via_alias) for child in reversed(children))
+
+
+def parse(raw: bytes) -> object:
+    """One YAML document, loaded safely; raises yaml.YAMLError (alias bombs and nesting
+    too deep included)."""
+    try:
+        return yaml.load(raw, Loader=KubeconfigLoader)
+    except RecursionError:
+        raise yaml.YAMLError("yaml: document nested too deeply") from None
 
 
 @dataclass
@@ -121,13 +187,14 @@ def _read(path: str) -> dict:
     if not raw.strip():
         return {}
     try:
-        doc = yaml.load(raw, Loader=YAML_LOADER)
+        doc = parse(raw)
     except yaml.MarkedYAMLError as e:
         # Never str(e): PyYAML quotes the offending line, which may hold a secret.
         line = e.problem_mark.line + 1 if e.problem_mark else "?"
         raise _LoadError(f"yaml: line {line}: {e.problem or e.context}") from None
-    except yaml.YAMLError:
-        raise _LoadError("yaml: invalid document") from None
+    except yaml.YAMLError as e:
+        message = str(e) if str(e).startswith("yaml: ") else "yaml: invalid document"  # (ours hold no text)
+        raise _LoadError(message) from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

@@ -11,7 +11,6 @@ tokens are written back to the kubeconfig file that defines the user.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -25,7 +24,8 @@ import httpx
 import yaml
 
 from ktopui.kube.errors import ConfigError, CredentialError
-from ktopui.kube.kubeconfig import YAML_LOADER
+from ktopui.kube.kubeconfig import KubeconfigLoader
+from ktopui.kube.shared_lock import SharedLock
 from ktopui.kube.proxy import proxy_from_environment
 from ktopui.kube.tls import build_context
 
@@ -59,7 +59,7 @@ class OIDCProvider:
         self._file = kubeconfig_file
         self._user = user_name
         self._environ = environ
-        self._lock = asyncio.Lock()
+        self._lock = SharedLock()  # (the dashboard's doctor runs in a loop of its own)
 
     @property
     def issuer(self) -> str:
@@ -159,7 +159,7 @@ class OIDCProvider:
             return
         path = os.path.realpath(self._file)  # write through symlinks, as kubectl does
         with open(path, "rb") as f:
-            doc = yaml.load(f, Loader=YAML_LOADER)
+            doc = yaml.load(f, Loader=KubeconfigLoader)
         for entry in (doc or {}).get("users") or []:
             if isinstance(entry, dict) and entry.get("name") == self._user:
                 provider = (entry.get("user") or {}).get("auth-provider")

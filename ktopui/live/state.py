@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -54,7 +55,13 @@ CLUSTER_KEY = ("cluster",)
 FIRST_PODS_WAIT = 1.0
 FIRST_NODES_WAIT = 15.0
 DEFAULT_RESOLUTION = 15.0  # metrics-server's usual --metric-resolution
-_WINDOW = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$")
+# One number and unit of a Go duration (longer units first: "ms" is not "m" then "s").
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(h|ms|us|µs|μs|ns|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9}
+# The longest metrics resolution believed: a window of hours (or 1e30 hours)
+# is a broken server, and trusting it would stop the pod metrics list from
+# being fetched again.
+MAX_RESOLUTION = 300.0
 
 
 # Samples kept per entity (one per metrics resolution, usually 15 s): 30
@@ -69,12 +76,15 @@ def new_history() -> History:
 
 
 def window_seconds(window: str) -> float | None:
-    """Go's Duration.String() (`15.032s`, `1m0.5s`) in seconds; None if unreadable."""
-    match = _WINDOW.match(window) if window else None
-    if not match or not any(match.groups()):
+    """Go's Duration.String() (`15.032s`, `1m0.5s`, `500ms`) in seconds; None when it is not
+    one, or not a positive finite one (kubectl ignores the window: one it cannot read is skipped)."""
+    if not window or len(window) > 40:
         return None
-    hours, minutes, seconds = match.groups()
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+    parts = _DURATION_PART.findall(window)
+    if not parts or sum(len(n) + len(u) for n, u in parts) != len(window):
+        return None
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    return seconds if 0 < seconds < math.inf else None
 
 
 _timestamp = attrgetter("timestamp")
@@ -289,7 +299,7 @@ class LiveCluster:
         if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics or newest is None:
             return True
         windows = [w for w in (window_seconds(m.window) for m in node_metrics[:50]) if w]
-        resolution = max(windows) if windows else DEFAULT_RESOLUTION
+        resolution = min(max(windows), MAX_RESOLUTION) if windows else DEFAULT_RESOLUTION
         # A window is the measured interval between two scrapes, a little longer
         # than the scrape period itself (15.032s for 15s): allow for that.
         return newest - self._pods_fetched_at >= 0.9 * resolution

@@ -20,12 +20,18 @@ Every switch can be flipped from any thread while requests are being served:
     faults.drop_connections(count=1)                       # close without answering
     faults.truncate_bodies(fraction=0.5)                   # full Content-Length, half the body, close
     faults.malformed_json(prefix="/api/v1/nodes")          # 200 with invalid JSON
-    faults.too_many_requests(retry_after=2, count=3)       # 429 + Retry-After
+    faults.too_many_requests(retry_after=2, count=3)       # 429 + Retry-After (any header text: "1e308")
     faults.server_error(502)                               # 500 / 502 / 503 / 504
     faults.status_code = 500         # shorthand: every request fails with that code until set to None
     faults.invalid_quantity("nodemetrics", "node-a", value="6GiB")
     faults.hostile_errors(count=2)   # 500s whose Status message carries escape sequences and markup
                                      # (names and other texts: SimOptions(hostile_text=True), hostile.py)
+    faults.gzip_bomb(inflated=3 << 30, prefix=...)         # 200, a few MB of gzip that inflate to 3 GiB
+    faults.huge_body(size=2 << 30, prefix=...)             # 200 with a 2 GiB body (streamed, never held)
+    faults.slow_body(bytes_per_second=1, prefix=...)       # the real answer, trickled a byte at a time
+    faults.deep_nesting(depth=100_000, prefix=...)         # an unknown field nested 100,000 arrays deep
+    faults.bad_window("1.2.3s", prefix=...)                # every metrics item's window reads so
+    faults.redirect("https://sso.example.com/login?next=x", code=302)   # a redirect, as from an auth proxy
     faults.reset()
 
 Request rules fire on paths starting with `prefix`, for `count` requests (None: until
@@ -44,12 +50,17 @@ from ktopui.sim.cluster import SimCluster
 
 @dataclass(slots=True)
 class Rule:
-    kind: str  # drop | truncate | malformed | status | hostile
+    kind: str  # drop | truncate | malformed | status | hostile | redirect | gzip_bomb | huge_body | slow_body | deep_nesting | bad_window
     prefix: str
     remaining: int | None
     fraction: float | None
     code: int = 0
-    retry_after: int = 1
+    retry_after: int | str = 1
+    # Of the hostile-answer rules below: bytes (gzip_bomb, huge_body, deep_nesting),
+    # bytes per second (slow_body), header or field text (bad_window, redirect).
+    size: int = 0
+    rate: float = 0.0
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +173,7 @@ class Faults:
                        prefix: str = "/") -> None:
         self._add(Rule("malformed", prefix, count, fraction))
 
-    def too_many_requests(self, *, retry_after: int = 1, count: int | None = None,
+    def too_many_requests(self, *, retry_after: int | str = 1, count: int | None = None,
                           fraction: float | None = None, prefix: str = "/") -> None:
         self._add(Rule("status", prefix, count, fraction, 429, retry_after))
 
@@ -171,6 +182,42 @@ class Faults:
         if code not in (500, 502, 503, 504):
             raise ValueError(f"unsupported server error {code}")
         self._add(Rule("status", prefix, count, fraction, code))
+
+    # ---- hostile answers: memory, time, nesting, odd fields ------------------------
+
+    def gzip_bomb(self, *, inflated: int = 3 << 30, count: int | None = None, fraction: float | None = None,
+                  prefix: str = "/") -> None:
+        """Answer 200 with a gzip body (sent whether or not the client accepts gzip) that
+        inflates to `inflated` bytes: a JSON list opening, then spaces."""
+        self._add(Rule("gzip_bomb", prefix, count, fraction, size=inflated))
+
+    def huge_body(self, *, size: int = 2 << 30, count: int | None = None, fraction: float | None = None,
+                  prefix: str = "/") -> None:
+        """Answer 200 with a `size`-byte JSON body (a list opening, then spaces), written as read."""
+        self._add(Rule("huge_body", prefix, count, fraction, size=size))
+
+    def slow_body(self, *, bytes_per_second: float = 1.0, count: int | None = None,
+                  fraction: float | None = None, prefix: str = "/") -> None:
+        """Send the real answer's headers at once and its body at `bytes_per_second`, a byte
+        at a time: every read is quick, the whole never comes."""
+        self._add(Rule("slow_body", prefix, count, fraction, rate=bytes_per_second))
+
+    def deep_nesting(self, *, depth: int = 100_000, count: int | None = None, fraction: float | None = None,
+                     prefix: str = "/") -> None:
+        """Add an unknown field holding `depth` nested arrays to a JSON object answer."""
+        self._add(Rule("deep_nesting", prefix, count, fraction, size=depth))
+
+    def bad_window(self, window: str = "1.2.3s", *, count: int | None = None, fraction: float | None = None,
+                   prefix: str = "/apis/metrics.k8s.io") -> None:
+        """Serve `window` as the window of every metrics item."""
+        self._add(Rule("bad_window", prefix, count, fraction, text=window))
+
+    def redirect(self, location: str = "https://sso.example.com/login", *, code: int = 302,
+                 count: int | None = None, fraction: float | None = None, prefix: str = "/") -> None:
+        """Answer with a redirect to `location`, as an authenticating proxy in front of the API does."""
+        if code not in (301, 302, 303, 307, 308):
+            raise ValueError(f"not a redirect: {code}")
+        self._add(Rule("redirect", prefix, count, fraction, code, text=location))
 
     def take(self, kind: str, path: str) -> Rule | None:
         """The first live rule of `kind` matching `path` that fires now (consuming one of its count)."""

@@ -38,6 +38,10 @@ stalled client cannot block the accept loop.
 
 from __future__ import annotations
 
+import functools
+import html
+import json
+import re
 import shutil
 import socket
 import ssl
@@ -47,6 +51,7 @@ import traceback
 import uuid
 import zlib
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -145,6 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = _injected(rule.code, rule.retry_after)
         elif faults.take("hostile", path) is not None:
             response = Response(500, status.internal_error(hostile.STATUS_MESSAGE))
+        elif (rule := faults.take("redirect", path)) is not None:
+            response = _redirect(rule.code, rule.text)
         elif path == "/version":
             response = Response(200, sim.version_body)
         elif path in ("/healthz", "/livez", "/readyz"):
@@ -160,6 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
             record(response.status, self._stream(response))
             return
         body = response.body
+        if response.status == 200 and response.content_type == JSON:
+            if self._hostile(faults, path, record):
+                return
+            body = _rewritten(body, faults, path)
         if response.status == 200 and response.content_type == JSON and faults.take("malformed", path):
             body = body[: len(body) // 2] + b"\x00<not json>"
         gzipped = len(body) > GZIP_THRESHOLD and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
@@ -167,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = _gzip(body)
         truncate = faults.take("truncate", path) is not None
         sent = len(body) // 2 if truncate else len(body)
+        slow = faults.take("slow_body", path) if response.status == 200 else None
         record(response.status, sent)  # before answering, so a client that got the answer sees the record
         self.send_response(response.status)
         self._headers(response)
@@ -175,9 +187,48 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(memoryview(body)[:sent])
+        if slow is not None:
+            self._trickle(memoryview(body)[:sent], slow.rate)
+        else:
+            self.wfile.write(memoryview(body)[:sent])
         if truncate:
             self.close_connection = True
+
+    def _hostile(self, faults: Faults, path: str, record) -> bool:
+        """Answer with a gzip bomb or a huge body if a rule says so; True if it did."""
+        rule = faults.take("gzip_bomb", path) or faults.take("huge_body", path)
+        if rule is None:
+            return False
+        bomb = rule.kind == "gzip_bomb"
+        body = _bomb(rule.size) if bomb else None
+        length = len(body) if body is not None else rule.size
+        record(200, length)
+        self.send_response(200)
+        self._headers(Response(200))
+        if bomb:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if body is not None:
+            self.wfile.write(body)
+            return True
+        # Written as the client reads, never held: the client hangs up long before the end.
+        self.wfile.write(_LIST_OPENING)
+        block = b" " * (1 << 20)
+        left = length - len(_LIST_OPENING)
+        while left > 0 and not self.server.sim._stopping.is_set():
+            self.wfile.write(block[: min(left, len(block))])
+            left -= len(block)
+        return True
+
+    def _trickle(self, body: memoryview, rate: float) -> None:
+        """Write `body` a byte every 1/rate seconds (until the client or the server gives up)."""
+        stopping = self.server.sim._stopping
+        for i in range(len(body)):
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
+            if stopping.wait(1 / rate):
+                return
 
     def _headers(self, response: Response) -> None:
         self.send_header("Audit-Id", str(uuid.uuid4()))
@@ -220,9 +271,43 @@ def _gzip(body: bytes) -> bytes:
     return compressor.compress(body) + compressor.flush()
 
 
-def _injected(code: int, retry_after: int) -> Response:
+_LIST_OPENING = b'{"kind":"List","apiVersion":"v1","metadata":{},"items":['
+
+
+@functools.lru_cache(maxsize=4)
+def _bomb(inflated: int) -> bytes:
+    """gzip of a list opening and then spaces, `inflated` bytes in all (about a thousandth on the wire)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(_LIST_OPENING)]
+    block = b" " * (1 << 20)
+    left = inflated - len(_LIST_OPENING)
+    while left > 0:
+        parts.append(compressor.compress(block[: min(left, len(block))]))
+        left -= len(block)
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def _rewritten(body: bytes, faults: Faults, path: str) -> bytes:
+    """A JSON answer as the deep_nesting and bad_window rules change it."""
+    if body.startswith(b"{") and (rule := faults.take("deep_nesting", path)) is not None:
+        body = b'{"x-nested":' + b"[" * rule.size + b"]" * rule.size + b"," + body[1:]
+    if (rule := faults.take("bad_window", path)) is not None:
+        window = json.dumps(rule.text).encode()
+        body = re.sub(rb'"window":"[^"]*"', lambda _: b'"window":' + window, body)
+    return body
+
+
+def _redirect(code: int, location: str) -> Response:
+    # What Go's http.Redirect writes for a GET.
+    text = f'<a href="{html.escape(location)}">{HTTPStatus(code).phrase}</a>.\n\n'.encode()
+    return Response(code, text, "text/html; charset=utf-8", headers=[("Location", location)])
+
+
+def _injected(code: int, retry_after: int | str) -> Response:
     if code == 429:
-        return Response(429, status.too_many_requests(retry_after), headers=[("Retry-After", str(retry_after))])
+        seconds = retry_after if isinstance(retry_after, int) else 0  # the body's field is an integer
+        return Response(429, status.too_many_requests(seconds), headers=[("Retry-After", str(retry_after))])
     if code == 502:  # from a load balancer in front of the apiserver, not the apiserver itself
         return Response(502, _BAD_GATEWAY, "text/html")
     if code == 503:

@@ -80,6 +80,7 @@ class KtopApp(App):
         self.namespace_missing = False  # the namespace in scope is known not to exist
         self.label_selector = label_selector
         self.refresh_count = 0  # finished refreshes, for tests and benchmarks
+        self.internal_failures = 0  # consecutive refreshes that failed on a bug
         self.next_refresh_at: float | None = None  # clock() time of the next refresh
         self._wake = asyncio.Event()
         self.http: httpx.AsyncClient | None = None
@@ -174,8 +175,11 @@ class KtopApp(App):
 
         A 403 or a missing metrics API is a state, not a hiccup: the other
         lists still refresh at the normal interval. Everything else (server
-        down, timeouts, 5xx, 429, broken bodies) backs off for all requests.
+        down, timeouts, 5xx, 429, broken bodies) backs off for all requests,
+        and so does a refresh that failed on a bug of ktopui's own.
         """
+        if self.internal_failures:
+            return next_delay(self.interval, self.internal_failures)
         if snapshot is None:
             return self.interval
         transient = [
@@ -193,10 +197,15 @@ class KtopApp(App):
     async def refresh_now(self) -> None:
         try:
             snapshot = await self.live.refresh()
-        except Exception as err:  # a bug, not a cluster problem: keep running, say so
-            log.exception("refresh failed unexpectedly")
+        except Exception as err:  # a bug, not a cluster problem: keep running, say so, back off
+            self.internal_failures += 1
+            if self.internal_failures == 1:
+                log.exception("refresh failed unexpectedly")
+            else:
+                log.error("refresh failed unexpectedly again (%d in a row): %r", self.internal_failures, err)
             self._show_note(f"internal error during refresh: {err!r}")
             return
+        self.internal_failures = 0
         previous, self.snapshot = self.snapshot, snapshot
         if self.namespace_missing and snapshot.pods:
             self.namespace_missing = False  # created since: it has pods now

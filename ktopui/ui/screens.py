@@ -7,6 +7,7 @@ are kept), so row, sort and filter come back with it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -20,6 +21,7 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from ktopui.live.state import Snapshot, container_key, history_key_of_container
 from ktopui.model.names import namespace_name_problem
@@ -664,16 +666,28 @@ class DoctorScreen(ModalScreen):
         self.findings = None
         self._diagnose()
 
-    @work(exclusive=True)
+    @work(exclusive=True, thread=True)
     async def _diagnose(self) -> None:
+        # In a thread with an event loop (and connections) of its own: the checks
+        # read and parse files and build TLS contexts, which must not stall the
+        # dashboard. Given up when the worker is cancelled (Esc, `r`, quitting).
         from ktopui.doctor import diagnose
+
+        worker = get_current_worker()
+        run = asyncio.ensure_future(diagnose(self.app.conn, namespace=self.app.namespace, clock=self.app.clock))
+        while not run.done():
+            if worker.is_cancelled:
+                run.cancel()
+            await asyncio.wait({run}, timeout=0.1)
+        if not run.cancelled() and not worker.is_cancelled:
+            self.app.call_from_thread(self._show_findings, run.result())
+
+    def _show_findings(self, findings: list) -> None:
         from ktopui.doctor.report import summary
 
-        findings = await diagnose(
-            self.app.conn, namespace=self.app.namespace, http=self.app.http, clock=self.app.clock
-        )
-        self.query_one("#doctor", Static).update(doctor_text(findings, summary(findings)))
-        self.findings = findings
+        if self.is_attached:
+            self.query_one("#doctor", Static).update(doctor_text(findings, summary(findings)))
+            self.findings = findings
 
 
 DOCTOR_STYLES = {"ok": ("✔", "green"), "warn": ("⚠", "yellow"), "fail": ("✘", "bold red"), "skip": ("–", "dim")}
