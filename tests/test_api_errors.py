@@ -162,3 +162,16 @@ async def test_truncated_gzipped_body_is_a_broken_connection(big_sim):
     with pytest.raises(errors.TransportError, match="broke before the response was complete"):
         await call(conn, "list_pods")
     assert len((await call(conn, "list_pods")).items) == 400
+
+
+@pytest.mark.parametrize("name", ["x/../../../nodes", "..", "a?watch=1", "b#frag"])
+async def test_a_name_is_one_path_segment_whatever_it_holds(sim, name):
+    """`ktopui top pod NAME` and the pod detail put a name in the path: it cannot reach another one."""
+    server, conn = sim
+    with pytest.raises(errors.NotFound):
+        await call(conn, "get_pod_metrics", "default", name)
+    with pytest.raises(errors.NotFound):
+        await call(conn, "get_node", name)
+    asked = [r for r in server.requests if r.path.startswith(("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/",
+                                                              "/api/v1/nodes/"))]
+    assert len(asked) == 2 and not any(r.query for r in asked), asked

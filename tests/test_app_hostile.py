@@ -163,6 +163,22 @@ def test_top_reports_deep_nesting_in_one_line(sim, capsys):
     assert "Traceback" not in err and "RecursionError" not in err
 
 
+def test_the_doctor_reads_its_own_requests_within_the_same_limits(sim, capsys):
+    """Its whoami, access reviews and APIService reads are bounded like the lists: a gzip
+    bomb is a finding, not gigabytes in memory."""
+    import resource
+
+    server, kubeconfig = sim
+    server.faults.gzip_bomb(inflated=2 << 30)  # every answer
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code = main(["doctor", "--kubeconfig", str(kubeconfig)])
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    out = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out.err + out.out
+    assert "larger than 16 MiB" in out.out
+    assert grown_mb < 200
+
+
 def test_doctor_reports_deeply_nested_answers_without_a_traceback(sim, capsys):
     server, kubeconfig = sim
     server.faults.deep_nesting(depth=100_000)  # every JSON answer

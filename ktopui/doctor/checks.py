@@ -22,7 +22,7 @@ from ktopui.doctor import advice, metrics
 from ktopui.doctor import tls as tlsinfo
 from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding
 from ktopui.kube import errors
-from ktopui.kube.api import KubeAPI, Target, status_error, transport_error
+from ktopui.kube.api import KubeAPI, Target
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.kubeconfig import NothingConfigured
 from ktopui.logs import kubeconfig_secrets, redact
@@ -154,7 +154,7 @@ class _Doctor:
             decisions = await self.access_reviews()
             reads = await self.core_reads()
             try:
-                metrics_state = await metrics.check(self.api, self.http, namespace=self.namespace,
+                metrics_state = await metrics.check(self.api, namespace=self.namespace,
                                                     clock=self.clock, node_count=reads.get("nodes"),
                                                     pod_count=reads.get("pods"))
             except errors.Unauthorized:
@@ -177,21 +177,17 @@ class _Doctor:
     async def request(self, method: str, path: str, target: Target, *, body: dict | None = None,
                       anonymous: bool = False, params: dict | None = None) -> dict:
         """The decoded JSON answer; a KubeError (as KubeAPI raises them) on failure."""
-        kwargs: dict = {"headers": {"Accept": "application/json"}}
+        kwargs: dict = {}
         if body is not None:
             kwargs["json"] = body
         if params:
             kwargs["params"] = params
         if anonymous:
             kwargs["auth"] = None
+        # Bounded like every answer: a hostile server cannot make the doctor a memory hog or hang it.
+        content = await self.api.fetch(method, path, target, **kwargs)
         try:
-            response = await self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as err:
-            raise transport_error(err, self.conn.server, target) from None
-        if response.status_code >= 400:
-            raise status_error(response, target)
-        try:
-            doc = json.loads(response.content)
+            doc = json.loads(content)
         except (ValueError, RecursionError):  # (RecursionError: nested thousands deep)
             raise errors.MalformedResponse(f"malformed JSON for {target.describe()}") from None
         if not isinstance(doc, dict):
@@ -246,7 +242,7 @@ class _Doctor:
             self.add("connection", FAIL, f"{tlsinfo.redact_url(c.server)}{via}: {err.message}",
                      self.unreachable_step(err))
             raise _Stop("the server cannot be reached") from None
-        except errors.MalformedResponse:
+        except (errors.MalformedResponse, errors.ResponseTooLarge):  # (an answer, however bad)
             version = None
         plain = not c.server.startswith("https://")
         self.add("connection", WARN if plain else OK, f"{tlsinfo.redact_url(c.server)}{via} answers; {security}",

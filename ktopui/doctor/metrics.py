@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
 
 from ktopui.doctor import advice
 from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding
 from ktopui.kube import errors
-from ktopui.kube.api import KubeAPI, Target, status_error, transport_error
+from ktopui.kube.api import KubeAPI, Target
 from ktopui.kube.objects import NodeMetrics
 
 APISERVICE_PATH = f"/apis/apiregistration.k8s.io/v1/apiservices/{advice.METRICS_APISERVICE}"
@@ -88,24 +87,19 @@ def age_text(seconds: float) -> str:
     return f"{hours}h{rest // 60}m" if rest // 60 else f"{hours}h"
 
 
-async def read_apiservice(http: httpx.AsyncClient, server: str) -> APIService:
+async def read_apiservice(api: KubeAPI) -> APIService:
     """GET the metrics APIService (`kubectl get apiservice v1beta1.metrics.k8s.io`)."""
     target = Target("get", "apiservices.apiregistration.k8s.io", name=advice.METRICS_APISERVICE)
     try:
-        response = await http.get(APISERVICE_PATH, headers={"Accept": "application/json"})
-    except httpx.HTTPError as err:
-        return APIService(error=transport_error(err, server, target).message)
+        content = await api.fetch("GET", APISERVICE_PATH, target)
+    except errors.NotFound as err:
+        return APIService(absent=True) if err.object_missing else APIService(error=err.message)
+    except errors.Forbidden:
+        return APIService(error="reading it is forbidden")
     except errors.KubeError as err:
         return APIService(error=err.message)
-    if response.status_code >= 400:
-        err = status_error(response, target)
-        if isinstance(err, errors.NotFound) and "json" in response.headers.get("content-type", ""):
-            return APIService(absent=True)
-        if isinstance(err, errors.Forbidden):
-            return APIService(error="reading it is forbidden")
-        return APIService(error=err.message)
     try:
-        doc = json.loads(response.content)
+        doc = json.loads(content)
         conditions = (doc.get("status") or {}).get("conditions") or []
     except (ValueError, AttributeError, RecursionError):  # (RecursionError: nested thousands deep)
         return APIService(error="the server sent an unreadable APIService")
@@ -118,7 +112,7 @@ async def read_apiservice(http: httpx.AsyncClient, server: str) -> APIService:
     return found
 
 
-async def check(api: KubeAPI, http: httpx.AsyncClient, *, namespace: str, clock: Callable[[], float],
+async def check(api: KubeAPI, *, namespace: str, clock: Callable[[], float],
                 node_count: object = None, pod_count: object = None) -> MetricsState:
     """The metrics API, node metrics, pod metrics and freshness findings."""
     state = MetricsState()
@@ -152,7 +146,7 @@ async def check(api: KubeAPI, http: httpx.AsyncClient, *, namespace: str, clock:
         if isinstance(err, errors.Unauthorized):
             raise err
 
-    apiservice = await read_apiservice(http, api.server)
+    apiservice = await read_apiservice(api)
     state.findings.append(_verdict(served, version, discovery_error, node_items, node_err, pod_err, apiservice))
     if node_items is None:
         why = ("not readable: forbidden (see the permissions)" if isinstance(node_err, errors.Forbidden)

@@ -13,7 +13,7 @@ import sys
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 # httpx's package __init__ imports its command-line client (`httpx._main`,
 # which loads rich and click) whenever those happen to be installed; ktopui
@@ -23,8 +23,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 
-from ktopui.kube import backoff, errors
-from ktopui.kube.limits import ERROR_BODY, ResponseLimits, raise_hint, size_text
+from ktopui.kube import backoff, errors, inflate
+from ktopui.kube.limits import ERROR_BODY, Budget, ResponseLimits, raise_hint, size_text
 from ktopui.kube.objects import (
     APIGroupList,
     NamespaceList,
@@ -141,14 +141,14 @@ class KubeAPI:
         return page
 
     async def get_node(self, name: str) -> Node:
-        return await self._get(f"/api/v1/nodes/{name}", Node, Target("get", "nodes", name=name))
+        return await self._get(f"/api/v1/nodes/{_segment(name)}", Node, Target("get", "nodes", name=name))
 
     async def list_pods(
         self, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
         limit: int = 0, continue_: str = "",
     ) -> PodList:
         """The pod list; with `limit`, one page of it (its metadata.continue_ asks for the next)."""
-        path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+        path = f"/api/v1/namespaces/{_segment(namespace)}/pods" if namespace else "/api/v1/pods"
         page = await self._get(
             path,
             PodList,
@@ -190,7 +190,7 @@ class KubeAPI:
     async def get_node_metrics(self, name: str) -> NodeMetrics:
         base = await self._metrics_base()
         return await self._get(
-            f"{base}/nodes/{name}", NodeMetrics, Target("get", "nodes.metrics.k8s.io", name=name)
+            f"{base}/nodes/{_segment(name)}", NodeMetrics, Target("get", "nodes.metrics.k8s.io", name=name)
         )
 
     async def list_pod_metrics(
@@ -198,7 +198,7 @@ class KubeAPI:
     ) -> PodMetricsList:
         """The pod metrics list; `kind` may name a leaner shape to decode (e.g. PodUsageList)."""
         base = await self._metrics_base()
-        path = f"{base}/namespaces/{namespace}/pods" if namespace else f"{base}/pods"
+        path = f"{base}/namespaces/{_segment(namespace)}/pods" if namespace else f"{base}/pods"
         return await self._get(
             path,
             kind,
@@ -210,7 +210,7 @@ class KubeAPI:
     async def get_pod_metrics(self, namespace: str, name: str) -> PodMetrics:
         base = await self._metrics_base()
         return await self._get(
-            f"{base}/namespaces/{namespace}/pods/{name}",
+            f"{base}/namespaces/{_segment(namespace)}/pods/{_segment(name)}",
             PodMetrics,
             Target("get", "pods.metrics.k8s.io", namespace, name),
         )
@@ -225,12 +225,21 @@ class KubeAPI:
         """GET `path` decoded as `kind`; `items`: how many objects the answer can hold (None: unknown)."""
         query = {k: v for k, v in params.items() if v}
         # A single object is budgeted like any small answer, whatever its kind.
-        budget = self.limits.budget(target.resource if not target.name else "", items)
+        body = await self.fetch("GET", path, target, params=query,
+                                budget=self.limits.budget(target.resource if not target.name else "", items))
+        return decode(body, kind, what=target.describe())
+
+    async def fetch(self, method: str, path: str, target: Target, *, budget: Budget | None = None,
+                    **request: object) -> bytearray:
+        """The body of a successful answer to any request, within `budget` (default: a small
+        answer's); raises the KubeError of any other answer, or of one too big or too slow.
+        `request` goes to httpx as it is (params, json, auth)."""
+        budget = budget or self.limits.budget("", None)
         try:
             async with asyncio.timeout(budget.deadline) as timeout:
                 token = _deadline.set((timeout, budget.deadline))
                 try:
-                    body = await self._read(path, query, target, budget.max_bytes)
+                    return await self._read(method, path, target, budget.max_bytes, request)
                 finally:
                     _deadline.reset(token)
         except TimeoutError:
@@ -242,9 +251,8 @@ class KubeAPI:
         except errors.MetricsUnavailable:
             self._metrics_version = None  # rediscover: it may come back
             raise
-        return decode(body, kind, what=target.describe())
 
-    async def _read(self, path: str, query: dict[str, str], target: Target, max_bytes: int) -> bytearray:
+    async def _read(self, method: str, path: str, target: Target, max_bytes: int, request: dict) -> bytearray:
         """The body of a successful answer; raises the KubeError of any other."""
         error: errors.KubeError | None = None
         # The body is read into one buffer owned here (not httpx's list of
@@ -252,14 +260,13 @@ class KubeAPI:
         # decoded: a 150,000-pod list is 53 MB. Counted as it is inflated, a
         # chunk at a time: a gzip bomb stops at the limit, not in memory.
         body = bytearray()
+        headers = {"Accept": "application/json"}
         try:
-            async with self.http.stream(
-                "GET", self.server + path, params=query, headers={"Accept": "application/json"}
-            ) as response:
+            async with self.http.stream(method, self.server + path, headers=headers, **request) as response:
                 if response.status_code >= 300:
-                    error = status_error(response, target, await error_body(response))
+                    error = status_error(response, target, await error_body(response, target.describe()))
                 else:
-                    async for chunk in response.aiter_bytes():
+                    async for chunk in inflate.pieces(response, target.describe()):
                         body += chunk
                         if len(body) > max_bytes:
                             error = too_large(target, max_bytes)
@@ -271,10 +278,10 @@ class KubeAPI:
         return body
 
 
-async def error_body(response: httpx.Response) -> bytes:
+async def error_body(response: httpx.Response, what: str) -> bytes:
     """The start of an error answer, enough for its message (the rest is left unread)."""
     body = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in inflate.pieces(response, what):
         body += chunk
         if len(body) >= ERROR_BODY:
             break
@@ -287,6 +294,11 @@ def too_large(target: Target, max_bytes: int) -> errors.ResponseTooLarge:
         "legitimately be: ktopui stopped reading it",
         hint=raise_hint(max_bytes),
     )
+
+
+def _segment(name: str) -> str:
+    """A name as one path segment: `/`, `?`, `#` or `..` in it cannot reach another path."""
+    return quote(name, safe="") if name not in (".", "..") else name.replace(".", "%2E")
 
 
 def _host_port(server: str) -> str:
@@ -433,6 +445,7 @@ def status_error(response: httpx.Response, target: Target, body: bytes | None = 
             message or f"the server could not find the requested resource ({op})",
             status=code,
             reason=reason or "NotFound",
+            object_missing=status is not None,
         )
     if code == 429:
         return errors.TooManyRequests(

@@ -26,6 +26,7 @@ from ktopui.kube.auth import TokenFileAuth, UserAuth, auth_for_user
 from ktopui.kube.auth import validation_errors as user_validation_errors
 from ktopui.kube.errors import ConfigError
 from ktopui.kube.exec_plugin import CLUSTER_EXTENSION, cluster_info
+from ktopui.kube.inflate import ACCEPT_ENCODING
 from ktopui.kube.proxy import proxy_from_environment, proxy_url_error
 from ktopui.kube.tls import build_context
 
@@ -246,9 +247,9 @@ def _read(path: str) -> bytes:
 
 def make_http_client(conn: ClusterConnection, *, timeout: float = 30.0) -> httpx.AsyncClient:
     """The client for every request to the cluster: relative URLs ("/api/v1/nodes")."""
-    headers = {"User-Agent": f"ktopui/{__version__}"}
-    if conn.disable_compression:
-        headers["Accept-Encoding"] = "identity"
+    # gzip only, inflated by kube/inflate.py a bounded piece at a time.
+    headers = {"User-Agent": f"ktopui/{__version__}",
+               "Accept-Encoding": "identity" if conn.disable_compression else ACCEPT_ENCODING}
     return httpx.AsyncClient(
         base_url=conn.server, auth=conn.auth, headers=headers, timeout=timeout,
         transport=_ClusterTransport(conn.ssl_context, conn.proxy or conn.env_proxy),

@@ -85,6 +85,12 @@ class Forbidden(APIError):
 class NotFound(APIError):
     """404 for a named object or a path the server does not serve."""
 
+    def __init__(self, message: str, *, object_missing: bool = False, **kw) -> None:
+        super().__init__(message, **kw)
+        # The API server answered with a Status: the path is served, the object is not there
+        # (a plain-text 404 comes from a path nothing serves).
+        self.object_missing = object_missing
+
 
 class TooManyRequests(APIError):
     """429: the API server asks us to slow down (see retry_after)."""
