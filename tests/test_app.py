@@ -76,7 +76,7 @@ async def test_clicking_a_header_sorts_by_that_column(sim):
         await refreshed(app, pilot)
         nodes = table(app, "nodes")
         x = 0
-        for column, width in nodes._columns_for(nodes.size.width):
+        for column, width in nodes.layout().columns:
             if column.id == "pods":
                 break
             x += width + 1

@@ -496,6 +496,7 @@ class LiveCluster:
         )
         pause()
         snapshot.coverage()  # counted here, off the UI thread
+        pods.measure_texts()  # (the widths the tables give names: measured here too)
         return snapshot
 
     def _record(self, nodes: list[NodeRow], fresh: dict[str, list]) -> None:

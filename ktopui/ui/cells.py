@@ -72,6 +72,41 @@ def sparkline(values: np.ndarray, width: int) -> str:
     return "".join(chars).rjust(width)
 
 
+def shorten(text: str, width: int) -> str:
+    """A name in `width` cells, cut where names differ least.
+
+    Names that share a start differ at the end (`recommender-ft6ft2g58n-x7k2p`,
+    `gke-prod-pool-3f2a1b9c-x7k2`), so the middle goes: `recommender-…-x7k2p`.
+    The end kept is the longest run of dash-separated parts that takes at
+    most half the room. A dotted name keeps its part before the dot whole
+    when it can, since what follows is a domain the other rows share
+    (`ip-10-0-1-17.eu-west-1…`).
+    """
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    host, dot, _ = text.partition(".")
+    if dot and len(host) < width:
+        return text[: width - 1] + "…"
+    name = host if dot else text
+    room = width - 1
+    dash = name.find("-", len(name) - room // 2)
+    tail = len(name) - dash if dash > 0 else room // 3
+    return name[: room - tail] + "…" + name[len(name) - tail:]
+
+
+def qualified(prefix: str, name: str, width: int) -> str:
+    """`prefix/name` in `width` cells (a namespace before a pod's name): the name keeps
+    at least three fifths of them, shortened as names are; the prefix loses its end."""
+    whole = f"{prefix}/{name}"
+    if len(whole) <= width:
+        return whole
+    room = width - 1 - min(len(name), max(width - len(prefix) - 1, width * 3 // 5))
+    shown = prefix if room >= len(prefix) else prefix[: max(0, room - 1)] + "…"
+    return f"{shown}/{shorten(name, width - 1 - len(shown))}"
+
+
 def cores_text(milli: int) -> str:
     """Cluster totals in cores: `12.3`."""
     return f"{milli / 1000:.1f}"
