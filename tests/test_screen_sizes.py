@@ -171,3 +171,114 @@ def test_a_namespace_prefix_leaves_the_name_most_of_the_room():
     assert qualified("web", "redis-0", 24) == "web/redis-0"
     assert qualified("team-0206", "frontend-qrxvkhnkf6-dcjc5", 24) == "team-0206/fronten…-dcjc5"
     assert qualified("a-very-long-namespace-name", "redis-0", 24) == "a-very-long-nam…/redis-0"
+
+
+# -- what the status lines keep ----------------------------------------------------------
+
+
+def _header(app) -> list[str]:
+    return screen_lines(app)[:3]
+
+
+async def test_at_80_columns_the_header_keeps_the_metrics_age_and_the_footer_keeps_help_and_quit(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        assert re.search(r"metrics \d+s old", _header(app)[1])
+        footer = screen_lines(app)[-1]
+        assert "? Help" in footer and "q Quit" in footer and "space Pause" in footer
+
+
+async def test_while_paused_the_data_age_stays_on_screen(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("space")
+        usage = _header(app)[1]
+        assert "PAUSED" in usage and re.search(r"metrics \d+s old", usage)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_failed_refresh_keeps_its_retry_and_the_age_of_the_data_at_every_size(sim, size):
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=size) as pilot:
+        await refreshed(app, pilot)
+        server.faults.server_error(500, prefix="/apis/metrics.k8s.io/v1beta1/nodes")
+        try:
+            app.wake()
+            await refreshed(app, pilot)
+            app._tick_header()
+            await pilot.pause()
+            status = _header(app)[2]
+            assert "⚠ node metrics: refresh failed:" in status
+            assert re.search(r"data from \d\d:\d\d:\d\d \(\d+s ago\); retry in \d+s", status), status
+        finally:
+            server.faults.clear_rules()
+
+
+async def test_before_the_pod_list_arrives_the_header_does_not_say_there_are_no_pods(make_sim_server, tmp_path):
+    server = make_sim_server()
+    server.faults.set_latency("/api/v1/pods", 3.0)  # a huge first pod LIST
+    app = make_app(server.write_kubeconfig(tmp_path / "config"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(app, pilot)
+        assert app.snapshot.loading
+        identity = _header(app)[0]
+        assert f"{len(server.cluster.nodes)} nodes · listing pods…" in identity and "0 pods" not in identity
+
+
+async def test_without_a_metrics_api_the_header_says_so_not_that_metrics_are_coming(make_sim_server, tmp_path):
+    server = make_sim_server()
+    server.faults.metrics_unavailable("ServiceNotFound")
+    app = make_app(server.write_kubeconfig(tmp_path / "config"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(app, pilot)
+        usage = _header(app)[1]
+        assert "no metrics API" in usage and "yet" not in usage
+
+
+@pytest.mark.parametrize(("key", "last_words"), [
+    ("question_mark", "Esc, q or ? closes it."),
+    ("d", "Esc closes"),
+])
+async def test_help_and_doctor_scroll_with_the_keyboard_at_80x24(sim, key, last_words):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press(key)
+        for _ in range(200):
+            if getattr(app.screen, "findings", True) is not None:  # (the doctor: its checks done)
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert not any(last_words in line for line in screen_lines(app))
+        await pilot.press("pagedown")
+        scrolled = app.screen.focused
+        assert scrolled is not None and scrolled.scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert any(last_words in line for line in screen_lines(app))
+
+
+def test_a_status_line_drops_its_least_important_parts_first_and_shortens_a_message_before_dropping_it():
+    from rich.text import Text
+
+    from ktopui.ui.parts import Part, fit
+
+    parts = [
+        Part(Text("⚠ pods: refresh failed:"), 100),
+        Part(Text("the server answered 503 Service Unavailable to list pods"), 50, lead=" ", shrink=20, middle=True),
+        Part(Text("hint: check the API server"), 20, lead=" — "),
+        Part(Text("data from 12:03:04 (35s ago)"), 95, lead=" — "),
+        Part(Text("retry in 4s"), 95, lead="; "),
+    ]
+    assert fit(parts, 200).plain == ("⚠ pods: refresh failed: the server answered 503 Service Unavailable to list "
+                                     "pods — hint: check the API server — data from 12:03:04 (35s ago); retry in 4s")
+    narrow = fit(parts, 100).plain
+    assert "hint" not in narrow and narrow.endswith("— data from 12:03:04 (35s ago); retry in 4s")
+    assert "…" in narrow and narrow.startswith("⚠ pods: refresh failed: the server") and len(narrow) <= 100
+    assert fit(parts, 70).plain == "⚠ pods: refresh failed: — data from 12:03:04 (35s ago); retry in 4s"

@@ -1,0 +1,59 @@
+"""A one-line status made of parts, each with a priority: a narrow terminal
+drops the least important part first, so what must stay (the age of the
+data, an error and when it is retried) is the last to go.
+
+The header builds its lines from these; a new notice is one more Part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+
+
+@dataclass(frozen=True)
+class Part:
+    text: Text
+    keep: int  # higher stays longer; among equals, the later part goes first
+    lead: str = ""  # what separates it from the part before: dropped with it, and when it comes first
+    shrink: int = 0  # when not 0, cut down (with …) to as few as this many cells before it is dropped
+    middle: bool = False  # cut in the middle (a message: what failed, and the detail at its end)
+
+
+def fit(parts: Sequence[Part], width: int) -> Text:
+    """The parts that fit in `width` cells, in their order, least important dropped (or shrunk) first."""
+    kept = [p for p in parts if p.text.cell_len]
+
+    def length() -> int:
+        return sum(p.text.cell_len + (len(p.lead) if i else 0) for i, p in enumerate(kept))
+
+    while kept and (over := length() - width) > 0:
+        at = min(reversed(range(len(kept))), key=lambda i: kept[i].keep)
+        part = kept[at]
+        room = part.text.cell_len - over
+        if part.shrink and room >= part.shrink:
+            kept[at] = replace(part, text=_cut(part.text, room, part.middle))
+        elif len(kept) == 1:  # the most important part alone is too long: cut its end
+            text = part.text.copy()
+            text.truncate(max(0, width), overflow="ellipsis")
+            kept[at] = replace(part, text=text)
+        else:
+            del kept[at]
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for i, part in enumerate(kept):
+        if i and part.lead:
+            line.append(part.lead, style="dim")
+        line.append_text(part.text)
+    return line
+
+
+def _cut(text: Text, width: int, middle: bool) -> Text:
+    if not middle:
+        cut = text.copy()
+        cut.truncate(width, overflow="ellipsis")
+        return cut
+    head = (width - 1) // 3  # (an error's end says why: exit code 3, at the cluster scope)
+    tail = width - 1 - head
+    return Text.assemble(text[:head], "…", text[len(text) - tail:]) if tail else Text.assemble(text[:head], "…")
