@@ -27,14 +27,15 @@ def mem_text(nbytes: int | None, problem: str | None = None) -> str:
     return "-" if nbytes is None else format_memory(nbytes)
 
 
-def pct_text(value: int | None, *, partial: bool = False) -> str:
-    """`57%`; `!`/`!!` mark 70 %/90 % so the levels read without colour too.
+def pct_text(value: int | None, *, partial: bool = False, marks: bool = True) -> str:
+    """`57%`; `!`/`!!` mark 70 %/90 % so the levels read without colour too
+    (not with `marks=False`, for a percentage where high is normal).
 
     `~` marks a limit percentage that covers only some containers.
     """
     if value is None:
         return "-"
-    mark = "!!" if value >= CRIT else "!" if value >= WARN else ""
+    mark = "" if not marks else "!!" if value >= CRIT else "!" if value >= WARN else ""
     return f"{'~' if partial else ''}{value}%{mark}"
 
 

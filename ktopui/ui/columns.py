@@ -82,14 +82,17 @@ def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int)
     return Column(cid, title, SPARK_WIDTH, value, _spark(key_of, metric), lambda r: tone, right=False, priority=priority)
 
 
-def _pct_column(cid: str, title: str, get: Callable[[Any], int | None], priority: int, partial=None) -> Column:
+def _pct_column(
+    cid: str, title: str, get: Callable[[Any], int | None], priority: int, partial=None, *, marks: bool = True
+) -> Column:
+    """A percentage; `marks=False` for one where high is normal (a node's limits: overcommit)."""
     return Column(
         cid,
         title,
         8,
         value=get,
-        text=lambda row, _h: pct_text(get(row), partial=bool(partial and partial(row))),
-        tone=lambda row: level(get(row)),
+        text=lambda row, _h: pct_text(get(row), partial=bool(partial and partial(row)), marks=marks),
+        tone=(lambda row: level(get(row))) if marks else (lambda row: ""),
         priority=priority,
     )
 
@@ -125,12 +128,13 @@ NODE_COLUMNS = [
     _usage("cpu"),
     _pct_column("cpu_pct", "CPU%", attrgetter("cpu_pct"), 85),
     _pct_column("cpu_req_pct", "CPU/R%", attrgetter("cpu_req_pct"), 50),
-    _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 25),
+    # Limits over allocatable are normal overcommit, not a node in trouble: no marks, no colour.
+    _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 25, marks=False),
     _trend("cpu_hist", _nkey, CPU, 45),
     _usage("memory"),
     _pct_column("mem_pct", "MEM%", attrgetter("mem_pct"), 85),
     _pct_column("mem_req_pct", "MEM/R%", attrgetter("mem_req_pct"), 50),
-    _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 25),
+    _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 25, marks=False),
     _trend("mem_hist", _nkey, MEMORY, 45),
 ]
 
@@ -222,11 +226,11 @@ NODE_COLUMNS_RESERVED = [
     _amount("cpu_req", "CPU REQ", attrgetter("requests.cpu_milli"), cpu_text, 90),
     _amount("cpu_alloc", "CPU ALLOC", attrgetter("available.cpu_milli"), cpu_text, 40),
     _pct_column("cpu_req_pct", "CPU/R%", attrgetter("cpu_req_pct"), 85),
-    _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 50),
+    _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 50, marks=False),
     _amount("mem_req", "MEM REQ", attrgetter("requests.mem_bytes"), mem_text, 90),
     _amount("mem_alloc", "MEM ALLOC", attrgetter("available.mem_bytes"), mem_text, 40),
     _pct_column("mem_req_pct", "MEM/R%", attrgetter("mem_req_pct"), 85),
-    _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 50),
+    _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 50, marks=False),
 ]
 
 POD_COLUMNS_RESERVED = [

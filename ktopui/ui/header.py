@@ -36,6 +36,19 @@ KEEP_EXTRA = 20  # sparklines, hints
 KEEP_LEAST = 5  # the server's address, the refresh interval
 
 
+# Styles by what they mean. Without colour (NO_COLOR, where red turns a dark
+# grey) what alarms is drawn reversed, so it stays the most visible thing.
+LOOKS = {
+    "alarm": "bold red", "crit": "bold red", "error": "red", "warn": "yellow", "warning": "yellow",
+    "caution": "bold yellow", "waiting": "italic yellow", "paused": "bold reverse yellow", "spark": "cyan",
+    "bold": "bold",
+}
+LOOKS_WITHOUT_COLOUR = {
+    **{name: "" for name in LOOKS}, "alarm": "bold reverse", "crit": "bold reverse", "paused": "bold reverse",
+    "warn": "bold", "caution": "bold", "waiting": "italic", "bold": "bold",
+}
+
+
 @dataclass
 class Place:
     """What the header says about the connection; fixed for a session."""
@@ -73,6 +86,9 @@ class ClusterHeader(Widget):
     def let_go(self) -> None:
         """Drop the snapshot (its screen is put away): show() brings the current one."""
         self.snapshot, self._coverage_of = None, None
+
+    def _look(self, meaning: str) -> str:
+        return (LOOKS_WITHOUT_COLOUR if self.app.no_color else LOOKS)[meaning]
 
     def render(self) -> Text:
         # (Before the first layout the width is 0: nothing is dropped then.)
@@ -120,7 +136,7 @@ class ClusterHeader(Widget):
             return [Part(Text(" connecting…", style="dim"), KEEP_ALWAYS)]
         parts = []
         if self.paused:
-            parts.append(Part(Text(" ⏸ PAUSED (space resumes) ", style="bold reverse yellow"), KEEP_ALWAYS, shrink=9))
+            parts.append(Part(Text(" ⏸ PAUSED (space resumes) ", style=self._look("paused")), KEEP_ALWAYS, shrink=9))
         t = s.totals
         measured = s.metrics_error is None and any(n.has_metrics for n in s.nodes)
         for label, used, total, unit, metric in (
@@ -136,10 +152,10 @@ class ClusterHeader(Widget):
             share = percent(used * 1000, total * 1000) if total else None
             line.append(f"{unit(used).split()[0]}/{unit(total)} ")
             line.append(f"{share}%" if share is not None else "-",
-                        style={"crit": "bold red", "warn": "yellow"}.get(level(share), "bold"))
+                        style=self._look(level(share) or "bold"))
             parts.append(Part(line, KEEP_USAGE, lead=lead))
             spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK)
-            parts.append(Part(Text(spark, style="cyan"), KEEP_EXTRA, lead=" "))
+            parts.append(Part(Text(spark, style=self._look("spark")), KEEP_EXTRA, lead=" "))
         parts.append(Part(self._age(s), KEEP_AGE, lead="  │"))
         parts.append(Part(Text(f"every {self.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))
         return parts
@@ -150,10 +166,10 @@ class ClusterHeader(Widget):
             age = self.clock() - s.newest_metrics
             return Text(f" metrics {age_text(age)} old", style="dim" if age < STALE_AFTER else "bold yellow")
         if s.metrics_error is not None:
-            return Text(" no metrics API", style="yellow")
+            return Text(" no metrics API", style=self._look("warning"))
         health = s.health["node metrics"]
         if health.error is not None:
-            return Text(" no metrics received", style="yellow")
+            return Text(" no metrics received", style=self._look("warning"))
         if health.ok_at is None:
             return Text(" waiting for metrics", style="dim")
         return Text(" no metrics reported yet", style="dim")  # the API answers with no samples
@@ -172,16 +188,16 @@ class ClusterHeader(Widget):
             return self._problem(s, problems)
         if metrics is not None:
             parts = [
-                Part(Text(" ⚠ no usage: ", style="bold yellow"), KEEP_ALWAYS),
-                Part(Text(metrics.message, style="yellow"), KEEP_DETAIL, shrink=20, middle=True),
+                Part(Text(" ⚠ no usage: ", style=self._look("caution")), KEEP_ALWAYS),
+                Part(Text(metrics.message, style=self._look("warning")), KEEP_DETAIL, shrink=20, middle=True),
             ]
             if metrics.hint:
                 parts.append(Part(Text(metrics.hint, style="dim"), KEEP_EXTRA, lead=" ", shrink=20))
             return parts
         if s.loading:
             return [
-                Part(Text(f" loading {' and '.join(s.loading)}…", style="italic yellow"), KEEP_ALWAYS),
-                Part(Text("(the first list of a large cluster takes a while)", style="italic yellow"), KEEP_EXTRA,
+                Part(Text(f" loading {' and '.join(s.loading)}…", style=self._look("waiting")), KEEP_ALWAYS),
+                Part(Text("(the first list of a large cluster takes a while)", style=self._look("waiting")), KEEP_EXTRA,
                      lead=" "),
             ]
         return self._coverage(s)
@@ -191,33 +207,36 @@ class ClusterHeader(Widget):
         source, error = next(iter(problems.items()))
         if isinstance(error, Forbidden):
             parts = [
-                Part(Text(f" ⚠ {source}: permission denied: ", style="bold red"), KEEP_ALWAYS),
-                Part(Text(error.message, style="red"), KEEP_DETAIL, shrink=20, middle=True),
+                Part(Text(f" ⚠ {source}: permission denied: ", style=self._look("alarm")), KEEP_ALWAYS),
+                Part(Text(error.message, style=self._look("error")), KEEP_DETAIL, shrink=20, middle=True),
             ]
             if source == "pods" and not self.scope.startswith("namespace"):
                 parts.append(Part(Text("press s to pick a namespace you may read", style="bold"), KEEP_AGE,
                                   lead=" — "))
             return parts
         parts = [
-            Part(Text(f" ⚠ {source}: refresh failed: ", style="bold red"), KEEP_ALWAYS),
-            Part(Text(error.message, style="red"), KEEP_DETAIL, shrink=20, middle=True),
+            Part(Text(f" ⚠ {source}: refresh failed: ", style=self._look("alarm")), KEEP_ALWAYS),
+            Part(Text(error.message, style=self._look("error")), KEEP_DETAIL, shrink=20, middle=True),
         ]
         if isinstance(error, CredentialError) and error.hint:
             # What the plugin said (its stderr) is what tells the user what to do.
-            parts.append(Part(Text(" ".join(error.hint.split()), style="bold red"), KEEP_DETAIL + 1,
+            parts.append(Part(Text(" ".join(error.hint.split()), style=self._look("alarm")), KEEP_DETAIL + 1,
                               lead=" — ", shrink=20, middle=True))
         ok_at = s.health[source].ok_at
         if ok_at is None:
-            parts.append(Part(Text("no data yet", style="red"), KEEP_AGE, lead=" — "))
+            parts.append(Part(Text("no data yet", style=self._look("error")), KEEP_AGE, lead=" — "))
         else:
-            since = time.strftime("%H:%M:%S", time.localtime(ok_at))
-            parts.append(Part(Text(f"data from {since} ({age_text(self.clock() - ok_at)} ago)", style="red"),
-                              KEEP_AGE, lead=" — "))
+            since, age = time.strftime("%H:%M:%S", time.localtime(ok_at)), age_text(self.clock() - ok_at)
+            # The time of day goes before the message is shortened; the age stays.
+            short = Part(Text(f"data ({age} ago)", style=self._look("error")), KEEP_AGE, lead=" — ")
+            parts.append(Part(Text(f"data from {since} ({age} ago)", style=self._look("error")), KEEP_DETAIL - 2,
+                              lead=" — ", instead=short))
         if self.next_refresh_at is not None:
             wait = max(0.0, self.next_refresh_at - self.clock())
             parts.append(Part(Text(f"retry in {wait:.0f}s", style="bold"), KEEP_AGE, lead="; "))
         if len(problems) > 1:
-            parts.append(Part(Text(f"(+{len(problems) - 1} more)", style="red"), KEEP_COUNTS, lead=" "))
+            parts.append(Part(Text(f"(+{len(problems) - 1} more)", style=self._look("error")), KEEP_DETAIL - 10,
+                              lead=" "))
         return parts
 
     def _coverage(self, s: Snapshot) -> list[Part]:
@@ -233,7 +252,7 @@ class ClusterHeader(Widget):
         parts = [Part(line, KEEP_USAGE, shrink=20)]
         not_ready = [n.name for n in s.nodes if n.status.startswith(("NotReady", "Unknown"))]
         if not_ready:
-            text = Text(f"{len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style="bold red")
+            text = Text(f"{len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style=self._look("alarm"))
             parts.append(Part(text, KEEP_AGE, lead=" │ "))
         self._coverage_of = (weakref.ref(s), parts)
         return parts

@@ -20,6 +20,7 @@ class Part:
     lead: str = ""  # what separates it from the part before: dropped with it, and when it comes first
     shrink: int = 0  # when not 0, cut down (with …) to as few as this many cells before it is dropped
     middle: bool = False  # cut in the middle (a message: what failed, and the detail at its end)
+    instead: Part | None = None  # a shorter way of saying it, shown when this part has to go
 
 
 def fit(parts: Sequence[Part], width: int) -> Text:
@@ -33,7 +34,9 @@ def fit(parts: Sequence[Part], width: int) -> Text:
         at = min(reversed(range(len(kept))), key=lambda i: kept[i].keep)
         part = kept[at]
         room = part.text.cell_len - over
-        if part.shrink and room >= part.shrink:
+        if part.instead is not None:
+            kept[at] = part.instead
+        elif part.shrink and room >= part.shrink:
             kept[at] = replace(part, text=_cut(part.text, room, part.middle))
         elif len(kept) == 1:  # the most important part alone is too long: cut its end
             text = part.text.copy()
@@ -54,6 +57,10 @@ def _cut(text: Text, width: int, middle: bool) -> Text:
         cut = text.copy()
         cut.truncate(width, overflow="ellipsis")
         return cut
-    head = (width - 1) // 3  # (an error's end says why: exit code 3, at the cluster scope)
+    # Half from each end; the start up to a word's end when that keeps up to two thirds
+    # (`the server answered 500…request timed out`, `exec: executable…/plugin.py failed`).
+    head = (width - 1) // 2
+    space = text.plain.rfind(" ", 0, (width - 1) * 2 // 3 + 1)
+    head = max(head, space)
     tail = width - 1 - head
     return Text.assemble(text[:head], "…", text[len(text) - tail:]) if tail else Text.assemble(text[:head], "…")
