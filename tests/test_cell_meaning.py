@@ -105,3 +105,31 @@ async def test_without_colour_critical_cells_stand_out_reversed_not_dimmed(busy,
 
         assert crit.reverse and crit.bold
         assert brightness(crit) >= brightness(plain)
+
+
+async def test_a_nodes_trend_is_drawn_from_zero_up_to_its_allocatable(busy):
+    from helpers.app import refresh
+
+    from ktopui.live.state import node_key
+    from ktopui.model.history import CPU
+    from ktopui.ui.cells import SPARK
+
+    server, kubeconfig = busy
+    app = make_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        for _ in range(4):
+            server.cluster.advance(15)
+            await refresh(app, pilot)
+        nodes = table(app, "nodes")
+        checked = 0
+        for row in nodes.rows:
+            samples = app.history.last(node_key(row.name), CPU, 10)
+            line = _cell(nodes, row, "cpu_hist").strip()
+            if len(line) < 4:
+                continue
+            highest = max(float(v) for v in samples if v == v) / row.available.cpu_milli
+            # As high as the busiest sample is of the node's allocatable, not stretched to the top.
+            assert max(SPARK.index(ch) for ch in line) == min(7, round(highest * 7)), (row.name, line)
+            checked += 1
+        assert checked >= 6

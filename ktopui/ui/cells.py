@@ -46,12 +46,13 @@ def level(value: int | None) -> str:
     return "crit" if value >= CRIT else "warn" if value >= WARN else ""
 
 
-def sparkline(values: np.ndarray, width: int) -> str:
-    """The last `width` samples as block characters; gaps stay blank.
+def sparkline(values: np.ndarray, width: int, top: float | None = None) -> str:
+    """The last `width` samples as block characters from zero up to `top` (the
+    row's capacity: allocatable, a limit), or up to the highest sample shown
+    when there is none; above `top` is a full block. Gaps stay blank.
 
-    Scaled to the samples' own range, so a trend shows even on a busy node,
-    but the range is at least a tenth of the peak: a flat line stays flat
-    instead of amplifying noise into a sawtooth.
+    From zero, so a flat 18.3-19.9 cores draws flat, and rows with a capacity
+    compare: half high is half of it.
     """
     if width <= 0:
         return ""
@@ -59,17 +60,16 @@ def sparkline(values: np.ndarray, width: int) -> str:
     finite = shown[np.isfinite(shown)]
     if finite.size == 0:
         return " " * width
-    top, low = float(finite.max()), float(finite.min())
-    span = max(top - low, abs(top) * 0.1)
-    bottom = (top + low - span) / 2  # a narrow band sits mid-height
+    scale = top if top is not None and top > 0 else float(finite.max())
+    steps = len(SPARK) - 1
     chars = []
     for v in shown:
         if not math.isfinite(v):
             chars.append(" ")
-        elif span <= 0:
+        elif scale <= 0:
             chars.append(SPARK[0])
         else:
-            chars.append(SPARK[int(round((v - bottom) / span * (len(SPARK) - 1)))])
+            chars.append(SPARK[min(steps, max(0, int(round(v / scale * steps))))])
     return "".join(chars).rjust(width)
 
 

@@ -53,8 +53,14 @@ class Column:
             object.__setattr__(self, "attr", found.group(1) if found else None)
 
 
-def _spark(key_of: Callable[[Any], tuple], metric: int) -> Callable[[Any, History], str]:
-    return lambda row, history: sparkline(history.last(key_of(row), metric, SPARK_WIDTH), SPARK_WIDTH)
+def _spark(key_of: Callable[[Any], tuple], metric: int, top_of: Callable[[Any], int | None]) -> Callable[[Any, History], str]:
+    return lambda row, history: sparkline(history.last(key_of(row), metric, SPARK_WIDTH), SPARK_WIDTH, top_of(row))
+
+
+# What a row's trend is drawn up to (from zero): a node's allocatable, a pod's or
+# container's limit; without one, its own highest sample.
+_NODE_TOPS = {CPU: attrgetter("available.cpu_milli"), MEMORY: attrgetter("available.mem_bytes")}
+_LIMIT_TOPS = {CPU: attrgetter("limits.cpu_milli"), MEMORY: attrgetter("limits.mem_bytes")}
 
 
 def _usage(resource: str) -> Column:
@@ -73,13 +79,14 @@ def _usage(resource: str) -> Column:
     )
 
 
-def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int) -> Column:
+def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int, tops: dict) -> Column:
     title, value, tone = (
         ("CPU TREND", attrgetter("usage.cpu_milli"), "spark-cpu")
         if metric == CPU
         else ("MEM TREND", attrgetter("usage.mem_bytes"), "spark-mem")
     )
-    return Column(cid, title, SPARK_WIDTH, value, _spark(key_of, metric), lambda r: tone, right=False, priority=priority)
+    return Column(cid, title, SPARK_WIDTH, value, _spark(key_of, metric, tops[metric]), lambda r: tone, right=False,
+                  priority=priority)
 
 
 def _pct_column(
@@ -130,12 +137,12 @@ NODE_COLUMNS = [
     _pct_column("cpu_req_pct", "CPU/R%", attrgetter("cpu_req_pct"), 50),
     # Limits over allocatable are normal overcommit, not a node in trouble: no marks, no colour.
     _pct_column("cpu_lim_pct", "CPU/L%", attrgetter("cpu_lim_pct"), 25, marks=False),
-    _trend("cpu_hist", _nkey, CPU, 45),
+    _trend("cpu_hist", _nkey, CPU, 45, _NODE_TOPS),
     _usage("memory"),
     _pct_column("mem_pct", "MEM%", attrgetter("mem_pct"), 85),
     _pct_column("mem_req_pct", "MEM/R%", attrgetter("mem_req_pct"), 50),
     _pct_column("mem_lim_pct", "MEM/L%", attrgetter("mem_lim_pct"), 25, marks=False),
-    _trend("mem_hist", _nkey, MEMORY, 45),
+    _trend("mem_hist", _nkey, MEMORY, 45, _NODE_TOPS),
 ]
 
 # -- pods ---------------------------------------------------------------------
@@ -168,11 +175,11 @@ POD_COLUMNS = [
     _usage("cpu"),
     _pct_column("cpu_req_pct", "%CPU/R", attrgetter("cpu_req_pct"), 80),
     _pct_column("cpu_lim_pct", "%CPU/L", attrgetter("cpu_lim_pct"), 75, partial=attrgetter("cpu_limit_share.partial")),
-    _trend("cpu_hist", _pkey, CPU, 20),
+    _trend("cpu_hist", _pkey, CPU, 20, _LIMIT_TOPS),
     _usage("memory"),
     _pct_column("mem_req_pct", "%MEM/R", attrgetter("mem_req_pct"), 80),
     _pct_column("mem_lim_pct", "%MEM/L", attrgetter("mem_lim_pct"), 75, partial=attrgetter("mem_limit_share.partial")),
-    _trend("mem_hist", _pkey, MEMORY, 20),
+    _trend("mem_hist", _pkey, MEMORY, 20, _LIMIT_TOPS),
 ]
 
 # -- containers of one pod ----------------------------------------------------
@@ -197,8 +204,8 @@ def container_columns(namespace: str, pod: str, history_key: Callable[[str], tup
         Column("mem_lim", "MEM/L", 8, attrgetter("limits.mem_bytes"), lambda c, _h: mem_text(c.limits.mem_bytes), priority=45),
         _pct_column("mem_req_pct", "%MEM/R", attrgetter("mem_req_pct"), 80),
         _pct_column("mem_lim_pct", "%MEM/L", attrgetter("mem_lim_pct"), 75),
-        _trend("cpu_hist", ckey, CPU, 10),
-        _trend("mem_hist", ckey, MEMORY, 10),
+        _trend("cpu_hist", ckey, CPU, 10, _LIMIT_TOPS),
+        _trend("mem_hist", ckey, MEMORY, 10, _LIMIT_TOPS),
     ]
 
 

@@ -154,7 +154,7 @@ class ClusterHeader(Widget):
             line.append(f"{share}%" if share is not None else "-",
                         style=self._look(level(share) or "bold"))
             parts.append(Part(line, KEEP_USAGE, lead=lead))
-            spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK)
+            spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK, total)
             parts.append(Part(Text(spark, style=self._look("spark")), KEEP_EXTRA, lead=" "))
         parts.append(Part(self._age(s), KEEP_AGE, lead="  │"))
         parts.append(Part(Text(f"every {self.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))

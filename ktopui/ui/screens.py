@@ -547,6 +547,9 @@ def help_text() -> Group:
         "Marks: 75%! is over 70 %, 93%!! over 90 %; ~ on a limit percentage means only some containers "
         "set a limit (the others are left out, not counted as 0). ? marks a value the cluster sent that "
         "is not a valid quantity; - means no data.",
+        "Trends: the last samples, one per new metrics timestamp, drawn from zero up to the node's "
+        "allocatable or the pod's (or container's) limit, so rows compare; without a limit, up to the "
+        "highest sample shown. The header's are up to the cluster's allocatable.",
         "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "
         "column does not fit, names carry it in front (web/redis-0).",
     ]
