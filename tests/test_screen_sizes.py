@@ -282,3 +282,16 @@ def test_a_status_line_drops_its_least_important_parts_first_and_shortens_a_mess
     assert "hint" not in narrow and narrow.endswith("— data from 12:03:04 (35s ago); retry in 4s")
     assert "…" in narrow and narrow.startswith("⚠ pods: refresh failed: the server") and len(narrow) <= 100
     assert fit(parts, 70).plain == "⚠ pods: refresh failed: — data from 12:03:04 (35s ago); retry in 4s"
+
+
+async def test_the_metrics_age_is_told_by_the_servers_clock_not_a_skewed_local_one(sim):
+    from ktopui.ui.cells import age_text
+
+    server, kubeconfig = sim
+    skewed = lambda: server.cluster.clock.now() + 95  # noqa: E731 - a laptop 95 s ahead
+    app = make_app(kubeconfig, clock=skewed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(app, pilot)
+        age = server.cluster.clock.now() - app.snapshot.newest_metrics
+        assert age < 60
+        assert f"metrics {age_text(age)} old" in _header(app)[1]

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ssl
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -41,6 +44,8 @@ T = TypeVar("T")
 METRICS_GROUP = "metrics.k8s.io"
 # In preference order; kubectl after 1.36 takes the server's order among these.
 METRICS_VERSIONS = ("v1", "v1beta1")
+# The Date header has whole seconds: clocks closer than this are taken to agree.
+CLOCK_SKEW_NOTICED = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +74,14 @@ class Target:
 class KubeAPI:
     """The reads ktopui needs, over one shared httpx client."""
 
-    def __init__(self, http: httpx.AsyncClient, server: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, server: str, *, clock: Callable[[], float] = time.time) -> None:
         self.http = http
         self.server = server.rstrip("/")
         self._metrics_version: str | None = None
+        self.clock = clock
+        # The server's clock less ours, from the Date header of the last answer:
+        # how old the data is must be told by the clock that stamped it.
+        self.clock_offset = 0.0
 
     # -- discovery --------------------------------------------------------
 
@@ -183,6 +192,7 @@ class KubeAPI:
             async with self.http.stream(
                 "GET", self.server + path, params=query, headers={"Accept": "application/json"}
             ) as response:
+                self._note_date(response)
                 if response.status_code >= 400:
                     await response.aread()
                     error = status_error(response, target)
@@ -196,6 +206,14 @@ class KubeAPI:
                 self._metrics_version = None  # rediscover: it may come back
             raise error
         return decode(body, kind, what=target.describe())
+
+    def _note_date(self, response: httpx.Response) -> None:
+        try:
+            date = parsedate_to_datetime(response.headers["date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return
+        offset = date - self.clock()
+        self.clock_offset = offset if abs(offset) >= CLOCK_SKEW_NOTICED else 0.0
 
 
 def _host_port(server: str) -> str:

@@ -82,7 +82,7 @@ class KtopApp(App):
     async def on_mount(self) -> None:
         keep_big_blocks_in_the_heap()  # (the app owns the process, as with the collector)
         self.http = make_http_client(self.conn, timeout=self.request_timeout)
-        self.api = KubeAPI(self.http, self.conn.server)
+        self.api = KubeAPI(self.http, self.conn.server, clock=self.clock)
         self.live = LiveCluster(
             self.api,
             namespace=self.namespace,

@@ -163,7 +163,7 @@ class ClusterHeader(Widget):
     def _age(self, s: Snapshot) -> Text:
         """How old the newest metrics are; or why there are none."""
         if s.newest_metrics is not None:
-            age = self.clock() - s.newest_metrics
+            age = self.clock() + s.clock_offset - s.newest_metrics  # (by the server's clock)
             return Text(f" metrics {age_text(age)} old", style="dim" if age < STALE_AFTER else "bold yellow")
         if s.metrics_error is not None:
             return Text(" no metrics API", style=self._look("warning"))
