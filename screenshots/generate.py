@@ -25,6 +25,7 @@ SHOTS = {
     "node-pods": ("node-pods", (150, 32), None),
     "pod-detail": ("pod", (150, 44), None),
     "nodes-80x24": ("nodes", (80, 24), None),
+    "pods-80x24": ("pods", (80, 24), None),
     # The aggregation layer misconfigured: metrics-server answers the availability check with 403.
     "doctor": ("doctor", (140, 42), lambda faults: faults.metrics_unavailable("FailedDiscoveryCheck", bad_status=403)),
 }

@@ -155,6 +155,11 @@ def test_text_widths_leave_out_a_shared_domain():
     assert text_widths(["web", "web"]).varied is False
 
 
+def test_a_few_long_names_do_not_widen_the_column_for_every_row():
+    names = [f"web-7d4b9c6f5-{i:05d}" for i in range(40)] + ["kube-controller-manager-master-1"]
+    assert text_widths(names) == TextWidths(len(names[0]), len(names[-1]), True)
+
+
 @pytest.mark.parametrize(("name", "width", "shown"), [
     ("recommender-ft6ft2g58n-x7k2p", 19, "recommender-…-x7k2p"),
     ("gke-prod-cluster-default-pool-3f2a1b9c-x7k2", 22, "gke-prod-cluster…-x7k2"),

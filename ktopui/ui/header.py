@@ -215,8 +215,10 @@ class ClusterHeader(Widget):
                                   lead=" — "))
             return parts
         parts = [
-            Part(Text(f" ⚠ {source}: refresh failed: ", style=self._look("alarm")), KEEP_ALWAYS),
-            Part(Text(error.message, style=self._look("error")), KEEP_DETAIL, shrink=20, middle=True),
+            Part(Text(f" ⚠ {source}:", style=self._look("alarm")), KEEP_ALWAYS),
+            # (at 80 columns the ⚠ says it failed: the words go once the message is cut short)
+            Part(Text("refresh failed:", style=self._look("alarm")), KEEP_DETAIL + 2, lead=" "),
+            Part(Text(error.message, style=self._look("error")), KEEP_DETAIL, lead=" ", shrink=12, middle=True),
         ]
         if isinstance(error, CredentialError) and error.hint:
             # What the plugin said (its stderr) is what tells the user what to do.

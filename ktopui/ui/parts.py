@@ -24,8 +24,13 @@ class Part:
 
 
 def fit(parts: Sequence[Part], width: int) -> Text:
-    """The parts that fit in `width` cells, in their order, least important dropped (or shrunk) first."""
+    """The parts that fit in `width` cells, in their order, least important dropped (or shrunk) first.
+
+    A part shrunk and then given room back (something later in the queue was
+    dropped) grows again as far as that room goes.
+    """
     kept = [p for p in parts if p.text.cell_len]
+    whole = list(kept)  # each kept part as it came, before any cut
 
     def length() -> int:
         return sum(p.text.cell_len + (len(p.lead) if i else 0) for i, p in enumerate(kept))
@@ -35,15 +40,19 @@ def fit(parts: Sequence[Part], width: int) -> Text:
         part = kept[at]
         room = part.text.cell_len - over
         if part.instead is not None:
-            kept[at] = part.instead
+            kept[at] = whole[at] = part.instead
         elif part.shrink and room >= part.shrink:
             kept[at] = replace(part, text=_cut(part.text, room, part.middle))
         elif len(kept) == 1:  # the most important part alone is too long: cut its end
-            text = part.text.copy()
-            text.truncate(max(0, width), overflow="ellipsis")
-            kept[at] = replace(part, text=text)
+            kept[at] = replace(part, text=_cut(part.text, max(0, width), False))
         else:
-            del kept[at]
+            del kept[at], whole[at]
+    for at in sorted(range(len(kept)), key=lambda i: -kept[i].keep):
+        spare = width - length()
+        if spare > 0 and kept[at] is not whole[at]:
+            grown = min(whole[at].text.cell_len, kept[at].text.cell_len + spare)
+            kept[at] = whole[at] if grown == whole[at].text.cell_len else replace(
+                whole[at], text=_cut(whole[at].text, grown, whole[at].middle))
     line = Text(no_wrap=True, overflow="ellipsis")
     for i, part in enumerate(kept):
         if i and part.lead:
