@@ -26,7 +26,7 @@ def test_screen_snapshot(snap_compare, scene, name):
     async def run_before(pilot):
         await show(app, pilot, server, name)
 
-    assert snap_compare(app, terminal_size=(150, 36), run_before=run_before)
+    assert snap_compare(app, terminal_size=(160, 36), run_before=run_before)
 
 
 # Everyday sizes, with more rows than fit: the last column whole beside the
