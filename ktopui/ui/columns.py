@@ -37,7 +37,7 @@ class Column:
     # after it in priority; never narrower than `width`.
     flex: bool = False
     grow: int = 0
-    cap: int = 36
+    cap: int = 32
     middle: bool = False  # a value too long loses its middle (names), not its end
     fold: str = ""  # when not shown, its text goes in front of this column's (as `ns/name`)
     # The row attribute (a dotted path) that `value` reads, when it reads just

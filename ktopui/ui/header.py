@@ -110,8 +110,10 @@ class ClusterHeader(Widget):
         ]
         if s is not None:
             parts.append(Part(self._counts(s), KEEP_COUNTS, lead=" │ "))
-        parts.append(Part(Text(f"{self.place.version} {self.place.server}".strip(), style="dim"), KEEP_LEAST,
-                          lead=" │ ", shrink=12))
+        if self.place.version:
+            parts.append(Part(Text(self.place.version, style="dim"), KEEP_LEAST + 1, lead=" │ "))
+        parts.append(Part(Text(self.place.server, style="dim"), KEEP_LEAST, lead=" " if self.place.version else " │ ",
+                          shrink=20))
         return parts
 
     @staticmethod
