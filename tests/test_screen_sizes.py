@@ -117,6 +117,24 @@ async def test_sorting_by_a_column_the_width_left_out_brings_it_back_marked(sim,
         assert len(screen_lines(app)[t.region.y]) == 80
 
 
+async def test_rows_already_drawn_are_drawn_again_when_a_sort_brings_a_column_back(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        t = table(app, "pods")
+        node = t.rows[0].node
+        t.set_filter(node)  # a few rows: all on screen whatever the order
+        await pilot.pause()
+        drawn = [t.render_line(y) for y in range(1, len(t.rows) + 1)]  # (kept by the table)
+        assert drawn and "restarts" not in t.visible_column_ids()
+        await pilot.press("t")
+        await pilot.pause()
+        for y, row in enumerate(t.rows, start=1):
+            assert cells_on_screen(app, t, y)["restarts"].strip() == str(row.restarts)
+
+
 # -- the layout by itself ------------------------------------------------------------
 
 

@@ -117,7 +117,7 @@ class RowTable(ScrollView, can_focus=True):
         self._layout: Layout | None = None
         self._layout_of: tuple = ()  # (width, sort column, text widths) the layout was made for
         self._widths: dict[str, TextWidths] | None = None  # text column id -> its TextWidths, per rows list
-        # id(row) -> (row, (width, style of the line, palette), strip). A row is
+        # id(row) -> (row, (width, layout, style of the line, palette), strip). A row is
         # never changed once made (a refresh brings new row objects, and only
         # those get new history), so a line is the same while these are.
         self._lines: dict[int, tuple[Any, tuple, Strip]] = {}
@@ -450,12 +450,12 @@ class RowTable(ScrollView, can_focus=True):
         selected = index == self._cursor
         row_style = base + self.get_component_rich_style("row-table--cursor") if selected else base
         palette = self._tone_styles()
-        looks = (width, row_style, palette)
+        layout = self.layout()  # (a sort can bring a column back at the same width)
+        looks = (width, layout, row_style, palette)
         cached = self._lines.get(id(row))
         if cached is not None and cached[0] is row and cached[1] == looks:
             return cached[2]
         segments = []
-        layout = self.layout()
         for column, w in layout.columns:
             folded = layout.folded.get(column.id)
             if folded is None:
