@@ -178,6 +178,18 @@ def test_a_few_long_names_do_not_widen_the_column_for_every_row():
     assert text_widths(names) == TextWidths(len(names[0]), len(names[-1]), True)
 
 
+def test_many_pods_are_measured_on_a_sample_but_a_second_namespace_is_never_missed():
+    from ktopui.model.pod_view import WIDTH_SAMPLE, PodRowsView
+
+    count = WIDTH_SAMPLE * 4
+    keys = [("web", f"web-7d4b9c6f5-{i:06d}") for i in range(count)]
+    view = PodRowsView(keys, [None] * count, [None] * count)
+    assert view.text_widths("name") == TextWidths(len(keys[0][1]), len(keys[0][1]), True)
+    assert view.text_widths("namespace").varied is False
+    keys[count // 2 + 1] = ("db", keys[count // 2 + 1][1])  # one pod, between two sampled ones
+    assert PodRowsView(keys, [None] * count, [None] * count).text_widths("namespace").varied is True
+
+
 @pytest.mark.parametrize(("name", "width", "shown"), [
     ("recommender-ft6ft2g58n-x7k2p", 19, "recommender-…-x7k2p"),
     ("gke-prod-cluster-default-pool-3f2a1b9c-x7k2", 22, "gke-prod-cluster…-x7k2"),
