@@ -20,11 +20,12 @@ from ktopui.ui.scenes import scene_app, show, start_cluster
 HERE = Path(__file__).resolve().parent
 SHOTS = {
     # file name: (scene, terminal size, fault switched on before the scene)
-    "nodes": ("nodes", (150, 32), None),
-    "pods": ("pods", (150, 32), None),
-    "node-pods": ("node-pods", (150, 32), None),
-    "pod-detail": ("pod", (150, 44), None),
+    "nodes": ("nodes", (160, 32), None),
+    "pods": ("pods", (160, 32), None),
+    "node-pods": ("node-pods", (160, 32), None),
+    "pod-detail": ("pod", (160, 44), None),
     "nodes-80x24": ("nodes", (80, 24), None),
+    "pods-80x24": ("pods", (80, 24), None),
     # The aggregation layer misconfigured: metrics-server answers the availability check with 403.
     "doctor": ("doctor", (140, 42), lambda faults: faults.metrics_unavailable("FailedDiscoveryCheck", bad_status=403)),
 }

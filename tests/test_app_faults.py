@@ -43,7 +43,8 @@ NODE_METRICS, POD_METRICS = "/apis/metrics.k8s.io/v1beta1/nodes", "/apis/metrics
 TRANSIENT_FAULTS = {
     "server error": (lambda f: f.server_error(502, prefix=NODE_METRICS), "node metrics: refresh failed: the server answered 502"),
     "dropped connection": (lambda f: f.drop_connections(prefix=NODE_METRICS), "node metrics: refresh failed"),
-    "truncated body": (lambda f: f.truncate_bodies(prefix=POD_METRICS), "broke before the response was complete"),
+    # (The rest of its long message gives way to the data's age and the retry at 160 columns.)
+    "truncated body": (lambda f: f.truncate_bodies(prefix=POD_METRICS), "broke before the response"),
     "malformed JSON": (lambda f: f.malformed_json(prefix=POD_METRICS), "pod metrics: refresh failed: malformed JSON"),
     "rate limited": (lambda f: f.too_many_requests(retry_after=9, prefix=NODE_METRICS), "Too many requests"),
     "timeout": (lambda f: f.set_latency(NODE_METRICS, 3.0), "timed out waiting for the server"),

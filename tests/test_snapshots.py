@@ -19,20 +19,35 @@ def scene(tmp_path):
 
 
 # The doctor scene names a temporary kubeconfig and the real port: not pinnable.
-@pytest.mark.parametrize("name", sorted(set(SCENES) - {"doctor"}))
+@pytest.mark.parametrize("name", sorted(set(SCENES) - {"doctor", "failing"}))
 def test_screen_snapshot(snap_compare, scene, name):
     server, app = scene
 
     async def run_before(pilot):
         await show(app, pilot, server, name)
 
-    assert snap_compare(app, terminal_size=(150, 36), run_before=run_before)
+    assert snap_compare(app, terminal_size=(160, 36), run_before=run_before)
 
 
-def test_narrow_terminal_snapshot(snap_compare, scene):
+# Everyday sizes, with more rows than fit: the last column whole beside the
+# scrollbar, names shortened in the middle, the sorted column marked, the
+# header keeping the metrics age.
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", ["nodes", "pods"])
+def test_everyday_size_snapshot(snap_compare, scene, name, size):
     server, app = scene
 
     async def run_before(pilot):
-        await show(app, pilot, server, "nodes")
+        await show(app, pilot, server, name)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_failed_refresh_at_80_columns_snapshot(snap_compare, scene):
+    """The header keeps the error, the data's age and the retry at 80 columns."""
+    server, app = scene
+
+    async def run_before(pilot):
+        await show(app, pilot, server, "failing")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -10,8 +10,11 @@ import asyncio
 import math
 import ssl
 import sys
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -57,6 +60,8 @@ async def _restart_deadline(request: httpx.Request) -> None:
 METRICS_GROUP = "metrics.k8s.io"
 # In preference order; kubectl after 1.36 takes the server's order among these.
 METRICS_VERSIONS = ("v1", "v1beta1")
+# The Date header has whole seconds: clocks closer than this are taken to agree.
+CLOCK_SKEW_NOTICED = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +95,15 @@ class KubeAPI:
     objects the cluster was last seen to have, which this counts.
     """
 
-    def __init__(self, http: httpx.AsyncClient, server: str, *, limits: ResponseLimits | None = None) -> None:
+    def __init__(self, http: httpx.AsyncClient, server: str, *, limits: ResponseLimits | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.http = http
         self.server = server.rstrip("/")
         self._metrics_version: str | None = None
+        self.clock = clock
+        # The server's clock less ours, from the Date header of the last answer:
+        # how old the data is must be told by the clock that stamped it.
+        self.clock_offset = 0.0
         if limits is None:
             # The deadline is never shorter than two reads' timeouts.
             read = http.timeout.read
@@ -263,6 +273,7 @@ class KubeAPI:
         headers = {"Accept": "application/json"}
         try:
             async with self.http.stream(method, self.server + path, headers=headers, **request) as response:
+                self._note_date(response)
                 if response.status_code >= 300:
                     error = status_error(response, target, await error_body(response, target.describe()))
                 else:
@@ -276,6 +287,14 @@ class KubeAPI:
         if error is not None:
             raise error
         return body
+
+    def _note_date(self, response: httpx.Response) -> None:
+        try:
+            date = parsedate_to_datetime(response.headers["date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return
+        offset = date - self.clock()
+        self.clock_offset = offset if abs(offset) >= CLOCK_SKEW_NOTICED else 0.0
 
 
 async def error_body(response: httpx.Response, what: str) -> bytes:

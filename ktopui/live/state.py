@@ -132,6 +132,7 @@ class Snapshot:
     pods: Sequence[PodRow]  # a PodRowsView from LiveCluster: rows made as they are looked at
     health: dict[str, SourceHealth]
     newest_metrics: float | None  # epoch seconds of the newest metrics timestamp
+    clock_offset: float = 0.0  # the server's clock less ours: ages are told by the server's clock
     totals: Totals = field(default_factory=Totals)
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
     pods_in_name_order: bool = False  # pods sorted by (name, namespace), as tables show ties
@@ -502,10 +503,12 @@ class LiveCluster:
             metrics_serial=self._metrics_serial,
             health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
             newest_metrics=newest,
+            clock_offset=self.api.clock_offset,
             totals=totals,
         )
         pause()
         snapshot.coverage()  # counted here, off the UI thread
+        pods.measure_texts()  # (the widths the tables give names: measured here too)
         return snapshot
 
     def _record(self, nodes: list[NodeRow], fresh: dict[str, list]) -> None:

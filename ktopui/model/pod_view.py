@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import compress, repeat
-from operator import attrgetter, countOf
+from operator import attrgetter, countOf, itemgetter
 from typing import Any
 
 from ktopui.model.join import pod_row
@@ -24,6 +24,7 @@ from ktopui.model.pod_info import PodInfo
 from ktopui.model.rows import PodRow, pct
 from ktopui.model.samples import PodSample, SampleTable, used_milli
 from ktopui.model.slots import Slots
+from ktopui.model.text_widths import TextWidths, text_widths
 
 Key = tuple[str, str]
 # Rows made and kept for reuse; past this the store starts again (a few
@@ -32,6 +33,9 @@ MADE_LIMIT = 8192
 
 
 _status = attrgetter("status")
+_namespace_of, _name_of = itemgetter(0), itemgetter(1)
+_TEXTS = ("namespace", "name", "node", "status")
+WIDTH_SAMPLE = 8192  # pods whose texts are measured for a column's width
 
 
 def _by_name(key: Key) -> tuple[str, str]:
@@ -83,7 +87,7 @@ class PodRowsView(Sequence[PodRow]):
     may read it while the next join runs.
     """
 
-    __slots__ = ("keys", "infos", "samples", "_made")
+    __slots__ = ("keys", "infos", "samples", "_made", "_widths")
 
     def __init__(
         self,
@@ -95,6 +99,7 @@ class PodRowsView(Sequence[PodRow]):
         self.keys, self.infos, self.samples = keys, infos, samples
         # Shared with the views made after this one: a row stays while its inputs do.
         self._made = made if made is not None else {}
+        self._widths: dict[str, TextWidths] = {}  # attr -> its TextWidths, measured once
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -162,9 +167,9 @@ class PodRowsView(Sequence[PodRow]):
         """Each row's `attr` (a PodRow attribute or dotted path), in order, without making
         rows; None for an attribute not read this way (then ask the rows)."""
         if attr == "namespace":
-            return [k[0] for k in self.keys]
+            return list(map(_namespace_of, self.keys))
         if attr == "name":
-            return [k[1] for k in self.keys]
+            return list(map(_name_of, self.keys))
         if attr in _FROM_SAMPLES:
             return _FROM_SAMPLES[attr](self.samples)
         if attr in _FROM_INFOS:
@@ -175,6 +180,35 @@ class PodRowsView(Sequence[PodRow]):
         if attr in _LIMIT_PCT:
             return _LIMIT_PCT[attr](self.infos, self.samples)
         return None
+
+    def text_widths(self, attr: str) -> TextWidths | None:
+        """TextWidths of a text attribute (namespace, name, node, status); None for others.
+
+        Measured on an even sample of the pods: a width is what a share of them
+        need, which a sample tells as well, and reading 150,000 names scattered
+        in memory cost tens of milliseconds. Whether the pods span namespaces
+        is counted exactly (a namespace prefix must not be missed).
+        """
+        widths = self._widths.get(attr)
+        if widths is None and attr in _TEXTS:
+            step = max(1, len(self.keys) // WIDTH_SAMPLE)
+            sample = self if step == 1 else PodRowsView(self.keys[::step], self.infos[::step], self.samples[::step])
+            widths = text_widths(sample.values(attr))
+            if attr == "namespace" and step > 1 and not widths.varied:
+                first = self.keys[0][0]
+                widths = widths._replace(varied=countOf(map(_namespace_of, self.keys), first) != len(self.keys))
+            self._widths[attr] = widths
+        return widths
+
+    def measure_texts(self) -> None:
+        """Measure every text attribute now (in the join's thread, not the UI's)."""
+        for attr in _TEXTS:
+            self.text_widths(attr)
+
+    def keep_widths_of(self, other: PodRowsView) -> None:
+        """Take `other`'s measures when made of the same pods (the same lists of keys and infos)."""
+        if other.keys is self.keys and other.infos is self.infos:
+            self._widths = other._widths
 
     def texts(self, text_of: Callable[[Any], str]) -> list[str]:
         """text_of(row) for each row, given its namespace, name, node, status, ready and
@@ -255,6 +289,7 @@ class PodViewJoin:
                 view = self._patch(pods, samples, hint[2], pause)
         if view is None:
             view = self._rebuild(pods or {}, samples, pause)
+        view.keep_widths_of(self.view)
         self.view, self._pods, self._samples = view, pods, samples
         return view
 

@@ -105,16 +105,21 @@ def container_numbers(sample: PodSample) -> list[tuple[str, int | None, int | No
     return numbers
 
 
-def used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) -> int:
-    """Summed usage of the named containers, each rounded up to the milli first."""
+def used_milli(sample: PodSample | None, names: tuple[str, ...], resource: str) -> int | None:
+    """Summed usage of the named containers, each rounded up to the milli first.
+
+    None when none of them was measured (no metrics yet, a pod not running):
+    no data, which must not read as 0 % of a limit.
+    """
     if sample is None:
-        return 0
+        return None
     if names and names == sample.names:  # the containers measured are the ones named (most pods)
         return sample.cpu_each if resource == "cpu" else sample.usage.mem_milli
     at = 1 if resource == "cpu" else 2
-    used = 0
+    used = None
     for entry in sample.entries():
         if entry[0] in names:
+            used = used or 0
             if len(entry) == 3:
                 used += -(-entry[1] // _MILLI) if at == 1 else entry[2]
             else:

@@ -97,7 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
+        # The server's clock is the cluster's (frozen in tests, as the metrics' timestamps are).
+        self.send_header("Date", self.date_time_string(self.server.sim.cluster.clock.now()))
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -113,7 +113,7 @@ class KtopApp(App):
         self.theme = self.theme_shown
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.http = make_http_client(self.conn, timeout=self.request_timeout)
-        self.api = KubeAPI(self.http, self.conn.server)
+        self.api = KubeAPI(self.http, self.conn.server, clock=self.clock)
         self.live = LiveCluster(
             self.api,
             namespace=self.namespace,

@@ -40,14 +40,15 @@ def mem_text(nbytes: int | None, problem: str | None = None) -> str:
     return "-" if nbytes is None else format_memory(nbytes)
 
 
-def pct_text(value: int | None, *, partial: bool = False) -> str:
-    """`57%`; `!`/`!!` mark the warning/critical thresholds so the levels read without colour too.
+def pct_text(value: int | None, *, partial: bool = False, marks: bool = True) -> str:
+    """`57%`; `!`/`!!` mark the warning/critical thresholds so the levels read without colour too
+    (not with `marks=False`, for a percentage where high is normal).
 
     `~` marks a limit percentage that covers only some containers.
     """
     if value is None:
         return "-"
-    mark = "!!" if value >= _crit else "!" if value >= _warn else ""
+    mark = "" if not marks else "!!" if value >= _crit else "!" if value >= _warn else ""
     return f"{'~' if partial else ''}{value}%{mark}"
 
 
@@ -58,12 +59,13 @@ def level(value: int | None) -> str:
     return "crit" if value >= _crit else "warn" if value >= _warn else ""
 
 
-def sparkline(values: np.ndarray, width: int) -> str:
-    """The last `width` samples as block characters; gaps stay blank.
+def sparkline(values: np.ndarray, width: int, top: float | None = None) -> str:
+    """The last `width` samples as block characters from zero up to `top` (the
+    row's capacity: allocatable, a limit), or up to the highest sample shown
+    when there is none; above `top` is a full block. Gaps stay blank.
 
-    Scaled to the samples' own range, so a trend shows even on a busy node,
-    but the range is at least a tenth of the peak: a flat line stays flat
-    instead of amplifying noise into a sawtooth.
+    From zero, so a flat 18.3-19.9 cores draws flat, and rows with a capacity
+    compare: half high is half of it.
     """
     if width <= 0:
         return ""
@@ -71,18 +73,52 @@ def sparkline(values: np.ndarray, width: int) -> str:
     finite = shown[np.isfinite(shown)]
     if finite.size == 0:
         return " " * width
-    top, low = float(finite.max()), float(finite.min())
-    span = max(top - low, abs(top) * 0.1)
-    bottom = (top + low - span) / 2  # a narrow band sits mid-height
+    scale = top if top is not None and top > 0 else float(finite.max())
+    steps = len(SPARK) - 1
     chars = []
     for v in shown:
         if not math.isfinite(v):
             chars.append(" ")
-        elif span <= 0:
+        elif scale <= 0:
             chars.append(SPARK[0])
         else:
-            chars.append(SPARK[int(round((v - bottom) / span * (len(SPARK) - 1)))])
+            chars.append(SPARK[min(steps, max(0, int(round(v / scale * steps))))])
     return "".join(chars).rjust(width)
+
+
+def shorten(text: str, width: int) -> str:
+    """A name in `width` cells, cut where names differ least.
+
+    Names that share a start differ at the end (`recommender-ft6ft2g58n-x7k2p`,
+    `gke-prod-pool-3f2a1b9c-x7k2`), so the middle goes: `recommender-…-x7k2p`.
+    The end kept is the longest run of dash-separated parts that takes at
+    most half the room. A dotted name keeps its part before the dot whole
+    when it can, since what follows is a domain the other rows share
+    (`ip-10-0-1-17.eu-west-1…`).
+    """
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    host, dot, _ = text.partition(".")
+    if dot and len(host) < width:
+        return text[: width - 1] + "…"
+    name = host if dot else text
+    room = width - 1
+    dash = name.find("-", len(name) - room // 2)
+    tail = len(name) - dash if dash > 0 else room // 3
+    return name[: room - tail] + "…" + name[len(name) - tail:]
+
+
+def qualified(prefix: str, name: str, width: int) -> str:
+    """`prefix/name` in `width` cells (a namespace before a pod's name): the name keeps
+    at least three fifths of them, shortened as names are; the prefix loses its end."""
+    whole = f"{prefix}/{name}"
+    if len(whole) <= width:
+        return whole
+    room = width - 1 - min(len(name), max(width - len(prefix) - 1, width * 3 // 5))
+    shown = prefix if room >= len(prefix) else prefix[: max(0, room - 1)] + "…"
+    return f"{shown}/{shorten(name, width - 1 - len(shown))}"
 
 
 def cores_text(milli: int) -> str:

@@ -1,4 +1,9 @@
-"""The header: where we are, how big it is, how busy, and how fresh the data is."""
+"""The header: where we are, how big it is, how busy, and how fresh the data is.
+
+Each of its three lines is a list of Parts (parts.py): on a narrow terminal
+the least important go first, and the age of the data, an error and its
+retry are the last to go.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,33 @@ from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.quantity import percent
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
+from ktopui.ui.parts import Part, fit
 
 HEADER_SPARK = 16
+STALE_AFTER = 120  # seconds: metrics older than this are shown as stale
+
+# How long each part stays as the terminal narrows (higher: longer).
+KEEP_ALWAYS = 100  # the name of the app, a pause, what failed
+KEEP_AGE = 95  # how old the data is, when a failed list is retried
+KEEP_PLACE = 90  # context and scope
+KEEP_COUNTS = 70
+KEEP_USAGE = 60
+KEEP_DETAIL = 50  # an error's own message (shortened before it goes)
+KEEP_EXTRA = 20  # sparklines, hints
+KEEP_LEAST = 5  # the server's address, the refresh interval
+
+
+# Styles by what they mean. Without colour (NO_COLOR, where red turns a dark
+# grey) what alarms is drawn reversed, so it stays the most visible thing.
+LOOKS = {
+    "alarm": "bold red", "crit": "bold red", "error": "red", "warn": "yellow", "warning": "yellow",
+    "caution": "bold yellow", "waiting": "italic yellow", "paused": "bold reverse yellow", "spark": "cyan",
+    "bold": "bold",
+}
+LOOKS_WITHOUT_COLOUR = {
+    **{name: "" for name in LOOKS}, "alarm": "bold reverse", "crit": "bold reverse", "paused": "bold reverse",
+    "warn": "bold", "caution": "bold", "waiting": "italic", "bold": "bold",
+}
 
 
 @dataclass
@@ -48,7 +78,7 @@ class ClusterHeader(Widget):
         # The line is redrawn every second. Its snapshot is held weakly: the one
         # replaced must die in the app's worker thread, not here at the next
         # redraw (freeing 150,000 pods' rows took 5-30 ms of the UI thread).
-        self._coverage_of: tuple[weakref.ref[Snapshot], Text] | None = None
+        self._coverage_of: tuple[weakref.ref[Snapshot], list[Part]] | None = None
 
     def show(self, snapshot: Snapshot | None, *, scope: str, paused: bool, interval: float) -> None:
         self.snapshot, self.scope, self.paused, self.interval = snapshot, scope, paused, interval
@@ -58,123 +88,178 @@ class ClusterHeader(Widget):
         """Drop the snapshot (its screen is put away): show() brings the current one."""
         self.snapshot, self._coverage_of = None, None
 
+    def _look(self, meaning: str) -> str:
+        return (LOOKS_WITHOUT_COLOUR if self.app.no_color else LOOKS)[meaning]
+
     def render(self) -> Text:
-        text = Text("\n").join([self._identity(), self._usage(), self._status()])
+        # (Before the first layout the width is 0: nothing is dropped then.)
+        width = self.size.width or 1000
+        lines = [fit(parts, width) for parts in (self._identity(), self._usage(), self._status())]
+        text = Text("\n").join(lines)
         text.no_wrap = True
         text.overflow = "ellipsis"
         return text
 
-    def _identity(self) -> Text:
-        s = self.snapshot
-        line = Text()
-        line.append(" ktopui ", style="bold reverse")
-        # The kubeconfig's context, the namespace picked, the server's version: nobody vouches for them.
-        line.append(f" {escape_controls(self.place.context or '(in-cluster)')} ", style="bold")
-        line.append("│ ", style="dim")
-        line.append(escape_controls(self.scope), style="bold")
-        if s is not None:
-            line.append(f" │ {len(s.nodes)} nodes · {len(s.pods)} pods", style="")
-        # Least important last: a narrow terminal cuts these first.
-        line.append(f" │ {escape_controls(f'{self.place.version} {self.place.server}')}", style="dim")
-        return line
+    # -- line 1: where -------------------------------------------------------
 
-    def _usage(self) -> Text:
+    def _identity(self) -> list[Part]:
         s = self.snapshot
-        line = Text()
+        parts = [
+            Part(Text(" ktopui ", style="bold reverse"), KEEP_ALWAYS),
+            # The kubeconfig's context, the namespace picked, the server's version: nobody vouches for them.
+            Part(Text(f" {escape_controls(self.place.context or '(in-cluster)')} ", style="bold"), KEEP_PLACE,
+                 shrink=8),
+            Part(Text(escape_controls(self.scope), style="bold"), KEEP_PLACE, lead="│ ", shrink=10),
+        ]
+        if s is not None:
+            parts.append(Part(self._counts(s), KEEP_COUNTS, lead=" │ "))
+        if self.place.version:
+            parts.append(Part(Text(escape_controls(self.place.version), style="dim"), KEEP_LEAST + 1, lead=" │ "))
+        parts.append(Part(Text(escape_controls(self.place.server), style="dim"), KEEP_LEAST, lead=" " if self.place.version else " │ ",
+                          shrink=20))
+        return parts
+
+    @staticmethod
+    def _counts(s: Snapshot) -> Text:
+        """`12 nodes · 108 pods`, but only what is known: a list not in yet is not empty."""
+        said = []
+        for source, count in (("nodes", len(s.nodes)), ("pods", len(s.pods))):
+            health = s.health[source]
+            if source in s.loading:
+                said.append(f"listing {source}…")
+            elif health.ok_at is None and health.error is not None and not count:
+                said.append(f"{source} unknown")
+            else:
+                said.append(f"{count} {source}")
+        return Text(" · ".join(said))
+
+    # -- line 2: how busy, how fresh --------------------------------------------
+
+    def _usage(self) -> list[Part]:
+        s = self.snapshot
         if s is None:
-            line.append(" connecting…", style="dim")
-            return line
+            return [Part(Text(" connecting…", style="dim"), KEEP_ALWAYS)]
+        parts = []
         if self.paused:
-            # First on the line, so a narrow terminal never cuts it off.
-            line.append(" ⏸ PAUSED (space resumes) ", style="bold reverse yellow")
+            parts.append(Part(Text(" ⏸ PAUSED (space resumes) ", style=self._look("paused")), KEEP_ALWAYS, shrink=9))
         t = s.totals
-        for label, used, total, text, metric in (
+        measured = s.metrics_error is None and any(n.has_metrics for n in s.nodes)
+        for label, used, total, unit, metric in (
             ("CPU", t.cpu_milli, t.cpu_allocatable_milli, lambda v: f"{cores_text(v)} cores", CPU),
             ("MEM", t.mem_bytes, t.mem_allocatable_bytes, lambda v: f"{gib_text(v)} GiB", MEMORY),
         ):
-            line.append(f" {label} ", style="bold")
-            if s.metrics_error is not None or not any(n.has_metrics for n in s.nodes):
+            line = Text(f" {label} ", style="bold")
+            lead = "  │" if parts and label == "MEM" else ""
+            if not measured:
                 line.append("usage n/a", style="dim")
-            else:
-                share = percent(used * 1000, total * 1000) if total else None
-                line.append(f"{text(used).split()[0]}/{text(total)} ")
-                lvl = level(share)
-                line.append(f"{share}%" if share is not None else "-", style={"crit": "bold red", "warn": "yellow"}.get(lvl, "bold"))
-                spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK)
-                line.append(f" {spark}", style="cyan")
-            line.append("  │", style="dim")
-        if s.newest_metrics is None:
-            line.append(" no metrics yet", style="dim")
-        else:
-            age = self.clock() - s.newest_metrics
-            line.append(f" metrics {age_text(age)} old", style="dim" if age < 120 else "yellow")
-        line.append(f" · every {self.interval:g}s", style="dim")
-        return line
+                parts.append(Part(line, KEEP_USAGE, lead=lead))
+                continue
+            share = percent(used * 1000, total * 1000) if total else None
+            line.append(f"{unit(used).split()[0]}/{unit(total)} ")
+            line.append(f"{share}%" if share is not None else "-",
+                        style=self._look(level(share) or "bold"))
+            parts.append(Part(line, KEEP_USAGE, lead=lead))
+            spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK, total)
+            parts.append(Part(Text(spark, style=self._look("spark")), KEEP_EXTRA, lead=" "))
+        parts.append(Part(self._age(s), KEEP_AGE, lead="  │"))
+        parts.append(Part(Text(f"every {self.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))
+        return parts
 
-    def _status(self) -> Text:
+    def _age(self, s: Snapshot) -> Text:
+        """How old the newest metrics are; or why there are none."""
+        if s.newest_metrics is not None:
+            age = self.clock() + s.clock_offset - s.newest_metrics  # (by the server's clock)
+            return Text(f" metrics {age_text(age)} old", style="dim" if age < STALE_AFTER else "bold yellow")
+        if s.metrics_error is not None:
+            return Text(" no metrics API", style=self._look("warning"))
+        health = s.health["node metrics"]
+        if health.error is not None:
+            return Text(" no metrics received", style=self._look("warning"))
+        if health.ok_at is None:
+            return Text(" waiting for metrics", style="dim")
+        return Text(" no metrics reported yet", style="dim")  # the API answers with no samples
+
+    # -- line 3: what is wrong, or how complete ---------------------------------
+
+    def _status(self) -> list[Part]:
         s = self.snapshot
-        line = Text()
         if self.note:
-            line.append(f" {self.note}", style="italic")
-            return line
+            return [Part(Text(f" {self.note}", style="italic"), KEEP_ALWAYS)]
         if s is None:
-            return line
+            return []
         metrics = s.metrics_error
         problems = {k: e for k, e in s.errors.items() if not isinstance(e, MetricsUnavailable)}
         if problems:
             return self._problem(s, problems)
         if metrics is not None:
-            line.append(" ⚠ no usage: ", style="bold yellow")
-            line.append(metrics.message, style="yellow")
+            parts = [
+                Part(Text(" ⚠ no usage: ", style=self._look("caution")), KEEP_ALWAYS),
+                Part(Text(metrics.message, style=self._look("warning")), KEEP_DETAIL, shrink=20, middle=True),
+            ]
             if metrics.hint:
-                line.append(f" {metrics.hint}", style="dim")
-            return line
+                parts.append(Part(Text(metrics.hint, style="dim"), KEEP_EXTRA, lead=" ", shrink=20))
+            return parts
         if s.loading:
-            line.append(f" loading {' and '.join(s.loading)}… (the first list of a large cluster takes a while)",
-                        style="italic yellow")
-            return line
+            return [
+                Part(Text(f" loading {' and '.join(s.loading)}…", style=self._look("waiting")), KEEP_ALWAYS),
+                Part(Text("(the first list of a large cluster takes a while)", style=self._look("waiting")), KEEP_EXTRA,
+                     lead=" "),
+            ]
         return self._coverage(s)
 
-    def _problem(self, s: Snapshot, problems: dict) -> Text:
+    def _problem(self, s: Snapshot, problems: dict) -> list[Part]:
         """The first failing list: what failed, since when the data is stale, when we retry."""
         source, error = next(iter(problems.items()))
-        line = Text()
         if isinstance(error, Forbidden):
-            line.append(f" ⚠ {source}: permission denied: ", style="bold red")
-            line.append(error.message, style="red")
+            parts = [
+                Part(Text(f" ⚠ {source}: permission denied: ", style=self._look("alarm")), KEEP_ALWAYS),
+                Part(Text(error.message, style=self._look("error")), KEEP_DETAIL, shrink=20, middle=True),
+            ]
             if source == "pods" and not self.scope.startswith("namespace"):
-                line.append(" — press s to pick a namespace you may read", style="bold")
-            return line
-        line.append(f" ⚠ {source}: refresh failed: ", style="bold red")
-        line.append(error.message, style="red")
+                parts.append(Part(Text("press s to pick a namespace you may read", style="bold"), KEEP_AGE,
+                                  lead=" — "))
+            return parts
+        parts = [
+            Part(Text(f" ⚠ {source}:", style=self._look("alarm")), KEEP_ALWAYS),
+            # (at 80 columns the ⚠ says it failed: the words go once the message is cut short)
+            Part(Text("refresh failed:", style=self._look("alarm")), KEEP_DETAIL + 2, lead=" "),
+            Part(Text(error.message, style=self._look("error")), KEEP_DETAIL, lead=" ", shrink=12, middle=True),
+        ]
         if isinstance(error, CredentialError) and error.hint:
             # What the plugin said (its stderr) is what tells the user what to do.
-            line.append(" — " + " ".join(error.hint.split()), style="bold red")
+            parts.append(Part(Text(" ".join(error.hint.split()), style=self._look("alarm")), KEEP_DETAIL + 1,
+                              lead=" — ", shrink=20, middle=True))
         ok_at = s.health[source].ok_at
         if ok_at is None:
-            line.append(" — no data yet", style="red")
+            parts.append(Part(Text("no data yet", style=self._look("error")), KEEP_AGE, lead=" — "))
         else:
-            since = time.strftime("%H:%M:%S", time.localtime(ok_at))
-            line.append(f" — data from {since} ({age_text(self.clock() - ok_at)} ago)", style="red")
+            since, age = time.strftime("%H:%M:%S", time.localtime(ok_at)), age_text(self.clock() - ok_at)
+            # The time of day goes before the message is shortened; the age stays.
+            short = Part(Text(f"data ({age} ago)", style=self._look("error")), KEEP_AGE, lead=" — ")
+            parts.append(Part(Text(f"data from {since} ({age} ago)", style=self._look("error")), KEEP_DETAIL - 2,
+                              lead=" — ", instead=short))
         if self.next_refresh_at is not None:
             wait = max(0.0, self.next_refresh_at - self.clock())
-            line.append(f"; retry in {wait:.0f}s", style="bold")
+            parts.append(Part(Text(f"retry in {wait:.0f}s", style="bold"), KEEP_AGE, lead="; "))
         if len(problems) > 1:
-            line.append(f" (+{len(problems) - 1} more)", style="red")
-        return line
+            parts.append(Part(Text(f"(+{len(problems) - 1} more)", style=self._look("error")), KEEP_DETAIL - 10,
+                              lead=" "))
+        return parts
 
-    def _coverage(self, s: Snapshot) -> Text:
+    def _coverage(self, s: Snapshot) -> list[Part]:
         """How much of the cluster reports usage: silent gaps are what k9s hides."""
         if self._coverage_of is not None and self._coverage_of[0]() is s:
-            return self._coverage_of[1].copy()
+            return self._coverage_of[1]
         nodes, pods, running = s.coverage()
         line = Text(" usage reported by ", style="dim")
         line.append(f"{nodes}/{len(s.nodes)}", style="bold" if nodes == len(s.nodes) else "bold yellow")
         line.append(" nodes, ", style="dim")
         line.append(f"{pods}/{running}", style="bold" if pods >= running else "bold yellow")
         line.append(" running pods", style="dim")
+        parts = [Part(line, KEEP_USAGE, shrink=20)]
         not_ready = [n.name for n in s.nodes if n.status.startswith(("NotReady", "Unknown"))]
         if not_ready:
-            line.append(f" │ {len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style="bold red")
-        self._coverage_of = (weakref.ref(s), line.copy())
-        return line
+            text = Text(f"{len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style=self._look("alarm"))
+            parts.append(Part(text, KEEP_AGE, lead=" │ "))
+        self._coverage_of = (weakref.ref(s), parts)
+        return parts

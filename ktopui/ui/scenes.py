@@ -17,7 +17,8 @@ from ktopui.sim.server import SimServer
 from ktopui.ui.app import KtopApp
 
 START = 1_795_000_000.0  # a fixed cluster time (2026-11-18), so timestamps never change
-OPTIONS = SimOptions(nodes=12, pods_per_node=9, seed=7, start_time=START, frozen=True)
+# More nodes than a 200x50 terminal shows, so every table scrolls.
+OPTIONS = SimOptions(nodes=48, pods_per_node=9, seed=7, start_time=START, frozen=True)
 SHOWN_SERVER = "https://sim.ktopui.test:6443"  # the real port changes every run
 SAMPLES = 24
 RESOLUTION = 15.0
@@ -29,6 +30,12 @@ SCENES: dict[str, tuple[str, ...]] = {
     "node-pods": ("c", "enter"),
     "pod": ("2", "enter"),
     "doctor": ("d",),
+    "failing": ("2",),
+}
+# Faults switched on once the history is in: the scene shows the refresh after.
+FAULTS = {
+    # Rate-limited node metrics: a Retry-After, so the retry the header names is always 30 s away.
+    "failing": lambda faults: faults.too_many_requests(retry_after=30, prefix="/apis/metrics.k8s.io/v1beta1/nodes"),
 }
 
 
@@ -65,6 +72,11 @@ async def prime(app: KtopApp, pilot: Pilot, server: SimServer, samples: int = SA
 
 async def show(app: KtopApp, pilot: Pilot, server: SimServer, scene: str) -> None:
     await prime(app, pilot, server)
+    if scene in FAULTS:
+        FAULTS[scene](server.faults)
+        count = app.refresh_count
+        app.wake()
+        await wait_for_refresh(app, pilot, count)
     await pilot.press(*SCENES[scene])
     if scene == "doctor":
         for _ in range(200):

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
@@ -500,18 +500,26 @@ class PodScreen(DashboardScreen):
 
 
 class HelpScreen(ModalScreen):
-    """Every key, from the bindings themselves (remapped ones included), so it cannot drift."""
+    """Every key, from the bindings themselves (remapped ones included), so it cannot drift.
+
+    Taller than 24 lines: it scrolls (↑ ↓ PgUp PgDn Home End, or the wheel).
+    """
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
     app: KtopApp
 
     def compose(self) -> ComposeResult:
-        yield Static(help_text(self.app.settings.keys), id="help")
+        with VerticalScroll(id="help"):
+            yield Static(help_text(self.app.settings.keys), id="help-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
 
 
-def help_text(keymap: dict[str, str] | None = None) -> Text:
-    """The keys, as `keymap` (binding id -> keys, the config file's) changes them."""
+def help_text(keymap: dict[str, str] | None = None) -> Group:
+    """The keys, as `keymap` (binding id -> keys, the config file's) changes them, in a grid,
+    so a long description wraps under itself at 80 columns."""
     from ktopui.ui.app import KtopApp
     from ktopui.ui.table import RowTable
 
@@ -537,22 +545,31 @@ def help_text(keymap: dict[str, str] | None = None) -> Text:
         seen.add(binding.id)
         rows.append((_key_name(keymap.get(binding.id, binding.key)), binding.tooltip or binding.description))
     warning, critical = thresholds()
-    text = Text()
-    text.append("ktopui keys\n\n", style="bold")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="bold cyan")
+    grid.add_column(ratio=1)
     for shown, what in rows:
-        text.append(f"  {shown:<30}", style="bold cyan")
-        text.append(f"{what}\n")
-    text.append(
-        "\n  Sorting: pressing the same key again reverses. a/r/l sort by the percentage\n"
-        "  (of allocatable, of requests, of limits) of the resource chosen last with c or m.\n"
-        "  Click a column header to sort by it. Ties are ordered by name.\n\n"
-        f"  Marks: N%! from {warning} % on, N%!! from {critical} % on; ~ on a limit percentage means only\n"
-        "  some containers set a limit (the others are left out, not counted as 0).\n"
-        "  ? marks a value the cluster sent that is not a valid quantity; - means no data.\n",
-        style="dim",
+        grid.add_row(shown, what)
+    notes = [
+        "Sorting: pressing the same key again reverses. a/r/l sort by the percentage (of allocatable, "
+        "of requests, of limits) of the resource chosen last with c or m. Click a column header to sort "
+        "by it. Ties are ordered by name. The sorted column is always shown, whatever the width.",
+        f"Marks: N%! from {warning} % on, N%!! from {critical} % on; ~ on a limit percentage means only some "
+        "containers set a limit (the others are left out, not counted as 0). ? marks a value the cluster "
+        "sent that is not a valid quantity; - means no data.",
+        "Trends: the last samples, one per new metrics timestamp, drawn from zero up to the node's "
+        "allocatable or the pod's (or container's) limit, so rows compare; without a limit, up to the "
+        "highest sample shown. The header's are up to the cluster's allocatable.",
+        "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "
+        "column does not fit, names carry it in front (web/redis-0).",
+    ]
+    close = _key_name(keymap.get("help.close", ids["help.close"]))
+    return Group(
+        Text("ktopui keys\n", style="bold"),
+        grid,
+        *(Text(f"\n{note}", style="dim") for note in notes),
+        Text(f"\n↑ ↓ PgUp PgDn End scroll this help; {close} closes it.", style="italic"),
     )
-    text.append(f"\n  {_key_name(keymap.get('help.close', ids['help.close']))} closes this help.", style="italic")
-    return text
 
 
 def _key_name(key: str) -> str:
@@ -655,10 +672,12 @@ class DoctorScreen(ModalScreen):
     findings: list | None = None  # the last run's, once it finished
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="doctor-box"):
+        # Scrolls with the keys (↑ ↓ PgUp PgDn Home End): the findings outgrow 24 lines.
+        with VerticalScroll(id="doctor-box"):
             yield Static(" Checking the connection, permissions and the metrics API…", id="doctor")
 
     def on_mount(self) -> None:
+        self.query_one("#doctor-box").focus()
         self.action_run()
 
     def action_run(self) -> None:
@@ -708,5 +727,5 @@ def doctor_text(findings, summary_line: str) -> Group:
         Text("ktopui doctor\n", style="bold"),
         grid,
         Text(f"\n{summary_line}", style="bold"),
-        Text("r runs the checks again · Esc closes", style="dim italic"),
+        Text("r runs the checks again · ↑ ↓ PgUp PgDn End scroll · Esc closes", style="dim italic"),
     )

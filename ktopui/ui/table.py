@@ -28,10 +28,12 @@ from textual.strip import Strip
 from ktopui.model.history import History
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.sorting import IntegerColumn, Ordered, order_of_other_values
+from ktopui.model.text_widths import TextWidths, text_widths
 from ktopui.safe_text import escape_controls
+from ktopui.ui.cells import qualified, shorten
 from ktopui.ui.columns import Column
+from ktopui.ui.layout import GAP, Layout, lay_out
 
-GAP = 1
 # Lines kept formatted (a few screens' worth): a repaint of rows that did not
 # change (a focus change, the view switched back, the cursor moving one line)
 # then formats nothing. Cleared when it outgrows this.
@@ -113,9 +115,10 @@ class RowTable(ScrollView, can_focus=True):
         self.filter_fields: Callable[[Any], str] = lambda row: str(self.name_key(row))
         self.cursor_key: Any = None
         self._cursor = 0
-        self._layout: list[tuple[Column, int]] = []
-        self._layout_width = -1
-        # id(row) -> (row, (width, style of the line, palette), strip). A row is
+        self._layout: Layout | None = None
+        self._layout_of: tuple = ()  # (width, sort column, text widths) the layout was made for
+        self._widths: dict[str, TextWidths] | None = None  # text column id -> its TextWidths, per rows list
+        # id(row) -> (row, (width, layout, style of the line, palette), strip). A row is
         # never changed once made (a refresh brings new row objects, and only
         # those get new history), so a line is the same while these are.
         self._lines: dict[int, tuple[Any, tuple, Strip]] = {}
@@ -128,7 +131,7 @@ class RowTable(ScrollView, can_focus=True):
         if list(columns) == self.columns:
             return
         self.columns = list(columns)
-        self._layout_width = -1
+        self._layout, self._widths = None, None
         self._values = {}
         self._lines.clear()
         if self._column(self.sort_column) is None:
@@ -240,7 +243,7 @@ class RowTable(ScrollView, can_focus=True):
             # (rows in name order are taken as they are: the caller does not change them)
             base = rows if self._in_name_order else sorted(rows, key=self.name_key)
             self._by_name = (rows, base)
-            self._values, self._texts, self._keep = {}, None, None
+            self._values, self._texts, self._keep, self._widths = {}, None, None, None
         return self._by_name[1]
 
     def _kept(self, base: Sequence[Any]) -> np.ndarray | None:
@@ -372,7 +375,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> Column | None:
         pos = 0
-        for column, width in self._columns_for(self.size.width):
+        for column, width in self.layout().columns:
             if pos <= x < pos + width + GAP:
                 return column
             pos += width + GAP
@@ -384,31 +387,39 @@ class RowTable(ScrollView, can_focus=True):
         self.virtual_size = Size(event.size.width, len(self.rows) + 1)
         self._scroll_cursor_into_view()
 
-    def _columns_for(self, width: int) -> list[tuple[Column, int]]:
-        """Columns that fit, widest priority first, in their declared order."""
-        if width == self._layout_width:
-            return self._layout
-        chosen = list(self.columns)
+    @property
+    def line_width(self) -> int:
+        """Cells a line has: the width less the scrollbar's column (its gutter is kept
+        whether or not the rows scroll, so columns do not move when they start to)."""
+        return self.scrollable_content_region.width
 
-        def total(cols):
-            return sum(c.width for c in cols) + GAP * (len(cols) - 1)
+    def layout(self) -> Layout:
+        """The columns shown at the current width (see layout.py); the sorted one always."""
+        width, widths = self.line_width, self._text_widths()
+        made_for = (width, self.sort_column, widths)
+        if self._layout is None or self._layout_of != made_for:
+            self._layout = lay_out(self.columns, width, texts=widths, pinned=self.sort_column)
+            self._layout_of = made_for
+        return self._layout
 
-        # Columns of equal priority (CPU and memory twins) go together, so
-        # the table never shows one half of a pair.
-        while len(chosen) > 1 and total(chosen) > width:
-            lowest = min(c.priority for c in chosen)
-            chosen = [c for c in chosen if c.priority != lowest] or chosen[:1]
-        spare = max(0, width - total(chosen))
-        flex = [c for c in chosen if c.flex]
-        layout = []
-        for c in chosen:
-            extra = spare // len(flex) if c in flex and flex else 0
-            layout.append((c, c.width + extra))
-        self._layout, self._layout_width = layout, width
-        return layout
+    def _text_widths(self) -> dict[str, TextWidths]:
+        """Each text column's TextWidths over all rows (not only those the filter keeps, so a
+        filter does not move columns), once per rows list."""
+        if self._widths is None:
+            base = self._base() if self._all_rows else []
+            widths = {}
+            for column in self.columns:
+                if not column.flex:
+                    continue
+                measured = base.text_widths(column.attr) if isinstance(base, PodRowsView) and column.attr else None
+                if measured is None:
+                    measured = text_widths([str(v) for v in map(column.value, base)])
+                widths[column.id] = measured
+            self._widths = widths
+        return self._widths
 
     def visible_column_ids(self) -> list[str]:
-        return [c.id for c, _ in self._columns_for(self.size.width)]
+        return self.layout().ids()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -420,7 +431,7 @@ class RowTable(ScrollView, can_focus=True):
         return self._palette
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.line_width
         base = self.rich_style
         if y == 0:
             return self._header_strip(width, base)
@@ -440,14 +451,20 @@ class RowTable(ScrollView, can_focus=True):
         selected = index == self._cursor
         row_style = base + self.get_component_rich_style("row-table--cursor") if selected else base
         palette = self._tone_styles()
-        looks = (width, row_style, palette)
+        layout = self.layout()  # (a sort can bring a column back at the same width)
+        looks = (width, layout, row_style, palette)
         cached = self._lines.get(id(row))
         if cached is not None and cached[0] is row and cached[1] == looks:
             return cached[2]
         segments = []
-        for column, w in self._columns_for(width):
+        for column, w in layout.columns:
             # Every cell, whatever its column: names and reasons come from the cluster.
-            text = _fit(escape_controls(column.text(row, self.history)), w, column.right)
+            folded = layout.folded.get(column.id)
+            if folded is None:
+                text = _fit(escape_controls(column.text(row, self.history)), w, column)
+            else:
+                text = qualified(escape_controls(folded.text(row, self.history)),
+                                 escape_controls(column.text(row, self.history)), w).ljust(w)
             style = row_style
             tone = column.tone(row)
             # On the selected row, warn/crit colours would fight the cursor's
@@ -470,18 +487,23 @@ class RowTable(ScrollView, can_focus=True):
         header = base + self.get_component_rich_style("row-table--header")
         sorted_style = header + self.get_component_rich_style("row-table--header-sorted", partial=True)
         segments = []
-        for column, w in self._columns_for(width):
+        layout = self.layout()
+        for column, w in layout.columns:
             title = column.title
+            if column.id in layout.folded:
+                title = f"{layout.folded[column.id].title}/{title}"
             style = header
             if column.id == self.sort_column:
                 title = f"{title}{'▼' if self.sort_descending else '▲'}"
                 style = sorted_style
-            segments.append(Segment(_fit(title, w, column.right), style))
+            segments.append(Segment(_fit(title, w, column), style))
             segments.append(Segment(" " * GAP, header))
         return Strip(segments).adjust_cell_length(width, header)
 
 
-def _fit(text: str, width: int, right: bool) -> str:
+def _fit(text: str, width: int, column: Column) -> str:
     if len(text) > width:
+        if column.middle:
+            return shorten(text, width)
         return text[: max(0, width - 1)] + "…" if width > 1 else text[:width]
-    return text.rjust(width) if right else text.ljust(width)
+    return text.rjust(width) if column.right else text.ljust(width)

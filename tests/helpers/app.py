@@ -36,3 +36,18 @@ def table(app: KtopApp, table_id: str | None = None) -> RowTable:
 
 def names(t: RowTable) -> list:
     return [t.row_key(r) for r in t.rows]
+
+
+def screen_lines(app: KtopApp) -> list[str]:
+    """The terminal's lines as the user sees them (the screen composited, modals on top)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def cells_on_screen(app: KtopApp, t: RowTable, y: int) -> dict[str, str]:
+    """The cells of line `y` of table `t` (0: its header) as they are on screen, by column id."""
+    line = screen_lines(app)[t.region.y + y]
+    cells, x = {}, t.region.x
+    for column, width in t.layout().columns:
+        cells[column.id] = line[x:x + width]
+        x += width + 1
+    return cells
