@@ -563,7 +563,8 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "
         "column does not fit, names carry it in front (web/redis-0).",
     ]
-    close = _key_name(keymap.get("help.close", ids["help.close"]))
+    *others, last = _key_name(keymap.get("help.close", ids["help.close"])).split(", ")
+    close = f"{', '.join(others)} or {last}" if others else last
     return Group(
         Text("ktopui keys\n", style="bold"),
         grid,
