@@ -38,6 +38,7 @@ stalled client cannot block the accept loop.
 
 from __future__ import annotations
 
+import select
 import shutil
 import socket
 import ssl
@@ -198,6 +199,11 @@ class _Handler(BaseHTTPRequestHandler):
         assert response.stream is not None
         try:
             for chunk in response.stream:
+                if not chunk:  # nothing to send yet: stop if the client has gone away
+                    if _client_gone(self.connection):
+                        self.close_connection = True
+                        return sent
+                    continue
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 sent += len(chunk)
             self.wfile.write(b"0\r\n\r\n")
@@ -206,6 +212,15 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             response.stream.close()
         return sent
+
+
+def _client_gone(conn: socket.socket) -> bool:
+    """Whether a client waiting for the rest of a response has closed its end: an HTTP/1.1
+    client sends nothing while its response is in flight, so anything readable is its EOF."""
+    try:
+        return bool(select.select([conn], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
