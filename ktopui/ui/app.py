@@ -22,6 +22,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
 from ktopui.kube.backoff import next_delay
+from ktopui.kube.watch import WatchSettings
 from ktopui.live.memory import Collector, keep_big_blocks_in_the_heap
 from ktopui.live.priority import InputPriority
 from ktopui.live.state import LiveCluster, Snapshot, new_history
@@ -54,9 +55,11 @@ class KtopApp(App):
         interval: float = 2.0,
         clock: Callable[[], float] = time.time,
         request_timeout: float = REQUEST_TIMEOUT,
+        watch: WatchSettings | None = None,
     ) -> None:
         super().__init__()
         self.conn = conn
+        self.watch_settings = watch  # (None: the defaults; tests and benchmarks shrink the times)
         self.clock = clock
         self.request_timeout = request_timeout
         self.place = Place(context=conn.context, server=conn.server)
@@ -92,6 +95,7 @@ class KtopApp(App):
             priority=self.input_priority,
             # The app owns the process: collections must not land in key presses.
             collector=Collector(quiet_for=self.input_priority.quiet_for),
+            watch=self.watch_settings,
         )
         await self.push_screen(MainScreen())
         self.poll()

@@ -131,7 +131,23 @@ class ClusterHeader(Widget):
             line.append(f" loading {' and '.join(s.loading)}… (the first list of a large cluster takes a while)",
                         style="italic yellow")
             return line
-        return self._coverage(s)
+        relisting = self._relisting(s)
+        return relisting + self._coverage(s) if relisting else self._coverage(s)
+
+    def _relisting(self, s: Snapshot) -> Text:
+        """Nodes or pods listed periodically because their watch cannot work: why, how often,
+        and how old the last list is (a state to know about, not an error)."""
+        lists: dict[str, list[str]] = {}
+        for source in ("nodes", "pods"):
+            health = s.health.get(source)
+            if health is not None and health.relisting:
+                age = "" if health.listed_at is None else f", listed {age_text(self.clock() - health.listed_at)} ago"
+                lists.setdefault(health.relisting, []).append(f"{source} every {health.relist_every:.0f}s{age}")
+        line = Text()
+        for reason, sources in lists.items():
+            line.append(f" ↻ {reason}: re-listing {'; '.join(sources)} ", style="yellow")
+            line.append("│", style="dim")
+        return line
 
     def _problem(self, s: Snapshot, problems: dict) -> Text:
         """The first failing list: what failed, since when the data is stale, when we retry."""
