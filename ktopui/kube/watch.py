@@ -40,7 +40,7 @@ from ktopui.kube.objects import Node, ObjectMeta, Pod, Status, decode
 log = logging.getLogger("ktopui.watch")
 T = TypeVar("T", Node, Pod)
 
-INFLATE_STEP = 1 << 20  # at most this much decompressed output at a time
+INFLATE_STEP = 256 << 10  # at most this much decompressed output at a time
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ class EventLines:
             if len(partial) + end - start > limit:
                 raise EventTooLarge(f"a watch event longer than {size_text(limit)}")
             if partial:
-                partial += data[start:end]
+                partial += memoryview(data)[start:end]
                 line = bytes(partial)
                 partial.clear()
             else:
@@ -158,7 +158,7 @@ class EventLines:
             yield line
         if len(partial) + len(data) - start > limit:
             raise EventTooLarge(f"a watch event longer than {size_text(limit)}")
-        partial += data[start:]
+        partial += memoryview(data)[start:]
 
 
 class Backoff:
