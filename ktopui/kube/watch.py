@@ -70,6 +70,13 @@ class WatchSettings:
     page_size: int = 5000  # objects per LIST page
 
 
+def relist_interval(objects: int, resolution: float = 0.0, settings: WatchSettings | None = None) -> float:
+    """Seconds between two LISTs of `objects` nodes or pods when they cannot be watched,
+    with metrics every `resolution` seconds."""
+    s = settings or WatchSettings()
+    return max(s.min_relist, resolution, objects / s.objects_per_second)
+
+
 class WatchEvent(msgspec.Struct):
     type: str
     object: msgspec.Raw
@@ -238,8 +245,7 @@ class WatchCache(Generic[T]):
     @property
     def relist_interval(self) -> float:
         """Seconds between LISTs while the watch cannot work."""
-        s = self.settings
-        return max(s.min_relist, self.resolution, len(self.items) / s.objects_per_second)
+        return relist_interval(len(self.items), self.resolution, self.settings)
 
     def values(self) -> list[Any]:
         return list(self.items.values())
