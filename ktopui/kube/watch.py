@@ -285,22 +285,21 @@ class WatchCache(Generic[T]):
             try:
                 applied = await self._watch(seconds)
             except Gone:
-                self._quick_failure("every watch expires at once (410 Gone right after a list)")
+                self._quick_failure("every watch expires at once", "410 Gone right after each LIST")
                 raise
             if not applied and time.monotonic() - began < seconds / 2:
                 # Ended well before its timeout without a thing (client-go: a "very short watch").
-                self._quick_failure("every watch ends early")
+                self._quick_failure("every watch ends early", "ended before half its timeout without an event")
                 log.info("%s: the watch ended after %.1fs without an event", self.resource,
                          time.monotonic() - began)
                 await asyncio.sleep(self._backoff.next())
 
-    def _quick_failure(self, reason: str) -> None:
+    def _quick_failure(self, reason: str, how: str) -> None:
         """A watch failed before any event: after a few in a row, the watch is given up."""
         self._quick_failures += 1
         if self._quick_failures >= self.settings.quick_failures:
             self._quick_failures = 0
-            raise Unwatchable(reason, f"{self.settings.quick_failures} watches of {self.resource} in a row "
-                                      "failed before any event")
+            raise Unwatchable(reason, f"{self.settings.quick_failures} watches of {self.resource} in a row: {how}")
 
     async def _relist(self) -> None:
         """While the watch cannot work: wait out the interval since the last LIST

@@ -22,6 +22,8 @@ Interface:
         server.requests                        # [RequestRecord(method, path, query, user, status, bytes_sent)],
                                                # newest last, recorded before the answer is sent; past
                                                # 100,000 the oldest are dropped; .clear() it freely
+        server.on_request = fn                 # fn(method, path, query) as each request arrives, before
+                                               # any fault (a watch is logged only when its stream ends)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
@@ -47,6 +49,7 @@ import threading
 import traceback
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -126,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         faults = sim.faults
+        if sim.on_request is not None:
+            sim.on_request(method, path, url.query)
         user = self._authenticate()
 
         def record(code: int, sent: int) -> None:
@@ -286,6 +291,7 @@ class SimServer:
         self.tokens = TokenStore()
         self.token = self.tokens.issue(None, DEFAULT_USER)
         self.requests: list[RequestRecord] = []
+        self.on_request: Callable[[str, str, str], None] | None = None
         self._records_lock = threading.Lock()
         self._dir = Path(tempfile.mkdtemp(prefix="ktopui-sim-"))
         ca = Authority("ktopui-sim-ca")
