@@ -11,6 +11,9 @@ medians: requests per minute the server received, by kind (counted as each
 request arrives, whatever is then answered), the child's peak resident memory
 (VmHWM), and its CPU as a share of one core once its first screen is up.
 "fell back" is what the dashboard said it did instead of watching, if anything.
+
+With BASELINE_PYTHONPATH set to a checkout of another version, the dashboard
+runs from there (the simulated cluster and its faults stay this checkout's).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -116,8 +120,10 @@ async def run_child(kubeconfig: str, seconds: float) -> None:
 
 
 def scenario_run(kubeconfig: str, seconds: float) -> dict:
+    baseline = os.environ.get("BASELINE_PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": baseline} if baseline else None
     proc = subprocess.run([sys.executable, __file__, "--child", kubeconfig, "--seconds", str(seconds)],
-                          stdout=subprocess.PIPE, text=True, check=False)
+                          stdout=subprocess.PIPE, text=True, check=False, env=env)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise SystemExit(f"hostile: the dashboard exited {proc.returncode} without finishing")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -164,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     with SimServer(opts) as server, tempfile.TemporaryDirectory(prefix="ktopui-bench-") as tmp:
         kubeconfig = str(server.write_kubeconfig(Path(tmp) / "kubeconfig"))
         arrivals = Arrivals(server)
+        client = os.environ.get("BASELINE_PYTHONPATH") or "this checkout"
         print(f"hostile: {args.nodes} nodes x {args.pods_per_node} pods, clock running, {args.seconds:g} s per "
-              f"scenario, {args.runs} runs", flush=True)
+              f"scenario, {args.runs} runs; the dashboard from {client}", flush=True)
         for run in range(1, args.runs + 1):
             for name, inject in SCENARIOS.items():
                 server.faults.reset()
