@@ -12,7 +12,7 @@ from helpers.watches import equals_fresh_list, requests_of, running, until
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.kube.watch import WatchCache, WatchSettings
+from ktopui.kube.watch import Backoff, WatchCache, WatchSettings
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -135,3 +135,12 @@ async def test_an_endless_line_is_not_read_past_the_event_limit(sim):
     # The client stopped reading at 1 MiB and closed; what the server could write past
     # that went into socket buffers.
     assert watch.bytes_sent < 16 << 20, watch.bytes_sent
+
+
+async def test_the_backoff_doubles_and_starts_over_after_a_quiet_spell():
+    backoff = Backoff(0.1, 0.5, reset_after=0.3)
+    delays = [backoff.next() for _ in range(4)]
+    ranges = [(0.1, 0.2), (0.2, 0.4), (0.25, 0.5), (0.25, 0.5)]  # half to all of 0.2, 0.4, then the cap
+    assert all(low <= d <= high for d, (low, high) in zip(delays, ranges)), delays
+    await asyncio.sleep(0.35)
+    assert 0.1 <= backoff.next() <= 0.2

@@ -79,6 +79,10 @@ async def not_allowed(writer: asyncio.StreamWriter) -> None:
                  b"Connection: close\r\n\r\n%s" % (len(body), body))
 
 
+async def empty(writer: asyncio.StreamWriter) -> None:
+    writer.write(http_200())
+
+
 def bomb(inflated: int) -> bytes:
     """A gzip body whose one line inflates to `inflated` bytes."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -124,6 +128,19 @@ async def test_a_watch_not_served_falls_back_to_periodic_lists():
             await asyncio.sleep(2.0)
             lists = server.count("list")
     assert server.count("watch") == 1
+    assert 2 <= lists <= 2 + (time.monotonic() - began) / FAST.min_relist
+
+
+async def test_watches_that_end_at_once_without_an_event_back_off_then_give_way_to_lists():
+    async with HostileServer(empty) as server, httpx.AsyncClient() as http:
+        async with running(WatchCache(KubeAPI(http, server.url), "pods", settings=FAST)) as cache:
+            await until(lambda: cache.relisting, within=10, what="the fallback to lists")
+            assert cache.relisting == "every watch ends early"
+            began = time.monotonic()
+            await asyncio.sleep(2.0)
+            lists = server.count("list")
+    # (Taking each clean end as normal, the cache watched again at once: thousands a minute.)
+    assert server.count("watch") == FAST.quick_failures
     assert 2 <= lists <= 2 + (time.monotonic() - began) / FAST.min_relist
 
 

@@ -58,11 +58,12 @@ class WatchSettings:
     retry_cap: float = 30.0  # ... doubling up to this
     backoff_reset: float = 120.0  # a failure this long after the last one starts the backoff over
     # Failed watches in a row, each before any event (410 right after a LIST,
-    # an empty watch ended at once), before the watch is given up for lists.
+    # an empty watch ended early), before the watch is given up for lists.
     quick_failures: int = 3
-    # While the watch cannot work: a LIST every metrics resolution, at least
-    # this often, and a second more per this many objects (a 150,000-pod
-    # LIST is tens of MB for the server to build and send).
+    # While the watch cannot work: a LIST every metrics resolution, never more
+    # often than every `min_relist` seconds, nor than a second per
+    # `objects_per_second` objects (a 150,000-pod LIST is tens of MB for the
+    # server to build and send).
     min_relist: float = 15.0
     objects_per_second: float = 1000.0
     watch_retry: float = 300.0  # ... and the watch tried again this often

@@ -1,10 +1,10 @@
 """The live view of a cluster: the latest lists, their health, and history.
 
 Nodes and pods come from watch caches (one LIST, then a WATCH: the API
-server sends only changes); the metrics API cannot be watched, so
-`LiveCluster.refresh()` polls it, keeps the last good copy of anything whose
-request failed (a failed refresh never empties a table), joins everything
-into rows and records history. It knows nothing about the screen: the UI
+server sends only changes; periodic LISTs where the watch cannot work); the
+metrics API cannot be watched, so `LiveCluster.refresh()` polls it, keeps the
+last good copy of anything whose request failed (a failed refresh never
+empties a table), joins everything into rows and records history. It knows nothing about the screen: the UI
 calls refresh() from a worker and shows the Snapshot.
 """
 
