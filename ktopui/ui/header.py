@@ -121,20 +121,22 @@ class ClusterHeader(Widget):
         problems = {k: e for k, e in s.errors.items() if not isinstance(e, MetricsUnavailable)}
         if problems:
             return self._problem(s, problems)
+        relisting = Text(" │ ", style="dim").join(self._relisting(s))
         if metrics is not None:
             line.append(" ⚠ no usage: ", style="bold yellow")
             line.append(metrics.message, style="yellow")
             if metrics.hint:
                 line.append(f" {metrics.hint}", style="dim")
-            return line
+            return line + Text(" │ ", style="dim") + relisting if relisting else line
         if s.loading:
             line.append(f" loading {' and '.join(s.loading)}… (the first list of a large cluster takes a while)",
                         style="italic yellow")
             return line
-        relisting = self._relisting(s)
-        return relisting + self._coverage(s) if relisting else self._coverage(s)
+        if relisting:
+            return Text(" ") + relisting + Text(" │", style="dim") + self._coverage(s)
+        return self._coverage(s)
 
-    def _relisting(self, s: Snapshot) -> Text:
+    def _relisting(self, s: Snapshot) -> list[Text]:
         """Nodes or pods listed periodically because their watch cannot work: why, how often,
         and how old the last list is (a state to know about, not an error)."""
         lists: dict[str, list[str]] = {}
@@ -143,11 +145,8 @@ class ClusterHeader(Widget):
             if health is not None and health.relisting:
                 age = "" if health.listed_at is None else f", listed {age_text(self.clock() - health.listed_at)} ago"
                 lists.setdefault(health.relisting, []).append(f"{source} every {health.relist_every:.0f}s{age}")
-        line = Text()
-        for reason, sources in lists.items():
-            line.append(f" ↻ {reason}: re-listing {'; '.join(sources)} ", style="yellow")
-            line.append("│", style="dim")
-        return line
+        return [Text(f"↻ {reason}: re-listing {'; '.join(sources)}", style="yellow")
+                for reason, sources in lists.items()]
 
     def _problem(self, s: Snapshot, problems: dict) -> Text:
         """The first failing list: what failed, since when the data is stale, when we retry."""
