@@ -80,3 +80,11 @@ def test_refresh_cpu_runs_tiny_pairs_against_a_baseline_and_prints_both(monkeypa
     out = run_bench("refresh_cpu.py", "--nodes", "3", "--pods-per-node", "3", "--seconds", "3", "--pairs", "1")
     assert "pair 1 this" in out and "pair 1 baseline" in out
     assert "this     process CPU per refresh (ms):" in out and "baseline process CPU per refresh (ms):" in out
+
+
+def test_hostile_runs_tiny_and_prints_every_scenario_next_to_the_polite_one():
+    out = run_bench("hostile.py", "--nodes", "3", "--pods-per-node", "3", "--seconds", "3", "--runs", "1")
+    assert "LIST nodes" in out and "LIST pods" in out and "WATCH" in out and "peak RSS" in out
+    for scenario in ("polite (no faults)", "watch forbidden", "410 on every watch", "a list answered to a watch",
+                     "silent watch", "endless watch line"):
+        assert f"\n{scenario} " in out

@@ -41,12 +41,27 @@ def test_each_denial_is_named(sim, capsys, verb, resource, group, namespaced, ne
     else:
         assert "kubectl create clusterrolebinding ktopui-reader" in finding["next_step"]
     if not needed:
-        assert "ktopui does not need it today" in finding["next_step"] or "namespace picker" in finding["next_step"]
+        assert "Without it ktopui lists all" in finding["next_step"] or "namespace picker" in finding["next_step"]
     assert code == (1 if needed else 0)
     others = [f for check, f in found.items() if check.startswith("permission: ") and f is not finding]
     assert all(f["status"] == "ok" for f in others)
     # A denied read is explained by the permission, not reported twice.
     assert "reading nodes and pods" not in found
+
+
+def test_list_without_watch_is_told_what_it_costs_and_what_to_ask_for(sim, capsys):
+    server, kubeconfig = sim
+    server.faults.forbid("sim-admin", "watch", "pods")
+    code, found = doctor(capsys, kubeconfig, "-A")
+    finding = found["permission: watch pods"]
+    assert code == 0 and finding["status"] == "warn"  # the dashboard works, at a cost
+    pods = len(server.cluster.pods)
+    assert finding["next_step"].startswith(
+        f"Without it ktopui lists all {pods} pods again every 15s, a full LIST each time instead of a stream of "
+        "changes: more load on the API server, and changes shown up to 15s late. Ask a cluster admin for RBAC "
+        "permission to watch pods cluster-wide")
+    assert "--verb=get,list,watch" in finding["next_step"]
+    assert "`kubectl auth can-i watch pods --all-namespaces`" in finding["next_step"]
 
 
 def test_denials_across_all_namespaces(sim, capsys):

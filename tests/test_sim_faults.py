@@ -201,3 +201,68 @@ def test_hostile_answers(sim_server, sim_api):
     body = api.get("/version").content
     assert time.monotonic() - started >= len(body) / 100 * 0.9
     assert api.get("/api/v1/nodes").json()["kind"] == "NodeList"  # each rule fired once
+
+
+WATCH = {"watch": "1", "allowWatchBookmarks": "true", "timeoutSeconds": "30"}
+
+
+def test_expired_watches_end_at_once_even_from_a_fresh_list(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.expire_watches(prefix="/api/v1/pods")
+    rv = api.get("/api/v1/pods").json()["metadata"]["resourceVersion"]  # lists still work
+    began = time.monotonic()
+    response = api.get("/api/v1/pods", params={**WATCH, "resourceVersion": rv})
+    assert time.monotonic() - began < 5
+    (line,) = response.content.splitlines()
+    event = json.loads(line)
+    assert event["type"] == "ERROR" and event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
+    assert api.get("/api/v1/nodes", params={**WATCH, "timeoutSeconds": "1"}).status_code == 200  # other paths not
+
+
+def test_watches_answered_with_lists(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.answer_watches_with_lists()
+    listed = api.get("/api/v1/pods").json()
+    answer = api.get("/api/v1/pods", params=WATCH)
+    assert answer.status_code == 200 and "transfer-encoding" not in answer.headers
+    doc = answer.json()
+    assert doc["kind"] == "PodList" and doc["items"] == listed["items"]
+
+
+def test_silent_watches_send_headers_and_nothing_until_the_client_leaves(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.silent_watches()
+    with api.stream("GET", "/api/v1/pods", params={**WATCH, "timeoutSeconds": "1"},
+                    timeout=httpx.Timeout(5, read=2.5)) as response:
+        assert response.status_code == 200
+        with pytest.raises(httpx.ReadTimeout):  # no end at timeoutSeconds, no bookmark
+            next(response.iter_raw())
+    for _ in range(50):  # the server noticed the client left, and ended its side
+        if any(r.query.startswith("watch") for r in sim_server.requests):
+            break
+        time.sleep(0.1)
+    (record,) = [r for r in sim_server.requests if "watch" in r.query]
+    assert record.status == 200 and record.bytes_sent == 0
+
+
+def test_endless_watch_lines(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.endless_watch_lines(prefix="/api/v1/pods")
+    received = 0
+    with api.stream("GET", "/api/v1/pods", params=WATCH) as response:
+        for chunk in response.iter_bytes():
+            assert b"\n" not in chunk
+            received += len(chunk)
+            if received > 4 << 20:
+                break
+    assert received > 4 << 20
+
+
+def test_forbidding_watch_leaves_list_allowed(sim_server, sim_api):
+    api = sim_api(sim_server)
+    sim_server.faults.forbid("sim-admin", "watch", "pods")
+    assert api.get("/api/v1/pods").status_code == 200
+    denied = api.get("/api/v1/pods", params=WATCH)
+    assert denied.status_code == 403
+    assert denied.json()["message"] == ('pods is forbidden: User "sim-admin" cannot watch resource "pods" in API '
+                                        'group "" at the cluster scope')

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from helpers.watches import equals_fresh_list, state
 
 import ktopui.sim.cluster as sim_cluster
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.kube.watch import WatchCache
+from ktopui.kube.watch import WatchCache, WatchSettings
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -19,21 +20,6 @@ def sim(tmp_path):
     server = SimServer(SimOptions(nodes=4, pods_per_node=6, seed=91, frozen=True, churn_per_minute=30)).start()
     yield server, load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")))
     server.stop()
-
-
-def state(objects) -> dict:
-    return {(o.metadata.namespace, o.metadata.name): o.metadata.resourceVersion for o in objects}
-
-
-async def equals_fresh_list(cache: WatchCache, api: KubeAPI, *, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        fresh = await (api.list_pods() if cache.resource == "pods" else api.list_nodes())
-        if state(cache.values()) == state(fresh.items):
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"cache differs from a fresh LIST: {len(cache.items)} vs {len(fresh.items)} items")
-        await asyncio.sleep(0.1)
 
 
 async def churn(server, steps: int) -> None:
@@ -65,7 +51,7 @@ async def test_cache_recovers_from_dropped_watches(sim):
     server, conn = sim
     async with make_http_client(conn) as http:
         api = KubeAPI(http, conn.server)
-        cache = WatchCache(api, "pods", watch_seconds=1, retry_interval=0.05)
+        cache = WatchCache(api, "pods", settings=WatchSettings(watch_seconds=1, retry_interval=0.05))
         task = asyncio.create_task(cache.run())
         try:
             await asyncio.wait_for(cache.synced.wait(), 10)
@@ -89,7 +75,7 @@ async def test_cache_lists_again_after_410_gone(monkeypatch, tmp_path):
     try:
         async with make_http_client(conn) as http:
             api = KubeAPI(http, conn.server)
-            cache = WatchCache(api, "pods", retry_interval=0.05)
+            cache = WatchCache(api, "pods", settings=WatchSettings(retry_interval=0.05))
             task = asyncio.create_task(cache.run())
             await asyncio.wait_for(cache.synced.wait(), 10)
             task.cancel()  # away for a while (a laptop asleep, a network outage)...
@@ -124,7 +110,7 @@ async def test_list_is_paged_and_an_expired_continue_token_means_one_whole_list(
                 return found
 
             monkeypatch.setattr(api, "list_pods", list_and_churn)
-            cache = WatchCache(api, "pods", page_size=5)
+            cache = WatchCache(api, "pods", settings=WatchSettings(page_size=5))
             task = asyncio.create_task(cache.run())
             try:
                 await asyncio.wait_for(cache.synced.wait(), 10)

@@ -125,6 +125,13 @@ def rbac(verb: str, resource: str, namespace: str, who: str) -> str:
             f"Check with {can_i}.")
 
 
+def list_only(resource: str, count: int | None, every: float) -> str:
+    """What it costs that `resource` may be listed but not watched."""
+    what = f"all {count} {resource}" if count is not None else f"all {resource} in scope"
+    return (f"Without it ktopui lists {what} again every {every:.0f}s, a full LIST each time instead of a "
+            f"stream of changes: more load on the API server, and changes shown up to {every:.0f}s late.")
+
+
 def unauthorized(auth_method: str, user: str) -> str:
     """A 401: what to renew, by how the kubeconfig user authenticates."""
     whose = f'user "{user}"' if user else "this context's user"

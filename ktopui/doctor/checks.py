@@ -25,6 +25,7 @@ from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI, Target
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.kubeconfig import NothingConfigured
+from ktopui.kube.watch import relist_interval
 from ktopui.logs import kubeconfig_secrets, redact
 
 Clock = Callable[[], float]
@@ -41,7 +42,6 @@ PERMISSIONS = (
     ("list", "namespaces", "", False, False),
 )
 _NOT_NEEDED = {
-    "watch": "ktopui does not need it today: it polls with list requests.",
     "namespaces": "Without it the namespace picker (`s`) can only offer the namespace you pass with -n.",
 }
 
@@ -458,6 +458,7 @@ class _Doctor:
                     ("list", "nodes.metrics.k8s.io"): metrics_state.node_read,
                     ("list", "pods.metrics.k8s.io"): metrics_state.pod_read}
         who = self.username
+        resolution = metrics_state.resolution or 0.0
         for perm, decision in decisions.items():
             if decision.allowed is None:
                 read = shown_by.get((perm.verb, perm.full_resource), "unknown")
@@ -467,9 +468,14 @@ class _Doctor:
                     decision = Decision(None, f"the {perm.verb} request failed: {read.message}")
                 elif read is not None and read != "unknown" and not isinstance(read, errors.KubeError):
                     decision = Decision(True, f"a {perm.verb} request succeeded")
-            self.add_permission(perm, decision, who)
+            cost = ""
+            if perm.verb == "watch":
+                count = reads.get(perm.resource)
+                count = count if isinstance(count, int) else None
+                cost = advice.list_only(perm.resource, count, relist_interval(count or 0, resolution))
+            self.add_permission(perm, decision, who, cost)
 
-    def add_permission(self, perm: Permission, decision: Decision, who: str) -> None:
+    def add_permission(self, perm: Permission, decision: Decision, who: str, cost: str = "") -> None:
         subject = f'user "{who}"' if who else f'kubeconfig user "{self.conn.user}"'
         if decision.allowed is None:
             self.add(perm.title, SKIP, f"not checked {perm.where}: {decision.how}")
@@ -483,8 +489,7 @@ class _Doctor:
         if perm.needed:
             self.add(perm.title, FAIL, detail, step)
         else:
-            key = "watch" if perm.verb == "watch" else perm.resource
-            self.add(perm.title, WARN, detail, f"{_NOT_NEEDED.get(key, '')} {step}".strip())
+            self.add(perm.title, WARN, detail, f"{cost or _NOT_NEEDED.get(perm.resource, '')} {step}".strip())
 
     def unexplained_read_errors(self, decisions: dict[Permission, Decision], reads: dict) -> None:
         """A read that failed for a reason the permission findings do not already give."""

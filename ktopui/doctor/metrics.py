@@ -38,6 +38,7 @@ class MetricsState:
     # a count when they worked, the error when they failed, "unknown" when not tried.
     node_read: object = "unknown"
     pod_read: object = "unknown"
+    resolution: float | None = None  # seconds between scrapes, as the node metrics' windows say
 
 
 @dataclass
@@ -135,6 +136,8 @@ async def check(api: KubeAPI, *, namespace: str, clock: Callable[[], float],
         try:
             node_items = (await api.list_node_metrics()).items
             state.node_read = len(node_items)
+            windows = [w for w in (go_duration(m.window) for m in node_items[:50] if m.window) if w]
+            state.resolution = max(windows, default=None)
         except errors.KubeError as err:
             node_err = state.node_read = err
         try:

@@ -1,10 +1,10 @@
 """The live view of a cluster: the latest lists, their health, and history.
 
 Nodes and pods come from watch caches (one LIST, then a WATCH: the API
-server sends only changes); the metrics API cannot be watched, so
-`LiveCluster.refresh()` polls it, keeps the last good copy of anything whose
-request failed (a failed refresh never empties a table), joins everything
-into rows and records history. It knows nothing about the screen: the UI
+server sends only changes; periodic LISTs where the watch cannot work); the
+metrics API cannot be watched, so `LiveCluster.refresh()` polls it, keeps the
+last good copy of anything whose request failed (a failed refresh never
+empties a table), joins everything into rows and records history. It knows nothing about the screen: the UI
 calls refresh() from a worker and shows the Snapshot.
 """
 
@@ -17,14 +17,14 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, compress, repeat
 from operator import attrgetter
 
 import numpy as np
 
 from ktopui.kube.api import KubeAPI
-from ktopui.kube.watch import WatchCache
+from ktopui.kube.watch import WatchCache, WatchSettings
 from ktopui.kube.errors import KubeError, MalformedResponse, MetricsUnavailable
 from ktopui.kube.objects import (
     Node,
@@ -75,6 +75,13 @@ def new_history() -> History:
     return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY})
 
 
+def metrics_resolution(node_metrics: Sequence[NodeSampleMetrics]) -> float:
+    """Seconds between two scrapes of a node, as the node metrics' windows say."""
+    windows = [w for w in (window_seconds(m.window) for m in node_metrics[:50]) if w]
+    # (Capped: an absurd window must not stop the pod metrics from being fetched again.)
+    return min(max(windows), MAX_RESOLUTION) if windows else DEFAULT_RESOLUTION
+
+
 def window_seconds(window: str) -> float | None:
     """Go's Duration.String() (`15.032s`, `1m0.5s`, `500ms`) in seconds; None when it is not
     one, or not a positive finite one (kubectl ignores the window: one it cannot read is skipped)."""
@@ -116,6 +123,11 @@ class SourceHealth:
     ok_at: float | None = None  # wall-clock time of the last success
     error: KubeError | None = None
     failures: int = 0  # consecutive
+    # Nodes and pods whose watch cannot work are listed every `relist_every`
+    # seconds instead; `relisting` says why in plain words ("" while watched).
+    relisting: str = ""
+    relist_every: float = 0.0
+    listed_at: float | None = None  # wall-clock time of the last complete LIST
 
 
 @dataclass
@@ -212,8 +224,10 @@ class LiveCluster:
         clock: Callable[[], float] = time.time,
         priority: InputPriority | None = None,
         collector: Collector | None = None,
+        watch: WatchSettings | None = None,
     ) -> None:
         self.api = api
+        self.watch_settings = watch or WatchSettings()
         # The join waits at its checkpoints while the user's input is handled.
         self.priority = priority if priority is not None else InputPriority()
         self.collector = collector  # the process's owner may keep joins out of the collector's sight
@@ -299,8 +313,7 @@ class LiveCluster:
     def _pod_metrics_due(self, node_metrics: list[NodeSampleMetrics] | None, newest: float | None) -> bool:
         if self._pod_metrics is None or self._pods_fetched_at is None or not node_metrics or newest is None:
             return True
-        windows = [w for w in (window_seconds(m.window) for m in node_metrics[:50]) if w]
-        resolution = min(max(windows), MAX_RESOLUTION) if windows else DEFAULT_RESOLUTION
+        resolution = metrics_resolution(node_metrics)
         # A window is the measured interval between two scrapes, a little longer
         # than the scrape period itself (15.032s for 15s): allow for that.
         return newest - self._pods_fetched_at >= 0.9 * resolution
@@ -325,7 +338,8 @@ class LiveCluster:
                 memo = self._rows.memo
                 scoped = {"namespace": self.namespace, "label_selector": self.label_selector,
                           "transform": lambda pod: pod_info(pod, memo)}
-            cache = self._watchers[source] = WatchCache(self.api, source, **scoped)
+            cache = self._watchers[source] = WatchCache(self.api, source, settings=self.watch_settings,
+                                                        clock=self.clock, **scoped)
             self._tasks[source] = asyncio.create_task(cache.run())
         return cache
 
@@ -356,6 +370,10 @@ class LiveCluster:
         node_items = None if isinstance(node_result, BaseException) else node_result.items
         # (Timestamps repeat, one per node scrape: each distinct one is read once.)
         newest = max((epoch(t) or 0.0 for t in set(map(_timestamp, node_items))), default=None) if node_items else None
+        if node_items:  # (a watch that cannot work is replaced by a LIST per resolution, at most)
+            resolution = metrics_resolution(node_items)
+            for cache in watched.values():
+                cache.resolution = resolution
         # While the first pod list is still arriving, the screen shows the
         # nodes at once; the (big) pod metrics list waits for the next refresh.
         pods = watched["pods"]
@@ -399,10 +417,14 @@ class LiveCluster:
         for source, cache in watched.items():
             health = self.health[source]
             health.error, health.failures = cache.error, cache.failures
+            health.relisting, health.relist_every = cache.relisting, cache.relist_interval
+            health.listed_at = cache.listed_at
             if not cache.synced.is_set():
                 if cache.error is None:
                     loading.append(source)
                 continue
+            # A healthy watch is current now; otherwise the cache knows since when.
+            health.ok_at = now if cache.error is None and not cache.relisting else cache.ok_at
             if source == "pods":
                 if cache.version != self._pods_version:
                     touched, previous = cache.take_changes(), self._pods
@@ -413,7 +435,6 @@ class LiveCluster:
             else:
                 items = self._nodes = cache.values()
             if cache.error is None:
-                health.ok_at = now
                 fresh[source] = items
         if waiting:
             loading.append("pod metrics")
@@ -501,7 +522,7 @@ class LiveCluster:
             pods=pods,
             pods_in_name_order=True,
             metrics_serial=self._metrics_serial,
-            health={k: SourceHealth(v.ok_at, v.error, v.failures) for k, v in self.health.items()},
+            health={k: replace(v) for k, v in self.health.items()},
             newest_metrics=newest,
             clock_offset=self.api.clock_offset,
             totals=totals,

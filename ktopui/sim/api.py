@@ -46,7 +46,9 @@ class Response:
     body: bytes = b""
     content_type: str = JSON
     headers: list[tuple[str, str]] = field(default_factory=list)
-    stream: Generator[bytes, None, None] | None = None  # a watch: chunks written as they come
+    # A watch: chunks written as they come; an empty one means nothing yet (the server then
+    # checks that the client is still there).
+    stream: Generator[bytes, None, None] | None = None
 
 
 def plain_not_found() -> Response:
@@ -133,7 +135,7 @@ class Api:
             return Response(404, status.no_such_route())
         try:
             if target.group == "" and target.version == "v1":
-                return self._core(target, query)
+                return self._core(path, target, query)
             if metrics and target.version == "v1beta1":
                 return self._metrics(target, query)
             if target.group == "apiregistration.k8s.io" and target.version == "v1":
@@ -170,7 +172,7 @@ class Api:
         return (parse_labels(_first(query, "labelSelector")),
                 parse_fields(_first(query, "fieldSelector"), allowed, unknown))
 
-    def _core(self, t: Target, query: dict[str, list[str]]) -> Response:
+    def _core(self, path: str, t: Target, query: dict[str, list[str]]) -> Response:
         c = self.cluster
         limit_text = _first(query, "limit")
         limit = int(limit_text) if limit_text.isdigit() else 0
@@ -181,7 +183,7 @@ class Api:
                 return Response(200, body) if body else Response(404, status.not_found("nodes", t.name))
             labels, fields = self._selectors(query, _NODE_FIELDS)
             if _flag(_first(query, "watch")):
-                return self._watch("nodes", None, labels, fields, query)
+                return self._watch(path, "nodes", None, labels, fields, query)
             return Response(200, c.node_list(labels, fields, limit, cont))
         if t.resource == "pods":
             if t.name:
@@ -191,7 +193,7 @@ class Api:
                 return Response(200, body) if body else Response(404, status.not_found("pods", t.name))
             labels, fields = self._selectors(query, _POD_FIELDS)
             if _flag(_first(query, "watch")):
-                return self._watch("pods", t.namespace or None, labels, fields, query)
+                return self._watch(path, "pods", t.namespace or None, labels, fields, query)
             return Response(200, c.pod_list(t.namespace or None, labels, fields, limit, cont))
         if t.resource == "namespaces" and not t.namespace:
             if t.name:
@@ -308,8 +310,11 @@ class Api:
 
     # ---- watch ---------------------------------------------------------------------
 
-    def _watch(self, resource: str, namespace: str | None, labels: list[Requirement], fields: list[FieldReq],
-               query: dict[str, list[str]]) -> Response:
+    def _watch(self, path: str, resource: str, namespace: str | None, labels: list[Requirement],
+               fields: list[FieldReq], query: dict[str, list[str]]) -> Response:
+        broken = self._broken_watch(path, resource, namespace, labels, fields)
+        if broken is not None:
+            return broken
         rv_text = _first(query, "resourceVersion")
         since = int(rv_text) if rv_text.isdigit() else None
         timeout_text = _first(query, "timeoutSeconds")
@@ -348,6 +353,38 @@ class Api:
                     next_bookmark = time.monotonic() + BOOKMARK_EVERY
 
         return Response(200, stream=stream())
+
+    def _broken_watch(self, path: str, resource: str, namespace: str | None, labels: list[Requirement],
+                      fields: list[FieldReq]) -> Response | None:
+        """The answer of a watch fault switched on for `path` (see faults.py), or None."""
+        faults, stopping = self.faults, self.stopping
+        if faults.take("watch: list", path):
+            c = self.cluster
+            return Response(200, c.pod_list(namespace, labels, fields) if resource == "pods"
+                            else c.node_list(labels, fields))
+        if faults.take("watch: gone", path):
+            message = f"too old resource version: 1 ({self.cluster.resource_version})"
+
+            def gone() -> Generator[bytes, None, None]:
+                yield b'{"type":"ERROR","object":%s}\n' % status.status(410, "Expired", message)
+
+            return Response(200, stream=gone())
+        if faults.take("watch: silent", path):
+            def silent() -> Generator[bytes, None, None]:
+                while not stopping.wait(0.2):
+                    yield b""  # nothing to send: the server checks the client is still there
+
+            return Response(200, stream=silent())
+        if faults.take("watch: endless", path):
+            def endless() -> Generator[bytes, None, None]:
+                yield b'{"type":"ADDED","object":{"kind":"%s","apiVersion":"v1","metadata":{"name":"' % (
+                    b"Pod" if resource == "pods" else b"Node")
+                filler = b"x" * 65536
+                while not stopping.is_set():
+                    yield filler
+
+            return Response(200, stream=endless())
+        return None
 
 
 _EMPTY_NODE_METRICS = b'{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]}'

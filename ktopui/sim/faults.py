@@ -15,13 +15,18 @@ Every switch can be flipped from any thread while requests are being served:
     faults.metrics_empty = True      # metrics-server up but nothing scraped yet: empty metrics lists
     faults.unauthorized = True       # every request 401
     faults.forbid("jane", "list", "nodes")                 # 403 for that user/verb/resource[/namespace]
-                                     # (SelfSubjectAccessReviews answer allowed: false for it too)
+                                     # (SelfSubjectAccessReviews answer allowed: false for it too);
+                                     # verb "watch" denies watches only, as RBAC granting list but not watch
     faults.set_latency("/apis/metrics.k8s.io", 2.0)        # added delay per path prefix
     faults.drop_connections(count=1)                       # close without answering
     faults.truncate_bodies(fraction=0.5)                   # full Content-Length, half the body, close
     faults.malformed_json(prefix="/api/v1/nodes")          # 200 with invalid JSON
     faults.too_many_requests(retry_after=2, count=3)       # 429 + Retry-After (any header text: "1e308")
     faults.server_error(502)                               # 500 / 502 / 503 / 504
+    faults.expire_watches(prefix="/api/v1/pods")           # every watch: an ERROR event 410 Expired at once
+    faults.answer_watches_with_lists()                     # a watch gets the plain list (a buffering proxy)
+    faults.silent_watches()                                # a watch gets headers, then nothing, never ending
+    faults.endless_watch_lines()                           # a watch sends one event line that never ends
     faults.status_code = 500         # shorthand: every request fails with that code until set to None
     faults.invalid_quantity("nodemetrics", "node-a", value="6GiB")
     faults.hostile_errors(count=2)   # 500s whose Status message carries escape sequences and markup
@@ -35,7 +40,8 @@ Every switch can be flipped from any thread while requests are being served:
     faults.reset()
 
 Request rules fire on paths starting with `prefix`, for `count` requests (None: until
-cleared), each with probability `fraction` (None: always), drawn from a seeded RNG.
+cleared), each with probability `fraction` (None: always), drawn from a seeded RNG. The
+watch rules fire on watch requests only (`?watch=1`), so lists of the same path still work.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ from ktopui.sim.cluster import SimCluster
 
 @dataclass(slots=True)
 class Rule:
-    kind: str  # drop | truncate | malformed | status | hostile | redirect | gzip_bomb | huge_body | slow_body | deep_nesting | bad_window
+    kind: str  # drop | truncate | malformed | status | hostile | redirect | gzip_bomb | huge_body | slow_body |
+    #   deep_nesting | bad_window | watch: gone | list | silent | endless
     prefix: str
     remaining: int | None
     fraction: float | None
@@ -218,6 +225,31 @@ class Faults:
         if code not in (301, 302, 303, 307, 308):
             raise ValueError(f"not a redirect: {code}")
         self._add(Rule("redirect", prefix, count, fraction, code, text=location))
+
+    # ---- watches ---------------------------------------------------------------------
+
+    def expire_watches(self, *, count: int | None = None, fraction: float | None = None,
+                       prefix: str = "/") -> None:
+        """A watch ends at once with an ERROR event 410 Expired, whatever resourceVersion it asks for
+        (even the one a LIST just gave)."""
+        self._add(Rule("watch: gone", prefix, count, fraction))
+
+    def answer_watches_with_lists(self, *, count: int | None = None, fraction: float | None = None,
+                                  prefix: str = "/") -> None:
+        """A watch gets the plain list as one JSON document (gzipped when large), as from a proxy
+        that ignores `watch` or buffers the answer."""
+        self._add(Rule("watch: list", prefix, count, fraction))
+
+    def silent_watches(self, *, count: int | None = None, fraction: float | None = None,
+                       prefix: str = "/") -> None:
+        """A watch gets its headers and then nothing: no event, no bookmark, no end at
+        timeoutSeconds, until the client goes away."""
+        self._add(Rule("watch: silent", prefix, count, fraction))
+
+    def endless_watch_lines(self, *, count: int | None = None, fraction: float | None = None,
+                            prefix: str = "/") -> None:
+        """A watch starts an event line and never ends it: 64 KiB chunks until the client goes away."""
+        self._add(Rule("watch: endless", prefix, count, fraction))
 
     def take(self, kind: str, path: str) -> Rule | None:
         """The first live rule of `kind` matching `path` that fires now (consuming one of its count)."""

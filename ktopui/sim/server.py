@@ -22,6 +22,8 @@ Interface:
         server.requests                        # [RequestRecord(method, path, query, user, status, bytes_sent)],
                                                # newest last, recorded before the answer is sent; past
                                                # 100,000 the oldest are dropped; .clear() it freely
+        server.on_request = fn                 # fn(method, path, query) as each request arrives, before
+                                               # any fault (a watch is logged only when its stream ends)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
@@ -42,6 +44,7 @@ import functools
 import html
 import json
 import re
+import select
 import shutil
 import socket
 import ssl
@@ -50,6 +53,7 @@ import threading
 import traceback
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,6 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         faults = sim.faults
+        if sim.on_request is not None:
+            sim.on_request(method, path, url.query)
         user = self._authenticate()
 
         def record(code: int, sent: int) -> None:
@@ -252,6 +258,11 @@ class _Handler(BaseHTTPRequestHandler):
         assert response.stream is not None
         try:
             for chunk in response.stream:
+                if not chunk:  # nothing to send yet: stop if the client has gone away
+                    if _client_gone(self.connection):
+                        self.close_connection = True
+                        return sent
+                    continue
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 sent += len(chunk)
             self.wfile.write(b"0\r\n\r\n")
@@ -260,6 +271,15 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             response.stream.close()
         return sent
+
+
+def _client_gone(conn: socket.socket) -> bool:
+    """Whether a client waiting for the rest of a response has closed its end: an HTTP/1.1
+    client sends nothing while its response is in flight, so anything readable is its EOF."""
+    try:
+        return bool(select.select([conn], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
@@ -360,6 +380,7 @@ class SimServer:
         hostile_text = self.cluster.options.hostile_text
         self.token = self.tokens.issue(None, hostile.USER if hostile_text else DEFAULT_USER)
         self.requests: list[RequestRecord] = []
+        self.on_request: Callable[[str, str, str], None] | None = None
         self._records_lock = threading.Lock()
         self._dir = Path(tempfile.mkdtemp(prefix="ktopui-sim-"))
         ca = Authority("ktopui-sim-ca")

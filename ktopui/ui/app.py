@@ -23,6 +23,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
 from ktopui.kube.backoff import next_delay
+from ktopui.kube.watch import WatchSettings
 from ktopui.live.memory import Collector, keep_big_blocks_in_the_heap
 from ktopui.live.priority import InputPriority
 from ktopui.live.state import LiveCluster, Snapshot, new_history
@@ -60,6 +61,7 @@ class KtopApp(App):
         settings: Settings | None = None,
         theme: str | None = None,
         remember_theme: Callable[[str], None] | None = None,
+        watch: WatchSettings | None = None,
     ) -> None:
         """`settings`: the config file's; `theme`: the one to start with (default: the
         settings'); `remember_theme` is called with each theme picked in the app."""
@@ -69,6 +71,7 @@ class KtopApp(App):
         self.remember_theme = remember_theme
         use_thresholds(self.settings.thresholds.warning, self.settings.thresholds.critical)
         self.conn = conn
+        self.watch_settings = watch  # (None: the defaults; tests and benchmarks shrink the times)
         self.clock = clock
         self.request_timeout = request_timeout
         self.place = Place(context=conn.context, server=conn.server)
@@ -123,6 +126,7 @@ class KtopApp(App):
             priority=self.input_priority,
             # The app owns the process: collections must not land in key presses.
             collector=Collector(quiet_for=self.input_priority.quiet_for),
+            watch=self.watch_settings,
         )
         await self.push_screen(MainScreen())
         self.poll()

@@ -191,6 +191,7 @@ class ClusterHeader(Widget):
         problems = {k: e for k, e in s.errors.items() if not isinstance(e, MetricsUnavailable)}
         if problems:
             return self._problem(s, problems)
+        relisting = self._relisting(s)
         if metrics is not None:
             parts = [
                 Part(Text(" ⚠ no usage: ", style=self._look("caution")), KEEP_ALWAYS),
@@ -198,14 +199,27 @@ class ClusterHeader(Widget):
             ]
             if metrics.hint:
                 parts.append(Part(Text(metrics.hint, style="dim"), KEEP_EXTRA, lead=" ", shrink=20))
-            return parts
+            return parts + relisting
         if s.loading:
             return [
                 Part(Text(f" loading {' and '.join(s.loading)}…", style=self._look("waiting")), KEEP_ALWAYS),
                 Part(Text("(the first list of a large cluster takes a while)", style=self._look("waiting")), KEEP_EXTRA,
                      lead=" "),
             ]
-        return self._coverage(s)
+        return relisting + self._coverage(s)
+
+    def _relisting(self, s: Snapshot) -> list[Part]:
+        """Nodes or pods listed periodically because their watch cannot work: why, how often,
+        and how old the last list is (a state to know about, not an error: kept as long as an age)."""
+        lists: dict[str, list[str]] = {}
+        for source in ("nodes", "pods"):
+            health = s.health.get(source)
+            if health is not None and health.relisting:
+                age = "" if health.listed_at is None else f", listed {age_text(self.clock() - health.listed_at)} ago"
+                lists.setdefault(health.relisting, []).append(f"{source} every {health.relist_every:.0f}s{age}")
+        return [Part(Text(f" ↻ {reason}: re-listing {'; '.join(sources)}", style=self._look("warn")), KEEP_AGE,
+                     lead=" │", shrink=24)
+                for reason, sources in lists.items()]
 
     def _problem(self, s: Snapshot, problems: dict) -> list[Part]:
         """The first failing list: what failed, since when the data is stale, when we retry."""
@@ -256,7 +270,7 @@ class ClusterHeader(Widget):
         line.append(" nodes, ", style="dim")
         line.append(f"{pods}/{running}", style="bold" if pods >= running else "bold yellow")
         line.append(" running pods", style="dim")
-        parts = [Part(line, KEEP_USAGE, shrink=20)]
+        parts = [Part(line, KEEP_USAGE, lead=" │", shrink=20)]
         not_ready = [n.name for n in s.nodes if n.status.startswith(("NotReady", "Unknown"))]
         if not_ready:
             text = Text(f"{len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style=self._look("alarm"))
