@@ -36,6 +36,8 @@ INTERVAL = 2.0  # the dashboard's default refresh interval
 SETTLE = 2.0  # after a child exits, for its connections to close before the next scenario
 KINDS = ("LIST nodes", "LIST pods", "WATCH", "metrics", "other")
 ALL_WATCHES = "/api/v1/"  # (the watch faults fire on watch requests only: lists of these paths still work)
+METRICS = "/apis/metrics.k8s.io/"
+NODE_METRICS, POD_METRICS = METRICS + "v1beta1/nodes", METRICS + "v1beta1/pods"
 
 
 def forbid_watch(faults) -> None:
@@ -51,6 +53,12 @@ SCENARIOS = {
     "a list answered to a watch": lambda faults: faults.answer_watches_with_lists(prefix=ALL_WATCHES),
     "silent watch": lambda faults: faults.silent_watches(prefix=ALL_WATCHES),
     "endless watch line": lambda faults: faults.endless_watch_lines(prefix=ALL_WATCHES),
+    # Answers that try the client's memory, time and backoff (every one of these requests).
+    "gzip bomb: node metrics": lambda faults: faults.gzip_bomb(inflated=3 << 30, prefix=NODE_METRICS),
+    "2 GiB body: pod metrics": lambda faults: faults.huge_body(size=2 << 30, prefix=POD_METRICS),
+    "1 B/s: node metrics": lambda faults: faults.slow_body(bytes_per_second=1, prefix=NODE_METRICS),
+    "deep nesting: node metrics": lambda faults: faults.deep_nesting(depth=100_000, prefix=NODE_METRICS),
+    "429 Retry-After: 1e308": lambda faults: faults.too_many_requests(retry_after="1e308", prefix=METRICS),
 }
 
 
@@ -156,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods-per-node", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=150.0, help="how long each scenario runs (default 150)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario, for medians (default 3)")
+    parser.add_argument("--only", metavar="TEXT", action="append",
+                        help="run only the scenarios whose name contains TEXT (repeatable; the polite one always runs)")
     parser.add_argument("--child", metavar="KUBECONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -166,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     from ktopui.sim.server import SimServer
 
     opts = SimOptions(nodes=args.nodes, pods_per_node=args.pods_per_node, seed=1, frozen=False)
-    results: dict[str, list[dict]] = {name: [] for name in SCENARIOS}
+    chosen = {name: inject for name, inject in SCENARIOS.items()
+              if name.startswith("polite") or not args.only or any(text in name for text in args.only)}
+    results: dict[str, list[dict]] = {name: [] for name in chosen}
     with SimServer(opts) as server, tempfile.TemporaryDirectory(prefix="ktopui-bench-") as tmp:
         kubeconfig = str(server.write_kubeconfig(Path(tmp) / "kubeconfig"))
         arrivals = Arrivals(server)
@@ -174,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hostile: {args.nodes} nodes x {args.pods_per_node} pods, clock running, {args.seconds:g} s per "
               f"scenario, {args.runs} runs; the dashboard from {client}", flush=True)
         for run in range(1, args.runs + 1):
-            for name, inject in SCENARIOS.items():
+            for name, inject in chosen.items():
                 server.faults.reset()
                 inject(server.faults)
                 arrivals.start()
