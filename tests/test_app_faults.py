@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers.app import make_app, names, refresh, refreshed, table
 
-from ktopui.live.state import node_key
+from ktopui.model import history_keys
 from ktopui.model.history import CPU
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
@@ -63,7 +63,7 @@ async def test_transient_fault_keeps_everything_and_recovers(sim, fault):
         nodes = table(app, "nodes")
         await pilot.press("m", "down", "down")
         shown, chosen, sort = names(nodes), nodes.cursor_key, (nodes.sort_column, nodes.sort_descending)
-        samples = len(app.history.series(node_key(chosen), CPU))
+        samples = len(app.history.series(history_keys.node(chosen), CPU))
         pods_before = len(table(app, "pods").rows)
 
         inject(server.faults)
@@ -80,14 +80,14 @@ async def test_transient_fault_keeps_everything_and_recovers(sim, fault):
         assert names(nodes) == shown and nodes.cursor_key == chosen
         assert (nodes.sort_column, nodes.sort_descending) == sort
         assert len(table(app, "pods").rows) == pods_before
-        assert len(app.history.series(node_key(chosen), CPU)) >= samples
+        assert len(app.history.series(history_keys.node(chosen), CPU)) >= samples
 
         server.faults.reset()
         server.cluster.advance(15)
         await refresh(app, pilot)
         assert "refresh failed" not in header(app)
         assert nodes.cursor_key == chosen
-        assert len(app.history.series(node_key(chosen), CPU)) > samples
+        assert len(app.history.series(history_keys.node(chosen), CPU)) > samples
 
 
 async def test_backoff_grows_while_the_server_keeps_failing(sim):

@@ -110,7 +110,7 @@ async def test_without_colour_critical_cells_stand_out_reversed_not_dimmed(busy,
 async def test_a_nodes_trend_is_drawn_from_zero_up_to_its_allocatable(busy):
     from helpers.app import refresh
 
-    from ktopui.live.state import node_key
+    from ktopui.model import history_keys
     from ktopui.model.history import CPU
     from ktopui.ui.cells import SPARK
 
@@ -124,7 +124,7 @@ async def test_a_nodes_trend_is_drawn_from_zero_up_to_its_allocatable(busy):
         nodes = table(app, "nodes")
         checked = 0
         for row in nodes.rows:
-            samples = app.history.last(node_key(row.name), CPU, 10)
+            samples = app.history.last(history_keys.node(row.name), CPU, 10)
             line = _cell(nodes, row, "cpu_hist").strip()
             if len(line) < 4:
                 continue

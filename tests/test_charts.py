@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from ktopui.live.state import container_key, pod_key
+from ktopui.model.history_keys import container as container_key
+from ktopui.model.history_keys import pod as pod_key
 from ktopui.model.history import History
 from ktopui.ui.charts import COLLECTING_MESSAGE, usage_charts
 

@@ -8,7 +8,9 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
 import numpy as np
 
-from ktopui.live.state import LiveCluster, Snapshot, history_key_of_container, pod_key, window_seconds
+from ktopui.live.state import LiveCluster, Snapshot, window_seconds
+from ktopui.model import history_keys
+from ktopui.model.history_keys import pod as pod_key
 from ktopui.model.history import CPU, MEMORY, epoch
 from ktopui.model.rows import PodRow
 from ktopui.sim.cluster import SimOptions
@@ -153,7 +155,7 @@ async def test_pod_history_follows_each_pod_through_churn_and_survives_a_scope_s
                         assert live.history.series(pod_key(*row.key), CPU)[-1] == row.usage.cpu_milli
                         assert len(times) == len(seen[row.key])
                         for container in row.containers if row.sample.measured > 1 else ():
-                            key = history_key_of_container(row, container.name)
+                            key = history_keys.of_container(*row.key, container.name, row.sample.container_names())
                             assert key[0] == "container"
                             assert np.array_equal(live.history.times(key), live.history.times(pod_key(*row.key)))
                             assert live.history.series(key, CPU)[-1] == container.usage.cpu_milli
@@ -182,7 +184,8 @@ async def test_pod_history_follows_each_pod_through_churn_and_survives_a_scope_s
 async def test_node_and_cluster_history_take_each_scrape_once_while_unchanged_rows_are_kept(tmp_path):
     """History is written only from node rows that are new objects: a scrape between
     two refreshes must still land, once, with the numbers the row shows."""
-    from ktopui.live.state import CLUSTER_KEY, node_key
+    from ktopui.model.history_keys import CLUSTER as CLUSTER_KEY
+    from ktopui.model.history_keys import node as node_key
 
     options = SimOptions(nodes=4, pods_per_node=3, seed=11, frozen=True, churn_per_minute=0, start_time=1767230000.0)
     with SimServer(options) as server:

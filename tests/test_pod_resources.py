@@ -126,9 +126,9 @@ def test_container_rows_come_from_the_summaries_on_demand():
 
 
 def test_a_single_container_keeps_its_history_under_the_pod():
-    from ktopui.live.state import container_key, history_key_of_container, pod_key
+    from ktopui.model import history_keys
 
     (one,) = pod_rows([pod([container("app", "100m")], name="one")], [_metrics("one", app="100m")])
     (two,) = pod_rows([pod([container("a"), container("b")], name="two")], [_metrics("two", a="1m", b="2m")])
-    assert history_key_of_container(one, "app") == pod_key("ns", "one")
-    assert history_key_of_container(two, "a") == container_key("ns", "two", "a")
+    assert history_keys.of_container("ns", "one", "app", one.sample.container_names()) == history_keys.pod("ns", "one")
+    assert history_keys.of_container("ns", "two", "a", two.sample.container_names()) == ("container", "ns", "two", "a")

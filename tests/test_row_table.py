@@ -138,3 +138,26 @@ async def test_a_hidden_table_lets_go_of_the_rows_it_showed_and_finds_its_pod_ag
         assert table.cursor_key == chosen and table.row_key(table.cursor_row) == chosen
         assert all(r.namespace == "ns-3" for r in table.rows)
         assert [r.usage.cpu_milli for r in table.rows] == sorted((r.usage.cpu_milli for r in table.rows), reverse=True)
+
+
+async def test_a_line_is_drawn_again_when_its_history_changes_without_a_new_row():
+    """A backfill changes a pod's history, not its row: its trend must still show it."""
+    from ktopui.model import history_keys
+    from ktopui.model.history import epoch
+
+    app = OneTable()
+    async with app.run_test(size=(220, 30)) as pilot:
+        table = app.query_one(RowTable)
+        rows = pods(1, n=20)
+        table.set_rows(rows, in_name_order=True)
+        table.sort_by("name", False)
+        await pilot.pause()
+        assert "cpu_hist" in table.visible_column_ids()
+        first = table.rows[0]
+        before = table.render_line(1).text
+        assert not any(ch in before for ch in "▁▂▃▄▅▆▇█")
+        table.history.ingest(history_keys.pod(first.namespace, first.name),
+                             [epoch("2026-08-01T12:00:00Z") + 15 * i for i in range(4)], [1, 2, 3, 4], [1, 2, 3, 4])
+        after = table.render_line(1).text
+        assert table.cursor_row is first and sum(ch in "▁▂▃▄▅▆▇█" for ch in after) >= 4
+        assert table.render_line(2).text == table.render_line(2).text  # (the other lines as they were)

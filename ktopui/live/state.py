@@ -36,11 +36,12 @@ from ktopui.kube.objects import (
 )
 from ktopui.live.memory import Collector, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
+from ktopui.model import history_keys
 from ktopui.model.history import History, epoch
 from ktopui.model.join import PodSample, RowCache, node_rows
 from ktopui.model.samples import BATCH as SUM_BATCH
 from ktopui.model.samples import SampleTable, container_numbers, sample_table_of_batches
-from ktopui.model.slots import ContainerRows, Slots
+from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.pacing import paced_batches
 from ktopui.model.pod_info import PodInfo, pod_info
 from ktopui.model.pod_view import PodRowsView, PodViewJoin
@@ -49,7 +50,6 @@ from ktopui.model.status import lean_node
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
 log = logging.getLogger("ktopui.live")
-CLUSTER_KEY = ("cluster",)
 # On the first refresh, how long to wait for the pod list before showing nodes
 # alone (a small cluster's comes at once; 150,000 pods take seconds).
 FIRST_PODS_WAIT = 1.0
@@ -102,18 +102,6 @@ _available_cpu, _available_mem = attrgetter("available.cpu_milli"), attrgetter("
 _packed = attrgetter("packed")  # (a pod of several containers with simple spellings)
 _cpu_milli = attrgetter("usage.cpu_milli")
 _mem_bytes = attrgetter("usage.mem_bytes")
-
-
-def node_key(name: str) -> tuple:
-    return ("node", name)
-
-
-def pod_key(namespace: str, name: str) -> tuple:
-    return ("pod", namespace, name)
-
-
-def container_key(namespace: str, pod: str, container: str) -> tuple:
-    return ("container", namespace, pod, container)
 
 
 @dataclass
@@ -250,12 +238,12 @@ class LiveCluster:
         self._metrics_serial = 0  # counts the changes of _pod_metrics (see _dispose_retired)
         self._serial_of: object = None  # the _pod_metrics that serial is of
         self._slots = Slots()  # a number per pod, kept across lists and scopes
-        # A pod's history row is its slot, and its containers' rows are found by
+        # A pod's history ring is its slot, and its containers' rings are found by
         # it: recording a list looks no key up.
         index = self._slots.index
-        self._container_rows = ContainerRows(self._slots)
-        self.history.attach("pod", lambda key: index.get(key[1:]))
-        self.history.attach_clocked("container", "pod", self._container_rows.locate, self._container_rows.live)
+        self._container_rings = rings = ContainerRings(self._slots)
+        self.history.number("pod", lambda key: index.get(key[1:]))
+        self.history.clock("container", "pod", rings.locate, rings.live, rings.rings_of)
         self._rows = RowCache()  # node rows' cache (and the pod list's change hint)
         self._pod_view = PodViewJoin()
         self._fresh: tuple[list, list] = ([], [])  # slots and samples of pods with new metrics
@@ -513,7 +501,7 @@ class LiveCluster:
         whens = [when for when in map(epoch, stamps) if when is not None]
         newest = max(whens) if whens else None
         if newest is not None and self._node_metrics is not None:
-            self.history.record(CLUSTER_KEY, max(stamps), totals.cpu_milli, totals.mem_bytes)
+            self.history.record(history_keys.CLUSTER, max(stamps), totals.cpu_milli, totals.mem_bytes)
         if self._pod_metrics is not self._serial_of:
             self._metrics_serial += 1
             self._serial_of = self._pod_metrics
@@ -537,21 +525,21 @@ class LiveCluster:
         history = self.history
         if "nodes" in fresh:
             names = set(map(_row_name, nodes))
-            history.forget(node_key(name) for name in self._node_names - names)
+            history.forget(history_keys.node(name) for name in self._node_names - names)
             self._node_names = names
         # A row kept from the refresh before has nothing new to record (most, at a 2 s interval).
         recorded = self._node_rows_recorded.get
         shown = [r for r in nodes if r.has_metrics and recorded(r.name) is not r]
         self._node_rows_recorded = dict(zip(map(_row_name, nodes), nodes))
-        history.record_many([node_key(r.name) for r in shown], [r.timestamp for r in shown],
+        history.record_many([history_keys.node(r.name) for r in shown], [r.timestamp for r in shown],
                             [r.usage.cpu_milli for r in shown], [r.usage.mem_bytes for r in shown], same_kind=True)
         # Pods outside the current namespace keep their history (switching back finds it).
         ns = self.namespace
         gone = [(key, info, sample) for key, info, sample in self._pod_view.gone if not ns or key[0] == ns]
-        # Their slots go to other pods at the next list: their history rows are emptied now.
+        # Their slots go to other pods at the next list: their history rings are emptied now.
         gone_slots = self._slots.free(key for key, _, _ in gone)
-        history.forget_rows("pod", gone_slots)
-        history.forget_rows("container", self._container_rows.release(gone_slots))
+        history.forget_numbered("pod", gone_slots)
+        history.forget_numbered("container", self._container_rings.release(gone_slots))
         (slots, samples), self._fresh = self._fresh, ([], [])
         pause = self.priority.checkpoint
         for start in range(0, len(slots), RECORD_BATCH):
@@ -559,21 +547,21 @@ class LiveCluster:
             measured, at = samples[start : start + RECORD_BATCH], slots[start : start + RECORD_BATCH]
             stamps = list(map(_timestamp, measured))
             # (attrgetter: no Python call per pod)
-            history.record_rows("pod", at, stamps, list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)))
+            history.record_numbered("pod", at, stamps, list(map(_cpu_milli, measured)), list(map(_mem_bytes, measured)))
             self._record_containers(measured, at)
 
     def _record_containers(self, measured: list[PodSample], at: list[int]) -> None:
         """History of the containers of pods with more than one (a pod with one has
-        that container's numbers: its history serves for both, see history_key_of_container),
+        that container's numbers: its history serves for both, see history_keys.of_container),
         written where their pod's last record went."""
-        history, rows_of = self.history, self._container_rows
+        history, rings_of = self.history, self._container_rings
         # How many containers each pod measured (PodSample.measured, without a
         # Python call per pod): its names, or else its entries (the exact path's).
         counts = np.fromiter(map(len, map(_names, measured)), dtype=np.int64, count=len(measured))
         for i in np.flatnonzero(counts == 0).tolist():
             counts[i] = len(measured[i].containers)
-        # A pod down to one container lets its rows go: they would miss its samples from now on.
-        history.forget_rows("container", rows_of.release_held(list(compress(at, (counts < 2).tolist()))))
+        # A pod down to one container lets its rings go: they would miss its samples from now on.
+        history.forget_numbered("container", rings_of.release_held(list(compress(at, (counts < 2).tolist()))))
         multi = np.flatnonzero(counts > 1).tolist()
         if not multi:
             return
@@ -581,23 +569,15 @@ class LiveCluster:
         counts = counts[multi].tolist()
         owners = list(map(at.__getitem__, multi))
         names = [s.names or tuple(entry[0] for entry in s.containers) for s in measured]  # (several: all kept)
-        rows, let_go = rows_of.rows(owners, names)
-        history.forget_rows("container", let_go)
+        rings, let_go = rings_of.rings(owners, names)
+        history.forget_numbered("container", let_go)
         owners = list(chain.from_iterable(map(repeat, owners, counts)))
         if all(s.names for s in measured):  # simple spellings: (CPU nano cores, memory milli bytes) packed
             pairs = np.frombuffer(b"".join(map(_packed, measured)), dtype=np.int64)
-            history.record_values("container", rows, owners, -(-pairs[0::2] // 1_000_000), -(-pairs[1::2] // 1000))
+            history.record_clocked("container", rings, owners, -(-pairs[0::2] // 1_000_000), -(-pairs[1::2] // 1000))
         else:
             numbers = list(chain.from_iterable(map(container_numbers, measured)))
-            history.record_values("container", rows, owners, [n[1] for n in numbers], [n[2] for n in numbers])
-
-
-def history_key_of_container(row: PodRow, container: str) -> tuple:
-    """Where a container's history is kept: its pod's own when it is the only one measured."""
-    sample = row.sample
-    if sample is not None and sample.measured == 1 and sample.entries()[0][0] == container:
-        return pod_key(row.namespace, row.name)
-    return container_key(row.namespace, row.name, container)
+            history.record_clocked("container", rings, owners, [n[1] for n in numbers], [n[2] for n in numbers])
 
 
 async def _settled(cache: WatchCache, timeout: float) -> None:

@@ -80,6 +80,10 @@ class PodSample(msgspec.Struct, gc=False):
         """How many containers were measured."""
         return len(self.names) or len(self.containers)
 
+    def container_names(self) -> tuple[str, ...]:
+        """The names of the containers measured."""
+        return self.names or tuple(entry[0] for entry in self.containers)
+
 
 def _resource_list(usage) -> ResourceList:
     return {name: text for name in ("cpu", "memory") if (text := usage.get(name)) is not None}

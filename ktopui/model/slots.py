@@ -1,8 +1,8 @@
 """Numbers for pods and their containers, kept from one metrics list to the next.
 
-What is kept per pod across lists (summed metrics, history rows) lives in
+What is kept per pod across lists (summed metrics, history rings) lives in
 lists and arrays indexed by these numbers, so a 150,000-pod list looks each
-pod's key up once, not once per structure, and history is written by row.
+pod's key up once, not once per structure, and history is written by ring.
 """
 
 from __future__ import annotations
@@ -73,26 +73,26 @@ def _same_names(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
     return len(old) == len(new) and set(old) == set(new) and len(set(new)) == len(new)
 
 
-class ContainerRows:
-    """History rows for the containers of pods that have more than one, by pod slot.
+class ContainerRings:
+    """History rings for the containers of pods that have more than one, by pod slot.
 
-    A pod's containers hold a row each while their names stay the same (they
+    A pod's containers hold a ring each while their names stay the same (they
     do for the pod's life, whatever order a list gives them in); a pod whose
-    names change gets new rows, and the old ones are handed back for clearing.
+    names change gets new rings, and the old ones are handed back for clearing.
     """
 
     __slots__ = ("slots", "_blocks", "_free", "_top", "_orders")
 
     def __init__(self, slots: Slots) -> None:
         self.slots = slots
-        self._blocks: list[tuple[tuple[str, ...], list[int]] | None] = []  # by pod slot: (names, rows)
+        self._blocks: list[tuple[tuple[str, ...], list[int]] | None] = []  # by pod slot: (names, rings)
         self._free: list[int] = []
-        self._top = 0  # rows handed out so far, free ones included
+        self._top = 0  # rings handed out so far, free ones included
         # (names as first seen, names as listed) -> where each listed name is in the first
         self._orders: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
 
-    def rows(self, pod_slots: Sequence[int], names: Sequence[tuple[str, ...]]) -> tuple[list[int], list[int]]:
-        """The rows of each pod's containers, in order, one list for all; and rows
+    def rings(self, pod_slots: Sequence[int], names: Sequence[tuple[str, ...]]) -> tuple[list[int], list[int]]:
+        """The rings of each pod's containers, in order, one list for all; and rings
         that were let go (a pod's names changed), to be cleared before reuse."""
         self._cover()
         blocks = self._blocks
@@ -130,7 +130,7 @@ class ContainerRows:
         return taken
 
     def release_held(self, pod_slots: Sequence[int]) -> list[int]:
-        """release() for those of these pods that hold rows (a pod down to one container)."""
+        """release() for those of these pods that hold rings (a pod down to one container)."""
         self._cover()
         held = [slot for slot, block in zip(pod_slots, map(self._blocks.__getitem__, pod_slots)) if block is not None]
         return self.release(held) if held else []
@@ -140,11 +140,16 @@ class ContainerRows:
             self._blocks += [None] * (len(self.slots) - len(self._blocks))
 
     def live(self) -> int:
-        """Rows held by containers."""
+        """Rings held by containers."""
         return self._top - len(self._free)
 
+    def rings_of(self, pod_slot: int) -> list[int]:
+        """The rings of one pod's containers (none when it holds none)."""
+        block = self._blocks[pod_slot] if pod_slot < len(self._blocks) else None
+        return [] if block is None else list(block[1])
+
     def release(self, pod_slots: Iterable[int]) -> list[int]:
-        """Let the rows of these pods' containers go (the pods are gone); returns them."""
+        """Let the rings of these pods' containers go (the pods are gone); returns them."""
         blocks, freed = self._blocks, []
         for slot in pod_slots:
             if slot < len(blocks) and blocks[slot] is not None:
@@ -154,7 +159,7 @@ class ContainerRows:
         return freed
 
     def locate(self, key: tuple) -> tuple[int, int] | None:
-        """(row, pod slot) of ("container", namespace, pod, container), if it has a row."""
+        """(ring, pod slot) of ("container", namespace, pod, container), if it has a ring."""
         slot = self.slots.index.get(key[1:3])
         if slot is None or slot >= len(self._blocks) or (block := self._blocks[slot]) is None:
             return None

@@ -18,7 +18,7 @@ import numpy as np
 import plotext
 from rich.text import Text
 
-from ktopui.live.state import container_key, pod_key
+from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.safe_text import escape_controls
 
@@ -79,10 +79,10 @@ def usage_charts(
     cells, with a colour legend on top. The x axis counts back from the newest
     sample (0) in minutes, or in seconds for windows under two minutes.
     """
-    series = [_Series("pod", POD_COLOR, *_read(history, pod_key(namespace, pod)))]
+    series = [_Series("pod", POD_COLOR, *_read(history, history_keys.pod(namespace, pod)))]
     for i, name in enumerate(containers):
         color = CONTAINER_COLORS[i % len(CONTAINER_COLORS)]
-        key = history_key(name) if history_key else container_key(namespace, pod, name)
+        key = history_key(name) if history_key else history_keys.container(namespace, pod, name)
         series.append(_Series(name, color, *_read(history, key)))
 
     samples = max(len(s.times) for s in series)

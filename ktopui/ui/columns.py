@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from ktopui.live.state import container_key, node_key, pod_key
+from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.rows import ContainerRow, NodeRow, PodRow
 from ktopui.ui.cells import cpu_text, level, mem_text, pct_text, sparkline
@@ -40,6 +40,8 @@ class Column:
     cap: int = 32
     middle: bool = False  # a value too long loses its middle (names), not its end
     fold: str = ""  # when not shown, its text goes in front of this column's (as `ns/name`)
+    # A trend: whose history it draws (the table formats its line again when that history changes).
+    history_key: Callable[[Any], tuple] | None = None
     # The row attribute (a dotted path) that `value` reads, when it reads just
     # one: rows kept as columns (PodRowsView) give those values without
     # making a row per pod. Found from an attrgetter of one path by itself.
@@ -86,7 +88,7 @@ def _trend(cid: str, key_of: Callable[[Any], tuple], metric: int, priority: int,
         else ("MEM TREND", attrgetter("usage.mem_bytes"), "spark-mem")
     )
     return Column(cid, title, SPARK_WIDTH, value, _spark(key_of, metric, tops[metric]), lambda r: tone, right=False,
-                  priority=priority)
+                  priority=priority, history_key=key_of)
 
 
 def _pct_column(
@@ -114,7 +116,7 @@ def node_status_text(status: str) -> str:
     return status.replace(",SchedulingDisabled", "*")
 
 
-_nkey = lambda r: node_key(r.name)  # noqa: E731
+_nkey = lambda r: history_keys.node(r.name)  # noqa: E731
 
 NODE_COLUMNS = [
     Column("name", "NAME", 16, attrgetter("name"), lambda r, _h: r.name, right=False, priority=100,
@@ -147,7 +149,7 @@ NODE_COLUMNS = [
 
 # -- pods ---------------------------------------------------------------------
 
-_pkey = lambda r: pod_key(r.namespace, r.name)  # noqa: E731
+_pkey = lambda r: history_keys.pod(r.namespace, r.name)  # noqa: E731
 
 
 def _status_level(row: PodRow) -> str:
@@ -187,7 +189,7 @@ POD_COLUMNS = [
 
 def container_columns(namespace: str, pod: str, history_key: Callable[[str], tuple] | None = None) -> list[Column]:
     """`history_key` maps a container name to where its history is kept (default: its own key)."""
-    ckey = (lambda c: history_key(c.name)) if history_key else (lambda c: container_key(namespace, pod, c.name))
+    ckey = (lambda c: history_key(c.name)) if history_key else (lambda c: history_keys.container(namespace, pod, c.name))
     return [
         Column("name", "CONTAINER", 14, attrgetter("name"), lambda c, _h: c.name, right=False, priority=100,
                flex=True, grow=65, middle=True),

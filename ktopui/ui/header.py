@@ -16,7 +16,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
-from ktopui.live.state import CLUSTER_KEY, Snapshot
+from ktopui.live.state import Snapshot
+from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.quantity import percent
 from ktopui.safe_text import escape_controls
@@ -159,7 +160,7 @@ class ClusterHeader(Widget):
             line.append(f"{share}%" if share is not None else "-",
                         style=self._look(level(share) or "bold"))
             parts.append(Part(line, KEEP_USAGE, lead=lead))
-            spark = sparkline(self.history.last(CLUSTER_KEY, metric, HEADER_SPARK), HEADER_SPARK, total)
+            spark = sparkline(self.history.last(history_keys.CLUSTER, metric, HEADER_SPARK), HEADER_SPARK, total)
             parts.append(Part(Text(spark, style=self._look("spark")), KEEP_EXTRA, lead=" "))
         parts.append(Part(self._age(s), KEEP_AGE, lead="  │"))
         parts.append(Part(Text(f"every {self.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))

@@ -13,9 +13,9 @@ the scrollbar, rather than pushing the numbers away from the names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ktopui.model.text_widths import TextWidths
 
@@ -33,6 +33,9 @@ class Layout:
     # A column not shown whose text goes in front of another's (the namespace
     # before a pod's name, as `ns/name`): {id of the column it goes into: the column}.
     folded: Mapping[str, Column]
+    # Whose history the trends shown draw (each function once): a line is formatted
+    # again when one of those histories changed.
+    history_keys: tuple[Callable[[Any], tuple], ...] = ()
 
     def ids(self) -> list[str]:
         return [column.id for column, _ in self.columns]
@@ -88,4 +91,5 @@ def lay_out(columns: Sequence[Column], width: int, *, texts: Mapping[str, TextWi
         shown[column.id] += take
         used += take
     folded = {c.fold: c for c in columns if c.fold in shown and folds(c)}
-    return Layout(tuple((c, shown[c.id]) for c in columns if c.id in shown), folded)
+    trends = tuple(dict.fromkeys(c.history_key for c in columns if c.id in shown and c.history_key is not None))
+    return Layout(tuple((c, shown[c.id]) for c in columns if c.id in shown), folded, trends)

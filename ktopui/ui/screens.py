@@ -23,7 +23,8 @@ from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ktopui.live.state import Snapshot, container_key, history_key_of_container
+from ktopui.live.state import Snapshot
+from ktopui.model import history_keys
 from ktopui.model.names import namespace_name_problem
 from ktopui.model.rows import NodeRow, PodRow
 from ktopui.safe_text import escape_controls
@@ -414,7 +415,7 @@ class PodScreen(DashboardScreen):
         self.pod = name
         self.via_node = via_node
         self.row: PodRow | None = None
-        self._drawn: tuple = ()  # (width, height, row) of the charts on screen
+        self._drawn: tuple = ()  # (width, height, row, history stamps) of the charts on screen
 
     def retarget(self, namespace: str, name: str, *, via_node: str | None) -> None:
         """Show another pod (the screen is reused: see drill)."""
@@ -481,22 +482,24 @@ class PodScreen(DashboardScreen):
         if not charts.size.width:
             return  # not laid out yet: drawn when it gets its size
         width, height = max(20, charts.size.width), max(6, charts.size.height or 12)
-        # A pod's history grows only with a new sample, which makes a new row:
-        # the same row at the same size is the same picture (each costs ~10 ms).
-        drawn = self._drawn
-        if drawn and drawn[:2] == (width, height) and drawn[2] is self.row:
-            return
-        self._drawn = (width, height, self.row)
         containers = [c.name for c in self.row.containers if c.has_metrics] if self.row else []
+        # The same row, history and size make the same picture (each costs ~10 ms).
+        history = self.app.history
+        stamps = (history.stamp(history_keys.pod(self.namespace, self.pod)),
+                  *(history.stamp(self.history_key(name)) for name in containers))
+        drawn = self._drawn
+        if drawn and drawn[:2] == (width, height) and drawn[2] is self.row and drawn[3] == stamps:
+            return
+        self._drawn = (width, height, self.row, stamps)
         charts.update(
             usage_charts(self.app.history, self.namespace, self.pod, containers, width=width, height=height,
                          history_key=self.history_key)
         )
 
     def history_key(self, container: str) -> tuple:
-        if self.row is None:
-            return container_key(self.namespace, self.pod, container)
-        return history_key_of_container(self.row, container)
+        sample = self.row.sample if self.row is not None else None
+        measured = sample.container_names() if sample is not None else ()
+        return history_keys.of_container(self.namespace, self.pod, container, measured)
 
 
 class HelpScreen(ModalScreen):

@@ -118,9 +118,10 @@ class RowTable(ScrollView, can_focus=True):
         self._layout: Layout | None = None
         self._layout_of: tuple = ()  # (width, sort column, text widths) the layout was made for
         self._widths: dict[str, TextWidths] | None = None  # text column id -> its TextWidths, per rows list
-        # id(row) -> (row, (width, layout, style of the line, palette), strip). A row is
-        # never changed once made (a refresh brings new row objects, and only
-        # those get new history), so a line is the same while these are.
+        # id(row) -> (row, (width, layout, style of the line, palette, history stamps), strip).
+        # A row is never changed once made (a refresh brings new row objects) and
+        # the stamps say whether its trends' history changed, so a line is the same
+        # while these are.
         self._lines: dict[int, tuple[Any, tuple, Strip]] = {}
         self._palette: dict[str, Style] | None = None  # tone -> its style, looked up once per style change
 
@@ -452,7 +453,8 @@ class RowTable(ScrollView, can_focus=True):
         row_style = base + self.get_component_rich_style("row-table--cursor") if selected else base
         palette = self._tone_styles()
         layout = self.layout()  # (a sort can bring a column back at the same width)
-        looks = (width, layout, row_style, palette)
+        history = self.history
+        looks = (width, layout, row_style, palette, [history.stamp(key_of(row)) for key_of in layout.history_keys])
         cached = self._lines.get(id(row))
         if cached is not None and cached[0] is row and cached[1] == looks:
             return cached[2]
