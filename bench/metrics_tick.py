@@ -54,7 +54,7 @@ def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float
             for i, raw in enumerate(raws):
                 began = time.perf_counter()
                 samples = state.sample_table_of_batches(decoded_batches(raw, PodSampleMetrics, batch=state.SUM_BATCH), samples,
-                                                        live._slots, fresh=live._fresh)
+                                                        live._slots, new=live._new_samples)
                 summed = time.perf_counter()
                 rows = live._pod_view.update(infos, samples)
                 joined = time.perf_counter()

@@ -6,10 +6,10 @@ import pytest
 
 from helpers.app import make_app, names, refresh, refreshed, screen_lines, table
 
+from ktopui.model.nodes import NODES
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui.screens import HelpScreen, MainScreen, NamespaceScreen, NodePodsScreen, PodScreen
-from ktopui.ui import table as table_module
 from ktopui.ui.table import RowTable
 
 SIZE = (120, 40)
@@ -47,8 +47,8 @@ async def test_sort_keys_and_their_reverse(sim):
         nodes = table(app, "nodes")
 
         def values(column_id):
-            column = next(c for c in nodes.columns if c.id == column_id)
-            return [column.value(r) for r in nodes.rows if column.value(r) is not None]
+            value = NODES.values[next(c for c in nodes.columns if c.id == column_id).sort]
+            return [value(r) for r in nodes.rows if value(r) is not None]
 
         await pilot.press("c")
         assert (nodes.sort_column, nodes.sort_descending) == ("cpu", True)
@@ -99,7 +99,7 @@ async def test_selection_stays_on_the_same_pod_when_sorting_moves_it(sim):
         server.cluster.advance(60)  # usage changes, so CPU order changes too
         await refresh(app, pilot)
         assert pods.cursor_key == chosen
-        assert pods.row_key(pods.cursor_row) == chosen
+        assert pods.kind.key(pods.cursor_row) == chosen
 
 
 async def test_drill_down_node_to_pods_to_pod_and_back_restores_row_and_sort(sim):
@@ -160,7 +160,7 @@ async def test_a_screen_reused_for_another_node_or_pod_keeps_nothing_of_the_last
         expected = {p.key for p in server.cluster.pods if p.node is not None and p.node.name == second_node}
         assert {r.key for r in node_pods.rows} == expected
         assert (node_pods.sort_column, node_pods.sort_descending) == ("cpu", True) and not node_pods.filter_text
-        assert node_pods._cursor == 0 and node_pods.cursor_key == node_pods.row_key(node_pods.rows[0])
+        assert node_pods.cursor_index == 0 and node_pods.cursor_key == node_pods.kind.key(node_pods.rows[0])
         assert not app.screen.query_one("#filter").display
 
         second_pod = node_pods.cursor_row
@@ -337,9 +337,9 @@ async def test_switching_views_keeps_the_footer_and_sorts_the_hidden_view_when_s
         await refreshed(app, pilot)
         keys = list(app.screen.query(FooterKey))
         pods = table(app, "pods")
-        assert pods._stale  # hidden: its rows wait
+        assert pods.pending  # hidden: its rows wait
         await pilot.press("2")
-        assert not pods._stale and len(pods.rows) == len(server.cluster.pods)
+        assert not pods.pending and len(pods.rows) == len(server.cluster.pods)
         await pilot.press("1")
         await pilot.pause()
         assert list(app.screen.query(FooterKey)) == keys  # same widgets: not rebuilt on focus moves
@@ -414,57 +414,38 @@ async def test_a_refresh_landing_as_a_screen_is_pushed_waits_for_it_to_be_compos
         assert row.name in app.screen.query_one("#crumbs").render().plain
 
 
-async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme_shows_at_once(sim, monkeypatch):
+async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme_shows_at_once(sim):
     server, kubeconfig = sim
     app = make_app(kubeconfig)
     async with app.run_test(size=(200, 40)) as pilot:
         await refreshed(app, pilot)
         nodes = table(app, "nodes")
-        formatted = []  # cells of rows (not the header) the nodes table formatted
-        painting = []  # the line the nodes table is rendering
-        fit, paint = table_module._fit, nodes.render_line
-
-        def counted_fit(*args):
-            if painting and painting[-1] != 0:
-                formatted.append(args)
-            return fit(*args)
-
-        monkeypatch.setattr(table_module, "_fit", counted_fit)
-
-        def render_line(y):
-            painting.append(y)
-            try:
-                return paint(y)
-            finally:
-                painting.pop()
-
-        nodes.render_line = render_line
 
         def lines():
             return [nodes.render_line(y).text for y in range(1, len(nodes.rows) + 1)]
 
         def fresh_lines():
-            nodes._lines.clear()
+            nodes.forget_lines()
             return lines()
 
         first = fresh_lines()
+        formatted = nodes.formatted
         assert formatted
-        formatted.clear()
         # Switching to the pods and back repaints the nodes: nothing to format again.
         await pilot.press("2", "1")
-        assert lines() == first and formatted == []
+        assert lines() == first and nodes.formatted == formatted
 
         # New metrics bring new rows, shown at once and as a fresh format gives them.
         server.cluster.advance(15)
         await refresh(app, pilot)
         after = lines()
-        assert formatted and after != first and after == fresh_lines()
+        assert nodes.formatted > formatted and after != first and after == fresh_lines()
 
         # The cursor moving down repaints the two lines in their new looks.
         before = [list(nodes.render_line(y)) for y in (1, 2)]
         await pilot.press("down")
         moved = [list(nodes.render_line(y)) for y in (1, 2)]
-        nodes._lines.clear()
+        nodes.forget_lines()
         assert moved != before and moved == [list(nodes.render_line(y)) for y in (1, 2)]
 
         # The cursor's line and the tones follow a theme change.
@@ -473,7 +454,7 @@ async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme
         await pilot.pause()
         restyled = [nodes.render_line(y) for y in (1, 2)]
         assert [list(s) for s in restyled] != [list(s) for s in styled]
-        nodes._lines.clear()
+        nodes.forget_lines()
         assert [list(s) for s in restyled] == [list(nodes.render_line(y)) for y in (1, 2)]
 
 

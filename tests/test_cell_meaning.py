@@ -53,7 +53,7 @@ async def test_a_pod_without_metrics_shows_no_limit_percentage_and_sorts_after_t
             shown = [_cell(pods, r, "cpu_lim_pct") for r in pods.rows]
             first_dash = shown.index("-")
             assert all(text == "-" for text in shown[first_dash:])
-            assert set(map(pods.row_key, unmeasured)) <= set(map(pods.row_key, pods.rows[first_dash:]))
+            assert set(map(pods.kind.key, unmeasured)) <= set(map(pods.kind.key, pods.rows[first_dash:]))
 
 
 def _segment(t, y: int, needle: str):

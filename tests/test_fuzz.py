@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ktopui.batch.tables import node_table, pod_table
 from ktopui.kube.errors import MalformedResponse
 from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsList, decode
-from ktopui.model.join import node_rows, pod_rows
+from ktopui.model.nodes import node_rows
+from ktopui.model.pods import pod_rows
 from ktopui.model.quantity import QuantityError, cpu_millis, memory_bytes, parse_quantity
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer

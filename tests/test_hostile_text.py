@@ -103,7 +103,7 @@ async def wait_for(pilot, condition, what: str) -> None:
 
 async def test_every_screen_shows_hostile_cluster_text_escaped_and_never_as_markup(
         hostile_sim, tmp_path, monkeypatch):
-    from helpers.app import make_app, refresh, refreshed, table
+    from helpers.app import make_app, refresh, refreshed, select, table
 
     from ktopui.safe_text import escape_controls
     from ktopui.ui.screens import DoctorScreen, HelpScreen, NamespaceScreen, NodePodsScreen, PodScreen
@@ -120,20 +120,20 @@ async def test_every_screen_shows_hostile_cluster_text_escaped_and_never_as_mark
         assert escape_controls(hostile.VERSION) in nodes  # the header's server version
 
         await pilot.press("2")
-        table(app, "pods").select_key((hostile.NAMESPACE, hostile.POD))
+        await select(pilot, table(app, "pods"), (hostile.NAMESPACE, hostile.POD))
         await pilot.pause()
         pods = shown(app)
         assert escape_controls(hostile.POD)[:14] in pods  # (a long name loses its middle, not its start)
         assert escape_controls(hostile.WAITING_REASON)[:11] in pods  # (the STATUS column cuts it)
 
         await pilot.press("1")
-        table(app, "nodes").select_key(hostile.NODE)
+        await select(pilot, table(app, "nodes"), hostile.NODE)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, NodePodsScreen), "the node's pods")
         await pilot.pause()
         assert escape_controls(hostile.NODE) in shown(app)  # the breadcrumb
 
-        table(app).select_key((hostile.NAMESPACE, hostile.POD))
+        await select(pilot, table(app), (hostile.NAMESPACE, hostile.POD))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PodScreen), "the pod's screen")
         await pilot.pause(0.3)

@@ -12,7 +12,7 @@ from ktopui.live.state import LiveCluster, Snapshot, window_seconds
 from ktopui.model import history_keys
 from ktopui.model.history_keys import pod as pod_key
 from ktopui.model.history import CPU, MEMORY, epoch
-from ktopui.model.rows import PodRow
+from ktopui.model.pods import PodRow
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.auth import DEFAULT_USER
 from ktopui.sim.server import SimServer

@@ -4,7 +4,7 @@ import msgspec
 import pytest
 
 from ktopui.kube.objects import Pod
-from ktopui.model.join import pod_rows
+from ktopui.model.pods import pod_rows
 from ktopui.model.pod_resources import InvalidResource, pod_limits, pod_requests
 
 

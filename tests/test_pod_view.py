@@ -9,16 +9,16 @@ import msgspec
 import pytest
 
 from ktopui.kube.objects import PodList, PodMetricsList, decode
-from ktopui.model.join import pod_row, pod_rows
-from ktopui.model.pod_info import SpecMemo, pod_info
-from ktopui.model.pod_view import MADE_LIMIT, PodRowsView, PodViewJoin
-from ktopui.model.rows import Usage
+from ktopui.model.amounts import Usage
+from ktopui.model.pod_info import PodChanges, SpecMemo, pod_info
+from ktopui.model.pod_view import MADE_LIMIT, PodRowsView
+from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.pods import PODS, filter_text, pod_row, pod_rows
 from ktopui.model.samples import PodSample, pod_samples, sample_table
 from ktopui.model.slots import Slots
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
-from ktopui.ui.columns import POD_COLUMNS, POD_COLUMNS_RESERVED
-from ktopui.ui.screens import pod_filter_text
+from ktopui.ui.columns import pods as pod_columns
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "quirky"])
@@ -55,17 +55,13 @@ def test_the_view_reads_as_the_rows_pod_rows_makes_through_churn_and_new_metrics
         server.cluster.advance(9)
 
 
-def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_pods_gone(sim, monkeypatch):
+def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_pods_gone(sim):
     server, read = sim
     slots, join = Slots(), PodViewJoin()
     infos, metrics = read()
     samples = sample_table(metrics, None, slots)
     assert list(join.update(infos, samples)) == expected_rows(infos, samples)
-
-    def no_rebuild(*args):
-        raise AssertionError("a hint and a new table need no rebuild")
-
-    monkeypatch.setattr(join, "_rebuild", no_rebuild)
+    rebuilt = join.rebuilt
     seen_gone = 0
     for step in range(8):
         server.cluster.advance(9)
@@ -74,10 +70,10 @@ def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_
             new_infos.pop(next(iter(new_infos)))
         touched = {k for k in infos.keys() | new_infos.keys() if infos.get(k) != new_infos.get(k)}
         if step % 3 == 1:  # the pods changed, the metrics did not
-            view = join.update(new_infos, samples, hint=(infos, new_infos, touched))
+            view = join.update(new_infos, samples, changes=PodChanges(infos, new_infos, touched))
         else:
             samples = sample_table(metrics, samples, slots)
-            view = join.update(new_infos, samples, hint=(infos, new_infos, touched))
+            view = join.update(new_infos, samples, changes=PodChanges(infos, new_infos, touched))
         infos = new_infos
         assert list(view) == expected_rows(infos, samples), step
         seen_gone += len(join.gone)
@@ -87,9 +83,9 @@ def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_
         assert set(samples) <= set(slots.index)
     assert seen_gone, "churn deleted pods: their slots were freed"
     assert len(slots) < len(slots.index) + seen_gone  # and handed out again
+    assert join.rebuilt == rebuilt, "the changes and a new table need no rebuild"
     # A pod dropped from the view whose slot is kept (as out of scope) and is then
     # measured again is not among the slots handed out: the view notices, and rebuilds.
-    monkeypatch.undo()
     samples = sample_table(metrics, samples, slots)  # (the last step may have kept older metrics)
     view = join.update(infos, samples)
     kept = next(key for key in view.keys if key in samples)
@@ -98,31 +94,27 @@ def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_
     join.update(without, unmeasured)
     assert kept not in join.view.keys and kept in slots.index
     samples = sample_table(metrics, unmeasured, slots)
-    rebuilt = []
-    monkeypatch.setattr(join, "_rebuild", lambda *args: rebuilt.append(1) or PodViewJoin._rebuild(join, *args))
+    rebuilt = join.rebuilt
     back = join.update(without, samples)
-    assert list(back) == expected_rows(without, samples) and rebuilt
+    assert list(back) == expected_rows(without, samples) and join.rebuilt == rebuilt + 1
 
 
-def test_every_pod_column_reads_the_same_values_from_the_view_as_from_its_rows(sim):
+def test_every_pod_value_reads_the_same_from_the_view_as_from_its_rows(sim):
     _, read = sim
     infos, metrics = read()
-    samples = pod_samples(metrics)
+    samples = dict(pod_samples(metrics))
     infos.pop(next(iter(infos)))  # one pod known only from its metrics
     extra = next(iter(infos))
     samples.pop(extra)  # and one listed without metrics
     view = PodViewJoin().update(infos, samples)
     rows = list(view)
-    checked = 0
-    for column in [*POD_COLUMNS, *POD_COLUMNS_RESERVED]:
-        assert column.attr, f"{column.id}: the view cannot give its values"
-        fast = view.values(column.attr)
-        assert fast is not None, column.attr
-        assert fast == [column.value(r) for r in rows], column.id
-        checked += 1
-    assert checked == len(POD_COLUMNS) + len(POD_COLUMNS_RESERVED)
-    assert view.values("no.such.attribute") is None
-    assert view.texts(pod_filter_text) == [pod_filter_text(r) for r in rows]
+    for name, value in PODS.values.items():
+        assert view.values(name) == [value(r) for r in rows], name
+    # and every pod column sorts by one of them
+    assert {c.sort for c in [*pod_columns.COLUMNS, *pod_columns.RESERVED]} <= PODS.values.keys()
+    with pytest.raises(KeyError):
+        view.values("no such value")
+    assert view.texts(filter_text) == [filter_text(r) for r in rows]
 
 
 def test_a_row_is_made_once_while_its_pod_and_metrics_stay_the_same_objects(sim):
@@ -143,12 +135,12 @@ def test_a_row_is_made_once_while_its_pod_and_metrics_stay_the_same_objects(sim)
     assert first[5] == row  # the view before keeps reading as it was
 
 
-def test_a_change_hint_patches_only_the_touched_pods_and_says_what_went(sim, monkeypatch):
+def test_changes_patch_only_the_touched_pods_and_say_what_went(sim):
     _, read = sim
     infos, metrics = read()
     keys = list(infos)
     deleted, replaced = keys[0], keys[1]
-    samples = pod_samples(metrics)
+    samples = dict(pod_samples(metrics))
     samples.pop(deleted, None)  # listed without metrics: deleting it leaves nothing of it
     join = PodViewJoin()
     before = join.update(infos, samples)
@@ -158,22 +150,19 @@ def test_a_change_hint_patches_only_the_touched_pods_and_says_what_went(sim, mon
     newcomer = ("zzz", "a-new-pod")
     changed[newcomer] = msgspec.structs.replace(infos[keys[2]], namespace="zzz", name="a-new-pod")
 
-    def no_rebuild(*args):
-        raise AssertionError("with the same metrics and a hint, only the touched keys are looked at")
-
-    monkeypatch.setattr(join, "_rebuild", no_rebuild)
-    after = join.update(changed, samples, hint=(infos, changed, {deleted, replaced, newcomer}))
+    after = join.update(changed, samples, changes=PodChanges(infos, changed, {deleted, replaced, newcomer}))
+    assert join.rebuilt == 1, "with the same metrics and the changes, only the touched keys are looked at"
     assert list(after) == expected_rows(changed, samples)
     assert [key for key, _, _ in join.gone] == [deleted]
     assert list(before) == expected_rows(infos, samples)  # the view before is untouched
 
 
-def test_new_metrics_for_the_same_pods_move_only_the_samples_and_keep_what_hints_patched(sim, monkeypatch):
+def test_new_metrics_for_the_same_pods_move_only_the_samples_and_keep_what_changes_patched(sim):
     server, read = sim
     infos, metrics = read()
     keys = list(infos)
     join = PodViewJoin()
-    samples = pod_samples(metrics)
+    samples = dict(pod_samples(metrics))
     victim = next(key for key in keys if key in samples)
     first = join.update(infos, samples)
     # The watch deletes one pod and adds another; the metrics stay as they were.
@@ -181,12 +170,12 @@ def test_new_metrics_for_the_same_pods_move_only_the_samples_and_keep_what_hints
     changed.pop(victim)
     newcomer = ("zzz", "a-new-pod")
     changed[newcomer] = msgspec.structs.replace(infos[keys[2]], namespace="zzz", name="a-new-pod")
-    patched = join.update(changed, samples, hint=(infos, changed, {victim, newcomer}))
+    patched = join.update(changed, samples, changes=PodChanges(infos, changed, {victim, newcomer}))
     assert list(patched) == expected_rows(changed, samples)  # the victim stays: its metrics are still served
     # A new metrics list for the same pods: the keys and infos are the lists the view had.
     # (Of the pods churn made or deleted meanwhile, the view is not told: pods are the same.)
     server.cluster.advance(60)
-    before, new = samples, pod_samples(read()[1], samples)
+    before, new = samples, pod_samples(read()[1])
     samples = {key: new.get(key, sample) for key, sample in before.items()}
     assert any(samples[key] is not before[key] for key in samples)
     moved = join.update(changed, samples)
@@ -201,14 +190,12 @@ def test_new_metrics_for_the_same_pods_move_only_the_samples_and_keep_what_hints
     back = join.update(changed, samples)
     assert list(back) == expected_rows(changed, samples)
     # The usual refresh on a busy cluster: the watch changed pods and a new metrics list came.
-    def no_rebuild(*args):
-        raise AssertionError("a hint and a few unlisted pods' metrics need no rebuild")
-
-    monkeypatch.setattr(join, "_rebuild", no_rebuild)
+    rebuilt = join.rebuilt
     again = dict(changed)
     again.pop(keys[3])
     newest = {**{k: v for k, v in samples.items() if k != keys[4]}, ("zzz", "only-metrics"): samples[keys[5]]}
-    both = join.update(again, newest, hint=(changed, again, {keys[3]}))
+    both = join.update(again, newest, changes=PodChanges(changed, again, {keys[3]}))
+    assert join.rebuilt == rebuilt, "the changes and a few unlisted pods' metrics need no rebuild"
     assert list(both) == expected_rows(again, newest)
     assert list(first) == expected_rows(infos, pod_samples(metrics))  # the first view is untouched
 
@@ -233,4 +220,4 @@ def test_the_store_of_made_rows_stays_bounded():
     view = PodRowsView(keys, [None] * len(keys), [sample] * len(keys))
     for row in view:
         assert row.name
-    assert len(view._made) <= MADE_LIMIT
+    assert len(view.made) <= MADE_LIMIT

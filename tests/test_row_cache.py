@@ -9,10 +9,11 @@ import msgspec
 import pytest
 
 from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsList, decode
-from ktopui.model.join import RowCache, node_rows, pod_rows, pod_samples
-from ktopui.model.pod_info import SpecMemo, pod_info
-from ktopui.model.pod_view import PodViewJoin
-from ktopui.model.samples import sample_table
+from ktopui.model.nodes import NodeCache, node_rows
+from ktopui.model.pod_info import PodChanges, SpecMemo, pod_info
+from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.pods import pod_rows
+from ktopui.model.samples import pod_samples, sample_table
 from ktopui.model.slots import Slots
 from ktopui.model.status import lean_node
 from ktopui.sim.cluster import SimOptions
@@ -41,10 +42,10 @@ def sim(request):
 
 
 class Live:
-    """What LiveCluster keeps between refreshes: node rows' cache, pod summaries, samples, the pod view."""
+    """What the joiner keeps between refreshes: node rows' cache, pod summaries, samples, the pod view."""
 
     def __init__(self) -> None:
-        self.cache, self.memo, self.view, self.slots = RowCache(), SpecMemo(), PodViewJoin(), Slots()
+        self.cache, self.memo, self.view, self.slots = NodeCache(), SpecMemo(), PodViewJoin(), Slots()
         self.infos: dict = {}
         self.samples = None
 
@@ -220,7 +221,7 @@ def test_deleted_pods_leave_the_view_and_it_says_which(sim):
 def test_rows_updated_from_changes_equal_a_fresh_join(sim):
     """The live path: pod summaries by key (a watch cache's copy), metrics summed less often."""
     server, read = sim
-    cache, memo, view = RowCache(), SpecMemo(), PodViewJoin()
+    cache, memo, view = NodeCache(), SpecMemo(), PodViewJoin()
     infos: dict = {}
     versions: dict = {}
     samples = None
@@ -235,12 +236,12 @@ def test_rows_updated_from_changes_equal_a_fresh_join(sim):
             versions[key] = pod.metadata.resourceVersion
         # As the watch cache says it: every key that differs, and some that do not.
         touched = {k for k in infos.keys() | new.keys() if infos.get(k) is not new.get(k)} | set(list(new)[:3])
-        cache.changes_hint = hint = (infos, new, touched)
+        changes = PodChanges(infos, new, touched)
         infos = new
         if i % 3 == 0:  # pod metrics are fetched once per resolution; pods change in between
             samples = pod_samples(lists[PodMetricsList], samples)
-        nodes = node_rows(lists[NodeList], lists[NodeMetricsList], infos, cache=cache)
-        pods = view.update(infos, samples, hint=hint)
+        nodes = node_rows(lists[NodeList], lists[NodeMetricsList], infos, cache=cache, changes=changes)
+        pods = view.update(infos, samples, changes=changes)
         assert nodes == node_rows(lists[NodeList], lists[NodeMetricsList], list(infos.values()))
         assert by_key(pods) == by_key(pod_rows(list(infos.values()), samples))
         assert [(r.name, r.namespace) for r in pods] == sorted((r.name, r.namespace) for r in pods)
@@ -271,7 +272,7 @@ def test_the_same_node_objects_reuse_their_statics_and_a_changed_one_is_read_aga
     _, read = sim
     lists = read()
     nodes = [lean_node(n) for n in lists[NodeList]]
-    cache = RowCache()
+    cache = NodeCache()
     first = node_rows(nodes, lists[NodeMetricsList], lists[PodList], cache=cache)
     again = node_rows(list(nodes), lists[NodeMetricsList], lists[PodList], cache=cache)
     assert all(a is b for a, b in zip(first, again, strict=True))

@@ -31,9 +31,10 @@ from ktopui.kube.objects import (
     decoded_batches,
 )
 from ktopui.kube.errors import MalformedResponse
-from ktopui.model.join import pod_row, pod_rows
 from ktopui.model.pod_info import SpecMemo, pod_info
-from ktopui.model.samples import BATCH, container_usage, pod_samples
+from ktopui.model.pods import pod_row, pod_rows
+from ktopui.model.samples import BATCH, NewSamples, container_usage, pod_samples, sample_table
+from ktopui.model.slots import Slots
 from ktopui.model.usage import exact_usage_of
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
@@ -99,19 +100,21 @@ def test_batches_and_the_previous_samples_change_nothing_but_identity():
     assert changed["ns", "p3"].usage.cpu_milli == 1
 
 
-def test_fresh_names_exactly_the_pods_whose_samples_are_new():
+def test_new_samples_name_exactly_the_pods_whose_samples_are_new():
     """What history records: the pods whose metrics changed, across batches, none twice."""
     pods = [[("app", f"{n * 7919}n", f"{n * 13}Ki")] for n in range(BATCH * 2 + 5)]
-    fresh = ([], [])
-    first = pod_samples(metrics_of(pods, lean=True), fresh=fresh)
-    assert fresh[0] == list(first) and all(s is first[k] for k, s in zip(*fresh))
+    slots, new = Slots(), NewSamples()
+    first = sample_table(metrics_of(pods, lean=True), None, slots, new=new)
+    keys = [slots.keys[slot] for slot in new.slots]
+    assert keys == list(first) and all(s is first[k] for k, s in zip(keys, new.samples))
     for n in (3, BATCH + 1, 2 * BATCH + 4):  # one pod in each batch changes
         pods[n] = [("app", "1n", "1Ki")]
-    fresh = ([], [])
-    changed = pod_samples(metrics_of(pods, lean=True), first, fresh=fresh)
-    assert fresh[0] == [("ns", "p3"), ("ns", f"p{BATCH + 1}"), ("ns", f"p{2 * BATCH + 4}")]
-    assert all(s is changed[k] and s is not first[k] for k, s in zip(*fresh))
-    assert all(changed[k] is first[k] for k in first if k not in fresh[0])
+    new = NewSamples()
+    changed = sample_table(metrics_of(pods, lean=True), first, slots, new=new)
+    keys = [slots.keys[slot] for slot in new.slots]
+    assert keys == [("ns", "p3"), ("ns", f"p{BATCH + 1}"), ("ns", f"p{2 * BATCH + 4}")]
+    assert all(s is changed[k] and s is not first[k] for k, s in zip(keys, new.samples))
+    assert all(changed[k] is first[k] for k in first if k not in keys)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["metrics-server", "quirky"])

@@ -16,7 +16,8 @@ from helpers.app import cells_on_screen, make_app, refreshed, screen_lines, tabl
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui.cells import qualified, shorten
-from ktopui.ui.columns import NODE_COLUMNS, POD_COLUMNS
+from ktopui.ui.columns.nodes import COLUMNS as NODE_COLUMNS
+from ktopui.ui.columns.pods import COLUMNS as POD_COLUMNS
 from ktopui.ui.layout import lay_out
 from ktopui.model.text_widths import TextWidths, text_widths
 

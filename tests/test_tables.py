@@ -17,7 +17,10 @@ from ktopui.kube.objects import (
     PodUsageList,
     decode,
 )
-from ktopui.model.join import node_rows, pod_rows, pod_usage_lines, usage_of
+from ktopui.model.nodes import node_rows
+from ktopui.model.pods import pod_rows
+from ktopui.model.top_lines import pod_usage_lines
+from ktopui.model.usage import usage_of
 
 
 def node(name, cpu="3920m", memory="7548764Ki"):

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from ktopui.batch.tabwriter import render
-from ktopui.model.join import ContainerUsageLine, PodUsageLine, container_usage_lines
+from ktopui.model.amounts import Usage
 from ktopui.model.quantity import format_cpu, format_memory
-from ktopui.model.rows import ContainerRow, NodeRow, PodRow, Usage
+from ktopui.model.top_lines import ContainerUsageLine, PodUsageLine, container_usage_lines
 from ktopui.safe_text import escape_controls
+
+if TYPE_CHECKING:  # (the pod and container rooms import numpy, which `top nodes` does without)
+    from ktopui.model.containers import ContainerRow
+    from ktopui.model.nodes import NodeRow
+    from ktopui.model.pods import PodRow
 
 NODE_HEADER = ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
 UNKNOWN = "<unknown>"

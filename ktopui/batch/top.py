@@ -21,8 +21,11 @@ from ktopui.batch.tables import node_table, pod_usage_table
 from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.objects import PodMetricsList, PodUsageList
-from ktopui.model.join import node_rows, pod_rows, pod_usage_lines, usage_of
-from ktopui.model.rows import NodeRow, PodRow, Usage
+from ktopui.model.amounts import Usage
+from ktopui.model.nodes import NodeRow, node_rows
+from ktopui.model.pods import PodRow, pod_rows
+from ktopui.model.top_lines import pod_usage_lines
+from ktopui.model.usage import usage_of
 from ktopui.safe_text import escape_controls, escape_controls_in_json
 
 NODE_WORDS = ("nodes", "node", "no")

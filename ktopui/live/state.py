@@ -38,14 +38,15 @@ from ktopui.live.memory import Collector, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model import history_keys
 from ktopui.model.history import History, epoch
-from ktopui.model.join import PodSample, RowCache, node_rows
+from ktopui.model.nodes import NodeCache, NodeRow, node_rows
 from ktopui.model.samples import BATCH as SUM_BATCH
-from ktopui.model.samples import SampleTable, container_numbers, sample_table_of_batches
+from ktopui.model.samples import NewSamples, PodSample, SampleTable, container_numbers, sample_table_of_batches
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.pacing import paced_batches
-from ktopui.model.pod_info import PodInfo, pod_info
-from ktopui.model.pod_view import PodRowsView, PodViewJoin
-from ktopui.model.rows import NodeRow, PodRow
+from ktopui.model.pod_info import PodChanges, PodInfo, SpecMemo, pod_info
+from ktopui.model.pod_view import PodRowsView
+from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.pods import PodRow
 from ktopui.model.status import lean_node
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
@@ -244,9 +245,11 @@ class LiveCluster:
         self._container_rings = rings = ContainerRings(self._slots)
         self.history.number("pod", lambda key: index.get(key[1:]))
         self.history.clock("container", "pod", rings.locate, rings.live, rings.rings_of)
-        self._rows = RowCache()  # node rows' cache (and the pod list's change hint)
+        self._memo = SpecMemo()
+        self._node_cache = NodeCache()
+        self._pod_changes: PodChanges | None = None
         self._pod_view = PodViewJoin()
-        self._fresh: tuple[list, list] = ([], [])  # slots and samples of pods with new metrics
+        self._new_samples = NewSamples()
         # The full pod metrics list is tens of MB on a big cluster and changes
         # only as nodes scrape: fetch it at most once per metrics resolution
         # of cluster time (node metrics, small, still come every refresh).
@@ -323,7 +326,7 @@ class LiveCluster:
         if cache is None:
             scoped: dict = {"transform": lean_node}
             if source == "pods":
-                memo = self._rows.memo
+                memo = self._memo
                 scoped = {"namespace": self.namespace, "label_selector": self.label_selector,
                           "transform": lambda pod: pod_info(pod, memo)}
             cache = self._watchers[source] = WatchCache(self.api, source, settings=self.watch_settings,
@@ -418,7 +421,7 @@ class LiveCluster:
                     touched, previous = cache.take_changes(), self._pods
                     self._pods, self._pods_version = dict(cache.items), cache.version
                     # The join then looks at these keys only, not at all 150,000.
-                    self._rows.changes_hint = (previous, self._pods, touched) if touched is not None else None
+                    self._pod_changes = PodChanges(previous, self._pods, touched) if touched is not None else None
                 items = self._pods
             else:
                 items = self._nodes = cache.values()
@@ -474,19 +477,19 @@ class LiveCluster:
                     paced_batches(decoded_batches(raws, PodSampleMetrics, batch=SUM_BATCH, what="pod metrics"), pause),
                     self._pod_metrics,
                     self._slots,
-                    fresh=self._fresh,
+                    new=self._new_samples,
                 )
                 del raws  # and with them the response body
             except MalformedResponse as err:
-                self._fresh = ([], [])
+                self._new_samples = NewSamples()
                 log.warning("pod metrics: %s", err)
                 health = self.health["pod metrics"]
                 health.error, health.failures = err, health.failures + 1
             else:
                 fresh["pod metrics"] = []
         pause()
-        nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._rows)
-        pods = self._pod_view.update(self._pods, self._pod_metrics, hint=self._rows.changes_hint, pause=pause)
+        nodes = node_rows(self._nodes, self._node_metrics, self._pods, cache=self._node_cache, changes=self._pod_changes)
+        pods = self._pod_view.update(self._pods, self._pod_metrics, changes=self._pod_changes, pause=pause)
         self._record(nodes, fresh)
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
@@ -540,7 +543,8 @@ class LiveCluster:
         gone_slots = self._slots.free(key for key, _, _ in gone)
         history.forget_numbered("pod", gone_slots)
         history.forget_numbered("container", self._container_rings.release(gone_slots))
-        (slots, samples), self._fresh = self._fresh, ([], [])
+        new, self._new_samples = self._new_samples, NewSamples()
+        slots, samples = new.slots, new.samples
         pause = self.priority.checkpoint
         for start in range(0, len(slots), RECORD_BATCH):
             pause()

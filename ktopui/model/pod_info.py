@@ -11,15 +11,16 @@ costs one summary, not a rejoin.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
+from typing import NamedTuple
 
 import msgspec
 
 from ktopui.kube.objects import Container, Pod, ResourceList
 from ktopui.model.pod_resources import InvalidResource, Resources, is_sidecar, pod_limits, pod_requests
 from ktopui.model.quantity import Quantity, QuantityError, nanos_to_milli, nanos_to_value, parse_cached
-from ktopui.model.rows import Amounts
+from ktopui.model.amounts import Amounts
 from ktopui.model.status import pod_ready, pod_restarts, pod_status
 
 NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})
@@ -156,13 +157,19 @@ def _spec_key(pod: Pod) -> tuple:
 
 
 class SpecMemo:
-    """SpecSummary per distinct spec: replicas of a workload share one."""
+    """SpecSummary per distinct spec: replicas of a workload share one. One per cluster."""
 
     def __init__(self) -> None:
         self._known: dict[tuple, SpecSummary] = {}
+        # One object per distinct small value (most pods' containers are all (0, "Running")).
+        self._shared: dict[tuple, tuple] = {}
 
     def __len__(self) -> int:
         return len(self._known)
+
+    def sharer(self) -> Callable[[tuple, tuple], tuple]:
+        """`share(t, t)`: an equal tuple kept before, or `t`, kept while there is room."""
+        return self._shared.setdefault if len(self._shared) < MEMO_LIMIT else self._shared.get
 
     def summary(self, pod: Pod) -> SpecSummary:
         key = _spec_key(pod)
@@ -183,20 +190,22 @@ def _state(status) -> str:
     return "Running"
 
 
-# One object per distinct small value (most pods' containers are all (0, "Running")).
-_shared: dict[tuple, tuple] = {}
+def _same(value: tuple, _: tuple) -> tuple:
+    return value
 
 
 def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     """The summary of one decoded pod (the decoded object can then be dropped)."""
     spec = memo.summary(pod) if memo is not None else spec_summary(pod)
+    share = memo.sharer() if memo is not None else _same
     statuses = {s.name: s for s in pod.status.containerStatuses}
     statuses.update({s.name: s for s in pod.status.initContainerStatuses})
-    states = []
+    each = []
     for c in spec.containers:
         s = statuses.get(c.name)
         state = (0, "") if s is None else (s.restartCount, _state(s))
-        states.append(_shared.setdefault(state, state))
+        each.append(share(state, state))
+    states = tuple(each)
     meta = pod.metadata
     intern = sys.intern
     return PodInfo(
@@ -208,8 +217,31 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
         ready=intern(pod_ready(pod)),
         restarts=pod_restarts(pod),
         spec=spec,
-        states=_shared.setdefault(tuple(states), tuple(states)) if len(_shared) < MEMO_LIMIT else tuple(states),
+        states=share(states, states),
     )
+
+
+Key = tuple[str, str]
+
+
+class PodChanges(NamedTuple):
+    """Which pods may differ between two pod mappings (the watch names the keys it
+    touched), so a join looks at those instead of comparing all 150,000."""
+
+    before: Mapping[Key, PodInfo] | None
+    after: Mapping[Key, PodInfo]
+    touched: Iterable[Key]
+
+
+def infos_of(pods: Iterable[Pod] | Iterable[PodInfo] | Mapping[Key, PodInfo] | None) -> Iterable[tuple[Key, PodInfo]]:
+    """(key, PodInfo) pairs of pods given as a mapping, PodInfos, or decoded Pods (summarised here)."""
+    if pods is None:
+        return ()
+    if isinstance(pods, Mapping):
+        return pods.items()
+    memo = SpecMemo()
+    return [(p.key, p) if isinstance(p, PodInfo) else ((p.metadata.namespace, p.metadata.name), pod_info(p, memo))
+            for p in pods]
 
 
 def amounts_from_nanos(nanos: Mapping[str, int]) -> Amounts:

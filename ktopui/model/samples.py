@@ -26,7 +26,7 @@ import numpy as np
 from ktopui.kube.objects import ResourceList, SampleUsage
 from ktopui.model.pod_info import NO_PROBLEMS
 from ktopui.model.quantity import simple_nanos
-from ktopui.model.rows import Usage
+from ktopui.model.amounts import Usage
 from ktopui.model.slots import Key, Slots
 from ktopui.model.usage import usage_of
 
@@ -232,38 +232,41 @@ def _digits_within_int64(factor: int) -> int:
     return len(str((2**63 - 1) // factor)) - 1
 
 
-class _Summer:
-    """pod_samples' state across batches: strings and name tuples kept once."""
+class NewSamples:
+    """The pods whose samples a list made new (what history has not seen): their
+    slots and samples, in the order the list gave them."""
 
-    def __init__(self, previous: Mapping, fresh: tuple[list, list] | None = None, slots: Slots | None = None) -> None:
+    __slots__ = ("slots", "samples")
+
+    def __init__(self) -> None:
+        self.slots: list[int] = []
+        self.samples: list[PodSample] = []
+
+
+class _Summer:
+    """sample_table's state across batches: strings and name tuples kept once."""
+
+    def __init__(self, previous: Mapping, slots: Slots, new: NewSamples | None) -> None:
         self.previous = previous
-        self.fresh = fresh
+        self.new = new
         self.texts: dict[str, str] = {}  # timestamps repeat per node scrape, windows per cluster
         self.names: dict[tuple, tuple] = {}  # container name tuples repeat per workload
         self.slots = slots
-        if slots is None:
-            self.out: dict[tuple[str, str], PodSample] = {}
-        else:
-            self.by_slot: list[PodSample | None] = [None] * len(slots)
-            # The previous samples by slot, when they are a table of the same slots.
-            self.before: list | None = None
-            if isinstance(previous, SampleTable) and previous.slots is slots:
-                self.before = previous.by_slot + [None] * (len(slots) - len(previous.by_slot))
+        self.by_slot: list[PodSample | None] = [None] * len(slots)
+        # The previous samples by slot, when they are a table of the same slots.
+        self.before: list | None = None
+        if isinstance(previous, SampleTable) and previous.slots is slots:
+            self.before = previous.by_slot + [None] * (len(slots) - len(previous.by_slot))
 
     def add(self, batch: list) -> None:
         slots = self.slots
-        if slots is None:
-            # Interned as the pod list's keys are: looking one up in the other then
-            # compares string objects by identity, not by their characters.
-            keys = list(zip(map(intern, map(_namespace, batch)), map(intern, map(_name, batch))))
-        else:
-            # One lookup per pod: its slot; what follows is read and written by slot.
-            at = slots.of(list(zip(map(_namespace, batch), map(_name, batch))))
-            if len(self.by_slot) < len(slots):
-                more = [None] * (len(slots) - len(self.by_slot))
-                self.by_slot += more
-                if self.before is not None:
-                    self.before += more
+        # One lookup per pod: its slot; what follows is read and written by slot.
+        at = slots.of(list(zip(map(_namespace, batch), map(_name, batch))))
+        if len(self.by_slot) < len(slots):
+            more = [None] * (len(slots) - len(self.by_slot))
+            self.by_slot += more
+            if self.before is not None:
+                self.before += more
         texts = self.texts.setdefault
         stamps = list(map(_timestamp, batch))
         stamps = list(map(texts, stamps, stamps))
@@ -328,27 +331,21 @@ class _Summer:
         # A pod whose metrics did not change keeps its previous object (rows
         # joined from it are then kept too).
         if self.previous:
-            if slots is None:
-                known = list(map(self.previous.get, keys))
-            elif self.before is not None:
+            if self.before is not None:
                 known = list(map(self.before.__getitem__, at))
             else:  # (previous samples not by these slots: looked up by the slots' own keys)
                 known = list(map(self.previous.get, map(slots.keys.__getitem__, at)))
             same = list(map(eq, known, samples))
             for i in [i for i, kept in enumerate(same) if kept]:
                 samples[i] = known[i]
-            new = list(map(not_, same))
+            changed = list(map(not_, same))
         else:
-            new = None
-        fresh = self.fresh
-        if fresh is not None:  # (keys, samples), or by slot (slots, samples)
-            where = keys if slots is None else at
-            fresh[0].extend(where if new is None else compress(where, new))
-            fresh[1].extend(samples if new is None else compress(samples, new))
-        if slots is None:
-            self.out.update(zip(keys, samples))
-        else:
-            deque(map(self.by_slot.__setitem__, at, samples), maxlen=0)  # (a loop in C)
+            changed = None
+        new = self.new
+        if new is not None:
+            new.slots.extend(at if changed is None else compress(at, changed))
+            new.samples.extend(samples if changed is None else compress(samples, changed))
+        deque(map(self.by_slot.__setitem__, at, samples), maxlen=0)  # (a loop in C)
 
     @staticmethod
     def _exact(m, stamp: str, window: str) -> PodSample:
@@ -369,14 +366,17 @@ def sample_table(
     previous: Mapping[Key, PodSample] | None,
     slots: Slots,
     *,
-    fresh: tuple[list, list] | None = None,
+    new: NewSamples | None = None,
 ) -> SampleTable:
-    """pod_samples() as a table by `slots` (kept by the caller from list to list).
+    """A PodSample per pod, by `slots` (kept by the caller from list to list); a pod whose
+    metrics did not change keeps its previous object.
 
-    `fresh`, two lists, gets the slots and the samples of the pods whose
-    samples are new objects.
+    Takes PodMetrics or any leaner shape with metadata.namespace/name,
+    timestamp, window and containers of name and usage (a ResourceList, or
+    SampleUsage's cpu/memory attributes). `new` gets the slots and samples
+    of the pods whose samples are new objects.
     """
-    return sample_table_of_batches(_batches(metrics, BATCH), previous, slots, fresh=fresh)
+    return sample_table_of_batches(_batches(metrics, BATCH), previous, slots, new=new)
 
 
 def sample_table_of_batches(
@@ -384,29 +384,15 @@ def sample_table_of_batches(
     previous: Mapping[Key, PodSample] | None,
     slots: Slots,
     *,
-    fresh: tuple[list, list] | None = None,
+    new: NewSamples | None = None,
 ) -> SampleTable:
     """sample_table() of metrics that come in batches (of about BATCH, or any size)."""
-    summer = _Summer(previous or {}, fresh, slots)
+    summer = _Summer(previous or {}, slots, new)
     for batch in batches:
         summer.add(batch)
     return SampleTable(slots, summer.by_slot)
 
 
-def pod_samples(
-    metrics: Iterable,
-    previous: Mapping[tuple[str, str], PodSample] | None = None,
-    *,
-    fresh: tuple[list, list] | None = None,
-) -> dict[tuple[str, str], PodSample]:
-    """A PodSample per pod; a pod whose metrics did not change keeps its previous object.
-
-    Takes PodMetrics or any leaner shape with metadata.namespace/name,
-    timestamp, window and containers of name and usage (a ResourceList, or
-    SampleUsage's cpu/memory attributes). `fresh`, two lists, gets the keys
-    and the samples that are new objects (what history has not seen).
-    """
-    summer = _Summer(previous or {}, fresh)
-    for batch in _batches(metrics, BATCH):
-        summer.add(batch)
-    return summer.out
+def pod_samples(metrics: Iterable, previous: SampleTable | None = None) -> SampleTable:
+    """sample_table() by slots of its own (or the previous table's): for one list, or a few."""
+    return sample_table(metrics, previous, previous.slots if previous is not None else Slots())

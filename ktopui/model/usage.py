@@ -20,7 +20,7 @@ from ktopui.model.quantity import (
     simple_nanos,
     sum_quantities,
 )
-from ktopui.model.rows import Usage
+from ktopui.model.amounts import Usage
 
 
 def _sum(texts: Iterable[str], label: str, problems: dict[str, str], key: str) -> Quantity | None:

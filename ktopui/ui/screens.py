@@ -26,11 +26,13 @@ from textual.worker import get_current_worker
 from ktopui.live.state import Snapshot
 from ktopui.model import history_keys
 from ktopui.model.names import namespace_name_problem
-from ktopui.model.rows import NodeRow, PodRow
+from ktopui.model.containers import CONTAINERS
+from ktopui.model.nodes import NODES, NodeRow
+from ktopui.model.pods import PODS, PodRow
 from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
 from ktopui.ui.cells import thresholds
-from ktopui.ui.columns import Column, container_columns, row_key, row_name
+from ktopui.ui.columns import Column, containers, picked, sort_choices
 from ktopui.ui.footer import KeysFooter
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
@@ -51,15 +53,6 @@ SORT_BINDINGS = [
     Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes)"),
 ]
 
-TEXT_COLUMNS = {"name", "namespace", "node", "status", "roles", "kind"}
-
-
-def node_filter_text(row: NodeRow) -> str:
-    return f"{row.name} {row.roles} {row.status}"
-
-
-def pod_filter_text(row: PodRow) -> str:
-    return f"{row.namespace}/{row.name} {row.node} {row.status}"
 
 
 class DashboardScreen(Screen):
@@ -180,29 +173,16 @@ class DashboardScreen(Screen):
             return
         if what in ("cpu", "mem"):
             self.resource = what
-            column_id = what
-        elif what.endswith("pct"):
-            column_id = f"{self.resource}_{what}"
-        else:
-            column_id = what
-        ids = {c.id for c in table.columns}
-        if column_id not in ids and f"{column_id}_req" in ids:
-            column_id = f"{column_id}_req"  # no usage without metrics: sort by requests
-        if column_id not in ids:
-            self.notify(f"This table has no {column_id.replace('_', ' ')} column.", timeout=2)
+        column = picked(table.columns, what, self.resource)
+        if column is None:
+            wanted = sort_choices(what, self.resource)[0]
+            self.notify(f"This table has no {' '.join(filter(None, wanted[::-1])).replace('_', ' ')} column.",
+                        timeout=2)
             return
-        if table.sort_column == column_id:
-            descending = not table.sort_descending
-        else:
-            descending = column_id not in TEXT_COLUMNS
-        table.sort_by(column_id, descending)
+        table.pick_sort(column.id)
 
     def on_row_table_sort_requested(self, message: RowTable.SortRequested) -> None:
-        table = message.table
-        if table.sort_column == message.column_id:
-            table.sort_by(message.column_id, not table.sort_descending)
-        else:
-            table.sort_by(message.column_id, message.column_id not in TEXT_COLUMNS)
+        message.table.pick_sort(message.column_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # `/` is a priority binding, so letters typed right after it (queued
@@ -252,13 +232,11 @@ class DashboardScreen(Screen):
 def _node_table(app: KtopApp) -> RowTable:
     table = RowTable(
         app.columns_for("nodes"),
-        key=row_key,
-        name_key=row_name,
+        kind=NODES,
         history=app.history,
         empty_message="No nodes (yet).",
         id="nodes",
     )
-    table.filter_fields = node_filter_text
     table.sort_by(*app.sort_for("nodes"))
     return table
 
@@ -266,13 +244,11 @@ def _node_table(app: KtopApp) -> RowTable:
 def _pod_table(app: KtopApp, table_id: str, empty: str, *, without: tuple[str, ...] = ()) -> RowTable:
     table = RowTable(
         app.columns_for("pods", without=without),
-        key=row_key,
-        name_key=row_name,
+        kind=PODS,
         history=app.history,
         empty_message=empty,
         id=table_id,
     )
-    table.filter_fields = pod_filter_text
     table.sort_by(*_pod_sort(app, without))
     return table
 
@@ -429,8 +405,7 @@ class PodScreen(DashboardScreen):
             yield Static(id="pod-summary")
             table = RowTable(
                 self._columns(),
-                key=lambda c: c.name,
-                name_key=lambda c: c.name,
+                kind=CONTAINERS,
                 history=self.app.history,
                 empty_message="No containers reported.",
                 id="table",
@@ -444,7 +419,7 @@ class PodScreen(DashboardScreen):
         self.query_one("#table", RowTable).focus()
 
     def _columns(self) -> list[Column]:
-        return container_columns(self.namespace, self.pod, self.history_key)
+        return containers.columns(self.history_key)
 
     def crumbs(self) -> Text:
         text = Text(" ", style="dim")
@@ -497,9 +472,9 @@ class PodScreen(DashboardScreen):
         )
 
     def history_key(self, container: str) -> tuple:
-        sample = self.row.sample if self.row is not None else None
-        measured = sample.container_names() if sample is not None else ()
-        return history_keys.of_container(self.namespace, self.pod, container, measured)
+        if self.row is None:
+            return history_keys.container(self.namespace, self.pod, container)
+        return self.row.container_history_key(container)
 
 
 class HelpScreen(ModalScreen):

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ktopui import config
-from ktopui.ui.columns import NODE_COLUMNS, NODE_COLUMNS_RESERVED, POD_COLUMNS, POD_COLUMNS_RESERVED, Column
+from ktopui.model.kinds import Kind
+from ktopui.model.nodes import NODES
+from ktopui.model.pods import PODS
+from ktopui.ui.columns import Column, nodes, pods
 
-_COLUMNS = {"nodes": (NODE_COLUMNS, NODE_COLUMNS_RESERVED), "pods": (POD_COLUMNS, POD_COLUMNS_RESERVED)}
+
+class View(NamedTuple):
+    """A table the config file can shape: its kind of row, its columns with metrics and without."""
+
+    kind: Kind
+    columns: list[Column]
+    reserved: list[Column]
+
+
+# Registered here: a new kind's room, its columns, and a line.
+VIEWS = {"nodes": View(NODES, nodes.COLUMNS, nodes.RESERVED), "pods": View(PODS, pods.COLUMNS, pods.RESERVED)}
 
 
 def vocabulary() -> config.Vocabulary:
@@ -25,7 +39,7 @@ def vocabulary() -> config.Vocabulary:
             if binding.id is not None:
                 bindings.setdefault(binding.id, config.Binding(binding.key, binding.tooltip or binding.description))
     return config.Vocabulary(
-        columns={view: [c.id for c in normal] for view, (normal, _) in _COLUMNS.items()},
+        columns={name: [c.id for c in view.columns] for name, view in VIEWS.items()},
         bindings=bindings,
         themes=sorted(BUILTIN_THEMES),
     )
@@ -39,7 +53,7 @@ def columns_for(view: str, chosen: Sequence[str] | None, *, reserved: bool,
     usage columns chosen (`cpu`, `mem`) stand for the requests, limits and
     allocatable amounts of their resource, which have no usage to show.
     """
-    normal, reserved_columns = _COLUMNS[view]
+    _, normal, reserved_columns = VIEWS[view]
     if chosen is None:
         return [c for c in (reserved_columns if reserved else normal) if c.id not in without]
     if not reserved:

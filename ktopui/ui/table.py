@@ -12,7 +12,7 @@ the same node or pod wherever sorting moves it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ktopui.model.history import History
+from ktopui.model.kinds import Kind
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.sorting import IntegerColumn, Ordered, order_of_other_values
 from ktopui.model.text_widths import TextWidths, text_widths
@@ -84,22 +85,20 @@ class RowTable(ScrollView, can_focus=True):
         self,
         columns: Sequence[Column],
         *,
-        key: Callable[[Any], Any],
-        name_key: Callable[[Any], Any],
+        kind: Kind,
         history: History,
         empty_message: str = "No rows.",
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.columns = list(columns)
-        self.row_key = key
-        self.name_key = name_key
+        self.kind = kind
         self.history = history
         self.empty_message = empty_message
         self._all_rows: Sequence[Any] = []
         self._rows: Sequence[Any] = []  # sorted and filtered: what is shown (an Ordered view)
         self._index: dict[Any, int] | None = None  # row key -> position in rows, built when needed
-        self._stale = False  # rows changed while the table was hidden
+        self.pending = False  # rows came while the table was hidden: sorted when it is shown
         self._held: Any = None  # meanwhile, the row that was under the cursor
         # Between refreshes the rows stay the same list: keep their name order
         # (the base), each column's values and each row's filter text, so a
@@ -112,7 +111,6 @@ class RowTable(ScrollView, can_focus=True):
         self.sort_column = ""
         self.sort_descending = False
         self.filter_text = ""
-        self.filter_fields: Callable[[Any], str] = lambda row: str(self.name_key(row))
         self.cursor_key: Any = None
         self._cursor = 0
         self._layout: Layout | None = None
@@ -124,6 +122,7 @@ class RowTable(ScrollView, can_focus=True):
         # while these are.
         self._lines: dict[int, tuple[Any, tuple, Strip]] = {}
         self._palette: dict[str, Style] | None = None  # tone -> its style, looked up once per style change
+        self.formatted = 0  # lines formatted (not taken from the cache): for tests and benchmarks
 
     # -- data ---------------------------------------------------------------
 
@@ -134,7 +133,7 @@ class RowTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self._layout, self._widths = None, None
         self._values = {}
-        self._lines.clear()
+        self.forget_lines()
         if self._column(self.sort_column) is None:
             self.sort_column, self.sort_descending = "name", False
         self._rebuild()
@@ -142,7 +141,7 @@ class RowTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Any], *, in_name_order: bool = False) -> None:
         """Show these rows (the caller does not change the sequence afterwards).
 
-        `in_name_order`: the rows already come in `name_key` order (the
+        `in_name_order`: the rows already come in their kind's name order (the
         dashboard's pod rows do), which spares sorting 150,000 names.
         """
         if rows is self._all_rows:
@@ -157,11 +156,20 @@ class RowTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.sort_column, self.sort_descending = sort
         self.cursor_key, self._cursor = None, 0
-        self._lines.clear()
+        self.forget_lines()
         self._all_rows = rows
         self._in_name_order = False
         self._rebuild()
         self.scroll_to(y=0, animate=False)
+
+    def pick_sort(self, column_id: str) -> None:
+        """Sort by this column: reversed when it is the sorted one already, else names A to Z and
+        numbers from the highest."""
+        if self.sort_column == column_id:
+            self.sort_by(column_id, not self.sort_descending)
+        else:
+            column = self._column(column_id)
+            self.sort_by(column_id, column is not None and not column.ascending_first)
 
     def sort_by(self, column_id: str, descending: bool) -> None:
         self.sort_column = column_id
@@ -174,7 +182,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def catch_up(self) -> None:
         """Sort and filter rows that arrived while the table was hidden."""
-        if self._stale:
+        if self.pending:
             self._rebuild()
 
     def on_show(self) -> None:
@@ -183,7 +191,7 @@ class RowTable(ScrollView, can_focus=True):
     @property
     def rows(self) -> Sequence[Any]:
         """The rows shown, sorted and filtered."""
-        if self._stale:
+        if self.pending:
             self._rebuild(force=True)
         return self._rows
 
@@ -191,19 +199,19 @@ class RowTable(ScrollView, can_focus=True):
         # A hidden table (the other view of the main screen) sorts its
         # 150,000 rows only when it is shown again (or asked for them).
         if not self.display and not force:
-            if not self._stale:
+            if not self.pending:
                 # Only the row under the cursor is needed to find it again: the
                 # rows shown before (a whole metrics list's samples at 150,000
                 # pods) are let go while the table waits.
                 self._held = self._rows[self._cursor] if self._cursor < len(self._rows) else None
                 self._rows, self._by_name, self._values, self._texts, self._keep, self._index = [], None, {}, None, None, None
-            self._stale = True
+            self.pending = True
             return
-        if self._stale:
+        if self.pending:
             under_cursor, self._held = self._held, None
         else:
             under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
-        self._stale = False
+        self.pending = False
         at_top = self._cursor == 0 and under_cursor is not None
         base = self._base()
         keep = self._kept(base)  # positions in base that pass the filter (None: all)
@@ -216,7 +224,7 @@ class RowTable(ScrollView, can_focus=True):
             # The cursor on the first line means looking at the top of the list
             # (as in top and htop): after `c` the busiest rows are what shows.
             found = 0
-            self.cursor_key = self.row_key(rows[0])
+            self.cursor_key = self.kind.key(rows[0])
         elif under_cursor is not None and self.cursor_key is not None:
             # base is in name order: the row under the cursor (or its
             # successor after a refresh) is found by bisection, not by a scan
@@ -233,7 +241,7 @@ class RowTable(ScrollView, can_focus=True):
             # The row went away (or nothing was selected): stay at the same
             # position, which now holds its neighbour.
             self._cursor = min(self._cursor, max(0, len(rows) - 1))
-            self.cursor_key = self.row_key(rows[self._cursor]) if rows else None
+            self.cursor_key = self.kind.key(rows[self._cursor]) if rows else None
         self._scroll_cursor_into_view()
         self.refresh()
 
@@ -242,7 +250,7 @@ class RowTable(ScrollView, can_focus=True):
         if self._by_name is None or self._by_name[0] is not self._all_rows:
             rows = self._all_rows
             # (rows in name order are taken as they are: the caller does not change them)
-            base = rows if self._in_name_order else sorted(rows, key=self.name_key)
+            base = rows if self._in_name_order else sorted(rows, key=self.kind.order)
             self._by_name = (rows, base)
             self._values, self._texts, self._keep, self._widths = {}, None, None, None
         return self._by_name[1]
@@ -254,9 +262,9 @@ class RowTable(ScrollView, can_focus=True):
         if self._keep is None or self._keep[0] != self.filter_text:
             if self._texts is None:
                 if isinstance(base, PodRowsView):  # (no row made per pod)
-                    self._texts = [text.lower() for text in base.texts(self.filter_fields)]
+                    self._texts = [text.lower() for text in base.texts(self.kind.filter_text)]
                 else:
-                    self._texts = [self.filter_fields(r).lower() for r in base]
+                    self._texts = [self.kind.filter_text(r).lower() for r in base]
             needle = self.filter_text.lower()
             kept = [i for i, text in enumerate(self._texts) if needle in text]
             self._keep = (self.filter_text, np.array(kept, dtype=np.int64))
@@ -269,9 +277,10 @@ class RowTable(ScrollView, can_focus=True):
             return np.arange(len(base)) if keep is None else keep
         values = self._values.get(column.id)
         if values is None:  # each row's value, once per rows list: sorting again is an argsort
-            raw = base.values(column.attr) if isinstance(base, PodRowsView) and column.attr else None
-            if raw is None:
-                raw = list(map(column.value, base))
+            if isinstance(base, PodRowsView):  # (no row made per pod)
+                raw = base.values(column.sort)
+            else:
+                raw = list(map(self.kind.values[column.sort], base))
             values = self._values[column.id] = IntegerColumn.of(raw) or raw
         if isinstance(values, IntegerColumn):
             if keep is None:
@@ -284,21 +293,27 @@ class RowTable(ScrollView, can_focus=True):
         return keep[np.array(order_of_other_values(subset, descending=self.sort_descending), dtype=np.int64)]
 
     def _in_name_order_at(self, base: Sequence[Any], row: Any) -> int | None:
-        """Where the row with `row`'s key sits in `base` (in name_key order): -1 if
+        """Where the row with `row`'s key sits in `base` (in name order): -1 if
         it is not there, None if names do not compare (then nothing can be bisected)."""
-        name, key = self.name_key(row), self.row_key(row)
+        order, key = self.kind.order, self.kind.key(row)
+        name = order(row)
         try:
-            at = bisect.bisect_left(base, name, key=self.name_key)
+            at = bisect.bisect_left(base, name, key=order)
         except TypeError:
             return None
-        while at < len(base) and self.name_key(base[at]) == name:
-            if self.row_key(base[at]) == key:
+        while at < len(base) and order(base[at]) == name:
+            if self.kind.key(base[at]) == key:
                 return at
             at += 1
         return -1
 
     def _column(self, column_id: str) -> Column | None:
         return next((c for c in self.columns if c.id == column_id), None)
+
+    @property
+    def cursor_index(self) -> int:
+        """The cursor's line among the rows shown (0 when there are none)."""
+        return self._cursor
 
     @property
     def cursor_row(self) -> Any:
@@ -309,19 +324,11 @@ class RowTable(ScrollView, can_focus=True):
         if key is None:
             return None
         at = self._cursor
-        if at < len(self.rows) and self.row_key(self.rows[at]) == key:
+        if at < len(self.rows) and self.kind.key(self.rows[at]) == key:
             return at
         if self._index is None:
             self._index = {k: i for i, k in enumerate(map(self.row_key, self.rows))}
         return self._index.get(key)
-
-    def select_key(self, key: Any) -> None:
-        found = self._find(key)
-        if found is not None:
-            self.cursor_key = key
-            self._cursor = found
-            self._scroll_cursor_into_view()
-            self.refresh()
 
     # -- movement -----------------------------------------------------------
 
@@ -329,7 +336,7 @@ class RowTable(ScrollView, can_focus=True):
         if not self.rows:
             return
         self._cursor = max(0, min(index, len(self.rows) - 1))
-        self.cursor_key = self.row_key(self.rows[self._cursor])
+        self.cursor_key = self.kind.key(self.rows[self._cursor])
         self._scroll_cursor_into_view()
         self.refresh()
 
@@ -412,9 +419,9 @@ class RowTable(ScrollView, can_focus=True):
             for column in self.columns:
                 if not column.flex:
                     continue
-                measured = base.text_widths(column.attr) if isinstance(base, PodRowsView) and column.attr else None
+                measured = base.text_widths(column.sort) if isinstance(base, PodRowsView) else None
                 if measured is None:
-                    measured = text_widths([str(v) for v in map(column.value, base)])
+                    measured = text_widths([str(v) for v in map(self.kind.values[column.sort], base)])
                 widths[column.id] = measured
             self._widths = widths
         return self._widths
@@ -430,6 +437,10 @@ class RowTable(ScrollView, can_focus=True):
         if self._palette is None:
             self._palette = {t: self.get_component_rich_style(f"row-table--{t}", partial=True) for t in TONES}
         return self._palette
+
+    def forget_lines(self) -> None:
+        """Format every line again when it is next drawn."""
+        self._lines.clear()
 
     def render_line(self, y: int) -> Strip:
         width = self.line_width
@@ -480,6 +491,7 @@ class RowTable(ScrollView, can_focus=True):
             segments.append(Segment(text, style))
             segments.append(Segment(" " * GAP, row_style))
         strip = Strip(segments).adjust_cell_length(width, row_style)
+        self.formatted += 1
         if len(self._lines) >= LINE_CACHE:
             self._lines.clear()
         self._lines[id(row)] = (row, looks, strip)

@@ -35,7 +35,7 @@ def table(app: KtopApp, table_id: str | None = None) -> RowTable:
 
 
 def names(t: RowTable) -> list:
-    return [t.row_key(r) for r in t.rows]
+    return [t.kind.key(r) for r in t.rows]
 
 
 def screen_lines(app: KtopApp) -> list[str]:
@@ -51,3 +51,10 @@ def cells_on_screen(app: KtopApp, t: RowTable, y: int) -> dict[str, str]:
         cells[column.id] = line[x:x + width]
         x += width + 1
     return cells
+
+
+async def select(pilot, t: RowTable, key) -> None:
+    """Move the cursor of table `t` to the row with this key, as the user would."""
+    keys = names(t)
+    await pilot.press("home", *["down"] * keys.index(key))
+    assert t.cursor_key == key

@@ -1,0 +1,389 @@
+"""Nodes: the row of one node, how it is made from its object, metrics and pods, and what sorts it.
+
+The rules follow `kubectl top node` (SPEC Part A §2, Part B §2.3): usage is
+exact and rounded once; percentages divide milli values. Either side may be
+missing: metrics without a Node object (deleted between two requests, or no
+permission to list nodes) and a node without metrics both still give a row.
+Requests and limits are summed from the node's pods as `kubectl describe
+node` sums them.
+
+At a 2 s refresh almost nothing changed since the last one: the API server
+changes an object only with a new resourceVersion, a node is scraped every
+15 s or so, and the pods' sums change only where pods changed. NodeCache
+keeps what was made from each, so an unchanged node keeps its row object
+(and the table its formatted line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from itertools import chain
+from operator import attrgetter, is_
+from typing import NamedTuple
+
+import msgspec
+
+from ktopui.kube.objects import Node, NodeMetrics, Pod
+from ktopui.model.amounts import Amounts, Usage, pct
+from ktopui.model.kinds import Kind
+from ktopui.model.pod_info import PodChanges, PodInfo, amounts_from_nanos, amounts_of, infos_of, parse_resources
+from ktopui.model.status import node_roles, node_status
+from ktopui.model.usage import usage_of
+
+TERMINATED_PHASES = ("Succeeded", "Failed")
+
+
+class NodeRow(msgspec.Struct, gc=False):
+    name: str
+    status: str = "Unknown"
+    roles: str = "<none>"
+    pods: int = 0
+    usage: Usage = msgspec.field(default_factory=Usage)
+    has_metrics: bool = False
+    in_node_list: bool = True
+    timestamp: str = ""
+    window: str = ""
+    # What percentages are taken of: allocatable, or capacity when asked.
+    available: Amounts = msgspec.field(default_factory=Amounts)
+    requests: Amounts = msgspec.field(default_factory=Amounts)
+    limits: Amounts = msgspec.field(default_factory=Amounts)
+    problems: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def cpu_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.available.cpu_milli)
+
+    @property
+    def mem_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.available.mem_milli)
+
+    @property
+    def cpu_req_pct(self) -> int | None:
+        return pct(self.requests.cpu_milli, self.available.cpu_milli)
+
+    @property
+    def cpu_lim_pct(self) -> int | None:
+        return pct(self.limits.cpu_milli, self.available.cpu_milli)
+
+    @property
+    def mem_req_pct(self) -> int | None:
+        return pct(self.requests.mem_milli, self.available.mem_milli)
+
+    @property
+    def mem_lim_pct(self) -> int | None:
+        return pct(self.limits.mem_milli, self.available.mem_milli)
+
+
+def filter_text(row: NodeRow) -> str:
+    return f"{row.name} {row.roles} {row.status}"
+
+
+_name = attrgetter("name")
+
+NODES = Kind(
+    name="nodes",
+    key=_name,
+    order=_name,
+    filter_text=filter_text,
+    values={
+        "name": _name,
+        "status": attrgetter("status"),
+        "roles": attrgetter("roles"),
+        "pods": attrgetter("pods"),
+        "cpu": attrgetter("usage.cpu_milli"),
+        "mem": attrgetter("usage.mem_bytes"),
+        "cpu_pct": attrgetter("cpu_pct"),
+        "mem_pct": attrgetter("mem_pct"),
+        "cpu_req_pct": attrgetter("cpu_req_pct"),
+        "mem_req_pct": attrgetter("mem_req_pct"),
+        "cpu_lim_pct": attrgetter("cpu_lim_pct"),
+        "mem_lim_pct": attrgetter("mem_lim_pct"),
+        "cpu_req": attrgetter("requests.cpu_milli"),
+        "mem_req": attrgetter("requests.mem_bytes"),
+        "cpu_alloc": attrgetter("available.cpu_milli"),
+        "mem_alloc": attrgetter("available.mem_bytes"),
+    },
+)
+
+
+# -- what a row is made of ---------------------------------------------------------
+
+
+class NodeStatic(NamedTuple):
+    """What a node's object gives its row: it changes only with the resourceVersion."""
+
+    resource_version: str
+    use_capacity: bool
+    status: str
+    roles: str
+    available: Amounts
+    problems: dict[str, str]
+
+
+class Scrape(NamedTuple):
+    """What a row takes of its node's metrics: the texts, parsed only when they changed."""
+
+    timestamp: str
+    window: str
+    cpu: str | None
+    memory: str | None
+
+
+class Reservation:
+    """The pods on one node, and their requests and limits summed (exact nanos).
+
+    A node's Reservation is a new object exactly when its pods changed (and
+    then usually compares equal: churn replaces a pod with one like it).
+    """
+
+    __slots__ = ("pods", "requests", "limits", "problem", "setting")
+
+    def __init__(self, pods: int = 0, requests: dict | None = None, limits: dict | None = None, problem: str = "",
+                 setting: dict | None = None) -> None:
+        self.pods = pods
+        self.requests: dict[str, int] = requests if requests is not None else {}
+        self.limits: dict[str, int] = limits if limits is not None else {}
+        self.problem = problem  # the last pod whose spec could not be read
+        self.setting: dict[tuple[str, str], int] = setting if setting is not None else {}  # pods setting each
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reservation):
+            return NotImplemented
+        return (self.pods, self.requests, self.limits, self.problem, self.setting) == (
+            other.pods, other.requests, other.limits, other.problem, other.setting)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def copy(self) -> Reservation:
+        return Reservation(self.pods, dict(self.requests), dict(self.limits), self.problem, dict(self.setting))
+
+    def add(self, key: tuple[str, str], info: PodInfo, sign: int) -> None:
+        """Add (sign 1) or take away (sign -1) one pod's share."""
+        self.pods += sign
+        spec = info.spec
+        if spec.problem:
+            self.problem = f"pod {key[0]}/{key[1]}: {spec.problem}"
+            return
+        setting = self.setting
+        for kind, into, amounts in (("requests", self.requests, spec.requests_nanos),
+                                    ("limits", self.limits, spec.limits_nanos)):
+            for name, n in amounts.items():
+                # A resource no pod sets any more is absent, as in a fresh sum (not 0).
+                pods = setting[kind, name] = setting.get((kind, name), 0) + sign
+                if pods:
+                    into[name] = into.get(name, 0) + sign * n
+                else:
+                    del into[name]
+
+
+class RowInputs(NamedTuple):
+    """What one node's row follows from, and only that."""
+
+    static: NodeStatic | None
+    scrape: Scrape | None
+    reservation: Reservation | None
+
+
+class KeptRow(NamedTuple):
+    inputs: RowInputs
+    row: NodeRow
+
+
+class ReservedAmounts(NamedTuple):
+    """A node's summed requests and limits as Amounts, with the sums they were made of."""
+
+    requests_nanos: dict[str, int]
+    limits_nanos: dict[str, int]
+    requests: Amounts
+    limits: Amounts
+
+
+class NodeCache:
+    """What earlier calls of node_rows made, reused while its inputs are the same."""
+
+    def __init__(self) -> None:
+        self.statics: dict[str, NodeStatic] = {}  # by name, while the resourceVersion holds
+        self.objects: tuple[bool, list] | None = None  # (use_capacity, the node objects) the statics are of
+        self.rows: dict[str, KeptRow] = {}  # the last rows by name, with what each was made of
+        self.amounts: dict[str, ReservedAmounts] = {}
+        self.reserved_of: object = None  # the pods the reservations were summed from
+        self.reserved: dict[str, Reservation] = {}
+
+
+# -- making rows -------------------------------------------------------------------
+
+PodItems = Iterable[Pod] | Iterable[PodInfo] | Mapping[tuple[str, str], PodInfo]
+
+
+def node_rows(
+    nodes: Iterable[Node] | None,
+    metrics: Iterable[NodeMetrics] | None,
+    pods: PodItems | None = None,
+    *,
+    use_capacity: bool = False,
+    cache: NodeCache | None = None,
+    changes: PodChanges | None = None,
+) -> list[NodeRow]:
+    """One row per node known from either the node list or the metrics.
+
+    `nodes` None means the node list is unavailable (no permission, failed
+    request): metrics rows still appear, without percentages. `changes`
+    says which pods may differ from the pods of the call before (so the
+    reservations are summed again for those only).
+    """
+    known = cache.statics if cache is not None else {}
+    statics: dict[str, NodeStatic] = {}
+    if nodes is not None and not isinstance(nodes, list):
+        nodes = list(nodes)
+    # The same node objects as last time (the watch cache's, most refreshes): the same statics.
+    same = (
+        cache is not None and nodes is not None and cache.objects is not None
+        and cache.objects[0] == use_capacity and len(nodes) == len(cache.objects[1])
+        and all(map(is_, nodes, cache.objects[1]))
+    )
+    for node in () if same else nodes or ():
+        meta = node.metadata
+        static = known.get(meta.name)
+        if (static is None or static.resource_version != meta.resourceVersion or not meta.resourceVersion
+                or static.use_capacity != use_capacity):
+            problems: dict[str, str] = {}
+            source = node.status.capacity if use_capacity else node.status.allocatable
+            label = "capacity" if use_capacity else "allocatable"
+            available = amounts_of(parse_resources(source, label, problems))
+            static = NodeStatic(meta.resourceVersion, use_capacity, node_status(node), node_roles(node), available,
+                                problems)
+        statics[meta.name] = static
+    if same:
+        statics = known
+    elif cache is not None and nodes is not None:
+        cache.statics, cache.objects = statics, (use_capacity, nodes)
+    scrapes: dict[str, Scrape] = {}
+    for m in metrics or ():
+        texts = m.usage
+        scrapes[m.metadata.name] = Scrape(m.timestamp, m.window, texts.get("cpu"), texts.get("memory"))
+    reservations = _reservations(pods, cache, changes) if pods is not None else {}
+
+    # A row follows from its node's static part, its scrape and its pods' sums, and
+    # only those: while they are the same objects (a node not scraped since the last
+    # refresh, most at a 2 s interval, its pods unchanged) the row before is kept,
+    # unbuilt, and the table keeps its line.
+    before = cache.rows if cache is not None else {}
+    amounts_before = cache.amounts if cache is not None else {}
+    amounts: dict[str, ReservedAmounts] = {}
+    rows: dict[str, KeptRow] = {}
+    get_static, get_scrape, get_reservation = statics.get, scrapes.get, reservations.get
+    for name in chain(statics, [name for name in scrapes if name not in statics]):
+        inputs = RowInputs(get_static(name), get_scrape(name), get_reservation(name))
+        old = before.get(name)
+        if old is not None and old.inputs == inputs:
+            rows[name] = old
+            if name in amounts_before:
+                amounts[name] = amounts_before[name]
+            continue
+        rows[name] = KeptRow(inputs, _node_row(name, inputs, amounts_before, amounts))
+    if cache is not None:
+        cache.rows, cache.amounts = rows, amounts
+    return [kept.row for kept in rows.values()]
+
+
+def _node_row(name: str, inputs: RowInputs, amounts_before: dict[str, ReservedAmounts],
+              amounts: dict[str, ReservedAmounts]) -> NodeRow:
+    static, scrape, reservation = inputs
+    if static is None:
+        row = NodeRow(name=name, in_node_list=False)
+    else:
+        row = NodeRow(name=name, status=static.status, roles=static.roles, available=static.available,
+                      problems=dict(static.problems))
+    if scrape is not None:
+        row.has_metrics = True
+        row.timestamp, row.window = scrape.timestamp, scrape.window
+        texts = {}
+        if scrape.cpu is not None:
+            texts["cpu"] = scrape.cpu
+        if scrape.memory is not None:
+            texts["memory"] = scrape.memory
+        row.usage = usage_of([texts], row.problems)
+    if reservation is None:
+        if row.in_node_list:
+            row.requests, row.limits = Amounts(), Amounts()
+        return row
+    row.pods = reservation.pods
+    if reservation.problem:
+        row.problems["requests"] = reservation.problem
+    if row.in_node_list:
+        # A node's sums are new objects only when its pods changed: so are its Amounts.
+        kept = amounts_before.get(name)
+        if kept is None or kept.requests_nanos is not reservation.requests or kept.limits_nanos is not reservation.limits:
+            kept = ReservedAmounts(reservation.requests, reservation.limits, amounts_from_nanos(reservation.requests),
+                                   amounts_from_nanos(reservation.limits))
+        amounts[name] = kept
+        row.requests, row.limits = kept.requests, kept.limits
+    return row
+
+
+# -- the pods' requests and limits per node ------------------------------------------
+
+
+def _reservations(pods: PodItems, cache: NodeCache | None, changes: PodChanges | None) -> dict[str, Reservation]:
+    """Pod counts and summed requests/limits per node, like `kubectl describe node`.
+
+    Sums are exact integers of nanounits, rounded once per node. They depend
+    only on the pods, so with a cache they are summed again only when the pod
+    collection is a new object, and then only for the pods that changed.
+    """
+    if cache is not None and cache.reserved_of is pods:
+        return cache.reserved
+    if cache is not None:
+        per_node = _reservations_changed(cache.reserved_of, pods, cache.reserved, changes)
+        if per_node is not None:
+            cache.reserved_of, cache.reserved = pods, per_node
+            return per_node
+    per_node: dict[str, Reservation] = {}
+    for key, info in infos_of(pods):
+        _reserve(per_node, key, info, 1)
+    if cache is not None:
+        cache.reserved_of, cache.reserved = pods, per_node
+    return per_node
+
+
+def _reserve(per_node: dict[str, Reservation], key: tuple[str, str], info: PodInfo, sign: int) -> None:
+    if info.phase in TERMINATED_PHASES:
+        return
+    reservation = per_node.get(info.node)
+    if reservation is None:
+        reservation = per_node[info.node] = Reservation()
+    reservation.add(key, info, sign)
+
+
+def _reservations_changed(old: object, new: PodItems, per_node: dict[str, Reservation],
+                          changes: PodChanges | None) -> dict[str, Reservation] | None:
+    """The per-node sums moved by what changed between two pod mappings; None to sum afresh.
+
+    Sums of integers can be taken back exactly; a pod with an invalid spec
+    cannot (its message would stick), so then everything is summed again.
+    """
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return None
+    if changes is not None and changes.before is old and changes.after is new:
+        get = old.get
+        changed = [key for key in changes.touched if key in new and get(key) is not new[key]]
+        gone = [key for key in changes.touched if key in old and key not in new]
+    else:
+        get = old.get
+        changed = [key for key, value in new.items() if get(key) is not value]
+        gone = list(old.keys() - new.keys())
+    if len(changed) + len(gone) > len(new) // 4:
+        return None
+    before = [(key, old[key]) for key in changed if key in old] + [(key, old[key]) for key in gone]
+    after = [(key, new[key]) for key in changed]
+    if any(info.spec.problem for _, info in before + after):
+        return None
+    # The previous sums stay as they were: copied are only the nodes touched.
+    per_node = dict(per_node)
+    for name in {info.node for _, info in before + after} & per_node.keys():
+        per_node[name] = per_node[name].copy()
+    for key, info in before:
+        _reserve(per_node, key, info, -1)
+    for key, info in after:
+        _reserve(per_node, key, info, 1)
+    return per_node
