@@ -18,7 +18,8 @@ import pytest
 from helpers.watches import running, until
 
 from ktopui.kube.api import KubeAPI
-from ktopui.kube.watch import EventLines, EventTooLarge, WatchCache, WatchSettings
+from ktopui.kube.watch import WatchCache, WatchSettings
+from ktopui.kube.watch_lines import EventLines, EventTooLarge
 
 FAST = WatchSettings(watch_seconds=1, silence_slack=0.5, retry_interval=0.05, retry_cap=0.4, min_relist=0.5,
                      watch_retry=3600.0, max_event_bytes=1 << 20)

@@ -11,7 +11,8 @@ import math
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -28,6 +29,7 @@ import httpx
 
 from ktopui.kube import backoff, errors, inflate
 from ktopui.kube.limits import ERROR_BODY, Budget, ResponseLimits, raise_hint, size_text
+from ktopui.kube.watch_lines import EventLines
 from ktopui.kube.objects import (
     APIGroupList,
     NamespaceList,
@@ -180,6 +182,41 @@ class KubeAPI:
         else:
             self.seen[resource] = total
 
+    @asynccontextmanager
+    async def watch(self, resource: str, *, namespace: str = "", label_selector: str = "", resource_version: str,
+                    seconds: int, silence: float, max_event_bytes: int) -> AsyncIterator[WatchStream]:
+        """A WATCH of nodes or pods from `resource_version`, asked to end after `seconds`.
+
+        The answer is checked, not raised: a watch that is refused (403, 410...)
+        is for the caller to judge. Its events are bounded (an event longer than
+        `max_event_bytes` raises watch_lines.EventTooLarge); no byte for `silence`
+        seconds raises StreamSilent; a broken connection its TransportError.
+        """
+        target = Target("watch", resource, namespace)
+        path = f"/api/v1/namespaces/{_segment(namespace)}/{resource}" if namespace else f"/api/v1/{resource}"
+        params = {"watch": "1", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
+                  "timeoutSeconds": str(seconds)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        # Idle watches are normal, but only up to their own timeout: no byte for
+        # longer than that means the stream is broken, whatever the server says.
+        timeout = httpx.Timeout(30.0, read=silence)
+        try:
+            async with self.http.stream(
+                "GET", self.server + path, params=params,
+                # (aiter_raw and EventLines decode it: every decompressed byte counts towards the limit)
+                headers={"Accept": "application/json", "Accept-Encoding": inflate.ACCEPT_ENCODING}, timeout=timeout,
+            ) as response:
+                refused = None
+                if response.status_code >= 300:  # (a redirect is not followed: it is named)
+                    refused = status_error(response, target, await error_body(response, target.describe()))
+                yield WatchStream(response, refused, max_event_bytes)
+        except httpx.ReadTimeout:
+            raise errors.StreamSilent(
+                f"no byte of the {resource} watch for {silence:g}s, past its timeout") from None
+        except httpx.HTTPError as err:
+            raise transport_error(err, self.server, target) from None
+
     async def list_namespaces(self) -> list[str]:
         found = await self._get("/api/v1/namespaces", NamespaceList, Target("list", "namespaces"))
         return sorted(ns.metadata.name for ns in found.items)
@@ -295,6 +332,24 @@ class KubeAPI:
             return
         offset = date - self.clock()
         self.clock_offset = offset if abs(offset) >= CLOCK_SKEW_NOTICED else 0.0
+
+
+class WatchStream:
+    """An open WATCH: `refused` is the KubeError of an answer that is not 2xx (an APIError:
+    its status says why); otherwise `lines()` gives its events as they come."""
+
+    def __init__(self, response: httpx.Response, refused: errors.KubeError | None, max_event_bytes: int) -> None:
+        self._response = response
+        self.refused = refused
+        self._max_event_bytes = max_event_bytes
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        lines = EventLines(self._response.headers.get("content-encoding", ""), self._max_event_bytes)
+        async for chunk in self._response.aiter_raw():
+            for line in lines.feed(chunk):
+                yield line
+        for line in lines.end():
+            yield line
 
 
 async def error_body(response: httpx.Response, what: str) -> bytes:

@@ -51,6 +51,10 @@ class RequestTimeout(TransportError):
     """No answer within the timeout."""
 
 
+class StreamSilent(TransportError):
+    """A stream (a watch) sent no byte for longer than it may."""
+
+
 class APIError(KubeError):
     """The server answered with an error status."""
 

@@ -23,20 +23,19 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from sys import intern
 from typing import Any, Generic, TypeVar
 
-import httpx
 import msgspec
 
-from ktopui.kube.api import KubeAPI, Target, error_body, status_error, transport_error
+from ktopui.kube.api import KubeAPI
 from ktopui.kube.backoff import next_delay
-from ktopui.kube.errors import APIError, KubeError, MalformedResponse
-from ktopui.kube.inflate import ACCEPT_ENCODING, Inflater
+from ktopui.kube.errors import APIError, KubeError, MalformedResponse, StreamSilent
 from ktopui.kube.limits import size_text
 from ktopui.kube.objects import Node, ObjectMeta, Pod, Status, decode
+from ktopui.kube.watch_lines import EventTooLarge
 
 log = logging.getLogger("ktopui.watch")
 T = TypeVar("T", Node, Pod)
@@ -98,54 +97,6 @@ class Unwatchable(Exception):
         super().__init__(detail)
         self.reason = reason  # plain words for the header: "watch not allowed"
         self.detail = detail  # what exactly happened, for the log
-
-
-class EventTooLarge(MalformedResponse):
-    """A watch event longer than the limit."""
-
-
-class EventLines:
-    """A watch body split into its lines (one event each), decompressed as it comes.
-
-    httpx's aiter_lines keeps a line in memory however long it grows; here a
-    line longer than `limit` bytes (decompressed) fails at once, and no more
-    than about `limit` bytes are ever held.
-    """
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        self._inflater = Inflater(encoding, "the watch")
-        self.limit = limit
-        self._partial = bytearray()
-
-    def feed(self, chunk: bytes) -> Iterator[bytes]:
-        """The lines this chunk completes, each as soon as it is complete."""
-        for piece in self._inflater.feed(chunk):
-            yield from self._split(piece)
-
-    def end(self) -> Iterator[bytes]:
-        """A last line left without its newline when the body ended."""
-        for piece in self._inflater.end():
-            yield from self._split(piece)
-        if self._partial:
-            line, self._partial = bytes(self._partial), bytearray()
-            yield line
-
-    def _split(self, data: bytes) -> Iterator[bytes]:
-        start, limit, partial = 0, self.limit, self._partial
-        while (end := data.find(b"\n", start)) >= 0:
-            if len(partial) + end - start > limit:
-                raise EventTooLarge(f"a watch event longer than {size_text(limit)}")
-            if partial:
-                partial += memoryview(data)[start:end]
-                line = bytes(partial)
-                partial.clear()
-            else:
-                line = data[start:end]
-            start = end + 1
-            yield line
-        if len(partial) + len(data) - start > limit:
-            raise EventTooLarge(f"a watch event longer than {size_text(limit)}")
-        partial += memoryview(data)[start:]
 
 
 class Backoff:
@@ -210,17 +161,10 @@ class WatchCache(Generic[T]):
         # LIST, when any key may have changed.
         self._touched: set[tuple[str, str]] | None = set()
         self.synced = asyncio.Event()
-        self.on_change: Callable[[], None] | None = None
         self._backoff = Backoff(settings.retry_interval, settings.retry_cap, settings.backoff_reset)
         self._quick_failures = 0  # watches in a row that failed before any event
         self._next_list = 0.0  # monotonic time of the next LIST while relisting
         self._next_watch_try = 0.0  # ... and of the next try of the watch
-
-    @property
-    def path(self) -> str:
-        if self.resource == "pods" and self.namespace:
-            return f"/api/v1/namespaces/{self.namespace}/pods"
-        return f"/api/v1/{self.resource}"
 
     @property
     def relist_interval(self) -> float:
@@ -311,7 +255,6 @@ class WatchCache(Generic[T]):
         # The next LIST comes an interval after the last one (at once if that is past).
         self._next_watch_try = time.monotonic() + self.settings.watch_retry
         self.error, self.failures = None, 0
-        self._changed(data=False)
 
     def _watch_seconds(self) -> int:
         return max(1, int(self.settings.watch_seconds * (1 + random.random() / 2)))
@@ -323,13 +266,6 @@ class WatchCache(Generic[T]):
             self.ok_at = self.clock()  # the watch was healthy until now
         self.error = err
         self.failures += 1
-        self._changed(data=False)
-
-    def _changed(self, *, data: bool = True) -> None:
-        if data:
-            self.version += 1
-        if self.on_change is not None:
-            self.on_change()
 
     async def _list(self) -> None:
         # In pages, as client-go's reflector does: the server builds a page at
@@ -373,7 +309,7 @@ class WatchCache(Generic[T]):
             log.info("%s: listed after %d failures", self.resource, self.failures)
         self.error, self.failures = None, 0
         self.synced.set()
-        self._changed()
+        self.version += 1
 
     def _healthy(self) -> None:
         """A valid event or bookmark came: the watch works."""
@@ -381,54 +317,31 @@ class WatchCache(Generic[T]):
             log.info("%s watch: working again%s", self.resource,
                      f" after {self.failures} failures" if self.failures else "; no more periodic lists")
             self.error, self.failures, self.relisting = None, 0, ""
-            self._changed(data=False)
         self._quick_failures = 0
 
     async def _watch(self, seconds: int) -> int:
         """Follow one watch until the server ends it; returns how many events and bookmarks it applied."""
-        target = Target("watch", self.resource, self.namespace)
-        params = {
-            "watch": "1",
-            "resourceVersion": self.resource_version,
-            "allowWatchBookmarks": "true",
-            "timeoutSeconds": str(seconds),
-        }
-        if self.label_selector:
-            params["labelSelector"] = self.label_selector
-        # Idle watches are normal, but only up to their own timeout: no byte for
-        # longer than that means the stream is broken, whatever the server says.
-        silence = seconds + self.settings.silence_slack
-        timeout = httpx.Timeout(30.0, read=silence)
         applied = 0
         try:
-            async with self.api.http.stream(
-                "GET", self.api.server + self.path, params=params,
-                # (aiter_raw and EventLines decode it: every decompressed byte counts towards the limit)
-                headers={"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}, timeout=timeout,
-            ) as response:
-                code = response.status_code
-                if code == 410:
-                    raise Gone
-                if code >= 300:  # (a redirect is not followed: it is named)
-                    err = status_error(response, target, await error_body(response, target.describe()))
-                    if code in (403, 405):
-                        raise Unwatchable("watch not allowed" if code == 403 else "watch not served", err.message)
-                    raise err
-                lines = EventLines(response.headers.get("content-encoding", ""), self.settings.max_event_bytes)
-                async for chunk in response.aiter_raw():
-                    for line in lines.feed(chunk):
-                        if line and not line.isspace():
-                            self._apply(line)
-                            applied += 1
-                for line in lines.end():
-                    if not line.isspace():
+            async with self.api.watch(
+                self.resource, namespace=self.namespace,
+                label_selector=self.label_selector, resource_version=self.resource_version, seconds=seconds,
+                silence=seconds + self.settings.silence_slack, max_event_bytes=self.settings.max_event_bytes,
+            ) as stream:
+                refused = stream.refused
+                if refused is not None:
+                    status = refused.status if isinstance(refused, APIError) else 0
+                    if status == 410:
+                        raise Gone
+                    if status in (403, 405):
+                        raise Unwatchable("watch not allowed" if status == 403 else "watch not served", refused.message)
+                    raise refused
+                async for line in stream.lines():
+                    if line and not line.isspace():
                         self._apply(line)
                         applied += 1
-        except httpx.ReadTimeout:
-            raise Unwatchable("the watch went silent",
-                              f"no byte of the {self.resource} watch for {silence:g}s, past its timeout") from None
-        except httpx.HTTPError as err:
-            raise transport_error(err, self.api.server, target) from None
+        except StreamSilent as err:
+            raise Unwatchable("the watch went silent", err.message) from None
         except EventTooLarge as err:
             raise Unwatchable(f"a watch event over {size_text(self.settings.max_event_bytes)}", err.message) from None
         except MalformedResponse as err:
@@ -459,4 +372,4 @@ class WatchCache(Generic[T]):
             self.items[key] = obj if self.transform is None else self.transform(obj)
         self.resource_version = obj.metadata.resourceVersion or self.resource_version
         self._healthy()
-        self._changed()
+        self.version += 1
