@@ -106,14 +106,14 @@ def tally(server, meter: WatchMeter, phase: str) -> tuple[Counter, Counter]:
 
 
 async def run_child(kubeconfig: str, seconds: float) -> None:
-    from ktopui.kube.connection import load_connection
+    from ktopui.live.session import ClusterSession
     from ktopui.ui.app import KtopApp
 
-    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=INTERVAL)
+    app = KtopApp(ClusterSession.from_kubeconfig(kubeconfig=kubeconfig, interval=INTERVAL))
     async with app.run_test(size=(160, 45)):
         await asyncio.sleep(seconds)
         sys.__stdout__.write(json.dumps({"refreshes": app.refresh_count, "running": app.is_running,
-                                         "errors": sorted(app.snapshot.errors) if app.snapshot else []}) + "\n")
+                                         "errors": sorted(app.session.snapshot.errors) if app.session.snapshot else []}) + "\n")
 
 
 def dashboard_phase(kubeconfig: str, seconds: float) -> dict:

@@ -85,11 +85,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def list_arrived(app, source: str) -> bool:
-    """The watch cache's first LIST is in (LiveCluster internals: False if they moved)."""
-    try:
-        return app.live._watchers[source].synced.is_set()
-    except (AttributeError, KeyError):
-        return False
+    """The first LIST of nodes or pods is in."""
+    feed = app.session.feed
+    return feed is not None and feed.listed(source)
 
 
 def rows_shown(app, table_id: str) -> int:
@@ -185,11 +183,11 @@ async def first_screen(app, pilot, started: float, deadline: float) -> None:
 
 async def cpu_per_tick(app, ticks: int, deadline: float) -> None:
     # Steady state: both lists in, then a couple of refreshes.
-    while (app.snapshot is None or app.snapshot.loading) and await next_refresh(app, deadline):
+    while (app.session.snapshot is None or app.session.snapshot.loading) and await next_refresh(app, deadline):
         pass
     for _ in range(WARMUP_TICKS):
         await next_refresh(app, deadline)
-    fetches = getattr(app.live, "pod_metrics_fetches", None)
+    fetches = app.session.feed.pod_metrics_fetches
     cpu, wall = [time.process_time()], [time.perf_counter()]  # process_time: all threads of the process
     while len(cpu) <= ticks and await next_refresh(app, deadline, CPU_POLL):
         cpu.append(time.process_time())
@@ -202,7 +200,7 @@ async def cpu_per_tick(app, ticks: int, deadline: float) -> None:
          max_ms=round(max(deltas), 1) if n else None,
          period_s=round((wall[-1] - wall[0]) / n, 2) if n else None,
          core_pct=round((cpu[-1] - cpu[0]) * 100 / (wall[-1] - wall[0]), 1) if n else None,
-         pod_metrics_fetches=getattr(app.live, "pod_metrics_fetches", 0) - fetches if fetches is not None else None)
+         pod_metrics_fetches=app.session.feed.pod_metrics_fetches - fetches)
 
 
 async def key_latency(app, pilot, presses: int, deadline: float) -> None:
@@ -248,7 +246,7 @@ async def memory_after_history(app, steps: int, deadline: float) -> None:
     while done < steps and time.monotonic() < deadline:
         emit("advance", seconds=RESOLUTION)
         await from_parent()
-        app.wake()
+        app.session.wake()
         if not await next_refresh(app, deadline):
             # The phase limit came mid-refresh: measured once it has landed, as
             # every other figure here is, not with the join's lists half made.
@@ -259,14 +257,14 @@ async def memory_after_history(app, steps: int, deadline: float) -> None:
             trajectory.append(proc_status_mb("VmRSS"))
     emit("memory", steps=done, wanted=steps, minutes=round(done * RESOLUTION / 60, 2),
          rss_mb=proc_status_mb("VmRSS"), hwm_mb=proc_status_mb("VmHWM"),
-         history_entities=len(app.history), trajectory=trajectory)
+         history_entities=len(app.session.history), trajectory=trajectory)
 
 
 async def run_child(args: argparse.Namespace) -> None:
-    from ktopui.kube.connection import load_connection
+    from ktopui.live.session import ClusterSession
     from ktopui.ui.app import KtopApp
 
-    app = KtopApp(load_connection(kubeconfig=args.child), interval=INTERVAL)
+    app = KtopApp(ClusterSession.from_kubeconfig(kubeconfig=args.child, interval=INTERVAL))
     limit = args.phase_limit
     started = time.perf_counter()
     async with app.run_test(size=args.size) as pilot:
@@ -275,7 +273,7 @@ async def run_child(args: argparse.Namespace) -> None:
         await key_latency(app, pilot, args.presses, time.monotonic() + limit)
         await memory_after_history(app, args.history_ticks, time.monotonic() + limit)
         emit("done", refreshes=app.refresh_count, running=app.is_running,
-             errors=sorted(app.snapshot.errors) if app.snapshot else [])
+             errors=sorted(app.session.snapshot.errors) if app.session.snapshot else [])
 
 
 # -- parent: the cluster and its clock ---------------------------------------------------

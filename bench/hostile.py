@@ -32,6 +32,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from refresh_cpu import script_of
+
 INTERVAL = 2.0  # the dashboard's default refresh interval
 SETTLE = 2.0  # after a child exits, for its connections to close before the next scenario
 KINDS = ("LIST nodes", "LIST pods", "WATCH", "metrics", "other")
@@ -107,30 +109,32 @@ def vm_kib(field: str) -> int:
 
 
 async def run_child(kubeconfig: str, seconds: float) -> None:
-    from ktopui.kube.connection import load_connection
+    from ktopui.live.session import ClusterSession
     from ktopui.ui.app import KtopApp
 
     began = time.monotonic()
-    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=INTERVAL)
+    app = KtopApp(ClusterSession.from_kubeconfig(kubeconfig=kubeconfig, interval=INTERVAL))
     async with app.run_test(size=(160, 45)):
         while app.refresh_count == 0 and time.monotonic() - began < seconds:
             await asyncio.sleep(0.05)
         cpu, wall = time.process_time(), time.monotonic()  # (process_time: every thread of the process)
         await asyncio.sleep(max(0.0, seconds - (wall - began)))
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
-        watchers = getattr(app.live, "_watchers", {})
+        snapshot = app.session.snapshot
+        health = snapshot.health.values() if snapshot else ()
         sys.__stdout__.write(json.dumps({
             "refreshes": app.refresh_count, "running": app.is_running,
             "cpu_share": cpu / wall if wall > 0 else None, "peak_rss_mb": vm_kib("VmHWM") / 1024,
-            "fell_back": sorted({getattr(w, "relisting", "") for w in watchers.values()} - {""}),
-            "errors": sorted(app.snapshot.errors) if app.snapshot else [],
+            "fell_back": sorted({h.relisting for h in health} - {""}),
+            "errors": sorted(snapshot.errors) if snapshot else [],
         }) + "\n")
 
 
 def scenario_run(kubeconfig: str, seconds: float) -> dict:
     baseline = os.environ.get("BASELINE_PYTHONPATH")
     env = {**os.environ, "PYTHONPATH": baseline} if baseline else None
-    proc = subprocess.run([sys.executable, __file__, "--child", kubeconfig, "--seconds", str(seconds)],
+    script = script_of(baseline, __file__) if baseline else __file__  # (each version measured by its own copy)
+    proc = subprocess.run([sys.executable, script, "--child", kubeconfig, "--seconds", str(seconds)],
                           stdout=subprocess.PIPE, text=True, check=False, env=env)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise SystemExit(f"hostile: the dashboard exited {proc.returncode} without finishing")

@@ -4,10 +4,11 @@
 
 Starts `ktopui sim` (clock running), takes the pod list and two pod metrics
 lists 16 s apart (one metrics resolution), stops the sim, and then times, --reps
-times over, what LiveCluster does with the second list after the first: summing
-the pod metrics (decoding included), joining the pod rows, recording history.
-With the data fixed, two versions of the code can be compared (run it with
-PYTHONPATH pointing at a `git worktree` of the other). Prints medians in ms.
+times over, a Joiner's step of the second list after the first, both handed
+to it as Inputs (a replay): summing the pod metrics (decoding included),
+joining the pod rows, recording history (Joiner.times). With the data fixed,
+two versions of the code can be compared (run it with PYTHONPATH pointing at
+a `git worktree` of the other). Prints medians in ms.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ import asyncio
 import gc
 import statistics
 import time
+from types import MappingProxyType
 
 import msgspec
 from top_vs_kubectl import on_live_sim
 
-import ktopui.live.state as state
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.kube.objects import PodList, PodSampleMetrics, RawList, decode, decoded_batches
-from ktopui.live.priority import InputPriority
+from ktopui.kube.objects import PodList, RawList, decode
+from ktopui.live.feed import Inputs, Scope, Undecoded
+from ktopui.live.joiner import Joiner, new_history
 from ktopui.model.pod_info import SpecMemo, pod_info
+from ktopui.model.snapshot import SOURCES, SourceHealth
 
 METRICS = "/apis/metrics.k8s.io/v1beta1/pods"
 
@@ -45,29 +48,24 @@ def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float
     # Keyed as the watch cache keys them (interned strings), so lookups compare as in the app.
     infos = {info.key: info for info in (pod_info(p, memo) for p in decode(pods, PodList).items)}
     raws = [msgspec.json.decode(body, type=RawList).items for body in bodies]
+    health = MappingProxyType({source: SourceHealth() for source in SOURCES})
+
+    def inputs(items: list) -> Inputs:
+        return Inputs(at=time.time(), scope=Scope(), nodes=None, pods=infos, pod_changes=None, node_metrics=None,
+                      pod_metrics=Undecoded(list(items)), pod_metrics_kept=True, health=health, loading=())
+
     found: dict[str, list[float]] = {}
-    gc.disable()  # as in the app's join
-    try:
-        for _ in range(reps):
-            live = state.LiveCluster(api=None, priority=InputPriority())  # its join only: no requests
-            samples = None
-            for i, raw in enumerate(raws):
-                began = time.perf_counter()
-                samples = state.sample_table_of_batches(decoded_batches(raw, PodSampleMetrics, batch=state.SUM_BATCH), samples,
-                                                        live._slots, new=live._new_samples)
-                summed = time.perf_counter()
-                rows = live._pod_view.update(infos, samples)
-                joined = time.perf_counter()
-                live._record([], {"pods": infos})
-                recorded = time.perf_counter()
-                if i:  # the first list fills the caches, as the app's first refresh does
-                    for name, seconds in (("summing pod metrics", summed - began), ("pod rows", joined - summed),
-                                          ("history", recorded - joined), ("all three", recorded - began)):
-                        found.setdefault(name, []).append(seconds)
-            del live, samples, rows
-            gc.collect()
-    finally:
-        gc.enable()
+    for _ in range(reps):
+        joiner = Joiner(new_history())  # (no UI: no disposer; what a snapshot held dies where it is let go)
+        joiner.step(inputs(raws[0]))  # the first list fills the caches, as the app's first refresh does
+        snapshot = joiner.step(inputs(raws[1]))
+        times = joiner.times
+        for name, seconds in (("summing pod metrics", times.summing), ("pod rows", times.pods),
+                              ("history", times.history), ("all three", times.summing + times.pods + times.history),
+                              ("step (all)", times.total)):
+            found.setdefault(name, []).append(seconds)
+        del joiner, snapshot
+        gc.collect()
     return found
 
 

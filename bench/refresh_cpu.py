@@ -12,7 +12,9 @@ the main (event loop and UI) thread, and garbage collections by generation
 Shorter and steadier than `dashboard.py` phase (b), so two versions can be
 run alternately on a machine whose speed drifts: with --pairs N it runs N
 pairs itself, this checkout's code and then the code at $BASELINE_PYTHONPATH
-(a `git worktree` of the other version), each in a child process.
+(a `git worktree` of the other version, or a `git archive` of its ktopui
+and bench), each in a child process, each measured by its own copy of this
+script when it has one.
 """
 
 from __future__ import annotations
@@ -28,33 +30,17 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from top_vs_kubectl import on_live_sim
 
 
 async def measure(kubeconfig: str, seconds: float, interval: float = 2.0) -> dict:
-    import ktopui.live.memory as memory
-    import ktopui.live.state as state
-    from ktopui.kube.connection import load_connection
+    from ktopui.live.memory import MEMORY
+    from ktopui.live.session import ClusterSession
     from ktopui.ui.app import KtopApp
 
     spent: dict[str, float] = defaultdict(float)
-    after_join, snapshot = memory.Collector.after_join, state.LiveCluster._snapshot
-
-    def timed_after_join(self):
-        start, full = time.thread_time(), self.full_collections
-        after_join(self)
-        # (After a join the collector only freezes, unless a full collection is due.)
-        spent["full collections" if self.full_collections > full else "freezes after joins"] += time.thread_time() - start
-
-    def timed_snapshot(self, *args):
-        start = time.thread_time()
-        try:
-            return snapshot(self, *args)
-        finally:
-            spent["join thread"] += time.thread_time() - start
-
-    memory.Collector.after_join, state.LiveCluster._snapshot = timed_after_join, timed_snapshot
     # Every collection, by generation, whichever thread ran it (the collector's
     # own after joins included): a collection stops every thread.
     began_gc: dict[int, float] = {}
@@ -67,26 +53,36 @@ async def measure(kubeconfig: str, seconds: float, interval: float = 2.0) -> dic
             spent[f"gc gen{info['generation']}"] += time.perf_counter() - began_gc.pop(ident)
 
     gc.callbacks.append(on_gc)
-    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=interval)
+    session = ClusterSession.from_kubeconfig(kubeconfig=kubeconfig, interval=interval)
+    app = KtopApp(session)
     async with app.run_test(size=(160, 45)):
-        while not (app.snapshot and not app.snapshot.loading and app.snapshot.coverage()[1]):
+        while not (session.snapshot and not session.snapshot.loading and session.snapshot.coverage.pods_measured):
             await asyncio.sleep(0.5)
         await asyncio.sleep(5)
         spent.clear()
+        joined = session.joiner.thread_seconds
+        collector = MEMORY.collector
+        collecting, freezing = collector.collecting, collector.freezing
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu, main, count = time.process_time(), time.thread_time(), app.refresh_count
-        fetches, began = app.live.pod_metrics_fetches, time.monotonic()
+        fetches, began = session.feed.pod_metrics_fetches, time.monotonic()
         await asyncio.sleep(seconds)
+        joined = session.joiner.thread_seconds - joined
         refreshes = app.refresh_count - count
         elapsed, cpu, main = time.monotonic() - began, time.process_time() - cpu, time.thread_time() - main
         after = resource.getrusage(resource.RUSAGE_SELF)
+        # The join thread's CPU includes what the collector did after each join.
+        full, frozen = collector.collecting - collecting, collector.freezing - freezing
+        spent["join thread"] = joined - full - frozen
+        spent["full collections"] = full
+        spent["freezes after joins"] = frozen
         out = {
             "refreshes": refreshes,
             "seconds": round(elapsed, 1),
             # The interval is the pause after a refresh: ticks come further apart than it.
             "period_s": round(elapsed / refreshes, 2),
             "core_pct": round(cpu * 100 / elapsed, 1),
-            "pod_metrics_fetches": app.live.pod_metrics_fetches - fetches,
+            "pod_metrics_fetches": session.feed.pod_metrics_fetches - fetches,
             "process_ms": round(cpu * 1000 / refreshes, 1),
             "main_thread_ms": round(main * 1000 / refreshes, 1),
             # Kernel time is mostly page faults: memory given back after a join is faulted in again.
@@ -96,6 +92,13 @@ async def measure(kubeconfig: str, seconds: float, interval: float = 2.0) -> dic
     gc.callbacks.remove(on_gc)
     out.update({f"{k}_ms": round(v * 1000 / refreshes, 1) for k, v in sorted(spent.items())})
     return out
+
+
+def script_of(checkout: str, script: str = __file__) -> str:
+    """A bench script as the checkout at `checkout` has it, if it has one (each version is
+    measured by its own)."""
+    theirs = Path(checkout) / "bench" / Path(script).name
+    return str(theirs) if theirs.exists() else script
 
 
 def child(args: argparse.Namespace) -> int:
@@ -121,12 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         print("--pairs needs BASELINE_PYTHONPATH (a checkout of the other version)", file=sys.stderr)
         return 2
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    command = [sys.executable, __file__, "--nodes", str(args.nodes), "--pods-per-node", str(args.pods_per_node),
+    options = ["--nodes", str(args.nodes), "--pods-per-node", str(args.pods_per_node),
                "--seconds", str(args.seconds), "--interval", str(args.interval)]
     results: dict[str, list[float]] = {"this": [], "baseline": []}
     for pair in range(1, args.pairs + 1):
         for name, path in (("this", here), ("baseline", baseline)):
             env = {**os.environ, "PYTHONPATH": path}
+            command = [sys.executable, script_of(path), *options]
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
             found = json.loads(out.strip().splitlines()[-1])
             results[name].append(found["process_ms"])

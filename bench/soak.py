@@ -44,27 +44,28 @@ def rss_mb() -> float:
 
 
 async def run_child(kubeconfig: str, ticks: int) -> None:
-    from ktopui.kube.connection import load_connection
+    from ktopui.live.session import ClusterSession
     from ktopui.ui.app import KtopApp
 
-    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=3600, request_timeout=2.0)
+    app = KtopApp(ClusterSession.from_kubeconfig(kubeconfig=kubeconfig, interval=3600, request_timeout=2.0))
     started = time.perf_counter()
     async with app.run_test(size=(160, 45)) as pilot:
         keys = ["c", "m", "2", "1", "down", "r", "n", "down", "up"]
         while app.refresh_count < ticks:
             count = app.refresh_count
-            app.wake()
+            app.session.wake()
             while app.refresh_count == count:
                 await pilot.pause(0.005)
             if count % 25 == 0:
                 await pilot.press(keys[(count // 25) % len(keys)])
             if count % 100 == 0:
                 print(json.dumps({"tick": count, "rss_mb": round(rss_mb(), 1),
-                                  "history_entities": len(app.history),
-                                  "errors": sorted(app.snapshot.errors) if app.snapshot else []}), flush=True)
+                                  "history_entities": len(app.session.history),
+                                  "errors": sorted(app.session.snapshot.errors) if app.session.snapshot else []}),
+                      flush=True)
         print(json.dumps({"tick": app.refresh_count, "rss_mb": round(rss_mb(), 1), "done": True,
                           "running": app.is_running, "seconds": round(time.perf_counter() - started, 1),
-                          "errors": sorted(app.snapshot.errors)}), flush=True)
+                          "errors": sorted(app.session.snapshot.errors)}), flush=True)
 
 
 def chaos(server, stop: threading.Event, seed: int) -> None:

@@ -6,10 +6,11 @@ Starts `ktopui sim` (clock running: usage moves every 15 s, pods churn) in a
 subprocess and the dashboard headless in this process, all namespaces, 160x45.
 Two measures, both informational (bench/dashboard.py measures the whole app):
 
-  1. showing a refresh: the wall time of the pods table's set_rows on each
-     refresh, with the pods view on screen, sorted by CPU, the cursor a few
-     lines down (so the table must find the cursor's pod among the new rows);
-     refreshes that brought a new pod metrics list apart from the others;
+  1. showing a refresh: the wall time of the app's handling of each new
+     snapshot (every table and the header take it), with the pods view on
+     screen, sorted by CPU, the cursor a few lines down (so the table must
+     find the cursor's pod among the new rows); refreshes that brought a new
+     pod metrics list apart from the others;
   2. key presses with refreshes paused: the time from a key to the screen
      showing its effect (as bench/dashboard.py measures it) when no join runs
      in the worker thread, i.e. what the UI itself costs per key.
@@ -38,41 +39,28 @@ KEYS = [
 
 
 async def run(kubeconfig: str, refreshes: int, reps: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    from ktopui.kube.connection import load_connection
-    from ktopui.ui import table as table_module
+    from ktopui.live.session import ClusterSession
     from ktopui.ui.app import KtopApp
 
-    shown: list[float] = []
-    set_rows = table_module.RowTable.set_rows
-
-    def timed(self, *args, **kwargs):
-        began = time.perf_counter()
-        try:
-            return set_rows(self, *args, **kwargs)
-        finally:
-            if self.id == "pods":
-                shown.append((time.perf_counter() - began) * 1000)
-
-    table_module.RowTable.set_rows = timed
-    app = KtopApp(load_connection(kubeconfig=kubeconfig), interval=2.0)
+    session = ClusterSession.from_kubeconfig(kubeconfig=kubeconfig, interval=2.0)
+    app = KtopApp(session)
     showing: dict[str, list[float]] = {"new pod metrics list": [], "steady": []}
     keys: dict[str, list[float]] = {}
     async with app.run_test(size=(160, 45)) as pilot:
         deadline = time.monotonic() + 300
-        while not (app.snapshot and len(app.snapshot.pods) >= 0.9 * app.snapshot.coverage()[2]
-                   and app.snapshot.coverage()[1] and not app.snapshot.loading):
+        while not ((s := session.snapshot) and len(s.pods) >= 0.9 * s.coverage.pods_running
+                   and s.coverage.pods_measured and not s.loading):
             if time.monotonic() > deadline:
                 raise SystemExit("the pods did not arrive")
             await asyncio.sleep(0.5)
         for key in ("2", "c", "down", "down", "down"):
             await press(pilot, key)
         for _ in range(refreshes):
-            fetches = app.live.pod_metrics_fetches
-            shown.clear()
+            fetches = session.feed.pod_metrics_fetches
             if not await next_refresh(app, time.monotonic() + 60):
                 break
-            kind = "new pod metrics list" if app.live.pod_metrics_fetches > fetches else "steady"
-            showing[kind].extend(shown)
+            kind = "new pod metrics list" if session.feed.pod_metrics_fetches > fetches else "steady"
+            showing[kind].append(app.show_seconds * 1000)
         app.action_pause()
         await asyncio.sleep(1)
         for _ in range(reps):
@@ -93,7 +81,7 @@ def main() -> int:
     showing, keys = on_live_sim(
         args.nodes, args.pods_per_node, lambda kubeconfig: asyncio.run(run(kubeconfig, args.refreshes, args.reps))
     )
-    print("\n1. the pods table's set_rows per refresh (ms; median, max, all)")
+    print("\n1. showing each refresh's snapshot (ms; median, max, all)")
     for kind, values in showing.items():
         if values:
             print(f"  {kind:<22} {statistics.median(values):6.1f} {max(values):6.1f}   {[round(v) for v in values]}")

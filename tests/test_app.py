@@ -9,7 +9,9 @@ from helpers.app import make_app, names, refresh, refreshed, screen_lines, table
 from ktopui.model.nodes import NODES
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
-from ktopui.ui.screens import HelpScreen, MainScreen, NamespaceScreen, NodePodsScreen, PodScreen
+from ktopui.ui.dialogs import HelpScreen, NamespaceScreen
+from ktopui.ui.messages import SnapshotReady
+from ktopui.ui.screens import MainScreen, NodePodsScreen, PodScreen
 from ktopui.ui.table import RowTable
 
 SIZE = (120, 40)
@@ -215,7 +217,7 @@ async def test_namespace_picker_switches_scope_without_restart(sim):
         before = app.refresh_count
         await pilot.press("enter")
         await refreshed(app, pilot, since=before)
-        assert app.namespace == "kube-system"
+        assert app.session.scope.namespace == "kube-system"
         assert {r.namespace for r in table(app, "pods").rows} == {"kube-system"}
         assert "namespace kube-system" in app.screen.query_one("ClusterHeader").render().plain
 
@@ -226,7 +228,7 @@ async def test_space_pauses_updates(sim):
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         await pilot.press("space")
-        assert app.paused
+        assert app.session.paused
         count = app.refresh_count
         await pilot.pause(2.5)
         assert app.refresh_count == count
@@ -381,8 +383,7 @@ async def test_a_key_press_makes_the_refresh_worker_step_aside(sim):
     app = make_app(kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        priority = app.live.priority
-        assert priority is app.input_priority
+        priority = app.session.priority
         before = priority.last_input
         await pilot.press("down")
         assert priority.last_input > before  # what the join's checkpoints look at
@@ -407,8 +408,8 @@ async def test_a_refresh_landing_as_a_screen_is_pushed_waits_for_it_to_be_compos
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         row = table(app, "pods").cursor_row
-        app.push_screen(PodScreen(row.namespace, row.name, via_node=None))
-        app._show(app.snapshot)  # what poll does when its refresh lands now
+        app.push_screen(PodScreen(app.session, row.namespace, row.name, via_node=None))
+        app.post_message(SnapshotReady(app.session, app.session.snapshot))  # a refresh landing now
         await pilot.pause()
         assert isinstance(app.screen, PodScreen)
         assert row.name in app.screen.query_one("#crumbs").render().plain
@@ -458,42 +459,41 @@ async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme
         assert [list(s) for s in restyled] == [list(nodes.render_line(y)) for y in (1, 2)]
 
 
-async def test_the_rows_of_the_refresh_before_are_freed_right_after_it_not_by_the_ui_thread(sim, monkeypatch):
+async def test_what_the_snapshot_before_held_is_freed_off_the_ui_thread_once_the_screens_let_go(sim, monkeypatch):
     import threading
 
-    from ktopui.live import state
+    from helpers.watches import until
+
+    from ktopui.live import joiner
 
     disposed = []
-    real = state.dispose
+    real = joiner.dispose
 
     def recording(rows, pause):
         disposed.append((threading.current_thread() is threading.main_thread(), len(rows)))
         real(rows, pause)
 
-    monkeypatch.setattr(state, "dispose", recording)
+    monkeypatch.setattr(joiner, "dispose", recording)
     server, kubeconfig = sim
     app = make_app(kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        first = app.snapshot
+        nodes = len(app.session.snapshot.nodes)
         await refresh(app, pilot)
-        while app.live._retired:  # let go of by the screen, then freed in a worker thread
-            await pilot.pause(0.01)
+        await until(lambda: disposed, within=5, what="the snapshot before freed")
         # Its node rows; its pods' samples are those of the pod metrics list
         # still in use: nothing of them dies.
-        assert disposed == [(False, len(first.nodes))]
+        assert disposed == [(False, nodes)]
         # After a new pod metrics list, the samples of the list before go at once
         # (not a refresh later, when two lists' samples would have been alive).
-        before = app.snapshot
+        nodes, pods = len(app.session.snapshot.nodes), len(app.session.snapshot.pods)
         server.cluster.advance(15)
         await refresh(app, pilot)
-        assert app.snapshot.metrics_serial != before.metrics_serial
-        while app.live._retired:
-            await pilot.pause(0.01)
-        assert disposed[-1] == (False, len(before.nodes) + len(before.pods))
+        await until(lambda: len(disposed) == 2, within=5, what="the snapshot before freed")
+        assert disposed[-1] == (False, nodes + pods)
 
 
-async def test_a_screen_put_away_keeps_no_snapshot_in_its_header(sim):
+async def test_a_screen_put_away_shows_the_latest_snapshot_when_it_comes_back(sim):
     from ktopui.ui.header import ClusterHeader
 
     server, kubeconfig = sim
@@ -503,34 +503,26 @@ async def test_a_screen_put_away_keeps_no_snapshot_in_its_header(sim):
         main = app.screen
         await pilot.press("enter")  # into a node's pods: the main screen is under it
         await pilot.pause()
-        assert main.query_one(ClusterHeader).snapshot is None
         await refresh(app, pilot)
-        assert app.screen.query_one(ClusterHeader).snapshot is app.snapshot
-        drilled = app.screen
+        assert app.screen.query_one(ClusterHeader).snapshot is app.session.snapshot
+        assert main.query_one(ClusterHeader).snapshot is not app.session.snapshot  # (not shown while under)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is main and main.query_one(ClusterHeader).snapshot is app.snapshot
-        assert drilled.query_one(ClusterHeader).snapshot is None  # kept for reuse, holding nothing
+        assert app.screen is main and main.query_one(ClusterHeader).snapshot is app.session.snapshot
         assert "usage reported by" in main.query_one(ClusterHeader).render().plain
 
 
-async def test_the_header_line_it_keeps_does_not_keep_its_snapshot_alive(sim):
-    """The snapshot a refresh replaced must die where the app frees it (a worker
-    thread), not in the UI thread at the header's next redraw."""
+async def test_nothing_keeps_the_snapshot_a_refresh_replaced(sim):
+    """Once the screen shows the new snapshot, the one before is no one's: what it held is
+    freed (in a worker thread, see above), not kept alive by a header's line or a table."""
     import weakref
-    from dataclasses import replace
-
-    from ktopui.ui.header import ClusterHeader
-    from ktopui.ui.parts import fit
 
     server, kubeconfig = sim
     app = make_app(kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        header = app.screen.query_one(ClusterHeader)
-        drawn = replace(app.snapshot)  # a snapshot of its own, drawn once
-        line = fit(header._coverage(drawn), 200).plain
-        assert "usage reported by" in line and header._coverage(drawn) is header._coverage(drawn)  # (kept)
-        gone = weakref.ref(drawn)
-        del drawn
+        await pilot.press("2", "1")  # both tables have shown it
+        gone = weakref.ref(app.session.snapshot)
+        await refresh(app, pilot)
+        await pilot.pause()
         assert gone() is None

@@ -21,6 +21,7 @@ from ktopui.kube.connection import load_connection
 from ktopui.logs import log_session
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
+from ktopui.live.session import ClusterSession
 from ktopui.ui.app import KtopApp
 
 
@@ -72,7 +73,7 @@ async def test_exec_token_expiring_mid_session_is_refreshed_unnoticed(sim, tmp_p
     kubeconfig = sim_kubeconfig(server, tmp_path / "config", user={"token": None, **exec_user(str(plugin))})
     conn = load_connection(kubeconfig=str(kubeconfig))
     log_session(str(log_file), conn)
-    app = KtopApp(conn, interval=60)
+    app = KtopApp(ClusterSession(conn, interval=60))
     async with app.run_test(size=(150, 40)) as pilot:
         await refreshed(app, pilot)
         for _ in range(4):
@@ -105,7 +106,7 @@ async def test_exec_plugin_that_starts_failing_is_named_with_its_stderr(sim, tmp
     kubeconfig = sim_kubeconfig(server, tmp_path / "config", user={"token": None, **exec_user(str(plugin))})
     conn = load_connection(kubeconfig=str(kubeconfig))
     log_session(str(log_file), conn)
-    app = KtopApp(conn, interval=60)
+    app = KtopApp(ClusterSession(conn, interval=60))
     async with app.run_test(size=(200, 40)) as pilot:
         await refreshed(app, pilot)
         shown = [r.name for r in table(app, "nodes").rows]
@@ -129,7 +130,7 @@ async def test_static_token_and_client_key_never_appear_anywhere(sim, tmp_path, 
         kubeconfig = server.write_kubeconfig(tmp_path / f"config-{name}", **kw)
         conn = load_connection(kubeconfig=str(kubeconfig))
         log_session(str(log_file), conn)
-        app = KtopApp(conn, interval=60)
+        app = KtopApp(ClusterSession(conn, interval=60))
         server.faults.server_error(500, count=2, prefix="/api/v1/pods")
         async with app.run_test(size=(150, 40)) as pilot:
             await refreshed(app, pilot)

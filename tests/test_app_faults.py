@@ -56,14 +56,13 @@ async def test_transient_fault_keeps_everything_and_recovers(sim, fault):
     server, kubeconfig = sim
     inject, message = TRANSIENT_FAULTS[fault]
     # A 2 s interval, so a 9 s Retry-After visibly wins over the backoff.
-    app = make_app(kubeconfig, interval=2)
-    app.request_timeout = 1.0
+    app = make_app(kubeconfig, interval=2, request_timeout=1.0)
     async with app.run_test(size=SIZE) as pilot:
         await warm_up(app, pilot, server)
         nodes = table(app, "nodes")
         await pilot.press("m", "down", "down")
         shown, chosen, sort = names(nodes), nodes.cursor_key, (nodes.sort_column, nodes.sort_descending)
-        samples = len(app.history.series(history_keys.node(chosen), CPU))
+        samples = len(app.session.history.series(history_keys.node(chosen), CPU))
         pods_before = len(table(app, "pods").rows)
 
         inject(server.faults)
@@ -73,21 +72,21 @@ async def test_transient_fault_keeps_everything_and_recovers(sim, fault):
         assert message in text, text
         assert "ago)" in text and "retry in" in text
         if fault == "rate limited":
-            assert app.next_refresh_at - app.clock() >= 8.5  # Retry-After honoured
+            assert app.session.next_refresh_at - app.session.clock() >= 8.5  # Retry-After honoured
         else:
-            assert app.next_refresh_at - app.clock() <= 4.5  # first backoff step: 2-4 s
+            assert app.session.next_refresh_at - app.session.clock() <= 4.5  # first backoff step: 2-4 s
         # Nothing the user had is lost.
         assert names(nodes) == shown and nodes.cursor_key == chosen
         assert (nodes.sort_column, nodes.sort_descending) == sort
         assert len(table(app, "pods").rows) == pods_before
-        assert len(app.history.series(history_keys.node(chosen), CPU)) >= samples
+        assert len(app.session.history.series(history_keys.node(chosen), CPU)) >= samples
 
         server.faults.reset()
         server.cluster.advance(15)
         await refresh(app, pilot)
         assert "refresh failed" not in header(app)
         assert nodes.cursor_key == chosen
-        assert len(app.history.series(history_keys.node(chosen), CPU)) > samples
+        assert len(app.session.history.series(history_keys.node(chosen), CPU)) > samples
 
 
 async def test_backoff_grows_while_the_server_keeps_failing(sim):
@@ -99,7 +98,7 @@ async def test_backoff_grows_while_the_server_keeps_failing(sim):
         delays = []
         for _ in range(4):
             await refresh(app, pilot)
-            delays.append(app.delay_after(app.snapshot))
+            delays.append(app.session.delay_after(app.session.snapshot))
         assert delays[-1] > delays[0] and max(delays) <= 60
 
 
@@ -164,7 +163,7 @@ async def test_user_who_cannot_list_pods_cluster_wide_is_offered_a_namespace(sim
         server.faults.clear_forbidden()
         server.faults.forbid("sim-admin", "list", "pods", namespace="", group="")
         before = app.refresh_count
-        app.set_namespace("default")
+        app.session.set_namespace("default")
         await refreshed(app, pilot, since=before)
         assert "permission denied" not in header(app)
         assert {r.namespace for r in table(app, "pods").rows} == {"default"}
@@ -180,16 +179,15 @@ async def test_invalid_quantity_in_one_object_hides_nothing_else(sim):
         nodes = table(app, "nodes")
         by_name = {r.name: r for r in nodes.rows}
         cpu = next(c for c in nodes.columns if c.id == "cpu")
-        assert cpu.text(by_name[victim], app.history) == "?"
+        assert cpu.text(by_name[victim], app.session.history) == "?"
         assert "1g" in by_name[victim].problems["cpu"]
         others = [r for n, r in by_name.items() if n != victim and r.has_metrics]
-        assert others and all(cpu.text(r, app.history).endswith("m") for r in others)
+        assert others and all(cpu.text(r, app.session.history).endswith("m") for r in others)
 
 
 async def test_unreachable_server_is_reported_and_the_app_keeps_running(sim):
     server, kubeconfig = sim
-    app = make_app(kubeconfig)
-    app.request_timeout = 1.0
+    app = make_app(kubeconfig, request_timeout=1.0)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         shown = names(table(app, "nodes"))
@@ -207,7 +205,8 @@ async def test_unreachable_server_is_reported_and_the_app_keeps_running(sim):
 
 
 async def test_doctor_screen_explains_a_missing_metrics_api(sim):
-    from ktopui.ui.screens import DoctorScreen, MainScreen
+    from ktopui.ui.dialogs import DoctorScreen
+    from ktopui.ui.screens import MainScreen
 
     server, kubeconfig = sim
     server.faults.metrics_absent = True

@@ -6,11 +6,12 @@ import logging
 
 import pytest
 from helpers.app import make_app, names, refresh, refreshed, table
+from helpers.watches import until
 
 from ktopui.cli import main
 from ktopui.kube.backoff import CAP
 from ktopui.kube.limits import MiB
-from ktopui.live.state import MAX_RESOLUTION, window_seconds
+from ktopui.live.feed import MAX_RESOLUTION, window_seconds
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -41,8 +42,8 @@ async def test_deeply_nested_node_metrics_keep_the_nodes_and_back_off(sim):
         assert "node metrics: refresh failed: malformed JSON" in text and "nested too deeply" in text
         assert "internal error" not in text
         await refresh(app, pilot)
-        assert app.snapshot.health["node metrics"].failures == 2
-        assert app.delay_after(app.snapshot) >= 4  # a failure like any other: backing off
+        assert app.session.snapshot.health["node metrics"].failures == 2
+        assert app.session.delay_after(app.session.snapshot) >= 4  # a failure like any other: backing off
 
         server.faults.clear_rules()
         await refresh(app, pilot)
@@ -60,13 +61,13 @@ async def test_a_gzip_bomb_of_node_metrics_fails_that_list_and_nothing_else(sim)
         text = header(app)
         assert "node metrics: refresh failed: the answer to list nodes.metrics.k8s.io is larger than 16 MiB" in text
         assert len(names(table(app, "nodes"))) == 5 and any(r.has_metrics for r in table(app, "nodes").rows)
-        assert not app.snapshot.health["pods"].error and not app.snapshot.health["pod metrics"].error
+        assert not app.session.snapshot.health["pods"].error and not app.session.snapshot.health["pod metrics"].error
 
 
 async def test_a_server_trickling_node_metrics_is_given_up_on_at_the_deadline(sim):
     server, kubeconfig = sim
-    app = make_app(kubeconfig, interval=2)
-    app.request_timeout = 1.0  # the deadline is the longer of two reads' timeouts and the answer's size
+    # (the deadline is the longer of two reads' timeouts and the answer's size)
+    app = make_app(kubeconfig, interval=2, request_timeout=1.0)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         server.faults.slow_body(bytes_per_second=20, prefix=NODE_METRICS)
@@ -85,7 +86,7 @@ async def test_an_unreadable_metrics_window_is_ignored(sim):
         for _ in range(3):
             server.cluster.advance(15)
             await refresh(app, pilot)
-        assert app.internal_failures == 0
+        assert app.session.internal_failures == 0
         assert "refresh failed" not in header(app) and "internal error" not in header(app)
         assert any(r.has_metrics for r in table(app, "nodes").rows)
 
@@ -97,10 +98,10 @@ async def test_an_absurdly_long_window_does_not_stop_the_pod_metrics(sim):
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         await refresh(app, pilot)
-        fetched = app.live.pod_metrics_fetches
+        fetched = app.session.feed.pod_metrics_fetches
         server.cluster.advance(MAX_RESOLUTION + 15)
         await refresh(app, pilot)
-        assert app.live.pod_metrics_fetches == fetched + 1
+        assert app.session.feed.pod_metrics_fetches == fetched + 1
 
 
 @pytest.mark.parametrize("window", ["1.2.3s", "..s", "1e5s", "9" * 400 + "h", "15s and more", "-1s", "0s"])
@@ -120,7 +121,7 @@ async def test_a_huge_retry_after_waits_no_longer_than_the_backoff_cap(sim):
     app = make_app(kubeconfig, interval=2)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        assert app.next_refresh_at - app.clock() <= CAP
+        assert app.session.next_refresh_at - app.session.clock() <= CAP
         text = header(app)
         assert "Too many requests" in text
         retry = text[text.index("retry in"):].split()[2]
@@ -132,25 +133,28 @@ async def test_an_internal_error_in_a_refresh_backs_off_and_logs_one_traceback(s
     app = make_app(kubeconfig, interval=1)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        real = app.live.refresh
+        session = app.session
+        real = session.feed.collect
 
         async def broken():
             raise RuntimeError("a bug in the join")
 
-        app.live.refresh = broken  # a bug ktopui does not know of yet
+        session.feed.collect = broken  # a bug ktopui does not know of yet
         delays = []
-        with caplog.at_level(logging.ERROR, logger="ktopui.ui"):
-            for _ in range(4):
-                await app.refresh_now()
-                delays.append(app.delay_after(app.snapshot))
+        with caplog.at_level(logging.ERROR, logger="ktopui.live"):
+            for failures in range(1, 5):
+                session.wake()
+                await until(lambda: session.internal_failures == failures, within=30, what="a failed refresh")
+                delays.append(session.delay_after(session.snapshot))
+            await pilot.pause()
         assert "internal error during refresh" in header(app)
         assert delays[0] >= 1 and delays[-1] >= 4 and delays[-1] > delays[0]
-        records = [r for r in caplog.records if r.name == "ktopui.ui"]
+        records = [r for r in caplog.records if r.name == "ktopui.live"]
         assert len(records) == 4 and sum(1 for r in records if r.exc_info) == 1
 
-        app.live.refresh = real
-        await app.refresh_now()
-        assert app.internal_failures == 0 and app.delay_after(app.snapshot) == 1
+        session.feed.collect = real
+        await refresh(app, pilot)
+        assert session.internal_failures == 0 and session.delay_after(session.snapshot) == 1
 
 
 def test_top_reports_deep_nesting_in_one_line(sim, capsys):

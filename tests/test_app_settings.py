@@ -9,7 +9,7 @@ from ktopui import config
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui import cells, remembered_theme
-from ktopui.ui.screens import HelpScreen
+from ktopui.ui.dialogs import HelpScreen
 from ktopui.ui.settings import vocabulary
 
 SIZE = (140, 40)

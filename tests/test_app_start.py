@@ -11,13 +11,13 @@ import textwrap
 def test_a_failed_start_reports_its_cause_and_nothing_from_teardown(sim_server, tmp_path):
     kubeconfig = sim_server.write_kubeconfig(tmp_path / "kubeconfig")
     script = textwrap.dedent(f"""
-        from ktopui.kube.connection import load_connection
+        from ktopui.live.session import ClusterSession
         from ktopui.ui.app import KtopApp
 
         class Unstyled(KtopApp):
             CSS_PATH = {str(tmp_path / "missing.tcss")!r}  # as when the stylesheet was left out of the wheel
 
-        app = Unstyled(load_connection(kubeconfig={str(kubeconfig)!r}))
+        app = Unstyled(ClusterSession.from_kubeconfig(kubeconfig={str(kubeconfig)!r}))
         app.run(headless=True)
         raise SystemExit(app.return_code)
     """)

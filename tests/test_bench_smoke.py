@@ -71,7 +71,7 @@ def test_metrics_tick_runs_tiny_and_prints_every_stage():
 
 def test_ui_thread_runs_tiny_and_prints_both_measures():
     out = run_bench("ui_thread.py", "--nodes", "3", "--pods-per-node", "3", "--refreshes", "3", "--reps", "1")
-    assert "1. the pods table's set_rows per refresh" in out
+    assert "1. showing each refresh's snapshot" in out
     assert "sort: c" in out and "drill into a pod and back: enter" in out and "filter: clear: escape" in out
 
 

@@ -124,7 +124,7 @@ async def test_a_nodes_trend_is_drawn_from_zero_up_to_its_allocatable(busy):
         nodes = table(app, "nodes")
         checked = 0
         for row in nodes.rows:
-            samples = app.history.last(history_keys.node(row.name), CPU, 10)
+            samples = app.session.history.last(history_keys.node(row.name), CPU, 10)
             line = _cell(nodes, row, "cpu_hist").strip()
             if len(line) < 4:
                 continue

@@ -165,8 +165,8 @@ def test_the_interval_flag_wins_over_the_file(tmp_path):
     conn = load_connection(kubeconfig=str(kubeconfig))
     settings = parse("interval = 7\n")
     env = {"HOME": str(tmp_path)}
-    assert build_app(parse_args([]), conn, settings, env).interval == 7
-    assert build_app(parse_args(["--interval", "3"]), conn, settings, env).interval == 3
+    assert build_app(parse_args([]), conn, settings, env).session.interval == 7
+    assert build_app(parse_args(["--interval", "3"]), conn, settings, env).session.interval == 3
 
 
 @pytest.mark.parametrize(("text", "keys", "line"), [

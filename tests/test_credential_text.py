@@ -57,8 +57,8 @@ async def test_the_dashboard_works_with_a_token_ending_in_a_newline(sim, tmp_pat
     app = make_app(path)
     async with app.run_test(size=(160, 40)) as pilot:
         await refreshed(app, pilot)
-        assert not app.snapshot.errors
-        assert len(app.snapshot.nodes) == 2
+        assert not app.session.snapshot.errors
+        assert len(app.session.snapshot.nodes) == 2
 
 
 @pytest.mark.parametrize(("token", "problem"), [
@@ -125,7 +125,7 @@ async def test_a_password_in_the_server_url_is_never_shown_or_logged(sim, tmp_pa
     app = make_app(path)
     async with app.run_test(size=(200, 40)) as pilot:
         await refreshed(app, pilot)
-        assert not app.snapshot.errors  # the user's own token is what is sent
+        assert not app.session.snapshot.errors  # the user's own token is what is sent
         header = app.screen.query_one("ClusterHeader").render().plain
     assert sim.url in header and "pw-SECRET" not in header
     assert {r.user for r in sim.requests} == {"sim-admin"}

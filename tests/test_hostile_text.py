@@ -106,7 +106,8 @@ async def test_every_screen_shows_hostile_cluster_text_escaped_and_never_as_mark
     from helpers.app import make_app, refresh, refreshed, select, table
 
     from ktopui.safe_text import escape_controls
-    from ktopui.ui.screens import DoctorScreen, HelpScreen, NamespaceScreen, NodePodsScreen, PodScreen
+    from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+    from ktopui.ui.screens import NodePodsScreen, PodScreen
 
     monkeypatch.chdir(tmp_path)  # where the markup's screenshot action would write pwned.svg
     app = make_app(hostile_sim.write_kubeconfig(tmp_path / "config"))
@@ -164,7 +165,7 @@ async def test_every_screen_shows_hostile_cluster_text_escaped_and_never_as_mark
         y = next(i for i, line in enumerate(lines) if "clic" in line)
         x = lines[y].index("clic")
         await pilot.click(offset=(x, y))
-        await wait_for(pilot, lambda: app.namespace == hostile.MARKUP_NAMESPACE, "the namespace picked")
+        await wait_for(pilot, lambda: app.session.scope.namespace == hostile.MARKUP_NAMESPACE, "the namespace picked")
         await pilot.pause(0.3)
         assert not list(tmp_path.glob("*.svg"))
         assert app.is_running

@@ -135,15 +135,15 @@ def test_top_and_doctor_run_against_the_simulated_cluster(venv, outside, install
 def test_the_dashboard_starts_headless_and_shows_the_nodes_table(venv, outside, installed_sim):
     script = textwrap.dedent(f"""
         import asyncio
-        from ktopui.kube.connection import load_connection
+        from ktopui.live.session import ClusterSession
         from ktopui.ui.app import KtopApp
 
         async def main():
-            app = KtopApp(load_connection(kubeconfig={str(installed_sim)!r}))
+            app = KtopApp(ClusterSession.from_kubeconfig(kubeconfig={str(installed_sim)!r}))
             async with app.run_test(size=(120, 40)) as pilot:
                 for _ in range(200):
                     await pilot.pause(0.05)
-                    if app.refresh_count and app.snapshot and app.snapshot.nodes:
+                    if app.refresh_count and app.session.snapshot and app.session.snapshot.nodes:
                         break
                 table = app.screen.query_one("#nodes")
                 print("ROWS", len(table.rows))

@@ -143,3 +143,45 @@ def test_dispose_frees_a_batch_at_a_time_with_a_pause_between():
     dispose(rows, lambda: freed_at_pause.append(len(deaths)), batch=10)
     assert rows == [] and len(deaths) == 25
     assert freed_at_pause == [10, 20, 25]  # the UI may run at each pause
+
+
+def test_joins_overlapping_in_two_threads_keep_the_collector_off_until_the_last_one_ends():
+    """Two clusters joining at once: the first to finish must not switch the collector back
+    on under the other, nor the other leave it off."""
+    import gc
+
+    from ktopui.live.memory import ProcessMemory
+
+    memory = ProcessMemory()
+    assert gc.isenabled()
+    first, second = memory.join(), memory.join()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second still runs
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # a process that keeps its collector off keeps it off
+    try:
+        with memory.join():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_owner_of_the_process_freezes_and_collects_after_the_last_join_only():
+    import gc
+
+    from ktopui.live.memory import ProcessMemory
+
+    memory = ProcessMemory()
+    memory.own_process(quiet_for=lambda: float("inf"))
+    frozen = []
+    memory.collector.after_join = lambda: frozen.append(gc.isenabled())
+    with memory.join():
+        with memory.join():
+            pass
+        assert frozen == []
+    assert frozen == [False]  # once, before the collector is back on

@@ -8,7 +8,7 @@ from helpers.app import make_app, refreshed
 from ktopui.model.names import namespace_name_problem
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
-from ktopui.ui.screens import NamespaceScreen
+from ktopui.ui.dialogs import NamespaceScreen
 
 SIZE = (120, 40)
 
@@ -53,7 +53,7 @@ async def test_typing_filters_the_namespaces_and_enter_picks_the_first_match(sim
         before = app.refresh_count
         await pilot.press("enter")
         await refreshed(app, pilot, since=before)
-        assert app.namespace == "kube-system"
+        assert app.session.scope.namespace == "kube-system"
 
 
 async def test_arrow_keys_move_through_the_matches_while_typing(sim):
@@ -67,7 +67,7 @@ async def test_arrow_keys_move_through_the_matches_while_typing(sim):
         assert len(matches) >= 2 and all("kube" in m for m in matches[:-1])
         await pilot.press("down", "enter")
         await pilot.pause()
-        assert app.namespace == picker.choices[1]
+        assert app.session.scope.namespace == picker.choices[1]
 
 
 async def test_a_typed_namespace_that_is_not_listed_is_accepted(sim):
@@ -80,7 +80,7 @@ async def test_a_typed_namespace_that_is_not_listed_is_accepted(sim):
         assert shown(picker) == ["team-x (not listed)"]
         await pilot.press("enter")
         await pilot.pause()
-        assert app.namespace == "team-x" and not isinstance(app.screen, NamespaceScreen)
+        assert app.session.scope.namespace == "team-x" and not isinstance(app.screen, NamespaceScreen)
 
 
 async def test_a_typed_name_that_is_no_namespace_name_is_refused_with_the_reason(sim):
@@ -90,10 +90,10 @@ async def test_a_typed_name_that_is_no_namespace_name_is_refused_with_the_reason
         await refreshed(app, pilot)
         picker = await open_picker(app, pilot)
         await pilot.press(*"Team_X", "enter")
-        assert app.screen is picker and app.namespace == ""
+        assert app.screen is picker and app.session.scope.namespace == ""
         assert "Not a namespace name: it has capital letters" in note(picker)
         await pilot.press("escape")
-        assert not isinstance(app.screen, NamespaceScreen) and app.namespace == ""
+        assert not isinstance(app.screen, NamespaceScreen) and app.session.scope.namespace == ""
 
 
 async def test_a_user_who_may_not_list_namespaces_can_type_their_own(sim):
@@ -106,19 +106,19 @@ async def test_a_user_who_may_not_list_namespaces_can_type_their_own(sim):
         assert not picker.listed and "You may not list namespaces" in note(picker)
         await pilot.press(*"my-team", "enter")
         await pilot.pause()
-        assert app.namespace == "my-team"
+        assert app.session.scope.namespace == "my-team"
 
 
 async def test_all_namespaces_is_preselected_when_the_view_shows_all(sim):
     server, kubeconfig = sim
     app = make_app(kubeconfig)  # the sim's context names no namespace: kubectl's "default" applies
-    assert app.conn.namespace == "default" and app.namespace == ""
+    assert app.session.conn.namespace == "default" and app.session.scope.namespace == ""
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         picker = await open_picker(app, pilot)
         assert picker.query_one("OptionList").highlighted == 0
         await pilot.press("escape")
-        app.set_namespace("kube-system")
+        app.session.set_namespace("kube-system")
         picker = await open_picker(app, pilot)
         assert picker.choices[picker.query_one("OptionList").highlighted] == "kube-system"
 
@@ -161,7 +161,7 @@ async def test_a_namespace_that_does_not_exist_is_named_in_the_header(sim):
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         for _ in range(40):
-            if app.namespace_missing:
+            if app.session.namespace_missing:
                 break
             await pilot.pause(0.05)
         header = app.screen.query_one("ClusterHeader").render().plain
@@ -169,7 +169,7 @@ async def test_a_namespace_that_does_not_exist_is_named_in_the_header(sim):
         await open_picker(app, pilot)
         await pilot.press(*"kube-system", "enter")
         await pilot.pause()
-        assert app.namespace == "kube-system" and not app.namespace_missing
+        assert app.session.scope.namespace == "kube-system" and not app.session.namespace_missing
         assert "does not exist" not in app.screen.query_one("ClusterHeader").render().plain
 
 
@@ -180,7 +180,7 @@ async def test_without_permission_to_list_namespaces_nothing_is_claimed_about_th
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         await pilot.pause(0.3)
-        assert not app.namespace_missing
+        assert not app.session.namespace_missing
         assert "does not exist" not in app.screen.query_one("ClusterHeader").render().plain
 
 

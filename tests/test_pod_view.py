@@ -77,7 +77,7 @@ def test_a_view_over_sample_tables_follows_churn_by_slot_and_frees_the_slots_of_
         infos = new_infos
         assert list(view) == expected_rows(infos, samples), step
         seen_gone += len(join.gone)
-        slots.free(key for key, _, _ in join.gone)  # as the live state does, history first
+        slots.free(key for key, _, _ in join.gone)  # as the joiner does, history first
         # Every pod with a slot is in the view, and every measured pod has one.
         assert set(slots.index) <= set(view.keys)
         assert set(samples) <= set(slots.index)

@@ -244,9 +244,8 @@ async def test_a_failed_refresh_keeps_its_retry_and_the_age_of_the_data_at_every
         await refreshed(app, pilot)
         server.faults.server_error(500, prefix="/apis/metrics.k8s.io/v1beta1/nodes")
         try:
-            app.wake()
+            app.session.wake()
             await refreshed(app, pilot)
-            app._tick_header()
             await pilot.pause()
             status = _header(app)[2]
             assert "⚠ node metrics: refresh failed:" in status
@@ -261,7 +260,7 @@ async def test_before_the_pod_list_arrives_the_header_does_not_say_there_are_no_
     app = make_app(server.write_kubeconfig(tmp_path / "config"))
     async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(app, pilot)
-        assert app.snapshot.loading
+        assert app.session.snapshot.loading
         identity = _header(app)[0]
         assert f"{len(server.cluster.nodes)} nodes · listing pods…" in identity and "0 pods" not in identity
 
@@ -328,6 +327,6 @@ async def test_the_metrics_age_is_told_by_the_servers_clock_not_a_skewed_local_o
     app = make_app(kubeconfig, clock=skewed)
     async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(app, pilot)
-        age = server.cluster.clock.now() - app.snapshot.newest_metrics
+        age = server.cluster.clock.now() - app.session.snapshot.newest_metrics
         assert age < 60
         assert f"metrics {age_text(age)} old" in _header(app)[1]

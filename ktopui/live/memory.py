@@ -1,4 +1,4 @@
-"""Memory after a join: out of the collector's sight, and back to the system.
+"""The process's memory policy, one owner for every join: the collector, the allocator, freeing.
 
 A join at 150,000 pods makes dicts and lists of 150,000 entries each. The
 cyclic garbage collector walks every entry of every such container in each
@@ -14,15 +14,25 @@ as it stops every thread.
 A join also frees tens of MB at once; glibc keeps freed blocks in its heap
 and the resident size stays at its peak: malloc_trim(0) returns the free
 pages (1-3 ms). On a C library without it (musl, macOS) that does nothing.
+
+The collector and the allocator are the process's, not a cluster's: joins of
+several clusters (and `ktopui top`'s one pass) go through one owner, MEMORY,
+which switches the collector off while any join runs and back on, as it was,
+when the last one ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import gc
+import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 FULL_COLLECTION_INTERVAL = 60.0
 # ...or after this many joins, whichever comes first: what died in a cycle
@@ -98,6 +108,9 @@ class Collector:
         self._collected_at = clock()
         self._joins_since = 0
         self.full_collections = 0
+        # Thread CPU seconds spent after joins, for benchmarks: in full collections, in freezes.
+        self.collecting = 0.0
+        self.freezing = 0.0
 
     def after_join(self) -> None:
         """Called by the join's thread before the collector is enabled again."""
@@ -105,14 +118,66 @@ class Collector:
         self._joins_since += 1
         due = now - self._collected_at >= self.interval or self._joins_since >= self.joins
         overdue = now - self._collected_at >= FULL_COLLECTION_LATEST or self._joins_since >= FULL_COLLECTION_JOINS_LATEST
+        began = time.thread_time()
         if due and (self._quiet_for() >= QUIET_BEFORE_FULL or overdue):
             gc.unfreeze()
             gc.collect()
             self._collected_at, self._joins_since = now, 0
             self.full_collections += 1
+            self.collecting += time.thread_time() - began
+            began = time.thread_time()
         # What the join made leaves the collector's sight uncollected: a young
         # collection would walk its 150,000-item lists (9-30 ms a join).
         gc.freeze()
+        self.freezing += time.thread_time() - began
+
+
+class ProcessMemory:
+    """The owner of the process's collector and allocator policy (re-entrant, thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._joins = 0
+        self._collecting_before = False  # whether the collector ran before the first join began
+        self.collector: Collector | None = None
+
+    def own_process(self, quiet_for: Callable[[], float]) -> None:
+        """A process that lives on (the dashboard): each join's objects leave the collector's sight,
+        full collections wait for a pause in the user's typing (`quiet_for`), and big blocks stay
+        in the heap. Once per process."""
+        with self._lock:
+            if self.collector is None:
+                self.collector = Collector(quiet_for=quiet_for)
+                keep_big_blocks_in_the_heap()
+
+    @contextlib.contextmanager
+    def join(self, *, release: bool = False) -> Iterator[None]:
+        """A join runs inside: it allocates about a million short-lived tuples, ints and
+        structs, none in cycles, and with the cyclic collector running its passes over
+        everything alive cost a third of the join. `release`: the join let a big list
+        go, whose memory goes back to the system."""
+        with self._lock:
+            if self._joins == 0:
+                self._collecting_before = gc.isenabled()
+                gc.disable()
+            self._joins += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._joins -= 1
+                if self._joins == 0:
+                    if self.collector is not None:
+                        self.collector.after_join()
+                    if self._collecting_before:
+                        gc.enable()
+            # A steady refresh frees little, and keeps it: pages given back are
+            # faulted in again by the next refresh (microseconds each on a VM).
+            if release:
+                release_free_memory()
+
+
+MEMORY = ProcessMemory()
 
 
 DISPOSE_BATCH = 10_000
@@ -129,3 +194,39 @@ def dispose(objects: list, pause: Callable[[], None], batch: int = DISPOSE_BATCH
     while objects:
         del objects[-batch:]
         pause()
+
+
+class Disposer:
+    """Frees what a snapshot held once nothing refers to the snapshot: in a worker thread,
+    a batch at a time, after the UI's handling of whatever let it go.
+
+    The UI lets the snapshot before go when it shows the next one; the rows and
+    samples it held die with it, 150,000 of each, which on the UI thread took
+    up to 200 ms. The joiner says what to free (`when_gone`); nobody hands
+    anything back.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ktopui-dispose")
+        self._closed = False
+
+    def when_gone(self, owner: object, free: Callable[[list], None], parts: list) -> None:
+        """Call free(parts) in the worker once `owner` is gone. `parts` is held until then; `free`
+        takes its items out of it, so that it holds their last references, and must not
+        refer to `owner`."""
+        weakref.finalize(owner, self._gone, free, parts)
+
+    def _gone(self, free: Callable[[list], None], parts: list) -> None:
+        # Called where the owner died (the UI thread, mostly, in a message handler):
+        # the work starts after that handler, when the screens hold the new snapshot.
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._submit, free, parts)
+
+    def _submit(self, free: Callable[[list], None], parts: list) -> None:
+        if not self._closed:
+            self._worker.submit(free, parts)
+
+    def close(self) -> None:
+        self._closed = True
+        self._worker.shutdown(wait=False, cancel_futures=True)

@@ -3,10 +3,11 @@
 The join runs in a worker thread, but Python runs one thread at a time: while
 it works through 150,000 pods, a key press gets at best half of the
 interpreter, so its effect reaches the screen twice as late. The UI says when
-input arrives (`input_arrived`); the join calls `checkpoint()` between
-batches of work and sleeps there while input is recent. Each join may wait
-at most JOIN_BUDGET seconds in all: a held-down key delays a refresh by that
-much, then the refresh goes on and shares the interpreter.
+input arrives (`input_arrived`); each join takes a checkpoint (`join()`),
+calls it between batches of work and sleeps there while input is recent. A
+join may wait at most JOIN_BUDGET seconds in all: a held-down key delays a
+refresh by that much, then the refresh goes on and shares the interpreter.
+Joins of several clusters at once each have a budget of their own.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ class InputPriority:
         self._clock = clock
         self._sleep = sleep
         self.last_input = float("-inf")  # clock() time of the latest input
-        self._budget = JOIN_BUDGET
         self.waited = 0.0  # seconds joins spent waiting, for benchmarks and tests
 
     def input_arrived(self) -> None:
@@ -39,18 +39,28 @@ class InputPriority:
         """Seconds since the latest input (infinite before any)."""
         return self._clock() - self.last_input
 
-    def join_started(self) -> None:
-        """Called by the join's thread as it starts: a new budget of waiting."""
+    def join(self) -> Checkpoint:
+        """The checkpoint of one join (or any long work off the UI thread), with a budget of its own."""
+        return Checkpoint(self)
+
+
+class Checkpoint:
+    """Called between batches of one join's work: waits while input is recent, within its budget."""
+
+    __slots__ = ("_priority", "_budget")
+
+    def __init__(self, priority: InputPriority) -> None:
+        self._priority = priority
         self._budget = JOIN_BUDGET
 
-    def checkpoint(self) -> None:
-        """Called by the join between batches: wait while input is recent, within the budget."""
-        now = self._clock()
-        if now >= self.last_input + INPUT_WINDOW or self._budget <= 0:
+    def __call__(self) -> None:
+        priority = self._priority
+        now = priority._clock()
+        if now >= priority.last_input + INPUT_WINDOW or self._budget <= 0:
             return
         start, deadline = now, now + self._budget
-        while now < self.last_input + INPUT_WINDOW and now < deadline:
-            self._sleep(_STEP)
-            now = self._clock()
+        while now < priority.last_input + INPUT_WINDOW and now < deadline:
+            priority._sleep(_STEP)
+            now = priority._clock()
         self._budget -= now - start
-        self.waited += now - start
+        priority.waited += now - start

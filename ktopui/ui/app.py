@@ -1,42 +1,36 @@
-"""The Textual app: one polling worker feeding the screens.
+"""The Textual app: the session it shows, the screens, the user's settings and keys.
 
-The worker awaits each refresh before sleeping, so polls never pile up on a
-slow API server; widgets only ever see finished Snapshots.
+The app holds the ClusterSession (which polls its cluster off the UI) and
+listens to it: each snapshot, failure or missing namespace arrives as a
+message and goes to the screen on top. Screens are given the session they
+show; the app keeps what is the user's, not the cluster's: settings, keys,
+the theme, the input priority every join steps aside for.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterable
 
-import httpx
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from ktopui.config import MIN_INTERVAL, Settings
-from ktopui.kube.api import KubeAPI
-from ktopui.kube.connection import ClusterConnection, make_http_client
-from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
-from ktopui.kube.backoff import next_delay
-from ktopui.kube.watch import WatchSettings
-from ktopui.live.memory import Collector, keep_big_blocks_in_the_heap
-from ktopui.live.priority import InputPriority
-from ktopui.live.state import LiveCluster, Snapshot, new_history
+from ktopui.config import Settings
+from ktopui.kube.errors import KubeError
+from ktopui.live.memory import MEMORY
+from ktopui.live.session import ClusterSession
+from ktopui.model.snapshot import Snapshot
 from ktopui.ui.cells import use_thresholds
 from ktopui.ui.columns import Column
-from ktopui.ui.header import ClusterHeader, Place
-from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
+from ktopui.ui.header import ClusterHeader
+from ktopui.ui.messages import NamespaceMissing, RefreshFailed, RefreshScheduled, SnapshotReady
+from ktopui.ui.dashboard import DashboardScreen
+from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+from ktopui.ui.screens import MainScreen
 from ktopui.ui.settings import columns_for
 
-log = logging.getLogger("ktopui.ui")
-# A hung request must not freeze the dashboard for long; kubectl waits forever.
-REQUEST_TIMEOUT = 15.0
-LOADING_INTERVAL = 0.5
 USER_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
@@ -51,52 +45,22 @@ class KtopApp(App):
 
     def __init__(
         self,
-        conn: ClusterConnection,
+        session: ClusterSession,
         *,
-        namespace: str = "",
-        label_selector: str = "",
-        interval: float = 2.0,
-        clock: Callable[[], float] = time.time,
-        request_timeout: float = REQUEST_TIMEOUT,
         settings: Settings | None = None,
         theme: str | None = None,
         remember_theme: Callable[[str], None] | None = None,
-        watch: WatchSettings | None = None,
     ) -> None:
         """`settings`: the config file's; `theme`: the one to start with (default: the
         settings'); `remember_theme` is called with each theme picked in the app."""
         super().__init__()
+        self.session = session
         self.settings = settings or Settings()
         self.theme_shown = theme or self.settings.theme  # the last theme set, picked or at start
         self.remember_theme = remember_theme
         use_thresholds(self.settings.thresholds.warning, self.settings.thresholds.critical)
-        self.conn = conn
-        self.watch_settings = watch  # (None: the defaults; tests and benchmarks shrink the times)
-        self.clock = clock
-        self.request_timeout = request_timeout
-        self.place = Place(context=conn.context, server=conn.server)
-        self.history = new_history()
-        self.snapshot: Snapshot | None = None
-        self.paused = False
-        self.interval = max(MIN_INTERVAL, interval)
-        self.namespace = namespace
-        self.namespace_missing = False  # the namespace in scope is known not to exist
-        self.label_selector = label_selector
-        self.refresh_count = 0  # finished refreshes, for tests and benchmarks
-        self.internal_failures = 0  # consecutive refreshes that failed on a bug
-        self.next_refresh_at: float | None = None  # clock() time of the next refresh
-        self._wake = asyncio.Event()
-        self.http: httpx.AsyncClient | None = None
-        self.api: KubeAPI | None = None
-        self.live: LiveCluster | None = None
-        self.input_priority = InputPriority()
-
-    @property
-    def scope_text(self) -> str:
-        scope = f"namespace {self.namespace}" if self.namespace else "all namespaces"
-        if self.namespace_missing:
-            scope += f" (does not exist: {self.key_for('namespace', 's')} picks another)"
-        return f"{scope} · -l {self.label_selector}" if self.label_selector else scope
+        self.refresh_count = 0  # snapshots shown, for tests and benchmarks
+        self.show_seconds = 0.0  # how long the last one took to show, for benchmarks
 
     def key_for(self, binding_id: str, default: str) -> str:
         """The first key of a binding, as the config file may have remapped it."""
@@ -111,32 +75,20 @@ class KtopApp(App):
         return chosen.sort, chosen.descending
 
     async def on_mount(self) -> None:
-        keep_big_blocks_in_the_heap()  # (the app owns the process, as with the collector)
+        # The app owns the process: collections must not land in key presses.
+        MEMORY.own_process(quiet_for=self.session.priority.quiet_for)
         self.set_keymap(self.settings.keys)
         self.theme = self.theme_shown
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.http = make_http_client(self.conn, timeout=self.request_timeout)
-        self.api = KubeAPI(self.http, self.conn.server, clock=self.clock)
-        self.live = LiveCluster(
-            self.api,
-            namespace=self.namespace,
-            label_selector=self.label_selector,
-            history=self.history,
-            clock=self.clock,
-            priority=self.input_priority,
-            # The app owns the process: collections must not land in key presses.
-            collector=Collector(quiet_for=self.input_priority.quiet_for),
-            watch=self.watch_settings,
-        )
-        await self.push_screen(MainScreen())
-        self.poll()
+        await self.push_screen(MainScreen(self.session))
+        self.session.start(self)
         # The header counts down to the next retry and ages the data between refreshes.
-        self.set_interval(1.0, self._tick_header)
+        self.set_interval(1.0, self._tick_headers)
 
     async def on_event(self, event: events.Event) -> None:
         # A refresh joining in its worker thread steps aside while input is handled.
         if isinstance(event, USER_INPUT) and not event.is_forwarded:
-            self.input_priority.input_arrived()
+            self.session.priority.input_arrived()
         await super().on_event(event)
 
     def _theme_changed(self, theme) -> None:
@@ -146,83 +98,43 @@ class KtopApp(App):
 
     async def on_unmount(self) -> None:
         use_thresholds()  # the marks belong to this app while it runs
-        # A start that failed before on_mount (a missing stylesheet, a terminal
-        # error) leaves nothing to close: no second traceback on top of the first.
-        if self.live is not None:
-            await self.live.close()
-        if self.http is not None:
-            await self.http.aclose()
+        await self.session.close()
 
-    # -- polling ----------------------------------------------------------
+    # -- what the session says (ClusterSession's Listener, as messages) -------------------------
 
-    @work(exclusive=True, group="poll")
-    async def poll(self) -> None:
-        try:
-            self.place.version = (await self.api.version()).gitVersion
-        except KubeError:
-            pass  # the first refresh reports what is wrong
-        self.run_worker(self._check_namespace(), group="namespace-check", exclusive=True)
-        while True:
-            if not self.paused:
-                await self.refresh_now()
-            delay = self.delay_after(self.snapshot)
-            self.next_refresh_at = None if self.paused else self.clock() + delay
-            self._tick_header()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    def snapshot_ready(self, session: ClusterSession, snapshot: Snapshot) -> None:
+        self.post_message(SnapshotReady(session, snapshot))
 
-    def delay_after(self, snapshot: Snapshot | None) -> float:
-        """The interval, or a backoff while requests fail for reasons that may pass.
+    def refresh_failed(self, session: ClusterSession, message: str) -> None:
+        self.post_message(RefreshFailed(session, message))
 
-        A 403 or a missing metrics API is a state, not a hiccup: the other
-        lists still refresh at the normal interval. Everything else (server
-        down, timeouts, 5xx, 429, broken bodies) backs off for all requests,
-        and so does a refresh that failed on a bug of ktopui's own.
-        """
-        if self.internal_failures:
-            return next_delay(self.interval, self.internal_failures)
-        if snapshot is None:
-            return self.interval
-        transient = [
-            h for h in snapshot.health.values()
-            if h.error is not None and not isinstance(h.error, (Forbidden, MetricsUnavailable))
-        ]
-        failures = max((h.failures for h in transient), default=0)
-        retry_after = max(
-            (getattr(h.error, "retry_after", None) or 0 for h in transient), default=0
-        )
-        if not failures and snapshot.loading:
-            return min(self.interval, LOADING_INTERVAL)  # show each list as soon as it is in
-        return next_delay(self.interval, failures, retry_after=retry_after or None)
+    def namespace_missing(self, session: ClusterSession, namespace: str) -> None:
+        self.post_message(NamespaceMissing(session, namespace))
 
-    async def refresh_now(self) -> None:
-        try:
-            snapshot = await self.live.refresh()
-        except Exception as err:  # a bug, not a cluster problem: keep running, say so, back off
-            self.internal_failures += 1
-            if self.internal_failures == 1:
-                log.exception("refresh failed unexpectedly")
-            else:
-                log.error("refresh failed unexpectedly again (%d in a row): %r", self.internal_failures, err)
-            self._show_note(f"internal error during refresh: {err!r}")
-            return
-        self.internal_failures = 0
-        previous, self.snapshot = self.snapshot, snapshot
-        if self.namespace_missing and snapshot.pods:
-            self.namespace_missing = False  # created since: it has pods now
-        self._show(snapshot)
-        if previous is not None and previous is not snapshot:
-            self.live.retire(previous)
-            previous = snapshot = None  # (the retired one must have no other holder here)
-            await self.live.release_retired()  # in a worker thread, not this one
-        self.refresh_count += 1  # (a refresh is done when what it replaced is freed)
+    def scheduled(self, session: ClusterSession) -> None:
+        self.post_message(RefreshScheduled(session))
 
-    def _tick_header(self) -> None:
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        began = time.perf_counter()
+        self._show(message.snapshot)
+        self.show_seconds = time.perf_counter() - began
+        self.refresh_count += 1
+
+    def on_refresh_failed(self, message: RefreshFailed) -> None:
         for header in self.screen.query(ClusterHeader):
-            header.next_refresh_at = self.next_refresh_at
+            header.note = message.text
+            header.refresh()
+
+    def on_namespace_missing(self, message: NamespaceMissing) -> None:
+        self.notify(f'Namespace "{message.namespace}" does not exist. Press {self.key_for("namespace", "s")} to '
+                    "pick another.", severity="warning", markup=False, timeout=10)
+        self._show(self.session.snapshot)
+
+    def on_refresh_scheduled(self, message: RefreshScheduled) -> None:
+        self._tick_headers()
+
+    def _tick_headers(self) -> None:
+        for header in self.screen.query(ClusterHeader):
             header.refresh()
 
     def _show(self, snapshot: Snapshot | None) -> None:
@@ -230,74 +142,39 @@ class KtopApp(App):
         if isinstance(screen, DashboardScreen):
             screen.show(snapshot)
 
-    def _show_note(self, note: str) -> None:
-        for header in self.screen.query(ClusterHeader):
-            header.note = note
-            header.refresh()
-
-    def wake(self) -> None:
-        """Refresh now instead of at the next tick."""
-        self._wake.set()
-
     # -- actions ------------------------------------------------------------
 
     def action_pause(self) -> None:
-        self.paused = not self.paused
-        log.info("updates %s", "paused" if self.paused else "resumed")
-        self._show(self.snapshot)
-        if not self.paused:
-            self.wake()
+        self.session.pause(not self.session.paused)
+        self._show(self.session.snapshot)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     def action_doctor(self) -> None:
-        self.push_screen(DoctorScreen())
+        self.push_screen(DoctorScreen(self.session))
 
     def action_pick_namespace(self) -> None:
         self._pick_namespace()
 
     @work(exclusive=True, group="namespaces")
     async def _pick_namespace(self) -> None:
+        session = self.session
         listed = True
         try:
-            names = await self.api.list_namespaces()
+            names = await session.namespaces()
         except KubeError:
             # Not allowed to list namespaces: offer the ones we can see (any other can be typed).
             listed = False
-            seen = self.snapshot.namespaces() if self.snapshot else set()
-            names = sorted(seen | {ns for ns in (self.namespace, self.conn.namespace) if ns})
+            seen = session.snapshot.namespaces() if session.snapshot else set()
+            names = sorted(seen | {ns for ns in (session.scope.namespace, session.conn.namespace) if ns})
         # Preselect the current scope; when showing all, the namespace the context names, if it
         # names one (not the "default" kubectl falls back to), else all namespaces.
-        context_ns = self.conn.namespace if self.conn.namespace_source == "context" else ""
-        choice = await self.push_screen_wait(NamespaceScreen(names, self.namespace or context_ns, listed=listed))
-        if choice is not None and choice != self.namespace:
-            self.set_namespace(choice)
-
-    async def _check_namespace(self) -> None:
-        """Say so when the namespace in scope does not exist (only a user who may list namespaces can tell)."""
-        namespace = self.namespace
-        if not namespace:
-            return
-        try:
-            missing = namespace not in await self.api.list_namespaces()
-        except KubeError:
-            return
-        if missing and namespace == self.namespace:
-            self.namespace_missing = True
-            self.notify(f'Namespace "{namespace}" does not exist. Press {self.key_for("namespace", "s")} to pick '
-                        "another.", severity="warning", markup=False, timeout=10)
-            self._show(self.snapshot)
-
-    def set_namespace(self, namespace: str) -> None:
-        self.namespace = namespace
-        self.namespace_missing = False
-        self.run_worker(self._check_namespace(), group="namespace-check", exclusive=True)
-        self.live.set_scope(namespace=namespace)
-        if self.snapshot is not None:
-            self.snapshot = replace(self.snapshot, pods=self.snapshot.pods_in(namespace), pods_by_key=None)
-        self._show(self.snapshot)
-        self.wake()
+        context_ns = session.conn.namespace if session.conn.namespace_source == "context" else ""
+        current = session.scope.namespace
+        choice = await self.push_screen_wait(NamespaceScreen(names, current or context_ns, listed=listed))
+        if choice is not None and choice != session.scope.namespace:
+            session.set_namespace(choice)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -8,17 +8,15 @@ retry are the last to go.
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widget import Widget
 
 from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
-from ktopui.live.state import Snapshot
+from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
-from ktopui.model.history import CPU, MEMORY, History
+from ktopui.model.history import CPU, MEMORY
+from ktopui.model.snapshot import Snapshot
 from ktopui.model.quantity import percent
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
@@ -51,43 +49,27 @@ LOOKS_WITHOUT_COLOUR = {
 }
 
 
-@dataclass
-class Place:
-    """What the header says about the connection; fixed for a session."""
-
-    context: str
-    server: str
-    version: str = ""
-
-
 class ClusterHeader(Widget):
+    """What the screen's session is connected to, how busy it is, how fresh its data."""
+
     DEFAULT_CSS = "ClusterHeader { height: 3; }"
 
-    def __init__(
-        self, place: Place, history: History, *, clock: Callable[[], float] = time.time, id: str | None = None
-    ) -> None:
+    def __init__(self, session: ClusterSession, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.place = place
-        self.history = history
-        self.clock = clock
+        self.session = session
+        self.place = session.place
+        self.history = session.history
+        self.clock = session.clock
         self.snapshot: Snapshot | None = None
         self.scope = "all namespaces"
-        self.paused = False
-        self.interval = 2.0
-        self.note = ""  # a transient message (e.g. "namespace switched")
-        self.next_refresh_at: float | None = None
-        # The line is redrawn every second. Its snapshot is held weakly: the one
-        # replaced must die in the app's worker thread, not here at the next
-        # redraw (freeing 150,000 pods' rows took 5-30 ms of the UI thread).
-        self._coverage_of: tuple[weakref.ref[Snapshot], list[Part]] | None = None
+        self.note = ""  # a transient message (e.g. an internal error)
+        self._coverage_of: tuple[Snapshot, list[Part]] | None = None  # (redrawn every second: made once)
 
-    def show(self, snapshot: Snapshot | None, *, scope: str, paused: bool, interval: float) -> None:
-        self.snapshot, self.scope, self.paused, self.interval = snapshot, scope, paused, interval
+    def show(self, snapshot: Snapshot | None, *, scope: str) -> None:
+        if snapshot is not self.snapshot:
+            self._coverage_of = None
+        self.snapshot, self.scope = snapshot, scope
         self.refresh()
-
-    def let_go(self) -> None:
-        """Drop the snapshot (its screen is put away): show() brings the current one."""
-        self.snapshot, self._coverage_of = None, None
 
     def _look(self, meaning: str) -> str:
         return (LOOKS_WITHOUT_COLOUR if self.app.no_color else LOOKS)[meaning]
@@ -141,7 +123,7 @@ class ClusterHeader(Widget):
         if s is None:
             return [Part(Text(" connecting…", style="dim"), KEEP_ALWAYS)]
         parts = []
-        if self.paused:
+        if self.session.paused:
             parts.append(Part(Text(" ⏸ PAUSED (space resumes) ", style=self._look("paused")), KEEP_ALWAYS, shrink=9))
         t = s.totals
         measured = s.metrics_error is None and any(n.has_metrics for n in s.nodes)
@@ -163,7 +145,7 @@ class ClusterHeader(Widget):
             spark = sparkline(self.history.last(history_keys.CLUSTER, metric, HEADER_SPARK), HEADER_SPARK, total)
             parts.append(Part(Text(spark, style=self._look("spark")), KEEP_EXTRA, lead=" "))
         parts.append(Part(self._age(s), KEEP_AGE, lead="  │"))
-        parts.append(Part(Text(f"every {self.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))
+        parts.append(Part(Text(f"every {self.session.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))
         return parts
 
     def _age(self, s: Snapshot) -> Text:
@@ -253,8 +235,8 @@ class ClusterHeader(Widget):
             short = Part(Text(f"data ({age} ago)", style=self._look("error")), KEEP_AGE, lead=" — ")
             parts.append(Part(Text(f"data from {since} ({age} ago)", style=self._look("error")), KEEP_DETAIL - 2,
                               lead=" — ", instead=short))
-        if self.next_refresh_at is not None:
-            wait = max(0.0, self.next_refresh_at - self.clock())
+        if self.session.next_refresh_at is not None:
+            wait = max(0.0, self.session.next_refresh_at - self.clock())
             parts.append(Part(Text(f"retry in {wait:.0f}s", style="bold"), KEEP_AGE, lead="; "))
         if len(problems) > 1:
             parts.append(Part(Text(f"(+{len(problems) - 1} more)", style=self._look("error")), KEEP_DETAIL - 10,
@@ -263,9 +245,9 @@ class ClusterHeader(Widget):
 
     def _coverage(self, s: Snapshot) -> list[Part]:
         """How much of the cluster reports usage: silent gaps are what k9s hides."""
-        if self._coverage_of is not None and self._coverage_of[0]() is s:
+        if self._coverage_of is not None and self._coverage_of[0] is s:
             return self._coverage_of[1]
-        nodes, pods, running = s.coverage()
+        nodes, pods, running = s.coverage
         line = Text(" usage reported by ", style="dim")
         line.append(f"{nodes}/{len(s.nodes)}", style="bold" if nodes == len(s.nodes) else "bold yellow")
         line.append(" nodes, ", style="dim")
@@ -276,5 +258,5 @@ class ClusterHeader(Widget):
         if not_ready:
             text = Text(f"{len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style=self._look("alarm"))
             parts.append(Part(text, KEEP_AGE, lead=" │ "))
-        self._coverage_of = (weakref.ref(s), parts)
+        self._coverage_of = (s, parts)
         return parts

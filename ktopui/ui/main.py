@@ -54,16 +54,20 @@ def run(args: argparse.Namespace) -> int:
 def build_app(args: argparse.Namespace, conn: ClusterConnection, settings: config.Settings,
               environ: Mapping[str, str]) -> KtopApp:
     """The dashboard for these flags and config-file settings (a flag wins over the file)."""
+    from ktopui.live.session import ClusterSession
     from ktopui.ui import remembered_theme
     from ktopui.ui.app import KtopApp
     from ktopui.ui.settings import vocabulary
 
     state = remembered_theme.state_path(environ)
-    return KtopApp(
+    session = ClusterSession(
         conn,
         namespace=dashboard_scope(args, conn.namespace, conn.namespace_source),
         label_selector=args.selector,
         interval=settings.interval if args.interval is None else args.interval,
+    )
+    return KtopApp(
+        session,
         settings=settings,
         theme=remembered_theme.recall(state, settings.theme, vocabulary().themes),
         remember_theme=lambda theme: remembered_theme.remember(state, theme, settings.theme),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from ktopui.kube.connection import load_connection
+from ktopui.live.session import ClusterSession
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui.app import KtopApp
@@ -46,9 +46,9 @@ def start_cluster() -> SimServer:
 def scene_app(server: SimServer, workdir: Path) -> KtopApp:
     kubeconfig = server.write_kubeconfig(workdir / "kubeconfig", context="demo")
     # The clock is frozen, so the regular 2 s refreshes re-read identical data.
-    app = KtopApp(load_connection(kubeconfig=str(kubeconfig)), interval=2, clock=server.cluster.clock.now)
-    app.place.server = SHOWN_SERVER
-    return app
+    session = ClusterSession.from_kubeconfig(kubeconfig=str(kubeconfig), interval=2, clock=server.cluster.clock.now)
+    session.place.server = SHOWN_SERVER
+    return KtopApp(session)
 
 
 async def wait_for_refresh(app: KtopApp, pilot: Pilot, since: int) -> None:
@@ -66,7 +66,7 @@ async def prime(app: KtopApp, pilot: Pilot, server: SimServer, samples: int = SA
     for _ in range(samples - 1):
         server.cluster.advance(RESOLUTION)
         count = app.refresh_count
-        app.wake()
+        app.session.wake()
         await wait_for_refresh(app, pilot, count)
 
 
@@ -75,7 +75,7 @@ async def show(app: KtopApp, pilot: Pilot, server: SimServer, scene: str) -> Non
     if scene in FAULTS:
         FAULTS[scene](server.faults)
         count = app.refresh_count
-        app.wake()
+        app.session.wake()
         await wait_for_refresh(app, pilot, count)
     await pilot.press(*SCENES[scene])
     if scene == "doctor":

@@ -29,7 +29,9 @@ def vocabulary() -> config.Vocabulary:
     from textual.theme import BUILTIN_THEMES
 
     from ktopui.ui.app import KtopApp
-    from ktopui.ui.screens import DashboardScreen, DoctorScreen, HelpScreen, MainScreen, NamespaceScreen
+    from ktopui.ui.dashboard import DashboardScreen
+    from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+    from ktopui.ui.screens import MainScreen
     from ktopui.ui.table import RowTable
 
     bindings: dict[str, config.Binding] = {}

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from ktopui.kube.connection import load_connection
+from ktopui.live.session import ClusterSession
 from ktopui.ui.app import KtopApp
 from ktopui.ui.table import RowTable
 
+APP_OPTIONS = ("settings", "theme", "remember_theme")
+
 
 def make_app(kubeconfig, **kw) -> KtopApp:
-    conn = load_connection(kubeconfig=str(kubeconfig))
-    return KtopApp(conn, interval=kw.pop("interval", 60), **kw)
+    """The dashboard on this kubeconfig: KtopApp's options, and the session's (interval 60 s unless given)."""
+    app_options = {name: kw.pop(name) for name in APP_OPTIONS if name in kw}
+    session = ClusterSession(load_connection(kubeconfig=str(kubeconfig)), interval=kw.pop("interval", 60), **kw)
+    return KtopApp(session, **app_options)
 
 
 async def refreshed(app: KtopApp, pilot, count: int = 1, *, since: int | None = None) -> None:
@@ -25,7 +30,7 @@ async def refreshed(app: KtopApp, pilot, count: int = 1, *, since: int | None = 
 
 async def refresh(app: KtopApp, pilot) -> None:
     before = app.refresh_count
-    app.wake()
+    app.session.wake()
     await refreshed(app, pilot, since=before)
 
 

@@ -1,0 +1,91 @@
+"""What one refresh shows: node rows, the pods, each list's health, totals. Frozen once made.
+
+The UI reads a snapshot while the next join runs; nothing changes it, and
+nothing has to hand it back: what it holds is freed when nothing refers to
+it any more (live/memory.py says how, off the UI thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from ktopui.kube.errors import KubeError, MetricsUnavailable
+from ktopui.model.nodes import NodeRow
+from ktopui.model.pod_view import PodRowsView
+from ktopui.model.pods import PodRow
+
+SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How the last request for one list went."""
+
+    ok_at: float | None = None  # wall-clock time of the last success
+    error: KubeError | None = None
+    failures: int = 0  # consecutive
+    # Nodes and pods whose watch cannot work are listed every `relist_every`
+    # seconds instead; `relisting` says why in plain words ("" while watched).
+    relisting: str = ""
+    relist_every: float = 0.0
+    listed_at: float | None = None  # wall-clock time of the last complete LIST
+
+
+@dataclass(frozen=True)
+class Totals:
+    cpu_milli: int = 0
+    cpu_allocatable_milli: int = 0
+    mem_bytes: int = 0
+    mem_allocatable_bytes: int = 0
+
+
+class Coverage(NamedTuple):
+    """How much of the cluster reports usage."""
+
+    nodes_measured: int = 0
+    pods_measured: int = 0
+    pods_running: int = 0
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class Snapshot:
+    nodes: Sequence[NodeRow]
+    pods: PodRowsView  # in (name, namespace) order, the order tables show ties in; rows made as looked at
+    health: Mapping[str, SourceHealth]
+    newest_metrics: float | None = None  # epoch seconds of the newest metrics timestamp
+    clock_offset: float = 0.0  # the server's clock less ours: ages are told by the server's clock
+    totals: Totals = Totals()
+    loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
+    coverage: Coverage = Coverage()
+
+    def pod(self, namespace: str, name: str) -> PodRow | None:
+        return self.pods.pod(namespace, name)
+
+    def pods_on(self, node: str) -> PodRowsView:
+        """The pods of one node, in the order of `pods` (the same view when asked again)."""
+        return self.pods.on_node(node)
+
+    def namespaces(self) -> set[str]:
+        """The namespaces the pods are in."""
+        return self.pods.namespaces()
+
+    def in_namespace(self, namespace: str) -> Snapshot:
+        """This snapshot with only the pods of one namespace ("": all of them)."""
+        if not namespace:
+            return self
+        pods = self.pods.in_namespace(namespace)
+        return replace(self, pods=pods, coverage=Coverage(self.coverage.nodes_measured, *pods.coverage()))
+
+    @property
+    def metrics_error(self) -> MetricsUnavailable | None:
+        for source in ("node metrics", "pod metrics"):
+            error = self.health[source].error
+            if isinstance(error, MetricsUnavailable):
+                return error
+        return None
+
+    @property
+    def errors(self) -> dict[str, KubeError]:
+        return {name: h.error for name, h in self.health.items() if h.error is not None}
