@@ -118,7 +118,7 @@ def test_replicas_share_one_spec_summary():
 def test_container_rows_come_from_the_summaries_on_demand():
     p = pod([container("app", "100m", lim_cpu="200m"), container("log", "50m")], init=[container("setup", "1")])
     (row,) = pod_rows([p], [_metrics("p", app="100m", log="1500000n")])
-    assert [(c.name, c.kind, c.has_metrics) for c in row.containers] == [
+    assert [(c.name, c.role, c.has_metrics) for c in row.containers] == [
         ("setup", "init", False), ("app", "app", True), ("log", "app", True),
     ]
     assert [c.usage.cpu_milli for c in row.containers[1:]] == [100, 2]  # each rounded up on its own

@@ -102,9 +102,9 @@ async def top_pods(api: KubeAPI, args: argparse.Namespace, namespace: str) -> Re
         metrics = [await api.get_pod_metrics(scope, args.name)]
     else:
         # A table needs only names and usage: decode just those.
-        kind = PodUsageList if table else PodMetricsList
+        shape = PodUsageList if table else PodMetricsList
         metrics = (
-            await api.list_pod_metrics(namespace=scope, label_selector=args.selector, kind=kind)
+            await api.list_pod_metrics(namespace=scope, label_selector=args.selector, shape=shape)
         ).items
     if metrics and args.field_selector:
         # The metrics API only knows metadata.name/namespace field selectors;

@@ -223,12 +223,12 @@ class KubeAPI:
 
     # -- metrics.k8s.io ---------------------------------------------------
 
-    async def list_node_metrics(self, *, label_selector: str = "", kind: type = NodeMetricsList) -> NodeMetricsList:
-        """The node metrics list; `kind` may name a leaner shape to decode (e.g. NodeSampleMetricsList)."""
+    async def list_node_metrics(self, *, label_selector: str = "", shape: type = NodeMetricsList) -> NodeMetricsList:
+        """The node metrics list; `shape` may name a leaner one to decode (e.g. NodeSampleMetricsList)."""
         base = await self._metrics_base()
         return await self._get(
             f"{base}/nodes",
-            kind,
+            shape,
             Target("list", "nodes.metrics.k8s.io"),
             items=self.seen.get("nodes"),
             labelSelector=label_selector,
@@ -241,14 +241,14 @@ class KubeAPI:
         )
 
     async def list_pod_metrics(
-        self, *, namespace: str = "", label_selector: str = "", kind: type = PodMetricsList
+        self, *, namespace: str = "", label_selector: str = "", shape: type = PodMetricsList
     ) -> PodMetricsList:
-        """The pod metrics list; `kind` may name a leaner shape to decode (e.g. PodUsageList)."""
+        """The pod metrics list; `shape` may name a leaner one to decode (e.g. PodUsageList)."""
         base = await self._metrics_base()
         path = f"{base}/namespaces/{_segment(namespace)}/pods" if namespace else f"{base}/pods"
         return await self._get(
             path,
-            kind,
+            shape,
             Target("list", "pods.metrics.k8s.io", namespace),
             items=self.seen.get("pods"),
             labelSelector=label_selector,
@@ -267,14 +267,14 @@ class KubeAPI:
 
     # -- transport --------------------------------------------------------
 
-    async def _get(self, path: str, kind: type[T], target: Target, *, items: int | None = None,
+    async def _get(self, path: str, shape: type[T], target: Target, *, items: int | None = None,
                    **params: str) -> T:
-        """GET `path` decoded as `kind`; `items`: how many objects the answer can hold (None: unknown)."""
+        """GET `path` decoded as `shape`; `items`: how many objects the answer can hold (None: unknown)."""
         query = {k: v for k, v in params.items() if v}
         # A single object is budgeted like any small answer, whatever its kind.
         body = await self.fetch("GET", path, target, params=query,
                                 budget=self.limits.budget(target.resource if not target.name else "", items))
-        return decode(body, kind, what=target.describe())
+        return decode(body, shape, what=target.describe())
 
     async def fetch(self, method: str, path: str, target: Target, *, budget: Budget | None = None,
                     **request: object) -> bytearray:

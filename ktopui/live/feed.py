@@ -261,7 +261,7 @@ class ApiFeed:
         new pod metrics list when one is due."""
         watched = {source: self._watch(source) for source in ("nodes", "pods")}
         (node_result,), _ = await asyncio.gather(
-            asyncio.gather(self.api.list_node_metrics(kind=NodeSampleMetricsList), return_exceptions=True),
+            asyncio.gather(self.api.list_node_metrics(shape=NodeSampleMetricsList), return_exceptions=True),
             # The first screen (and a new scope) waits for the nodes; a huge pod
             # list may come later.
             asyncio.gather(
@@ -287,7 +287,7 @@ class ApiFeed:
             self.pod_metrics_fetches += 1
             (fetches["pod metrics"],) = await asyncio.gather(
                 self.api.list_pod_metrics(namespace=self.scope.namespace, label_selector=self.scope.label_selector,
-                                          kind=RawList),
+                                          shape=RawList),
                 return_exceptions=True,
             )
             if newest is not None and not isinstance(fetches["pod metrics"], BaseException):

@@ -19,7 +19,7 @@ from ktopui.model.samples import PodSample, container_usage
 
 class ContainerRow(msgspec.Struct, gc=False):
     name: str
-    kind: str = "app"  # "app" | "sidecar" | "init"
+    role: str = "app"  # "app" | "sidecar" | "init"
     usage: Usage = msgspec.field(default_factory=Usage)
     has_metrics: bool = False
     requests: Amounts = msgspec.field(default_factory=Amounts)
@@ -54,7 +54,7 @@ CONTAINERS = Kind(
     filter_text=_name,
     values={
         "name": _name,
-        "kind": attrgetter("kind"),
+        "role": attrgetter("role"),
         "state": attrgetter("state"),
         "restarts": attrgetter("restarts"),
         "cpu": attrgetter("usage.cpu_milli"),
@@ -82,7 +82,7 @@ def container_rows(info: PodInfo | None, sample: PodSample | None) -> list[Conta
             rows.append(ContainerRow(entry[0], "app", used, True, problems=dict(problems)))
         return rows
     for spec, (restarts, state) in zip(info.spec.containers, info.states):
-        row = ContainerRow(spec.name, spec.kind, requests=spec.requests, limits=spec.limits, restarts=restarts, state=state)
+        row = ContainerRow(spec.name, spec.role, requests=spec.requests, limits=spec.limits, restarts=restarts, state=state)
         problems = dict(spec.problems)
         entry = usage.get(spec.name)
         if entry is not None:

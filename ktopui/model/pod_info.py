@@ -31,7 +31,7 @@ class ContainerSpec(msgspec.Struct, frozen=True, gc=False):
     """One container as its spec declares it (shared by every replica)."""
 
     name: str
-    kind: str  # "app" | "sidecar" | "init"
+    role: str  # "app" | "sidecar" | "init"
     requests: Amounts
     limits: Amounts
     problems: Mapping[str, str]
@@ -98,11 +98,11 @@ def parse_resources(rl: ResourceList, label: str, problems: dict[str, str]) -> R
     return out
 
 
-def _container_spec(c: Container, kind: str) -> ContainerSpec:
+def _container_spec(c: Container, role: str) -> ContainerSpec:
     problems: dict[str, str] = {}
     requests = amounts_of(parse_resources(c.resources.requests, "request", problems))
     limits = amounts_of(parse_resources(c.resources.limits, "limit", problems))
-    return ContainerSpec(sys.intern(c.name), kind, requests, limits, MappingProxyType(problems) if problems else NO_PROBLEMS)
+    return ContainerSpec(sys.intern(c.name), role, requests, limits, MappingProxyType(problems) if problems else NO_PROBLEMS)
 
 
 def _bounded(containers: tuple[ContainerSpec, ...], resource: str) -> dict:
@@ -112,7 +112,7 @@ def _bounded(containers: tuple[ContainerSpec, ...], resource: str) -> dict:
     be set, which overstates the percentage when some containers are
     unbounded; here the unbounded ones are left out and flagged instead.
     """
-    running = [c for c in containers if c.kind != "init"]
+    running = [c for c in containers if c.role != "init"]
     limits = [(c.name, c.limits.cpu_milli if resource == "cpu" else c.limits.mem_milli) for c in running]
     bounded = [(name, lim) for name, lim in limits if lim is not None]
     return {

@@ -1,17 +1,15 @@
 """A virtual table: only the visible lines are formatted.
 
 Textual's DataTable rebuilds per-row structures on every change and stalls
-past ~10,000 rows. This widget keeps the rows as given (in name order),
-filters and sorts positions into them (numpy arrays, each column's values
-taken once per rows list), and formats a line only when Textual asks for it
-(`render_line`, kept per row object), so a refresh of 150,000 pods costs one
-argsort, not 150,000 widgets. The cursor follows a row *key*, so it stays on
-the same node or pod wherever sorting moves it.
+past ~10,000 rows. This widget keeps the rows as given, filters and sorts
+positions into them (row_order.py), and formats a line only when Textual
+asks for it (`render_line`, kept per row object), so a refresh of 150,000
+pods costs one argsort, not 150,000 widgets. The cursor follows a row *key*,
+so it stays on the same node or pod wherever sorting moves it.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,13 +25,12 @@ from textual.strip import Strip
 
 from ktopui.model.history import History
 from ktopui.model.kinds import Kind
-from ktopui.model.pod_view import PodRowsView
-from ktopui.model.sorting import IntegerColumn, Ordered, order_of_other_values
-from ktopui.model.text_widths import TextWidths, text_widths
+from ktopui.model.sorting import Ordered
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import qualified, shorten
 from ktopui.ui.columns import Column
 from ktopui.ui.layout import GAP, Layout, lay_out
+from ktopui.ui.row_order import RowOrder
 
 # Lines kept formatted (a few screens' worth): a repaint of rows that did not
 # change (a focus change, the view switched back, the cursor moving one line)
@@ -95,19 +92,11 @@ class RowTable(ScrollView, can_focus=True):
         self.kind = kind
         self.history = history
         self.empty_message = empty_message
-        self._all_rows: Sequence[Any] = []
+        self._order = RowOrder(kind)  # the rows given, and the positions of those shown
         self._rows: Sequence[Any] = []  # sorted and filtered: what is shown (an Ordered view)
         self._index: dict[Any, int] | None = None  # row key -> position in rows, built when needed
         self.pending = False  # rows came while the table was hidden: sorted when it is shown
         self._held: Any = None  # meanwhile, the row that was under the cursor
-        # Between refreshes the rows stay the same list: keep their name order
-        # (the base), each column's values and each row's filter text, so a
-        # sort key costs one argsort and a filter key a string search.
-        self._by_name: tuple[Any, Sequence[Any]] | None = None  # (rows as given, the base)
-        self._values: dict[str, Any] = {}  # column id -> IntegerColumn, or the plain values
-        self._texts: list[str] | None = None  # each base row's filter text, in lower case
-        self._keep: tuple[str, np.ndarray] | None = None  # (filter, positions in the base it keeps)
-        self._in_name_order = False
         self.sort_column = ""
         self.sort_descending = False
         self.filter_text = ""
@@ -115,7 +104,6 @@ class RowTable(ScrollView, can_focus=True):
         self._cursor = 0
         self._layout: Layout | None = None
         self._layout_of: tuple = ()  # (width, sort column, text widths) the layout was made for
-        self._widths: dict[str, TextWidths] | None = None  # text column id -> its TextWidths, per rows list
         # id(row) -> (row, (width, layout, style of the line, palette, history stamps), strip).
         # A row is never changed once made (a refresh brings new row objects) and
         # the stamps say whether its trends' history changed, so a line is the same
@@ -131,8 +119,8 @@ class RowTable(ScrollView, can_focus=True):
         if list(columns) == self.columns:
             return
         self.columns = list(columns)
-        self._layout, self._widths = None, None
-        self._values = {}
+        self._layout = None
+        self._order.columns_changed()
         self.forget_lines()
         if self._column(self.sort_column) is None:
             self.sort_column, self.sort_descending = "name", False
@@ -144,10 +132,9 @@ class RowTable(ScrollView, can_focus=True):
         `in_name_order`: the rows already come in their kind's name order (the
         dashboard's pod rows do), which spares sorting 150,000 names.
         """
-        if rows is self._all_rows:
+        if rows is self._order.rows:
             return  # the same list again: a refresh in which nothing changed
-        self._all_rows = rows
-        self._in_name_order = in_name_order
+        self._order.set_rows(rows, in_name_order=in_name_order)
         self._rebuild()
 
     def start_over(self, rows: Sequence[Any], *, sort: tuple[str, bool]) -> None:
@@ -157,8 +144,7 @@ class RowTable(ScrollView, can_focus=True):
         self.sort_column, self.sort_descending = sort
         self.cursor_key, self._cursor = None, 0
         self.forget_lines()
-        self._all_rows = rows
-        self._in_name_order = False
+        self._order.set_rows(rows, in_name_order=False)
         self._rebuild()
         self.scroll_to(y=0, animate=False)
 
@@ -204,7 +190,8 @@ class RowTable(ScrollView, can_focus=True):
                 # rows shown before (a whole metrics list's samples at 150,000
                 # pods) are let go while the table waits.
                 self._held = self._rows[self._cursor] if self._cursor < len(self._rows) else None
-                self._rows, self._by_name, self._values, self._texts, self._keep, self._index = [], None, {}, None, None, None
+                self._rows, self._index = [], None
+                self._order.let_go()
             self.pending = True
             return
         if self.pending:
@@ -213,9 +200,9 @@ class RowTable(ScrollView, can_focus=True):
             under_cursor = self._rows[self._cursor] if self._cursor < len(self._rows) else None
         self.pending = False
         at_top = self._cursor == 0 and under_cursor is not None
-        base = self._base()
-        keep = self._kept(base)  # positions in base that pass the filter (None: all)
-        order = self._order(base, keep)  # positions in base, in the order shown
+        base = self._order.base()
+        keep = self._order.kept(self.filter_text)  # positions in base that pass the filter (None: all)
+        order = self._order.order(self._column(self.sort_column), self.sort_descending, keep)  # as shown
         rows = self._rows = Ordered(base, order)
         self._index = None
         self.virtual_size = Size(self.size.width, len(rows) + 1)
@@ -226,10 +213,8 @@ class RowTable(ScrollView, can_focus=True):
             found = 0
             self.cursor_key = self.kind.key(rows[0])
         elif under_cursor is not None and self.cursor_key is not None:
-            # base is in name order: the row under the cursor (or its
-            # successor after a refresh) is found by bisection, not by a scan
-            # or an index of 150,000 keys.
-            at = self._in_name_order_at(base, under_cursor)
+            # The row under the cursor (or its successor after a refresh), found in base.
+            at = self._order.position(under_cursor)
             if at is None:
                 found = self._find(self.cursor_key)
             elif at >= 0:
@@ -244,68 +229,6 @@ class RowTable(ScrollView, can_focus=True):
             self.cursor_key = self.kind.key(rows[self._cursor]) if rows else None
         self._scroll_cursor_into_view()
         self.refresh()
-
-    def _base(self) -> Sequence[Any]:
-        """All rows in name order; what filtering and sorting give positions into."""
-        if self._by_name is None or self._by_name[0] is not self._all_rows:
-            rows = self._all_rows
-            # (rows in name order are taken as they are: the caller does not change them)
-            base = rows if self._in_name_order else sorted(rows, key=self.kind.order)
-            self._by_name = (rows, base)
-            self._values, self._texts, self._keep, self._widths = {}, None, None, None
-        return self._by_name[1]
-
-    def _kept(self, base: Sequence[Any]) -> np.ndarray | None:
-        if not self.filter_text:
-            self._texts = None  # (150,000 strings: kept only while a filter is on)
-            return None
-        if self._keep is None or self._keep[0] != self.filter_text:
-            if self._texts is None:
-                if isinstance(base, PodRowsView):  # (no row made per pod)
-                    self._texts = [text.lower() for text in base.texts(self.kind.filter_text)]
-                else:
-                    self._texts = [self.kind.filter_text(r).lower() for r in base]
-            needle = self.filter_text.lower()
-            kept = [i for i, text in enumerate(self._texts) if needle in text]
-            self._keep = (self.filter_text, np.array(kept, dtype=np.int64))
-        return self._keep[1]
-
-    def _order(self, base: Sequence[Any], keep: np.ndarray | None) -> np.ndarray:
-        """Positions in `base` of the rows kept, sorted by the sort column (ties in name order)."""
-        column = self._column(self.sort_column)
-        if column is None:
-            return np.arange(len(base)) if keep is None else keep
-        values = self._values.get(column.id)
-        if values is None:  # each row's value, once per rows list: sorting again is an argsort
-            if isinstance(base, PodRowsView):  # (no row made per pod)
-                raw = base.values(column.sort)
-            else:
-                raw = list(map(self.kind.values[column.sort], base))
-            values = self._values[column.id] = IntegerColumn.of(raw) or raw
-        if isinstance(values, IntegerColumn):
-            if keep is None:
-                return values.order(self.sort_descending)
-            return keep[IntegerColumn(values.values[keep], values.missing[keep]).order(self.sort_descending)]
-        # (not ints: IntegerColumn.of was tried once, when the values were read)
-        if keep is None:
-            return np.array(order_of_other_values(values, descending=self.sort_descending), dtype=np.int64)
-        subset = [values[i] for i in keep.tolist()]
-        return keep[np.array(order_of_other_values(subset, descending=self.sort_descending), dtype=np.int64)]
-
-    def _in_name_order_at(self, base: Sequence[Any], row: Any) -> int | None:
-        """Where the row with `row`'s key sits in `base` (in name order): -1 if
-        it is not there, None if names do not compare (then nothing can be bisected)."""
-        order, key = self.kind.order, self.kind.key(row)
-        name = order(row)
-        try:
-            at = bisect.bisect_left(base, name, key=order)
-        except TypeError:
-            return None
-        while at < len(base) and order(base[at]) == name:
-            if self.kind.key(base[at]) == key:
-                return at
-            at += 1
-        return -1
 
     def _column(self, column_id: str) -> Column | None:
         return next((c for c in self.columns if c.id == column_id), None)
@@ -327,7 +250,7 @@ class RowTable(ScrollView, can_focus=True):
         if at < len(self.rows) and self.kind.key(self.rows[at]) == key:
             return at
         if self._index is None:
-            self._index = {k: i for i, k in enumerate(map(self.row_key, self.rows))}
+            self._index = {k: i for i, k in enumerate(map(self.kind.key, self.rows))}
         return self._index.get(key)
 
     # -- movement -----------------------------------------------------------
@@ -403,28 +326,12 @@ class RowTable(ScrollView, can_focus=True):
 
     def layout(self) -> Layout:
         """The columns shown at the current width (see layout.py); the sorted one always."""
-        width, widths = self.line_width, self._text_widths()
+        width, widths = self.line_width, self._order.text_widths(self.columns)
         made_for = (width, self.sort_column, widths)
         if self._layout is None or self._layout_of != made_for:
             self._layout = lay_out(self.columns, width, texts=widths, pinned=self.sort_column)
             self._layout_of = made_for
         return self._layout
-
-    def _text_widths(self) -> dict[str, TextWidths]:
-        """Each text column's TextWidths over all rows (not only those the filter keeps, so a
-        filter does not move columns), once per rows list."""
-        if self._widths is None:
-            base = self._base() if self._all_rows else []
-            widths = {}
-            for column in self.columns:
-                if not column.flex:
-                    continue
-                measured = base.text_widths(column.sort) if isinstance(base, PodRowsView) else None
-                if measured is None:
-                    measured = text_widths([str(v) for v in map(self.kind.values[column.sort], base)])
-                widths[column.id] = measured
-            self._widths = widths
-        return self._widths
 
     def visible_column_ids(self) -> list[str]:
         return self.layout().ids()
@@ -451,8 +358,8 @@ class RowTable(ScrollView, can_focus=True):
         if not self.rows:
             if y == 2:
                 message = self.empty_message
-                if self.filter_text and self._all_rows:
-                    message = f"No match for {self.filter_text!r} among {len(self._all_rows):,} rows. Esc clears the filter."
+                if self.filter_text and self._order.rows:
+                    message = f"No match for {self.filter_text!r} among {len(self._order.rows):,} rows. Esc clears the filter."
                 text = escape_controls(message)[:width].center(width)
                 style = base + self.get_component_rich_style("row-table--empty")
                 return Strip([Segment(text, style)], width)

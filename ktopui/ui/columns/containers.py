@@ -18,7 +18,7 @@ def columns(history_key: Callable[[str], tuple]) -> list[Column]:
 
     return [
         text_column("name", "CONTAINER", 14, attrgetter("name"), 100, flex=True, grow=65, middle=True),
-        text_column("kind", "KIND", 7, attrgetter("kind"), 50),
+        text_column("role", "KIND", 7, attrgetter("role"), 50),
         text_column("status", "STATE", 11, lambda c: c.state or "-", 55, sort="state"),
         Column("restarts", "RESTARTS", 8, "restarts", lambda c, _h: str(c.restarts), priority=40,
                choice=("restarts", "")),
