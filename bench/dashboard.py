@@ -207,8 +207,8 @@ async def key_latency(app, pilot, presses: int, deadline: float) -> None:
     samples: dict[str, list[float]] = {}
     during_refresh = wanted = 0
     in_gc: list[float] = []  # of each press, the garbage collector's share
-    priority = getattr(app, "input_priority", None)  # the join steps aside for input
-    phase = (time.perf_counter(), app.refresh_count, priority.waited if priority else 0.0)
+    priority = app.session.priority  # the join steps aside for input
+    phase = (time.perf_counter(), app.refresh_count, priority.waited)
     for view, (home, switch) in VIEW_KEYS.items():
         await press(pilot, home)  # unmeasured: onto this view
         plan = [(group, key) for group, keys in KEY_GROUPS.items() for key in (keys or switch)]
@@ -231,7 +231,7 @@ async def key_latency(app, pilot, presses: int, deadline: float) -> None:
          p95=round(percentile(every, 95), 1) if every else None,
          gc_p95=round(percentile(in_gc, 95), 1) if in_gc else None, gc_max=round(max(in_gc, default=0), 1),
          phase_s=round(time.perf_counter() - phase[0], 1), phase_refreshes=app.refresh_count - phase[1],
-         join_waited_s=round(priority.waited - phase[2], 1) if priority else None)
+         join_waited_s=round(priority.waited - phase[2], 1))
 
 
 async def memory_after_history(app, steps: int, deadline: float) -> None:

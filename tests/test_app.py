@@ -459,7 +459,7 @@ async def test_a_repaint_of_unchanged_rows_formats_nothing_and_new_data_or_theme
         assert [list(s) for s in restyled] == [list(nodes.render_line(y)) for y in (1, 2)]
 
 
-async def test_what_the_snapshot_before_held_is_freed_off_the_ui_thread_once_the_screens_let_go(sim, monkeypatch):
+async def test_the_samples_of_the_list_before_are_freed_off_the_ui_thread_once_the_tables_let_go(sim, monkeypatch):
     import threading
 
     from helpers.watches import until
@@ -478,19 +478,18 @@ async def test_what_the_snapshot_before_held_is_freed_off_the_ui_thread_once_the
     app = make_app(kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        nodes = len(app.session.snapshot.nodes)
+        await pilot.press("2", "1")  # (both tables have shown the pods)
         await refresh(app, pilot)
-        await until(lambda: disposed, within=5, what="the snapshot before freed")
-        # Its node rows; its pods' samples are those of the pod metrics list
-        # still in use: nothing of them dies.
-        assert disposed == [(False, nodes)]
+        await pilot.pause(0.2)
+        # The same pods and metrics: the same view, nothing of it dies.
+        assert all(count == 0 for _, count in disposed)
         # After a new pod metrics list, the samples of the list before go at once
         # (not a refresh later, when two lists' samples would have been alive).
-        nodes, pods = len(app.session.snapshot.nodes), len(app.session.snapshot.pods)
+        pods = len(app.session.snapshot.pods)
         server.cluster.advance(15)
         await refresh(app, pilot)
-        await until(lambda: len(disposed) == 2, within=5, what="the snapshot before freed")
-        assert disposed[-1] == (False, nodes + pods)
+        await until(lambda: any(count for _, count in disposed), within=5, what="the samples before freed")
+        assert [entry for entry in disposed if entry[1]] == [(False, pods)]
 
 
 async def test_a_screen_put_away_shows_the_latest_snapshot_when_it_comes_back(sim):
@@ -504,25 +503,26 @@ async def test_a_screen_put_away_shows_the_latest_snapshot_when_it_comes_back(si
         await pilot.press("enter")  # into a node's pods: the main screen is under it
         await pilot.pause()
         await refresh(app, pilot)
-        assert app.screen.query_one(ClusterHeader).snapshot is app.session.snapshot
-        assert main.query_one(ClusterHeader).snapshot is not app.session.snapshot  # (not shown while under)
+        assert app.screen.query_one(ClusterHeader).summary == app.session.snapshot.summary()
+        assert main.query_one(ClusterHeader).summary.health is not app.session.snapshot.health  # (not shown under)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is main and main.query_one(ClusterHeader).snapshot is app.session.snapshot
+        assert app.screen is main and main.query_one(ClusterHeader).summary == app.session.snapshot.summary()
         assert "usage reported by" in main.query_one(ClusterHeader).render().plain
 
 
-async def test_nothing_keeps_the_snapshot_a_refresh_replaced(sim):
-    """Once the screen shows the new snapshot, the one before is no one's: what it held is
-    freed (in a worker thread, see above), not kept alive by a header's line or a table."""
+async def test_nothing_keeps_the_pods_a_new_metrics_list_replaced(sim):
+    """Once the tables show the new pods, the view before is no one's, put-away screens'
+    headers included: what it held is freed (in a worker thread, see above)."""
     import weakref
 
     server, kubeconfig = sim
     app = make_app(kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
-        await pilot.press("2", "1")  # both tables have shown it
-        gone = weakref.ref(app.session.snapshot)
+        await pilot.press("2", "enter", "escape", "1", "enter", "escape")  # (screens shown, then put away)
+        gone = weakref.ref(app.session.snapshot.pods)
+        server.cluster.advance(15)
         await refresh(app, pilot)
         await pilot.pause()
         assert gone() is None

@@ -157,7 +157,7 @@ async def test_deep_nesting_in_an_unknown_field_is_a_malformed_answer(sim, api):
     with pytest.raises(errors.MalformedResponse, match="nested too deeply"):
         await api.list_node_metrics()
     with pytest.raises(errors.MalformedResponse, match="nested too deeply"):
-        await api.list_pod_metrics(kind=RawList)
+        await api.list_pod_metrics(shape=RawList)
     assert len((await api.list_node_metrics()).items) == 4
 
 

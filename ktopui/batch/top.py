@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -284,7 +283,7 @@ def describe_error(err: BaseException) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ktopui.kube.connection import load_connection, make_http_client
-
+    from ktopui.live.memory import MEMORY
     from ktopui.logs import log_session
 
     try:
@@ -304,20 +303,16 @@ def run(args: argparse.Namespace) -> int:
                 return await top_nodes(api, args)
             return await top_pods(api, args, conn.namespace)
 
-    # One short-lived pass over up to 150,000 pods: the cyclic garbage
-    # collector would walk every live object again and again while they are
-    # built, and would find nothing to free (reference counting frees the rest).
-    collecting = gc.isenabled()
-    gc.disable()
+    # One short-lived pass over up to 150,000 pods: a join, for the process's
+    # memory policy (the cyclic collector would walk every live object again
+    # and again while they are built, and find nothing to free).
     try:
-        result = asyncio.run(fetch())
+        with MEMORY.join():
+            result = asyncio.run(fetch())
     except (TopError, errors.KubeError) as err:
         logger.error("top %s failed: %s", args.resource, describe_error(err))
         print(describe_error(err), file=sys.stderr)
         return 1
-    finally:
-        if collecting:
-            gc.enable()
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.code

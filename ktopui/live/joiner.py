@@ -77,7 +77,7 @@ class Joiner:
                  disposer: Disposer | None = None) -> None:
         self.history = history
         self.priority = priority or InputPriority()
-        # Frees what a snapshot held once nothing refers to it (None: where it dies).
+        # Frees what a pod view held once no table shows it (None: where it dies).
         self._disposer = disposer
         self.slots = Slots()  # a number per pod, kept across lists and scopes
         # A pod's history ring is its slot, and its containers' rings are found by
@@ -139,6 +139,7 @@ class Joiner:
         nodes = node_rows(inputs.nodes, inputs.node_metrics, inputs.pods, cache=self._nodes,
                           changes=inputs.pod_changes)
         mark, times.nodes = time.perf_counter(), time.perf_counter() - mark
+        view_before = self._pods.view
         pods = self._pods.update(inputs.pods, self._pod_metrics, changes=inputs.pod_changes, pause=pause)
         mark, times.pods = time.perf_counter(), time.perf_counter() - mark
         self._record(nodes, inputs, new, pause)
@@ -168,22 +169,25 @@ class Joiner:
             loading=inputs.loading,
             # Counted here, off the UI thread.
             coverage=Coverage(sum(map(_has_metrics, nodes)), *pods.coverage()),
+            not_ready=tuple(r.name for r in nodes if r.status.startswith(("NotReady", "Unknown"))),
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)
-        if self._disposer is not None:
-            self._disposer.when_gone(snapshot, self._free, [nodes, pods.samples, self._serial])
+        if self._disposer is not None and pods is not view_before:
+            self._disposer.when_gone(pods, self._free, [pods.samples, pods.keys, pods.infos, self._serial])
         return snapshot
 
     def _free(self, parts: list) -> None:
-        """What a snapshot held, now that nothing refers to it: its node rows and, when a newer
-        pod metrics list replaced its samples, those; a batch at a time (see memory.dispose)."""
-        nodes, samples, serial = parts
+        """What a pod view held, now that no table shows it: its lists (150,000 entries each)
+        and, when a newer pod metrics list replaced its samples, those, a batch at a time
+        (see memory.dispose)."""
+        samples, keys, infos, serial = parts
         parts.clear()
+        del keys, infos
         # Samples of the metrics list still in use die later, not here: touching
         # 150,000 of them for nothing cost ~30 ms of every steady refresh.
         samples_freed = serial != self._serial
-        rows = [*nodes, *samples] if samples_freed else list(nodes)
-        nodes = samples = None
+        rows = list(samples) if samples_freed else []
+        samples = None
         dispose(rows, self.priority.join())
         if samples_freed:
             release_free_memory()

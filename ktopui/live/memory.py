@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 FULL_COLLECTION_INTERVAL = 60.0
 # ...or after this many joins, whichever comes first: what died in a cycle
@@ -51,19 +50,22 @@ FULL_COLLECTION_LATEST = 600.0
 FULL_COLLECTION_JOINS_LATEST = 300
 
 
-def _libc_function(name: str, *argtypes):
+@cache
+def _libc(name: str):
+    """A C library function taking and returning ints, or None where there is none. Looked up
+    when first needed: finding the C library takes tens of ms, which `ktopui top` never needs."""
+    import ctypes
+    import ctypes.util
+
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        function = getattr(libc, name)
+        function = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
     except (OSError, AttributeError):
         return None
-    function.argtypes = list(argtypes)
+    function.argtypes = {"malloc_trim": [ctypes.c_size_t], "mallopt": [ctypes.c_int, ctypes.c_int]}[name]
     function.restype = ctypes.c_int
     return function
 
 
-_trim = _libc_function("malloc_trim", ctypes.c_size_t)
-_mallopt = _libc_function("mallopt", ctypes.c_int, ctypes.c_int)
 M_MMAP_THRESHOLD = -3
 HEAP_BLOCKS_UP_TO = 32 * 1024 * 1024  # glibc's largest mmap threshold on 64-bit
 
@@ -80,14 +82,16 @@ def keep_big_blocks_in_the_heap() -> bool:
     metrics list (release_free_memory). False where the C library has no
     mallopt.
     """
-    return _mallopt is not None and _mallopt(M_MMAP_THRESHOLD, HEAP_BLOCKS_UP_TO) == 1
+    mallopt = _libc("mallopt")
+    return mallopt is not None and mallopt(M_MMAP_THRESHOLD, HEAP_BLOCKS_UP_TO) == 1
 
 
 def release_free_memory() -> bool:
     """Return free heap pages to the system; False where the C library cannot."""
-    if _trim is None:
+    trim = _libc("malloc_trim")
+    if trim is None:
         return False
-    _trim(0)
+    trim(0)
     return True
 
 
@@ -197,13 +201,13 @@ def dispose(objects: list, pause: Callable[[], None], batch: int = DISPOSE_BATCH
 
 
 class Disposer:
-    """Frees what a snapshot held once nothing refers to the snapshot: in a worker thread,
-    a batch at a time, after the UI's handling of whatever let it go.
+    """Frees what an object held once nothing refers to it: in a worker thread, a batch at
+    a time, after the UI's handling of whatever let it go.
 
-    The UI lets the snapshot before go when it shows the next one; the rows and
-    samples it held die with it, 150,000 of each, which on the UI thread took
-    up to 200 ms. The joiner says what to free (`when_gone`); nobody hands
-    anything back.
+    A table lets the pod view it showed go when it takes the next refresh's;
+    the samples of a metrics list die with it, 150,000 of them, which on the
+    UI thread took up to 200 ms. The joiner says what to free (`when_gone`);
+    nobody hands anything back.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -1,10 +1,10 @@
 """One cluster, live: its connection, HTTP client, API, feed, joiner, history, scope and poll loop.
 
 A ClusterSession is everything that belongs to one cluster and nothing that
-belongs to the screen: the app holds one per cluster it shows, each screen is
-given the session it shows, and two sessions share no mutable state (only the
-process's memory policy and the user's input priority, which are the
-process's). The poll loop awaits each refresh before it waits again, so polls
+belongs to the screen: the app holds the session it shows (another cluster
+is another session), each screen is given the session it shows, and two
+sessions share no mutable state (only the process's memory policy and the
+user's input priority, which are the process's). The poll loop awaits each refresh before it waits again, so polls
 never pile up on a slow API server, and backs off while requests fail for
 reasons that may pass. Each Snapshot goes to the listener, which the app
 turns into a message.

@@ -102,7 +102,7 @@ class PodRowsView(Sequence[PodRow]):
     may read it while the next join runs.
     """
 
-    __slots__ = ("keys", "infos", "samples", "made", "_widths", "_on_node")
+    __slots__ = ("keys", "infos", "samples", "made", "_widths", "_on_node", "__weakref__")
 
     def __init__(
         self,

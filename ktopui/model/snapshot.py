@@ -1,8 +1,10 @@
 """What one refresh shows: node rows, the pods, each list's health, totals. Frozen once made.
 
 The UI reads a snapshot while the next join runs; nothing changes it, and
-nothing has to hand it back: what it holds is freed when nothing refers to
-it any more (live/memory.py says how, off the UI thread).
+nothing has to hand it back. Screens keep the rows their tables show and a
+Summary for their header (a few numbers and words), never the snapshot: what
+a pod view held is freed off the UI thread once the last table lets go of it
+(live/memory.py).
 """
 
 from __future__ import annotations
@@ -49,7 +51,42 @@ class Coverage(NamedTuple):
     pods_running: int = 0
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+def _metrics_error(health: Mapping[str, SourceHealth]) -> MetricsUnavailable | None:
+    for source in ("node metrics", "pod metrics"):
+        error = health[source].error
+        if isinstance(error, MetricsUnavailable):
+            return error
+    return None
+
+
+def _errors(health: Mapping[str, SourceHealth]) -> dict[str, KubeError]:
+    return {name: h.error for name, h in health.items() if h.error is not None}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a header says of a snapshot, without its rows."""
+
+    nodes: int
+    pods: int
+    health: Mapping[str, SourceHealth]
+    newest_metrics: float | None
+    clock_offset: float
+    totals: Totals
+    loading: tuple[str, ...]
+    coverage: Coverage
+    not_ready: tuple[str, ...]
+
+    @property
+    def metrics_error(self) -> MetricsUnavailable | None:
+        return _metrics_error(self.health)
+
+    @property
+    def errors(self) -> dict[str, KubeError]:
+        return _errors(self.health)
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     nodes: Sequence[NodeRow]
     pods: PodRowsView  # in (name, namespace) order, the order tables show ties in; rows made as looked at
@@ -59,6 +96,11 @@ class Snapshot:
     totals: Totals = Totals()
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
     coverage: Coverage = Coverage()
+    not_ready: tuple[str, ...] = ()  # the nodes whose Ready condition is not True
+
+    def summary(self) -> Summary:
+        return Summary(len(self.nodes), len(self.pods), self.health, self.newest_metrics, self.clock_offset,
+                       self.totals, self.loading, self.coverage, self.not_ready)
 
     def pod(self, namespace: str, name: str) -> PodRow | None:
         return self.pods.pod(namespace, name)
@@ -80,12 +122,8 @@ class Snapshot:
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:
-        for source in ("node metrics", "pod metrics"):
-            error = self.health[source].error
-            if isinstance(error, MetricsUnavailable):
-                return error
-        return None
+        return _metrics_error(self.health)
 
     @property
     def errors(self) -> dict[str, KubeError]:
-        return {name: h.error for name, h in self.health.items() if h.error is not None}
+        return _errors(self.health)

@@ -94,7 +94,7 @@ class DashboardScreen(Screen):
             # Pushed but not composed yet (a refresh landed right after Enter):
             # on_mount shows the latest snapshot.
             return
-        self.query_one(ClusterHeader).show(snapshot, scope=self.scope_text())
+        self.query_one(ClusterHeader).show(snapshot.summary() if snapshot else None, scope=self.scope_text())
         self.show_crumbs()
         if snapshot is not None:
             self.show_rows(snapshot)

@@ -16,7 +16,7 @@ from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY
-from ktopui.model.snapshot import Snapshot
+from ktopui.model.snapshot import Summary
 from ktopui.model.quantity import percent
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
@@ -60,15 +60,15 @@ class ClusterHeader(Widget):
         self.place = session.place
         self.history = session.history
         self.clock = session.clock
-        self.snapshot: Snapshot | None = None
+        # What it says of the snapshot shown: no rows (a screen put away keeps this, which
+        # must not keep a metrics list's 150,000 samples alive).
+        self.summary: Summary | None = None
         self.scope = "all namespaces"
         self.note = ""  # a transient message (e.g. an internal error)
-        self._coverage_of: tuple[Snapshot, list[Part]] | None = None  # (redrawn every second: made once)
+        self._coverage_of: tuple[Summary, list[Part]] | None = None  # (redrawn every second: made once)
 
-    def show(self, snapshot: Snapshot | None, *, scope: str) -> None:
-        if snapshot is not self.snapshot:
-            self._coverage_of = None
-        self.snapshot, self.scope = snapshot, scope
+    def show(self, summary: Summary | None, *, scope: str) -> None:
+        self.summary, self.scope = summary, scope
         self.refresh()
 
     def _look(self, meaning: str) -> str:
@@ -86,7 +86,7 @@ class ClusterHeader(Widget):
     # -- line 1: where -------------------------------------------------------
 
     def _identity(self) -> list[Part]:
-        s = self.snapshot
+        s = self.summary
         parts = [
             Part(Text(" ktopui ", style="bold reverse"), KEEP_ALWAYS),
             # The kubeconfig's context, the namespace picked, the server's version: nobody vouches for them.
@@ -103,10 +103,10 @@ class ClusterHeader(Widget):
         return parts
 
     @staticmethod
-    def _counts(s: Snapshot) -> Text:
+    def _counts(s: Summary) -> Text:
         """`12 nodes · 108 pods`, but only what is known: a list not in yet is not empty."""
         said = []
-        for source, count in (("nodes", len(s.nodes)), ("pods", len(s.pods))):
+        for source, count in (("nodes", s.nodes), ("pods", s.pods)):
             health = s.health[source]
             if source in s.loading:
                 said.append(f"listing {source}…")
@@ -119,14 +119,14 @@ class ClusterHeader(Widget):
     # -- line 2: how busy, how fresh --------------------------------------------
 
     def _usage(self) -> list[Part]:
-        s = self.snapshot
+        s = self.summary
         if s is None:
             return [Part(Text(" connecting…", style="dim"), KEEP_ALWAYS)]
         parts = []
         if self.session.paused:
             parts.append(Part(Text(" ⏸ PAUSED (space resumes) ", style=self._look("paused")), KEEP_ALWAYS, shrink=9))
         t = s.totals
-        measured = s.metrics_error is None and any(n.has_metrics for n in s.nodes)
+        measured = s.metrics_error is None and s.coverage.nodes_measured > 0
         for label, used, total, unit, metric in (
             ("CPU", t.cpu_milli, t.cpu_allocatable_milli, lambda v: f"{cores_text(v)} cores", CPU),
             ("MEM", t.mem_bytes, t.mem_allocatable_bytes, lambda v: f"{gib_text(v)} GiB", MEMORY),
@@ -148,7 +148,7 @@ class ClusterHeader(Widget):
         parts.append(Part(Text(f"every {self.session.interval:g}s", style="dim"), KEEP_LEAST, lead=" · "))
         return parts
 
-    def _age(self, s: Snapshot) -> Text:
+    def _age(self, s: Summary) -> Text:
         """How old the newest metrics are; or why there are none."""
         if s.newest_metrics is not None:
             age = self.clock() + s.clock_offset - s.newest_metrics  # (by the server's clock)
@@ -165,7 +165,7 @@ class ClusterHeader(Widget):
     # -- line 3: what is wrong, or how complete ---------------------------------
 
     def _status(self) -> list[Part]:
-        s = self.snapshot
+        s = self.summary
         if self.note:
             return [Part(Text(f" {self.note}", style="italic"), KEEP_ALWAYS)]
         if s is None:
@@ -191,7 +191,7 @@ class ClusterHeader(Widget):
             ]
         return relisting + self._coverage(s)
 
-    def _relisting(self, s: Snapshot) -> list[Part]:
+    def _relisting(self, s: Summary) -> list[Part]:
         """Nodes or pods listed periodically because their watch cannot work: why, how often,
         and how old the last list is (a state to know about, not an error: kept as long as an age)."""
         lists: dict[str, list[str]] = {}
@@ -204,7 +204,7 @@ class ClusterHeader(Widget):
                      lead=" │", shrink=24)
                 for reason, sources in lists.items()]
 
-    def _problem(self, s: Snapshot, problems: dict) -> list[Part]:
+    def _problem(self, s: Summary, problems: dict) -> list[Part]:
         """The first failing list: what failed, since when the data is stale, when we retry."""
         source, error = next(iter(problems.items()))
         if isinstance(error, Forbidden):
@@ -243,18 +243,18 @@ class ClusterHeader(Widget):
                               lead=" "))
         return parts
 
-    def _coverage(self, s: Snapshot) -> list[Part]:
+    def _coverage(self, s: Summary) -> list[Part]:
         """How much of the cluster reports usage: silent gaps are what k9s hides."""
         if self._coverage_of is not None and self._coverage_of[0] is s:
             return self._coverage_of[1]
         nodes, pods, running = s.coverage
         line = Text(" usage reported by ", style="dim")
-        line.append(f"{nodes}/{len(s.nodes)}", style="bold" if nodes == len(s.nodes) else "bold yellow")
+        line.append(f"{nodes}/{s.nodes}", style="bold" if nodes == s.nodes else "bold yellow")
         line.append(" nodes, ", style="dim")
         line.append(f"{pods}/{running}", style="bold" if pods >= running else "bold yellow")
         line.append(" running pods", style="dim")
         parts = [Part(line, KEEP_USAGE, lead=" │", shrink=20)]
-        not_ready = [n.name for n in s.nodes if n.status.startswith(("NotReady", "Unknown"))]
+        not_ready = s.not_ready
         if not_ready:
             text = Text(f"{len(not_ready)} node{'s' if len(not_ready) > 1 else ''} not ready", style=self._look("alarm"))
             parts.append(Part(text, KEEP_AGE, lead=" │ "))
