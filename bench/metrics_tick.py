@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import gc
 import statistics
-import time
 from types import MappingProxyType
 
 import msgspec
@@ -51,7 +50,7 @@ def measure(pods: bytes, bodies: list[bytes], reps: int) -> dict[str, list[float
     health = MappingProxyType({source: SourceHealth() for source in SOURCES})
 
     def inputs(items: list) -> Inputs:
-        return Inputs(at=time.time(), scope=Scope(), nodes=None, pods=infos, pod_changes=None, node_metrics=None,
+        return Inputs(scope=Scope(), nodes=None, pods=infos, pod_changes=None, node_metrics=None,
                       pod_metrics=Undecoded(list(items)), pod_metrics_kept=True, health=health, loading=())
 
     found: dict[str, list[float]] = {}

@@ -122,7 +122,7 @@ async def test_inputs_made_by_hand_are_joined_and_shown():
     """The same path as a cluster's, from the feed on: the joiner makes the rows and history."""
     app = app_without_a_server()
     async with app.run_test(size=(160, 30)) as pilot:
-        inputs = Inputs(at=NOW, scope=Scope(), nodes=None, pods=PODS, pod_changes=None, node_metrics=None,
+        inputs = Inputs(scope=Scope(), nodes=None, pods=PODS, pod_changes=None, node_metrics=None,
                         pod_metrics=None, pod_metrics_kept=True, health=HEALTHY, loading=())
         app.session.feed.inputs.put_nowait(inputs)
         await refreshed(app, pilot)

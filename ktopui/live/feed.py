@@ -100,7 +100,6 @@ class Undecoded:
 class Inputs:
     """One refresh's worth of the cluster: everything a join reads."""
 
-    at: float  # wall-clock time it was collected
     scope: Scope
     nodes: Sequence[Node] | None  # lean Node objects (None: not listed yet, or never could be)
     pods: Mapping[Key, PodInfo] | None  # pod summaries by key (None: not listed yet)
@@ -329,7 +328,6 @@ class ApiFeed:
             self._drop_pod_metrics()
         kept, self._pod_metrics_dropped = not self._pod_metrics_dropped, False
         return Inputs(
-            at=now,
             scope=self.scope,
             nodes=self._nodes,
             pods=self._pods.items,
