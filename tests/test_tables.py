@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktopui.batch.tables import node_table, pod_table, pod_usage_table
-from ktopui.batch.tabwriter import render, render_reference
+from ktopui.batch.tables import node_table, pod_usage_table
+from ktopui.batch.tabwriter import render
 from ktopui.kube.objects import (
     Node,
     NodeMetrics,
@@ -18,6 +18,8 @@ from ktopui.kube.objects import (
     decode,
 )
 from ktopui.model.join import node_rows, pod_rows, pod_usage_lines, usage_of
+from reference.tables import pod_table
+from reference.tabwriter import render_reference
 
 
 def node(name, cpu="3920m", memory="7548764Ki"):
@@ -87,15 +89,22 @@ def test_invalid_quantity_spoils_only_its_cell():
     assert lines[2].split() == [B, "99m", "2%", "1205Mi", "16%"]
 
 
+def top_pods(metrics, **flags):
+    """The table `ktopui top pods` prints for these pod metrics (the row-based reference prints the same)."""
+    table = pod_usage_table(pod_usage_lines(metrics), **flags)
+    assert table == pod_table(pod_rows(None, metrics), **flags)
+    return table
+
+
 def test_pod_table_in_one_namespace():
-    assert dots(pod_table(pod_rows(None, PODS[:1]))) == (
+    assert dots(top_pods(PODS[:1])) == (
         "NAME··················CPU(cores)···MEMORY(bytes)···\n"
         "web-7d4b9c6f5-abcde···3m···········11Mi············\n"
     )
 
 
 def test_pod_table_all_namespaces():
-    assert dots(pod_table(pod_rows(None, PODS), all_namespaces=True)) == (
+    assert dots(top_pods(PODS, all_namespaces=True)) == (
         "NAMESPACE·····NAME·······················CPU(cores)···MEMORY(bytes)···\n"
         "default·······web-7d4b9c6f5-abcde········3m···········11Mi············\n"
         "kube-system···coredns-5d78c9869d-xyz12···3m···········15Mi············\n"
@@ -108,7 +117,7 @@ def _total(metrics):
 
 
 def test_containers_are_rounded_one_by_one_and_the_sum_once():
-    table = pod_table(pod_rows(None, PODS), all_namespaces=True, containers=True, total=_total(PODS))
+    table = top_pods(PODS, all_namespaces=True, containers=True, total=_total(PODS))
     assert dots(table) == (
         "NAMESPACE·····POD························NAME······CPU(cores)···MEMORY(bytes)···\n"
         "default·······web-7d4b9c6f5-abcde········nginx·····2m···········9Mi·············\n"
@@ -120,7 +129,7 @@ def test_containers_are_rounded_one_by_one_and_the_sum_once():
 
 
 def test_sum_without_headers_reproduces_kubectl_misalignment():
-    table = pod_table(pod_rows(None, PODS), all_namespaces=True, no_headers=True, total=_total(PODS))
+    table = top_pods(PODS, all_namespaces=True, no_headers=True, total=_total(PODS))
     assert dots(table) == (
         "default·······web-7d4b9c6f5-abcde········3m·········11Mi···\n"
         "kube-system···coredns-5d78c9869d-xyz12···3m·········15Mi···\n"
@@ -131,12 +140,12 @@ def test_sum_without_headers_reproduces_kubectl_misalignment():
 
 def test_cpu_sort_breaks_ties_by_name():
     pods = [pod_metrics("ns", n, ("c", "5m", "1Mi")) for n in ("b", "c", "a")]
-    names = [line.split()[0] for line in pod_table(pod_rows(None, pods), sort_by="cpu").splitlines()[1:]]
+    names = [line.split()[0] for line in top_pods(pods, sort_by="cpu").splitlines()[1:]]
     assert names == ["a", "b", "c"]
 
 
 def test_no_metrics_prints_nothing():
-    assert pod_table([]) == "" and node_table(node_rows(NODES, [])) == ""
+    assert top_pods([]) == "" and node_table(node_rows(NODES, [])) == ""
 
 
 # -- The fast table path against the reference path -----------------------------

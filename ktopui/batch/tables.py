@@ -10,13 +10,13 @@ raw to the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 
 from ktopui.batch.tabwriter import render
 from ktopui.model.join import ContainerUsageLine, PodUsageLine, container_usage_lines
 from ktopui.model.quantity import format_cpu, format_memory
-from ktopui.model.rows import ContainerRow, NodeRow, PodRow, Usage
+from ktopui.model.rows import NodeRow, Usage
 from ktopui.safe_text import escape_controls
 
 NODE_HEADER = ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
@@ -95,33 +95,6 @@ def node_table(rows: list[NodeRow], *, sort_by: str = "", no_headers: bool = Fal
     return render_escaped(table) if measured else ""
 
 
-def _pod_lines(rows: list[PodRow]) -> list[PodUsageLine]:
-    """PodRows with metrics as the tuples pod_usage_table prints."""
-    return [
-        (
-            r.namespace,
-            r.name,
-            None if r.problems.get("cpu") else r.usage.cpu_milli,
-            None if r.problems.get("memory") else r.usage.mem_bytes,
-            r.containers,
-        )
-        for r in rows
-        if r.has_metrics
-    ]
-
-
-def _row_containers(containers: list[ContainerRow]) -> list[ContainerUsageLine]:
-    return [
-        (
-            c.name,
-            None if c.problems.get("cpu") else c.usage.cpu_milli,
-            None if c.problems.get("memory") else c.usage.mem_bytes,
-        )
-        for c in containers
-        if c.has_metrics
-    ]
-
-
 _NAMESPACE = itemgetter(0)
 _NAME = itemgetter(1)
 _NAME_OF_CONTAINER = itemgetter(0)
@@ -184,27 +157,6 @@ def _usage_cells(usage: Usage, problems: dict[str, str]) -> list[str]:
     ]
 
 
-def pod_table(
-    rows: list[PodRow],
-    *,
-    all_namespaces: bool = False,
-    containers: bool = False,
-    sort_by: str = "",
-    no_headers: bool = False,
-    total: tuple[Usage, dict[str, str]] | None = None,
-) -> str:
-    """The `kubectl top pod` table; `total` is the --sum line's usage, if asked."""
-    return pod_usage_table(
-        _pod_lines(rows),
-        all_namespaces=all_namespaces,
-        containers=containers,
-        sort_by=sort_by,
-        no_headers=no_headers,
-        total=total,
-        container_lines=_row_containers,
-    )
-
-
 def pod_usage_table(
     lines: list[PodUsageLine],
     *,
@@ -213,13 +165,8 @@ def pod_usage_table(
     sort_by: str = "",
     no_headers: bool = False,
     total: tuple[Usage, dict[str, str]] | None = None,
-    container_lines: Callable[[list], list[ContainerUsageLine]] = container_usage_lines,
 ) -> str:
-    """The `kubectl top pod` table from pod_usage_lines (sorted here, in place).
-
-    `container_lines` turns a line's containers into (name, CPU, memory)
-    tuples for --containers.
-    """
+    """The `kubectl top pod` table from pod_usage_lines (sorted here, in place)."""
     if not lines:
         return ""
     sort_pod_lines(lines, sort_by, all_namespaces=all_namespaces)
@@ -239,7 +186,7 @@ def pod_usage_table(
     if containers:
         for ns, name, _, _, pod_containers in lines:
             prefix = (ns, name) if all_namespaces else (name,)
-            for c_name, cpu, mem in _container_order(container_lines(pod_containers), sort_by):
+            for c_name, cpu, mem in _container_order(container_usage_lines(pod_containers), sort_by):
                 table.append((*prefix, c_name, _cpu_text(cpu), _mem_text(mem)))
     elif all_namespaces:
         table.extend(
