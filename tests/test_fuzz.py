@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ktopui.batch.tables import node_table, pod_usage_table
+from ktopui.batch.nodes import node_table
+from ktopui.batch.pods import pod_usage_table
 from ktopui.kube.errors import MalformedResponse
 from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsList, decode
 from ktopui.model.join import node_rows, pod_rows, pod_usage_lines

@@ -7,11 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktopui.batch.tables import node_table, pod_usage_table
+from ktopui.batch.nodes import node_table, node_usage_rows, nodes_json
+from ktopui.batch.pods import pod_usage_table
 from ktopui.batch.tabwriter import render
 from ktopui.kube.objects import (
     Node,
+    NodeList,
     NodeMetrics,
+    NodeMetricsList,
     PodMetrics,
     PodMetricsList,
     PodUsageList,
@@ -210,3 +213,44 @@ def test_pod_usage_lines_have_pod_rows_numbers(body):
         row = rows[(ns, name)]
         assert cpu == (None if "cpu" in row.problems else row.usage.cpu_milli)
         assert mem == (None if "memory" in row.problems else row.usage.mem_bytes)
+
+
+# -- `ktopui top nodes`' own rows against the dashboard's -------------------------
+
+NODE_NAMES = st.sampled_from(["n1", "n2", "n3"])
+# Valid, invalid ("6GiB", ""), zero, and too large for int64 millis.
+NODE_QUANTITY = st.sampled_from(["1594123456n", "3952456Ki", "250m", "1.5Gi", "0", "6GiB", "", "9223372036854775807"])
+
+
+@st.composite
+def node_bodies(draw):
+    """A node list and a node metrics list over a few names, each name possibly in either, or twice."""
+    resources = st.fixed_dictionaries({}, optional={"cpu": NODE_QUANTITY, "memory": NODE_QUANTITY})
+    nodes = [{"metadata": {"name": name, "labels": {"node-role.kubernetes.io/worker": ""}},
+              "status": {"allocatable": draw(resources), "capacity": draw(resources),
+                         "conditions": [{"type": "Ready", "status": draw(st.sampled_from(["True", "False"]))}]}}
+             for name in draw(st.lists(NODE_NAMES, max_size=4))]
+    metrics = [{"metadata": {"name": name}, "timestamp": draw(st.sampled_from(["2026-01-01T00:00:00Z", ""])),
+                "window": "10.5s", "usage": draw(resources)}
+               for name in draw(st.lists(NODE_NAMES, max_size=4))]
+    return (msgspec.json.encode({"kind": "NodeList", "items": nodes}),
+            msgspec.json.encode({"kind": "NodeMetricsList", "items": metrics}))
+
+
+def _printed(row):
+    """What `ktopui top nodes` prints of a row, in either form."""
+    return (row.name, row.has_metrics, row.in_node_list, row.usage, row.available, row.problems,
+            row.timestamp, row.window, row.cpu_pct, row.mem_pct)
+
+
+@settings(max_examples=300)
+@given(node_bodies(), st.booleans())
+def test_top_nodes_own_rows_print_like_the_dashboards_rows(bodies, use_capacity):
+    nodes, metrics = decode(bodies[0], NodeList).items, decode(bodies[1], NodeMetricsList).items
+    ours = node_usage_rows(nodes, metrics, use_capacity=use_capacity)
+    dashboards = node_rows(nodes, metrics, use_capacity=use_capacity)
+    assert list(map(_printed, ours)) == list(map(_printed, dashboards))
+    for sort_by, no_headers in itertools.product(["", "cpu", "memory"], [False, True]):
+        assert node_table(ours, sort_by=sort_by, no_headers=no_headers) == node_table(
+            dashboards, sort_by=sort_by, no_headers=no_headers)
+    assert nodes_json(ours) == nodes_json(dashboards)
