@@ -11,6 +11,8 @@ from helpers.kubectl import KUBECTL
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
+pytestmark = pytest.mark.bench  # minutes in all: `python -m pytest -m bench`
+
 
 def run_bench(script: str, *args: str) -> str:
     result = subprocess.run(
