@@ -59,8 +59,8 @@ def node_usage_rows(nodes: Iterable[Node], metrics: Iterable[NodeMetrics], *,
     rows: dict[str, NodeRow] = {}
     for node in nodes:
         problems: dict[str, str] = {}
-        status = node.status
-        available = amounts_of(parse_resources(status.capacity if use_capacity else status.allocatable, label, problems))
+        source = node.status.capacity if use_capacity else node.status.allocatable
+        available = amounts_of(parse_resources(source, label, problems))
         rows[node.metadata.name] = NodeRow(node.metadata.name, available=available, problems=problems)
     for name, m in {m.metadata.name: m for m in metrics}.items():
         row = rows.get(name)
