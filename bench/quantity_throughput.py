@@ -14,8 +14,6 @@ without Go's rounding, which is why ktopui never uses it for numbers it shows.
 
 ktopui contenders:
   parse_quantity   full Go-exact Quantity object for every string (no cache)
-  cpu/memory       cpu_millis for CPU strings, memory_bytes for memory ones:
-                   the rounded numbers `kubectl top` prints (no cache)
   simple_nanos     the exact integer fast path `ktopui top` sums with
                    (None for the odd ones, which then take parse_quantity)
 """
@@ -29,7 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from ktopui.model.quantity import cpu_millis, memory_bytes, parse_quantity, simple_nanos
+from ktopui.model.quantity import parse_quantity, simple_nanos
 
 ODD = ["1.5Gi", "15e-1", "125u", "8e9", "0.5", "1e3", "2.5", "100.035k", "1E", ".5"]
 
@@ -94,12 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         for t in texts:
             parse_quantity(t)
 
-    def ours_rounded() -> None:
-        for t in cpu_texts:
-            cpu_millis(t)
-        for t in mem_texts:
-            memory_bytes(t)
-
     def ours_nanos() -> None:
         for t in texts:
             if simple_nanos(t) is None:
@@ -108,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     contenders = {
         "kubernetes.utils.parse_quantity": k8s,
         "ktopui parse_quantity": ours_full,
-        "ktopui cpu_millis/memory_bytes": ours_rounded,
         "ktopui simple_nanos (+exact)": ours_nanos,
     }
     # Interleave the contenders run by run so a busy machine hurts them alike.

@@ -1,16 +1,23 @@
 """`ktopui top` against `kubectl top` (1.33), side by side, on one big simulated cluster.
 
     python bench/top_vs_kubectl.py [--nodes 5000] [--pods-per-node 30] [--runs 5]
-                                   [--kubectl PATH] [--ktopui "COMMAND"]
+                                   [--kubectl PATH] [--ktopui "COMMAND"] [--only nodes|pods]
+    BASELINE_PYTHONPATH=/path/to/other/checkout python bench/top_vs_kubectl.py
 
 Starts `ktopui sim` with a frozen clock (no churn, no usage changes) in a
 subprocess, runs `kubectl top pods -A`, `ktopui top pods -A`, `kubectl top
 nodes` and `ktopui top nodes` alternately, --runs times each after one
 unmeasured warm-up round, with the same kubeconfig. Measures each child's wall
-time and peak resident memory (its own rusage from wait4), checks that both
+time, CPU time and peak resident memory (its own rusage from wait4), checks that both
 clients printed the same bytes, and prints medians and the ktopui/kubectl
 ratios next to the targets (pods: <= 0.5x time and <= 1.0x memory; nodes:
 <= 1.0x time). Timing is informational: nothing here fails on a slow run.
+
+With BASELINE_PYTHONPATH set to a checkout of another version (`git worktree
+add` or `git archive`), that version's `ktopui top` runs too, in the same
+rounds right after this one's, so a machine whose speed drifts shows both
+versions the same drift; its ratios to kubectl are printed beside these.
+`--only` measures one of the two commands.
 """
 
 from __future__ import annotations
@@ -59,12 +66,13 @@ def ktopui_command() -> list[str]:
 @dataclass
 class Measured:
     wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # the child's own user + system seconds
     rss_kib: list[int] = field(default_factory=list)
     outputs: set[bytes] = field(default_factory=set)
 
 
-def run_child(argv: list[str], out_path: Path, env: dict[str, str]) -> tuple[float, int, int, bytes]:
-    """(wall seconds, peak RSS in KiB, exit code, stdout) of one child process."""
+def run_child(argv: list[str], out_path: Path, env: dict[str, str]) -> tuple[float, float, int, bytes]:
+    """(wall seconds, CPU seconds, peak RSS in KiB, stdout) of one child process."""
     err_path = out_path.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         began = time.perf_counter()
@@ -75,7 +83,7 @@ def run_child(argv: list[str], out_path: Path, env: dict[str, str]) -> tuple[flo
     if proc.returncode != 0:
         message = err_path.read_text(errors="replace")
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{message}")
-    return wall, usage.ru_maxrss, proc.returncode, out_path.read_bytes()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out_path.read_bytes()
 
 
 class Sim:
@@ -144,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubectl", default=find_kubectl(), help="kubectl binary (default: kubectl.1.33)")
     parser.add_argument("--ktopui", type=shlex.split, default=ktopui_command(),
                         help="command that runs the ktopui to measure (default: this environment's)")
+    parser.add_argument("--only", choices=("nodes", "pods"), help="measure only `top nodes` or `top pods -A`")
     args = parser.parse_args(argv)
+    baseline = os.environ.get("BASELINE_PYTHONPATH")
     if not args.kubectl:
         print("kubectl.1.33 not found beside the kubectl dispatcher (set KUBECTL=...)", file=sys.stderr)
         return 2
@@ -154,28 +164,37 @@ def main(argv: list[str] | None = None) -> int:
         sim = Sim(args.nodes, args.pods_per_node, workdir)
         try:
             kc = str(sim.kubeconfig)
-            commands = {
-                ("kubectl", "top pods -A"): [args.kubectl, "--kubeconfig", kc, "top", "pods", "-A"],
-                ("ktopui", "top pods -A"): [*args.ktopui, "top", "--kubeconfig", kc, "pods", "-A"],
-                ("kubectl", "top nodes"): [args.kubectl, "--kubeconfig", kc, "top", "nodes"],
-                ("ktopui", "top nodes"): [*args.ktopui, "top", "--kubeconfig", kc, "nodes"],
-            }
-            results = {key: Measured() for key in commands}
-            # Same environment for both; kubectl's discovery cache goes to the
+            # Same environment for all; kubectl's discovery cache goes to the
             # temporary HOME, not ~/.kube.
-            env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+            env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "BASELINE_PYTHONPATH")}
             env["HOME"] = tmp
+            # (client, command) -> (argv, environment)
+            commands: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = {}
+            for command, words in (("top pods -A", ["pods", "-A"]), ("top nodes", ["nodes"])):
+                if args.only and not command.startswith(f"top {args.only}"):
+                    continue
+                commands[("kubectl", command)] = ([args.kubectl, "--kubeconfig", kc, "top", *words], env)
+                commands[("ktopui", command)] = ([*args.ktopui, "top", "--kubeconfig", kc, *words], env)
+                if baseline:
+                    commands[("baseline", command)] = (
+                        [sys.executable, "-P", "-m", "ktopui", "top", "--kubeconfig", kc, *words],
+                        {**env, "PYTHONPATH": baseline},
+                    )
+            results = {key: Measured() for key in commands}
             print(sim.banner)
             print(f"kubectl: {args.kubectl}")
             print(f"ktopui:  {shlex.join(args.ktopui)}")
+            if baseline:
+                print(f"baseline: PYTHONPATH={baseline} {sys.executable} -P -m ktopui")
             print(f"runs: 1 warm-up + {args.runs} measured, alternating\n", flush=True)
             for round_no in range(args.runs + 1):
-                for key, command in commands.items():
-                    wall, rss, _, out = run_child(command, workdir / "out", env)
+                for key, (command, command_env) in commands.items():
+                    wall, cpu, rss, out = run_child(command, workdir / "out", command_env)
                     if round_no == 0:
                         continue  # warm-up: discovery caches, first responses
                     m = results[key]
                     m.wall.append(wall)
+                    m.cpu.append(cpu)
                     m.rss_kib.append(rss)
                     m.outputs.add(out)
                 print(f"  round {round_no}/{args.runs}{' (warm-up)' if round_no == 0 else ''} done", flush=True)
@@ -183,27 +202,40 @@ def main(argv: list[str] | None = None) -> int:
             sim.stop()
 
     print()
-    print(f"{'command':<14}{'client':<9}{'wall s (median)':>16}{'min':>8}{'max':>8}{'peak RSS MiB':>14}")
+    print(f"{'command':<14}{'client':<9}{'wall s (median)':>16}{'min':>8}{'max':>8}{'CPU s (median)':>16}"
+          f"{'peak RSS MiB':>14}")
     for (client, command), m in results.items():
         print(f"{command:<14}{client:<9}{statistics.median(m.wall):>16.3f}{min(m.wall):>8.3f}"
-              f"{max(m.wall):>8.3f}{statistics.median(m.rss_kib) / 1024:>14.1f}")
+              f"{max(m.wall):>8.3f}{statistics.median(m.cpu):>16.3f}{statistics.median(m.rss_kib) / 1024:>14.1f}")
     print()
     all_identical = True
     for command, (time_target, mem_target) in TARGETS.items():
-        ours, theirs = results[("ktopui", command)], results[("kubectl", command)]
-        time_ratio = statistics.median(ours.wall) / statistics.median(theirs.wall)
-        mem_ratio = statistics.median(ours.rss_kib) / statistics.median(theirs.rss_kib)
-        identical = len(ours.outputs) == 1 and ours.outputs == theirs.outputs
-        all_identical &= identical
+        if ("kubectl", command) not in results:
+            continue
+        theirs = results[("kubectl", command)]
         lines = len(next(iter(theirs.outputs)).splitlines())
-        verdict = "ok" if time_ratio <= time_target else "MISSED"
-        print(f"{command}: time ratio ktopui/kubectl {time_ratio:.2f} (target <= {time_target}: {verdict})")
-        if mem_target is None:
-            print(f"{command}: memory ratio ktopui/kubectl {mem_ratio:.2f}")
-        else:
-            verdict = "ok" if mem_ratio <= mem_target else "MISSED"
-            print(f"{command}: memory ratio ktopui/kubectl {mem_ratio:.2f} (target <= {mem_target}: {verdict})")
-        print(f"{command}: output {'identical' if identical else 'DIFFERENT'} ({lines} lines)")
+        for client in ("ktopui", "baseline"):
+            if (client, command) not in results:
+                continue
+            ours = results[(client, command)]
+            time_ratio = statistics.median(ours.wall) / statistics.median(theirs.wall)
+            mem_ratio = statistics.median(ours.rss_kib) / statistics.median(theirs.rss_kib)
+            identical = len(ours.outputs) == 1 and ours.outputs == theirs.outputs
+            all_identical &= identical
+            name = "ktopui" if client == "ktopui" else "baseline ktopui"
+            verdict = "ok" if time_ratio <= time_target else "MISSED"
+            print(f"{command}: time ratio {name}/kubectl {time_ratio:.2f} (target <= {time_target}: {verdict})")
+            if mem_target is None:
+                print(f"{command}: memory ratio {name}/kubectl {mem_ratio:.2f}")
+            else:
+                verdict = "ok" if mem_ratio <= mem_target else "MISSED"
+                print(f"{command}: memory ratio {name}/kubectl {mem_ratio:.2f} (target <= {mem_target}: {verdict})")
+            print(f"{command}: {name} output {'identical' if identical else 'DIFFERENT'} ({lines} lines)")
+        if ("baseline", command) in results:
+            ours, before = results[("ktopui", command)], results[("baseline", command)]
+            print(f"{command}: time ratio ktopui/baseline "
+                  f"{statistics.median(ours.wall) / statistics.median(before.wall):.2f}, CPU ratio "
+                  f"{statistics.median(ours.cpu) / statistics.median(before.cpu):.2f}")
     return 0 if all_identical else 1
 
 

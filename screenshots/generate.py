@@ -12,12 +12,14 @@ import asyncio
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from ktopui.ui.scenes import scene_app, show, start_cluster
-
 HERE = Path(__file__).resolve().parent
+# The scenes live with the tests, which pin the same screens as snapshots.
+sys.path.insert(0, str(HERE.parent / "tests"))
+from helpers.scenes import scene_app, show, start_cluster  # noqa: E402
 SHOTS = {
     # file name: (scene, terminal size, fault switched on before the scene)
     "nodes": ("nodes", (160, 32), None),

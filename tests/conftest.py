@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 
 import httpx
@@ -55,6 +56,17 @@ def sim_api(tmp_path):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def close_logs():
+    """--log adds file handlers to process-wide loggers: take them off after the test."""
+    yield
+    for name in ("ktopui", "httpx"):
+        logger = logging.getLogger(name)
+        for handler in logger.handlers[:]:
+            logger.removeHandler(handler)
+            handler.close()
 
 
 @pytest.fixture

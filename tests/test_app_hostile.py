@@ -6,14 +6,13 @@ import logging
 
 import pytest
 from helpers.app import make_app, names, refresh, refreshed, table
+from helpers.sims import frozen_sim
 from helpers.watches import until
 
 from ktopui.cli import main
 from ktopui.kube.backoff import CAP
 from ktopui.kube.limits import MiB
 from ktopui.live.feed import MAX_RESOLUTION, window_seconds
-from ktopui.sim.cluster import SimOptions
-from ktopui.sim.server import SimServer
 
 SIZE = (160, 40)
 NODE_METRICS = "/apis/metrics.k8s.io/v1beta1/nodes"
@@ -21,10 +20,8 @@ NODE_METRICS = "/apis/metrics.k8s.io/v1beta1/nodes"
 
 @pytest.fixture
 def sim(tmp_path):
-    server = SimServer(SimOptions(nodes=5, pods_per_node=4, seed=97, churn_per_minute=0)).start()
-    server.cluster.freeze()
-    yield server, server.write_kubeconfig(tmp_path / "config")
-    server.stop()
+    with frozen_sim(tmp_path, nodes=5, pods_per_node=4, seed=97) as sim:
+        yield sim
 
 
 def header(app) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from helpers.app import make_app, refreshed, screen_lines, table
+from helpers.sims import frozen_sim
 
 from ktopui import config
-from ktopui.sim.cluster import SimOptions
-from ktopui.sim.server import SimServer
 from ktopui.ui import cells, remembered_theme
 from ktopui.ui.dialogs import HelpScreen
 from ktopui.ui.settings import vocabulary
@@ -17,11 +16,8 @@ SIZE = (140, 40)
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    server = SimServer(SimOptions(nodes=4, pods_per_node=5, seed=5, churn_per_minute=0)).start()
-    server.cluster.freeze()
-    kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("settings") / "config")
-    yield server, kubeconfig
-    server.stop()
+    with frozen_sim(tmp_path_factory.mktemp("settings"), nodes=4, pods_per_node=5, seed=5) as sim:
+        yield sim
 
 
 def settings(text: str) -> config.Settings:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.app import make_app, refreshed, table
-
-from ktopui.sim.cluster import SimOptions
-from ktopui.sim.server import SimServer
+from helpers.sims import frozen_sim
 
 SIZE = (200, 40)
 
@@ -15,21 +13,15 @@ SIZE = (200, 40)
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     # Seed 21 has running pods with limits and no metrics (on a node that is not ready).
-    server = SimServer(SimOptions(nodes=6, pods_per_node=6, seed=21, churn_per_minute=0)).start()
-    server.cluster.freeze()
-    kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("cells") / "config")
-    yield server, kubeconfig
-    server.stop()
+    with frozen_sim(tmp_path_factory.mktemp("cells"), nodes=6, pods_per_node=6, seed=21) as sim:
+        yield sim
 
 
 @pytest.fixture(scope="module")
 def busy(tmp_path_factory):
     """Nodes over 90 % of their CPU, and limits overcommitting allocatable several times."""
-    server = SimServer(SimOptions(nodes=12, pods_per_node=30, seed=7, churn_per_minute=0)).start()
-    server.cluster.freeze()
-    kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("busy") / "config")
-    yield server, kubeconfig
-    server.stop()
+    with frozen_sim(tmp_path_factory.mktemp("busy"), nodes=12, pods_per_node=30, seed=7) as sim:
+        yield sim
 
 
 def _cell(t, row, column_id: str) -> str:

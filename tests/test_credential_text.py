@@ -28,14 +28,8 @@ def sim(make_sim_server):
     return make_sim_server(nodes=2, pods_per_node=2)
 
 
-@pytest.fixture(autouse=True)
-def close_logs():
-    yield
-    for name in ("ktopui", "httpx"):
-        logger = logging.getLogger(name)
-        for handler in logger.handlers[:]:
-            logger.removeHandler(handler)
-            handler.close()
+# --log adds file handlers to process-wide loggers: taken off after each test.
+pytestmark = pytest.mark.usefixtures("close_logs")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

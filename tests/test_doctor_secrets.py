@@ -3,7 +3,6 @@ credential plugin prints, whether the checks pass or fail, in text, JSON or the 
 
 from __future__ import annotations
 
-import logging
 
 import pytest
 import yaml
@@ -20,15 +19,8 @@ def sim(make_sim_server):
     return make_sim_server(nodes=2, pods_per_node=3)
 
 
-@pytest.fixture(autouse=True)
-def close_logs():
-    """--log adds file handlers to process-wide loggers: take them off after each test."""
-    yield
-    for name in ("ktopui", "httpx"):
-        logger = logging.getLogger(name)
-        for handler in logger.handlers[:]:
-            logger.removeHandler(handler)
-            handler.close()
+# --log adds file handlers to process-wide loggers: taken off after each test.
+pytestmark = pytest.mark.usefixtures("close_logs")
 
 
 def run_everything(capsys, path, tmp_path, *extra: str) -> str:

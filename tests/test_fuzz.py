@@ -14,13 +14,22 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference.tables import pod_table
 
-from ktopui.batch.tables import node_table, pod_table
+from ktopui.batch.nodes import node_table
+from ktopui.batch.pods import pod_usage_table
 from ktopui.kube.errors import MalformedResponse
-from ktopui.kube.objects import NodeList, NodeMetricsList, PodList, PodMetricsList, decode
+from ktopui.kube.objects import (
+    NodeList,
+    NodeMetricsList,
+    PodList,
+    PodMetricsList,
+    decode,
+)
 from ktopui.model.nodes import node_rows
 from ktopui.model.pods import pod_rows
-from ktopui.model.quantity import QuantityError, cpu_millis, memory_bytes, parse_quantity
+from ktopui.model.quantity import QuantityError, parse_quantity, simple_nanos
+from ktopui.model.top_lines import pod_usage_lines
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
@@ -58,7 +67,8 @@ def rows_and_tables(nodes, pods, node_metrics, pod_metrics):
     nrows = node_rows(nodes, node_metrics, pods)
     prows = pod_rows(pods, pod_metrics)
     node_table(nrows, sort_by="cpu")
-    pod_table(prows, all_namespaces=True, containers=True, sort_by="memory")
+    pod_usage_table(pod_usage_lines(pod_metrics or []), all_namespaces=True, containers=True, sort_by="memory")
+    pod_table(prows, all_namespaces=True, containers=True, sort_by="memory")  # the rows' containers too
     return nrows, prows
 
 
@@ -107,11 +117,12 @@ def test_truncated_and_corrupted_bodies_are_refused_cleanly(bodies, cut, junk, k
 @settings(max_examples=500, deadline=None)
 @given(text=st.text(max_size=30))
 def test_any_quantity_string_parses_or_fails_with_a_quantity_error(text):
-    for parse in (parse_quantity, cpu_millis, memory_bytes):
-        try:
-            parse(text)
-        except QuantityError:
-            pass
+    simple_nanos(text)  # an int or None, never an exception
+    try:
+        q = parse_quantity(text)
+    except QuantityError:
+        return
+    q.milli_value(), q.value()  # what `kubectl top` prints of CPU and memory
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,7 +4,6 @@ the log is the user's alone, and the demo leaves no key or token behind."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import stat
@@ -37,14 +36,8 @@ def alias_bomb(server: str = "https://127.0.0.1:6443") -> str:
             "contexts:\n- name: c\n  context:\n    cluster: c\n    user: c\n")
 
 
-@pytest.fixture(autouse=True)
-def close_logs():
-    yield
-    for name in ("ktopui", "httpx"):
-        logger = logging.getLogger(name)
-        for handler in logger.handlers[:]:
-            logger.removeHandler(handler)
-            handler.close()
+# --log adds file handlers to process-wide loggers: taken off after each test.
+pytestmark = pytest.mark.usefixtures("close_logs")
 
 
 def test_an_alias_bomb_is_refused_like_kubectl_refuses_it(tmp_path):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from helpers.app import make_app, refreshed
+from helpers.sims import frozen_sim
 
 from ktopui.model.names import namespace_name_problem
-from ktopui.sim.cluster import SimOptions
-from ktopui.sim.server import SimServer
 from ktopui.ui.dialogs import NamespaceScreen
 
 SIZE = (120, 40)
@@ -15,10 +14,8 @@ SIZE = (120, 40)
 
 @pytest.fixture
 def sim(tmp_path):
-    server = SimServer(SimOptions(nodes=3, pods_per_node=6, seed=11, churn_per_minute=0)).start()
-    server.cluster.freeze()
-    yield server, server.write_kubeconfig(tmp_path / "config")
-    server.stop()
+    with frozen_sim(tmp_path, nodes=3, pods_per_node=6, seed=11) as sim:
+        yield sim
 
 
 async def open_picker(app, pilot) -> NamespaceScreen:

@@ -99,7 +99,7 @@ async def test_a_filter_that_matches_nothing_says_so_not_that_there_are_no_rows(
 
 
 async def test_sorting_a_filtered_table_matches_sorting_the_filtered_rows():
-    from ktopui.model.sorting import sort_rows
+    from reference.sorting import sort_rows
 
     rows = pods(3, n=300)
     rows = [r if i % 9 else PodRow(r.namespace, r.name, node=r.node) for i, r in enumerate(rows)]  # some unmeasured

@@ -12,9 +12,8 @@ import re
 import pytest
 
 from helpers.app import cells_on_screen, make_app, refreshed, screen_lines, table
+from helpers.sims import frozen_sim
 
-from ktopui.sim.cluster import SimOptions
-from ktopui.sim.server import SimServer
 from ktopui.ui.cells import qualified, shorten
 from ktopui.ui.columns.nodes import COLUMNS as NODE_COLUMNS
 from ktopui.ui.columns.pods import COLUMNS as POD_COLUMNS
@@ -27,11 +26,8 @@ PERCENT = re.compile(r" *(-|~?\d+%(!!?)?|\?)")
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    server = SimServer(SimOptions(nodes=50, pods_per_node=4, seed=7, churn_per_minute=0)).start()
-    server.cluster.freeze()
-    kubeconfig = server.write_kubeconfig(tmp_path_factory.mktemp("sizes") / "config")
-    yield server, kubeconfig
-    server.stop()
+    with frozen_sim(tmp_path_factory.mktemp("sizes"), nodes=50, pods_per_node=4, seed=7) as sim:
+        yield sim
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

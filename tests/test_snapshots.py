@@ -6,9 +6,13 @@ then look at the images and regenerate screenshots/ (`python screenshots/generat
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from ktopui.ui.scenes import SCENES, scene_app, show, start_cluster
+from helpers.scenes import SCENES, scene_app, show, start_cluster
 
 
 @pytest.fixture
@@ -51,3 +55,12 @@ def test_failed_refresh_at_80_columns_snapshot(snap_compare, scene):
         await show(app, pilot, server, "failing")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_screenshot_script_finds_the_scenes_from_the_checkout(tmp_path):
+    """`python screenshots/generate.py` loads the same scenes, from any working directory."""
+    script = Path(__file__).resolve().parent.parent / "screenshots" / "generate.py"
+    code = f"import runpy; shots = runpy.run_path({str(script)!r}); print(shots['show'].__module__)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "helpers.scenes"

@@ -4,7 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.bench  # run with `python -m pytest -m bench`
 
 
 def test_soak_survives_random_faults_briefly():

@@ -6,12 +6,17 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference.tables import pod_table
+from reference.tabwriter import render_reference
 
-from ktopui.batch.tables import node_table, pod_table, pod_usage_table
-from ktopui.batch.tabwriter import render, render_reference
+from ktopui.batch.nodes import node_table, node_usage_rows, nodes_json
+from ktopui.batch.pods import pod_usage_table
+from ktopui.batch.tabwriter import render
 from ktopui.kube.objects import (
     Node,
+    NodeList,
     NodeMetrics,
+    NodeMetricsList,
     PodMetrics,
     PodMetricsList,
     PodUsageList,
@@ -90,15 +95,22 @@ def test_invalid_quantity_spoils_only_its_cell():
     assert lines[2].split() == [B, "99m", "2%", "1205Mi", "16%"]
 
 
+def top_pods(metrics, **flags):
+    """The table `ktopui top pods` prints for these pod metrics (the row-based reference prints the same)."""
+    table = pod_usage_table(pod_usage_lines(metrics), **flags)
+    assert table == pod_table(pod_rows(None, metrics), **flags)
+    return table
+
+
 def test_pod_table_in_one_namespace():
-    assert dots(pod_table(pod_rows(None, PODS[:1]))) == (
+    assert dots(top_pods(PODS[:1])) == (
         "NAME··················CPU(cores)···MEMORY(bytes)···\n"
         "web-7d4b9c6f5-abcde···3m···········11Mi············\n"
     )
 
 
 def test_pod_table_all_namespaces():
-    assert dots(pod_table(pod_rows(None, PODS), all_namespaces=True)) == (
+    assert dots(top_pods(PODS, all_namespaces=True)) == (
         "NAMESPACE·····NAME·······················CPU(cores)···MEMORY(bytes)···\n"
         "default·······web-7d4b9c6f5-abcde········3m···········11Mi············\n"
         "kube-system···coredns-5d78c9869d-xyz12···3m···········15Mi············\n"
@@ -111,7 +123,7 @@ def _total(metrics):
 
 
 def test_containers_are_rounded_one_by_one_and_the_sum_once():
-    table = pod_table(pod_rows(None, PODS), all_namespaces=True, containers=True, total=_total(PODS))
+    table = top_pods(PODS, all_namespaces=True, containers=True, total=_total(PODS))
     assert dots(table) == (
         "NAMESPACE·····POD························NAME······CPU(cores)···MEMORY(bytes)···\n"
         "default·······web-7d4b9c6f5-abcde········nginx·····2m···········9Mi·············\n"
@@ -123,7 +135,7 @@ def test_containers_are_rounded_one_by_one_and_the_sum_once():
 
 
 def test_sum_without_headers_reproduces_kubectl_misalignment():
-    table = pod_table(pod_rows(None, PODS), all_namespaces=True, no_headers=True, total=_total(PODS))
+    table = top_pods(PODS, all_namespaces=True, no_headers=True, total=_total(PODS))
     assert dots(table) == (
         "default·······web-7d4b9c6f5-abcde········3m·········11Mi···\n"
         "kube-system···coredns-5d78c9869d-xyz12···3m·········15Mi···\n"
@@ -134,12 +146,12 @@ def test_sum_without_headers_reproduces_kubectl_misalignment():
 
 def test_cpu_sort_breaks_ties_by_name():
     pods = [pod_metrics("ns", n, ("c", "5m", "1Mi")) for n in ("b", "c", "a")]
-    names = [line.split()[0] for line in pod_table(pod_rows(None, pods), sort_by="cpu").splitlines()[1:]]
+    names = [line.split()[0] for line in top_pods(pods, sort_by="cpu").splitlines()[1:]]
     assert names == ["a", "b", "c"]
 
 
 def test_no_metrics_prints_nothing():
-    assert pod_table([]) == "" and node_table(node_rows(NODES, [])) == ""
+    assert top_pods([]) == "" and node_table(node_rows(NODES, [])) == ""
 
 
 # -- The fast table path against the reference path -----------------------------
@@ -204,3 +216,44 @@ def test_pod_usage_lines_have_pod_rows_numbers(body):
         row = rows[(ns, name)]
         assert cpu == (None if "cpu" in row.problems else row.usage.cpu_milli)
         assert mem == (None if "memory" in row.problems else row.usage.mem_bytes)
+
+
+# -- `ktopui top nodes`' own rows against the dashboard's -------------------------
+
+NODE_NAMES = st.sampled_from(["n1", "n2", "n3"])
+# Valid, invalid ("6GiB", ""), zero, and too large for int64 millis.
+NODE_QUANTITY = st.sampled_from(["1594123456n", "3952456Ki", "250m", "1.5Gi", "0", "6GiB", "", "9223372036854775807"])
+
+
+@st.composite
+def node_bodies(draw):
+    """A node list and a node metrics list over a few names, each name possibly in either, or twice."""
+    resources = st.fixed_dictionaries({}, optional={"cpu": NODE_QUANTITY, "memory": NODE_QUANTITY})
+    nodes = [{"metadata": {"name": name, "labels": {"node-role.kubernetes.io/worker": ""}},
+              "status": {"allocatable": draw(resources), "capacity": draw(resources),
+                         "conditions": [{"type": "Ready", "status": draw(st.sampled_from(["True", "False"]))}]}}
+             for name in draw(st.lists(NODE_NAMES, max_size=4))]
+    metrics = [{"metadata": {"name": name}, "timestamp": draw(st.sampled_from(["2026-01-01T00:00:00Z", ""])),
+                "window": "10.5s", "usage": draw(resources)}
+               for name in draw(st.lists(NODE_NAMES, max_size=4))]
+    return (msgspec.json.encode({"kind": "NodeList", "items": nodes}),
+            msgspec.json.encode({"kind": "NodeMetricsList", "items": metrics}))
+
+
+def _printed(row):
+    """What `ktopui top nodes` prints of a row, in either form."""
+    return (row.name, row.has_metrics, row.in_node_list, row.usage, row.available, row.problems,
+            row.timestamp, row.window, row.cpu_pct, row.mem_pct)
+
+
+@settings(max_examples=300)
+@given(node_bodies(), st.booleans())
+def test_top_nodes_own_rows_print_like_the_dashboards_rows(bodies, use_capacity):
+    nodes, metrics = decode(bodies[0], NodeList).items, decode(bodies[1], NodeMetricsList).items
+    ours = node_usage_rows(nodes, metrics, use_capacity=use_capacity)
+    dashboards = node_rows(nodes, metrics, use_capacity=use_capacity)
+    assert list(map(_printed, ours)) == list(map(_printed, dashboards))
+    for sort_by, no_headers in itertools.product(["", "cpu", "memory"], [False, True]):
+        assert node_table(ours, sort_by=sort_by, no_headers=no_headers) == node_table(
+            dashboards, sort_by=sort_by, no_headers=no_headers)
+    assert nodes_json(ours) == nodes_json(dashboards)

@@ -7,9 +7,10 @@ but RememberWidths. Only the subset kubectl's `top` output exercises is
 ported: left alignment, no escapes, no HTML filtering, one final flush.
 Byte-exactness matters here: the output is compared with kubectl's.
 
-`render` computes the same widths as the line-by-line port
-(`render_reference`) column by column, so a 150,000-line table costs a few
-passes in C instead of a Python loop per cell:
+`render` computes the same widths as Go's line-by-line algorithm (ported
+as such in tests/reference/tabwriter.py, which the tests compare it with)
+column by column, so a 150,000-line table costs a few passes in C instead
+of a Python loop per cell:
 
 * Go's tabwriter gives cell (line i, column j) the width of the *block* of
   column j around line i: the maximal run of consecutive lines that have a
@@ -66,53 +67,3 @@ def render(rows: Sequence[Sequence[str]]) -> str:
         out.extend([line % tuple(cells) for cells in group])
     return "".join(out)
 
-
-def render_reference(rows: Sequence[Sequence[str]]) -> str:
-    """The line-by-line port of the Go algorithm; `render` must give the same bytes."""
-    # A line's cells: the real ones plus the empty cell after the last tab.
-    lines = [[*row, ""] for row in rows]
-    cell_widths = [[len(c) for c in line] for line in lines]
-    out: list[str] = []
-    widths: list[int] = []
-    remembered: list[int] = []
-
-    def write_lines(line0: int, line1: int) -> None:
-        for i in range(line0, line1):
-            parts = []
-            for j, text in enumerate(lines[i]):
-                parts.append(text)
-                if j < len(widths):
-                    parts.append(" " * (widths[j] - cell_widths[i][j]))
-            out.append("".join(parts) + "\n")
-
-    def format_block(line0: int, line1: int) -> None:
-        column = len(widths)
-        this = line0
-        while this < line1:
-            if column >= len(lines[this]) - 1:
-                this += 1
-                continue
-            write_lines(line0, this)
-            line0 = this
-            width = MINWIDTH
-            while this < line1 and column < len(lines[this]) - 1:
-                width = max(width, cell_widths[this][column] + PADDING)
-                this += 1
-            # RememberWidths: a later block of the same column is at least as
-            # wide as the widest earlier one.
-            if len(remembered) < len(widths):
-                remembered.extend(widths[len(remembered):])
-            if len(remembered) == len(widths):
-                remembered.append(width)
-            elif remembered[column] > width:
-                width = remembered[column]
-            else:
-                remembered[column] = width
-            widths.append(width)
-            format_block(line0, this)
-            widths.pop()
-            line0 = this
-        write_lines(line0, line1)
-
-    format_block(0, len(lines))
-    return "".join(out)

@@ -1,0 +1,1 @@
+"""Kubernetes access: kubeconfig, credentials, TLS, the HTTP client, typed API objects and errors."""

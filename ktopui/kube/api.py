@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import math
 import ssl
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,12 +17,6 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 from urllib.parse import quote, urljoin, urlsplit
-
-# httpx's package __init__ imports its command-line client (`httpx._main`,
-# which loads rich and click) whenever those happen to be installed; ktopui
-# never uses it. Marking it absent makes httpx fall back to a stub and keeps
-# 50 ms of imports off every `ktopui top` run.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 

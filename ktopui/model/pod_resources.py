@@ -9,8 +9,6 @@ while it runs; pod overhead comes on top.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ktopui.kube.objects import Container, Pod, ResourceList
 from ktopui.model.quantity import Quantity, parse_cached
 
@@ -88,8 +86,3 @@ def pod_limits(pod: Pod) -> Resources:
     """Effective limits; a resource absent here means unbounded for some container."""
     return _aggregate(pod, "limits")
 
-
-def running_containers(pod: Pod) -> Iterable[Container]:
-    """Containers that run for the pod's whole life: app containers and sidecars."""
-    yield from pod.spec.containers
-    yield from (c for c in pod.spec.initContainers if is_sidecar(c))

@@ -76,10 +76,6 @@ _SIMPLE = {
 _DIGITS = frozenset("0123456789")
 _SUFFIX_CHARS = frozenset("eEinumkKMGTP")
 
-# Go's strings.TrimSpace trims unicode.IsSpace; Python's str.strip() would also
-# trim \x1c-\x1f.
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-
 
 # -- Go integer semantics ---------------------------------------------------
 
@@ -490,64 +486,6 @@ def parse_cached(text: str) -> Quantity:
     return parse_quantity(text)
 
 
-def parse_json_quantity(raw: str | int | float) -> Quantity:
-    """Quantity.UnmarshalJSON for a value a JSON decoder produced.
-
-    Strings are trimmed like Go's strings.TrimSpace. Integers parse from their
-    decimal text, as Go parses a bare JSON number's literal. Floats are
-    best-effort, from repr(): the decoder should have kept the literal text
-    (json.loads(parse_float=str)), because 1e16 and 10000000000000000 print
-    differently. Booleans reach ParseQuantity as "true"/"false" and fail, as in Go.
-    """
-    if isinstance(raw, bool):
-        text = "true" if raw else "false"
-    elif isinstance(raw, int):
-        text = str(raw)
-    elif isinstance(raw, float):
-        text = repr(raw)
-    else:
-        text = raw.strip(_GO_SPACE)
-    return parse_cached(text)
-
-
-def _simple_scaled(text: str, target: int) -> int | None:
-    """ScaledValue(target) for simple shapes whose result fits int64, else None."""
-    simple = _simple_parts(text) if text else None
-    if simple is None:
-        return None
-    num, (_, scale, multiplier, _) = simple
-    n = int(num) * multiplier
-    d = scale - target
-    if d >= 0:
-        r = n * _POW10[d]
-        return r if r <= _MAX_INT64 else None  # the exact path reproduces Go's overflow
-    return -(-n // _POW10[-d])
-
-
-def cpu_millis(text: str) -> int:
-    """parse_cached(text).milli_value(), without building a Quantity for common shapes."""
-    # metrics-server reports nanocores ("243381306n"): ceil to the millicore.
-    if text[-1:] == "n":
-        digits = text[:-1]
-        if len(digits) <= 18 and digits.isascii() and digits.isdigit():
-            return -(-int(digits) // 1_000_000)
-    r = _simple_scaled(text, -3)
-    return r if r is not None else parse_cached(text).milli_value()
-
-
-def memory_bytes(text: str) -> int:
-    """parse_cached(text).value(), without building a Quantity for common shapes."""
-    # metrics-server reports bytes as "3096552Ki", or as plain digits.
-    if text[-2:] == "Ki":
-        digits = text[:-2]
-        if len(digits) <= 11 and digits.isascii() and digits.isdigit():
-            return int(digits) << 10
-    elif len(text) <= 18 and text.isascii() and text.isdigit():
-        return int(text)
-    r = _simple_scaled(text, 0)
-    return r if r is not None else parse_cached(text).value()
-
-
 # Exact values in nano units (1e-9) of "<ascii digits><suffix>" strings: the
 # shapes metrics-server and most manifests use. Integer arithmetic only; every
 # other spelling (signs, fractions, exponents, invalid text) goes to the exact
@@ -582,17 +520,6 @@ def simple_nanos(text: str) -> int | None:
     if factor is None or len(digits) > _MAX_FAST_DIGITS or not (digits.isascii() and digits.isdigit()):
         return None
     return int(digits) * factor
-
-
-def sum_nanos(texts: Iterable[str]) -> int | None:
-    """Exact sum of simple quantities in nano units; None if any is not simple."""
-    total = 0
-    for text in texts:
-        n = simple_nanos(text)
-        if n is None:
-            return None
-        total += n
-    return total
 
 
 def nanos_to_milli(nanos: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -11,39 +11,11 @@ T = TypeVar("T")
 _INT64 = 2**62  # integer values beyond this are sorted by Python, exactly
 
 
-def sort_rows(
-    rows: Sequence[T],
-    value: Callable[[T], Any],
-    *,
-    descending: bool,
-    name: Callable[[T], Any],
-) -> list[T]:
-    """Rows ordered by `value`; ties by `name` ascending; rows without a value last.
-
-    Sorting by name first keeps ties in name order whichever way the column
-    goes (both sorts are stable); rows already in name order make that first
-    sort a single pass. Integer columns (usage, percentages) are then sorted
-    by numpy, which takes a few milliseconds for 150,000 rows.
-    """
-    by_name = sorted(rows, key=name)
-    return order_by_values(by_name, [value(r) for r in by_name], descending=descending)
-
-
-def order_by_values(by_name: Sequence[T], values: Sequence[Any], *, descending: bool) -> list[T]:
-    """sort_rows for rows already in name order, given each row's value (None: missing)."""
-    return [by_name[i] for i in order_of_values(values, descending=descending)]
-
-
-def order_of_values(values: Sequence[Any], *, descending: bool) -> list[int]:
-    """Positions of `values` (of rows in name order) in sorted order, missing last."""
-    column = IntegerColumn.of(values)
-    if column is not None:
-        return column.order(descending).tolist()
-    return order_of_other_values(values, descending=descending)
-
-
 def order_of_other_values(values: Sequence[Any], *, descending: bool) -> list[int]:
-    """order_of_values for values already known not to make an IntegerColumn."""
+    """Positions of `values` (of rows in name order) in sorted order, missing (None) last.
+
+    For values that do not make an IntegerColumn (text, or integers beyond int64).
+    """
     present = [i for i, v in enumerate(values) if v is not None]
     missing = [i for i, v in enumerate(values) if v is None]
     present.sort(key=values.__getitem__, reverse=descending)

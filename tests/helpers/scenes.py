@@ -1,8 +1,9 @@
 """Fixed scenes of the dashboard on the simulated cluster.
 
-The screenshot script and the snapshot tests both use these, so the images
-in screenshots/ and the pinned snapshots show the same screens. The cluster
-clock is frozen and only moved by `prime`, so every run renders identically.
+The screenshot script (screenshots/generate.py) and the snapshot tests both
+use these, so the images in screenshots/ and the pinned snapshots show the
+same screens. The cluster clock is frozen and only moved by `prime`, so
+every run renders identically.
 """
 
 from __future__ import annotations
