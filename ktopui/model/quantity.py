@@ -13,6 +13,9 @@ happen. The one deliberate difference: where Go would allocate a power of ten
 with more than `_MAX_SHIFT` digits (it needs minutes and gigabytes for inputs
 such as "1000000000000000000e2000000000"), parsing fails with ErrNumeric and
 arithmetic raises OverflowError.
+
+It is one module, over the usual size, because it is one port: its parts call
+each other as the Go files do, and reading it beside them is how it is checked.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ positions into them (row_order.py), and formats a line only when Textual
 asks for it (`render_line`, kept per row object), so a refresh of 150,000
 pods costs one argsort, not 150,000 widgets. The cursor follows a row *key*,
 so it stays on the same node or pod wherever sorting moves it.
+
+It is one widget, a little over the usual size: its cursor, scrolling, line
+cache and rendering share the same few fields, and the ordering already lives
+apart (row_order.py).
 """
 
 from __future__ import annotations
