@@ -166,7 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             try:
                 response = sim.api.handle(method, path, parse_qs(url.query, keep_blank_values=True),
-                                          user or User("system:anonymous", ("system:unauthenticated",)), body)
+                                          user or User("system:anonymous", ("system:unauthenticated",)), body,
+                                          self.headers.get("Accept", ""))
             except Exception as exc:  # a simulator bug: answer like the apiserver's panic handler, loudly
                 traceback.print_exc()
                 response = Response(500, status.internal_error(repr(exc)))
