@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
+import gc
 import heapq
 import itertools
 import math
@@ -34,6 +36,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -193,6 +196,20 @@ def _parse_token(token: str) -> tuple[int, str]:
         raise BadContinue(f"continue key is not valid: {exc}") from None
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the cluster is built: the collector would scan the
+    objects being made (every one of them lives as long as the cluster) again and again, for
+    nothing, and at 150,000 pods that would be a good part of the start-up time."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 class SimCluster:
     """Thread-safe cluster state; all public methods may be called from any thread."""
 
@@ -205,51 +222,53 @@ class SimCluster:
         self.resolution = float(opts.metric_resolution)
         self._fmt = render.Formats(opts.quirky)
         self._seed = opts.seed
-        rng = random.Random(opts.seed)
-        world = build(opts.nodes, opts.pods_per_node, rng, start, self.resolution, opts.quirky)
-        zoo.add_to(world, random.Random(opts.seed ^ 0x200), start)
-        if opts.hostile_text:
-            hostile.add_to(world, rng, start)
-        self._factory = PodFactory(random.Random(opts.seed ^ 0x5EED))
-        self._factory.names = {(p.namespace, p.name) for p in world.pods}
-        self._rollout_factory = PodFactory(random.Random(opts.seed ^ 0xB011))  # pods of new revisions
-        self._rollout_factory.names = self._factory.names
-        self._heartbeat = start - 30
-        self._rv = 1000
-        self._by_idx = world.nodes
-        self._nodes = sorted(world.nodes, key=lambda n: n.name)
-        self._node_names = [n.name for n in self._nodes]
-        self._node_by_name = {n.name: n for n in self._nodes}
-        for node in self._nodes:
-            node.rv = self._next_rv()
-        self._schedulable = [n for n in world.nodes if n.ready and not n.unschedulable and not n.cp_taint]
-        self._namespaces = [Namespace(name, created, self._next_rv()) for name, created in world.namespaces.items()]
-        self._namespace_names = [n.name for n in self._namespaces]
-        self._pods: dict[tuple[str, str], Pod] = {}
-        self._by_uid: dict[str, Pod] = {}
-        self._pod_list: list[Pod] = []
-        self._sorted: list[Pod] | None = None
-        self._sorted_keys: list[tuple[str, str]] = []
-        self._candidates: tuple[list[Pod], list[tuple[str, str]]] | None = None
-        self._timers: list[tuple[float, int, str, str]] = []
-        self._nodes_with_gone: list[Node] = []
-        self._timer_seq = itertools.count()
-        self._over_limit: dict[str, Pod] = {}  # pods with a container using more memory than its limit
-        for pod in world.pods:
-            pod.rv = self._next_rv()
-            if pod.phase != "Pending" and pod.node is not None:
-                self._assign_ip(pod)
-            self._index(pod)
-            self._schedule_initial(pod, start, rng)
-        self._inventory = Inventory(world.pods, world.namespaces)
-        for obj in self._inventory.objects():
-            obj.rv = self._next_rv()
-        # Rollouts found in progress go on only in a cluster that changes (see SimOptions.churn_per_minute).
-        self._rolling = [r for r in self._inventory.rolling if r.rolling_since is not None and opts.churn_per_minute != 0]
-        self._rollout_requests: list[Revisioned] = []
-        self._events: dict[str, deque[Event]] = {}
-        self._compacted: dict[str, int] = {}  # per resource: events at or below this rv are no longer retained
-        self._born = self._rv  # nothing older is retained for any resource
+        with _gc_paused():  # hundreds of thousands of long-lived objects: see _gc_paused
+            rng = random.Random(opts.seed)
+            world = build(opts.nodes, opts.pods_per_node, rng, start, self.resolution, opts.quirky)
+            zoo.add_to(world, random.Random(opts.seed ^ 0x200), start)
+            if opts.hostile_text:
+                hostile.add_to(world, rng, start)
+            self._factory = PodFactory(random.Random(opts.seed ^ 0x5EED))
+            self._factory.names = {(p.namespace, p.name) for p in world.pods}
+            self._rollout_factory = PodFactory(random.Random(opts.seed ^ 0xB011))  # pods of new revisions
+            self._rollout_factory.names = self._factory.names
+            self._heartbeat = start - 30
+            self._rv = 1000
+            self._by_idx = world.nodes
+            self._nodes = sorted(world.nodes, key=lambda n: n.name)
+            self._node_names = [n.name for n in self._nodes]
+            self._node_by_name = {n.name: n for n in self._nodes}
+            for node in self._nodes:
+                node.rv = self._next_rv()
+            self._schedulable = [n for n in world.nodes if n.ready and not n.unschedulable and not n.cp_taint]
+            self._namespaces = [Namespace(name, created, self._next_rv()) for name, created in world.namespaces.items()]
+            self._namespace_names = [n.name for n in self._namespaces]
+            self._pods: dict[tuple[str, str], Pod] = {}
+            self._by_uid: dict[str, Pod] = {}
+            self._pod_list: list[Pod] = []
+            self._sorted: list[Pod] | None = None
+            self._sorted_keys: list[tuple[str, str]] = []
+            self._candidates: tuple[list[Pod], list[tuple[str, str]]] | None = None
+            self._timers: list[tuple[float, int, str, str]] = []
+            self._nodes_with_gone: list[Node] = []
+            self._timer_seq = itertools.count()
+            self._over_limit: dict[str, Pod] = {}  # pods with a container using more memory than its limit
+            for pod in world.pods:
+                pod.rv = self._next_rv()
+                if pod.phase != "Pending" and pod.node is not None:
+                    self._assign_ip(pod)
+                self._index(pod)
+                self._schedule_initial(pod, start, rng)
+            self._inventory = Inventory(world.pods, world.namespaces)
+            for obj in self._inventory.objects():
+                obj.rv = self._next_rv()
+            # Rollouts found in progress go on only in a cluster that changes (see SimOptions.churn_per_minute).
+            self._rolling = [r for r in self._inventory.rolling
+                             if r.rolling_since is not None and opts.churn_per_minute != 0]
+            self._rollout_requests: list[Revisioned] = []
+            self._events: dict[str, deque[Event]] = {}
+            self._compacted: dict[str, int] = {}  # per resource: events at or below this rv are no longer retained
+            self._born = self._rv  # nothing older is retained for any resource
         self.overrides: render.Overrides = {}
         self._override_gen = 0
         self._metrics_hold: float | None = None  # metrics stop advancing at this cluster time
@@ -325,7 +344,7 @@ class SimCluster:
         self._candidates = None
         if pod.node is not None:
             pod.node.pods[pod.uid] = pod
-        if any(c.mem_lim is not None and m > c.mem_lim for c, m in zip(pod.running_specs, pod.mem_base)):
+        if pod.over_limit:
             self._over_limit[pod.uid] = pod
 
     def _unindex(self, pod: Pod) -> None:

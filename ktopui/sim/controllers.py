@@ -18,17 +18,17 @@ streams.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from ktopui.sim import quantities as q
 from ktopui.sim.effective import pod_totals
-from ktopui.sim.world import Gi, Mi, Pod, Workload, derived_name, derived_uid, derived_unit, job_uid
+from ktopui.sim.world import Gi, Mi, Pod, Workload, derived_uid, derived_unit, job_uid, name_of, uid_of
 
 REVISION_HISTORY = 10  # a Deployment's revisionHistoryLimit: old ReplicaSets kept, scaled to 0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # the template annotation `kubectl rollout restart` sets
-QUOTA_KEYS = ("limits.cpu", "limits.memory", "pods", "requests.cpu", "requests.memory")
 
 
 class ApiObject:
@@ -62,16 +62,13 @@ class ApiObject:
 class PodOwner(ApiObject):
     """An object that owns pods directly."""
 
-    __slots__ = ("workload", "pods")
+    __slots__ = ("workload", "pods", "ready")
 
     def __init__(self, workload: Workload, name: str, uid: str, created: float, labels: dict[str, str]) -> None:
         super().__init__(workload.namespace, name, uid, created, labels)
         self.workload = workload
         self.pods: dict[str, Pod] = {}
-
-    @property
-    def ready(self) -> int:
-        return sum(p.ready for p in self.pods.values())
+        self.ready = 0  # of its pods, kept by the inventory as they change
 
     def observe(self) -> tuple:
         return (len(self.pods), self.ready)
@@ -232,6 +229,8 @@ class ResourceQuota(ApiObject):
         return tuple(self.used.items())
 
 
+_DIRECT: dict[str, type[PodOwner]] = {"StatefulSet": StatefulSet, "DaemonSet": DaemonSet,
+                                       "ReplicationController": ReplicationController}
 RESOURCES: dict[str, type[ApiObject]] = {c.resource: c for c in (
     Deployment, ReplicaSet, ArgoRollout, StatefulSet, DaemonSet, ReplicationController, Job, CronJob,
     ResourceQuota)}
@@ -289,24 +288,29 @@ def _hard(key: str, used: int, factor: float) -> int:
     return -(-want // step) * step
 
 
-def quota_usage(pods: Iterable[Pod]) -> dict[str, int]:
-    """The quota evaluator's use of `pods`: terminal pods count for nothing."""
-    used = dict.fromkeys(QUOTA_KEYS, 0)
-    for pod in pods:
-        if pod.phase in ("Succeeded", "Failed"):
-            continue
-        totals = pod_totals(pod)
-        used["pods"] += 1
-        for key, value in (("requests.cpu", totals.cpu_req), ("requests.memory", totals.mem_req),
-                           ("limits.cpu", totals.cpu_lim), ("limits.memory", totals.mem_lim)):
-            used[key] += value or 0
-    return used
+_USAGE_KEYS = ("pods", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+_NO_USAGE = (0, 0, 0, 0, 0)
+
+
+def _usage(pod: Pod) -> tuple[int, int, int, int, int]:
+    """What the quota evaluator counts for a pod, in _USAGE_KEYS order: nothing once it is terminal."""
+    if pod.phase in ("Succeeded", "Failed"):
+        return _NO_USAGE
+    totals = pod_totals(pod)
+    return (1, totals.cpu_req or 0, totals.mem_req or 0, totals.cpu_lim or 0, totals.mem_lim or 0)
 
 
 # ---- the inventory -------------------------------------------------------------------
 
-def _before(t: float, most: float, *parts: object) -> float:
-    return t - most * (0.05 + 0.95 * derived_unit(*parts))
+def _digest(*parts: object) -> bytes:
+    return hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+
+
+def _own(owner: PodOwner, pods: list[Pod]) -> None:
+    for pod in pods:
+        pod.owner = owner
+        owner.ready += pod.tally[1]
+    owner.pods = {pod.uid: pod for pod in pods}
 
 
 def _pod_hash(pod: Pod, label: str) -> str:
@@ -321,14 +325,19 @@ class Inventory:
         self.rolling: list[Revisioned] = []  # Deployments and Rollouts, in the order they were made
         self._top: dict[Workload, ApiObject] = {}
         self._quotas: dict[str, list[ResourceQuota]] = {}
-        self._quota_pods: dict[str, dict[str, Pod]] = {}
+        self._used: dict[str, list[int]] = {}  # per namespace with quotas, in _USAGE_KEYS order
         self._dirty: dict[ApiObject, None] = {}
-        by_workload: dict[Workload, list[Pod]] = defaultdict(list)
+        by_workload: dict[Workload, list[Pod]] = {}
         plans = {ns: plan for ns in namespaces if (plan := _quota_plan(ns))}
+        for namespace in plans:
+            self._used[namespace] = list(_NO_USAGE)
         for pod in pods:
-            by_workload[pod.workload].append(pod)
-            if pod.namespace in plans:
-                self._quota_pods.setdefault(pod.namespace, {})[pod.uid] = pod
+            owned = by_workload.get(pod.workload)
+            if owned is None:
+                by_workload[pod.workload] = [pod]
+            else:
+                owned.append(pod)
+            self._count(pod, pod.tally, self._tally(pod))
         made: list[ApiObject] = []
         for wl, owned in by_workload.items():
             made += self._build(wl, owned)
@@ -354,46 +363,45 @@ class Inventory:
             return self._build_revisioned(wl, pods, first)
         if kind == "Job":
             return self._build_jobs(wl, pods, first)
-        cls = {"StatefulSet": StatefulSet, "DaemonSet": DaemonSet, "ReplicationController": ReplicationController}.get(kind)
+        cls = _DIRECT.get(kind)
         if cls is None:  # mirror and bare pods
             return []
-        owner = cls(wl, wl.name, wl.uid, _before(first, 86400, wl.uid, "created"), dict(wl.labels))
+        owner = cls(wl, wl.name, wl.uid, first - 86400 * _digest(wl.uid)[0] / 256, dict(wl.labels))
         self._top[wl] = owner
-        for pod in pods:
-            pod.owner = owner
-            owner.pods[pod.uid] = pod
+        _own(owner, pods)
         return [owner]
 
     def _build_revisioned(self, wl: Workload, pods: list[Pod], first: float) -> list[ApiObject]:
+        """The parent, up to three old ReplicaSets scaled to 0, and one with pods per revision
+        its pods are of (two while a rollout is in progress), the current last."""
         cls = Deployment if wl.template.kind == "Deployment" else ArgoRollout
-        parent = cls(wl, derived_uid(cls.kind, wl.uid), first)  # its time is set below
-        by_hash: dict[str, list[Pod]] = defaultdict(list)
+        label = cls.hash_label
+        by_hash: dict[str, list[Pod]] = {}
         for pod in pods:
-            by_hash[_pod_hash(pod, cls.hash_label)].append(pod)
-        # Revisions with pods (the current last), after up to three old ones scaled to 0.
-        with_pods = sorted(by_hash, key=lambda h: (h == wl.hash, min(p.created for p in by_hash[h])))
-        history = int(derived_unit(wl.uid, "history") * 4)
+            by_hash.setdefault(pod.labels.get(label, wl.hash), []).append(pod)
+        with_pods = list(by_hash)
+        if len(with_pods) > 1:
+            with_pods.sort(key=lambda h: (h == wl.hash, min(p.created for p in by_hash[h])))
+        parent = cls(wl, derived_uid(cls.kind, wl.uid), first)
         sets: list[ReplicaSet] = []
-        created = first
-        for i, hash_ in enumerate(reversed(with_pods)):
-            created = min(p.created for p in by_hash[hash_]) - 1
+        for behind, hash_ in enumerate(reversed(with_pods)):
             uid = wl.uid if hash_ == wl.hash else derived_uid("rs", wl.uid, hash_)
-            sets.insert(0, ReplicaSet(parent, hash_, uid, created, 0, versions_behind=i))
-        for i in range(history):
-            created = _before(created, 20 * 86400, wl.uid, "revision", i)
-            hash_ = derived_name(10 if cls is Deployment else 9, wl.uid, "revision", i)
-            old = ReplicaSet(parent, hash_, derived_uid("rs", wl.uid, hash_), created, 0,
-                             versions_behind=len(with_pods) + i)
+            created = first if len(with_pods) == 1 else min(p.created for p in by_hash[hash_])
+            rs = ReplicaSet(parent, hash_, uid, created - 1, 0, behind)
+            _own(rs, by_hash[hash_])
+            sets.insert(0, rs)
+        digest = _digest(wl.uid, "history")
+        for i in range(int(digest[0] / 64)):  # 0-3 old revisions, each some days older
+            digest = _digest(wl.uid, "revision", i)
+            created = sets[0].created - 20 * 86400 * (0.05 + 0.95 * digest[26] / 256)
+            hash_ = name_of(digest, len(wl.hash))
+            old = ReplicaSet(parent, hash_, uid_of(digest[10:]), created, 0, len(with_pods) + i)
             old.scaled_down = True
             sets.insert(0, old)
         for revision, rs in enumerate(sets, 1):
             rs.revision = revision
         parent.created = parent.changed_at = sets[0].created - 5
         parent.sets = sets
-        for rs in sets:
-            for pod in by_hash.get(rs.hash, ()):
-                pod.owner = rs
-                rs.pods[pod.uid] = pod
         if len(with_pods) > 1:  # found mid-rollout
             parent.rolling_since = parent.changed_at = parent.current.created
         self._top[wl] = parent
@@ -404,26 +412,21 @@ class Inventory:
         if wl.template.schedule is None:  # a Job of its own
             job = Job(wl, wl.name, first - 1, None)
             self._top[wl] = job
-            for pod in pods:
-                pod.owner = job
-                job.pods[pod.uid] = pod
+            _own(job, pods)
             return [job]
-        cron = CronJob(wl, derived_uid("cronjob", wl.uid), _before(first, 30 * 86400, wl.uid, "created"))
+        cron = CronJob(wl, derived_uid("cronjob", wl.uid), first - 30 * 86400 * _digest(wl.uid)[0] / 256)
         self._top[wl] = cron
-        made: list[ApiObject] = [cron]
+        by_job: dict[str, list[Pod]] = {}
         for pod in pods:
-            job = cron.jobs.get(pod.job_name)
-            if job is None:
-                job = cron.jobs[pod.job_name] = Job(wl, pod.job_name, pod.created - 1, cron)
-                made.append(job)
-            pod.owner = job
-            job.pods[pod.uid] = pod
-        return made
+            by_job.setdefault(pod.job_name, []).append(pod)
+        for name, owned in by_job.items():
+            job = cron.jobs[name] = Job(wl, name, min(p.created for p in owned) - 1, cron)
+            _own(job, owned)
+        return [cron, *cron.jobs.values()]
 
     def _build_quotas(self, namespace: str, born: float, plan: list[tuple[str, tuple[str, ...], float]]
                       ) -> list[ApiObject]:
-        pods = self._quota_pods.setdefault(namespace, {})
-        used = quota_usage(pods.values())
+        used = dict(zip(_USAGE_KEYS, self._used[namespace]))
         quotas = []
         for name, keys, factor in plan:
             hard = {k: _hard(k, used[k], factor) for k in sorted(keys)}
@@ -433,6 +436,28 @@ class Inventory:
         self._quotas[namespace] = quotas
         return quotas
 
+    # ---- counting ----------------------------------------------------------------------
+
+    def _tally(self, pod: Pod) -> tuple[str, bool, tuple[int, ...] | None]:
+        """What a pod counts for: its phase and readiness (for its owner), its quota usage."""
+        return (pod.phase, pod.ready, _usage(pod) if pod.namespace in self._used else None)
+
+    def _count(self, pod: Pod, old: tuple | None, new: tuple | None) -> None:
+        """Move a pod's contribution to its owner's readiness and its namespace's quota use from
+        `old` to `new` (None: none), marking what changed."""
+        pod.tally = new
+        owner = pod.owner
+        if owner is not None and (old is None or new is None or old[:2] != new[:2]):
+            owner.ready += (new[1] if new else 0) - (old[1] if old else 0)
+            self._mark(owner)
+        before, after = old[2] if old else None, new[2] if new else None
+        if before != after:
+            used = self._used[pod.namespace]
+            for i in range(len(used)):
+                used[i] += (after[i] if after else 0) - (before[i] if before else 0)
+            for quota in self._quotas.get(pod.namespace, ()):
+                self._dirty[quota] = None
+
     # ---- changes ---------------------------------------------------------------------
 
     def _mark(self, obj: ApiObject) -> None:
@@ -441,10 +466,6 @@ class Inventory:
             self._dirty[obj.owner] = None
         elif isinstance(obj, Job) and obj.cronjob is not None:
             self._dirty[obj.cronjob] = None
-
-    def _mark_quotas(self, pod: Pod) -> None:
-        for quota in self._quotas.get(pod.namespace, ()):
-            self._dirty[quota] = None
 
     def adopt(self, pod: Pod) -> list[ApiObject]:
         """A new pod joins its controller; returns objects made for it (a CronJob's new Job)."""
@@ -468,14 +489,13 @@ class Inventory:
             self._mark(owner)
         if isinstance(owner, ReplicaSet) and owner.restarted_at is not None:  # from its template
             pod.annotations = {RESTARTED_AT: q.rfc3339(owner.restarted_at)}
-        if pod.namespace in self._quota_pods:
-            self._quota_pods[pod.namespace][pod.uid] = pod
-            self._mark_quotas(pod)
+        self._count(pod, None, self._tally(pod))
         return made
 
     def release(self, pod: Pod) -> list[ApiObject]:
         """A pod is gone; returns objects deleted with it (a CronJob's Job, cleaned up)."""
         gone: list[ApiObject] = []
+        self._count(pod, pod.tally, None)
         owner = pod.owner
         if owner is not None:
             owner.pods.pop(pod.uid, None)
@@ -485,23 +505,19 @@ class Inventory:
                 self.stores["jobs"].remove(owner)
                 self._dirty.pop(owner, None)
                 gone.append(owner)
-        if pod.namespace in self._quota_pods:
-            self._quota_pods[pod.namespace].pop(pod.uid, None)
-            self._mark_quotas(pod)
         return gone
 
     def touched(self, pod: Pod) -> None:
-        """A pod changed (phase, readiness, resources)."""
-        if pod.owner is not None:
-            self._mark(pod.owner)
-        self._mark_quotas(pod)
+        """A pod changed (phase, readiness, resources, restarts)."""
+        if pod.tally is not None:  # still counted (not deleted)
+            self._count(pod, pod.tally, self._tally(pod))
 
     def settle(self) -> list[ApiObject]:
         """The objects whose status changed since the last call."""
         changed = []
         for obj in self._dirty:
             if isinstance(obj, ResourceQuota):
-                used = quota_usage(self._quota_pods[obj.namespace].values())
+                used = dict(zip(_USAGE_KEYS, self._used[obj.namespace]))
                 obj.used = {k: used[k] for k in obj.hard}
             status = obj.observe()
             if status != obj.status:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ktopui.sim.world import ContainerSpec, Pod
+from ktopui.sim.world import ContainerSpec, Pod, Template
 
 CPU, MEMORY = 0, 1
 
@@ -81,7 +81,20 @@ def _counted(pod: Pod, limits: bool) -> list[int | None]:
     return [a if s is None else s if a is None else max(s, a) for s, a in zip(spec, actual)]
 
 
+_BY_TEMPLATE: dict[int, tuple[Template, Totals]] = {}  # the totals of pods not resized, by id(template)
+
+
 def pod_totals(pod: Pod) -> Totals:
+    t = pod.workload.template
+    if pod.resize is None:
+        known = _BY_TEMPLATE.get(id(t))
+        if known is None:
+            known = _BY_TEMPLATE[id(t)] = (t, _totals(pod))
+        return known[1]
+    return _totals(pod)
+
+
+def _totals(pod: Pod) -> Totals:
     t = pod.workload.template
     requests, limits = _counted(pod, False), _counted(pod, True)
     level = t.pod_resources

@@ -250,7 +250,8 @@ def _image_id(image: str) -> str:
 def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None) -> dict:
     """containerStatuses[] entry; running_index points into the pod's per-container restart data."""
     doc: dict = {"name": spec.name}
-    began = (pod.run_started[running_index] if running_index is not None else None) or pod.started or pod.created
+    runs = pod.run_started if running_index is not None else None
+    began = (runs[running_index] if runs else None) or pod.started or pod.created
     started = q.rfc3339(began)
     cid = "containerd://" + _hex(pod.uid, spec.name)
     restarts = pod.restarts[running_index] if running_index is not None else 0
@@ -268,7 +269,7 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
         return doc
     if restarts:
         reason = pod.last_reason[running_index] or "Error"
-        ran_from, ran_to = pod.last_run[running_index] or (began, began)
+        ran_from, ran_to = (pod.last_run[running_index] if pod.last_run else None) or (began, began)
         last = {"terminated": {"exitCode": 137 if reason == "OOMKilled" else 1, "reason": reason,
                                "startedAt": q.rfc3339(ran_from), "finishedAt": q.rfc3339(ran_to),
                                "containerID": "containerd://" + _hex(pod.uid, spec.name, restarts)}}

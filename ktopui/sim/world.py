@@ -219,13 +219,17 @@ def new_uid(rng: random.Random) -> str:
 def derived_uid(*parts: object) -> str:
     """A uid that is a function of `parts`: for objects added to a world without drawing
     from its random streams (so what a seed produced before stays the same)."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    return uid_of(hashlib.sha256("/".join(map(str, parts)).encode()).digest())
 
 
-def derived_name(n: int, *parts: object) -> str:
-    """`n` characters of the apimachinery rand.String alphabet, a function of `parts` (see derived_uid)."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+def uid_of(digest: bytes) -> str:
+    """A version 4 UUID made of the first 16 bytes of `digest`."""
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+def name_of(digest: bytes, n: int) -> str:
+    """`n` characters of the apimachinery rand.String alphabet made of `digest`."""
     return "".join(_SAFE[b % len(_SAFE)] for b in digest[:n])
 
 
@@ -271,7 +275,7 @@ class Pod:
     __slots__ = ("uid", "namespace", "name", "workload", "labels", "node", "phase", "created", "started",
                  "finished", "ip", "rv", "salt", "quirk", "cpu_base", "mem_base", "restarts", "last_reason",
                  "job_name", "deleted", "json", "metrics", "usage", "slot", "waiting", "owner", "meta",
-                 "run_started", "last_run", "resize", "annotations")
+                 "run_started", "last_run", "resize", "annotations", "over_limit", "tally")
 
     def __init__(self) -> None:
         self.json: bytes | None = None
@@ -282,8 +286,13 @@ class Pod:
         self.deleted: float | None = None
         self.slot = -1
         self.owner = None  # its controller (controllers.py), None for bare and mirror pods
+        self.tally: tuple | None = None  # what the inventory last counted it for (controllers.py)
         self.resize: Resize | None = None
-        self.annotations: dict[str, str] = {}
+        self.annotations: dict[str, str] | None = None
+        # Per running container, once one has restarted (None until then): when its current
+        # run began (None: when the pod started) and when its last run began and ended.
+        self.run_started: list[float | None] | None = None
+        self.last_run: list[tuple[float, float] | None] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -299,6 +308,8 @@ class Pod:
 
     def restart(self, i: int, reason: str, t: float) -> None:
         """Running container `i` ended with `reason` and was started again at `t`."""
+        if self.run_started is None or self.last_run is None:
+            self.run_started, self.last_run = [None] * len(self.restarts), [None] * len(self.restarts)
         self.restarts[i] += 1
         self.last_reason[i] = reason
         began = self.run_started[i] or self.started or self.created
@@ -326,12 +337,14 @@ def _backoff(restarts: int) -> float:
 def restart_history(pod: Pod, now: float) -> None:
     """When each running container's current run began and its last run ran, for the restarts
     a new pod was made with: a function of the pod's salt, drawing nothing from the random streams."""
+    if pod.started is None or not any(pod.restarts):
+        return
     pod.run_started = [None] * len(pod.restarts)
     pod.last_run = [None] * len(pod.restarts)
-    began = pod.started or pod.created
+    began = pod.started
     end = pod.finished or now
     for i, count in enumerate(pod.restarts):
-        if count and pod.started is not None:
+        if count:
             restarted = began + (end - began) * (0.2 + 0.8 * derived_unit(pod.salt, "restart", i))
             ended = max(began, restarted - _backoff(count))
             pod.run_started[i] = restarted
@@ -498,12 +511,11 @@ class PodFactory:
         specs = pod.running_specs
         pod.restarts = [_restarts(rng) for _ in specs]
         pod.last_reason = [("OOMKilled" if rng.random() < 0.3 else "Error") if r else None for r in pod.restarts]
-        pod.run_started = [None] * len(specs)  # None: since the pod started (restart_history fills these in)
-        pod.last_run = [None] * len(specs)
         over = rng.random() < 0.03
         idle = rng.random() < 0.08
         pod.cpu_base = tuple(_cpu_base(c, rng, over, idle) for c in specs)
         pod.mem_base = tuple(_mem_base(c, rng, over) for c in specs)
+        pod.over_limit = over and any(c.mem_lim is not None for c in specs)  # a container above its memory limit
         return pod
 
     def _name(self, wl: Workload, created: float, static_node: str | None) -> str:
@@ -622,7 +634,8 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
         pod = factory.pod(wl, node, created, phase=phase, started=started, static_node=static_node)
         if phase == "Succeeded":
             pod.finished = started + rng.uniform(30, 300)
-        restart_history(pod, start)
+        if any(pod.restarts):
+            restart_history(pod, start)
         if node is not None:
             node.pods[pod.uid] = pod
         namespaces.setdefault(wl.namespace, 0.0)

@@ -14,7 +14,7 @@ cluster too small for all of them gets the first ones.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ktopui.sim.world import (
@@ -68,6 +68,7 @@ def _usage(cpu_cores: tuple[float, ...], memory: tuple[int, ...]) -> Callable[[P
     def shape(pod: Pod, start: float) -> None:
         pod.cpu_base = tuple(c * 1e9 for c in cpu_cores)
         pod.mem_base = tuple(float(m) for m in memory)
+        pod.over_limit = False
     return shape
 
 
@@ -83,6 +84,7 @@ def _resized(reason: str, cpu: int, mem: int) -> Callable[[Pod, float], None]:
         pod.resize = Resize(replace(actual, cpu_req=cpu, mem_req=mem), actual, reason, message, start - 40)
         pod.cpu_base = (actual.cpu_req * 1e6 * 0.8,)
         pod.mem_base = (actual.mem_req * 0.9,)
+        pod.over_limit = False
     return shape
 
 
@@ -94,6 +96,7 @@ def _failed(restarts: int, reason: str, over_limit: bool) -> Callable[[Pod, floa
         pod.restarts = [restarts]
         pod.last_reason = [reason]
         pod.mem_base = (spec.mem_lim * 1.1 if over_limit and spec.mem_lim else spec.mem_req * 0.7,)
+        pod.over_limit = over_limit
         pod.cpu_base = (spec.cpu_req * 1e6 * 0.5,)
         restart_history(pod, start)
     return shape
@@ -118,11 +121,12 @@ def _plan(factory: PodFactory, rng: random.Random) -> list[_Made]:
     ]
 
 
-def _places(world: World) -> list[int]:
+def _places(world: World) -> Iterator[int]:
     """Indexes in world.pods the zoo may take, last placed first: running Deployment and StatefulSet pods."""
-    return [i for i in range(len(world.pods) - 1, -1, -1)
-            if world.pods[i].workload.template.kind in ("Deployment", "StatefulSet")
-            and world.pods[i].phase == "Running" and world.pods[i].node is not None]
+    for i in range(len(world.pods) - 1, -1, -1):
+        pod = world.pods[i]
+        if pod.workload.template.kind in ("Deployment", "StatefulSet") and pod.phase == "Running" and pod.node:
+            yield i
 
 
 def add_to(world: World, rng: random.Random, start: float) -> None:
