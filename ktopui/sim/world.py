@@ -458,15 +458,15 @@ def _node_labels(node: Node, family: str) -> dict[str, str]:
 
 
 def _pool_labels(node: Node, family: str) -> dict[str, str]:
-    """How each provisioner names a node's pool, one per family (and size) so a client meets
-    them all: Karpenter, an EKS managed node group, a GKE node pool, an AKS agent pool."""
-    if family == "m5":
+    """How each provisioner names a node's pool, one per family (the general one by size) so a
+    client meets them all: Karpenter, an EKS managed node group, a GKE node pool, an AKS agent pool."""
+    if family == "m5" and node.cores <= 8:
         return {"karpenter.sh/nodepool": "general", "karpenter.k8s.aws/instance-family": family,
                 "karpenter.sh/capacity-type": "spot" if node.salt % 5 == 0 else "on-demand"}
+    if family == "m5":
+        return {"cloud.google.com/gke-nodepool": "large-pool"}
     if family == "c5":
         return {"eks.amazonaws.com/nodegroup": "compute-ng", "eks.amazonaws.com/capacityType": "ON_DEMAND"}
-    if node.cores <= 8:
-        return {"cloud.google.com/gke-nodepool": "highmem-pool"}
     return {"agentpool": "memorypool", "kubernetes.azure.com/agentpool": "memorypool"}
 
 
