@@ -16,8 +16,8 @@ CLIENT_GO_LIST = ("application/vnd.kubernetes.protobuf;as=PartialObjectMetadataL
 
 
 @pytest.fixture
-def api(sim_server, sim_api):
-    return sim_api(sim_server)
+def api(make_sim_server, sim_api):
+    return sim_api(make_sim_server(nodes=12, pods_per_node=9))  # every kind of owner (zoo.py)
 
 
 @pytest.mark.parametrize("kind", sorted(PATHS))

@@ -68,7 +68,14 @@ _CORE_BOOKMARK = {
 # What negotiation offers when nothing in Accept can be served (negotiation.NewNotAcceptableError).
 _ACCEPTED = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
 _SERVABLE = ("application/json", "application/*", "*/*", "application/vnd.kubernetes.protobuf")  # (JSON is sent)
-_INTERNAL_PACKAGE = {"": "core", discovery.ROLLOUTS_GROUP: "unstructured"}
+
+
+def _go_type(group: str, kind: str) -> str:
+    """The Go type the apiserver holds an object of `kind` in, as %T prints it: the internal
+    version's (*apps.ReplicaSet, *core.Pod), unstructured for a custom resource."""
+    if group == discovery.ROLLOUTS_GROUP:
+        return "*unstructured.Unstructured"
+    return f"*{group or 'core'}.{kind}"
 
 
 def _bookmark(resource: str, rv: int, partial: str | None) -> bytes:
@@ -259,14 +266,12 @@ class Api:
             return _not_acceptable(f"only the following media types are accepted: {_ACCEPTED}")
         watching = _flag(_first(query, "watch"))
         # What the apiserver's transform refuses; a watch with the list form gets whole objects.
-        kind = served.kind
-        internal = f"*{_INTERNAL_PACKAGE.get(t.group, t.group.split('.')[0])}."
         if wanted.as_ == "PartialObjectMetadata" and not t.name and not watching:
             return _not_acceptable("you requested PartialObjectMetadata, but the requested object is a list "
-                                   f"({internal}{'Unstructured' if internal == '*unstructured.' else kind}List)")
+                                   f"({_go_type(t.group, served.kind)}List)")
         if wanted.as_ == "PartialObjectMetadataList" and t.name:
             return _not_acceptable("you requested PartialObjectMetadataList, but the requested object is not a "
-                                   f"list ({internal}{'Unstructured' if internal == '*unstructured.' else kind})")
+                                   f"list ({_go_type(t.group, served.kind)})")
         partial = wanted.api_version if wanted.as_ is not None else None
         if t.name:
             if served.namespaced and not t.namespace:

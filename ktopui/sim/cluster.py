@@ -476,7 +476,7 @@ class SimCluster:
             self._roll(parent, t, rng)
         if self._churn:
             for pod in list(self._over_limit.values()):
-                if pod.phase == "Running" and rng.random() < CHURN_PERIOD / OOM_INTERVAL:
+                if pod.phase == "Running" and pod.node.ready and rng.random() < CHURN_PERIOD / OOM_INTERVAL:
                     i = next(i for i, (c, m) in enumerate(zip(pod.running_specs, pod.mem_base))
                              if c.mem_lim is not None and m > c.mem_lim)
                     pod.restart(i, "OOMKilled", t)

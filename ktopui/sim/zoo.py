@@ -7,8 +7,9 @@ exporter requesting 20m beside a container that requests nothing), and pods resi
 place (one resize in progress, one Infeasible).
 
 They take the places (node, order, and so pod IP) of the last Deployment and
-StatefulSet pods the catalogue placed, so a seed's other pods stay as they were; a
-cluster too small for all of them gets the first ones.
+StatefulSet pods placed in tenant namespaces, so the catalogue and a seed's other pods
+stay as they were; a cluster with too few tenant pods for all of them gets the first
+ones (a dozen nodes of nine pods has them all).
 """
 
 from __future__ import annotations
@@ -122,14 +123,18 @@ def _plan(factory: PodFactory, rng: random.Random) -> list[_Made]:
 
 
 def _places(world: World) -> Iterator[int]:
-    """Indexes in world.pods the zoo may take, last placed first: running Deployment and StatefulSet pods."""
+    """Indexes in world.pods the zoo may take, last placed first: running Deployment and StatefulSet
+    pods of tenants."""
     for i in range(len(world.pods) - 1, -1, -1):
         pod = world.pods[i]
-        if pod.workload.template.kind in ("Deployment", "StatefulSet") and pod.phase == "Running" and pod.node:
+        if pod.workload.template.kind in ("Deployment", "StatefulSet") and pod.phase == "Running" and pod.node \
+                and pod.namespace != pod.workload.template.namespace:
             yield i
 
 
 def add_to(world: World, rng: random.Random, start: float) -> None:
+    """Put the zoo's pods (drawn from `rng`, not the world's stream) in the places of the last
+    placed pods that may give theirs (see the module doc), and add its namespace."""
     factory = PodFactory(rng)
     plan = _plan(factory, rng)
     places = _places(world)
