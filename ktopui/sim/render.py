@@ -283,7 +283,9 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
         ready = True
     doc.update(lastState=last, ready=ready, restartCount=restarts, image=spec.image,
                imageID=_image_id(spec.image), containerID=cid, started=ready)
-    if pod.resize is not None:  # what the containers run with, reported while a resize is pending
+    # What the containers run with: the kubelet reports it for every container, the simulator
+    # only for the pods resized in place, where it differs from the spec.
+    if pod.resize is not None:
         actual = pod.resize.actual if spec.name == pod.resize.spec.name else spec
         doc["resources"] = resources_doc(actual, Formats(False), 0, {})
     return doc
