@@ -187,7 +187,7 @@ class KubeAPI:
                             continue_: str = "") -> PartialObjectMetadataList:
         """The metadata of every object of `resource` (replicasets, jobs): a page of it with `limit`."""
         return await self._get(
-            _collection(resource, namespace), PartialObjectMetadataList, Target("list", _qualified(resource), namespace),
+            _collection(resource, namespace), PartialObjectMetadataList, Target("list", qualified(resource), namespace),
             accept=METADATA_LIST_ACCEPT, labelSelector=label_selector, limit=str(limit) if limit else "",
             **{"continue": continue_},
         )
@@ -214,7 +214,7 @@ class KubeAPI:
         `max_event_bytes` raises watch_lines.EventTooLarge); no byte for `silence`
         seconds raises StreamSilent; a broken connection its TransportError.
         """
-        target = Target("watch", _qualified(resource), namespace)
+        target = Target("watch", qualified(resource), namespace)
         path = _collection(resource, namespace)
         accept = "application/json" if resource in ("nodes", "pods") else METADATA_WATCH_ACCEPT
         params = {"watch": "1", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
@@ -403,7 +403,7 @@ def _collection(resource: str, namespace: str) -> str:
     return f"{base}/namespaces/{_segment(namespace)}/{resource}" if namespace else f"{base}/{resource}"
 
 
-def _qualified(resource: str) -> str:
+def qualified(resource: str) -> str:
     """A resource as kubectl names it in messages (`replicasets.apps`)."""
     group = API_PATHS[resource].split("/")[2] if API_PATHS[resource].startswith("/apis/") else ""
     return f"{resource}.{group}" if group else resource

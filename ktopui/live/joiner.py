@@ -28,13 +28,17 @@ from ktopui.live.memory import MEMORY, Disposer, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model import history_keys
 from ktopui.model.history import History, epoch
+from ktopui.model.namespaces import NamespaceRow, namespace_rows
 from ktopui.model.nodes import NodeCache, NodeRow, node_rows
 from ktopui.model.pacing import paced_batches
+from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.rollup import PodNumbers
 from ktopui.model.samples import BATCH as SUM_BATCH
 from ktopui.model.samples import NewSamples, PodSample, SampleTable, container_numbers, sample_table_of_batches
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.snapshot import Coverage, Snapshot, Totals
+from ktopui.model.workloads import WorkloadRollup, WorkloadRow, Workloads
 
 log = logging.getLogger("ktopui.live")
 
@@ -62,12 +66,18 @@ class StepTimes:
     nodes: float = 0.0  # node rows
     pods: float = 0.0  # the pod view
     history: float = 0.0
+    rollups: float = 0.0  # workloads and namespaces
     total: float = 0.0  # wall time of the whole step
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
 
+def _namespace_of(key: tuple) -> str:
+    """The namespace of a workload's or a namespace's history key."""
+    return key[2] if key[0] == "workload" else key[1]
+
+
 def new_history() -> History:
-    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY})
+    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY, "workload": POD_HISTORY})
 
 
 class Joiner:
@@ -93,6 +103,10 @@ class Joiner:
         self._serial_of: SampleTable | None = None
         self._node_rows_recorded: dict[str, NodeRow] = {}  # the node rows history last saw, by name
         self._node_names: set[str] = set()
+        self._workload_rollup = WorkloadRollup()
+        # The rollups, and the inputs they were made from (made again only when those change).
+        self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
+        self._rollup_keys: set[tuple] = set()  # the workload and namespace history keys last recorded
         self.rejected: MalformedResponse | None = None  # the last step's pod metrics list, if unreadable
         self.times = StepTimes()  # the last step's
         self.thread_seconds = 0.0  # CPU time of every step's thread so far (for benchmarks)
@@ -143,7 +157,12 @@ class Joiner:
         pods = self._pods.update(inputs.pods, self._pod_metrics, changes=inputs.pod_changes, pause=pause)
         mark, times.pods = time.perf_counter(), time.perf_counter() - mark
         self._record(nodes, inputs, new, pause)
-        times.history = time.perf_counter() - mark
+        mark, times.history = time.perf_counter(), time.perf_counter() - mark
+        pause()
+        members, namespaces, fresh = self._rollup(pods, inputs)
+        if fresh or new.samples:
+            self._record_rollups(members.rows, namespaces, inputs, new)
+        times.rollups = time.perf_counter() - mark
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
         totals = Totals(
@@ -170,11 +189,49 @@ class Joiner:
             # Counted here, off the UI thread.
             coverage=Coverage(sum(map(_has_metrics, nodes)), *pods.coverage()),
             not_ready=tuple(r.name for r in nodes if r.status.startswith(("NotReady", "Unknown"))),
+            workloads=members.rows,
+            namespaces=namespaces,
+            notices=inputs.notices,
+            members=members,
+            members_view=pods,
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)
         if self._disposer is not None and pods is not view_before:
             self._disposer.when_gone(pods, self._free, [pods.samples, pods.keys, pods.infos, self._serial])
         return snapshot
+
+    def _rollup(self, pods: PodRowsView, inputs: Inputs) -> tuple[Workloads, list[NamespaceRow], bool]:
+        """The workloads and namespaces of this pod view, and whether they are new: made again only
+        when the view, the owners of ReplicaSets and Jobs, or the quotas changed."""
+        made_of = (id(pods), tuple(sorted((k, id(v)) for k, v in inputs.owners.items())), id(inputs.quotas))
+        if self._rollups is not None and self._rollups[0] == made_of:
+            return self._rollups[1], self._rollups[2], False
+        numbers = PodNumbers(pods.infos, pods.samples)
+        members = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
+        namespaces = namespace_rows(pods.keys, numbers, inputs.quotas)
+        self._rollups = (made_of, members, namespaces)
+        return members, namespaces, True
+
+    def _record_rollups(self, workloads: list[WorkloadRow], namespaces: list[NamespaceRow], inputs: Inputs,
+                        new: NewSamples) -> None:
+        """History of workloads and namespaces: a sample per new pod metrics list, at its newest
+        timestamp (their sums are of that list). Those gone from the scope shown are forgotten."""
+        if new.samples:
+            rows = [r for r in workloads if r.has_metrics]
+            spaces = [r for r in namespaces if r.has_metrics]
+            keys = [history_keys.workload(*r.key) for r in rows] + [history_keys.namespace(r.namespace) for r in spaces]
+            rows += spaces
+            stamp = max(set(map(_timestamp, new.samples)))
+            self.history.record_many(keys, [stamp] * len(keys), [r.usage.cpu_milli for r in rows],
+                                     [r.usage.mem_bytes for r in rows])
+        if inputs.pods is not None and inputs.health["pods"].error is None:
+            now = {history_keys.workload(*r.key) for r in workloads}
+            now.update(history_keys.namespace(r.namespace) for r in namespaces)
+            namespace = inputs.scope.namespace
+            gone = [key for key in self._rollup_keys - now if not namespace or _namespace_of(key) == namespace]
+            if gone:
+                self.history.forget(gone)
+            self._rollup_keys = now
 
     def _free(self, parts: list) -> None:
         """What a pod view held, now that no table shows it: its lists (150,000 entries each)

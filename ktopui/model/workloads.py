@@ -1,0 +1,168 @@
+"""Workloads: the row of one Deployment, StatefulSet, CronJob... summed from its pods, and what sorts it.
+
+A workload is the top of its pods' owner chains (owners.py). Its usage is
+the sum of its pods' usage, rounded once as `kubectl top pods -l SELECTOR
+--sum` rounds its total line; its requests and limits are the sums of its
+running pods' effective requests and limits. Percentages divide the usage of
+the pods that report it by those pods' requests, and by the limits of only
+the containers that set one (`LimitShare.partial` when some do not), so a
+workload half without metrics does not read as half idle.
+
+The rows are made from the pod view's numbers in one pass per refresh
+(rollup.py); the resolution of owners to workloads is kept from one refresh
+to the next while the ReplicaSets' and Jobs' owners stay the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+
+import msgspec
+import numpy as np
+
+from ktopui.model.amounts import Amounts, Usage, pct
+from ktopui.model.kinds import Kind
+from ktopui.model.owners import OwnerMap, PodOwner, WorkloadId, resolve
+from ktopui.model.pods import LimitShare
+from ktopui.model.rollup import PodNumbers, owners_of, parts, sums
+
+_key = attrgetter("key")
+
+
+class WorkloadRow(msgspec.Struct, gc=False):
+    kind: str  # Deployment, StatefulSet, DaemonSet, CronJob, Job, ReplicaSet, ReplicationController, Pod, a custom kind
+    namespace: str
+    name: str
+    pods: int = 0  # listed pods (finished ones too)
+    running: int = 0
+    restarts: int = 0
+    oom_kills: int = 0
+    usage: Usage = msgspec.field(default_factory=Usage)  # None: no pod reports usage
+    requests: Amounts = msgspec.field(default_factory=Amounts)  # of its unfinished pods (None: none set)
+    measured_requests: Amounts = msgspec.field(default_factory=Amounts)  # of its pods with usage
+    limits: Amounts = msgspec.field(default_factory=Amounts)
+    cpu_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
+    mem_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
+    inferred: bool = False  # the owner chain was guessed from names and labels (owners.py)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    @property
+    def has_metrics(self) -> bool:
+        return self.usage.cpu_milli is not None
+
+    @property
+    def pods_text(self) -> str:
+        return f"{self.running}/{self.pods}"
+
+    @property
+    def cpu_req_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.measured_requests.cpu_milli)
+
+    @property
+    def mem_req_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.measured_requests.mem_milli)
+
+    @property
+    def cpu_lim_pct(self) -> int | None:
+        return self.cpu_limit_share.pct
+
+    @property
+    def mem_lim_pct(self) -> int | None:
+        return self.mem_limit_share.pct
+
+
+def filter_text(row: WorkloadRow) -> str:
+    return f"{row.namespace}/{row.name} {row.kind}"
+
+
+VALUES = {
+    "kind": attrgetter("kind"),
+    "namespace": attrgetter("namespace"),
+    "name": attrgetter("name"),
+    "pods": attrgetter("pods"),
+    "running": attrgetter("running"),
+    "restarts": attrgetter("restarts"),
+    "oom_kills": attrgetter("oom_kills"),
+    "cpu": attrgetter("usage.cpu_milli"),
+    "mem": attrgetter("usage.mem_bytes"),
+    "cpu_req_pct": attrgetter("cpu_req_pct"),
+    "mem_req_pct": attrgetter("mem_req_pct"),
+    "cpu_lim_pct": attrgetter("cpu_lim_pct"),
+    "mem_lim_pct": attrgetter("mem_lim_pct"),
+    "cpu_req": attrgetter("requests.cpu_milli"),
+    "mem_req": attrgetter("requests.mem_bytes"),
+    "cpu_lim": attrgetter("limits.cpu_milli"),
+    "mem_lim": attrgetter("limits.mem_bytes"),
+}
+
+WORKLOADS = Kind(
+    name="workloads",
+    key=_key,
+    order=attrgetter("name", "namespace", "kind"),
+    filter_text=filter_text,
+    values=VALUES,
+)
+
+
+class Workloads(msgspec.Struct, gc=False):
+    """One refresh's workloads in name order, and which of them each pod of the view is in."""
+
+    rows: list[WorkloadRow]
+    of_pod: np.ndarray  # by position in the pod view: the row's position (-1: none, a pod known from metrics only)
+
+    def positions(self, key: tuple[str, str, str]) -> list[int]:
+        """The positions, in the pod view, of the pods of the workload `key`."""
+        at = next((i for i, row in enumerate(self.rows) if row.key == key), None)
+        return [] if at is None else np.flatnonzero(self.of_pod == at).tolist()
+
+
+class WorkloadRollup:
+    """Makes each refresh's Workloads; keeps what owners resolve to while the owner maps stay."""
+
+    def __init__(self) -> None:
+        self._maps: tuple = ()
+        self._resolved: dict[PodOwner, WorkloadId] = {}
+
+    def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
+             maps: Mapping[str, OwnerMap | None]) -> Workloads:
+        now = tuple(sorted((source, id(m)) for source, m in maps.items()))
+        owners = owners_of(infos)
+        distinct = dict(zip(map(id, owners), owners))
+        # (the feed hands out the same map while the owners are the same; pods come and go)
+        if now != self._maps or len(self._resolved) > 2 * len(distinct) + 1000:
+            self._maps, self._resolved = now, {}
+        resolved = self._resolved
+        workload_of: dict[int, WorkloadId | None] = {}
+        for number, owner in distinct.items():  # (once per distinct owner, not per pod)
+            if owner is None:
+                workload_of[number] = None
+                continue
+            found = resolved.get(owner)
+            if found is None:
+                found = resolved[owner] = resolve(owner, maps)
+            workload_of[number] = found
+        # One row per workload key; inferred when any of its pods' chains was.
+        ids: dict[tuple[str, str, str], bool] = {}
+        for found in workload_of.values():
+            if found is not None:
+                ids[found.key] = ids.get(found.key, False) or found.inferred
+        ordered = sorted(ids, key=_name_order)
+        number_of = dict(zip(ordered, range(len(ordered))))
+        group_of = {number: (-1 if found is None else number_of[found.key]) for number, found in workload_of.items()}
+        group = np.fromiter(map(group_of.__getitem__, map(id, owners)), dtype=np.int64, count=len(owners))
+        s = sums(numbers, group, len(ordered))
+        p = parts(s)
+        kinds, namespaces, names = zip(*ordered) if ordered else ((), (), ())
+        rows = list(map(WorkloadRow, kinds, namespaces, names, s.pods.tolist(), s.running.tolist(),
+                        s.restarts.tolist(), s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests,
+                        p.limits, p.cpu_limit_share, p.mem_limit_share, map(ids.__getitem__, ordered)))
+        return Workloads(rows, group)
+
+
+def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
+    kind, namespace, name = key
+    return (name, namespace, kind)
