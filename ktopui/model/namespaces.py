@@ -72,6 +72,10 @@ class NamespaceRow(msgspec.Struct, gc=False):
         return self.usage.cpu_milli is not None
 
     @property
+    def pods_text(self) -> str:
+        return f"{self.running}/{self.pods}"
+
+    @property
     def cpu_req_pct(self) -> int | None:
         return pct(self.usage.cpu_milli, self.measured_requests.cpu_milli)
 
