@@ -290,13 +290,17 @@ class ApiFeed:
         """This refresh's Inputs: the watches' lists as they are now, the node metrics, and a
         new pod metrics list when one is due."""
         watched = {source: self._watch(source) for source in ("nodes", "pods")}
+        owner_caches = {source: self._watch(source) for source in METADATA_ONLY if not self._refused(source)}
         (node_result,), _ = await asyncio.gather(
             asyncio.gather(self.api.list_node_metrics(shape=NodeSampleMetricsList), return_exceptions=True),
             # The first screen (and a new scope) waits for the nodes; a huge pod
-            # list may come later.
+            # list may come later (and so may the owners: their workloads are inferred meanwhile).
             asyncio.gather(
                 _settled(watched["nodes"], FIRST_NODES_WAIT if self._nodes is None else 0),
                 _settled(watched["pods"], FIRST_PODS_WAIT if self._pods.items is None else 0),
+                *(_settled(cache, FIRST_PODS_WAIT if source not in self._owners else 0)
+                  for source, cache in owner_caches.items()),
+                self._list_quotas(),
             ),
         )
         fetches: dict[str, object] = {"node metrics": node_result}
@@ -346,8 +350,7 @@ class ApiFeed:
         loading = self._follow(watched, now)
         if waiting:
             loading.append("pod metrics")
-        owners = self._follow_owners()
-        await self._list_quotas()
+        owners = self._follow_owners(owner_caches)
         if "node metrics" in fetched:
             self._node_metrics = fetched["node metrics"]
         # Metrics that are unavailable are dropped, not kept stale: usage
@@ -376,16 +379,16 @@ class ApiFeed:
             notices=tuple(notice for _, (notice, _) in sorted(self._unreadable.items())),
         )
 
-    def _follow_owners(self) -> dict[str, OwnerMap | None]:
+    def _refused(self, source: str) -> bool:
+        """Whether `source` was refused lately (it is then not asked for again for a while)."""
+        refused = self._unreadable.get(source)
+        return refused is not None and time.monotonic() < refused[1]
+
+    def _follow_owners(self, caches: dict[str, WatchCache]) -> dict[str, OwnerMap | None]:
         """The ReplicaSets' and Jobs' controllers as their caches hold them now. A source that
         cannot be read is left alone for a while (its cache stopped, not retried in a loop)."""
-        owners: dict[str, OwnerMap | None] = {}
-        for source in METADATA_ONLY:
-            refused = self._unreadable.get(source)
-            if refused is not None and time.monotonic() < refused[1]:
-                owners[source] = None
-                continue
-            cache = self._watch(source)
+        owners: dict[str, OwnerMap | None] = dict.fromkeys(METADATA_ONLY)
+        for source, cache in caches.items():
             error = cache.error
             if isinstance(error, APIError) and error.status in _UNREADABLE:
                 log.warning("%s: %s; %s, tried again in %.0fs", source, error, _WITHOUT[source], UNREADABLE_RETRY)
