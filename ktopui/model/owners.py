@@ -28,8 +28,9 @@ from ktopui.kube.objects import ObjectMeta, OwnerReference
 
 # Pod labels that tell a ReplicaSet's owner: the label, and the owner's kind.
 HASH_LABELS = (("pod-template-hash", "Deployment"), ("rollouts-pod-template-hash", "Rollout"))
-# A CronJob names its Jobs after the scheduled time in minutes since the epoch.
-_SCHEDULED_JOB = re.compile(r"(.+)-([0-9]{1,12})")
+# A CronJob names its Jobs after the scheduled time in minutes since the epoch (8 digits
+# since 1989; a Job of its own named `backfill-2` is not taken for one).
+_SCHEDULED_JOB = re.compile(r"(.+)-([0-9]{8,12})")
 # The kinds whose owner comes from an OwnerMap, and that map's name.
 FOLLOWED = {"ReplicaSet": "replicasets", "Job": "jobs"}
 MAX_DEPTH = 8  # owner links followed at most (an owner cycle ends here, not in a loop)

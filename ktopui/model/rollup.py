@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 
 from ktopui.model.amounts import Amounts, Usage
+from ktopui.model.pod_info import PodInfo
 from ktopui.model.pods import LimitShare
 from ktopui.model.samples import used_milli
 
@@ -31,6 +32,9 @@ _restarts = attrgetter("restarts")
 _cpu_nanos = attrgetter("cpu_nanos")
 _mem_milli = attrgetter("usage.mem_milli")
 _namespace_of = itemgetter(0)
+# OOM kills per pod, where PodInfo counts them (counted as 0 until it does).
+_OOM_KILLS = "oom_kills"
+_oom_kills = attrgetter(_OOM_KILLS)
 _NANOS_PER_MILLI = 1_000_000
 
 
@@ -56,7 +60,10 @@ class PodNumbers:
         has_sample = np.fromiter(map(is_not, samples, repeat(None)), dtype=bool, count=n)
         present = samples if has_sample.all() else list(filter(None, samples))
         cpu = np.fromiter(map(_cpu_nanos, present), dtype=np.int64, count=len(present))
-        mem = np.fromiter(map(_or_zero, map(_mem_milli, present)), dtype=np.int64, count=len(present))
+        mems = list(map(_mem_milli, present))
+        if None in mems:  # (an invalid memory quantity: rare, no data)
+            mems = list(map(_or_zero, mems))
+        mem = np.fromiter(mems, dtype=np.int64, count=len(mems))
         # Measured: a sample whose CPU could be read (an invalid quantity is no data).
         self.measured = np.zeros(n, dtype=bool)
         self.measured[has_sample] = cpu >= 0
@@ -76,7 +83,8 @@ class PodNumbers:
         # A pod that has finished reserves nothing (as `kubectl describe node` counts).
         finished = by_listed(np.fromiter(map(_finished, phases), dtype=bool, count=count), bool)
         self.restarts = by_listed(np.fromiter(map(_restarts, listed), dtype=np.int64, count=count))
-        self.oom_kills = by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))
+        self.oom_kills = (by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))
+                          if _OOM_KILLS in PodInfo.__struct_fields__ else np.zeros(n, dtype=np.int64))
         # What a spec gives, once per distinct spec (replicas share one object).
         specs = list(map(_spec, listed))
         distinct = dict(zip(map(id, specs), specs))
@@ -114,10 +122,6 @@ class PodNumbers:
 
 def _finished(phase: str) -> bool:
     return phase in ("Succeeded", "Failed")
-
-
-def _oom_kills(info) -> int:
-    return getattr(info, "oom_kills", 0)
 
 
 def _spec_numbers(spec) -> tuple[int, ...]:
