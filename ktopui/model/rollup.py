@@ -3,8 +3,8 @@
 A pod view's lists (keys, PodInfos, PodSamples) are read once per view into
 number columns (`PodNumbers`: C-level maps over the lists; what a pod's spec
 gives is read once per distinct spec, which replicas share). A grouping
-gives each pod a group number, and `Sums` adds every column up per group
-in exact int64 arithmetic.
+gives each pod a group number, and `sums` adds every column up per group,
+exactly (numpy's bincount, see there).
 
 Usage adds up as `kubectl top pods --sum` does: the exact nano cores (and
 milli bytes) of every container of every pod, rounded once at the end
@@ -36,6 +36,7 @@ _namespace_of = itemgetter(0)
 _OOM_KILLS = "oom_kills"
 _oom_kills = attrgetter(_OOM_KILLS)
 _NANOS_PER_MILLI = 1_000_000
+_FINISHED = frozenset(("Succeeded", "Failed"))
 
 
 def _or_zero(value: int | None) -> int:
@@ -81,7 +82,7 @@ class PodNumbers:
         phases = list(map(_phase, listed))
         self.running = by_listed(np.fromiter(map(eq, phases, repeat("Running")), dtype=bool, count=count), bool)
         # A pod that has finished reserves nothing (as `kubectl describe node` counts).
-        finished = by_listed(np.fromiter(map(_finished, phases), dtype=bool, count=count), bool)
+        finished = by_listed(np.fromiter(map(_FINISHED.__contains__, phases), dtype=bool, count=count), bool)
         self.restarts = by_listed(np.fromiter(map(_restarts, listed), dtype=np.int64, count=count))
         self.oom_kills = (by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))
                           if _OOM_KILLS in PodInfo.__struct_fields__ else np.zeros(n, dtype=np.int64))
@@ -96,7 +97,6 @@ class PodNumbers:
          mem_bounded, mem_partial, mem_limit) = (by_listed(table[:, i]) for i in range(10))
         self.cpu_bounded, self.mem_bounded = cpu_bounded.astype(bool), mem_bounded.astype(bool)
         self.cpu_partial, self.mem_partial = cpu_partial.astype(bool), mem_partial.astype(bool)
-        self.cpu_limit_milli, self.mem_limit_milli = cpu_limit, mem_limit
         # Percentages of requests divide the usage of the pods measured by their requests.
         self.cpu_req_measured = np.where(self.measured, self.cpu_req, 0)
         self.mem_req_measured = np.where(self.measured, self.mem_req, 0)
@@ -118,10 +118,6 @@ class PodNumbers:
             names_of = attrgetter(f"{resource}_bounded")
             for i in np.flatnonzero(bounded & partial & has_sample).tolist():
                 used[i] = used_milli(samples[i], names_of(infos[i].spec), resource) or 0
-
-
-def _finished(phase: str) -> bool:
-    return phase in ("Succeeded", "Failed")
 
 
 def _spec_numbers(spec) -> tuple[int, ...]:
