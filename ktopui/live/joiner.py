@@ -71,6 +71,14 @@ class StepTimes:
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
 
+def _workload_key(row: WorkloadRow) -> tuple:
+    return history_keys.workload(row.kind, row.namespace, row.name)
+
+
+def _namespace_key(row: NamespaceRow) -> tuple:
+    return history_keys.namespace(row.namespace)
+
+
 def _namespace_of(key: tuple) -> str:
     """The namespace of a workload's or a namespace's history key."""
     return key[2] if key[0] == "workload" else key[1]
@@ -217,16 +225,14 @@ class Joiner:
         """History of workloads and namespaces: a sample per new pod metrics list, at its newest
         timestamp (their sums are of that list). Those gone from the scope shown are forgotten."""
         if new.samples:
-            rows = [r for r in workloads if r.has_metrics]
-            spaces = [r for r in namespaces if r.has_metrics]
-            keys = [history_keys.workload(*r.key) for r in rows] + [history_keys.namespace(r.namespace) for r in spaces]
-            rows += spaces
             stamp = max(set(map(_timestamp, new.samples)))
-            self.history.record_many(keys, [stamp] * len(keys), [r.usage.cpu_milli for r in rows],
-                                     [r.usage.mem_bytes for r in rows])
+            for rows, key in ((workloads, _workload_key), (namespaces, _namespace_key)):
+                rows = [r for r in rows if r.has_metrics]
+                self.history.record_many(list(map(key, rows)), [stamp] * len(rows), [r.usage.cpu_milli for r in rows],
+                                         [r.usage.mem_bytes for r in rows], same_kind=True)
         if inputs.pods is not None and inputs.health["pods"].error is None:
-            now = {history_keys.workload(*r.key) for r in workloads}
-            now.update(history_keys.namespace(r.namespace) for r in namespaces)
+            now = set(map(_workload_key, workloads))
+            now.update(map(_namespace_key, namespaces))
             namespace = inputs.scope.namespace
             gone = [key for key in self._rollup_keys - now if not namespace or _namespace_of(key) == namespace]
             if gone:
