@@ -48,6 +48,8 @@ def _answer_body(path: str, accept: str) -> tuple[int, object]:
     if path == RS_PATH:
         return 406, {"kind": "Status", "status": "Failure", "reason": "NotAcceptable", "code": 406,
                      "message": "only the following media types are accepted: application/json"}
+    if path == "/api/v1/resourcequotas":
+        return 200, {"metadata": {"resourceVersion": "5"}, "items": []}
     if path == "/apis/batch/v1/jobs":
         return 200, {"metadata": {"resourceVersion": "5"}, "items": JOBS}
     if path == "/apis/metrics.k8s.io/v1beta1/nodes":
