@@ -115,6 +115,7 @@ class Joiner:
         # The rollups, and the inputs they were made from (made again only when those change).
         self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
         self._rollup_keys: set[tuple] = set()  # the workload and namespace history keys last recorded
+        self._partial_usage: dict = {}  # see PodNumbers
         self.rejected: MalformedResponse | None = None  # the last step's pod metrics list, if unreadable
         self.times = StepTimes()  # the last step's
         self.thread_seconds = 0.0  # CPU time of every step's thread so far (for benchmarks)
@@ -214,7 +215,8 @@ class Joiner:
         made_of = (id(pods), tuple(sorted((k, id(v)) for k, v in inputs.owners.items())), id(inputs.quotas))
         if self._rollups is not None and self._rollups[0] == made_of:
             return self._rollups[1], self._rollups[2], False
-        numbers = PodNumbers(pods.infos, pods.samples)
+        numbers = PodNumbers(pods.infos, pods.samples, self._partial_usage)
+        self._partial_usage = numbers.partial_usage
         members = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
         namespaces = namespace_rows(pods.keys, numbers, inputs.quotas)
         self._rollups = (made_of, members, namespaces)

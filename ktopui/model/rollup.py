@@ -52,7 +52,9 @@ class PodNumbers:
     count them (pods.LimitShare).
     """
 
-    def __init__(self, infos: Sequence, samples: Sequence) -> None:
+    def __init__(self, infos: Sequence, samples: Sequence, partial_usage: dict | None = None) -> None:
+        """`partial_usage`: the last PodNumbers' `partial_usage`, the usage of the containers
+        that set a limit in pods where only some do, reused for the same spec and sample."""
         n = len(infos)
         self.count = n
         self.listed = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=n)
@@ -111,13 +113,22 @@ class PodNumbers:
         self.cpu_bounded_used_milli[full_cpu] = -(-self.cpu_nanos[full_cpu] // _NANOS_PER_MILLI)
         full_mem = self.mem_bounded & ~self.mem_partial & self.measured
         self.mem_bounded_used_milli[full_mem] = self.mem_milli[full_mem]
+        # (Kept by the caller from view to view: a pod's sample changes once per metrics list,
+        # and a view is made again on every watch event.)
+        known, self.partial_usage = partial_usage or {}, {}
         for resource, bounded, partial, used in (
             ("cpu", self.cpu_bounded, self.cpu_partial, self.cpu_bounded_used_milli),
             ("mem", self.mem_bounded, self.mem_partial, self.mem_bounded_used_milli),
         ):
             names_of = attrgetter(f"{resource}_bounded")
             for i in np.flatnonzero(bounded & partial & has_sample).tolist():
-                used[i] = used_milli(samples[i], names_of(infos[i].spec), resource) or 0
+                spec, sample = infos[i].spec, samples[i]
+                key = (resource, id(spec), id(sample))
+                found = known.get(key)
+                if found is None:  # (the objects are kept with it: their ids are not reused meanwhile)
+                    found = (spec, sample, used_milli(sample, names_of(spec), resource) or 0)
+                self.partial_usage[key] = found
+                used[i] = found[2]
 
 
 def _spec_numbers(spec) -> tuple[int, ...]:
