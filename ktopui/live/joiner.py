@@ -71,6 +71,12 @@ class StepTimes:
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
 
+def _same_objects(before: tuple, now: tuple) -> bool:
+    (pods, owners, quotas), (pods_now, owners_now, quotas_now) = before, now
+    return (pods is pods_now and quotas is quotas_now and owners.keys() == owners_now.keys()
+            and all(owners[k] is owners_now[k] for k in owners))
+
+
 def _workload_key(row: WorkloadRow) -> tuple:
     return history_keys.workload(row.kind, row.namespace, row.name)
 
@@ -212,8 +218,9 @@ class Joiner:
     def _rollup(self, pods: PodRowsView, inputs: Inputs) -> tuple[Workloads, list[NamespaceRow], bool]:
         """The workloads and namespaces of this pod view, and whether they are new: made again only
         when the view, the owners of ReplicaSets and Jobs, or the quotas changed."""
-        made_of = (id(pods), tuple(sorted((k, id(v)) for k, v in inputs.owners.items())), id(inputs.quotas))
-        if self._rollups is not None and self._rollups[0] == made_of:
+        # (The objects themselves, compared by identity: an id may be reused once its object is gone.)
+        made_of = (pods, dict(inputs.owners), inputs.quotas)
+        if self._rollups is not None and _same_objects(self._rollups[0], made_of):
             return self._rollups[1], self._rollups[2], False
         numbers = PodNumbers(pods.infos, pods.samples, self._partial_usage)
         self._partial_usage = numbers.partial_usage

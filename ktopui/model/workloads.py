@@ -124,17 +124,18 @@ class WorkloadRollup:
     """Makes each refresh's Workloads; keeps what owners resolve to while the owner maps stay."""
 
     def __init__(self) -> None:
-        self._maps: tuple = ()
+        self._maps: dict = {}
         self._resolved: dict[PodOwner, WorkloadId] = {}
 
     def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
              maps: Mapping[str, OwnerMap | None]) -> Workloads:
-        now = tuple(sorted((source, id(m)) for source, m in maps.items()))
         owners = owners_of(infos)
         distinct = dict(zip(map(id, owners), owners))
-        # (the feed hands out the same map while the owners are the same; pods come and go)
-        if now != self._maps or len(self._resolved) > 2 * len(distinct) + 1000:
-            self._maps, self._resolved = now, {}
+        # The feed hands out the same map while the owners are the same (compared by identity,
+        # the maps kept: an id may be reused once its object is gone); pods come and go.
+        same = self._maps.keys() == maps.keys() and all(self._maps[k] is maps[k] for k in maps)
+        if not same or len(self._resolved) > 2 * len(distinct) + 1000:
+            self._maps, self._resolved = dict(maps), {}
         resolved = self._resolved
         workload_of: dict[int, WorkloadId | None] = {}
         for number, owner in distinct.items():  # (once per distinct owner, not per pod)
