@@ -224,6 +224,7 @@ class ApiFeed:
             self._stop(source)
             self._owners.pop(source, None)
         self._quotas, self._quotas_due = None, 0.0
+        self._unreadable.clear()  # (what a namespace may read is asked again)
 
     def pod_metrics_unreadable(self, error: KubeError) -> None:
         """The joiner could not read the pod metrics list it was given: a failed fetch (the
