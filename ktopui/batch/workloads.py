@@ -20,7 +20,7 @@ from ktopui.batch.output import Result, cpu_cell, json_list, mem_cell, render_es
 from ktopui.kube.api import KubeAPI, qualified
 from ktopui.kube.errors import APIError
 from ktopui.kube.objects import PodSampleMetrics, RawList, ResourceQuota, decoded_batches
-from ktopui.kube.watch import METADATA_ONLY
+from ktopui.kube.watch import METADATA_ONLY, WatchSettings
 from ktopui.model.amounts import Usage
 from ktopui.model.owners import OwnerMap, controller_of
 from ktopui.model.pod_info import SpecMemo, pod_info
@@ -29,8 +29,10 @@ from ktopui.model.pods import LimitShare
 from ktopui.model.rollup import PodNumbers
 from ktopui.model.samples import pod_samples
 from ktopui.model.workloads import WorkloadRollup, WorkloadRow
+from ktopui.safe_text import escape_controls
 
 INFERRED_MARK = "*"
+METADATA_PAGE = WatchSettings().metadata_page_size
 # Refusals that leave the owners to be inferred: not allowed, not served, not as metadata.
 _UNREADABLE = (403, 404, 405, 406)
 
@@ -51,14 +53,21 @@ async def read_cluster(api: KubeAPI, namespace: str, selector: str, *, owners: b
     refused: list[str] = []
 
     async def owner_map(resource: str) -> OwnerMap | None:
+        owners: dict = {}
+        token = ""
         try:
-            found = await api.list_metadata(resource, namespace=namespace)
+            while True:  # (in pages, as the dashboard's watch lists them: each within its size limit)
+                page = await api.list_metadata(resource, namespace=namespace, limit=METADATA_PAGE, continue_=token)
+                owners.update(((o.metadata.namespace, o.metadata.name), controller_of(o.metadata))
+                              for o in page.items)
+                token = page.metadata.continue_
+                if not token:
+                    return owners
         except APIError as err:
             if err.status not in _UNREADABLE:
                 raise
-            refused.append(f"{qualified(resource)}: {err.message}")
+            refused.append(f"{qualified(resource)}: {escape_controls(err.message)}")
             return None
-        return {(o.metadata.namespace, o.metadata.name): controller_of(o.metadata) for o in found.items}
 
     async def quota_list() -> list[ResourceQuota] | None:
         try:
@@ -66,7 +75,7 @@ async def read_cluster(api: KubeAPI, namespace: str, selector: str, *, owners: b
         except APIError as err:
             if err.status not in _UNREADABLE:
                 raise
-            refused.append(f"resourcequotas: {err.message}")
+            refused.append(f"resourcequotas: {escape_controls(err.message)}")
             return None
 
     pods, metrics, *rest = await asyncio.gather(
