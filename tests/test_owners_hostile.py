@@ -97,7 +97,7 @@ async def test_refused_and_garbage_owners_leave_the_pods_view_whole(tmp_path):
     asked = [h for h in server.requests if h.split()[1].decode().startswith(RS_PATH)]
     assert 1 <= len(asked) <= 3
     # Metadata only, asked for as client-go's metadata informers ask (JSON first, whole objects last).
-    assert b"accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json\r\n" in (
+    assert b"accept: application/json;as=partialobjectmetadatalist;g=meta.k8s.io;v=v1,application/json\r\n" in (
         asked[0].lower())
     jobs = [h for h in server.requests if h.split()[1].decode().startswith("/apis/batch/v1/jobs")]
     watches = [h for h in jobs if b"watch=1" in h.split()[1]]
