@@ -26,13 +26,15 @@ from ktopui.batch.workloads import (
 )
 from ktopui.kube.api import KubeAPI
 from ktopui.model.namespaces import QUOTA_RESOURCES, NamespaceRow, namespace_rows
+from ktopui.model.workloads import WorkloadRollup
 
 
 async def top_namespaces(api: KubeAPI, args: argparse.Namespace) -> Result:
     cluster = await read_cluster(api, "", args.selector, owners=False, quotas=True)
     if not cluster.keys:
         return nothing_found("")
-    rows = namespace_rows(cluster.keys, cluster.numbers, cluster.quotas)
+    rollup = WorkloadRollup().rows(cluster.keys, cluster.infos, cluster.numbers, {})
+    rows = namespace_rows(rollup.namespaces, rollup.namespace_sums, cluster.quotas)
     stderr = warnings(cluster)
     if args.output == "json":
         return Result(stdout=namespaces_json(rows), stderr=stderr)

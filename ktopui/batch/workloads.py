@@ -102,7 +102,7 @@ async def top_workloads(api: KubeAPI, args: argparse.Namespace, namespace: str) 
     cluster = await read_cluster(api, scope, args.selector, owners=True, quotas=False)
     if not cluster.keys:
         return nothing_found(scope)
-    rows = WorkloadRollup().rows(cluster.keys, cluster.infos, cluster.numbers, cluster.owners).rows
+    rows = WorkloadRollup().rows(cluster.keys, cluster.infos, cluster.numbers, cluster.owners).workloads.rows
     stderr = warnings(cluster)
     if any(row.inferred for row in rows):
         stderr += (f"Warning: rows marked {INFERRED_MARK} are inferred from pod labels and names "

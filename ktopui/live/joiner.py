@@ -224,8 +224,9 @@ class Joiner:
             return self._rollups[1], self._rollups[2], False
         numbers = PodNumbers(pods.infos, pods.samples, self._partial_usage)
         self._partial_usage = numbers.partial_usage
-        members = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
-        namespaces = namespace_rows(pods.keys, numbers, inputs.quotas)
+        rollup = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
+        members = rollup.workloads
+        namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, inputs.quotas)
         self._rollups = (made_of, members, namespaces)
         return members, namespaces, True
 

@@ -20,7 +20,7 @@ from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
 from ktopui.model.pods import LimitShare
 from ktopui.model.quantity import QuantityError, parse_cached
-from ktopui.model.rollup import PodNumbers, namespace_groups, parts, sums
+from ktopui.model.rollup import Sums, parts
 
 QUOTA_RESOURCES = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
 
@@ -152,14 +152,10 @@ def quotas_by_namespace(quotas: Sequence[ResourceQuota] | None) -> dict[str, Quo
     return {ns: Quota(**{r.replace(".", "_"): u for r, u in uses.items()}) for ns, uses in out.items() if uses}
 
 
-def namespace_rows(keys: Sequence[tuple[str, str]], numbers: PodNumbers,
-                   quotas: Sequence[ResourceQuota] | None) -> list[NamespaceRow]:
-    """One row per namespace the pods are in, in name order."""
-    names, group = namespace_groups(keys)
-    s = sums(numbers, group, len(names))
+def namespace_rows(names: Sequence[str], s: Sums, quotas: Sequence[ResourceQuota] | None) -> list[NamespaceRow]:
+    """One row per namespace, in name order, from the sums of its pods (rollup.regroup)."""
     p = parts(s)
     quota_of = quotas_by_namespace(quotas)
     return list(map(NamespaceRow, names, s.pods.tolist(), s.running.tolist(), s.restarts.tolist(),
                     s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests, p.limits, p.cpu_limit_share,
                     p.mem_limit_share, map(quota_of.get, names)))
-

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import repeat
-from operator import attrgetter, eq, is_not, itemgetter
+from operator import attrgetter, eq, is_not
 
 import msgspec
 import numpy as np
@@ -31,7 +31,6 @@ _phase = attrgetter("phase")
 _restarts = attrgetter("restarts")
 _cpu_nanos = attrgetter("cpu_nanos")
 _mem_milli = attrgetter("usage.mem_milli")
-_namespace_of = itemgetter(0)
 # OOM kills per pod, where PodInfo counts them (counted as 0 until it does).
 _OOM_KILLS = "oom_kills"
 _oom_kills = attrgetter(_OOM_KILLS)
@@ -167,14 +166,14 @@ class Sums(msgspec.Struct, gc=False):
     mem_bounded_used_milli: np.ndarray
 
 
-def sums(numbers: PodNumbers, group: np.ndarray, groups: int) -> Sums:
-    """The columns of the pods with a group (group >= 0) added up by it, exactly.
+def _add_up(columns: dict[str, np.ndarray], group: np.ndarray, groups: int) -> Sums:
+    """Each column added up per group (group -1: left out), exactly.
 
     bincount adds in float64, exact for integers below 2**53: a column that may
     hold more (nano cores, milli bytes) is added as its high and low 32 bits,
-    exact for up to 2**21 pods.
+    exact for up to 2**21 entries.
     """
-    bucket = group + 1  # (bucket 0: the pods of no group, dropped)
+    bucket = group + 1  # (bucket 0: the entries of no group, dropped)
 
     def total(values: np.ndarray) -> np.ndarray:
         if values.dtype == bool or not len(values) or int(values.max()) < 1 << 32:
@@ -183,35 +182,33 @@ def sums(numbers: PodNumbers, group: np.ndarray, groups: int) -> Sums:
         low = np.bincount(bucket, weights=values & 0xFFFFFFFF, minlength=groups + 1)[1:]
         return (np.rint(high).astype(np.int64) << 32) + np.rint(low).astype(np.int64)
 
-    return Sums(
-        pods=total(numbers.listed),
-        running=total(numbers.running), measured=total(numbers.measured), restarts=total(numbers.restarts),
-        oom_kills=total(numbers.oom_kills), cpu_nanos=total(numbers.cpu_nanos), mem_milli=total(numbers.mem_milli),
-        cpu_req=total(numbers.cpu_req), mem_req=total(numbers.mem_req),
-        cpu_lim=total(numbers.cpu_lim), mem_lim=total(numbers.mem_lim),
-        cpu_req_measured=total(numbers.cpu_req_measured), mem_req_measured=total(numbers.mem_req_measured),
-        cpu_bounded=total(numbers.cpu_bounded & numbers.measured),
-        cpu_partial=total(numbers.cpu_partial & numbers.measured),
-        cpu_limit_measured=total(numbers.cpu_limit_measured),
-        cpu_bounded_used_milli=total(numbers.cpu_bounded_used_milli),
-        mem_bounded=total(numbers.mem_bounded & numbers.measured),
-        mem_partial=total(numbers.mem_partial & numbers.measured),
-        mem_limit_measured=total(numbers.mem_limit_measured),
-        mem_bounded_used_milli=total(numbers.mem_bounded_used_milli),
-    )
+    return Sums(**{name: total(values) for name, values in columns.items()})
+
+
+def sums(numbers: PodNumbers, group: np.ndarray, groups: int) -> Sums:
+    """The columns of the pods with a group (group >= 0) added up by it."""
+    return _add_up({
+        "pods": numbers.listed, "running": numbers.running, "measured": numbers.measured,
+        "restarts": numbers.restarts, "oom_kills": numbers.oom_kills, "cpu_nanos": numbers.cpu_nanos,
+        "mem_milli": numbers.mem_milli, "cpu_req": numbers.cpu_req, "mem_req": numbers.mem_req,
+        "cpu_lim": numbers.cpu_lim, "mem_lim": numbers.mem_lim,
+        "cpu_req_measured": numbers.cpu_req_measured, "mem_req_measured": numbers.mem_req_measured,
+        "cpu_bounded": numbers.cpu_bounded & numbers.measured, "cpu_partial": numbers.cpu_partial & numbers.measured,
+        "cpu_limit_measured": numbers.cpu_limit_measured, "cpu_bounded_used_milli": numbers.cpu_bounded_used_milli,
+        "mem_bounded": numbers.mem_bounded & numbers.measured, "mem_partial": numbers.mem_partial & numbers.measured,
+        "mem_limit_measured": numbers.mem_limit_measured, "mem_bounded_used_milli": numbers.mem_bounded_used_milli,
+    }, group, groups)
+
+
+def regroup(s: Sums, group: np.ndarray, groups: int) -> Sums:
+    """Sums of groups added up into coarser ones (workloads into their namespaces): the same
+    as summing their pods, for a few thousand entries instead of every pod."""
+    return _add_up({name: getattr(s, name) for name in Sums.__struct_fields__}, group, groups)
 
 
 def masked(values: np.ndarray, keep: np.ndarray) -> list:
     """values as a list, None where `keep` is False (no data)."""
     return [v if k else None for v, k in zip(values.tolist(), keep.tolist())]
-
-
-def namespace_groups(keys: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray]:
-    """The namespaces of the pods' keys, sorted, and each pod's namespace number."""
-    spaces = list(map(_namespace_of, keys))
-    names = sorted(set(spaces))
-    number = dict(zip(names, range(len(names))))
-    return names, np.fromiter(map(number.__getitem__, spaces), dtype=np.int64, count=len(spaces))
 
 
 def owners_of(infos: Sequence) -> list:

@@ -25,7 +25,7 @@ from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
 from ktopui.model.owners import OwnerMap, PodOwner, WorkloadId, resolve
 from ktopui.model.pods import LimitShare
-from ktopui.model.rollup import PodNumbers, owners_of, parts, sums
+from ktopui.model.rollup import PodNumbers, Sums, owners_of, parts, regroup, sums
 
 _key = attrgetter("key")
 
@@ -120,15 +120,28 @@ class Workloads(msgspec.Struct, gc=False):
         return [] if at is None else np.flatnonzero(self.of_pod == at).tolist()
 
 
+class Rollup(msgspec.Struct, gc=False):
+    """The workloads, and the sums of every namespace the pods are in (by namespace name, sorted)."""
+
+    workloads: Workloads
+    namespaces: list[str]
+    namespace_sums: Sums
+
+
+# The group of the pods of a namespace known only from their metrics (no owner to tell):
+# counted in their namespace, no workload of their own.
+_UNOWNED = ""
+
+
 class WorkloadRollup:
-    """Makes each refresh's Workloads; keeps what owners resolve to while the owner maps stay."""
+    """Makes each refresh's Rollup; keeps what owners resolve to while the owner maps stay."""
 
     def __init__(self) -> None:
         self._maps: dict = {}
         self._resolved: dict[PodOwner, WorkloadId] = {}
 
     def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
-             maps: Mapping[str, OwnerMap | None]) -> Workloads:
+             maps: Mapping[str, OwnerMap | None]) -> Rollup:
         owners = owners_of(infos)
         distinct = dict(zip(map(id, owners), owners))
         # The feed hands out the same map while the owners are the same (compared by identity,
@@ -151,17 +164,31 @@ class WorkloadRollup:
         for found in workload_of.values():
             if found is not None:
                 ids[found.key] = ids.get(found.key, False) or found.inferred
+        unowned = np.flatnonzero(~numbers.listed).tolist()
+        spare = sorted({(_UNOWNED, keys[i][0], _UNOWNED) for i in unowned} - ids.keys())
         ordered = sorted(ids, key=_name_order)
-        number_of = dict(zip(ordered, range(len(ordered))))
+        groups = ordered + spare
+        number_of = dict(zip(groups, range(len(groups))))
         group_of = {number: (-1 if found is None else number_of[found.key]) for number, found in workload_of.items()}
         group = np.fromiter(map(group_of.__getitem__, map(id, owners)), dtype=np.int64, count=len(owners))
-        s = sums(numbers, group, len(ordered))
+        for i in unowned:
+            group[i] = number_of[(_UNOWNED, keys[i][0], _UNOWNED)]
+        s = sums(numbers, group, len(groups))
+        # Namespaces: their workloads' sums added up (and those of pods known only from metrics).
+        namespaces = sorted({namespace for _, namespace, _ in groups})
+        namespace_of = dict(zip(namespaces, range(len(namespaces))))
+        in_namespace = np.fromiter((namespace_of[namespace] for _, namespace, _ in groups), dtype=np.int64,
+                                   count=len(groups))
+        namespace_sums = regroup(s, in_namespace, len(namespaces))
+        shown = len(ordered)
         p = parts(s)
-        kinds, namespaces, names = zip(*ordered) if ordered else ((), (), ())
-        rows = list(map(WorkloadRow, kinds, namespaces, names, s.pods.tolist(), s.running.tolist(),
-                        s.restarts.tolist(), s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests,
-                        p.limits, p.cpu_limit_share, p.mem_limit_share, map(ids.__getitem__, ordered)))
-        return Workloads(rows, group)
+        kinds, spaces, names = zip(*ordered) if ordered else ((), (), ())
+        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[:shown].tolist(), s.running[:shown].tolist(),
+                        s.restarts[:shown].tolist(), s.oom_kills[:shown].tolist(), p.usage, p.requests,
+                        p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
+                        map(ids.__getitem__, ordered)))
+        group[group >= shown] = -1
+        return Rollup(Workloads(rows, group), namespaces, namespace_sums)
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
