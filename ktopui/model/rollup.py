@@ -42,6 +42,43 @@ def _or_zero(value: int | None) -> int:
     return 0 if value is None else value
 
 
+class InfoNumbers:
+    """What the pods' summaries give, one entry per pod of a view: kept while the view's
+    PodInfo list is the same object (a new metrics list changes only the samples)."""
+
+    def __init__(self, infos: Sequence) -> None:
+        n = len(infos)
+        self.infos = infos  # (held: compared by identity)
+        self.listed = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=n)
+        listed = infos if self.listed.all() else list(filter(None, infos))  # (structs are true)
+        at = np.flatnonzero(self.listed)
+
+        def by_listed(values: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+            out = np.zeros(n, dtype=dtype)
+            out[at] = values
+            return out
+
+        count = len(listed)
+        phases = list(map(_phase, listed))
+        self.running = by_listed(np.fromiter(map(eq, phases, repeat("Running")), dtype=bool, count=count), bool)
+        # A pod that has finished reserves nothing (as `kubectl describe node` counts).
+        finished = np.fromiter(map(_FINISHED.__contains__, phases), dtype=bool, count=count)
+        self.restarts = by_listed(np.fromiter(map(_restarts, listed), dtype=np.int64, count=count))
+        self.oom_kills = (by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))
+                          if _OOM_KILLS in PodInfo.__struct_fields__ else np.zeros(n, dtype=np.int64))
+        # What a spec gives, once per distinct spec (replicas share one object).
+        specs = list(map(_spec, listed))
+        distinct = dict(zip(map(id, specs), specs))
+        number = dict(zip(distinct, range(len(distinct))))
+        ids = np.fromiter(map(number.__getitem__, map(id, specs)), dtype=np.int64, count=count)
+        table = np.array([_spec_numbers(spec) for spec in distinct.values()], dtype=np.int64).reshape(-1, 10)[ids]
+        table[finished] = 0
+        (self.cpu_req, self.mem_req, self.cpu_lim, self.mem_lim, cpu_bounded, cpu_partial, self.cpu_limit,
+         mem_bounded, mem_partial, self.mem_limit) = (by_listed(table[:, i]) for i in range(10))
+        self.cpu_bounded, self.mem_bounded = cpu_bounded.astype(bool), mem_bounded.astype(bool)
+        self.cpu_partial, self.mem_partial = cpu_partial.astype(bool), mem_partial.astype(bool)
+
+
 class PodNumbers:
     """The numbers rollups add up, one entry per pod of a view (by position).
 
@@ -51,14 +88,18 @@ class PodNumbers:
     count them (pods.LimitShare).
     """
 
-    def __init__(self, infos: Sequence, samples: Sequence, partial_usage: dict | None = None) -> None:
+    def __init__(self, infos: Sequence, samples: Sequence, partial_usage: dict | None = None,
+                 known: InfoNumbers | None = None) -> None:
         """`partial_usage`: the last PodNumbers' `partial_usage`, the usage of the containers
-        that set a limit in pods where only some do, reused for the same spec and sample."""
+        that set a limit in pods where only some do, reused for the same spec and sample;
+        `known`: the last PodNumbers' `info`, reused when made of this very PodInfo list."""
         n = len(infos)
         self.count = n
-        self.listed = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=n)
-        listed = infos if self.listed.all() else list(filter(None, infos))  # (structs are true)
-        at = np.flatnonzero(self.listed)
+        self.info = info = known if known is not None and known.infos is infos else InfoNumbers(infos)
+        self.listed, self.running, self.restarts, self.oom_kills = info.listed, info.running, info.restarts, info.oom_kills
+        self.cpu_req, self.mem_req, self.cpu_lim, self.mem_lim = info.cpu_req, info.mem_req, info.cpu_lim, info.mem_lim
+        self.cpu_bounded, self.mem_bounded = info.cpu_bounded, info.mem_bounded
+        self.cpu_partial, self.mem_partial = info.cpu_partial, info.mem_partial
         has_sample = np.fromiter(map(is_not, samples, repeat(None)), dtype=bool, count=n)
         present = samples if has_sample.all() else list(filter(None, samples))
         cpu = np.fromiter(map(_cpu_nanos, present), dtype=np.int64, count=len(present))
@@ -73,37 +114,12 @@ class PodNumbers:
         self.cpu_nanos[has_sample] = np.maximum(cpu, 0)
         self.mem_milli = np.zeros(n, dtype=np.int64)
         self.mem_milli[has_sample] = mem
-
-        def by_listed(values: np.ndarray, dtype: type = np.int64) -> np.ndarray:
-            out = np.zeros(n, dtype=dtype)
-            out[at] = values
-            return out
-
-        count = len(listed)
-        phases = list(map(_phase, listed))
-        self.running = by_listed(np.fromiter(map(eq, phases, repeat("Running")), dtype=bool, count=count), bool)
-        # A pod that has finished reserves nothing (as `kubectl describe node` counts).
-        finished = by_listed(np.fromiter(map(_FINISHED.__contains__, phases), dtype=bool, count=count), bool)
-        self.restarts = by_listed(np.fromiter(map(_restarts, listed), dtype=np.int64, count=count))
-        self.oom_kills = (by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))
-                          if _OOM_KILLS in PodInfo.__struct_fields__ else np.zeros(n, dtype=np.int64))
-        # What a spec gives, once per distinct spec (replicas share one object).
-        specs = list(map(_spec, listed))
-        distinct = dict(zip(map(id, specs), specs))
-        number = dict(zip(distinct, range(len(distinct))))
-        ids = np.fromiter(map(number.__getitem__, map(id, specs)), dtype=np.int64, count=count)
-        table = np.array([_spec_numbers(spec) for spec in distinct.values()], dtype=np.int64).reshape(-1, 10)[ids]
-        table[finished[at]] = 0
-        (self.cpu_req, self.mem_req, self.cpu_lim, self.mem_lim, cpu_bounded, cpu_partial, cpu_limit,
-         mem_bounded, mem_partial, mem_limit) = (by_listed(table[:, i]) for i in range(10))
-        self.cpu_bounded, self.mem_bounded = cpu_bounded.astype(bool), mem_bounded.astype(bool)
-        self.cpu_partial, self.mem_partial = cpu_partial.astype(bool), mem_partial.astype(bool)
         # Percentages of requests divide the usage of the pods measured by their requests.
         self.cpu_req_measured = np.where(self.measured, self.cpu_req, 0)
         self.mem_req_measured = np.where(self.measured, self.mem_req, 0)
         # ... and of limits, only the measured pods' containers that set one.
-        self.cpu_limit_measured = np.where(self.measured & self.cpu_bounded, cpu_limit, 0)
-        self.mem_limit_measured = np.where(self.measured & self.mem_bounded, mem_limit, 0)
+        self.cpu_limit_measured = np.where(self.measured & self.cpu_bounded, info.cpu_limit, 0)
+        self.mem_limit_measured = np.where(self.measured & self.mem_bounded, info.mem_limit, 0)
         # Usage of the containers that set a limit: the whole pod's when all of them do,
         # else counted container by container (a few pods: sidecars without limits).
         self.cpu_bounded_used_milli = np.zeros(n, dtype=np.int64)
@@ -114,7 +130,7 @@ class PodNumbers:
         self.mem_bounded_used_milli[full_mem] = self.mem_milli[full_mem]
         # (Kept by the caller from view to view: a pod's sample changes once per metrics list,
         # and a view is made again on every watch event.)
-        known, self.partial_usage = partial_usage or {}, {}
+        known_usage, self.partial_usage = partial_usage or {}, {}
         for resource, bounded, partial, used in (
             ("cpu", self.cpu_bounded, self.cpu_partial, self.cpu_bounded_used_milli),
             ("mem", self.mem_bounded, self.mem_partial, self.mem_bounded_used_milli),
@@ -123,7 +139,7 @@ class PodNumbers:
             for i in np.flatnonzero(bounded & partial & has_sample).tolist():
                 spec, sample = infos[i].spec, samples[i]
                 key = (resource, id(spec), id(sample))
-                found = known.get(key)
+                found = known_usage.get(key)
                 if found is None:  # (the objects are kept with it: their ids are not reused meanwhile)
                     found = (spec, sample, used_milli(sample, names_of(spec), resource) or 0)
                 self.partial_usage[key] = found

@@ -139,15 +139,35 @@ class WorkloadRollup:
     def __init__(self) -> None:
         self._maps: dict = {}
         self._resolved: dict[PodOwner, WorkloadId] = {}
+        self._grouping: _Grouping | None = None
 
     def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
              maps: Mapping[str, OwnerMap | None]) -> Rollup:
+        # The feed hands out the same map while the owners are the same (compared by identity,
+        # the maps kept: an id may be reused once its object is gone).
+        same = self._maps.keys() == maps.keys() and all(self._maps[k] is maps[k] for k in maps)
+        grouping = self._grouping
+        if not same or grouping is None or grouping.keys is not keys or grouping.infos is not infos:
+            # (A new metrics list for the same pods keeps the grouping: only the sums change.)
+            grouping = self._grouping = self._group(keys, infos, numbers, maps, same)
+        group, groups, ordered, ids = grouping.group, grouping.groups, grouping.ordered, grouping.ids
+        s = sums(numbers, group, len(groups))
+        # Namespaces: their workloads' sums added up (and those of pods known only from metrics).
+        namespace_sums = regroup(s, grouping.in_namespace, len(grouping.namespaces))
+        shown = len(ordered)
+        p = parts(s)
+        kinds, spaces, names = zip(*ordered) if ordered else ((), (), ())
+        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[:shown].tolist(), s.running[:shown].tolist(),
+                        s.restarts[:shown].tolist(), s.oom_kills[:shown].tolist(), p.usage, p.requests,
+                        p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
+                        map(ids.__getitem__, ordered)))
+        return Rollup(Workloads(rows, np.where(group < shown, group, -1)), grouping.namespaces, namespace_sums)
+
+    def _group(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
+               maps: Mapping[str, OwnerMap | None], same: bool) -> _Grouping:
         owners = owners_of(infos)
         distinct = dict(zip(map(id, owners), owners))
-        # The feed hands out the same map while the owners are the same (compared by identity,
-        # the maps kept: an id may be reused once its object is gone); pods come and go.
-        same = self._maps.keys() == maps.keys() and all(self._maps[k] is maps[k] for k in maps)
-        if not same or len(self._resolved) > 2 * len(distinct) + 1000:
+        if not same or len(self._resolved) > 2 * len(distinct) + 1000:  # (pods come and go)
             self._maps, self._resolved = dict(maps), {}
         resolved = self._resolved
         workload_of: dict[int, WorkloadId | None] = {}
@@ -173,22 +193,24 @@ class WorkloadRollup:
         group = np.fromiter(map(group_of.__getitem__, map(id, owners)), dtype=np.int64, count=len(owners))
         for i in unowned:
             group[i] = number_of[(_UNOWNED, keys[i][0], _UNOWNED)]
-        s = sums(numbers, group, len(groups))
-        # Namespaces: their workloads' sums added up (and those of pods known only from metrics).
         namespaces = sorted({namespace for _, namespace, _ in groups})
         namespace_of = dict(zip(namespaces, range(len(namespaces))))
         in_namespace = np.fromiter((namespace_of[namespace] for _, namespace, _ in groups), dtype=np.int64,
                                    count=len(groups))
-        namespace_sums = regroup(s, in_namespace, len(namespaces))
-        shown = len(ordered)
-        p = parts(s)
-        kinds, spaces, names = zip(*ordered) if ordered else ((), (), ())
-        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[:shown].tolist(), s.running[:shown].tolist(),
-                        s.restarts[:shown].tolist(), s.oom_kills[:shown].tolist(), p.usage, p.requests,
-                        p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
-                        map(ids.__getitem__, ordered)))
-        group[group >= shown] = -1
-        return Rollup(Workloads(rows, group), namespaces, namespace_sums)
+        return _Grouping(keys, infos, group, groups, ordered, ids, namespaces, in_namespace)
+
+
+class _Grouping(msgspec.Struct, gc=False):
+    """Which group each pod of a view is in (kept while its keys and PodInfos are the same lists)."""
+
+    keys: Sequence
+    infos: Sequence
+    group: np.ndarray
+    groups: list  # workload keys in name order, then a group per namespace for pods known only by metrics
+    ordered: list  # the workload keys alone
+    ids: dict  # workload key -> inferred
+    namespaces: list[str]  # sorted
+    in_namespace: np.ndarray  # each group's namespace, by position in `namespaces`
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
