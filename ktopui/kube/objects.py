@@ -21,6 +21,15 @@ from ktopui.kube.errors import MalformedResponse
 ResourceList = dict[str, str]
 
 
+class OwnerReference(msgspec.Struct, omit_defaults=True, gc=False):
+    """An object that owns this one; the one with `controller` set manages it."""
+
+    kind: str = ""
+    name: str = ""
+    uid: str = ""
+    controller: bool | None = None
+
+
 class ObjectMeta(msgspec.Struct, omit_defaults=True, gc=False):
     name: str = ""
     namespace: str = ""
@@ -28,6 +37,7 @@ class ObjectMeta(msgspec.Struct, omit_defaults=True, gc=False):
     creationTimestamp: str | None = None
     resourceVersion: str = ""
     deletionTimestamp: str | None = None
+    ownerReferences: list[OwnerReference] = []
 
 
 class ListMeta(msgspec.Struct, omit_defaults=True, gc=False):
@@ -145,6 +155,35 @@ class Namespace(msgspec.Struct, omit_defaults=True, gc=False):
 class NamespaceList(msgspec.Struct, omit_defaults=True, gc=False):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[Namespace] = []
+
+
+# -- What owns pods, and what limits a namespace -----------------------------
+
+
+class PartialObjectMetadata(msgspec.Struct, omit_defaults=True, gc=False):
+    """Any object as a metadata-only list or watch sends it (meta.k8s.io/v1): no spec, no status."""
+
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+
+
+class PartialObjectMetadataList(msgspec.Struct, omit_defaults=True, gc=False):
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+    items: list[PartialObjectMetadata] = []
+
+
+class ResourceQuotaStatus(msgspec.Struct, omit_defaults=True, gc=False):
+    hard: ResourceList = {}
+    used: ResourceList = {}
+
+
+class ResourceQuota(msgspec.Struct, omit_defaults=True, gc=False):
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+    status: ResourceQuotaStatus = msgspec.field(default_factory=ResourceQuotaStatus)
+
+
+class ResourceQuotaList(msgspec.Struct, omit_defaults=True, gc=False):
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+    items: list[ResourceQuota] = []
 
 
 # -- metrics.k8s.io ---------------------------------------------------------

@@ -28,13 +28,17 @@ from ktopui.live.memory import MEMORY, Disposer, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model import history_keys
 from ktopui.model.history import History, epoch
+from ktopui.model.namespaces import NamespaceRow, namespace_rows
 from ktopui.model.nodes import NodeCache, NodeRow, node_rows
 from ktopui.model.pacing import paced_batches
+from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.rollup import InfoNumbers, PodNumbers
 from ktopui.model.samples import BATCH as SUM_BATCH
 from ktopui.model.samples import NewSamples, PodSample, SampleTable, container_numbers, sample_table_of_batches
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.snapshot import Coverage, Snapshot, Totals
+from ktopui.model.workloads import WorkloadRollup, WorkloadRow, Workloads
 
 log = logging.getLogger("ktopui.live")
 
@@ -43,6 +47,11 @@ log = logging.getLogger("ktopui.live")
 # big cluster has a hundred thousand or more (about 100 MB per 150,000 at 60).
 POD_HISTORY = 60
 RECORD_BATCH = 10_000  # pods recorded between two pauses for the user's input
+# Above this many pods, workloads and namespaces follow watch events (not metrics, owners or
+# quotas) at most this often (seconds): a rollup reads every pod, watch events come nearly
+# every refresh, and the counts they change may lag that long.
+LARGE_VIEW = 20_000
+ROLLUP_EVERY = 15.0
 
 _timestamp = attrgetter("timestamp")
 _names = attrgetter("names")
@@ -62,12 +71,32 @@ class StepTimes:
     nodes: float = 0.0  # node rows
     pods: float = 0.0  # the pod view
     history: float = 0.0
+    rollups: float = 0.0  # workloads and namespaces
     total: float = 0.0  # wall time of the whole step
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
 
+def _same_objects(before: tuple, now: tuple) -> bool:
+    (pods, owners, quotas), (pods_now, owners_now, quotas_now) = before, now
+    return (pods is pods_now and quotas is quotas_now and owners.keys() == owners_now.keys()
+            and all(owners[k] is owners_now[k] for k in owners))
+
+
+def _workload_key(row: WorkloadRow) -> tuple:
+    return history_keys.workload(row.kind, row.namespace, row.name)
+
+
+def _namespace_key(row: NamespaceRow) -> tuple:
+    return history_keys.namespace(row.namespace)
+
+
+def _namespace_of(key: tuple) -> str:
+    """The namespace of a workload's or a namespace's history key."""
+    return key[2] if key[0] == "workload" else key[1]
+
+
 def new_history() -> History:
-    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY})
+    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY, "workload": POD_HISTORY})
 
 
 class Joiner:
@@ -93,6 +122,14 @@ class Joiner:
         self._serial_of: SampleTable | None = None
         self._node_rows_recorded: dict[str, NodeRow] = {}  # the node rows history last saw, by name
         self._node_names: set[str] = set()
+        self._workload_rollup = WorkloadRollup()
+        # The rollups, and the inputs they were made from (made again only when those change).
+        self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
+        self._rollup_keys: set[tuple] = set()  # the workload and namespace history keys last recorded
+        self._partial_usage: dict = {}  # see PodNumbers
+        self._info_numbers: InfoNumbers | None = None  # ... and its `info`
+        self._rollup_serial = 0  # the pod metrics list (_serial) and monotonic time of the last rollup
+        self._rolled_at = 0.0
         self.rejected: MalformedResponse | None = None  # the last step's pod metrics list, if unreadable
         self.times = StepTimes()  # the last step's
         self.thread_seconds = 0.0  # CPU time of every step's thread so far (for benchmarks)
@@ -143,7 +180,12 @@ class Joiner:
         pods = self._pods.update(inputs.pods, self._pod_metrics, changes=inputs.pod_changes, pause=pause)
         mark, times.pods = time.perf_counter(), time.perf_counter() - mark
         self._record(nodes, inputs, new, pause)
-        times.history = time.perf_counter() - mark
+        mark, times.history = time.perf_counter(), time.perf_counter() - mark
+        pause()
+        members, namespaces, members_view, fresh = self._rollup(pods, inputs)
+        if fresh or new.samples:
+            self._record_rollups(members.rows, namespaces, inputs, new)
+        times.rollups = time.perf_counter() - mark
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
         totals = Totals(
@@ -170,11 +212,61 @@ class Joiner:
             # Counted here, off the UI thread.
             coverage=Coverage(sum(map(_has_metrics, nodes)), *pods.coverage()),
             not_ready=tuple(r.name for r in nodes if r.status.startswith(("NotReady", "Unknown"))),
+            workloads=members.rows,
+            namespaces=namespaces,
+            notices=inputs.notices,
+            members=members,
+            members_view=members_view,
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)
         if self._disposer is not None and pods is not view_before:
             self._disposer.when_gone(pods, self._free, [pods.samples, pods.keys, pods.infos, self._serial])
         return snapshot
+
+    def _rollup(self, pods: PodRowsView, inputs: Inputs) -> tuple[Workloads, list[NamespaceRow], PodRowsView, bool]:
+        """The workloads and namespaces, the pod view they were made of, and whether they are new.
+
+        Made again when the owners of ReplicaSets and Jobs, the quotas or the pod metrics
+        changed, or the pod view did. On a large cluster a pod view changed by watch events
+        alone (pods come, go, restart) is folded in at most every ROLLUP_EVERY seconds: a
+        rollup reads every pod, and such a view comes nearly every refresh.
+        """
+        # (The objects themselves, compared by identity: an id may be reused once its object is gone.)
+        made_of = (pods, dict(inputs.owners), inputs.quotas)
+        if self._rollups is not None:
+            before = self._rollups[0]
+            same_rest = _same_objects(before, (before[0], *made_of[1:]))
+            if same_rest and (before[0] is pods or (
+                    len(pods) > LARGE_VIEW and self._rollup_serial == self._serial
+                    and time.monotonic() - self._rolled_at < ROLLUP_EVERY)):
+                return self._rollups[1], self._rollups[2], before[0], False
+        numbers = PodNumbers(pods.infos, pods.samples, self._partial_usage, self._info_numbers)
+        self._partial_usage, self._info_numbers = numbers.partial_usage, numbers.info
+        rollup = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
+        members = rollup.workloads
+        namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, inputs.quotas)
+        self._rollups = (made_of, members, namespaces)
+        self._rollup_serial, self._rolled_at = self._serial, time.monotonic()
+        return members, namespaces, pods, True
+
+    def _record_rollups(self, workloads: list[WorkloadRow], namespaces: list[NamespaceRow], inputs: Inputs,
+                        new: NewSamples) -> None:
+        """History of workloads and namespaces: a sample per new pod metrics list, at its newest
+        timestamp (their sums are of that list). Those gone from the scope shown are forgotten."""
+        if new.samples:
+            stamp = max(set(map(_timestamp, new.samples)))
+            for rows, key in ((workloads, _workload_key), (namespaces, _namespace_key)):
+                rows = [r for r in rows if r.has_metrics]
+                self.history.record_many(list(map(key, rows)), [stamp] * len(rows), [r.usage.cpu_milli for r in rows],
+                                         [r.usage.mem_bytes for r in rows], same_kind=True)
+        if inputs.pods is not None and inputs.health["pods"].error is None:
+            now = set(map(_workload_key, workloads))
+            now.update(map(_namespace_key, namespaces))
+            namespace = inputs.scope.namespace
+            gone = [key for key in self._rollup_keys - now if not namespace or _namespace_of(key) == namespace]
+            if gone:
+                self.history.forget(gone)
+            self._rollup_keys = now
 
     def _free(self, parts: list) -> None:
         """What a pod view held, now that no table shows it: its lists (150,000 entries each)

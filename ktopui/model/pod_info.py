@@ -21,6 +21,7 @@ from ktopui.kube.objects import Container, Pod, ResourceList
 from ktopui.model.pod_resources import InvalidResource, Resources, is_sidecar, pod_limits, pod_requests
 from ktopui.model.quantity import Quantity, QuantityError, nanos_to_milli, nanos_to_value, parse_cached
 from ktopui.model.amounts import Amounts
+from ktopui.model.owners import PodOwner, pod_owner
 from ktopui.model.status import pod_ready, pod_restarts, pod_status
 
 NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})
@@ -67,6 +68,7 @@ class PodInfo(msgspec.Struct, frozen=True, gc=False):
     ready: str
     restarts: int
     spec: SpecSummary
+    owner: PodOwner  # its controller, as its metadata says (owners.py resolves the workload)
     # Per container of spec.containers, in the same order: (restarts, state word).
     states: tuple[tuple[int, str], ...]
 
@@ -208,6 +210,7 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     states = tuple(each)
     meta = pod.metadata
     intern = sys.intern
+    owner = pod_owner(meta)
     return PodInfo(
         namespace=intern(meta.namespace),
         name=intern(meta.name),
@@ -217,6 +220,7 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
         ready=intern(pod_ready(pod)),
         restarts=pod_restarts(pod),
         spec=spec,
+        owner=owner if owner.kind == "Pod" else share(owner, owner),  # (replicas share one)
         states=share(states, states),
     )
 

@@ -166,7 +166,7 @@ class KtopApp(App):
         except KubeError:
             # Not allowed to list namespaces: offer the ones we can see (any other can be typed).
             listed = False
-            seen = session.snapshot.namespaces() if session.snapshot else set()
+            seen = session.snapshot.pod_namespaces() if session.snapshot else set()
             names = sorted(seen | {ns for ns in (session.scope.namespace, session.conn.namespace) if ns})
         # Preselect the current scope; when showing all, the namespace the context names, if it
         # names one (not the "default" kubectl falls back to), else all namespaces.
