@@ -74,6 +74,10 @@ def _limit_pct(resource: str) -> Callable[[PodRowsView], list]:
     return values
 
 
+def _last_exit_at(view: PodRowsView) -> list:
+    return [None if i is None or i.last_exit is None else i.last_exit.finished for i in view.infos]
+
+
 # Each value of pods.VALUES, for all pods at once (what a PodRow would say, without one).
 _VALUES: dict[str, Callable[[PodRowsView], list]] = {
     "namespace": lambda view: list(map(_namespace_of, view.keys)),
@@ -82,6 +86,7 @@ _VALUES: dict[str, Callable[[PodRowsView], list]] = {
     "status": _from_infos("status", ""),
     "ready": _from_infos("ready", ""),
     "restarts": _from_infos("restarts", 0),
+    "last_exit": _last_exit_at,
     "cpu": _from_samples("cpu_milli"),
     "mem": _from_samples("mem_bytes"),
     "cpu_req_pct": _request_pct("cpu_milli", "spec.requests.cpu_milli"),

@@ -2,7 +2,8 @@
 
 Usage follows `kubectl top pod` (SPEC Part B §2.3); requests follow
 Kubernetes' own rule (pod_resources.py). A pod's limit percentages count
-only the containers that set a limit (LimitShare). Either side may be
+only the containers that set a limit (LimitShare). Its last exit is the
+most recent end of one of its containers' runs (exits.py). Either side may be
 missing: metrics of a pod not (or no longer) listed, or a pod without
 metrics, still give a row.
 
@@ -23,6 +24,7 @@ import msgspec
 from ktopui.model import history_keys
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.containers import ContainerRow, container_rows
+from ktopui.model.exits import LastExit
 from ktopui.model.kinds import Kind
 from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, infos_of
 from ktopui.model.samples import PodSample, pod_samples, used_milli
@@ -75,6 +77,15 @@ class PodRow(msgspec.Struct, gc=False):
         return (self.namespace, self.name)
 
     @property
+    def last_exit(self) -> LastExit | None:
+        return self.info.last_exit if self.info is not None else None
+
+    @property
+    def last_exit_at(self) -> int | None:
+        last = self.last_exit
+        return None if last is None else last.finished
+
+    @property
     def cpu_req_pct(self) -> int | None:
         return pct(self.usage.cpu_milli, self.requests.cpu_milli)
 
@@ -108,6 +119,7 @@ VALUES = {
     "status": attrgetter("status"),
     "ready": attrgetter("ready"),
     "restarts": attrgetter("restarts"),
+    "last_exit": attrgetter("last_exit_at"),
     "cpu": attrgetter("usage.cpu_milli"),
     "mem": attrgetter("usage.mem_bytes"),
     "cpu_req_pct": attrgetter("cpu_req_pct"),
