@@ -80,7 +80,7 @@ def test_a_pod_that_never_restarted_has_no_last_exit():
     (terminated("Error", 2**31 - 1, "2026-11-17T12:00:00Z"), "Error (2147483647) 24h ago"),
     (terminated("OOMKilled", 137, "yesterday"), "OOMKilled"),  # a time that is not one: no age
     (terminated("Completed", 0, "2026-11-18T12:00:07Z"), "Completed 0s ago"),  # dated after the server's now
-    (terminated("Error", 1, "2026-11-18T11:59:59.123456+00:00"), "Error (1) 0s ago"),
+    (terminated("Error", 1, "2026-11-18T11:59:59.123456+00:00"), "Error (1) 1s ago"),  # to the second
     (terminated("Error", 1, "2026-11-18T11:59:00"), "Error (1) 60s ago"),  # no zone: UTC, as the API means
     (terminated("ContainerCannotRun", 128, "2026-10-01T12:00:00Z"), "ContainerCannotRun (128) 48d ago"),
 ])

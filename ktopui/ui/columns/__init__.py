@@ -123,7 +123,7 @@ def last_exit(priority: int) -> Column:
     """How a container's last run ended, or a pod's most recent such end (`OOMKilled 12m ago`),
     sorted by when: the most recent first."""
     return Column(
-        "last_exit", "LAST EXIT", 17, "last_exit", lambda row, _h: exit_text(row.last_exit, server_now()),
+        "last_exit", "LAST EXIT", 19, "last_exit", lambda row, _h: exit_text(row.last_exit, server_now()),
         tone=lambda row: "warn" if row.last_exit is not None and row.last_exit.reason == OOM_KILLED else "",
         right=False, priority=priority, choice=("last_exit", ""),
     )
