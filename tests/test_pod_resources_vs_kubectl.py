@@ -9,6 +9,7 @@ pods kubectl's numbers are their containers' alone, which is also checked.
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from helpers.app import make_app, refreshed, table
 from helpers.kubectl import KUBECTL, kubectl
@@ -62,7 +63,7 @@ def described(kubeconfig) -> dict[str, tuple[dict, dict]]:
 
 def containers_alone(pod) -> tuple[int, int, int, int]:
     """What kubectl 1.33 counts: the pod's numbers without its pod-level resources."""
-    shape = pod_shape(pod)._replace(requests=(), limits=())
+    shape = msgspec.structs.replace(pod_shape(pod), requests=(), limits=())
     requests, limits = pod_requests(shape), pod_limits(shape)
 
     def of(resources, name, value):

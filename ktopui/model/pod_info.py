@@ -30,6 +30,7 @@ from ktopui.model.pod_resources import (
     pod_limits,
     pod_requests,
     pod_shape,
+    statuses_of,
 )
 from ktopui.model.quantity import Quantity, QuantityError, nanos_to_milli, nanos_to_value, parse_cached
 from ktopui.model.status import pod_ready, pod_restarts, pod_status
@@ -191,8 +192,7 @@ class SpecMemo:
         """`share(v, v)`: an equal value kept before, or `v`, kept while there is room."""
         return self._shared.setdefault if len(self._shared) < MEMO_LIMIT else self._shared.get
 
-    def summary(self, pod: Pod) -> SpecSummary:
-        shape = pod_shape(pod)
+    def summary(self, shape: PodShape) -> SpecSummary:
         found = self._known.get(shape)
         if found is None:
             if len(self._known) >= MEMO_LIMIT:
@@ -216,23 +216,27 @@ def _same(value: Shared, _: Shared) -> Shared:
 
 def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     """The summary of one decoded pod (the decoded object can then be dropped)."""
-    spec = memo.summary(pod) if memo is not None else spec_summary(pod_shape(pod))
+    statuses = statuses_of(pod)
+    shape = pod_shape(pod, statuses)
+    spec = memo.summary(shape) if memo is not None else spec_summary(shape)
     share = memo.sharer() if memo is not None else _same
-    statuses = {s.name: s for s in pod.status.containerStatuses}
-    statuses.update({s.name: s for s in pod.status.initContainerStatuses})
     runs, exits = [], []
+    oom_kills = 0
     for c in spec.containers:
         s = statuses.get(c.name)
         if s is None:
             runs.append(NO_STATUS)
             continue
         ended = s.lastState.terminated
-        last = None if ended is None else exit_of(c.name, ended)
-        if last is not None:
-            exits.append(last)
-        run = ContainerRun(s.restartCount, _state(s), last)
+        if ended is None:
+            run = ContainerRun(s.restartCount, _state(s))
+            runs.append(share(run, run))
+            continue
         # (a run with an exit is this pod's alone: keeping it for sharing would only fill the memo)
-        runs.append(share(run, run) if last is None else run)
+        last = exit_of(c.name, ended)
+        exits.append(last)
+        oom_kills += last.reason == OOM_KILLED
+        runs.append(ContainerRun(s.restartCount, _state(s), last))
     states = tuple(runs)
     meta = pod.metadata
     intern = sys.intern
@@ -246,8 +250,8 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
         restarts=pod_restarts(pod),
         spec=spec,
         states=states if exits else share(states, states),
-        last_exit=most_recent(exits),
-        oom_kills=sum(e.reason == OOM_KILLED for e in exits),
+        last_exit=most_recent(exits) if exits else None,
+        oom_kills=oom_kills,
     )
 
 

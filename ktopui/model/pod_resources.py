@@ -22,8 +22,9 @@ of one shape (a workload's replicas) share what is computed from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+
+import msgspec
 
 from ktopui.kube.objects import Container, ContainerStatus, Pod, ResourceList
 from ktopui.model.quantity import Quantity, parse_cached
@@ -44,7 +45,7 @@ class InvalidResource(ValueError):
         self.where = where
 
 
-class ContainerShape(NamedTuple):
+class ContainerShape(msgspec.Struct, frozen=True, gc=False):
     """One container's part in the rule: the quantities it counts with (its spec's, or after a
     resize the larger of spec and status)."""
 
@@ -54,7 +55,7 @@ class ContainerShape(NamedTuple):
     limits: Items
 
 
-class PodShape(NamedTuple):
+class PodShape(msgspec.Struct, frozen=True, gc=False):
     """What the rule reads of a pod; hashable, so equal pods share one summary."""
 
     containers: tuple[ContainerShape, ...]  # init containers and sidecars in order, then app containers
@@ -120,12 +121,24 @@ def is_sidecar(container: Container) -> bool:
     return container.restartPolicy == "Always"
 
 
-def pod_shape(pod: Pod) -> PodShape:
-    spec, status = pod.spec, pod.status
+def statuses_of(pod: Pod) -> dict[str, ContainerStatus]:
+    """The pod's container statuses (init containers' too) by container name."""
+    status = pod.status
     statuses = {s.name: s for s in status.containerStatuses}
     if status.initContainerStatuses:
         statuses.update({s.name: s for s in status.initContainerStatuses})
-    infeasible = (lambda: resize_infeasible(pod)) if statuses else (lambda: False)
+    return statuses
+
+
+def pod_shape(pod: Pod, statuses: Mapping[str, ContainerStatus] | None = None) -> PodShape:
+    """`statuses`: statuses_of(pod), when the caller has it already."""
+    spec = pod.spec
+    if statuses is None:
+        statuses = statuses_of(pod)
+
+    def infeasible() -> bool:  # (asked only of a container resized in place)
+        return resize_infeasible(pod)
+
     shapes = []
     for c in spec.initContainers:
         if is_sidecar(c):
