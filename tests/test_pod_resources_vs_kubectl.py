@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from helpers.app import make_app, refreshed, table
+from helpers.app import make_app, refresh, refreshed, table
 from helpers.kubectl import KUBECTL, kubectl
 from helpers.sims import frozen_sim
 
@@ -122,9 +122,14 @@ async def test_cpu_of_requests_of_a_pod_with_pod_level_resources_is_its_usage_ov
     async with app.run_test(size=(200, 50)) as pilot:
         await refreshed(app, pilot)
         pods = table(app, "pods")
+        for _ in range(20):  # (the first refresh may come before the first pod metrics list)
+            vector = [r for r in pods.rows if r.name.startswith("vector-db-")]
+            if all(r.has_metrics for r in vector):
+                break
+            await refresh(app, pilot)
         columns = {c.id: c for c in pods.columns}
         shown = {r.name: (columns["cpu_req_pct"].text(r, pods.history), columns["cpu_lim_pct"].text(r, pods.history))
-                 for r in pods.rows if r.name.startswith("vector-db-")}
+                 for r in vector}
     assert len(shown) == 2
     for name, (of_requests, of_limits) in shown.items():
         # 1 CPU asked for and 2 allowed at pod level, not the exporter's 20m
