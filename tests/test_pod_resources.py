@@ -189,6 +189,10 @@ def test_a_pod_level_limit_bounds_the_whole_pod():
     p = pod([container("qdrant"), container("exporter", "20m", lim_cpu="100m")], level=resources("1", lim_cpu="2"))
     (row,) = pod_rows([p], [_metrics("p", qdrant="1411m", exporter="20m")])
     assert (row.cpu_req_pct, row.cpu_lim_pct, row.cpu_limit_share.partial) == (143, 71, False)
+    # Of the pod's usage as its CPU column has it (1418.9m: 1419m), not of its containers'
+    # rounded one by one (1419m + 1m: 71 %).
+    (row,) = pod_rows([p], [_metrics("p", qdrant="1418500000n", exporter="400000n")])
+    assert (row.usage.cpu_milli, row.cpu_lim_pct) == (1419, 70)
     assert [c.requests.cpu_milli for c in row.containers] == [None, 20]  # each container's own
 
 

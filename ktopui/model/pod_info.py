@@ -37,6 +37,8 @@ from ktopui.model.status import pod_ready, pod_restarts, pod_status
 
 NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})
 Shared = Hashable  # a small value many pods hold equal (see SpecMemo.sharer)
+# The containers a pod-level limit bounds: all of them, as one (no container is named "*").
+WHOLE_POD = ("*",)
 MEMO_LIMIT = 50_000  # distinct pod shapes remembered; past that the memo starts afresh
 
 
@@ -60,9 +62,9 @@ class SpecSummary(msgspec.Struct, frozen=True, gc=False):
     limits_nanos: Mapping[str, int]
     problem: str  # an invalid request/limit quantity spoils the pod's totals: why
     containers: tuple[ContainerSpec, ...]  # init containers and sidecars first, then app containers
-    # For %CPU/L and %MEM/L: the running containers that set a limit, their
-    # summed limits (milli), and whether some running container sets none
-    # (a pod-level limit bounds them all).
+    # For %CPU/L and %MEM/L: the running containers that set a limit (WHOLE_POD
+    # under a pod-level limit), their summed limits (milli), and whether some
+    # running container sets none.
     cpu_bounded: tuple[str, ...] = ()
     cpu_limit_milli: int = 0
     cpu_partial: bool = False
@@ -140,15 +142,12 @@ def _bounded(containers: tuple[ContainerSpec, ...], resource: str, pod_limit: in
     k9s divides the whole pod's usage by the sum of the limits that happen to
     be set, which overstates the percentage when some containers are
     unbounded; here the unbounded ones are left out and flagged instead. A
-    pod-level limit bounds every container, together.
+    pod-level limit bounds the pod as a whole (WHOLE_POD): what it divides is
+    the pod's usage.
     """
-    running = [c for c in containers if c.role != "init"]
     if pod_limit is not None:
-        return {
-            f"{resource}_bounded": tuple(c.name for c in running),
-            f"{resource}_limit_milli": pod_limit,
-            f"{resource}_partial": False,
-        }
+        return {f"{resource}_bounded": WHOLE_POD, f"{resource}_limit_milli": pod_limit, f"{resource}_partial": False}
+    running = [c for c in containers if c.role != "init"]
     limits = [(c.name, c.limits.cpu_milli if resource == "cpu" else c.limits.mem_milli) for c in running]
     bounded = [(name, lim) for name, lim in limits if lim is not None]
     return {

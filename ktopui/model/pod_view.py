@@ -22,8 +22,8 @@ from typing import Any
 
 from ktopui.model.amounts import pct
 from ktopui.model.pod_info import PodInfo
-from ktopui.model.pods import PodRow, pod_row
-from ktopui.model.samples import PodSample, used_milli
+from ktopui.model.pods import PodRow, limited_use, pod_row
+from ktopui.model.samples import PodSample
 from ktopui.model.text_widths import TextWidths, text_widths
 
 Key = tuple[str, str]
@@ -68,7 +68,7 @@ def _limit_pct(resource: str) -> Callable[[PodRowsView], list]:
             if spec is None or not getattr(spec, bounded):
                 out.append(None)
             else:
-                out.append(pct(used_milli(sample, getattr(spec, bounded), resource), getattr(spec, limit)))
+                out.append(pct(limited_use(sample, getattr(spec, bounded), resource), getattr(spec, limit)))
         return out
 
     return values

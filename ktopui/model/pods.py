@@ -26,7 +26,7 @@ from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.containers import ContainerRow, container_rows
 from ktopui.model.exits import LastExit
 from ktopui.model.kinds import Kind
-from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, infos_of
+from ktopui.model.pod_info import NO_PROBLEMS, WHOLE_POD, PodInfo, infos_of
 from ktopui.model.samples import PodSample, pod_samples, used_milli
 
 
@@ -144,6 +144,16 @@ PODS = Kind(
 _NO_SHARE = LimitShare()
 
 
+def limited_use(sample: PodSample | None, bounded: tuple[str, ...], resource: str) -> int | None:
+    """What a limit percentage divides: the usage of the containers that set a limit, or under
+    a pod-level limit the pod's, as its CPU and MEMORY columns have it."""
+    if bounded != WHOLE_POD:
+        return used_milli(sample, bounded, resource)
+    if sample is None:
+        return None
+    return sample.usage.cpu_milli if resource == "cpu" else sample.usage.mem_milli
+
+
 def pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None) -> PodRow:
     """The row of one pod from its summary and its summed metrics (either may be None)."""
     if info is None:
@@ -158,10 +168,10 @@ def pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None
         problems = {**problems, "requests": spec.problem}
     cpu_share = _NO_SHARE
     if spec.cpu_bounded:
-        cpu_share = LimitShare(used_milli(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
+        cpu_share = LimitShare(limited_use(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
     mem_share = _NO_SHARE
     if spec.mem_bounded:
-        mem_share = LimitShare(used_milli(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
+        mem_share = LimitShare(limited_use(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
     return PodRow(
         info.namespace, info.name, info.node, info.status, info.ready, info.restarts,
         sample.usage if sample is not None else Usage(),
