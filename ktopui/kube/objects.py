@@ -107,6 +107,8 @@ class PodSpec(msgspec.Struct, omit_defaults=True, gc=False):
     containers: list[Container] = []
     initContainers: list[Container] = []
     overhead: ResourceList = {}
+    # Pod-level resources (KEP 2837): where set, they replace the containers' total.
+    resources: ResourceRequirements | None = None
 
 
 class ContainerStateWaiting(msgspec.Struct, omit_defaults=True, gc=False):
@@ -116,6 +118,7 @@ class ContainerStateWaiting(msgspec.Struct, omit_defaults=True, gc=False):
 class ContainerStateTerminated(msgspec.Struct, omit_defaults=True, gc=False):
     reason: str = ""
     exitCode: int = 0
+    finishedAt: str | None = None
 
 
 class ContainerState(msgspec.Struct, omit_defaults=True, gc=False):
@@ -128,11 +131,23 @@ class ContainerStatus(msgspec.Struct, omit_defaults=True, gc=False):
     ready: bool = False
     restartCount: int = 0
     state: ContainerState = msgspec.field(default_factory=ContainerState)
+    # How its previous run ended (reason, exit code, when): why a pod restarts.
+    lastState: ContainerState = msgspec.field(default_factory=ContainerState)
+    # In-place resize: what the container runs with, and what the kubelet allotted it.
+    resources: ResourceRequirements | None = None
+    allocatedResources: ResourceList = {}
+
+
+class PodCondition(msgspec.Struct, omit_defaults=True, gc=False):
+    type: str = ""
+    reason: str = ""
 
 
 class PodStatus(msgspec.Struct, omit_defaults=True, gc=False):
     phase: str = ""
     reason: str = ""
+    # Read only for PodResizePending (whether a resize is Infeasible).
+    conditions: list[PodCondition] = []
     containerStatuses: list[ContainerStatus] = []
     initContainerStatuses: list[ContainerStatus] = []
 

@@ -22,7 +22,7 @@ from ktopui.kube.errors import KubeError
 from ktopui.live.memory import MEMORY
 from ktopui.live.session import ClusterSession
 from ktopui.model.snapshot import Snapshot
-from ktopui.ui.cells import use_thresholds
+from ktopui.ui.cells import use_server_clock, use_thresholds
 from ktopui.ui.columns import Column
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.messages import NamespaceMissing, RefreshFailed, RefreshScheduled, SnapshotReady
@@ -70,6 +70,11 @@ class KtopApp(App):
         """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
         return columns_for(view, self.settings.view_settings(view).columns, reserved=reserved, without=without)
 
+    def server_now(self) -> float:
+        """Now by the cluster's clock (its `Date` header), which dates what it reports."""
+        snapshot = self.session.snapshot
+        return self.session.clock() + (snapshot.clock_offset if snapshot is not None else 0.0)
+
     def sort_for(self, view: str) -> tuple[str, bool]:
         chosen = self.settings.view_settings(view)
         return chosen.sort, chosen.descending
@@ -77,6 +82,7 @@ class KtopApp(App):
     async def on_mount(self) -> None:
         # The app owns the process: collections must not land in key presses.
         MEMORY.own_process(quiet_for=self.session.priority.quiet_for)
+        use_server_clock(self.server_now)
         self.set_keymap(self.settings.keys)
         self.theme = self.theme_shown
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -97,7 +103,8 @@ class KtopApp(App):
             self.remember_theme(theme.name)
 
     async def on_unmount(self) -> None:
-        use_thresholds()  # the marks belong to this app while it runs
+        use_thresholds()  # the marks and the clock belong to this app while it runs
+        use_server_clock()
         await self.session.close()
 
     # -- what the session says (ClusterSession's Listener, as messages) -------------------------

@@ -6,6 +6,8 @@ Pure functions of numbers, so screens, tests and screenshots agree.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,6 +28,21 @@ def use_thresholds(warning: int = WARN, critical: int = CRIT) -> None:
 
 def thresholds() -> tuple[int, int]:
     return _warn, _crit
+
+
+# The server's clock, for the ages of what the cluster dates (a container's last
+# exit): the running app's session's, set as the thresholds are.
+_server_now: Callable[[], float] = time.time
+
+
+def use_server_clock(now: Callable[[], float] = time.time) -> None:
+    """Tell ages by `now()`, the server's time (this machine's clock without arguments)."""
+    global _server_now
+    _server_now = now
+
+
+def server_now() -> float:
+    return _server_now()
 
 
 def cpu_text(milli: int | None, problem: str | None = None) -> str:
