@@ -1,4 +1,4 @@
-"""What one refresh shows: node rows, the pods, each list's health, totals. Frozen once made.
+"""What one refresh shows: node rows, node pools, the pods, each list's health, totals. Frozen once made.
 
 The UI reads a snapshot while the next join runs; nothing changes it, and
 nothing has to hand it back. Screens keep the rows their tables show and a
@@ -17,6 +17,7 @@ from ktopui.kube.errors import KubeError, MetricsUnavailable
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pods import PodRow
+from ktopui.model.pools import PoolRow
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
 
@@ -97,6 +98,7 @@ class Snapshot:
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
     coverage: Coverage = Coverage()
     not_ready: tuple[str, ...] = ()  # the nodes whose Ready condition is not True
+    pools: Sequence[PoolRow] = ()  # the listed nodes grouped by pool, in no particular order
 
     def summary(self) -> Summary:
         return Summary(len(self.nodes), len(self.pods), self.health, self.newest_metrics, self.clock_offset,
