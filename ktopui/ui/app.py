@@ -185,6 +185,7 @@ class KtopApp(App):
         if isinstance(screen, MainScreen):
             yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
             yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
+            yield SystemCommand("Node pools", "p: the nodes grouped by pool, or back", screen.action_pools)
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),
