@@ -104,7 +104,8 @@ def pool_table(screen: DashboardScreen) -> RowTable:
 
 def drill(screen: DashboardScreen, kind: type[PoolNodesScreen | NodePodsScreen | PodScreen], *args,
           **kwargs) -> None:
-    """Push the screen of one node's pods, or of one pod, of the same session: made once, then reused.
+    """Push the screen of one pool's nodes, one node's pods, or one pod, of the same session: made once,
+    then reused.
 
     Composing, mounting and styling a new screen cost about 60 ms of each
     drill-down; a reused one is only pointed at its new node or pod.
