@@ -20,8 +20,8 @@ from kubernetes.utils import parse_quantity
 from ktopui import config
 from ktopui.cli import parse_args
 from ktopui.kube.connection import load_connection
-from ktopui.kube.objects import Node, NodeMetrics
-from ktopui.model.amounts import Amounts, Usage
+from ktopui.kube.objects import Node, NodeMetrics, Pod
+from ktopui.model.amounts import Amounts
 from ktopui.model.nodes import NodeRow, node_rows
 from ktopui.model.pools import PoolJoin, pool_rows
 from ktopui.model.quantity import percent
@@ -73,51 +73,50 @@ def cluster(sim):
 # -- the rule, on node rows made by hand -------------------------------------------
 
 
-def node(name: str, pool: str, *, cpu: int | None, mem: int | None, cpu_req: int | None, mem_req: int | None,
-         cpu_alloc: int = 4000, mem_alloc: int = 8 << 30, pods: int = 10) -> NodeRow:
-    row = NodeRow(name=name, pool=pool, pods=pods, pods_allocatable=110, has_metrics=cpu is not None,
-                  usage=Usage(cpu, mem, None if mem is None else mem * 1000),
-                  available=Amounts(cpu_alloc, mem_alloc, mem_alloc * 1000),
-                  requests=Amounts(cpu_req, mem_req, None if mem_req is None else mem_req * 1000))
-    # What node_rows gives a listed node: allocatable less the larger of requests and usage, at least 0.
-    row.free = Amounts(max(0, cpu_alloc - max(cpu or 0, cpu_req or 0)), max(0, mem_alloc - max(mem or 0, mem_req or 0)))
-    return row
+def nodes_of(*specs: tuple) -> list[NodeRow]:
+    """Node rows as node_rows makes them, of nodes with 4 CPUs, 8Gi and 110 pods allocatable, each
+    running one pod: spec (name, pool, (cpu, memory) used or None, (cpu, memory) the pod requests)."""
+    nodes, metrics, pods = [], [], []
+    for name, pool, used, requested in specs:
+        nodes.append(msgspec.convert({"metadata": {"name": name, "labels": {"agentpool": pool}},
+                                      "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}, Node))
+        if used is not None:
+            metrics.append(msgspec.convert({"metadata": {"name": name}, "timestamp": "2026-01-01T00:00:00Z",
+                                            "window": "15s", "usage": {"cpu": used[0], "memory": used[1]}}, NodeMetrics))
+        resources = {"requests": dict(zip(("cpu", "memory"), requested))}
+        pods.append(msgspec.convert({"metadata": {"name": f"{name}-pod", "namespace": "web"},
+                                     "spec": {"nodeName": name, "containers": [{"name": "app", "resources": resources}]},
+                                     "status": {"phase": "Running"}}, Pod))
+    return node_rows(nodes, metrics, pods)
 
 
 def test_free_capacity_is_allocatable_less_the_larger_of_requests_and_usage_per_node_then_summed():
-    rows = [
-        node("busy", "web", cpu=3000, mem=2 << 30, cpu_req=1000, mem_req=6 << 30),  # uses more CPU, asks more memory
-        node("over", "web", cpu=5000, mem=9 << 30, cpu_req=500, mem_req=1 << 30),  # over its allocatable: no room
-        node("quiet", "web", cpu=None, mem=None, cpu_req=1500, mem_req=None),  # no metrics: its requests count
-    ]
+    rows = nodes_of(
+        ("busy", "web", ("3", "2Gi"), ("1", "6Gi")),  # uses more CPU than it asks for, asks more memory
+        ("over", "web", ("5", "9Gi"), ("500m", "1Gi")),  # over its allocatable: no room, and none taken
+        ("quiet", "web", None, ("1500m", "1Gi")),  # no metrics: its requests count
+    )
+    assert [r.free for r in rows] == [Amounts(1000, 2 << 30), Amounts(0, 0), Amounts(2500, 7 << 30)]
     (web,) = pool_rows(rows)
-    assert web.free == Amounts((4000 - 3000) + 0 + (4000 - 1500), ((8 << 30) - (6 << 30)) + 0 + (8 << 30))
-    # Summed per node, not from the pool's totals (which would let "over" eat the others' room).
+    assert web.free == Amounts(1000 + 0 + 2500, (2 << 30) + 0 + (7 << 30))
+    # Summed per node, not taken from the pool's totals (which would let "over" eat the others' room).
     assert web.free.cpu_milli != web.available.cpu_milli - max(web.requests.cpu_milli, web.usage.cpu_milli)
-    assert (web.pods, web.pods_allocatable, len(web.nodes)) == (30, 330, 3)
-
-
-def test_node_rows_carry_their_free_capacity_by_the_same_rule():
-    nodes = [msgspec.convert({"metadata": {"name": "n1", "labels": {"agentpool": "a"}},
-                              "status": {"allocatable": {"cpu": "2", "memory": "4Gi", "pods": "30"}}}, Node)]
-    metrics = [msgspec.convert({"metadata": {"name": "n1"}, "timestamp": "2026-01-01T00:00:00Z", "window": "15s",
-                                "usage": {"cpu": "2500m", "memory": "1Gi"}}, NodeMetrics)]
-    (row,) = node_rows(nodes, metrics, [])
-    assert (row.pool, row.pods_allocatable) == ("a", 30)
-    assert row.free == Amounts(0, 3 << 30)  # CPU over allocatable: none left; memory: 4Gi - 1Gi
+    assert (len(web.nodes), web.pods, web.pods_allocatable, web.requests) == (3, 3, 330, Amounts(3000, 8 << 30))
 
 
 def test_a_pools_percentages_are_of_the_nodes_reporting_usage_and_say_when_some_do_not():
-    rows = [node("a", "p", cpu=1000, mem=1 << 30, cpu_req=0, mem_req=0),
-            node("b", "p", cpu=None, mem=None, cpu_req=0, mem_req=0)]
+    rows = nodes_of(("a", "p", ("1", "1Gi"), ()), ("b", "p", None, ()))
     (pool,) = pool_rows(rows)
-    assert (pool.usage.cpu_milli, pool.cpu_pct, pool.cpu_partial) == (1000, 25, True)
-    assert (pool.mem_pct, pool.mem_partial) == (12, True)  # 1Gi of one node's 8Gi
+    assert (pool.usage.cpu_milli, pool.cpu_pct, pool.cpu_partial) == (1000, 25, True)  # 1 of the 4 CPUs of "a"
+    assert (pool.usage.mem_bytes, pool.mem_pct, pool.mem_partial) == (1 << 30, 12, True)  # 1Gi of its 8Gi
+    assert pool.available == Amounts(8000, 16 << 30)
     (whole_pool,) = pool_rows(rows[:1])
-    assert not whole_pool.cpu_partial
+    assert not whole_pool.cpu_partial and not whole_pool.mem_partial
+    (unmeasured,) = pool_rows(rows[1:])
+    assert (unmeasured.usage.cpu_milli, unmeasured.cpu_pct, unmeasured.cpu_partial) == (None, None, False)
 
 
-def test_the_pool_is_the_first_label_present_and_nodes_without_any_form_the_pool_dash_listed_last():
+def test_the_pool_is_the_first_label_present_and_nodes_without_any_form_the_pool_dash():
     def labelled(name, labels):
         return msgspec.convert({"metadata": {"name": name, "labels": labels},
                                 "status": {"allocatable": {"cpu": "1", "memory": "1Gi"}}}, Node)
@@ -132,17 +131,20 @@ def test_the_pool_is_the_first_label_present_and_nodes_without_any_form_the_pool
     rows = node_rows([lean_node(n) for n in nodes], None)  # (what the nodes' watch keeps of each)
     assert {r.name: r.pool for r in rows} == {"k": "general", "e": "ng", "i": "m5.large", "none": NO_POOL,
                                                "aaa": NO_POOL}
-    pools = pool_rows(rows)
-    assert sorted(p.name for p in pools) == ["-", "general", "m5.large", "ng"]
+    assert sorted(p.name for p in pool_rows(rows)) == ["-", "general", "m5.large", "ng"]
     assert {r.pool for r in node_rows(nodes, None, pool_labels=["agentpool"])} == {NO_POOL}
+    # Metrics of a node not in the node list: no labels, so no pool.
+    stray = msgspec.convert({"metadata": {"name": "stray"}, "timestamp": "2026-01-01T00:00:00Z", "window": "15s",
+                             "usage": {"cpu": "1", "memory": "1Gi"}}, NodeMetrics)
+    assert sum(len(p.nodes) for p in pool_rows(node_rows(nodes, [stray]))) == len(nodes)
 
 
 def test_pool_rows_are_made_again_only_when_a_node_row_changed():
-    rows = [node("a", "p", cpu=1, mem=1, cpu_req=0, mem_req=0), node("b", "q", cpu=1, mem=1, cpu_req=0, mem_req=0)]
+    rows = nodes_of(("a", "p", ("1m", "1"), ()), ("b", "q", ("1m", "1"), ()))
     join = PoolJoin()
     first = join.update(rows)
     assert join.update(list(rows)) is first
-    changed = [rows[0], node("b", "q", cpu=2, mem=1, cpu_req=0, mem_req=0)]
+    changed = [rows[0], nodes_of(("b", "q", ("2m", "1"), ()))[0]]
     assert join.update(changed) is not first
     assert {p.name: p.usage.cpu_milli for p in join.rows} == {"p": 1, "q": 2}
 
@@ -165,7 +167,7 @@ async def test_pools_sum_their_nodes_exactly_as_an_independent_count_over_the_cl
             e["cpu"] += milli(metrics[name]["usage"]["cpu"])
             e["mem"] += whole(metrics[name]["usage"]["memory"])
             e["cpu_of"] += milli(allocatable["cpu"])
-            e["mem_of"] += milli(allocatable["memory"])
+            e["mem_of"] += whole(allocatable["memory"])
         else:
             e["unmeasured"] += 1
     assert len(expected) >= 5 and any(e["unmeasured"] for e in expected.values())  # (the sim's broken node)
@@ -182,7 +184,7 @@ async def test_pools_sum_their_nodes_exactly_as_an_independent_count_over_the_cl
         assert (len(pool.nodes), pool.pods, pool.pods_allocatable) == (e["nodes"], e["pods"], e["pods_allocatable"])
         assert (pool.usage.cpu_milli, pool.usage.mem_bytes) == (e["cpu"], e["mem"]), name
         assert pool.cpu_pct == percent(e["cpu"], e["cpu_of"])
-        assert pool.mem_pct == percent(e["mem"] * 1000, e["mem_of"])
+        assert pool.mem_pct == percent(e["mem"], e["mem_of"])
         assert pool.cpu_partial == pool.mem_partial == bool(e["unmeasured"])
         members = [node_rows_by_name[n] for n in pool_of if pool_of[n] == name]
         assert pool.requests.cpu_milli == sum(r.requests.cpu_milli or 0 for r in members)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter, is_
+from typing import NamedTuple
 
 import msgspec
 
@@ -31,6 +32,30 @@ from ktopui.model.status import NO_POOL, POOL_LABELS, node_pool, node_roles, nod
 from ktopui.model.usage import usage_of
 
 TERMINATED_PHASES = ("Succeeded", "Failed")
+
+
+class PoolShare(NamedTuple):
+    """What one listed node adds to its pool's sums (model/pools.py): 0 for a number it does
+    not have, and a count of 1 for each it has, so a pool sums its nodes column by column in C."""
+
+    nodes: int
+    cpu: int
+    mem: int
+    cpu_reporting: int  # 1 when it reports CPU usage
+    mem_reporting: int
+    cpu_measured: int  # its allocatable CPU when it reports CPU usage: what a pool's %CPU is of
+    mem_measured: int
+    cpu_allocatable: int
+    mem_allocatable: int
+    cpu_known: int  # 1 when its allocatable CPU is known (and with it its free CPU)
+    mem_known: int
+    cpu_requests: int
+    mem_requests: int
+    cpu_free: int
+    mem_free: int
+    pods: int
+    pods_allocatable: int
+    pods_known: int  # 1 when its allocatable pods are known
 
 
 class NodeRow(msgspec.Struct, gc=False):
@@ -52,6 +77,7 @@ class NodeRow(msgspec.Struct, gc=False):
     pods_allocatable: int | None = None  # status.allocatable.pods
     # Allocatable less the larger of requests and usage (0 at least): room left, per resource.
     free: Amounts = msgspec.field(default_factory=Amounts)
+    share: PoolShare | None = None  # (None: not in the node list, so in no pool)
 
     @property
     def cpu_pct(self) -> int | None:
@@ -322,7 +348,7 @@ def _node_row(name: str, inputs: RowInputs, amounts_before: dict[str, ReservedAm
     if reservation is None:
         if row.in_node_list:
             row.requests, row.limits = Amounts(), Amounts()
-            row.free = _free(row)
+            _room_left(row)
         return row
     row.pods = reservation.pods
     if reservation.problem:
@@ -335,7 +361,7 @@ def _node_row(name: str, inputs: RowInputs, amounts_before: dict[str, ReservedAm
                                    amounts_from_nanos(reservation.limits))
         amounts[name] = kept
         row.requests, row.limits = kept.requests, kept.limits
-        row.free = _free(row)
+        _room_left(row)
     return row
 
 
@@ -356,13 +382,25 @@ def _room(available: int | None, requested: int | None, used: int | None) -> int
     return max(0, available - max(requested or 0, used or 0))
 
 
-def _free(row: NodeRow) -> Amounts:
-    """Room left on a listed node: allocatable less what is requested or used, whichever is more
-    (without metrics, the requests alone); never below 0 (a node over its allocatable leaves
-    no room, and takes none from the others of its pool)."""
+def _room_left(row: NodeRow) -> None:
+    """A listed node's free capacity, and its share of its pool's sums.
+
+    Free is allocatable less what is requested or used, whichever is more
+    (without metrics, the requests alone); never below 0: a node over its
+    allocatable leaves no room, and takes none from the others of its pool.
+    """
     available, requested, used = row.available, row.requests, row.usage
-    return Amounts(_room(available.cpu_milli, requested.cpu_milli, used.cpu_milli),
-                   _room(available.mem_bytes, requested.mem_bytes, used.mem_bytes))
+    free = row.free = Amounts(_room(available.cpu_milli, requested.cpu_milli, used.cpu_milli),
+                              _room(available.mem_bytes, requested.mem_bytes, used.mem_bytes))
+    cpu_reporting, mem_reporting = used.cpu_milli is not None, used.mem_bytes is not None
+    row.share = PoolShare(
+        1, used.cpu_milli or 0, used.mem_bytes or 0, cpu_reporting, mem_reporting,
+        (available.cpu_milli or 0) if cpu_reporting else 0, (available.mem_bytes or 0) if mem_reporting else 0,
+        available.cpu_milli or 0, available.mem_bytes or 0,
+        available.cpu_milli is not None, available.mem_bytes is not None,
+        requested.cpu_milli or 0, requested.mem_bytes or 0, free.cpu_milli or 0, free.mem_bytes or 0,
+        row.pods, row.pods_allocatable or 0, row.pods_allocatable is not None,
+    )
 
 
 # -- the pods' requests and limits per node ------------------------------------------

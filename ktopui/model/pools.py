@@ -9,28 +9,29 @@ says when some do not. Free capacity is summed from each node's own (NodeRow.fre
 room on one node cannot hold what overflows another. Nodes without any pool label
 form the pool NO_POOL, last in name order.
 
-A cluster has a few pools of thousands of nodes: the sums are C-level maps over
-each pool's rows, made again only when a node row changed.
+A cluster has a few pools of thousands of nodes: each node row carries its share of
+its pool's sums (a PoolShare, made with the row), so a pool's sums are column sums
+in C, made again only when a node row changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import compress, groupby, repeat
-from operator import attrgetter, is_, is_not
+from itertools import compress, groupby
+from operator import attrgetter, is_
 
 import msgspec
 
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
-from ktopui.model.nodes import NodeRow
+from ktopui.model.nodes import NodeRow, PoolShare
 from ktopui.model.status import NO_POOL
 
 
 class PoolRow(msgspec.Struct, gc=False):
     name: str
     nodes: list[NodeRow]  # its listed nodes, in the order of the snapshot's
-    usage: Usage = msgspec.field(default_factory=Usage)  # of the nodes reporting each resource
+    usage: Usage = msgspec.field(default_factory=Usage)  # of the nodes reporting each resource (no mem_milli)
     has_metrics: bool = False  # some node reports usage
     available: Amounts = msgspec.field(default_factory=Amounts)  # allocatable of all its nodes
     measured: Amounts = msgspec.field(default_factory=Amounts)  # allocatable of those reporting each resource
@@ -48,7 +49,7 @@ class PoolRow(msgspec.Struct, gc=False):
 
     @property
     def mem_pct(self) -> int | None:
-        return pct(self.usage.mem_milli, self.measured.mem_milli)
+        return pct(self.usage.mem_bytes, self.measured.mem_bytes)
 
 
 def _name_value(row: PoolRow) -> str | None:
@@ -81,57 +82,31 @@ POOLS = Kind(
 )
 
 
-_pool = attrgetter("pool")
-_in_node_list = attrgetter("in_node_list")
-_cpu, _mem_bytes, _mem_milli = attrgetter("usage.cpu_milli"), attrgetter("usage.mem_bytes"), attrgetter("usage.mem_milli")
-_available_cpu, _available_mem_bytes, _available_mem_milli = (
-    attrgetter("available.cpu_milli"), attrgetter("available.mem_bytes"), attrgetter("available.mem_milli"))
-_requested_cpu, _requested_mem_bytes, _requested_mem_milli = (
-    attrgetter("requests.cpu_milli"), attrgetter("requests.mem_bytes"), attrgetter("requests.mem_milli"))
-_free_cpu, _free_mem = attrgetter("free.cpu_milli"), attrgetter("free.mem_bytes")
-_pods, _pods_allocatable = attrgetter("pods"), attrgetter("pods_allocatable")
-
-
-def _total(values) -> int | None:
-    """The sum of the values that are known; None when none is."""
-    values = list(values)
-    if None in values:  # (rare: a node whose allocatable is not a valid quantity)
-        values = [v for v in values if v is not None]
-    return sum(values) if values else None
-
-
-def _reporting(nodes: list[NodeRow], usage: attrgetter) -> list[NodeRow]:
-    return list(compress(nodes, map(is_not, map(usage, nodes), repeat(None))))
+_pool, _share = attrgetter("pool"), attrgetter("share")
 
 
 def pool_row(name: str, nodes: list[NodeRow]) -> PoolRow:
-    """The row of one pool from the rows of its nodes."""
-    cpu_nodes, mem_nodes = _reporting(nodes, _cpu), _reporting(nodes, _mem_bytes)
+    """The row of one pool from the rows of its (listed) nodes."""
+    s = PoolShare(*map(sum, zip(*map(_share, nodes))))  # (column sums, in C: no Python step per node)
     return PoolRow(
         name=name,
         nodes=nodes,
-        usage=Usage(_total(map(_cpu, cpu_nodes)), _total(map(_mem_bytes, mem_nodes)),
-                    _total(map(_mem_milli, mem_nodes))),
-        has_metrics=bool(cpu_nodes or mem_nodes),
-        available=Amounts(_total(map(_available_cpu, nodes)), _total(map(_available_mem_bytes, nodes)),
-                          _total(map(_available_mem_milli, nodes))),
-        measured=Amounts(_total(map(_available_cpu, cpu_nodes)), _total(map(_available_mem_bytes, mem_nodes)),
-                         _total(map(_available_mem_milli, mem_nodes))),
-        cpu_partial=bool(cpu_nodes) and len(cpu_nodes) < len(nodes),
-        mem_partial=bool(mem_nodes) and len(mem_nodes) < len(nodes),
-        # (a node whose pods request nothing has requested 0)
-        requests=Amounts(sum(filter(None, map(_requested_cpu, nodes))),
-                         sum(filter(None, map(_requested_mem_bytes, nodes))),
-                         sum(filter(None, map(_requested_mem_milli, nodes)))),
-        free=Amounts(_total(map(_free_cpu, nodes)), _total(map(_free_mem, nodes))),
-        pods=sum(map(_pods, nodes)),
-        pods_allocatable=_total(map(_pods_allocatable, nodes)),
+        usage=Usage(s.cpu if s.cpu_reporting else None, s.mem if s.mem_reporting else None),
+        has_metrics=bool(s.cpu_reporting or s.mem_reporting),
+        available=Amounts(s.cpu_allocatable if s.cpu_known else None, s.mem_allocatable if s.mem_known else None),
+        measured=Amounts(s.cpu_measured if s.cpu_reporting else None, s.mem_measured if s.mem_reporting else None),
+        cpu_partial=0 < s.cpu_reporting < s.nodes,
+        mem_partial=0 < s.mem_reporting < s.nodes,
+        requests=Amounts(s.cpu_requests, s.mem_requests),  # (a node whose pods request nothing has requested 0)
+        free=Amounts(s.cpu_free if s.cpu_known else None, s.mem_free if s.mem_known else None),
+        pods=s.pods,
+        pods_allocatable=s.pods_allocatable if s.pods_known else None,
     )
 
 
 def pool_rows(nodes: Sequence[NodeRow]) -> list[PoolRow]:
     """One row per pool of the listed nodes (a node known only from its metrics has no labels)."""
-    listed = sorted(compress(nodes, map(_in_node_list, nodes)), key=_pool)  # (stable: node order within a pool)
+    listed = sorted(compress(nodes, map(_share, nodes)), key=_pool)  # (stable: node order within a pool)
     return [pool_row(name, list(members)) for name, members in groupby(listed, _pool)]
 
 
