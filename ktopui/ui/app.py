@@ -134,6 +134,8 @@ class KtopApp(App):
         self._tick_headers()
 
     def _tick_headers(self) -> None:
+        if not self.screen_stack:  # (a tick while the app shuts down, its screens already gone)
+            return
         for header in self.screen.query(ClusterHeader):
             header.refresh()
 
