@@ -26,6 +26,7 @@ from ktopui.model.nodes import NodeRow, node_rows
 from ktopui.model.pools import PoolJoin, pool_rows
 from ktopui.model.quantity import percent
 from ktopui.model.status import NO_POOL, POOL_LABELS, lean_node
+from ktopui.ui.columns import pools as pool_columns
 from ktopui.ui.main import build_app
 from ktopui.ui.screens import MainScreen, NodePodsScreen, PoolNodesScreen
 from ktopui.ui.settings import vocabulary
@@ -275,6 +276,27 @@ async def test_p_groups_the_nodes_by_pool_and_enter_shows_a_pools_nodes_then_esc
 
         await pilot.press("p")
         assert app.screen.active_table_id() == "nodes" and app.focused is table(app, "nodes")
+
+
+async def test_without_the_metrics_api_pools_show_requests_and_free_is_allocatable_less_requests(sim):
+    server, kubeconfig = sim
+    server.faults.metrics_absent = True
+    try:
+        app = make_app(kubeconfig)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await refreshed(app, pilot)
+            await pilot.press("p")
+            pools = table(app, "pools")
+            assert pools.visible_column_ids() == [c.id for c in pool_columns.RESERVED]
+            await pilot.press("c")  # no CPU usage: CPU requests
+            assert pools.sort_column == "cpu_req"
+            assert len(pools.rows) >= 5
+            for pool in pools.rows:
+                assert pool.usage.cpu_milli is None and not pool.cpu_partial
+                assert pool.free.cpu_milli == sum(max(0, n.available.cpu_milli - (n.requests.cpu_milli or 0))
+                                                  for n in pool.nodes)
+    finally:
+        server.faults.metrics_absent = False
 
 
 async def test_the_help_and_the_config_file_name_the_pools_key(sim):
