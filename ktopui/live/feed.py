@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Protocol
@@ -29,13 +30,19 @@ import msgspec
 
 from ktopui.kube.api import KubeAPI, qualified
 from ktopui.kube.errors import APIError, KubeError, MetricsUnavailable
-from ktopui.kube.objects import Node, NodeSampleMetrics, NodeSampleMetricsList, RawList, ResourceQuota
+from ktopui.kube.objects import (
+    Node,
+    NodeSampleMetrics,
+    NodeSampleMetricsList,
+    RawList,
+    ResourceQuota,
+)
 from ktopui.kube.watch import METADATA_ONLY, WatchCache, WatchSettings
 from ktopui.model.history import epoch
 from ktopui.model.owners import OwnerMap, controller_of
 from ktopui.model.pod_info import Key, PodChanges, PodInfo, SpecMemo, pod_info
 from ktopui.model.snapshot import SOURCES, SourceHealth
-from ktopui.model.status import lean_node
+from ktopui.model.status import POOL_LABELS, lean_node
 
 log = logging.getLogger("ktopui.live")
 # On the first refresh, how long to wait for the pod list before showing nodes
@@ -186,12 +193,14 @@ class ApiFeed:
     """The Inputs of one cluster, from its API server."""
 
     def __init__(self, api: KubeAPI, scope: Scope = Scope(), *, clock: Callable[[], float] = time.time,
-                 watch: WatchSettings | None = None) -> None:
+                 watch: WatchSettings | None = None, pool_labels: Sequence[str] = POOL_LABELS) -> None:
+        """`pool_labels`: the node labels the nodes' watch keeps besides their roles'."""
         self.api = api
         self.scope = scope
         self.clock = clock
         self.watch_settings = watch or WatchSettings()
         self.memo = SpecMemo()  # spec summaries shared by replicas: this cluster's
+        self._lean_node = partial(lean_node, pool_labels=frozenset(pool_labels))
         self._watchers: dict[str, WatchCache] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._health = {name: _Health() for name in SOURCES}
@@ -255,7 +264,7 @@ class ApiFeed:
     def _watch(self, source: str) -> WatchCache:
         cache = self._watchers.get(source)
         if cache is None:
-            scoped: dict = {"transform": lean_node}
+            scoped: dict = {"transform": self._lean_node}
             if source == "pods":
                 memo = self.memo
                 scoped = {"namespace": self.scope.namespace, "label_selector": self.scope.label_selector,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain, compress, repeat
 from operator import attrgetter
@@ -33,11 +33,19 @@ from ktopui.model.nodes import NodeCache, NodeRow, node_rows
 from ktopui.model.pacing import paced_batches
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.pools import PoolJoin
 from ktopui.model.rollup import InfoNumbers, PodNumbers
 from ktopui.model.samples import BATCH as SUM_BATCH
-from ktopui.model.samples import NewSamples, PodSample, SampleTable, container_numbers, sample_table_of_batches
+from ktopui.model.samples import (
+    NewSamples,
+    PodSample,
+    SampleTable,
+    container_numbers,
+    sample_table_of_batches,
+)
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.snapshot import Coverage, Snapshot, Totals
+from ktopui.model.status import POOL_LABELS
 from ktopui.model.workloads import WorkloadRollup, WorkloadRow, Workloads
 
 log = logging.getLogger("ktopui.live")
@@ -68,7 +76,7 @@ class StepTimes:
     """Where a step's time went (seconds): for benchmarks."""
 
     summing: float = 0.0  # a new pod metrics list decoded and summed
-    nodes: float = 0.0  # node rows
+    nodes: float = 0.0  # node rows and pools
     pods: float = 0.0  # the pod view
     history: float = 0.0
     rollups: float = 0.0  # workloads and namespaces
@@ -103,7 +111,8 @@ class Joiner:
     """Turns each refresh's Inputs into a Snapshot, and records history on the way."""
 
     def __init__(self, history: History, *, priority: InputPriority | None = None,
-                 disposer: Disposer | None = None) -> None:
+                 disposer: Disposer | None = None, pool_labels: Sequence[str] = POOL_LABELS) -> None:
+        """`pool_labels`: the node labels that name a node's pool, the first one present."""
         self.history = history
         self.priority = priority or InputPriority()
         # Frees what a pod view held once no table shows it (None: where it dies).
@@ -116,6 +125,8 @@ class Joiner:
         history.number("pod", lambda key: index.get(key[1:]))
         history.clock("container", "pod", rings.locate, rings.live, rings.rings_of)
         self._nodes = NodeCache()
+        self._pool_labels = tuple(pool_labels)
+        self._pools = PoolJoin()
         self._pods = PodViewJoin()
         self._pod_metrics: SampleTable | None = None
         self._serial = 0  # counts the changes of _pod_metrics (which list a snapshot's samples are of)
@@ -173,8 +184,9 @@ class Joiner:
             self._serial_of = self._pod_metrics
         pause()
         mark, times.summing = time.perf_counter(), time.perf_counter() - mark
-        nodes = node_rows(inputs.nodes, inputs.node_metrics, inputs.pods, cache=self._nodes,
-                          changes=inputs.pod_changes)
+        nodes = node_rows(inputs.nodes, inputs.node_metrics, inputs.pods, pool_labels=self._pool_labels,
+                          cache=self._nodes, changes=inputs.pod_changes)
+        pools = self._pools.update(nodes)
         mark, times.nodes = time.perf_counter(), time.perf_counter() - mark
         view_before = self._pods.view
         pods = self._pods.update(inputs.pods, self._pod_metrics, changes=inputs.pod_changes, pause=pause)
@@ -217,6 +229,7 @@ class Joiner:
             notices=inputs.notices,
             members=members,
             members_view=members_view,
+            pools=pools,
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)
         if self._disposer is not None and pods is not view_before:

@@ -22,6 +22,7 @@ import msgspec
 from ktopui.kube.objects import ContainerStatus, Pod, ResourceList
 from ktopui.model.amounts import Amounts
 from ktopui.model.exits import OOM_KILLED, LastExit, exit_of, most_recent
+from ktopui.model.owners import PodOwner, pod_owner
 from ktopui.model.pod_resources import (
     ContainerShape,
     InvalidResource,
@@ -32,8 +33,13 @@ from ktopui.model.pod_resources import (
     pod_shape,
     statuses_of,
 )
-from ktopui.model.owners import PodOwner, pod_owner
-from ktopui.model.quantity import Quantity, QuantityError, nanos_to_milli, nanos_to_value, parse_cached
+from ktopui.model.quantity import (
+    Quantity,
+    QuantityError,
+    nanos_to_milli,
+    nanos_to_value,
+    parse_cached,
+)
 from ktopui.model.status import pod_ready, pod_restarts, pod_status
 
 NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})

@@ -1,4 +1,4 @@
-"""What one refresh shows: node rows, the pods, each list's health, totals. Frozen once made.
+"""What one refresh shows: node rows, node pools, the pods, each list's health, totals. Frozen once made.
 
 The UI reads a snapshot while the next join runs; nothing changes it, and
 nothing has to hand it back. Screens keep the rows their tables show and a
@@ -18,6 +18,7 @@ from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pods import PodRow
+from ktopui.model.pools import PoolRow
 from ktopui.model.workloads import WorkloadRow, Workloads
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
@@ -107,6 +108,7 @@ class Snapshot:
     # Which workload each pod of `members_view` is in (for a workload's pods).
     members: Workloads | None = None
     members_view: PodRowsView | None = None
+    pools: Sequence[PoolRow] = ()  # the listed nodes grouped by pool, in no particular order
 
     def summary(self) -> Summary:
         return Summary(len(self.nodes), len(self.pods), self.health, self.newest_metrics, self.clock_offset,

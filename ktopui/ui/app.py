@@ -141,6 +141,8 @@ class KtopApp(App):
         self._tick_headers()
 
     def _tick_headers(self) -> None:
+        if not self.screen_stack:  # (a tick while the app shuts down, its screens already gone)
+            return
         for header in self.screen.query(ClusterHeader):
             header.refresh()
 
@@ -192,6 +194,7 @@ class KtopApp(App):
         if isinstance(screen, MainScreen):
             yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
             yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
+            yield SystemCommand("Node pools", "p: the nodes grouped by pool, or back", screen.action_pools)
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),

@@ -61,7 +61,8 @@ def pct_text(value: int | None, *, partial: bool = False, marks: bool = True) ->
     """`57%`; `!`/`!!` mark the warning/critical thresholds so the levels read without colour too
     (not with `marks=False`, for a percentage where high is normal).
 
-    `~` marks a limit percentage that covers only some containers.
+    `~` marks a percentage that covers only part of what it is of: a limit percentage only
+    the containers that set a limit, a pool's usage only its nodes that report it.
     """
     if value is None:
         return "-"

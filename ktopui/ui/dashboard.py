@@ -219,15 +219,15 @@ class DashboardScreen(Screen):
         self.app.action_pick_namespace()
 
 
-def node_table(screen: DashboardScreen) -> RowTable:
-    """The nodes table, as the settings have it."""
+def node_table(screen: DashboardScreen, table_id: str = "nodes", empty: str = "No nodes (yet).") -> RowTable:
+    """A nodes table, as the settings have it."""
     app = screen.app
     table = RowTable(
         app.columns_for("nodes"),
         kind=NODES,
         history=screen.session.history,
-        empty_message="No nodes (yet).",
-        id="nodes",
+        empty_message=empty,
+        id=table_id,
     )
     table.sort_by(*app.sort_for("nodes"))
     return table

@@ -61,13 +61,15 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
 
     rows: list[tuple[str, str]] = [
         (f"{keys('view.nodes')} / {keys('view.pods')}", "nodes view / pods view"),
+        (keys("view.pools"), "nodes grouped by pool (totals, free capacity, pods / allocatable pods), or back; "
+                             "Enter on a pool shows its nodes"),
         (keys("cursor.up", "cursor.down", "cursor.page_up", "cursor.page_down", "cursor.first", "cursor.last"),
          "move the selection"),
-        (keys("open"), "drill down: node → its pods → a pod's containers and charts"),
+        (keys("open"), "drill down: (pool → its nodes →) node → its pods → a pod's containers and charts"),
         (keys("back"), "back one level (or clear the filter)"),
         ("Ctrl+P", "command palette: the same actions by name"),
     ]
-    seen = {"view.nodes", "view.pods", "back", "open"}
+    seen = {"view.nodes", "view.pods", "view.pools", "back", "open"}
     for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *KtopApp.BINDINGS]:
         if binding.id in seen:
             continue

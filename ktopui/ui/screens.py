@@ -1,4 +1,5 @@
-"""The dashboard's screens: nodes and pods (the main screen), a node's pods, one pod.
+"""The dashboard's screens: nodes, node pools and pods (the main screen), a pool's nodes, a node's
+pods, one pod.
 
 Each is a DashboardScreen (dashboard.py) of the session it was given.
 """
@@ -16,25 +17,28 @@ from ktopui.model import history_keys
 from ktopui.model.containers import CONTAINERS
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pods import PodRow
+from ktopui.model.pools import POOLS, PoolRow
 from ktopui.model.snapshot import Snapshot
 from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
-from ktopui.ui.columns import Column, containers
+from ktopui.ui.columns import Column, containers, pools
 from ktopui.ui.dashboard import DashboardScreen, node_table, pod_sort, pod_table
 from ktopui.ui.table import RowTable
 
 
 class MainScreen(DashboardScreen):
-    """Nodes (`1`) and pods (`2`) of the whole scope."""
+    """Nodes (`1`, grouped by pool with `p`) and pods (`2`) of the whole scope."""
 
     BINDINGS = [
         Binding("1", "view('nodes')", "Nodes", id="view.nodes"),
         Binding("2", "view('pods')", "Pods", id="view.pods"),
+        Binding("p", "pools", "Pools", id="view.pools", tooltip="group the nodes by pool, or back to the nodes"),
     ]
 
     def compose_body(self) -> ComposeResult:
         with ContentSwitcher(initial=self.app.settings.view, id="views"):
             yield node_table(self)
+            yield pool_table(self)
             yield pod_table(self, "pods", "No pods in this scope (yet).")
 
     def active_table_id(self) -> str:
@@ -52,10 +56,15 @@ class MainScreen(DashboardScreen):
         self.query_one("#filter", Input).display = bool(table.filter_text)
         self.show_crumbs()
 
+    def action_pools(self) -> None:
+        self.action_view("nodes" if self.active_table_id() == "pools" else "pools")
+
     def crumbs(self) -> Text:
         view = self.active_table_id()
         text = Text(" ")
         text.append("Nodes", style="bold" if view == "nodes" else "dim")
+        if view == "pools":
+            text.append(" by pool", style="bold")
         text.append("  ")
         text.append("Pods", style="bold" if view == "pods" else "dim")
         text.append(f"   ({self.scope_text()})   Enter: drill down", style="dim")
@@ -66,6 +75,10 @@ class MainScreen(DashboardScreen):
         nodes.set_columns(self.app.columns_for("nodes", reserved=snapshot.metrics_error is not None))
         nodes.set_rows(snapshot.nodes)
         self.explain_empty(nodes, snapshot, "nodes", "No nodes (yet).")
+        node_pools = self.query_one("#pools", RowTable)
+        node_pools.set_columns(pools.RESERVED if snapshot.metrics_error is not None else pools.COLUMNS)
+        node_pools.set_rows(snapshot.pools)
+        self.explain_empty(node_pools, snapshot, "nodes", "No nodes (yet).")
         pods = self.query_one("#pods", RowTable)
         pods.set_columns(self.pod_columns(snapshot))
         pods.set_rows(snapshot.pods, in_name_order=True)
@@ -75,12 +88,24 @@ class MainScreen(DashboardScreen):
         row = message.row
         if isinstance(row, NodeRow):
             drill(self, NodePodsScreen, row.name)
+        elif isinstance(row, PoolRow):
+            drill(self, PoolNodesScreen, row.name)
         elif isinstance(row, PodRow):
             drill(self, PodScreen, row.namespace, row.name, via_node=None)
 
 
-def drill(screen: DashboardScreen, kind: type[NodePodsScreen | PodScreen], *args, **kwargs) -> None:
-    """Push the screen of one node's pods, or of one pod, of the same session: made once, then reused.
+def pool_table(screen: DashboardScreen) -> RowTable:
+    """The node pools table: pools in name order, the nodes without a pool last."""
+    table = RowTable(pools.COLUMNS, kind=POOLS, history=screen.session.history, empty_message="No nodes (yet).",
+                     id="pools")
+    table.sort_by("name", False)
+    return table
+
+
+def drill(screen: DashboardScreen, kind: type[PoolNodesScreen | NodePodsScreen | PodScreen], *args,
+          **kwargs) -> None:
+    """Push the screen of one pool's nodes, one node's pods, or one pod, of the same session: made once,
+    then reused.
 
     Composing, mounting and styling a new screen cost about 60 ms of each
     drill-down; a reused one is only pointed at its new node or pod.
@@ -92,6 +117,46 @@ def drill(screen: DashboardScreen, kind: type[NodePodsScreen | PodScreen], *args
     else:
         app.install_screen(kind(session, *args, **kwargs), name)
     app.push_screen(name)
+
+
+class PoolNodesScreen(DashboardScreen):
+    """The nodes of one pool: the nodes table, with only them."""
+
+    def __init__(self, session: ClusterSession, pool: str) -> None:
+        super().__init__(session)
+        self.pool = pool
+
+    def compose_body(self) -> ComposeResult:
+        yield node_table(self, "table", self._empty())
+
+    def _empty(self) -> str:
+        return f"No nodes in pool {self.pool} (any more)."
+
+    def retarget(self, pool: str) -> None:
+        """Show another pool's nodes (the screen is reused: see drill)."""
+        self.pool = pool
+        self._start_over(self._empty(), self.app.sort_for("nodes"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table", RowTable).focus()
+
+    def crumbs(self) -> Text:
+        text = Text(" Nodes by pool › ", style="dim")
+        text.append(escape_controls(self.pool), style="bold")
+        text.append(" › nodes", style="bold")
+        text.append("   Esc: back", style="dim")
+        return self.reserved_note(text)
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        table = self.query_one("#table", RowTable)
+        table.set_columns(self.app.columns_for("nodes", reserved=snapshot.metrics_error is not None))
+        pool = next((p for p in snapshot.pools if p.name == self.pool), None)
+        table.set_rows(pool.nodes if pool is not None else [])
+        self.explain_empty(table, snapshot, "nodes", self._empty())
+
+    def on_row_table_activated(self, message: RowTable.Activated) -> None:
+        drill(self, NodePodsScreen, message.row.name)
 
 
 class NodePodsScreen(DashboardScreen):
