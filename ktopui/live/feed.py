@@ -234,6 +234,10 @@ class ApiFeed:
             self._owners.pop(source, None)
         self._quotas, self._quotas_due = None, 0.0
         self._unreadable.clear()  # (what a namespace may read is asked again)
+        # What the pods' lists said of the last scope is not said of this one (a 403 at the
+        # cluster scope is not the namespace's); the next answers tell.
+        for source in ("pods", "pod metrics"):
+            self._health[source] = _Health()
 
     def pod_metrics_unreadable(self, error: KubeError) -> None:
         """The joiner could not read the pod metrics list it was given: a failed fetch (the
