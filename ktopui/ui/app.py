@@ -185,6 +185,8 @@ class KtopApp(App):
         if isinstance(screen, MainScreen):
             yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
             yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
+            yield SystemCommand("Workloads view", "3", lambda: screen.action_view("workloads"))
+            yield SystemCommand("Namespaces view", "4", lambda: screen.action_view("namespaces"))
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),

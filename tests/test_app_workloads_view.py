@@ -1,0 +1,156 @@
+"""The workloads (`3`) and namespaces (`4`) views on the simulated cluster: what they show equals
+the snapshot's rows (and kubectl's sums), sorting, filtering, the drills and Esc back."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.app import cells_on_screen, make_app, names, refresh, refreshed, screen_lines, select, table
+from helpers.sims import frozen_sim
+
+from ktopui.ui.cells import cpu_text, mem_text, pct_text
+from ktopui.ui.rollup_screens import NamespaceWorkloadsScreen, WorkloadPodsScreen
+from ktopui.ui.screens import PodScreen
+
+SIZES = [(80, 24), (120, 40), (200, 50)]
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    with frozen_sim(tmp_path_factory.mktemp("workloads"), nodes=12, pods_per_node=9, seed=7) as sim:
+        yield sim
+
+
+async def settled(app, pilot) -> None:
+    """Refreshed until the owners are all known (the first refresh may infer them from labels)."""
+    await refreshed(app, pilot)
+    for _ in range(20):
+        snapshot = app.session.snapshot
+        if snapshot.workloads and not any(w.inferred for w in snapshot.workloads):
+            return
+        await refresh(app, pilot)
+    raise AssertionError("the owners never settled")
+
+
+def busiest(app):
+    return max((w for w in app.session.snapshot.workloads if w.has_metrics and w.pods > 1),
+               key=lambda w: (w.usage.cpu_milli, w.name))
+
+
+async def test_key_3_shows_every_workload_with_the_snapshots_numbers(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3")
+        t = table(app, "workloads")
+        assert app.screen.active_table() is t
+        snapshot = app.session.snapshot
+        assert sorted(names(t)) == sorted(w.key for w in snapshot.workloads)
+        # Sorted by CPU, the busiest first.
+        assert t.sort_column == "cpu" and t.sort_descending
+        shown = [w.usage.cpu_milli or -1 for w in t.rows]
+        assert shown == sorted(shown, reverse=True)
+        for y, row in enumerate(t.rows[: t.size.height - 1], start=1):
+            cells = cells_on_screen(app, t, y)
+            assert cells["kind"].strip() == row.kind
+            assert cells["pods"].strip() == f"{row.running}/{row.pods}"
+            assert cells["restarts"].strip() == str(row.restarts)
+            assert cells["oom_kills"].strip() == str(row.oom_kills)
+            assert cells["cpu"].strip() == cpu_text(row.usage.cpu_milli)
+            assert cells["mem"].strip() == mem_text(row.usage.mem_bytes)
+        crumbs = screen_lines(app)[app.screen.query_one("#crumbs").region.y]
+        assert "Workloads" in crumbs and "Namespaces" in crumbs
+
+
+async def test_workloads_sort_by_memory_and_restarts_and_filter_by_name(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3", "m")
+        t = table(app, "workloads")
+        assert (t.sort_column, t.sort_descending) == ("mem", True)
+        mems = [w.usage.mem_bytes or -1 for w in t.rows]
+        assert mems == sorted(mems, reverse=True)
+        await pilot.press("t")
+        assert t.sort_column == "restarts"
+        target = busiest(app)
+        await pilot.press("slash", *target.name, "enter")
+        assert t.rows and all(target.name in f"{w.namespace}/{w.name}" for w in t.rows)
+        assert target.key in names(t)
+
+
+async def test_enter_on_a_workload_shows_its_pods_then_a_pod_and_esc_restores_row_and_sort(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3", "m")
+        t = table(app, "workloads")
+        target = busiest(app)
+        await select(pilot, t, target.key)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkloadPodsScreen)
+        pods = table(app)
+        expected = app.session.snapshot.workload_pods(target.key)
+        assert sorted(names(pods)) == sorted(expected.keys)
+        assert len(pods.rows) == target.pods
+        assert "namespace" not in pods.visible_column_ids()
+        assert sum(p.usage.cpu_milli for p in pods.rows if p.has_metrics) >= target.usage.cpu_milli - len(pods.rows)
+        first = pods.rows[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PodScreen) and (app.screen.namespace, app.screen.pod) == first.key
+        await pilot.press("escape")
+        await pilot.press("escape")
+        await pilot.pause()
+        t = table(app, "workloads")
+        assert app.screen.active_table() is t
+        assert t.cursor_key == target.key
+        assert (t.sort_column, t.sort_descending) == ("mem", True)
+
+
+async def test_key_4_shows_namespaces_with_quota_use_and_enter_shows_their_workloads(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("4")
+        t = table(app, "namespaces")
+        snapshot = app.session.snapshot
+        assert sorted(names(t)) == sorted(n.namespace for n in snapshot.namespaces)
+        quota_ids = [c.id for c in t.columns if c.id.startswith("quota_")]
+        assert set(quota_ids) <= set(t.visible_column_ids())
+        with_quota = [n for n in snapshot.namespaces if n.quota is not None]
+        without = [n for n in snapshot.namespaces if n.quota is None]
+        assert with_quota and without
+        for row in (with_quota[0], without[0]):
+            y = 1 + [r.namespace for r in t.rows].index(row.namespace)
+            cells = cells_on_screen(app, t, y)
+            assert cells["cpu"].strip() == cpu_text(row.usage.cpu_milli)
+            assert cells["mem"].strip() == mem_text(row.usage.mem_bytes)
+            assert cells["cpu_req"].strip() == cpu_text(row.requests.cpu_milli)
+            assert cells["pods"].strip() == f"{row.running}/{row.pods}"
+            for resource in ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory"):
+                cell = cells[f"quota_{resource.replace('.', '_')}_pct"].strip()
+                pct = row.quota_pct(resource)
+                assert cell == ("" if pct is None else pct_text(pct)), (row.namespace, resource)
+        target = with_quota[0].namespace
+        await select(pilot, t, target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, NamespaceWorkloadsScreen)
+        workloads = table(app)
+        assert sorted(names(workloads)) == sorted(w.key for w in snapshot.workloads if w.namespace == target)
+        assert "namespace" not in workloads.visible_column_ids()
+        first = workloads.rows[0]
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkloadPodsScreen) and app.screen.key == first.key
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, NamespaceWorkloadsScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table(app, "namespaces").cursor_key == target
