@@ -3,9 +3,14 @@ the snapshot's rows (and kubectl's sums), sorting, filtering, the drills and Esc
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers.app import cells_on_screen, make_app, names, refresh, refreshed, screen_lines, select, table
+from helpers.kubectl import KUBECTL
+from helpers.owners import read
 from helpers.sims import frozen_sim
+from test_rollups_vs_kubectl import kubectl_total, selectors
 
 from ktopui.ui.cells import cpu_text, mem_text, pct_text
 from ktopui.ui.rollup_screens import NamespaceWorkloadsScreen, WorkloadPodsScreen
@@ -154,3 +159,91 @@ async def test_key_4_shows_namespaces_with_quota_use_and_enter_shows_their_workl
         await pilot.press("escape")
         await pilot.pause()
         assert table(app, "namespaces").cursor_key == target
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl 1.33 is not installed beside the dispatcher")
+async def test_a_workloads_cpu_and_memory_cells_equal_kubectl_top_pods_sum_of_its_pods(sim, sim_api):
+    server, kubeconfig = sim
+    wanted = selectors(read(sim_api(server)))
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3")
+        t = table(app, "workloads")
+        checked = 0
+        for kind in ("Deployment", "StatefulSet", "DaemonSet"):
+            row = next(r for r in t.rows if r.kind == kind and r.has_metrics and r.key in wanted)
+            await select(pilot, t, row.key)
+            cells = cells_on_screen(app, t, t.cursor_index - int(t.scroll_y) + 1)
+            _, namespace, _ = row.key
+            total = kubectl_total(str(kubeconfig), namespace, "-l", wanted[row.key])
+            assert (cells["cpu"].strip(), cells["mem"].strip()) == total, row.key
+            checked += 1
+        assert checked == 3
+
+
+async def test_a_namespace_scope_leaves_the_namespace_column_out(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, namespace="web")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3")
+        t = table(app, "workloads")
+        assert t.rows and {w.namespace for w in t.rows} == {"web"}
+        assert "namespace" not in [c.id for c in t.columns]
+
+
+async def test_workloads_inferred_from_labels_are_marked_after_their_kind(make_sim_server, tmp_path):
+    server = make_sim_server(nodes=6, pods_per_node=9, churn_per_minute=0)
+    server.faults.forbid_replicasets()
+    app = make_app(server.write_kubeconfig(tmp_path / "config"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("3")
+        t = table(app, "workloads")
+        inferred = [r for r in t.rows if r.inferred]
+        assert inferred and {r.kind for r in inferred} >= {"Deployment"}
+        for row in (inferred[0], next(r for r in t.rows if not r.inferred)):
+            await select(pilot, t, row.key)
+            cells = cells_on_screen(app, t, t.cursor_index - int(t.scroll_y) + 1)
+            assert cells["kind"].strip() == (f"{row.kind}*" if row.inferred else row.kind)
+
+
+PERCENT = re.compile(r" *(-|~?\d+%(!!?)?)")
+# What must be on screen at every size, per view: the row's identity and its usage.
+ESSENTIAL = {
+    "workloads": {"kind", "namespace", "name", "cpu", "cpu_req_pct", "mem", "mem_req_pct"},
+    "namespaces": {"namespace", "cpu", "mem", "quota_requests_cpu_pct", "quota_requests_memory_pct"},
+    "workload-pods": {"name", "cpu", "mem", "cpu_req_pct", "mem_req_pct"},
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", list(ESSENTIAL))
+async def test_the_views_keep_what_matters_whole_at_every_size(sim, size, view):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=size) as pilot:
+        await settled(app, pilot)
+        if view == "namespaces":
+            await pilot.press("4")
+        else:
+            await pilot.press("3")
+            if view == "workload-pods":
+                await select(pilot, table(app, "workloads"), busiest(app).key)
+                await pilot.press("enter")
+                await pilot.pause()
+        t = table(app)
+        assert ESSENTIAL[view] <= set(t.visible_column_ids()), t.visible_column_ids()
+        header = cells_on_screen(app, t, 0)
+        for column, _ in t.layout().columns:
+            assert header[column.id].strip().rstrip("▲▼").endswith(column.title), (column.id, header)
+        for y in range(1, min(len(t.rows), t.size.height - 1) + 1):
+            cells = cells_on_screen(app, t, y)
+            for column_id, cell in cells.items():
+                if column_id.endswith("pct"):
+                    assert PERCENT.fullmatch(cell) or (column_id.startswith("quota") and not cell.strip()), cell
+            if "kind" in cells:  # whole up to StatefulSet*; a longer kind (ReplicationController) keeps its start
+                kind, cell = t.rows[y - 1].kind, cells["kind"].strip()
+                whole = len(kind) <= len("StatefulSet") and cell.rstrip("*") == kind
+                assert whole or (len(cell) >= 11 and kind.startswith(cell.rstrip("…"))), cell

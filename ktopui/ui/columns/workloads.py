@@ -31,7 +31,7 @@ def _history(row: WorkloadRow) -> tuple:
     return history_keys.workload(row.kind, row.namespace, row.name)
 
 
-KIND = text_column("kind", "KIND", 10, _kind_text, 95, flex=True, grow=62, cap=14)
+KIND = text_column("kind", "KIND", 11, _kind_text, 95, flex=True, grow=62, cap=14)
 NAMESPACE = text_column("namespace", "NAMESPACE", 10, attrgetter("namespace"), 70, flex=True, grow=70, cap=20,
                         middle=True, fold="name")
 NAME = text_column("name", "NAME", 16, attrgetter("name"), 100, flex=True, grow=65, middle=True)
