@@ -12,7 +12,7 @@ from helpers.owners import read
 from helpers.sims import frozen_sim
 from test_rollups_vs_kubectl import kubectl_total, selectors
 
-from ktopui.ui.cells import cpu_text, mem_text, pct_text
+from ktopui.ui.cells import cpu_text, level, mem_text, pct_text
 from ktopui.ui.rollup_screens import NamespaceWorkloadsScreen, WorkloadPodsScreen
 from ktopui.ui.screens import PodScreen
 
@@ -247,3 +247,42 @@ async def test_the_views_keep_what_matters_whole_at_every_size(sim, size, view):
                 kind, cell = t.rows[y - 1].kind, cells["kind"].strip()
                 whole = len(kind) <= len("StatefulSet") and cell.rstrip("*") == kind
                 assert whole or (len(cell) >= 11 and kind.startswith(cell.rstrip("…"))), cell
+
+
+@pytest.fixture(scope="module")
+def unmeasured(tmp_path_factory):
+    # Seed 21 has running pods without metrics (on a node that is not ready): whole workloads without usage.
+    with frozen_sim(tmp_path_factory.mktemp("unmeasured"), nodes=6, pods_per_node=6, seed=21) as sim:
+        yield sim
+
+
+async def test_a_running_workload_without_metrics_shows_dashes_never_zero_and_sorts_last(unmeasured):
+    _, kubeconfig = unmeasured
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("3")
+        t = table(app, "workloads")
+        row = next(r for r in t.rows if not r.has_metrics and r.running)
+        await select(pilot, t, row.key)
+        cells = cells_on_screen(app, t, t.cursor_index - int(t.scroll_y) + 1)
+        for column_id in ("cpu", "mem", "cpu_req_pct", "cpu_lim_pct", "mem_req_pct", "mem_lim_pct"):
+            assert cells[column_id].strip() == "-", (column_id, cells)
+        assert all(r.has_metrics for r in t.rows[: t.cursor_index])  # no data after every number
+
+
+async def test_without_colour_a_critical_workload_cell_is_bold_and_reversed(sim, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    _, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settled(app, pilot)
+        assert app.no_color
+        await pilot.press("3", "r")  # the most over its CPU requests first
+        t = table(app, "workloads")
+        assert t.sort_column == "cpu_req_pct" and level(t.rows[0].cpu_req_pct) == "crit"
+        await pilot.press("down")  # (the cursor off it)
+        strip = t.render_line(1)
+        text = pct_text(t.rows[0].cpu_req_pct)
+        style = next(s.style for s in strip if s.text.strip() == text)
+        assert style.reverse and style.bold
