@@ -286,3 +286,20 @@ async def test_without_colour_a_critical_workload_cell_is_bold_and_reversed(sim,
         text = pct_text(t.rows[0].cpu_req_pct)
         style = next(s.style for s in strip if s.text.strip() == text)
         assert style.reverse and style.bold
+
+
+async def test_quotas_forbidden_leave_the_quota_cells_blank_and_the_header_says_so(make_sim_server, tmp_path):
+    server = make_sim_server(nodes=6, pods_per_node=9, churn_per_minute=0)
+    server.faults.forbid_resourcequotas()
+    app = make_app(server.write_kubeconfig(tmp_path / "config"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await refreshed(app, pilot)
+        await refresh(app, pilot)
+        await pilot.press("4")
+        t = table(app, "namespaces")
+        assert t.rows and all(r.quota is None for r in t.rows)
+        for y in range(1, min(len(t.rows), t.size.height - 1) + 1):
+            cells = cells_on_screen(app, t, y)
+            assert cells["cpu"].strip() and not any(cells[c].strip() for c in cells if c.startswith("quota_"))
+        header = "\n".join(screen_lines(app)[:3])
+        assert header.count("quotas not shown: resourcequotas may not be listed") == 1
