@@ -26,7 +26,14 @@ import msgspec
 from ktopui.kube.objects import Node, NodeMetrics, Pod
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
-from ktopui.model.pod_info import PodChanges, PodInfo, amounts_from_nanos, amounts_of, infos_of, parse_resources
+from ktopui.model.pod_info import (
+    PodChanges,
+    PodInfo,
+    amounts_from_nanos,
+    amounts_of,
+    infos_of,
+    parse_resources,
+)
 from ktopui.model.quantity import QuantityError, parse_cached
 from ktopui.model.status import NO_POOL, POOL_LABELS, node_pool, node_roles, node_status
 from ktopui.model.usage import usage_of

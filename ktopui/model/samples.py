@@ -24,9 +24,9 @@ import msgspec
 import numpy as np
 
 from ktopui.kube.objects import ResourceList, SampleUsage
+from ktopui.model.amounts import Usage
 from ktopui.model.pod_info import NO_PROBLEMS
 from ktopui.model.quantity import QuantityError, simple_nanos, sum_quantities
-from ktopui.model.amounts import Usage
 from ktopui.model.slots import Key, Slots
 from ktopui.model.usage import usage_of
 

@@ -24,10 +24,15 @@ from ktopui.live.session import ClusterSession
 from ktopui.model.snapshot import Snapshot
 from ktopui.ui.cells import use_server_clock, use_thresholds
 from ktopui.ui.columns import Column
-from ktopui.ui.header import ClusterHeader
-from ktopui.ui.messages import NamespaceMissing, RefreshFailed, RefreshScheduled, SnapshotReady
 from ktopui.ui.dashboard import DashboardScreen
 from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+from ktopui.ui.header import ClusterHeader
+from ktopui.ui.messages import (
+    NamespaceMissing,
+    RefreshFailed,
+    RefreshScheduled,
+    SnapshotReady,
+)
 from ktopui.ui.screens import MainScreen
 from ktopui.ui.settings import columns_for
 
@@ -195,6 +200,8 @@ class KtopApp(App):
             yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
             yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
             yield SystemCommand("Node pools", "p: the nodes grouped by pool, or back", screen.action_pools)
+            yield SystemCommand("Workloads view", "3", lambda: screen.action_view("workloads"))
+            yield SystemCommand("Namespaces view", "4", lambda: screen.action_view("namespaces"))
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),

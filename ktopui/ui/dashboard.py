@@ -38,8 +38,8 @@ SORT_BINDINGS = [
     Binding("r", "sort('req_pct')", "%Req", id="sort.requests", tooltip="sort by % of requests"),
     Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits", tooltip="sort by % of limits"),
     Binding("n", "sort('name')", "Name", id="sort.name", show=False, tooltip="sort by name"),
-    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods)"),
-    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes)"),
+    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods, workloads)"),
+    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes, workloads, namespaces)"),
 ]
 
 

@@ -16,8 +16,8 @@ from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY
-from ktopui.model.snapshot import Summary
 from ktopui.model.quantity import percent
+from ktopui.model.snapshot import Summary
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
 from ktopui.ui.parts import Part, fit, notice_parts

@@ -1,5 +1,7 @@
-"""The dashboard's screens: nodes, node pools and pods (the main screen), a pool's nodes, a node's
-pods, one pod.
+"""The dashboard's screens: nodes (or node pools), pods, workloads and namespaces (the main
+screen), a pool's nodes, a node's pods, one pod.
+
+A workload's pods and a namespace's workloads are in rollup_screens.py.
 
 Each is a DashboardScreen (dashboard.py) of the session it was given.
 """
@@ -15,24 +17,34 @@ from textual.widgets import ContentSwitcher, Input, Static
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
 from ktopui.model.containers import CONTAINERS
+from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pods import PodRow
 from ktopui.model.pools import POOLS, PoolRow
 from ktopui.model.snapshot import Snapshot
+from ktopui.model.workloads import WorkloadRow
 from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
-from ktopui.ui.columns import Column, containers, pools
+from ktopui.ui.columns import Column, containers, namespaces, pools, workloads
 from ktopui.ui.dashboard import DashboardScreen, node_table, pod_sort, pod_table
+from ktopui.ui.rollup_screens import (
+    NamespaceWorkloadsScreen,
+    WorkloadPodsScreen,
+    namespace_table,
+    workload_table,
+)
 from ktopui.ui.table import RowTable
 
 
 class MainScreen(DashboardScreen):
-    """Nodes (`1`, grouped by pool with `p`) and pods (`2`) of the whole scope."""
+    """Nodes (`1`, grouped by pool with `p`), pods (`2`), workloads (`3`) and namespaces (`4`) of the whole scope."""
 
     BINDINGS = [
         Binding("1", "view('nodes')", "Nodes", id="view.nodes"),
         Binding("2", "view('pods')", "Pods", id="view.pods"),
         Binding("p", "pools", "Pools", id="view.pools", tooltip="group the nodes by pool, or back to the nodes"),
+        Binding("3", "view('workloads')", "Workloads", id="view.workloads"),
+        Binding("4", "view('namespaces')", "Namespaces", id="view.namespaces"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -40,6 +52,9 @@ class MainScreen(DashboardScreen):
             yield node_table(self)
             yield pool_table(self)
             yield pod_table(self, "pods", "No pods in this scope (yet).")
+            yield workload_table(self, "workloads", "No workloads in this scope (yet).",
+                                 without=self._one_namespace())
+            yield namespace_table(self, "namespaces")
 
     def active_table_id(self) -> str:
         return self.query_one("#views", ContentSwitcher).current or "nodes"
@@ -62,11 +77,11 @@ class MainScreen(DashboardScreen):
     def crumbs(self) -> Text:
         view = self.active_table_id()
         text = Text(" ")
-        text.append("Nodes", style="bold" if view == "nodes" else "dim")
-        if view == "pools":
-            text.append(" by pool", style="bold")
-        text.append("  ")
-        text.append("Pods", style="bold" if view == "pods" else "dim")
+        for at, (view_id, title) in enumerate(VIEW_TITLES.items()):
+            text.append("  " if at else "")
+            text.append(title, style="bold" if view == view_id or (view, view_id) == ("pools", "nodes") else "dim")
+            if view == "pools" and view_id == "nodes":
+                text.append(" by pool", style="bold")
         text.append(f"   ({self.scope_text()})   Enter: drill down", style="dim")
         return self.reserved_note(text)
 
@@ -83,6 +98,19 @@ class MainScreen(DashboardScreen):
         pods.set_columns(self.pod_columns(snapshot))
         pods.set_rows(snapshot.pods, in_name_order=True)
         self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
+        reserved = snapshot.metrics_error is not None
+        table = self.query_one("#workloads", RowTable)
+        table.set_columns(workloads.columns(reserved=reserved, without=self._one_namespace()))
+        table.set_rows(snapshot.workloads, in_name_order=True)
+        self.explain_empty(table, snapshot, "pods", "No workloads in this scope (yet).")
+        table = self.query_one("#namespaces", RowTable)
+        table.set_columns(namespaces.columns(reserved=reserved))
+        table.set_rows(snapshot.namespaces, in_name_order=True)
+        self.explain_empty(table, snapshot, "pods", "No namespaces with pods in this scope (yet).")
+
+    def _one_namespace(self) -> tuple[str, ...]:
+        """Columns left out: the namespace, when the scope is one."""
+        return ("namespace",) if self.session.scope.namespace else ()
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
@@ -92,6 +120,10 @@ class MainScreen(DashboardScreen):
             drill(self, PoolNodesScreen, row.name)
         elif isinstance(row, PodRow):
             drill(self, PodScreen, row.namespace, row.name, via_node=None)
+        elif isinstance(row, WorkloadRow):
+            drill(self, WorkloadPodsScreen, row.key, via_namespace=False)
+        elif isinstance(row, NamespaceRow):
+            drill(self, NamespaceWorkloadsScreen, row.namespace)
 
 
 def pool_table(screen: DashboardScreen) -> RowTable:
@@ -102,10 +134,12 @@ def pool_table(screen: DashboardScreen) -> RowTable:
     return table
 
 
-def drill(screen: DashboardScreen, kind: type[PoolNodesScreen | NodePodsScreen | PodScreen], *args,
-          **kwargs) -> None:
-    """Push the screen of one pool's nodes, one node's pods, or one pod, of the same session: made once,
-    then reused.
+VIEW_TITLES = {"nodes": "Nodes", "pods": "Pods", "workloads": "Workloads", "namespaces": "Namespaces"}
+
+
+def drill(screen: DashboardScreen, kind: type[DashboardScreen], *args, **kwargs) -> None:
+    """Push the screen of one pool's nodes, one node's (or workload's) pods, one pod, one namespace's
+    workloads, of the same session: made once, then reused.
 
     Composing, mounting and styling a new screen cost about 60 ms of each
     drill-down; a reused one is only pointed at its new node or pod.

@@ -6,7 +6,16 @@ from collections.abc import Callable
 from operator import attrgetter
 
 from ktopui.model.history import CPU, MEMORY
-from ktopui.ui.columns import LIMIT_TOPS, Column, amount, last_exit, percentage, text_column, trend, usage
+from ktopui.ui.columns import (
+    LIMIT_TOPS,
+    Column,
+    amount,
+    last_exit,
+    percentage,
+    text_column,
+    trend,
+    usage,
+)
 
 
 def columns(history_key: Callable[[str], tuple]) -> list[Column]:

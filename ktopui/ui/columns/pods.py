@@ -7,7 +7,16 @@ from operator import attrgetter
 from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY
 from ktopui.model.pods import PodRow
-from ktopui.ui.columns import LIMIT_TOPS, Column, amount, last_exit, percentage, text_column, trend, usage
+from ktopui.ui.columns import (
+    LIMIT_TOPS,
+    Column,
+    amount,
+    last_exit,
+    percentage,
+    text_column,
+    trend,
+    usage,
+)
 
 
 def _status_tone(row: PodRow) -> str:
