@@ -25,7 +25,12 @@ from ktopui.batch.workloads import (
     warnings,
 )
 from ktopui.kube.api import KubeAPI
-from ktopui.model.namespaces import QUOTA_RESOURCES, NamespaceRow, namespace_rows, quotas_by_namespace
+from ktopui.model.namespaces import (
+    QUOTA_RESOURCES,
+    NamespaceRow,
+    namespace_rows,
+    quotas_by_namespace,
+)
 from ktopui.model.workloads import WorkloadRollup
 
 

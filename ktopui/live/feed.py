@@ -29,7 +29,13 @@ import msgspec
 
 from ktopui.kube.api import KubeAPI, qualified
 from ktopui.kube.errors import APIError, KubeError, MetricsUnavailable
-from ktopui.kube.objects import Node, NodeSampleMetrics, NodeSampleMetricsList, RawList, ResourceQuota
+from ktopui.kube.objects import (
+    Node,
+    NodeSampleMetrics,
+    NodeSampleMetricsList,
+    RawList,
+    ResourceQuota,
+)
 from ktopui.kube.watch import METADATA_ONLY, WatchCache, WatchSettings
 from ktopui.model.history import epoch
 from ktopui.model.owners import OwnerMap, controller_of
