@@ -76,7 +76,7 @@ def test_workload_usage_equals_kubectl_top_pods_sum_of_its_pods(cluster, sim_api
     for row in snapshot.workloads:
         if row.key not in wanted or not row.has_metrics:
             continue
-        kind, namespace, name = row.key
+        kind, namespace, _ = row.key
         assert cells(row.usage) == kubectl_total(kubeconfig, namespace, "-l", wanted[row.key]), row.key
         checked.add(kind)
     assert {"Deployment", "Rollout", "StatefulSet", "DaemonSet", "ReplicationController"} <= checked

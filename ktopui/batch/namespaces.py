@@ -25,7 +25,12 @@ from ktopui.batch.workloads import (
     warnings,
 )
 from ktopui.kube.api import KubeAPI
-from ktopui.model.namespaces import QUOTA_RESOURCES, NamespaceRow, namespace_rows
+from ktopui.model.namespaces import (
+    QUOTA_RESOURCES,
+    NamespaceRow,
+    namespace_rows,
+    quotas_by_namespace,
+)
 from ktopui.model.workloads import WorkloadRollup
 
 
@@ -34,7 +39,7 @@ async def top_namespaces(api: KubeAPI, args: argparse.Namespace) -> Result:
     if not cluster.keys:
         return nothing_found("")
     rollup = WorkloadRollup().rows(cluster.keys, cluster.infos, cluster.numbers, {})
-    rows = namespace_rows(rollup.namespaces, rollup.namespace_sums, cluster.quotas)
+    rows = namespace_rows(rollup.namespaces, rollup.namespace_sums, quotas_by_namespace(cluster.quotas))
     stderr = warnings(cluster)
     if args.output == "json":
         return Result(stdout=namespaces_json(rows), stderr=stderr)

@@ -19,7 +19,12 @@ import msgspec
 from ktopui.batch.output import Result, cpu_cell, json_list, mem_cell, render_escaped
 from ktopui.kube.api import KubeAPI, qualified
 from ktopui.kube.errors import APIError
-from ktopui.kube.objects import PodSampleMetrics, RawList, ResourceQuota, decoded_batches
+from ktopui.kube.objects import (
+    PodSampleMetrics,
+    RawList,
+    ResourceQuota,
+    decoded_batches,
+)
 from ktopui.kube.watch import METADATA_ONLY, WatchSettings
 from ktopui.model.amounts import Usage
 from ktopui.model.owners import OwnerMap, controller_of

@@ -35,7 +35,14 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.backoff import next_delay
 from ktopui.kube.errors import APIError, KubeError, MalformedResponse, StreamSilent
 from ktopui.kube.limits import size_text
-from ktopui.kube.objects import Node, ObjectMeta, PartialObjectMetadata, Pod, Status, decode
+from ktopui.kube.objects import (
+    Node,
+    ObjectMeta,
+    PartialObjectMetadata,
+    Pod,
+    Status,
+    decode,
+)
 from ktopui.kube.watch_lines import EventTooLarge
 
 log = logging.getLogger("ktopui.watch")

@@ -28,7 +28,7 @@ from ktopui.live.memory import MEMORY, Disposer, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model import history_keys
 from ktopui.model.history import History, epoch
-from ktopui.model.namespaces import NamespaceRow, namespace_rows
+from ktopui.model.namespaces import NamespaceRow, namespace_rows, quotas_by_namespace
 from ktopui.model.nodes import NodeCache, NodeRow, node_rows
 from ktopui.model.pacing import paced_batches
 from ktopui.model.pod_view import PodRowsView
@@ -46,7 +46,7 @@ from ktopui.model.samples import (
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.snapshot import Coverage, Snapshot, Totals
 from ktopui.model.status import POOL_LABELS
-from ktopui.model.workloads import WorkloadRollup, WorkloadRow, Workloads
+from ktopui.model.workloads import WorkloadRollup, Workloads
 
 log = logging.getLogger("ktopui.live")
 
@@ -88,10 +88,6 @@ def _same_objects(before: tuple, now: tuple) -> bool:
     (pods, owners, quotas), (pods_now, owners_now, quotas_now) = before, now
     return (pods is pods_now and quotas is quotas_now and owners.keys() == owners_now.keys()
             and all(owners[k] is owners_now[k] for k in owners))
-
-
-def _workload_key(row: WorkloadRow) -> tuple:
-    return history_keys.workload(row.kind, row.namespace, row.name)
 
 
 def _namespace_key(row: NamespaceRow) -> tuple:
@@ -136,9 +132,11 @@ class Joiner:
         self._workload_rollup = WorkloadRollup()
         # The rollups, and the inputs they were made from (made again only when those change).
         self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
-        self._rollup_keys: set[tuple] = set()  # the workload and namespace history keys last recorded
+        # The workload and namespace history keys of the rows last recorded.
+        self._rollup_keys: tuple[list, list] = ([], [])
         self._partial_usage: dict = {}  # see PodNumbers
         self._info_numbers: InfoNumbers | None = None  # ... and its `info`
+        self._quota_of: tuple = (None, {})  # the quota list last read, and its use by namespace
         self._rollup_serial = 0  # the pod metrics list (_serial) and monotonic time of the last rollup
         self._rolled_at = 0.0
         self.rejected: MalformedResponse | None = None  # the last step's pod metrics list, if unreadable
@@ -196,7 +194,7 @@ class Joiner:
         pause()
         members, namespaces, members_view, fresh = self._rollup(pods, inputs)
         if fresh or new.samples:
-            self._record_rollups(members.rows, namespaces, inputs, new)
+            self._record_rollups(members, namespaces, inputs, new)
         times.rollups = time.perf_counter() - mark
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
@@ -257,29 +255,34 @@ class Joiner:
         self._partial_usage, self._info_numbers = numbers.partial_usage, numbers.info
         rollup = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
         members = rollup.workloads
-        namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, inputs.quotas)
+        if self._quota_of[0] is not inputs.quotas:  # (parsed once per quota list)
+            self._quota_of = (inputs.quotas, quotas_by_namespace(inputs.quotas))
+        namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, self._quota_of[1])
         self._rollups = (made_of, members, namespaces)
         self._rollup_serial, self._rolled_at = self._serial, time.monotonic()
         return members, namespaces, pods, True
 
-    def _record_rollups(self, workloads: list[WorkloadRow], namespaces: list[NamespaceRow], inputs: Inputs,
+    def _record_rollups(self, workloads: Workloads, namespaces: list[NamespaceRow], inputs: Inputs,
                         new: NewSamples) -> None:
         """History of workloads and namespaces: a sample per new pod metrics list, at its newest
         timestamp (their sums are of that list). Those gone from the scope shown are forgotten."""
+        spaces = list(map(_namespace_key, namespaces))
         if new.samples:
             stamp = max(set(map(_timestamp, new.samples)))
-            for rows, key in ((workloads, _workload_key), (namespaces, _namespace_key)):
-                rows = [r for r in rows if r.has_metrics]
-                self.history.record_many(list(map(key, rows)), [stamp] * len(rows), [r.usage.cpu_milli for r in rows],
-                                         [r.usage.mem_bytes for r in rows], same_kind=True)
-        if inputs.pods is not None and inputs.health["pods"].error is None:
-            now = set(map(_workload_key, workloads))
-            now.update(map(_namespace_key, namespaces))
+            for rows, keys in ((workloads.rows, workloads.history_keys), (namespaces, spaces)):
+                measured = list(compress(range(len(rows)), map(_has_metrics, rows)))
+                rows = list(map(rows.__getitem__, measured))
+                self.history.record_many(list(map(keys.__getitem__, measured)), [stamp] * len(rows),
+                                         list(map(_cpu_milli, rows)), list(map(_mem_bytes, rows)), same_kind=True)
+        if inputs.pods is not None and inputs.health["pods"].error is None and (
+                workloads.history_keys is not self._rollup_keys[0] or spaces != self._rollup_keys[1]):
+            now = set(workloads.history_keys).union(spaces)
             namespace = inputs.scope.namespace
-            gone = [key for key in self._rollup_keys - now if not namespace or _namespace_of(key) == namespace]
+            before = set(self._rollup_keys[0]).union(self._rollup_keys[1])
+            gone = [key for key in before - now if not namespace or _namespace_of(key) == namespace]
             if gone:
                 self.history.forget(gone)
-            self._rollup_keys = now
+            self._rollup_keys = (workloads.history_keys, spaces)
 
     def _free(self, parts: list) -> None:
         """What a pod view held, now that no table shows it: its lists (150,000 entries each)

@@ -10,7 +10,7 @@ several).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
 import msgspec
@@ -152,10 +152,10 @@ def quotas_by_namespace(quotas: Sequence[ResourceQuota] | None) -> dict[str, Quo
     return {ns: Quota(**{r.replace(".", "_"): u for r, u in uses.items()}) for ns, uses in out.items() if uses}
 
 
-def namespace_rows(names: Sequence[str], s: Sums, quotas: Sequence[ResourceQuota] | None) -> list[NamespaceRow]:
-    """One row per namespace, in name order, from the sums of its pods (rollup.regroup)."""
+def namespace_rows(names: Sequence[str], s: Sums, quota_of: Mapping[str, Quota]) -> list[NamespaceRow]:
+    """One row per namespace, in name order, from the sums of its pods (rollup.regroup) and
+    its quota use (quotas_by_namespace)."""
     p = parts(s)
-    quota_of = quotas_by_namespace(quotas)
     return list(map(NamespaceRow, names, s.pods.tolist(), s.running.tolist(), s.restarts.tolist(),
                     s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests, p.limits, p.cpu_limit_share,
                     p.mem_limit_share, map(quota_of.get, names)))

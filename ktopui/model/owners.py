@@ -61,10 +61,6 @@ class WorkloadId(msgspec.Struct, frozen=True, gc=False):
     name: str
     inferred: bool = False  # resolved from names and labels, not from the owner objects
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.kind, self.namespace, self.name)
-
 
 # (namespace, name) of a ReplicaSet or Job -> its controller (None: it has none).
 OwnerMap = Mapping[tuple[str, str], OwnerLink | None]

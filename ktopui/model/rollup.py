@@ -224,7 +224,9 @@ def regroup(s: Sums, group: np.ndarray, groups: int) -> Sums:
 
 def masked(values: np.ndarray, keep: np.ndarray) -> list:
     """values as a list, None where `keep` is False (no data)."""
-    return [v if k else None for v, k in zip(values.tolist(), keep.tolist())]
+    out = values.astype(object)
+    out[~keep] = None
+    return out.tolist()
 
 
 def owners_of(infos: Sequence) -> list:

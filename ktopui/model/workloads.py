@@ -21,9 +21,10 @@ from operator import attrgetter
 import msgspec
 import numpy as np
 
+from ktopui.model import history_keys
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
-from ktopui.model.owners import OwnerMap, PodOwner, WorkloadId, resolve
+from ktopui.model.owners import OwnerMap, PodOwner, resolve
 from ktopui.model.pods import LimitShare
 from ktopui.model.rollup import PodNumbers, Sums, owners_of, parts, regroup, sums
 
@@ -113,6 +114,7 @@ class Workloads(msgspec.Struct, gc=False):
 
     rows: list[WorkloadRow]
     of_pod: np.ndarray  # by position in the pod view: the row's position (-1: none, a pod known from metrics only)
+    history_keys: list = []  # each row's history key (history_keys.workload), the same list while the rows' keys are
 
     def positions(self, key: tuple[str, str, str]) -> list[int]:
         """The positions, in the pod view, of the pods of the workload `key`."""
@@ -138,7 +140,7 @@ class WorkloadRollup:
 
     def __init__(self) -> None:
         self._maps: dict = {}
-        self._resolved: dict[PodOwner, WorkloadId] = {}
+        self._resolved: dict[PodOwner, tuple] = {}
         self._grouping: _Grouping | None = None
 
     def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
@@ -161,7 +163,8 @@ class WorkloadRollup:
                         s.restarts[:shown].tolist(), s.oom_kills[:shown].tolist(), p.usage, p.requests,
                         p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
                         map(ids.__getitem__, ordered)))
-        return Rollup(Workloads(rows, np.where(group < shown, group, -1)), grouping.namespaces, namespace_sums)
+        return Rollup(Workloads(rows, np.where(group < shown, group, -1), grouping.history), grouping.namespaces,
+                      namespace_sums)
 
     def _group(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
                maps: Mapping[str, OwnerMap | None], same: bool) -> _Grouping:
@@ -170,26 +173,29 @@ class WorkloadRollup:
         if not same or len(self._resolved) > 2 * len(distinct) + 1000:  # (pods come and go)
             self._maps, self._resolved = dict(maps), {}
         resolved = self._resolved
-        workload_of: dict[int, WorkloadId | None] = {}
-        for number, owner in distinct.items():  # (once per distinct owner, not per pod)
+        # Each distinct owner's workload, as (kind, namespace, name) and inferred (once per
+        # distinct owner, not per pod).
+        workload_of: dict[int, tuple | None] = {}
+        for number, owner in distinct.items():
             if owner is None:
                 workload_of[number] = None
                 continue
             found = resolved.get(owner)
             if found is None:
-                found = resolved[owner] = resolve(owner, maps)
+                top = resolve(owner, maps)
+                found = resolved[owner] = ((top.kind, top.namespace, top.name), top.inferred)
             workload_of[number] = found
         # One row per workload key; inferred when any of its pods' chains was.
         ids: dict[tuple[str, str, str], bool] = {}
         for found in workload_of.values():
-            if found is not None:
-                ids[found.key] = ids.get(found.key, False) or found.inferred
+            if found is not None and not ids.get(found[0]):
+                ids[found[0]] = found[1]
         unowned = np.flatnonzero(~numbers.listed).tolist()
         spare = sorted({(_UNOWNED, keys[i][0], _UNOWNED) for i in unowned} - ids.keys())
         ordered = sorted(ids, key=_name_order)
         groups = ordered + spare
         number_of = dict(zip(groups, range(len(groups))))
-        group_of = {number: (-1 if found is None else number_of[found.key]) for number, found in workload_of.items()}
+        group_of = {number: (-1 if found is None else number_of[found[0]]) for number, found in workload_of.items()}
         group = np.fromiter(map(group_of.__getitem__, map(id, owners)), dtype=np.int64, count=len(owners))
         for i in unowned:
             group[i] = number_of[(_UNOWNED, keys[i][0], _UNOWNED)]
@@ -197,7 +203,8 @@ class WorkloadRollup:
         namespace_of = dict(zip(namespaces, range(len(namespaces))))
         in_namespace = np.fromiter((namespace_of[namespace] for _, namespace, _ in groups), dtype=np.int64,
                                    count=len(groups))
-        return _Grouping(keys, infos, group, groups, ordered, ids, namespaces, in_namespace)
+        history = [history_keys.workload(*key) for key in ordered]
+        return _Grouping(keys, infos, group, groups, ordered, ids, namespaces, in_namespace, history)
 
 
 class _Grouping(msgspec.Struct, gc=False):
@@ -211,6 +218,7 @@ class _Grouping(msgspec.Struct, gc=False):
     ids: dict  # workload key -> inferred
     namespaces: list[str]  # sorted
     in_namespace: np.ndarray  # each group's namespace, by position in `namespaces`
+    history: list  # each workload's history key, in `ordered` order
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
