@@ -111,7 +111,7 @@ def _counted(c: Container, status: ContainerStatus | None, infeasible: Callable[
     ran_requests, ran_limits = _items(status.resources.requests), _items(status.resources.limits)
     allotted = _items(status.allocatedResources)
     if ran_requests == requests and ran_limits == limits and (not allotted or allotted == requests):
-        return requests, limits  # (the kubelet reports every container so: what it runs with is its spec)
+        return requests, limits  # (how the kubelet reports a container not being resized)
     if infeasible():
         return _larger(ran_requests, allotted), ran_limits
     return _larger(requests, ran_requests, allotted), _larger(limits, ran_limits)
