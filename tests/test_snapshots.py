@@ -23,9 +23,7 @@ def scene(tmp_path):
 
 
 # The doctor scene names a temporary kubeconfig and the real port: not pinnable.
-# The workloads and namespaces scenes are pinned with the next re-pin of every snapshot.
-@pytest.mark.parametrize("name", sorted(set(SCENES) - {"doctor", "failing", "workloads", "namespaces",
-                                                     "workload-pods"}))
+@pytest.mark.parametrize("name", sorted(set(SCENES) - {"doctor", "failing"}))
 def test_screen_snapshot(snap_compare, scene, name):
     server, app = scene
 
