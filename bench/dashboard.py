@@ -49,7 +49,9 @@ CPU_POLL = 0.25
 WARMUP_TICKS = 2  # refreshes after both lists arrived, before the CPU window opens
 KEY_GAP = 0.1  # between presses (a fast typist), so presses spread over many refresh cycles
 KEY_GROUPS = {"sort": ("c", "m"), "scroll": ("down", "pagedown"), "view": None, "drill": ("enter", "escape")}
-VIEW_KEYS = {"nodes": ("1", ("2", "1")), "pods": ("2", ("1", "2"))}  # view -> (its key, switch away and back)
+# view -> (its key, switch away and back)
+VIEW_KEYS = {"nodes": ("1", ("2", "1")), "pods": ("2", ("1", "2")), "workloads": ("3", ("1", "3")),
+             "namespaces": ("4", ("1", "4"))}
 KEY_CHARS = {"enter": "\r", "escape": "\x1b"}
 # cpu_pct: the issue's own restatement of 250 ms at 2 s. The app's interval is the
 # pause after a refresh, so its ticks come further apart than 2 s and each costs

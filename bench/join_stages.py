@@ -23,7 +23,7 @@ from top_vs_kubectl import on_live_sim
 from ktopui.live.session import ClusterSession
 
 STAGES = {"summing": "summing pod metrics", "nodes": "node rows", "pods": "pod rows (view)",
-          "history": "history", "total": "join (all)"}
+          "history": "history", "rollups": "workloads, namespaces", "total": "join (all)"}
 
 
 async def measure(kubeconfig: str, ticks: int) -> dict[str, dict[str, list[float]]]:

@@ -1,4 +1,4 @@
-"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods`, `ktopui doctor`, `ktopui config`, `ktopui sim`;
+"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods|workloads|namespaces`, `ktopui doctor`, `ktopui config`, `ktopui sim`;
 also `kubectl ktopui`.
 
 Heavy imports (Textual, the simulated cluster) happen only in the branch
@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     top_parser = sub.add_parser(
         "top",
         parents=[flags],
-        help="print node or pod usage once, exactly like kubectl top",
-        description="Print node or pod usage once; output is byte-identical to kubectl top.",
+        help="print node, pod, workload or namespace usage once, like kubectl top",
+        description="Print node or pod usage once, byte-identical to kubectl top; or usage summed per "
+        "workload or namespace, in its table style.",
     )
     top.add_arguments(top_parser)
     from ktopui.doctor import cli as doctor

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import msgspec
 
+from ktopui.model.names import label_key_problem
+from ktopui.model.status import POOL_LABELS
+
 MIN_INTERVAL = 1.0
 VIEWS = ("nodes", "pods")
 DEFAULT_THEME = "textual-dark"
@@ -38,12 +41,17 @@ class ViewSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     descending: bool = False
 
 
+class NodeViewSettings(ViewSettings, forbid_unknown_fields=True, frozen=True):
+    # The node labels that name a node's pool (the first one a node carries), for `p`.
+    pool_labels: tuple[str, ...] = POOL_LABELS
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     view: str = "nodes"
     interval: float = 2.0
     theme: str = DEFAULT_THEME
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
-    nodes: ViewSettings = msgspec.field(default_factory=ViewSettings)
+    nodes: NodeViewSettings = msgspec.field(default_factory=NodeViewSettings)
     pods: ViewSettings = msgspec.field(default_factory=lambda: ViewSettings(sort="cpu", descending=True))
     keys: dict[str, str] = msgspec.field(default_factory=dict)  # binding id -> keys, for App.set_keymap
 
@@ -120,7 +128,7 @@ def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Setting
 # -- what is wrong, in words ----------------------------------------------------
 
 _STRUCTS: dict[tuple[str, ...], type[msgspec.Struct]] = {
-    (): Settings, ("thresholds",): Thresholds, ("nodes",): ViewSettings, ("pods",): ViewSettings,
+    (): Settings, ("thresholds",): Thresholds, ("nodes",): NodeViewSettings, ("pods",): ViewSettings,
 }
 
 
@@ -152,6 +160,7 @@ def _problems(settings: Settings, vocabulary: Vocabulary):
                                 f"({t.critical})")
     for view in VIEWS:
         yield from _view_problems(view, settings.view_settings(view), vocabulary.columns[view])
+    yield from _pool_label_problems(settings.nodes.pool_labels)
     for binding_id, keys in settings.keys.items():
         if binding_id not in vocabulary.bindings:
             yield ("keys", binding_id), (f'keys: no binding "{binding_id}"; bindings: '
@@ -173,6 +182,18 @@ def _view_problems(view: str, chosen: ViewSettings, valid: Sequence[str]):
     if chosen.sort not in columns:
         yield (view, "sort"), (f'{view}.sort: "{chosen.sort}" is not one of the {view} columns shown '
                                f"({', '.join(columns)})")
+
+
+def _pool_label_problems(labels: Sequence[str]):
+    if not labels:
+        yield ("nodes", "pool_labels"), "nodes.pool_labels: name at least one label"
+    for label in labels:
+        problem = label_key_problem(label)
+        if problem:
+            yield ("nodes", "pool_labels"), f'nodes.pool_labels: "{label}" is not a label key: {problem}'
+    twice = sorted({label for label in labels if list(labels).count(label) > 1})
+    if twice:
+        yield ("nodes", "pool_labels"), f"nodes.pool_labels: {', '.join(twice)} listed twice"
 
 
 # -- where a key is written -------------------------------------------------------
@@ -251,6 +272,12 @@ def default_text(vocabulary: Vocabulary) -> str:
             f"sort = {toml(chosen.sort)}",
             f"descending = {toml(chosen.descending)}",
         ]
+        if view == "nodes":
+            lines += [
+                "# Which node label names a node's pool (`p` groups the nodes by pool): the first",
+                "# of these a node carries; nodes with none are in the pool \"-\".",
+                f"pool_labels = {toml(list(d.nodes.pool_labels))}",
+            ]
     lines += [
         "",
         '# Keys, by binding id: "id" = "key" or "key1,key2" (Textual key names: "ctrl+x", "f5",',

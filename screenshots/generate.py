@@ -28,6 +28,10 @@ SHOTS = {
     "pod-detail": ("pod", (160, 44), None),
     "nodes-80x24": ("nodes", (80, 24), None),
     "pods-80x24": ("pods", (80, 24), None),
+    "workloads": ("workloads", (160, 32), None),
+    "namespaces": ("namespaces", (160, 32), None),
+    "workload-pods": ("workload-pods", (160, 32), None),
+    "pools": ("pools", (160, 32), None),
     # The aggregation layer misconfigured: metrics-server answers the availability check with 403.
     "doctor": ("doctor", (140, 42), lambda faults: faults.metrics_unavailable("FailedDiscoveryCheck", bad_status=403)),
 }

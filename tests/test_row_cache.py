@@ -119,7 +119,7 @@ def test_lean_nodes_give_the_rows_of_whole_nodes_roles_cordons_conditions_and_ba
         lean = [lean_node(n) for n in nodes]
         assert node_rows(lean, lists[NodeMetricsList], lists[PodList], use_capacity=use_capacity) == node_rows(
             nodes, lists[NodeMetricsList], lists[PodList], use_capacity=use_capacity)
-    assert all(set(n.status.allocatable) <= {"cpu", "memory"} for n in lean)
+    assert all(set(n.status.allocatable) <= {"cpu", "memory", "pods"} for n in lean)  # (pods: the pools view's)
     assert sum(len(n.metadata.labels) for n in lean) < sum(len(n.metadata.labels) for n in nodes) / 5
 
 

@@ -31,7 +31,7 @@ from ktopui.kube.objects import (
     decoded_batches,
 )
 from ktopui.kube.errors import MalformedResponse
-from ktopui.model.pod_info import SpecMemo, pod_info
+from ktopui.model.pod_info import WHOLE_POD, SpecMemo, pod_info
 from ktopui.model.pods import pod_row, pod_rows
 from ktopui.model.samples import BATCH, NewSamples, container_usage, pod_samples, sample_table
 from ktopui.model.slots import Slots
@@ -147,6 +147,10 @@ def test_limit_shares_add_the_limited_containers_each_rounded(cluster):
         ):
             if not bounded:
                 assert share.used_milli is None
+                continue
+            if bounded == WHOLE_POD:  # a pod-level limit: the pod's usage, rounded once as its CPU column
+                whole = exact_usage_of([c.usage for c in m.containers], {})
+                assert share.used_milli == (whole.cpu_milli if resource == "cpu" else whole.mem_milli), key
                 continue
             each = [exact_usage_of([c.usage], {}) for c in m.containers if c.name in bounded]
             # None: no container with a limit measured (no data, not 0)

@@ -1,9 +1,10 @@
-"""`ktopui top nodes|pods`: one fetch, one table, kubectl's output.
+"""`ktopui top nodes|pods|workloads|namespaces`: one fetch, one table, kubectl's output.
 
 The control flow follows kubectl's top_node.go / top_pod.go (SPEC Part B
 §2.1) so that the same cluster state gives the same bytes, the same errors on
 stderr and the same exit codes; each command is a module of its own
-(batch/nodes.py, batch/pods.py).
+(batch/nodes.py, batch/pods.py; workloads and namespaces, which kubectl
+does not have, in its table style: batch/workloads.py, batch/namespaces.py).
 
 Importing this module must stay cheap: the command line imports it to build
 its parser. The HTTP client, the kubeconfig loader and the command's module
@@ -22,6 +23,8 @@ from ktopui.safe_text import escape_controls
 
 NODE_WORDS = ("nodes", "node", "no")
 POD_WORDS = ("pods", "pod", "po")
+WORKLOAD_WORDS = ("workloads", "workload", "wl")
+NAMESPACE_WORDS = ("namespaces", "namespace", "ns")
 
 
 class UsageError(Exception):
@@ -29,11 +32,12 @@ class UsageError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("resource", choices=NODE_WORDS + POD_WORDS, metavar="nodes|pods")
+    parser.add_argument("resource", choices=NODE_WORDS + POD_WORDS + WORKLOAD_WORDS + NAMESPACE_WORDS,
+                        metavar="nodes|pods|workloads|namespaces")
     parser.add_argument("name", nargs="?", default="", metavar="NAME")
     parser.add_argument("-l", "--selector", default="", help="label selector (e.g. app=web)")
     parser.add_argument("--field-selector", default="", help="pods: field selector (e.g. spec.nodeName=node-1)")
-    parser.add_argument("-A", "--all-namespaces", action="store_true", help="pods: all namespaces")
+    parser.add_argument("-A", "--all-namespaces", action="store_true", help="pods, workloads: all namespaces")
     parser.add_argument("--containers", action="store_true", help="pods: one row per container")
     parser.add_argument("--sort-by", default="", help="cpu or memory")
     parser.add_argument("--no-headers", action="store_true")
@@ -45,7 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def validate(args: argparse.Namespace) -> None:
     if args.sort_by not in ("", "cpu", "memory"):
         raise UsageError("--sort-by accepts only cpu or memory")
-    if args.resource in NODE_WORDS:
+    if args.resource in WORKLOAD_WORDS + NAMESPACE_WORDS:
+        what = "workloads" if args.resource in WORKLOAD_WORDS else "namespaces"
+        extra = [flag for flag, given in (("NAME", args.name), ("--field-selector", args.field_selector),
+                                          ("--containers", args.containers), ("--sum", args.sum),
+                                          ("--show-capacity", args.show_capacity),
+                                          ("-A", what == "namespaces" and args.all_namespaces)) if given]
+        if extra:
+            raise UsageError(f"top {what} does not take {', '.join(extra)}")
+    elif args.resource in NODE_WORDS:
         if args.name and args.selector:
             raise UsageError("only one of NAME or --selector can be provided")
     elif args.name and (args.selector or args.field_selector):
@@ -98,6 +110,14 @@ def run(args: argparse.Namespace) -> int:
                 from ktopui.batch.nodes import top_nodes
 
                 return await top_nodes(api, args)
+            if args.resource in WORKLOAD_WORDS:
+                from ktopui.batch.workloads import top_workloads
+
+                return await top_workloads(api, args, conn.namespace)
+            if args.resource in NAMESPACE_WORDS:
+                from ktopui.batch.namespaces import top_namespaces
+
+                return await top_namespaces(api, args)
             from ktopui.batch.pods import top_pods
 
             return await top_pods(api, args, conn.namespace)

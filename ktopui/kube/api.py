@@ -30,9 +30,11 @@ from ktopui.kube.objects import (
     NodeList,
     NodeMetrics,
     NodeMetricsList,
+    PartialObjectMetadataList,
     PodList,
     PodMetrics,
     PodMetricsList,
+    ResourceQuotaList,
     Status,
     VersionInfo,
     decode,
@@ -57,6 +59,19 @@ METRICS_GROUP = "metrics.k8s.io"
 METRICS_VERSIONS = ("v1", "v1beta1")
 # The Date header has whole seconds: clocks closer than this are taken to agree.
 CLOCK_SKEW_NOTICED = 2.0
+# Where each resource read is served (its group and version).
+API_PATHS = {
+    "nodes": "/api/v1",
+    "pods": "/api/v1",
+    "resourcequotas": "/api/v1",
+    "replicasets": "/apis/apps/v1",
+    "jobs": "/apis/batch/v1",
+}
+# Metadata only (no spec, no status), as client-go's metadata client asks for it
+# (its protobuf choice left out: ktopui reads JSON); plain JSON last, so a server
+# that cannot transform sends whole objects, which decode to the same metadata.
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +183,19 @@ class KubeAPI:
             self._count("pods", page, continued=bool(continue_))
         return page
 
+    async def list_metadata(self, resource: str, *, namespace: str = "", label_selector: str = "", limit: int = 0,
+                            continue_: str = "") -> PartialObjectMetadataList:
+        """The metadata of every object of `resource` (replicasets, jobs): a page of it with `limit`."""
+        return await self._get(
+            _collection(resource, namespace), PartialObjectMetadataList, Target("list", qualified(resource), namespace),
+            accept=METADATA_LIST_ACCEPT, labelSelector=label_selector, limit=str(limit) if limit else "",
+            **{"continue": continue_},
+        )
+
+    async def list_resource_quotas(self, *, namespace: str = "") -> ResourceQuotaList:
+        return await self._get(_collection("resourcequotas", namespace), ResourceQuotaList,
+                               Target("list", "resourcequotas", namespace))
+
     def _count(self, resource: str, page: NodeList | PodList, *, continued: bool) -> None:
         total = len(page.items) + (self._paging.get(resource, 0) if continued else 0)
         if page.metadata.continue_:
@@ -178,15 +206,17 @@ class KubeAPI:
     @asynccontextmanager
     async def watch(self, resource: str, *, namespace: str = "", label_selector: str = "", resource_version: str,
                     seconds: int, silence: float, max_event_bytes: int) -> AsyncIterator[WatchStream]:
-        """A WATCH of nodes or pods from `resource_version`, asked to end after `seconds`.
+        """A WATCH of nodes, pods (or the metadata of replicasets or jobs) from `resource_version`,
+        asked to end after `seconds`.
 
         The answer is checked, not raised: a watch that is refused (403, 410...)
         is for the caller to judge. Its events are bounded (an event longer than
         `max_event_bytes` raises watch_lines.EventTooLarge); no byte for `silence`
         seconds raises StreamSilent; a broken connection its TransportError.
         """
-        target = Target("watch", resource, namespace)
-        path = f"/api/v1/namespaces/{_segment(namespace)}/{resource}" if namespace else f"/api/v1/{resource}"
+        target = Target("watch", qualified(resource), namespace)
+        path = _collection(resource, namespace)
+        accept = "application/json" if resource in ("nodes", "pods") else METADATA_WATCH_ACCEPT
         params = {"watch": "1", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
                   "timeoutSeconds": str(seconds)}
         if label_selector:
@@ -198,7 +228,7 @@ class KubeAPI:
             async with self.http.stream(
                 "GET", self.server + path, params=params,
                 # (aiter_raw and EventLines decode it: every decompressed byte counts towards the limit)
-                headers={"Accept": "application/json", "Accept-Encoding": inflate.ACCEPT_ENCODING}, timeout=timeout,
+                headers={"Accept": accept, "Accept-Encoding": inflate.ACCEPT_ENCODING}, timeout=timeout,
             ) as response:
                 refused = None
                 if response.status_code >= 300:  # (a redirect is not followed: it is named)
@@ -261,11 +291,11 @@ class KubeAPI:
     # -- transport --------------------------------------------------------
 
     async def _get(self, path: str, shape: type[T], target: Target, *, items: int | None = None,
-                   **params: str) -> T:
+                   accept: str = "application/json", **params: str) -> T:
         """GET `path` decoded as `shape`; `items`: how many objects the answer can hold (None: unknown)."""
         query = {k: v for k, v in params.items() if v}
         # A single object is budgeted like any small answer, whatever its kind.
-        body = await self.fetch("GET", path, target, params=query,
+        body = await self.fetch("GET", path, target, params=query, headers={"Accept": accept},
                                 budget=self.limits.budget(target.resource if not target.name else "", items))
         return decode(body, shape, what=target.describe())
 
@@ -300,9 +330,9 @@ class KubeAPI:
         # decoded: a 150,000-pod list is 53 MB. Counted as it is inflated, a
         # chunk at a time: a gzip bomb stops at the limit, not in memory.
         body = bytearray()
-        headers = {"Accept": "application/json"}
+        request.setdefault("headers", {"Accept": "application/json"})
         try:
-            async with self.http.stream(method, self.server + path, headers=headers, **request) as response:
+            async with self.http.stream(method, self.server + path, **request) as response:
                 self._note_date(response)
                 if response.status_code >= 300:
                     error = status_error(response, target, await error_body(response, target.describe()))
@@ -366,6 +396,17 @@ def too_large(target: Target, max_bytes: int) -> errors.ResponseTooLarge:
 def _segment(name: str) -> str:
     """A name as one path segment: `/`, `?`, `#` or `..` in it cannot reach another path."""
     return quote(name, safe="") if name not in (".", "..") else name.replace(".", "%2E")
+
+
+def _collection(resource: str, namespace: str) -> str:
+    base = API_PATHS[resource]
+    return f"{base}/namespaces/{_segment(namespace)}/{resource}" if namespace else f"{base}/{resource}"
+
+
+def qualified(resource: str) -> str:
+    """A resource as kubectl names it in messages (`replicasets.apps`)."""
+    group = API_PATHS[resource].split("/")[2] if API_PATHS[resource].startswith("/apis/") else ""
+    return f"{resource}.{group}" if group else resource
 
 
 def _host_port(server: str) -> str:

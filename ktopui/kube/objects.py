@@ -21,6 +21,15 @@ from ktopui.kube.errors import MalformedResponse
 ResourceList = dict[str, str]
 
 
+class OwnerReference(msgspec.Struct, omit_defaults=True, gc=False):
+    """An object that owns this one; the one with `controller` set manages it."""
+
+    kind: str = ""
+    name: str = ""
+    uid: str = ""
+    controller: bool | None = None
+
+
 class ObjectMeta(msgspec.Struct, omit_defaults=True, gc=False):
     name: str = ""
     namespace: str = ""
@@ -28,6 +37,7 @@ class ObjectMeta(msgspec.Struct, omit_defaults=True, gc=False):
     creationTimestamp: str | None = None
     resourceVersion: str = ""
     deletionTimestamp: str | None = None
+    ownerReferences: list[OwnerReference] = []
 
 
 class ListMeta(msgspec.Struct, omit_defaults=True, gc=False):
@@ -97,6 +107,8 @@ class PodSpec(msgspec.Struct, omit_defaults=True, gc=False):
     containers: list[Container] = []
     initContainers: list[Container] = []
     overhead: ResourceList = {}
+    # Pod-level resources (KEP 2837): where set, they replace the containers' total.
+    resources: ResourceRequirements | None = None
 
 
 class ContainerStateWaiting(msgspec.Struct, omit_defaults=True, gc=False):
@@ -106,6 +118,7 @@ class ContainerStateWaiting(msgspec.Struct, omit_defaults=True, gc=False):
 class ContainerStateTerminated(msgspec.Struct, omit_defaults=True, gc=False):
     reason: str = ""
     exitCode: int = 0
+    finishedAt: str | None = None
 
 
 class ContainerState(msgspec.Struct, omit_defaults=True, gc=False):
@@ -118,11 +131,23 @@ class ContainerStatus(msgspec.Struct, omit_defaults=True, gc=False):
     ready: bool = False
     restartCount: int = 0
     state: ContainerState = msgspec.field(default_factory=ContainerState)
+    # How its previous run ended (reason, exit code, when): why a pod restarts.
+    lastState: ContainerState = msgspec.field(default_factory=ContainerState)
+    # In-place resize: what the container runs with, and what the kubelet allotted it.
+    resources: ResourceRequirements | None = None
+    allocatedResources: ResourceList = {}
+
+
+class PodCondition(msgspec.Struct, omit_defaults=True, gc=False):
+    type: str = ""
+    reason: str = ""
 
 
 class PodStatus(msgspec.Struct, omit_defaults=True, gc=False):
     phase: str = ""
     reason: str = ""
+    # Read only for PodResizePending (whether a resize is Infeasible).
+    conditions: list[PodCondition] = []
     containerStatuses: list[ContainerStatus] = []
     initContainerStatuses: list[ContainerStatus] = []
 
@@ -145,6 +170,35 @@ class Namespace(msgspec.Struct, omit_defaults=True, gc=False):
 class NamespaceList(msgspec.Struct, omit_defaults=True, gc=False):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
     items: list[Namespace] = []
+
+
+# -- What owns pods, and what limits a namespace -----------------------------
+
+
+class PartialObjectMetadata(msgspec.Struct, omit_defaults=True, gc=False):
+    """Any object as a metadata-only list or watch sends it (meta.k8s.io/v1): no spec, no status."""
+
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+
+
+class PartialObjectMetadataList(msgspec.Struct, omit_defaults=True, gc=False):
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+    items: list[PartialObjectMetadata] = []
+
+
+class ResourceQuotaStatus(msgspec.Struct, omit_defaults=True, gc=False):
+    hard: ResourceList = {}
+    used: ResourceList = {}
+
+
+class ResourceQuota(msgspec.Struct, omit_defaults=True, gc=False):
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+    status: ResourceQuotaStatus = msgspec.field(default_factory=ResourceQuotaStatus)
+
+
+class ResourceQuotaList(msgspec.Struct, omit_defaults=True, gc=False):
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+    items: list[ResourceQuota] = []
 
 
 # -- metrics.k8s.io ---------------------------------------------------------

@@ -1,4 +1,5 @@
-"""LIST, then WATCH: a local copy of nodes or pods that the API server keeps current.
+"""LIST, then WATCH: a local copy of nodes, pods, or the metadata of the ReplicaSets and Jobs
+that own pods, that the API server keeps current.
 
 Re-listing 150,000 pods every refresh costs the control plane tens of
 megabytes a time; a watch costs only the changes. The cache lists once,
@@ -34,11 +35,20 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.backoff import next_delay
 from ktopui.kube.errors import APIError, KubeError, MalformedResponse, StreamSilent
 from ktopui.kube.limits import size_text
-from ktopui.kube.objects import Node, ObjectMeta, Pod, Status, decode
+from ktopui.kube.objects import (
+    Node,
+    ObjectMeta,
+    PartialObjectMetadata,
+    Pod,
+    Status,
+    decode,
+)
 from ktopui.kube.watch_lines import EventTooLarge
 
 log = logging.getLogger("ktopui.watch")
-T = TypeVar("T", Node, Pod)
+T = TypeVar("T", Node, Pod, PartialObjectMetadata)
+# Followed as metadata only: what owns a pod is all ktopui reads of them.
+METADATA_ONLY = ("replicasets", "jobs")
 
 
 
@@ -68,6 +78,9 @@ class WatchSettings:
     watch_retry: float = 300.0  # ... and the watch tried again this often
     max_event_bytes: int = 16 << 20  # client-go's limit on one watch event
     page_size: int = 5000  # objects per LIST page
+    # ... of metadata-only lists: their managedFields make an object a few KB, and a
+    # page must stay within the smallest answer's size limit (limits.FLOOR).
+    metadata_page_size: int = 1000
 
 
 def relist_interval(objects: int, resolution: float = 0.0, settings: WatchSettings | None = None) -> float:
@@ -119,8 +132,8 @@ class Backoff:
 
 
 class WatchCache(Generic[T]):
-    """Nodes or pods, by (namespace, name), kept current by one LIST and a WATCH
-    (or, where the watch cannot work, by periodic LISTs)."""
+    """Nodes, pods, or ReplicaSets' or Jobs' metadata, by (namespace, name), kept current by one
+    LIST and a WATCH (or, where the watch cannot work, by periodic LISTs)."""
 
     def __init__(
         self,
@@ -133,14 +146,14 @@ class WatchCache(Generic[T]):
         transform: Callable[[T], Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if resource not in ("nodes", "pods"):
+        if resource not in ("nodes", "pods", *METADATA_ONLY):
             raise ValueError(resource)
         self.api = api
         self.resource = resource
         self.namespace = namespace
         self.label_selector = label_selector
         self.settings = settings = settings or WatchSettings()
-        self.item_kind = Node if resource == "nodes" else Pod
+        self.item_kind = {"nodes": Node, "pods": Pod}.get(resource, PartialObjectMetadata)
         # What is kept of each object (e.g. a compact summary instead of the decoded pod).
         self.transform = transform
         self.clock = clock
@@ -280,6 +293,11 @@ class WatchCache(Generic[T]):
                 if self.resource == "pods":
                     found = await self.api.list_pods(namespace=self.namespace, label_selector=self.label_selector,
                                                      limit=limit, continue_=token)
+                elif self.resource in METADATA_ONLY:
+                    found = await self.api.list_metadata(self.resource, namespace=self.namespace,
+                                                         label_selector=self.label_selector,
+                                                         limit=limit and self.settings.metadata_page_size,
+                                                         continue_=token)
                 else:
                     found = await self.api.list_nodes(label_selector=self.label_selector, limit=limit,
                                                       continue_=token)

@@ -20,21 +20,29 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Protocol
 
 import msgspec
 
-from ktopui.kube.api import KubeAPI
-from ktopui.kube.errors import KubeError, MetricsUnavailable
-from ktopui.kube.objects import Node, NodeSampleMetrics, NodeSampleMetricsList, RawList
-from ktopui.kube.watch import WatchCache, WatchSettings
+from ktopui.kube.api import KubeAPI, qualified
+from ktopui.kube.errors import APIError, KubeError, MetricsUnavailable
+from ktopui.kube.objects import (
+    Node,
+    NodeSampleMetrics,
+    NodeSampleMetricsList,
+    RawList,
+    ResourceQuota,
+)
+from ktopui.kube.watch import METADATA_ONLY, WatchCache, WatchSettings
 from ktopui.model.history import epoch
+from ktopui.model.owners import OwnerMap, controller_of
 from ktopui.model.pod_info import Key, PodChanges, PodInfo, SpecMemo, pod_info
 from ktopui.model.snapshot import SOURCES, SourceHealth
-from ktopui.model.status import lean_node
+from ktopui.model.status import POOL_LABELS, lean_node
 
 log = logging.getLogger("ktopui.live")
 # On the first refresh, how long to wait for the pod list before showing nodes
@@ -49,6 +57,18 @@ _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs"
 # is a broken server, and trusting it would stop the pod metrics list from
 # being fetched again.
 MAX_RESOLUTION = 300.0
+# ResourceQuotas are listed this often: they are few and change as pods come and go,
+# so a watch would stream an event per pod change for numbers read once a minute.
+QUOTAS_EVERY = 60.0
+# A list ktopui may not read (403), that is not served (404, 405) or not as asked (406)
+# is tried again this rarely (as a watch that cannot work is).
+UNREADABLE_RETRY = 300.0
+_UNREADABLE = (403, 404, 405, 406)
+# How the header names what a refused list costs.
+_WITHOUT = {
+    "replicasets": "Deployments inferred from pod labels",
+    "jobs": "CronJobs inferred from Job names",
+}
 
 _timestamp = attrgetter("timestamp")
 
@@ -110,6 +130,11 @@ class Inputs:
     health: Mapping[str, SourceHealth]
     loading: tuple[str, ...]  # lists whose first LIST has not arrived yet
     clock_offset: float = 0.0  # the server's clock less ours
+    # The controllers of ReplicaSets and of Jobs, by source ("replicasets", "jobs");
+    # None: not readable (yet), the workloads are then inferred.
+    owners: Mapping[str, OwnerMap | None] = field(default_factory=lambda: MappingProxyType({}))
+    quotas: Sequence[ResourceQuota] | None = None  # None: not listed (yet), or not readable
+    notices: tuple[str, ...] = ()  # what the views lack and why, in plain words, said once
 
     @property
     def nodes_current(self) -> bool:
@@ -168,12 +193,14 @@ class ApiFeed:
     """The Inputs of one cluster, from its API server."""
 
     def __init__(self, api: KubeAPI, scope: Scope = Scope(), *, clock: Callable[[], float] = time.time,
-                 watch: WatchSettings | None = None) -> None:
+                 watch: WatchSettings | None = None, pool_labels: Sequence[str] = POOL_LABELS) -> None:
+        """`pool_labels`: the node labels the nodes' watch keeps besides their roles'."""
         self.api = api
         self.scope = scope
         self.clock = clock
         self.watch_settings = watch or WatchSettings()
         self.memo = SpecMemo()  # spec summaries shared by replicas: this cluster's
+        self._lean_node = partial(lean_node, pool_labels=frozenset(pool_labels))
         self._watchers: dict[str, WatchCache] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._health = {name: _Health() for name in SOURCES}
@@ -187,6 +214,13 @@ class ApiFeed:
         # of cluster time (node metrics, small, still come every refresh).
         self._pods_fetched_at: float | None = None  # newest node metrics time at the last good fetch
         self.pod_metrics_fetches = 0  # for tests and benchmarks
+        # The owners of ReplicaSets and Jobs, as last handed out, with the cache
+        # version they were taken at; and why a source cannot be read, until when.
+        self._owners: dict[str, tuple[int, OwnerMap]] = {}
+        self._unreadable: dict[str, tuple[str, float]] = {}
+        self._quotas: list[ResourceQuota] | None = None
+        self._quotas_due = 0.0  # monotonic time of the next quota list
+        self.quota_lists = 0  # for tests
 
     def set_scope(self, scope: Scope) -> None:
         """List this from now on; the pods are watched anew from the next refresh."""
@@ -195,6 +229,15 @@ class ApiFeed:
         self._pods = _Pods()
         self._drop_pod_metrics()
         self._stop("pods")
+        for source in METADATA_ONLY:
+            self._stop(source)
+            self._owners.pop(source, None)
+        self._quotas, self._quotas_due = None, 0.0
+        self._unreadable.clear()  # (what a namespace may read is asked again)
+        # What the pods' lists said of the last scope is not said of this one (a 403 at the
+        # cluster scope is not the namespace's); the next answers tell.
+        for source in ("pods", "pod metrics"):
+            self._health[source] = _Health()
 
     def pod_metrics_unreadable(self, error: KubeError) -> None:
         """The joiner could not read the pod metrics list it was given: a failed fetch (the
@@ -225,11 +268,13 @@ class ApiFeed:
     def _watch(self, source: str) -> WatchCache:
         cache = self._watchers.get(source)
         if cache is None:
-            scoped: dict = {"transform": lean_node}
+            scoped: dict = {"transform": self._lean_node}
             if source == "pods":
                 memo = self.memo
                 scoped = {"namespace": self.scope.namespace, "label_selector": self.scope.label_selector,
                           "transform": lambda pod: pod_info(pod, memo)}
+            elif source in METADATA_ONLY:  # (all of a namespace: the pods' selector is not theirs)
+                scoped = {"namespace": self.scope.namespace, "transform": _controller}
             cache = self._watchers[source] = WatchCache(self.api, source, settings=self.watch_settings,
                                                         clock=self.clock, **scoped)
             self._tasks[source] = asyncio.create_task(cache.run())
@@ -259,13 +304,17 @@ class ApiFeed:
         """This refresh's Inputs: the watches' lists as they are now, the node metrics, and a
         new pod metrics list when one is due."""
         watched = {source: self._watch(source) for source in ("nodes", "pods")}
+        owner_caches = {source: self._watch(source) for source in METADATA_ONLY if not self._refused(source)}
         (node_result,), _ = await asyncio.gather(
             asyncio.gather(self.api.list_node_metrics(shape=NodeSampleMetricsList), return_exceptions=True),
             # The first screen (and a new scope) waits for the nodes; a huge pod
-            # list may come later.
+            # list may come later (and so may the owners: their workloads are inferred meanwhile).
             asyncio.gather(
                 _settled(watched["nodes"], FIRST_NODES_WAIT if self._nodes is None else 0),
                 _settled(watched["pods"], FIRST_PODS_WAIT if self._pods.items is None else 0),
+                *(_settled(cache, FIRST_PODS_WAIT if source not in self._owners else 0)
+                  for source, cache in owner_caches.items()),
+                self._list_quotas(),
             ),
         )
         fetches: dict[str, object] = {"node metrics": node_result}
@@ -315,6 +364,7 @@ class ApiFeed:
         loading = self._follow(watched, now)
         if waiting:
             loading.append("pod metrics")
+        owners = self._follow_owners(owner_caches)
         if "node metrics" in fetched:
             self._node_metrics = fetched["node metrics"]
         # Metrics that are unavailable are dropped, not kept stale: usage
@@ -338,7 +388,65 @@ class ApiFeed:
             health=MappingProxyType({name: health.frozen() for name, health in self._health.items()}),
             loading=tuple(loading),
             clock_offset=self.api.clock_offset,
+            owners=MappingProxyType(owners),
+            quotas=self._quotas,
+            notices=tuple(notice for _, (notice, _) in sorted(self._unreadable.items())),
         )
+
+    def _refused(self, source: str) -> bool:
+        """Whether `source` was refused lately (it is then not asked for again for a while)."""
+        refused = self._unreadable.get(source)
+        return refused is not None and time.monotonic() < refused[1]
+
+    def _follow_owners(self, caches: dict[str, WatchCache]) -> dict[str, OwnerMap | None]:
+        """The ReplicaSets' and Jobs' controllers as their caches hold them now. A source that
+        cannot be read is left alone for a while (its cache stopped, not retried in a loop)."""
+        owners: dict[str, OwnerMap | None] = dict.fromkeys(METADATA_ONLY)
+        for source, cache in caches.items():
+            error = cache.error
+            if isinstance(error, APIError) and error.status in _UNREADABLE:
+                log.warning("%s: %s; %s, tried again in %.0fs", source, error, _WITHOUT[source], UNREADABLE_RETRY)
+                self._stop(source)
+                self._owners.pop(source, None)
+                notice = f"{_WITHOUT[source]}: {qualified(source)} {_refusal(error.status)}"
+                self._unreadable[source] = (notice, time.monotonic() + UNREADABLE_RETRY)
+                owners[source] = None
+                continue
+            if not cache.synced.is_set():
+                owners[source] = None
+                continue
+            self._unreadable.pop(source, None)
+            kept = self._owners.get(source)
+            if kept is None or kept[0] != cache.version:
+                # Most events are status changes: the same controllers, the same map
+                # (the joiner's resolutions then stand).
+                items = dict(cache.items)
+                kept = (cache.version, kept[1] if kept is not None and kept[1] == items else items)
+                self._owners[source] = kept
+            owners[source] = kept[1]
+        return owners
+
+    async def _list_quotas(self) -> None:
+        """The ResourceQuotas, once a minute (rarely where they may not be read)."""
+        if time.monotonic() < self._quotas_due:
+            return
+        self._quotas_due = time.monotonic() + QUOTAS_EVERY
+        self.quota_lists += 1
+        try:
+            self._quotas = (await self.api.list_resource_quotas(namespace=self.scope.namespace)).items
+        except APIError as err:
+            if err.status not in _UNREADABLE:
+                log.warning("resource quotas: %s", err)
+                return  # (the last list stands)
+            log.warning("resource quotas: %s; tried again in %.0fs", err, UNREADABLE_RETRY)
+            self._quotas = None
+            self._quotas_due = time.monotonic() + UNREADABLE_RETRY
+            self._unreadable["resourcequotas"] = (f"quotas not shown: resourcequotas {_refusal(err.status)}",
+                                                  self._quotas_due)
+        except KubeError as err:
+            log.warning("resource quotas: %s", err)
+        else:
+            self._unreadable.pop("resourcequotas", None)
 
     def _follow(self, watched: dict[str, WatchCache], now: float) -> list[str]:
         """The watch caches' lists and health as they are now; the lists still loading."""
@@ -363,6 +471,14 @@ class ApiFeed:
                 changes = PodChanges(previous, items, touched) if touched is not None else None
                 self._pods = _Pods(items, cache.version, changes)
         return loading
+
+
+def _controller(obj) -> object:
+    return controller_of(obj.metadata)
+
+
+def _refusal(status: int) -> str:
+    return {403: "may not be listed", 406: "not served as metadata"}.get(status, "not served")
 
 
 async def _settled(cache: WatchCache, timeout: float) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain, compress, repeat
 from operator import attrgetter
@@ -28,13 +28,25 @@ from ktopui.live.memory import MEMORY, Disposer, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
 from ktopui.model import history_keys
 from ktopui.model.history import History, epoch
+from ktopui.model.namespaces import NamespaceRow, namespace_rows, quotas_by_namespace
 from ktopui.model.nodes import NodeCache, NodeRow, node_rows
 from ktopui.model.pacing import paced_batches
+from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pod_view_join import PodViewJoin
+from ktopui.model.pools import PoolJoin
+from ktopui.model.rollup import InfoNumbers, PodNumbers
 from ktopui.model.samples import BATCH as SUM_BATCH
-from ktopui.model.samples import NewSamples, PodSample, SampleTable, container_numbers, sample_table_of_batches
+from ktopui.model.samples import (
+    NewSamples,
+    PodSample,
+    SampleTable,
+    container_numbers,
+    sample_table_of_batches,
+)
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.snapshot import Coverage, Snapshot, Totals
+from ktopui.model.status import POOL_LABELS
+from ktopui.model.workloads import WorkloadRollup, Workloads
 
 log = logging.getLogger("ktopui.live")
 
@@ -43,6 +55,11 @@ log = logging.getLogger("ktopui.live")
 # big cluster has a hundred thousand or more (about 100 MB per 150,000 at 60).
 POD_HISTORY = 60
 RECORD_BATCH = 10_000  # pods recorded between two pauses for the user's input
+# Above this many pods, workloads and namespaces follow watch events (not metrics, owners or
+# quotas) at most this often (seconds): a rollup reads every pod, watch events come nearly
+# every refresh, and the counts they change may lag that long.
+LARGE_VIEW = 20_000
+ROLLUP_EVERY = 15.0
 
 _timestamp = attrgetter("timestamp")
 _names = attrgetter("names")
@@ -59,22 +76,39 @@ class StepTimes:
     """Where a step's time went (seconds): for benchmarks."""
 
     summing: float = 0.0  # a new pod metrics list decoded and summed
-    nodes: float = 0.0  # node rows
+    nodes: float = 0.0  # node rows and pools
     pods: float = 0.0  # the pod view
     history: float = 0.0
+    rollups: float = 0.0  # workloads and namespaces
     total: float = 0.0  # wall time of the whole step
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
 
+def _same_objects(before: tuple, now: tuple) -> bool:
+    (pods, owners, quotas), (pods_now, owners_now, quotas_now) = before, now
+    return (pods is pods_now and quotas is quotas_now and owners.keys() == owners_now.keys()
+            and all(owners[k] is owners_now[k] for k in owners))
+
+
+def _namespace_key(row: NamespaceRow) -> tuple:
+    return history_keys.namespace(row.namespace)
+
+
+def _namespace_of(key: tuple) -> str:
+    """The namespace of a workload's or a namespace's history key."""
+    return key[2] if key[0] == "workload" else key[1]
+
+
 def new_history() -> History:
-    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY})
+    return History(capacities={"pod": POD_HISTORY, "container": POD_HISTORY, "workload": POD_HISTORY})
 
 
 class Joiner:
     """Turns each refresh's Inputs into a Snapshot, and records history on the way."""
 
     def __init__(self, history: History, *, priority: InputPriority | None = None,
-                 disposer: Disposer | None = None) -> None:
+                 disposer: Disposer | None = None, pool_labels: Sequence[str] = POOL_LABELS) -> None:
+        """`pool_labels`: the node labels that name a node's pool, the first one present."""
         self.history = history
         self.priority = priority or InputPriority()
         # Frees what a pod view held once no table shows it (None: where it dies).
@@ -87,12 +121,24 @@ class Joiner:
         history.number("pod", lambda key: index.get(key[1:]))
         history.clock("container", "pod", rings.locate, rings.live, rings.rings_of)
         self._nodes = NodeCache()
+        self._pool_labels = tuple(pool_labels)
+        self._pools = PoolJoin()
         self._pods = PodViewJoin()
         self._pod_metrics: SampleTable | None = None
         self._serial = 0  # counts the changes of _pod_metrics (which list a snapshot's samples are of)
         self._serial_of: SampleTable | None = None
         self._node_rows_recorded: dict[str, NodeRow] = {}  # the node rows history last saw, by name
         self._node_names: set[str] = set()
+        self._workload_rollup = WorkloadRollup()
+        # The rollups, and the inputs they were made from (made again only when those change).
+        self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
+        # The workload and namespace history keys of the rows last recorded.
+        self._rollup_keys: tuple[list, list] = ([], [])
+        self._partial_usage: dict = {}  # see PodNumbers
+        self._info_numbers: InfoNumbers | None = None  # ... and its `info`
+        self._quota_of: tuple = (None, {})  # the quota list last read, and its use by namespace
+        self._rollup_serial = 0  # the pod metrics list (_serial) and monotonic time of the last rollup
+        self._rolled_at = 0.0
         self.rejected: MalformedResponse | None = None  # the last step's pod metrics list, if unreadable
         self.times = StepTimes()  # the last step's
         self.thread_seconds = 0.0  # CPU time of every step's thread so far (for benchmarks)
@@ -136,14 +182,20 @@ class Joiner:
             self._serial_of = self._pod_metrics
         pause()
         mark, times.summing = time.perf_counter(), time.perf_counter() - mark
-        nodes = node_rows(inputs.nodes, inputs.node_metrics, inputs.pods, cache=self._nodes,
-                          changes=inputs.pod_changes)
+        nodes = node_rows(inputs.nodes, inputs.node_metrics, inputs.pods, pool_labels=self._pool_labels,
+                          cache=self._nodes, changes=inputs.pod_changes)
+        pools = self._pools.update(nodes)
         mark, times.nodes = time.perf_counter(), time.perf_counter() - mark
         view_before = self._pods.view
         pods = self._pods.update(inputs.pods, self._pod_metrics, changes=inputs.pod_changes, pause=pause)
         mark, times.pods = time.perf_counter(), time.perf_counter() - mark
         self._record(nodes, inputs, new, pause)
-        times.history = time.perf_counter() - mark
+        mark, times.history = time.perf_counter(), time.perf_counter() - mark
+        pause()
+        members, namespaces, members_view, fresh = self._rollup(pods, inputs)
+        if fresh or new.samples:
+            self._record_rollups(members, namespaces, inputs, new)
+        times.rollups = time.perf_counter() - mark
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
         totals = Totals(
@@ -170,11 +222,67 @@ class Joiner:
             # Counted here, off the UI thread.
             coverage=Coverage(sum(map(_has_metrics, nodes)), *pods.coverage()),
             not_ready=tuple(r.name for r in nodes if r.status.startswith(("NotReady", "Unknown"))),
+            workloads=members.rows,
+            namespaces=namespaces,
+            notices=inputs.notices,
+            members=members,
+            members_view=members_view,
+            pools=pools,
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)
         if self._disposer is not None and pods is not view_before:
             self._disposer.when_gone(pods, self._free, [pods.samples, pods.keys, pods.infos, self._serial])
         return snapshot
+
+    def _rollup(self, pods: PodRowsView, inputs: Inputs) -> tuple[Workloads, list[NamespaceRow], PodRowsView, bool]:
+        """The workloads and namespaces, the pod view they were made of, and whether they are new.
+
+        Made again when the owners of ReplicaSets and Jobs, the quotas or the pod metrics
+        changed, or the pod view did. On a large cluster a pod view changed by watch events
+        alone (pods come, go, restart) is folded in at most every ROLLUP_EVERY seconds: a
+        rollup reads every pod, and such a view comes nearly every refresh.
+        """
+        # (The objects themselves, compared by identity: an id may be reused once its object is gone.)
+        made_of = (pods, dict(inputs.owners), inputs.quotas)
+        if self._rollups is not None:
+            before = self._rollups[0]
+            same_rest = _same_objects(before, (before[0], *made_of[1:]))
+            if same_rest and (before[0] is pods or (
+                    len(pods) > LARGE_VIEW and self._rollup_serial == self._serial
+                    and time.monotonic() - self._rolled_at < ROLLUP_EVERY)):
+                return self._rollups[1], self._rollups[2], before[0], False
+        numbers = PodNumbers(pods.infos, pods.samples, self._partial_usage, self._info_numbers)
+        self._partial_usage, self._info_numbers = numbers.partial_usage, numbers.info
+        rollup = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
+        members = rollup.workloads
+        if self._quota_of[0] is not inputs.quotas:  # (parsed once per quota list)
+            self._quota_of = (inputs.quotas, quotas_by_namespace(inputs.quotas))
+        namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, self._quota_of[1])
+        self._rollups = (made_of, members, namespaces)
+        self._rollup_serial, self._rolled_at = self._serial, time.monotonic()
+        return members, namespaces, pods, True
+
+    def _record_rollups(self, workloads: Workloads, namespaces: list[NamespaceRow], inputs: Inputs,
+                        new: NewSamples) -> None:
+        """History of workloads and namespaces: a sample per new pod metrics list, at its newest
+        timestamp (their sums are of that list). Those gone from the scope shown are forgotten."""
+        spaces = list(map(_namespace_key, namespaces))
+        if new.samples:
+            stamp = max(set(map(_timestamp, new.samples)))
+            for rows, keys in ((workloads.rows, workloads.history_keys), (namespaces, spaces)):
+                measured = list(compress(range(len(rows)), map(_has_metrics, rows)))
+                rows = list(map(rows.__getitem__, measured))
+                self.history.record_many(list(map(keys.__getitem__, measured)), [stamp] * len(rows),
+                                         list(map(_cpu_milli, rows)), list(map(_mem_bytes, rows)), same_kind=True)
+        if inputs.pods is not None and inputs.health["pods"].error is None and (
+                workloads.history_keys is not self._rollup_keys[0] or spaces != self._rollup_keys[1]):
+            now = set(workloads.history_keys).union(spaces)
+            namespace = inputs.scope.namespace
+            before = set(self._rollup_keys[0]).union(self._rollup_keys[1])
+            gone = [key for key in before - now if not namespace or _namespace_of(key) == namespace]
+            if gone:
+                self.history.forget(gone)
+            self._rollup_keys = (workloads.history_keys, spaces)
 
     def _free(self, parts: list) -> None:
         """What a pod view held, now that no table shows it: its lists (150,000 entries each)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,6 +33,7 @@ from ktopui.live.memory import Disposer
 from ktopui.live.priority import InputPriority
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
+from ktopui.model.status import POOL_LABELS
 
 log = logging.getLogger("ktopui.live")
 # A hung request must not freeze the dashboard for long; kubectl waits forever.
@@ -78,11 +79,12 @@ class ClusterSession:
         watch: WatchSettings | None = None,
         priority: InputPriority | None = None,
         feed: Feed | None = None,
+        pool_labels: Sequence[str] = POOL_LABELS,
     ) -> None:
         """`watch`: None for the defaults (tests and benchmarks shrink the times); `priority`: the
         user's input, which the joins step aside for (shared by the sessions of one app); `feed`:
         where the Inputs come from (default: the API server of `conn`, through an HTTP client
-        of the session's own)."""
+        of the session's own); `pool_labels`: the node labels that name a node's pool."""
         self.conn = conn
         self.place = Place(context=conn.context, server=conn.server)
         self.clock = clock
@@ -98,6 +100,7 @@ class ClusterSession:
         self.next_refresh_at: float | None = None  # clock() time of the next refresh
         self._request_timeout = request_timeout
         self._watch_settings = watch
+        self._pool_labels = tuple(pool_labels)
         self._wake = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
         self.feed: Feed | None = feed
@@ -121,9 +124,11 @@ class ClusterSession:
         if self.feed is None:
             self._http = make_http_client(self.conn, timeout=self._request_timeout)
             api = KubeAPI(self._http, self.conn.server, clock=self.clock)
-            self.feed = ApiFeed(api, self.scope, clock=self.clock, watch=self._watch_settings)
+            self.feed = ApiFeed(api, self.scope, clock=self.clock, watch=self._watch_settings,
+                                pool_labels=self._pool_labels)
         self._disposer = Disposer(asyncio.get_running_loop())
-        self.joiner = Joiner(self.history, priority=self.priority, disposer=self._disposer)
+        self.joiner = Joiner(self.history, priority=self.priority, disposer=self._disposer,
+                             pool_labels=self._pool_labels)
 
     def start(self, listener: Listener) -> None:
         """Poll from now on, telling `listener`."""

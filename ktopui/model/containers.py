@@ -12,6 +12,7 @@ from operator import attrgetter
 import msgspec
 
 from ktopui.model.amounts import Amounts, Usage, pct
+from ktopui.model.exits import LastExit
 from ktopui.model.kinds import Kind
 from ktopui.model.pod_info import PodInfo
 from ktopui.model.samples import PodSample, container_usage
@@ -26,7 +27,12 @@ class ContainerRow(msgspec.Struct, gc=False):
     limits: Amounts = msgspec.field(default_factory=Amounts)
     restarts: int = 0
     state: str = ""
+    last_exit: LastExit | None = None  # how its previous run ended
     problems: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def last_exit_at(self) -> int | None:
+        return None if self.last_exit is None else self.last_exit.finished
 
     @property
     def cpu_req_pct(self) -> int | None:
@@ -57,6 +63,7 @@ CONTAINERS = Kind(
         "role": attrgetter("role"),
         "state": attrgetter("state"),
         "restarts": attrgetter("restarts"),
+        "last_exit": attrgetter("last_exit_at"),
         "cpu": attrgetter("usage.cpu_milli"),
         "mem": attrgetter("usage.mem_bytes"),
         "cpu_req": attrgetter("requests.cpu_milli"),
@@ -81,8 +88,9 @@ def container_rows(info: PodInfo | None, sample: PodSample | None) -> list[Conta
             used, problems = container_usage(entry)
             rows.append(ContainerRow(entry[0], "app", used, True, problems=dict(problems)))
         return rows
-    for spec, (restarts, state) in zip(info.spec.containers, info.states):
-        row = ContainerRow(spec.name, spec.role, requests=spec.requests, limits=spec.limits, restarts=restarts, state=state)
+    for spec, run in zip(info.spec.containers, info.states):
+        row = ContainerRow(spec.name, spec.role, requests=spec.requests, limits=spec.limits, restarts=run.restarts,
+                           state=run.state, last_exit=run.last_exit)
         problems = dict(spec.problems)
         entry = usage.get(spec.name)
         if entry is not None:

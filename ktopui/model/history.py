@@ -23,7 +23,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from ktopui.model.rings import CPU, MEMORY, ClockedValues, KeyedRings, NumberedRings, floats, merged
+from ktopui.model.rings import (
+    CPU,
+    MEMORY,
+    ClockedValues,
+    KeyedRings,
+    NumberedRings,
+    floats,
+    merged,
+)
 
 __all__ = ["CPU", "MEMORY", "DEFAULT_CAPACITY", "History", "epoch"]
 

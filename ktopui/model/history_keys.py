@@ -1,4 +1,4 @@
-"""The keys history is kept under: a node, a pod, a container, the whole cluster.
+"""The keys history is kept under: a node, a pod, a container, a workload, a namespace, the whole cluster.
 
 A key is a tuple whose first item is its kind, so History can give each kind
 its own capacity (see history.py). A pod's row key (namespace, name) says
@@ -31,3 +31,13 @@ def of_container(namespace: str, pod_name: str, name: str, measured: tuple[str, 
     if measured == (name,):
         return pod(namespace, pod_name)
     return container(namespace, pod_name, name)
+
+
+def workload(kind: str, namespace: str, name: str) -> HistoryKey:
+    """A workload's summed usage: kept under its top owner, so a Deployment's new ReplicaSet
+    (a rollout) goes on with the same history."""
+    return ("workload", kind, namespace, name)
+
+
+def namespace(name: str) -> HistoryKey:
+    return ("namespace", name)

@@ -16,20 +16,53 @@ keeps what was made from each, so an unchanged node keeps its row object
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter, is_
+from typing import NamedTuple
 
 import msgspec
 
 from ktopui.kube.objects import Node, NodeMetrics, Pod
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
-from ktopui.model.pod_info import PodChanges, PodInfo, amounts_from_nanos, amounts_of, infos_of, parse_resources
-from ktopui.model.status import node_roles, node_status
+from ktopui.model.pod_info import (
+    PodChanges,
+    PodInfo,
+    amounts_from_nanos,
+    amounts_of,
+    infos_of,
+    parse_resources,
+)
+from ktopui.model.quantity import QuantityError, parse_cached
+from ktopui.model.status import NO_POOL, POOL_LABELS, node_pool, node_roles, node_status
 from ktopui.model.usage import usage_of
 
 TERMINATED_PHASES = ("Succeeded", "Failed")
+
+
+class PoolShare(NamedTuple):
+    """What one listed node adds to its pool's sums (model/pools.py): 0 for a number it does
+    not have, and a count of 1 for each it has, so a pool sums its nodes column by column in C."""
+
+    nodes: int
+    cpu: int
+    mem: int
+    cpu_reporting: int  # 1 when it reports CPU usage
+    mem_reporting: int
+    cpu_measured: int  # its allocatable CPU when it reports CPU usage: what a pool's %CPU is of
+    mem_measured: int
+    cpu_allocatable: int
+    mem_allocatable: int
+    cpu_known: int  # 1 when its allocatable CPU is known (and with it its free CPU)
+    mem_known: int
+    cpu_requests: int
+    mem_requests: int
+    cpu_free: int
+    mem_free: int
+    pods: int
+    pods_allocatable: int
+    pods_known: int  # 1 when its allocatable pods are known
 
 
 class NodeRow(msgspec.Struct, gc=False):
@@ -47,6 +80,11 @@ class NodeRow(msgspec.Struct, gc=False):
     requests: Amounts = msgspec.field(default_factory=Amounts)
     limits: Amounts = msgspec.field(default_factory=Amounts)
     problems: dict[str, str] = msgspec.field(default_factory=dict)
+    pool: str = NO_POOL
+    pods_allocatable: int | None = None  # status.allocatable.pods
+    # Allocatable less the larger of requests and usage (0 at least): room left, per resource.
+    free: Amounts = msgspec.field(default_factory=Amounts)
+    share: PoolShare | None = None  # (None: not in the node list, so in no pool)
 
     @property
     def cpu_pct(self) -> int | None:
@@ -117,8 +155,11 @@ class NodeStatic(msgspec.Struct, frozen=True, gc=False):
 
     resource_version: str
     use_capacity: bool
+    pool_labels: tuple[str, ...]
     status: str
     roles: str
+    pool: str
+    pods_allocatable: int | None
     available: Amounts
     problems: dict[str, str]
 
@@ -206,7 +247,8 @@ class NodeCache:
 
     def __init__(self) -> None:
         self.statics: dict[str, NodeStatic] = {}  # by name, while the resourceVersion holds
-        self.objects: tuple[bool, list] | None = None  # (use_capacity, the node objects) the statics are of
+        # ((use_capacity, pool labels), the node objects) the statics are of
+        self.objects: tuple[tuple[bool, tuple[str, ...]], list] | None = None
         self.rows: dict[str, KeptRow] = {}  # the last rows by name, with what each was made of
         self.amounts: dict[str, ReservedAmounts] = {}
         self.reserved_of: object = None  # the pods the reservations were summed from
@@ -224,6 +266,7 @@ def node_rows(
     pods: PodItems | None = None,
     *,
     use_capacity: bool = False,
+    pool_labels: Sequence[str] = POOL_LABELS,
     cache: NodeCache | None = None,
     changes: PodChanges | None = None,
 ) -> list[NodeRow]:
@@ -232,8 +275,10 @@ def node_rows(
     `nodes` None means the node list is unavailable (no permission, failed
     request): metrics rows still appear, without percentages. `changes`
     says which pods may differ from the pods of the call before (so the
-    reservations are summed again for those only).
+    reservations are summed again for those only). A node's pool is the
+    value of the first of `pool_labels` it carries.
     """
+    pool_labels = tuple(pool_labels)
     known = cache.statics if cache is not None else {}
     statics: dict[str, NodeStatic] = {}
     if nodes is not None and not isinstance(nodes, list):
@@ -241,25 +286,26 @@ def node_rows(
     # The same node objects as last time (the watch cache's, most refreshes): the same statics.
     same = (
         cache is not None and nodes is not None and cache.objects is not None
-        and cache.objects[0] == use_capacity and len(nodes) == len(cache.objects[1])
+        and cache.objects[0] == (use_capacity, pool_labels) and len(nodes) == len(cache.objects[1])
         and all(map(is_, nodes, cache.objects[1]))
     )
     for node in () if same else nodes or ():
         meta = node.metadata
         static = known.get(meta.name)
         if (static is None or static.resource_version != meta.resourceVersion or not meta.resourceVersion
-                or static.use_capacity != use_capacity):
+                or static.use_capacity != use_capacity or static.pool_labels != pool_labels):
             problems: dict[str, str] = {}
             source = node.status.capacity if use_capacity else node.status.allocatable
             label = "capacity" if use_capacity else "allocatable"
             available = amounts_of(parse_resources(source, label, problems))
-            static = NodeStatic(meta.resourceVersion, use_capacity, node_status(node), node_roles(node), available,
+            static = NodeStatic(meta.resourceVersion, use_capacity, pool_labels, node_status(node), node_roles(node),
+                                node_pool(meta.labels, pool_labels), _pods_allocatable(node, problems), available,
                                 problems)
         statics[meta.name] = static
     if same:
         statics = known
     elif cache is not None and nodes is not None:
-        cache.statics, cache.objects = statics, (use_capacity, nodes)
+        cache.statics, cache.objects = statics, ((use_capacity, pool_labels), nodes)
     scrapes: dict[str, Scrape] = {}
     for m in metrics or ():
         texts = m.usage
@@ -296,7 +342,7 @@ def _node_row(name: str, inputs: RowInputs, amounts_before: dict[str, ReservedAm
         row = NodeRow(name=name, in_node_list=False)
     else:
         row = NodeRow(name=name, status=static.status, roles=static.roles, available=static.available,
-                      problems=dict(static.problems))
+                      problems=dict(static.problems), pool=static.pool, pods_allocatable=static.pods_allocatable)
     if scrape is not None:
         row.has_metrics = True
         row.timestamp, row.window = scrape.timestamp, scrape.window
@@ -309,6 +355,7 @@ def _node_row(name: str, inputs: RowInputs, amounts_before: dict[str, ReservedAm
     if reservation is None:
         if row.in_node_list:
             row.requests, row.limits = Amounts(), Amounts()
+            _room_left(row)
         return row
     row.pods = reservation.pods
     if reservation.problem:
@@ -321,7 +368,46 @@ def _node_row(name: str, inputs: RowInputs, amounts_before: dict[str, ReservedAm
                                    amounts_from_nanos(reservation.limits))
         amounts[name] = kept
         row.requests, row.limits = kept.requests, kept.limits
+        _room_left(row)
     return row
+
+
+def _pods_allocatable(node: Node, problems: dict[str, str]) -> int | None:
+    text = node.status.allocatable.get("pods")
+    if text is None:
+        return None
+    try:
+        return parse_cached(text).value()
+    except QuantityError as err:
+        problems["pods.allocatable"] = f"invalid allocatable pods quantity {text!r}: {err}"
+        return None
+
+
+def _room(available: int | None, requested: int | None, used: int | None) -> int | None:
+    if available is None:
+        return None
+    return max(0, available - max(requested or 0, used or 0))
+
+
+def _room_left(row: NodeRow) -> None:
+    """A listed node's free capacity, and its share of its pool's sums.
+
+    Free is allocatable less what is requested or used, whichever is more
+    (without metrics, the requests alone); never below 0: a node over its
+    allocatable leaves no room, and takes none from the others of its pool.
+    """
+    available, requested, used = row.available, row.requests, row.usage
+    free = row.free = Amounts(_room(available.cpu_milli, requested.cpu_milli, used.cpu_milli),
+                              _room(available.mem_bytes, requested.mem_bytes, used.mem_bytes))
+    cpu_reporting, mem_reporting = used.cpu_milli is not None, used.mem_bytes is not None
+    row.share = PoolShare(
+        1, used.cpu_milli or 0, used.mem_bytes or 0, cpu_reporting, mem_reporting,
+        (available.cpu_milli or 0) if cpu_reporting else 0, (available.mem_bytes or 0) if mem_reporting else 0,
+        available.cpu_milli or 0, available.mem_bytes or 0,
+        available.cpu_milli is not None, available.mem_bytes is not None,
+        requested.cpu_milli or 0, requested.mem_bytes or 0, free.cpu_milli or 0, free.mem_bytes or 0,
+        row.pods, row.pods_allocatable or 0, row.pods_allocatable is not None,
+    )
 
 
 # -- the pods' requests and limits per node ------------------------------------------

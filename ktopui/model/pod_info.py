@@ -3,32 +3,55 @@
 A 150,000-pod cluster decodes to hundreds of megabytes of Pod structs, but a
 row needs only a few strings and the spec-derived numbers (effective
 requests and limits, each container's own). Replicas of one workload share
-their spec, so those numbers are computed once per distinct spec and shared
-(`SpecMemo`); a pod then costs one small object, and a watch event for it
-costs one summary, not a rejoin.
+their spec, so those numbers are computed once per distinct shape (the
+quantities pod_resources.py counts) and shared (`SpecMemo`); a pod then costs
+one small object, and a watch event for it costs one summary, not a rejoin.
+Per-pod facts of the status (each container's state and last exit, the
+pod's most recent exit, its OOM kills) are derived here too, once per event.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
 import msgspec
 
-from ktopui.kube.objects import Container, Pod, ResourceList
-from ktopui.model.pod_resources import InvalidResource, Resources, is_sidecar, pod_limits, pod_requests
-from ktopui.model.quantity import Quantity, QuantityError, nanos_to_milli, nanos_to_value, parse_cached
+from ktopui.kube.objects import ContainerStatus, Pod, ResourceList
 from ktopui.model.amounts import Amounts
+from ktopui.model.exits import OOM_KILLED, LastExit, exit_of, most_recent
+from ktopui.model.owners import PodOwner, pod_owner
+from ktopui.model.pod_resources import (
+    ContainerShape,
+    InvalidResource,
+    PodShape,
+    Resources,
+    pod_limits,
+    pod_requests,
+    pod_shape,
+    statuses_of,
+)
+from ktopui.model.quantity import (
+    Quantity,
+    QuantityError,
+    nanos_to_milli,
+    nanos_to_value,
+    parse_cached,
+)
 from ktopui.model.status import pod_ready, pod_restarts, pod_status
 
 NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})
-MEMO_LIMIT = 50_000  # distinct pod specs remembered; past that the memo starts afresh
+Shared = Hashable  # a small value many pods hold equal (see SpecMemo.sharer)
+# The containers a pod-level limit bounds: all of them, as one (no container is named "*").
+WHOLE_POD = ("*",)
+MEMO_LIMIT = 50_000  # distinct pod shapes remembered; past that the memo starts afresh
 
 
 class ContainerSpec(msgspec.Struct, frozen=True, gc=False):
-    """One container as its spec declares it (shared by every replica)."""
+    """One container's requests and limits as counted (its spec's, or after an in-place resize
+    the larger of spec and status), shared by every replica."""
 
     name: str
     role: str  # "app" | "sidecar" | "init"
@@ -38,22 +61,34 @@ class ContainerSpec(msgspec.Struct, frozen=True, gc=False):
 
 
 class SpecSummary(msgspec.Struct, frozen=True, gc=False):
-    """The numbers a pod spec gives, computed once per distinct spec."""
+    """The numbers a pod's resources give, computed once per distinct PodShape."""
 
-    requests: Amounts  # effective pod requests (Kubernetes' PodRequests rule)
+    requests: Amounts  # effective pod requests (Kubernetes' PodRequests rule, pod_resources.py)
     limits: Amounts
     requests_nanos: Mapping[str, int]  # exact sums, for adding up per node
     limits_nanos: Mapping[str, int]
     problem: str  # an invalid request/limit quantity spoils the pod's totals: why
     containers: tuple[ContainerSpec, ...]  # init containers and sidecars first, then app containers
-    # For %CPU/L and %MEM/L: the running containers that set a limit, their
-    # summed limits (milli), and whether some running container sets none.
+    # For %CPU/L and %MEM/L: the running containers that set a limit (WHOLE_POD
+    # under a pod-level limit), their summed limits (milli), and whether some
+    # running container sets none.
     cpu_bounded: tuple[str, ...] = ()
     cpu_limit_milli: int = 0
     cpu_partial: bool = False
     mem_bounded: tuple[str, ...] = ()
     mem_limit_milli: int = 0
     mem_partial: bool = False
+
+
+class ContainerRun(msgspec.Struct, frozen=True, gc=False):
+    """What one container's status says (shared by the pods whose containers say the same)."""
+
+    restarts: int
+    state: str  # its state word: Running, a waiting or terminated reason; "" without a status
+    last_exit: LastExit | None = None
+
+
+NO_STATUS = ContainerRun(0, "")
 
 
 class PodInfo(msgspec.Struct, frozen=True, gc=False):
@@ -67,8 +102,11 @@ class PodInfo(msgspec.Struct, frozen=True, gc=False):
     ready: str
     restarts: int
     spec: SpecSummary
-    # Per container of spec.containers, in the same order: (restarts, state word).
-    states: tuple[tuple[int, str], ...]
+    owner: PodOwner  # its controller, as its metadata says (owners.py resolves the workload)
+    # Per container of spec.containers, in the same order.
+    states: tuple[ContainerRun, ...]
+    last_exit: LastExit | None = None  # the most recent of its containers' last exits
+    oom_kills: int = 0  # containers whose last run ended OOMKilled
 
     @property
     def key(self) -> tuple[str, str]:
@@ -98,20 +136,25 @@ def parse_resources(rl: ResourceList, label: str, problems: dict[str, str]) -> R
     return out
 
 
-def _container_spec(c: Container, role: str) -> ContainerSpec:
+def _container_spec(c: ContainerShape) -> ContainerSpec:
     problems: dict[str, str] = {}
-    requests = amounts_of(parse_resources(c.resources.requests, "request", problems))
-    limits = amounts_of(parse_resources(c.resources.limits, "limit", problems))
-    return ContainerSpec(sys.intern(c.name), role, requests, limits, MappingProxyType(problems) if problems else NO_PROBLEMS)
+    requests = amounts_of(parse_resources(dict(c.requests), "request", problems))
+    limits = amounts_of(parse_resources(dict(c.limits), "limit", problems))
+    return ContainerSpec(sys.intern(c.name), c.role, requests, limits,
+                         MappingProxyType(problems) if problems else NO_PROBLEMS)
 
 
-def _bounded(containers: tuple[ContainerSpec, ...], resource: str) -> dict:
+def _bounded(containers: tuple[ContainerSpec, ...], resource: str, pod_limit: int | None) -> dict:
     """Which running containers set a limit: what the limit percentages divide by.
 
     k9s divides the whole pod's usage by the sum of the limits that happen to
     be set, which overstates the percentage when some containers are
-    unbounded; here the unbounded ones are left out and flagged instead.
+    unbounded; here the unbounded ones are left out and flagged instead. A
+    pod-level limit bounds the pod as a whole (WHOLE_POD): what it divides is
+    the pod's usage.
     """
+    if pod_limit is not None:
+        return {f"{resource}_bounded": WHOLE_POD, f"{resource}_limit_milli": pod_limit, f"{resource}_partial": False}
     running = [c for c in containers if c.role != "init"]
     limits = [(c.name, c.limits.cpu_milli if resource == "cpu" else c.limits.mem_milli) for c in running]
     bounded = [(name, lim) for name, lim in limits if lim is not None]
@@ -122,14 +165,12 @@ def _bounded(containers: tuple[ContainerSpec, ...], resource: str) -> dict:
     }
 
 
-def spec_summary(pod: Pod) -> SpecSummary:
-    containers = tuple(
-        [_container_spec(c, "sidecar" if is_sidecar(c) else "init") for c in pod.spec.initContainers]
-        + [_container_spec(c, "app") for c in pod.spec.containers]
-    )
-    shares = {**_bounded(containers, "cpu"), **_bounded(containers, "mem")}
+def spec_summary(shape: PodShape) -> SpecSummary:
+    containers = tuple(map(_container_spec, shape.containers))
+    level = amounts_of(parse_resources(dict(shape.limits), "pod limit", {}))
+    shares = {**_bounded(containers, "cpu", level.cpu_milli), **_bounded(containers, "mem", level.mem_milli)}
     try:
-        requests, limits = pod_requests(pod), pod_limits(pod)
+        requests, limits = pod_requests(shape), pod_limits(shape)
     except InvalidResource as err:
         return SpecSummary(Amounts(), Amounts(), NO_PROBLEMS, NO_PROBLEMS, str(err), containers, **shares)
     return SpecSummary(
@@ -143,45 +184,31 @@ def spec_summary(pod: Pod) -> SpecSummary:
     )
 
 
-def _items(rl: ResourceList) -> tuple:
-    return tuple(rl.items()) if rl else ()
-
-
-def _spec_key(pod: Pod) -> tuple:
-    spec = pod.spec
-    return (
-        tuple((c.name, _items(c.resources.requests), _items(c.resources.limits), c.restartPolicy) for c in spec.initContainers),
-        tuple((c.name, _items(c.resources.requests), _items(c.resources.limits)) for c in spec.containers),
-        _items(spec.overhead),
-    )
-
-
 class SpecMemo:
-    """SpecSummary per distinct spec: replicas of a workload share one. One per cluster."""
+    """SpecSummary per distinct PodShape: replicas of a workload share one. One per cluster."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple, SpecSummary] = {}
-        # One object per distinct small value (most pods' containers are all (0, "Running")).
-        self._shared: dict[tuple, tuple] = {}
+        self._known: dict[PodShape, SpecSummary] = {}
+        # One object per distinct small value (most pods' containers are all Running, never restarted).
+        self._shared: dict[Shared, Shared] = {}
 
     def __len__(self) -> int:
         return len(self._known)
 
-    def sharer(self) -> Callable[[tuple, tuple], tuple]:
-        """`share(t, t)`: an equal tuple kept before, or `t`, kept while there is room."""
+    def sharer(self) -> Callable[[Shared, Shared], Shared]:
+        """`share(v, v)`: an equal value kept before, or `v`, kept while there is room."""
         return self._shared.setdefault if len(self._shared) < MEMO_LIMIT else self._shared.get
 
-    def summary(self, pod: Pod) -> SpecSummary:
-        key = _spec_key(pod)
-        found = self._known.get(key)
+    def summary(self, shape: PodShape) -> SpecSummary:
+        found = self._known.get(shape)
         if found is None:
             if len(self._known) >= MEMO_LIMIT:
                 self._known.clear()
-            found = self._known[key] = spec_summary(pod)
+            found = self._known[shape] = spec_summary(shape)
         return found
 
 
-def _state(status) -> str:
+def _state(status: ContainerStatus) -> str:
     state = status.state
     if state.waiting is not None:
         return state.waiting.reason or "Waiting"
@@ -190,24 +217,37 @@ def _state(status) -> str:
     return "Running"
 
 
-def _same(value: tuple, _: tuple) -> tuple:
+def _same(value: Shared, _: Shared) -> Shared:
     return value
 
 
 def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
     """The summary of one decoded pod (the decoded object can then be dropped)."""
-    spec = memo.summary(pod) if memo is not None else spec_summary(pod)
+    statuses = statuses_of(pod)
+    shape = pod_shape(pod, statuses)
+    spec = memo.summary(shape) if memo is not None else spec_summary(shape)
     share = memo.sharer() if memo is not None else _same
-    statuses = {s.name: s for s in pod.status.containerStatuses}
-    statuses.update({s.name: s for s in pod.status.initContainerStatuses})
-    each = []
+    runs, exits = [], []
+    oom_kills = 0
     for c in spec.containers:
         s = statuses.get(c.name)
-        state = (0, "") if s is None else (s.restartCount, _state(s))
-        each.append(share(state, state))
-    states = tuple(each)
+        if s is None:
+            runs.append(NO_STATUS)
+            continue
+        ended = s.lastState.terminated
+        if ended is None:
+            run = ContainerRun(s.restartCount, _state(s))
+            runs.append(share(run, run))
+            continue
+        # (a run with an exit is this pod's alone: keeping it for sharing would only fill the memo)
+        last = exit_of(c.name, ended)
+        exits.append(last)
+        oom_kills += last.reason == OOM_KILLED
+        runs.append(ContainerRun(s.restartCount, _state(s), last))
+    states = tuple(runs)
     meta = pod.metadata
     intern = sys.intern
+    owner = pod_owner(meta)
     return PodInfo(
         namespace=intern(meta.namespace),
         name=intern(meta.name),
@@ -217,7 +257,10 @@ def pod_info(pod: Pod, memo: SpecMemo | None = None) -> PodInfo:
         ready=intern(pod_ready(pod)),
         restarts=pod_restarts(pod),
         spec=spec,
-        states=share(states, states),
+        owner=owner if owner.kind == "Pod" else share(owner, owner),  # (replicas share one)
+        states=states if exits else share(states, states),
+        last_exit=most_recent(exits) if exits else None,
+        oom_kills=oom_kills,
     )
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from ktopui.model.amounts import pct
 from ktopui.model.pod_info import PodInfo
-from ktopui.model.pods import PodRow, pod_row
-from ktopui.model.samples import PodSample, used_milli
+from ktopui.model.pods import PodRow, limited_use, pod_row
+from ktopui.model.samples import PodSample
 from ktopui.model.text_widths import TextWidths, text_widths
 
 Key = tuple[str, str]
@@ -68,10 +68,14 @@ def _limit_pct(resource: str) -> Callable[[PodRowsView], list]:
             if spec is None or not getattr(spec, bounded):
                 out.append(None)
             else:
-                out.append(pct(used_milli(sample, getattr(spec, bounded), resource), getattr(spec, limit)))
+                out.append(pct(limited_use(sample, getattr(spec, bounded), resource), getattr(spec, limit)))
         return out
 
     return values
+
+
+def _last_exit_at(view: PodRowsView) -> list:
+    return [None if i is None or i.last_exit is None else i.last_exit.finished for i in view.infos]
 
 
 # Each value of pods.VALUES, for all pods at once (what a PodRow would say, without one).
@@ -82,6 +86,7 @@ _VALUES: dict[str, Callable[[PodRowsView], list]] = {
     "status": _from_infos("status", ""),
     "ready": _from_infos("ready", ""),
     "restarts": _from_infos("restarts", 0),
+    "last_exit": _last_exit_at,
     "cpu": _from_samples("cpu_milli"),
     "mem": _from_samples("mem_bytes"),
     "cpu_req_pct": _request_pct("cpu_milli", "spec.requests.cpu_milli"),

@@ -2,7 +2,8 @@
 
 Usage follows `kubectl top pod` (SPEC Part B §2.3); requests follow
 Kubernetes' own rule (pod_resources.py). A pod's limit percentages count
-only the containers that set a limit (LimitShare). Either side may be
+only the containers that set a limit (LimitShare). Its last exit is the
+most recent end of one of its containers' runs (exits.py). Either side may be
 missing: metrics of a pod not (or no longer) listed, or a pod without
 metrics, still give a row.
 
@@ -23,8 +24,9 @@ import msgspec
 from ktopui.model import history_keys
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.containers import ContainerRow, container_rows
+from ktopui.model.exits import LastExit
 from ktopui.model.kinds import Kind
-from ktopui.model.pod_info import NO_PROBLEMS, PodInfo, infos_of
+from ktopui.model.pod_info import NO_PROBLEMS, WHOLE_POD, PodInfo, infos_of
 from ktopui.model.samples import PodSample, pod_samples, used_milli
 
 
@@ -75,6 +77,15 @@ class PodRow(msgspec.Struct, gc=False):
         return (self.namespace, self.name)
 
     @property
+    def last_exit(self) -> LastExit | None:
+        return self.info.last_exit if self.info is not None else None
+
+    @property
+    def last_exit_at(self) -> int | None:
+        last = self.last_exit
+        return None if last is None else last.finished
+
+    @property
     def cpu_req_pct(self) -> int | None:
         return pct(self.usage.cpu_milli, self.requests.cpu_milli)
 
@@ -108,6 +119,7 @@ VALUES = {
     "status": attrgetter("status"),
     "ready": attrgetter("ready"),
     "restarts": attrgetter("restarts"),
+    "last_exit": attrgetter("last_exit_at"),
     "cpu": attrgetter("usage.cpu_milli"),
     "mem": attrgetter("usage.mem_bytes"),
     "cpu_req_pct": attrgetter("cpu_req_pct"),
@@ -132,6 +144,16 @@ PODS = Kind(
 _NO_SHARE = LimitShare()
 
 
+def limited_use(sample: PodSample | None, bounded: tuple[str, ...], resource: str) -> int | None:
+    """What a limit percentage divides: the usage of the containers that set a limit, or under
+    a pod-level limit the pod's, as its CPU and MEMORY columns have it."""
+    if bounded != WHOLE_POD:
+        return used_milli(sample, bounded, resource)
+    if sample is None:
+        return None
+    return sample.usage.cpu_milli if resource == "cpu" else sample.usage.mem_milli
+
+
 def pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None) -> PodRow:
     """The row of one pod from its summary and its summed metrics (either may be None)."""
     if info is None:
@@ -146,10 +168,10 @@ def pod_row(key: tuple[str, str], info: PodInfo | None, sample: PodSample | None
         problems = {**problems, "requests": spec.problem}
     cpu_share = _NO_SHARE
     if spec.cpu_bounded:
-        cpu_share = LimitShare(used_milli(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
+        cpu_share = LimitShare(limited_use(sample, spec.cpu_bounded, "cpu"), spec.cpu_limit_milli, spec.cpu_partial)
     mem_share = _NO_SHARE
     if spec.mem_bounded:
-        mem_share = LimitShare(used_milli(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
+        mem_share = LimitShare(limited_use(sample, spec.mem_bounded, "mem"), spec.mem_limit_milli, spec.mem_partial)
     return PodRow(
         info.namespace, info.name, info.node, info.status, info.ready, info.restarts,
         sample.usage if sample is not None else Usage(),

@@ -24,9 +24,9 @@ import msgspec
 import numpy as np
 
 from ktopui.kube.objects import ResourceList, SampleUsage
-from ktopui.model.pod_info import NO_PROBLEMS
-from ktopui.model.quantity import simple_nanos
 from ktopui.model.amounts import Usage
+from ktopui.model.pod_info import NO_PROBLEMS
+from ktopui.model.quantity import QuantityError, simple_nanos, sum_quantities
 from ktopui.model.slots import Key, Slots
 from ktopui.model.usage import usage_of
 
@@ -63,6 +63,9 @@ class PodSample(msgspec.Struct, gc=False):
     names: tuple = ()
     cpu_each: int | None = None
     packed: bytes = b""
+    # The exact CPU sum in nano cores (-1: not known, an invalid quantity): what
+    # adds up to `kubectl top pods --sum`'s total, rounded once after summing.
+    cpu_nanos: int = -1
 
     def entries(self) -> tuple:
         names = self.names
@@ -325,7 +328,7 @@ class _Summer:
             name_tuples = list(map(tuple, map(names.__getitem__, spans)))
         name_tuples = list(map(self.names.setdefault, name_tuples, name_tuples))
         samples = list(map(PodSample, stamps, windows, usages_, repeat(NO_PROBLEMS), repeat(()), name_tuples,
-                           cpu_each, packed))
+                           cpu_each, packed, cpu_total.tolist()))
         for i in np.flatnonzero(exact).tolist():
             samples[i] = self._exact(batch[i], stamps[i], windows[i])
         # A pod whose metrics did not change keeps its previous object (rows
@@ -352,7 +355,12 @@ class _Summer:
         shape = tuple((c.name, _resource_list(c.usage)) for c in m.containers)
         problems: dict[str, str] = {}
         usage = usage_of([entry[1] for entry in shape], problems)
-        return PodSample(stamp, window, usage, MappingProxyType(problems) if problems else NO_PROBLEMS, shape)
+        try:
+            nanos = sum_quantities(rl["cpu"] for _, rl in shape if "cpu" in rl).nanos
+        except QuantityError:
+            nanos = -1
+        return PodSample(stamp, window, usage, MappingProxyType(problems) if problems else NO_PROBLEMS, shape,
+                         cpu_nanos=nanos)
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

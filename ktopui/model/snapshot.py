@@ -1,4 +1,4 @@
-"""What one refresh shows: node rows, the pods, each list's health, totals. Frozen once made.
+"""What one refresh shows: node rows, node pools, the pods, each list's health, totals. Frozen once made.
 
 The UI reads a snapshot while the next join runs; nothing changes it, and
 nothing has to hand it back. Screens keep the rows their tables show and a
@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from ktopui.kube.errors import KubeError, MetricsUnavailable
+from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pods import PodRow
+from ktopui.model.pools import PoolRow
+from ktopui.model.workloads import WorkloadRow, Workloads
 
 SOURCES = ("nodes", "pods", "node metrics", "pod metrics")
 
@@ -76,6 +79,7 @@ class Summary:
     loading: tuple[str, ...]
     coverage: Coverage
     not_ready: tuple[str, ...]
+    notices: tuple[str, ...] = ()
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:
@@ -97,10 +101,24 @@ class Snapshot:
     loading: tuple[str, ...] = ()  # lists whose first LIST has not arrived yet
     coverage: Coverage = Coverage()
     not_ready: tuple[str, ...] = ()  # the nodes whose Ready condition is not True
+    workloads: Sequence[WorkloadRow] = ()  # in (name, namespace, kind) order
+    namespaces: Sequence[NamespaceRow] = ()  # in name order
+    # What the views lack and why, in plain words ("Deployments inferred from pod labels: ...").
+    notices: tuple[str, ...] = ()
+    # Which workload each pod of `members_view` is in (for a workload's pods).
+    members: Workloads | None = None
+    members_view: PodRowsView | None = None
+    pools: Sequence[PoolRow] = ()  # the listed nodes grouped by pool, in no particular order
 
     def summary(self) -> Summary:
         return Summary(len(self.nodes), len(self.pods), self.health, self.newest_metrics, self.clock_offset,
-                       self.totals, self.loading, self.coverage, self.not_ready)
+                       self.totals, self.loading, self.coverage, self.not_ready, self.notices)
+
+    def workload_pods(self, key: tuple[str, str, str]) -> PodRowsView:
+        """The pods of the workload `key` (kind, namespace, name), in the order of `pods`."""
+        if self.members is None or self.members_view is None:
+            return PodRowsView([], [], [])
+        return self.members_view.subset(self.members.positions(key))
 
     def pod(self, namespace: str, name: str) -> PodRow | None:
         return self.pods.pod(namespace, name)
@@ -109,7 +127,7 @@ class Snapshot:
         """The pods of one node, in the order of `pods` (the same view when asked again)."""
         return self.pods.on_node(node)
 
-    def namespaces(self) -> set[str]:
+    def pod_namespaces(self) -> set[str]:
         """The namespaces the pods are in."""
         return self.pods.namespaces()
 
@@ -118,7 +136,9 @@ class Snapshot:
         if not namespace:
             return self
         pods = self.pods.in_namespace(namespace)
-        return replace(self, pods=pods, coverage=Coverage(self.coverage.nodes_measured, *pods.coverage()))
+        return replace(self, pods=pods, coverage=Coverage(self.coverage.nodes_measured, *pods.coverage()),
+                       workloads=[w for w in self.workloads if w.namespace == namespace],
+                       namespaces=[n for n in self.namespaces if n.namespace == namespace])
 
     @property
     def metrics_error(self) -> MetricsUnavailable | None:

@@ -6,6 +6,16 @@ from ktopui.kube.objects import Node, NodeSpec, NodeStatus, ObjectMeta, Pod
 
 ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
 ROLE_LABEL = "kubernetes.io/role"
+# Where provisioners name a node's pool (Karpenter, EKS, GKE, AKS), and the
+# instance type as the last resort: the first one a node carries names its pool.
+POOL_LABELS = (
+    "karpenter.sh/nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "cloud.google.com/gke-nodepool",
+    "agentpool",
+    "node.kubernetes.io/instance-type",
+)
+NO_POOL = "-"  # the pool of nodes without any of the labels (no label value can be "-")
 
 
 def node_status(node: Node) -> str:
@@ -32,8 +42,15 @@ def node_roles(node: Node) -> str:
     return ",".join(sorted(roles)) or "<none>"
 
 
-def lean_node(node: Node) -> Node:
-    """The node with only what node_status, node_roles and node rows read.
+def node_pool(labels: dict[str, str], pool_labels: tuple[str, ...]) -> str:
+    """The value of the first of `pool_labels` the node carries (an empty value does not
+    count), or NO_POOL."""
+    return next((labels[key] for key in pool_labels if labels.get(key)), NO_POOL)
+
+
+def lean_node(node: Node, pool_labels: frozenset[str] = frozenset(POOL_LABELS)) -> Node:
+    """The node with only what node_status, node_roles and node rows read (its pool's
+    label among them, and its allocatable pods).
 
     A watch cache of 5,000 whole nodes held about 20 MB, most of it labels
     (15 a node on EKS) and resources other than cpu and memory.
@@ -42,13 +59,14 @@ def lean_node(node: Node) -> Node:
     return Node(
         metadata=ObjectMeta(
             name=meta.name,
-            labels={k: v for k, v in meta.labels.items() if k.startswith(ROLE_LABEL_PREFIX) or k == ROLE_LABEL},
+            labels={k: v for k, v in meta.labels.items()
+                    if k.startswith(ROLE_LABEL_PREFIX) or k == ROLE_LABEL or k in pool_labels},
             resourceVersion=meta.resourceVersion,
         ),
         spec=NodeSpec(unschedulable=spec.unschedulable) if spec.unschedulable else NodeSpec(),
         status=NodeStatus(
             capacity={k: v for k, v in status.capacity.items() if k in ("cpu", "memory")},
-            allocatable={k: v for k, v in status.allocatable.items() if k in ("cpu", "memory")},
+            allocatable={k: v for k, v in status.allocatable.items() if k in ("cpu", "memory", "pods")},
             conditions=[c for c in status.conditions if c.type == "Ready"][:1],
         ),
     )

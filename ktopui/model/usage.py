@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ktopui.kube.objects import ResourceList
+from ktopui.model.amounts import Usage
 from ktopui.model.quantity import (
     MAX_MILLI_NANOS,
     Quantity,
@@ -20,7 +21,6 @@ from ktopui.model.quantity import (
     simple_nanos,
     sum_quantities,
 )
-from ktopui.model.amounts import Usage
 
 
 def _sum(texts: Iterable[str], label: str, problems: dict[str, str], key: str) -> Quantity | None:

@@ -2,7 +2,9 @@
 
 Transport-free (server.py owns HTTP, TLS and the transport-level faults) so the
 apiserver's semantics live in one place: authorization before routing, metrics paths
-shaped by the aggregator's failure modes, list/get/watch per resource.
+shaped by the aggregator's failure modes, list/get/watch per resource, and the
+representation the Accept header asks for (the object, or its metadata alone as
+PartialObjectMetadata[List], as client-go's metadata informers ask).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from ktopui.sim import discovery, hostile, protobuf, status
+from ktopui.sim import discovery, hostile, protobuf, render_controllers, status
 from ktopui.sim.auth import User
 from ktopui.sim.cluster import BadContinue, Event, Expired, SimCluster
 from ktopui.sim.faults import Faults
@@ -27,10 +29,35 @@ BOOKMARK_EVERY = 60.0  # seconds; the watch cache's bookmark frequency
 _POD_FIELDS = ("metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
                "status.nominatedNodeName")
-_NODE_FIELDS = ("metadata.name", "spec.unschedulable")
-_NAMESPACE_FIELDS = ("metadata.name", "status.phase")
 _META_FIELDS = ("metadata.name", "metadata.namespace")
-_BOOKMARK = {
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A resource the simulator serves: its kind, scope, field selectors and whether it can be watched."""
+    kind: str
+    namespaced: bool
+    fields: tuple[str, ...]
+    watch: bool = True
+
+
+# (group, version, resource) -> how it is served
+SERVED = {
+    ("", "v1", "nodes"): Served("Node", False, ("metadata.name", "spec.unschedulable")),
+    ("", "v1", "namespaces"): Served("Namespace", False, ("metadata.name", "status.phase"), watch=False),
+    ("", "v1", "pods"): Served("Pod", True, _POD_FIELDS),
+    ("", "v1", "replicationcontrollers"): Served("ReplicationController", True, (*_META_FIELDS, "status.replicas")),
+    ("", "v1", "resourcequotas"): Served("ResourceQuota", True, _META_FIELDS),
+    ("apps", "v1", "deployments"): Served("Deployment", True, _META_FIELDS),
+    ("apps", "v1", "replicasets"): Served("ReplicaSet", True, (*_META_FIELDS, "status.replicas")),
+    ("apps", "v1", "statefulsets"): Served("StatefulSet", True, _META_FIELDS),
+    ("apps", "v1", "daemonsets"): Served("DaemonSet", True, _META_FIELDS),
+    ("batch", "v1", "jobs"): Served("Job", True, (*_META_FIELDS, "status.successful")),
+    ("batch", "v1", "cronjobs"): Served("CronJob", True, _META_FIELDS),
+    (discovery.ROLLOUTS_GROUP, "v1alpha1", "rollouts"): Served("Rollout", True, _META_FIELDS),
+}
+_KINDS = {resource: served.kind for (_, _, resource), served in SERVED.items()}
+_CORE_BOOKMARK = {
     "pods": b'{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"%d","creationTimestamp":null},'
             b'"spec":{"containers":null},"status":{}}',
     "nodes": b'{"kind":"Node","apiVersion":"v1","metadata":{"resourceVersion":"%d","creationTimestamp":null},'
@@ -38,6 +65,64 @@ _BOOKMARK = {
              b'"systemUUID":"","bootID":"","kernelVersion":"","osImage":"","containerRuntimeVersion":"",'
              b'"kubeletVersion":"","kubeProxyVersion":"","operatingSystem":"","architecture":""}}}',
 }
+# What negotiation offers when nothing in Accept can be served (negotiation.NewNotAcceptableError).
+_ACCEPTED = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+_SERVABLE = ("application/json", "application/*", "*/*", "application/vnd.kubernetes.protobuf")  # (JSON is sent)
+
+
+def _go_type(group: str, kind: str) -> str:
+    """The Go type the apiserver holds an object of `kind` in, as %T prints it: the internal
+    version's (*apps.ReplicaSet, *core.Pod), unstructured for a custom resource."""
+    if group == discovery.ROLLOUTS_GROUP:
+        return "*unstructured.Unstructured"
+    return f"*{group or 'core'}.{kind}"
+
+
+def _bookmark(resource: str, rv: int, partial: str | None) -> bytes:
+    if partial is not None:
+        return b'{"kind":"PartialObjectMetadata","apiVersion":"%s","metadata":{"resourceVersion":"%d",' \
+               b'"creationTimestamp":null}}' % (partial.encode(), rv)
+    if resource in _CORE_BOOKMARK:
+        return _CORE_BOOKMARK[resource] % rv
+    return render_controllers.bookmark(resource, rv)
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """What an Accept header asks for: the object itself (`as_` None), or PartialObjectMetadata[List]
+    of `api_version`."""
+    as_: str | None = None
+    api_version: str = ""
+
+
+def negotiate(accept: str) -> Representation | None:
+    """The first media range of `accept` (by q, then order) the server can produce; None: none can.
+    As a server without Table support, it passes over `as=Table` ranges."""
+    if not accept.strip():
+        return Representation()
+    ranges = []
+    for i, text in enumerate(accept.split(",")):
+        media, *params = (part.strip() for part in text.split(";"))
+        options = dict(param.partition("=")[::2] for param in params)
+        try:
+            weight = float(options.pop("q", "1"))
+        except ValueError:
+            weight = 1.0
+        ranges.append((-weight, i, media.lower(), options))
+    for weight, _, media, options in sorted(ranges):
+        if weight == 0 or media not in _SERVABLE:
+            continue
+        as_ = options.get("as")
+        if as_ is None:
+            return Representation()
+        if as_ in ("PartialObjectMetadata", "PartialObjectMetadataList") and options.get("g") == "meta.k8s.io" \
+                and options.get("v") in ("v1", "v1beta1"):
+            return Representation(as_, f"meta.k8s.io/{options['v']}")
+    return None
+
+
+def _not_acceptable(message: str) -> Response:
+    return Response(406, status.status(406, "NotAcceptable", message))
 
 
 @dataclass
@@ -100,7 +185,7 @@ class Api:
         self.stopping = stopping
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], user: User,
-               body: bytes = b"") -> Response:
+               body: bytes = b"", accept: str = "") -> Response:
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             return plain_not_found()
@@ -134,8 +219,9 @@ class Api:
         if target.extra:
             return Response(404, status.no_such_route())
         try:
-            if target.group == "" and target.version == "v1":
-                return self._core(path, target, query)
+            served = SERVED.get((target.group, target.version, target.resource))
+            if served is not None and (served.namespaced or not target.namespace):
+                return self._resource(path, target, served, query, accept)
             if metrics and target.version == "v1beta1":
                 return self._metrics(target, query)
             if target.group == "apiregistration.k8s.io" and target.version == "v1":
@@ -172,38 +258,37 @@ class Api:
         return (parse_labels(_first(query, "labelSelector")),
                 parse_fields(_first(query, "fieldSelector"), allowed, unknown))
 
-    def _core(self, path: str, t: Target, query: dict[str, list[str]]) -> Response:
+    def _resource(self, path: str, t: Target, served: Served, query: dict[str, list[str]], accept: str) -> Response:
+        """get, list or watch of a served resource, in the representation Accept asks for."""
         c = self.cluster
+        wanted = negotiate(accept)
+        if wanted is None:
+            return _not_acceptable(f"only the following media types are accepted: {_ACCEPTED}")
+        watching = _flag(_first(query, "watch"))
+        # What the apiserver's transform refuses; a watch with the list form gets whole objects.
+        if wanted.as_ == "PartialObjectMetadata" and not t.name and not watching:
+            return _not_acceptable("you requested PartialObjectMetadata, but the requested object is a list "
+                                   f"({_go_type(t.group, served.kind)}List)")
+        if wanted.as_ == "PartialObjectMetadataList" and t.name:
+            return _not_acceptable("you requested PartialObjectMetadataList, but the requested object is not a "
+                                   f"list ({_go_type(t.group, served.kind)})")
+        partial = wanted.api_version if wanted.as_ is not None else None
+        if t.name:
+            if served.namespaced and not t.namespace:
+                return Response(404, status.no_such_route())
+            body = c.get_object(t.resource, t.namespace, t.name, partial)
+            return Response(200, body) if body else Response(404, status.not_found(t.resource, t.name, t.group))
+        labels, fields = self._selectors(query, served.fields)
+        if watching:
+            if not served.watch:
+                return Response(405, status.method_not_allowed())
+            if wanted.as_ == "PartialObjectMetadataList":
+                partial = None
+            return self._watch(path, t.resource, t.namespace or None, labels, fields, query, partial)
         limit_text = _first(query, "limit")
         limit = int(limit_text) if limit_text.isdigit() else 0
-        cont = _first(query, "continue") or None
-        if t.resource == "nodes" and not t.namespace:
-            if t.name:
-                body = c.node(t.name)
-                return Response(200, body) if body else Response(404, status.not_found("nodes", t.name))
-            labels, fields = self._selectors(query, _NODE_FIELDS)
-            if _flag(_first(query, "watch")):
-                return self._watch(path, "nodes", None, labels, fields, query)
-            return Response(200, c.node_list(labels, fields, limit, cont))
-        if t.resource == "pods":
-            if t.name:
-                if not t.namespace:
-                    return Response(404, status.no_such_route())
-                body = c.pod(t.namespace, t.name)
-                return Response(200, body) if body else Response(404, status.not_found("pods", t.name))
-            labels, fields = self._selectors(query, _POD_FIELDS)
-            if _flag(_first(query, "watch")):
-                return self._watch(path, "pods", t.namespace or None, labels, fields, query)
-            return Response(200, c.pod_list(t.namespace or None, labels, fields, limit, cont))
-        if t.resource == "namespaces" and not t.namespace:
-            if t.name:
-                body = c.namespace(t.name)
-                return Response(200, body) if body else Response(404, status.not_found("namespaces", t.name))
-            if _flag(_first(query, "watch")):
-                return Response(405, status.method_not_allowed())
-            labels, fields = self._selectors(query, _NAMESPACE_FIELDS)
-            return Response(200, c.namespace_list(labels, fields, limit, cont))
-        return Response(404, status.no_such_route())
+        return Response(200, c.list_objects(t.resource, t.namespace or None, labels, fields, limit,
+                                            _first(query, "continue") or None, partial))
 
     # ---- metrics.k8s.io/v1beta1 ----------------------------------------------------
 
@@ -216,7 +301,7 @@ class Api:
                 body = c.node_metrics(t.name)
                 if body:
                     return Response(200, body)
-                if c.node(t.name) is None:  # unknown to metrics-server's informer
+                if c.get_object("nodes", "", t.name) is None:  # unknown to metrics-server's informer
                     return Response(404, status.not_found("node", t.name))
                 return Response(404, status.not_found("nodemetrics", t.name, discovery.METRICS_GROUP))
             labels, fields = self._selectors(query, _META_FIELDS, _metrics_field_error)
@@ -230,7 +315,7 @@ class Api:
                 body = c.pod_metrics(t.namespace, t.name)
                 if body:
                     return Response(200, body)
-                if c.pod(t.namespace, t.name) is None:
+                if c.get_object("pods", t.namespace, t.name) is None:
                     return Response(404, status.not_found("pods", t.name))
                 return Response(404, status.not_found("podmetrics", f"{t.namespace}/{t.name}",
                                                       discovery.METRICS_GROUP))
@@ -311,7 +396,8 @@ class Api:
     # ---- watch ---------------------------------------------------------------------
 
     def _watch(self, path: str, resource: str, namespace: str | None, labels: list[Requirement],
-               fields: list[FieldReq], query: dict[str, list[str]]) -> Response:
+               fields: list[FieldReq], query: dict[str, list[str]], partial: str | None) -> Response:
+        """A watch; `partial`: its objects as PartialObjectMetadata of that apiVersion."""
         broken = self._broken_watch(path, resource, namespace, labels, fields)
         if broken is not None:
             return broken
@@ -325,13 +411,18 @@ class Api:
             return ((namespace is None or e.namespace == namespace) and (not labels or matches(labels, e.labels))
                     and (not fields or fields_match(fields, e.fields)))
 
+        def lines(events: list[Event]) -> list[bytes]:
+            if partial is not None:
+                return [e.partial_line(partial) for e in events if selected(e)]
+            return [e.line for e in events if selected(e)]
+
         def stream() -> Generator[bytes, None, None]:
             try:
                 events, cursor = self.cluster.watch_start(resource, since)
             except Expired as exc:
                 yield b'{"type":"ERROR","object":%s}\n' % status.status(410, "Expired", str(exc))
                 return
-            batch = [e.line for e in events if selected(e)]
+            batch = lines(events)
             for i in range(0, len(batch), 500):  # a large initial state goes out progressively
                 yield b"".join(batch[i:i + 500])
             start = time.monotonic()
@@ -345,11 +436,11 @@ class Api:
                 self.cluster.wait_for_change(cursor, min(deadline, next_bookmark if bookmarks else deadline,
                                                          now + 1.0) - now)
                 events, cursor = self.cluster.events_after(resource, cursor)
-                batch = [e.line for e in events if selected(e)]
+                batch = lines(events)
                 if batch:
                     yield b"".join(batch)
                 if bookmarks and time.monotonic() >= next_bookmark:
-                    yield b'{"type":"BOOKMARK","object":%s}\n' % (_BOOKMARK[resource] % cursor)
+                    yield b'{"type":"BOOKMARK","object":%s}\n' % _bookmark(resource, cursor, partial)
                     next_bookmark = time.monotonic() + BOOKMARK_EVERY
 
         return Response(200, stream=stream())
@@ -359,9 +450,7 @@ class Api:
         """The answer of a watch fault switched on for `path` (see faults.py), or None."""
         faults, stopping = self.faults, self.stopping
         if faults.take("watch: list", path):
-            c = self.cluster
-            return Response(200, c.pod_list(namespace, labels, fields) if resource == "pods"
-                            else c.node_list(labels, fields))
+            return Response(200, self.cluster.list_objects(resource, namespace, labels, fields))
         if faults.take("watch: gone", path):
             message = f"too old resource version: 1 ({self.cluster.resource_version})"
 
@@ -378,7 +467,7 @@ class Api:
         if faults.take("watch: endless", path):
             def endless() -> Generator[bytes, None, None]:
                 yield b'{"type":"ADDED","object":{"kind":"%s","apiVersion":"v1","metadata":{"name":"' % (
-                    b"Pod" if resource == "pods" else b"Node")
+                    _KINDS[resource].encode())
                 filler = b"x" * 65536
                 while not stopping.is_set():
                     yield filler

@@ -10,8 +10,13 @@ a node's timestamp advances. Pods appear in metrics once scraped twice after sta
 
 Churn: every CHURN_PERIOD seconds of cluster time (aligned to the epoch) a tick runs
 with its own seeded RNG: due lifecycle timers fire (Pending -> Running, Jobs finish and
-are replaced) and some pods are replaced or restart. Each change bumps the global
-resourceVersion and is kept in a bounded event history for watches.
+are replaced) and some pods are replaced or restart. Then, with a second RNG of its own
+(so the first draws what it always drew), now and then a Deployment or Rollout rolls
+out (a new ReplicaSet; its pods replaced batch by batch; the old ReplicaSets scaled to
+0 and kept) and containers over their memory limit are OOMKilled. The objects that own
+the pods (controllers.py) follow: a status that changed is an update. Each change bumps
+the global resourceVersion and is kept in a bounded event history per resource, as the
+API server's watch cache keeps one per resource type.
 
 Encoded JSON is cached per object and resourceVersion (core objects) or per scrape
 (metrics); lists are joins of cached items, which is what lets one process serve
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
+import gc
 import heapq
 import itertools
 import math
@@ -29,19 +36,25 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
 
-from ktopui.sim import hostile
+from ktopui.sim import hostile, render, render_controllers, zoo
 from ktopui.sim import quantities as q
-from ktopui.sim import render
+from ktopui.sim.controllers import RESOURCES, ApiObject, Inventory, Revisioned
 from ktopui.sim.selectors import FieldReq, Requirement, fields_match, matches
 from ktopui.sim.usage import cpu_nanocores, memory_bytes, unit
-from ktopui.sim.world import Node, Pod, PodFactory, Workload, build
+from ktopui.sim.world import Node, Pod, PodFactory, Workload, build, rand_name
 
 CHURN_PERIOD = 5.0
-EVENT_HISTORY = 10_000
+# What the churn replaces (pods with a controller that makes a new one) and restarts.
+_REPLACED = ("Deployment", "StatefulSet", "DaemonSet", "Rollout", "ReplicationController")
+_RESTARTED = (*_REPLACED, "Job", "Pod")
+EVENT_HISTORY = 10_000  # per resource
+OOM_INTERVAL = 1200.0  # seconds: how often, on average, a container over its memory limit is OOMKilled
+ROLLOUTS_PER_REPLACEMENT = 1 / 60  # rollouts started per churn replacement (at least one per 10 minutes)
 _PERMS = {n: list(itertools.permutations(range(n))) for n in range(1, 5)}
 
 
@@ -53,7 +66,8 @@ class SimOptions:
     metric_resolution: float = 15.0
     quirky: bool = False
     start_time: float | None = None  # cluster time at start (epoch seconds); None = now
-    churn_per_minute: float | None = None  # pod replacements per minute; None = 0.4 % of pods, at least 1
+    churn_per_minute: float | None = None  # pod replacements per minute; None = 0.4 % of pods, at least 1;
+    # 0 also stops rollouts and OOM kills: nothing changes but usage
     frozen: bool = False  # start with the clock stopped at start_time
     hostile_text: bool = False  # names, reasons and texts with escape sequences and markup (hostile.py)
 
@@ -115,6 +129,7 @@ class Namespace:
     name: str
     created: float
     rv: int
+    meta: tuple[int, bytes] | None = None  # (rv, its PartialObjectMetadata item)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -127,12 +142,20 @@ class Namespace:
 @dataclass(slots=True)
 class Event:
     rv: int
-    resource: str  # nodes | pods
+    resource: str  # nodes | pods | deployments | replicasets | ... (see controllers.RESOURCES)
     type: str  # ADDED | MODIFIED | DELETED
     line: bytes  # the encoded watch event, newline terminated
     namespace: str
     labels: dict[str, str]
     fields: dict[str, str]
+    partial: bytes | None = None  # the line as a metadata-only watch sends it, once asked for
+
+    def partial_line(self, api_version: str) -> bytes:
+        if api_version != "meta.k8s.io/v1":
+            return render.partial_event(self.line, api_version)
+        if self.partial is None:
+            self.partial = render.partial_event(self.line, api_version)
+        return self.partial
 
 
 def pod_fields(pod: Pod) -> dict[str, str]:
@@ -140,7 +163,7 @@ def pod_fields(pod: Pod) -> dict[str, str]:
         "metadata.name": pod.name,
         "metadata.namespace": pod.namespace,
         "spec.nodeName": pod.node.name if pod.node else "",
-        "spec.restartPolicy": "Never" if pod.workload.template.kind == "Job" else "Always",
+        "spec.restartPolicy": pod.workload.template.restart_policy,
         "spec.schedulerName": "default-scheduler",
         "spec.serviceAccountName": "default",
         "spec.hostNetwork": "false",
@@ -153,6 +176,10 @@ def pod_fields(pod: Pod) -> dict[str, str]:
 
 def node_fields(node: Node) -> dict[str, str]:
     return {"metadata.name": node.name, "spec.unschedulable": "true" if node.unschedulable else "false"}
+
+
+def namespace_fields(namespace: Namespace) -> dict[str, str]:
+    return {"metadata.name": namespace.name, "status.phase": "Active"}
 
 
 def _token(rv: int, start: str) -> str:
@@ -169,6 +196,20 @@ def _parse_token(token: str) -> tuple[int, str]:
         raise BadContinue(f"continue key is not valid: {exc}") from None
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the cluster is built: the collector would scan the
+    objects being made (every one of them lives as long as the cluster) again and again, for
+    nothing, and at 150,000 pods that would be a good part of the start-up time."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 class SimCluster:
     """Thread-safe cluster state; all public methods may be called from any thread."""
 
@@ -181,46 +222,60 @@ class SimCluster:
         self.resolution = float(opts.metric_resolution)
         self._fmt = render.Formats(opts.quirky)
         self._seed = opts.seed
-        rng = random.Random(opts.seed)
-        world = build(opts.nodes, opts.pods_per_node, rng, start, self.resolution, opts.quirky)
-        if opts.hostile_text:
-            hostile.add_to(world, rng, start)
-        self._factory = PodFactory(random.Random(opts.seed ^ 0x5EED))
-        self._factory.names = {(p.namespace, p.name) for p in world.pods}
-        self._heartbeat = start - 30
-        self._rv = 1000
-        self._by_idx = world.nodes
-        self._nodes = sorted(world.nodes, key=lambda n: n.name)
-        self._node_names = [n.name for n in self._nodes]
-        self._node_by_name = {n.name: n for n in self._nodes}
-        for node in self._nodes:
-            node.rv = self._next_rv()
-        self._schedulable = [n for n in world.nodes if n.ready and not n.unschedulable and not n.cp_taint]
-        self._namespaces = [Namespace(name, created, self._next_rv()) for name, created in world.namespaces.items()]
-        self._namespace_names = [n.name for n in self._namespaces]
-        self._pods: dict[tuple[str, str], Pod] = {}
-        self._by_uid: dict[str, Pod] = {}
-        self._pod_list: list[Pod] = []
-        self._sorted: list[Pod] | None = None
-        self._sorted_keys: list[tuple[str, str]] = []
-        self._candidates: tuple[list[Pod], list[tuple[str, str]]] | None = None
-        self._timers: list[tuple[float, int, str, str]] = []
-        self._nodes_with_gone: list[Node] = []
-        self._timer_seq = itertools.count()
-        for pod in world.pods:
-            pod.rv = self._next_rv()
-            if pod.phase != "Pending" and pod.node is not None:
-                self._assign_ip(pod)
-            self._index(pod)
-            self._schedule_initial(pod, start, rng)
-        self._events: deque[Event] = deque(maxlen=EVENT_HISTORY)
-        self._compacted = self._rv  # events at or below this rv are no longer retained
+        with _gc_paused():  # hundreds of thousands of long-lived objects: see _gc_paused
+            rng = random.Random(opts.seed)
+            world = build(opts.nodes, opts.pods_per_node, rng, start, self.resolution, opts.quirky)
+            zoo.add_to(world, random.Random(opts.seed ^ 0x200), start)
+            if opts.hostile_text:
+                hostile.add_to(world, rng, start)
+            self._factory = PodFactory(random.Random(opts.seed ^ 0x5EED))
+            self._factory.names = {(p.namespace, p.name) for p in world.pods}
+            self._rollout_factory = PodFactory(random.Random(opts.seed ^ 0xB011))  # pods of new revisions
+            self._rollout_factory.names = self._factory.names
+            self._heartbeat = start - 30
+            self._rv = 1000
+            self._by_idx = world.nodes
+            self._nodes = sorted(world.nodes, key=lambda n: n.name)
+            self._node_names = [n.name for n in self._nodes]
+            self._node_by_name = {n.name: n for n in self._nodes}
+            for node in self._nodes:
+                node.rv = self._next_rv()
+            self._schedulable = [n for n in world.nodes if n.ready and not n.unschedulable and not n.cp_taint]
+            self._namespaces = [Namespace(name, created, self._next_rv()) for name, created in world.namespaces.items()]
+            self._namespace_names = [n.name for n in self._namespaces]
+            self._pods: dict[tuple[str, str], Pod] = {}
+            self._by_uid: dict[str, Pod] = {}
+            self._pod_list: list[Pod] = []
+            self._sorted: list[Pod] | None = None
+            self._sorted_keys: list[tuple[str, str]] = []
+            self._candidates: tuple[list[Pod], list[tuple[str, str]]] | None = None
+            self._timers: list[tuple[float, int, str, str]] = []
+            self._nodes_with_gone: list[Node] = []
+            self._timer_seq = itertools.count()
+            self._over_limit: dict[str, Pod] = {}  # pods with a container using more memory than its limit
+            for pod in world.pods:
+                pod.rv = self._next_rv()
+                if pod.phase != "Pending" and pod.node is not None:
+                    self._assign_ip(pod)
+                self._index(pod)
+                self._schedule_initial(pod, start, rng)
+            self._inventory = Inventory(world.pods, world.namespaces)
+            for obj in self._inventory.objects():
+                obj.rv = self._next_rv()
+            # Rollouts found in progress go on only in a cluster that changes (see SimOptions.churn_per_minute).
+            self._rolling = [r for r in self._inventory.rolling
+                             if r.rolling_since is not None and opts.churn_per_minute != 0]
+            self._rollout_requests: list[Revisioned] = []
+            self._events: dict[str, deque[Event]] = {}
+            self._compacted: dict[str, int] = {}  # per resource: events at or below this rv are no longer retained
+            self._born = self._rv  # nothing older is retained for any resource
         self.overrides: render.Overrides = {}
         self._override_gen = 0
         self._metrics_hold: float | None = None  # metrics stop advancing at this cluster time
         total = max(1, len(world.pods))
         self._churn = (opts.churn_per_minute if opts.churn_per_minute is not None
                        else max(1.0, total * 0.004)) * CHURN_PERIOD / 60
+        self._rollouts = max(self._churn * ROLLOUTS_PER_REPLACEMENT, CHURN_PERIOD / 600) if self._churn else 0.0
         self._tick = math.floor(start / CHURN_PERIOD)
 
     # ---- time ----------------------------------------------------------------------
@@ -289,6 +344,8 @@ class SimCluster:
         self._candidates = None
         if pod.node is not None:
             pod.node.pods[pod.uid] = pod
+        if pod.over_limit:
+            self._over_limit[pod.uid] = pod
 
     def _unindex(self, pod: Pod) -> None:
         del self._pods[pod.key]
@@ -302,6 +359,7 @@ class SimCluster:
             del self._sorted_keys[i], self._sorted[i]
         self._candidates = None
         self._factory.names.discard(pod.key)
+        self._over_limit.pop(pod.uid, None)
         if pod.node is not None:
             pod.node.pods.pop(pod.uid, None)
 
@@ -330,8 +388,8 @@ class SimCluster:
         heapq.heappush(self._timers, (due, next(self._timer_seq), op, pod.uid))
 
     def _schedule_initial(self, pod: Pod, start: float, rng: random.Random) -> None:
-        if pod.workload.template.kind != "Job":
-            return
+        if pod.workload.template.kind != "Job" or pod.workload.template.schedule is None:
+            return  # only a CronJob's Jobs finish and are cleaned up
         if pod.phase == "Running":
             self._timer(start + rng.uniform(1, 1800), "finish", pod)  # mid-run: spread the finishes
         elif pod.phase == "Succeeded":
@@ -343,6 +401,18 @@ class SimCluster:
         self._candidates = None
         line = b'{"type":"%s","object":%s}\n' % (kind.encode(), render.with_kind(self._pod_item(pod), "Pod"))
         self._record(Event(pod.rv, "pods", kind, line, pod.namespace, pod.labels, pod_fields(pod)))
+        self._inventory.touched(pod)
+
+    def _touch_object(self, obj: ApiObject, kind: str = "MODIFIED") -> None:
+        obj.rv = self._next_rv()
+        obj.json = None
+        line = b'{"type":"%s","object":%s}\n' % (kind.encode(), self._object_doc(obj))
+        self._record(Event(obj.rv, obj.resource, kind, line, obj.namespace, obj.labels, obj.fields()))
+
+    def _settle(self) -> None:
+        """The owners' and quotas' status updates for the changes so far."""
+        for obj in self._inventory.settle():
+            self._touch_object(obj)
 
     def _touch_node(self, node: Node) -> None:
         node.rv = self._next_rv()
@@ -351,9 +421,12 @@ class SimCluster:
         self._record(Event(node.rv, "nodes", "MODIFIED", line, "", node.labels, node_fields(node)))
 
     def _record(self, event: Event) -> None:
-        if len(self._events) == self._events.maxlen:
-            self._compacted = self._events[0].rv
-        self._events.append(event)
+        events = self._events.get(event.resource)
+        if events is None:
+            events = self._events[event.resource] = deque(maxlen=EVENT_HISTORY)
+        if len(events) == events.maxlen:
+            self._compacted[event.resource] = events[0].rv
+        events.append(event)
 
     # ---- churn -----------------------------------------------------------------------
 
@@ -372,17 +445,80 @@ class SimCluster:
         self._nodes_with_gone = [n for n in self._nodes_with_gone if n.gone]
         replacements = math.floor((j + 1) * self._churn) - math.floor(j * self._churn)
         for _ in range(replacements):
-            pod = self._pick_running(rng, ("Deployment", "StatefulSet", "DaemonSet"))
+            pod = self._pick_running(rng, _REPLACED)
             if pod is not None:
                 self._replace(pod, t, rng)
         restarts = math.floor((j + 1) * self._churn / 4) - math.floor(j * self._churn / 4)
         for _ in range(restarts):
-            pod = self._pick_running(rng, ("Deployment", "StatefulSet", "DaemonSet", "Job"))
+            pod = self._pick_running(rng, _RESTARTED)
             if pod is not None:
                 i = rng.randrange(len(pod.restarts))
-                pod.restarts[i] += 1
-                pod.last_reason[i] = "OOMKilled" if rng.random() < 0.3 else "Error"
+                pod.restart(i, "OOMKilled" if rng.random() < 0.3 else "Error", t)
                 self._touch(pod)
+        self._workload_tick(j, t)
+        self._settle()
+
+    def _workload_tick(self, j: int, t: float) -> None:
+        """Rollouts and OOM kills, drawn from an RNG of their own (see the module doc)."""
+        rng = random.Random(f"{self._seed}/{j}/workloads")
+        starts = math.floor((j + 1) * self._rollouts) - math.floor(j * self._rollouts)
+        for _ in range(starts):
+            parent = self._pick_rollable(rng)
+            if parent is not None:
+                self._rollout_requests.append(parent)
+        for parent in self._rollout_requests:
+            if parent.rolling_since is None:
+                hash_ = rand_name(rng, len(parent.current.hash))
+                self._touch_object(self._inventory.begin_rollout(parent, hash_, t), "ADDED")
+                self._rolling.append(parent)
+        self._rollout_requests.clear()
+        for parent in list(self._rolling):
+            self._roll(parent, t, rng)
+        if self._churn:
+            for pod in list(self._over_limit.values()):
+                if pod.phase == "Running" and pod.node.ready and rng.random() < CHURN_PERIOD / OOM_INTERVAL:
+                    i = next(i for i, (c, m) in enumerate(zip(pod.running_specs, pod.mem_base))
+                             if c.mem_lim is not None and m > c.mem_lim)
+                    pod.restart(i, "OOMKilled", t)
+                    self._touch(pod)
+
+    def _pick_rollable(self, rng: random.Random) -> Revisioned | None:
+        """A Deployment or Rollout whose pods are all ready and that is not rolling out already."""
+        candidates = self._inventory.rolling
+        for _ in range(8 if candidates else 0):
+            parent = candidates[rng.randrange(len(candidates))]
+            if parent.rolling_since is None and 0 < parent.ready == parent.replicas:
+                return parent
+        return None
+
+    def _roll(self, parent: Revisioned, t: float, rng: random.Random) -> None:
+        """One step of a rollout: once the last batch has started, replace a quarter of the
+        replicas (maxUnavailable 25%, no surge) with pods of the new revision; when none of
+        the old are left, the old ReplicaSets are scaled to 0."""
+        current = parent.current
+        if any(p.phase == "Pending" for p in current.pods.values()):
+            return
+        old = [p for rs in parent.sets[:-1] for p in rs.pods.values()]
+        if not old:
+            for gone in self._inventory.end_rollout(parent, t):
+                self._touch_object(gone, "DELETED")
+            self._rolling.remove(parent)
+            return
+        for pod in old[: max(1, math.ceil(parent.replicas / 4))]:
+            node = self._new_node(rng)
+            if node is None:
+                return
+            self._delete(pod, t)
+            self._create(parent.workload, node, t, rng, factory=self._rollout_factory)
+
+    def roll_out(self, namespace: str, name: str) -> None:
+        """Start a rollout (as `kubectl rollout restart` does) of the Deployment or Argo Rollout
+        `namespace`/`name` at the next churn tick, whatever the churn; it then proceeds tick by tick."""
+        with self.lock:
+            parent = next((r for r in self._inventory.rolling if r.key == (namespace, name)), None)
+            if parent is None:
+                raise KeyError(f"no Deployment or Rollout {namespace}/{name}")
+            self._rollout_requests.append(parent)
 
     def _pick_running(self, rng: random.Random, kinds: tuple[str, ...]) -> Pod | None:
         for _ in range(8 if self._pod_list else 0):
@@ -395,10 +531,13 @@ class SimCluster:
     def _new_node(self, rng: random.Random) -> Node | None:
         return rng.choice(self._schedulable) if self._schedulable else None
 
-    def _create(self, wl: Workload, node: Node, t: float, rng: random.Random, name: str | None = None) -> None:
-        pod = self._factory.pod(wl, node, t, phase="Pending", name=name)
+    def _create(self, wl: Workload, node: Node, t: float, rng: random.Random, name: str | None = None,
+                factory: PodFactory | None = None) -> None:
+        pod = (factory or self._factory).pod(wl, node, t, phase="Pending", name=name)
         pod.restarts = [0] * len(pod.restarts)
         pod.last_reason = [None] * len(pod.last_reason)
+        for made in self._inventory.adopt(pod):  # a controller makes the object before the pod
+            self._touch_object(made, "ADDED")
         self._index(pod)
         self._touch(pod, "ADDED")
         self._timer(t + rng.uniform(3, 12), "start", pod)
@@ -406,6 +545,8 @@ class SimCluster:
     def _delete(self, pod: Pod, t: float) -> None:
         self._unindex(pod)
         self._touch(pod, "DELETED")
+        for gone in self._inventory.release(pod):
+            self._touch_object(gone, "DELETED")
         pod.deleted = t
         if pod.node is not None:  # its usage still counts in scrapes before t
             if not pod.node.gone:
@@ -425,7 +566,7 @@ class SimCluster:
         pod.started = t
         self._assign_ip(pod)
         self._touch(pod)
-        if pod.workload.template.kind == "Job":
+        if pod.workload.template.kind == "Job" and pod.workload.template.schedule is not None:
             self._timer(t + rng.uniform(120, 1200), "finish", pod)
 
     def _on_finish(self, pod: Pod, t: float, rng: random.Random) -> None:
@@ -477,59 +618,81 @@ class SimCluster:
             pod.json = render.pod_item(pod, self._fmt, len(self._nodes), self.overrides)
         return pod.json
 
-    def node_list(self, labels: list[Requirement], fields: list[FieldReq], limit: int = 0,
-                  cont: str | None = None) -> bytes:
-        with self.lock:
-            self.sync()
-            return self._page("NodeList", self._nodes, self._node_names, lambda n: n.name, labels, fields,
-                              node_fields, self._node_item, limit, cont)
+    def _object_item(self, obj: ApiObject) -> bytes:
+        if obj.json is None:
+            obj.json = render_controllers.object_item(obj, self._fmt)
+        return obj.json
 
-    def node(self, name: str) -> bytes | None:
-        with self.lock:
-            self.sync()
-            node = self._node_by_name.get(name)
-            return None if node is None else render.with_kind(self._node_item(node), "Node")
+    def _object_doc(self, obj: ApiObject) -> bytes:
+        return render_controllers.object_doc(obj, self._object_item(obj))
 
-    def pod_list(self, namespace: str | None, labels: list[Requirement], fields: list[FieldReq],
-                 limit: int = 0, cont: str | None = None) -> bytes:
+    def _source(self, resource: str) -> tuple:
+        """How to serve `resource`: (objects in order, their keys, namespaced?, an object's list item,
+        the whole object with kind and apiVersion, its field values, the list's kind and apiVersion)."""
+        if resource == "nodes":
+            return (self._nodes, self._node_names, False, self._node_item,
+                    lambda n: render.with_kind(self._node_item(n), "Node"), node_fields, ("NodeList", "v1"))
+        if resource == "pods":
+            return (self._sorted_pods(), self._sorted_keys, True, self._pod_item,
+                    lambda p: render.with_kind(self._pod_item(p), "Pod"), pod_fields, ("PodList", "v1"))
+        if resource == "namespaces":
+            return (self._namespaces, self._namespace_names, False, Namespace.item,
+                    lambda n: render.with_kind(n.item(), "Namespace"), namespace_fields, ("NamespaceList", "v1"))
+        store = self._inventory.stores[resource]
+        cls = RESOURCES[resource]
+        return (store.objects, store.keys, True, self._object_item, self._object_doc, cls.fields,
+                (f"{cls.kind}List", cls.api_version))
+
+    def _partial(self, obj, item_fn) -> bytes:
+        """An object's metadata (its PartialObjectMetadata's), cached while its resourceVersion holds."""
+        cached = obj.meta
+        if cached is None or cached[0] != obj.rv:
+            cached = obj.meta = (obj.rv, render.partial_meta(item_fn(obj)))
+        return cached[1]
+
+    def list_objects(self, resource: str, namespace: str | None, labels: list[Requirement],
+                     fields: list[FieldReq], limit: int = 0, cont: str | None = None,
+                     partial: str | None = None) -> bytes:
+        """A list of `resource` (in `namespace`, or all), as the API server pages it; `partial`
+        (meta.k8s.io/v1 or v1beta1): a PartialObjectMetadataList of that version."""
         with self.lock:
             self.sync()
-            pods = self._sorted_pods()
-            keys = self._sorted_keys
+            objs, keys, namespaced, item_fn, _, field_fn, (kind, api_version) = self._source(resource)
             if namespace is not None:
                 lo = bisect.bisect_left(keys, (namespace, ""))
                 hi = bisect.bisect_left(keys, (namespace + "\x00", ""))
-                pods, keys = pods[lo:hi], keys[lo:hi]
-            return self._page("PodList", pods, keys, lambda p: f"{p.namespace}/{p.name}", labels, fields,
-                              pod_fields, self._pod_item, limit, cont)
+                objs, keys = objs[lo:hi], keys[lo:hi]
+            if partial is not None:
+                meta, items = self._page(resource, objs, keys, namespaced, labels, fields, field_fn,
+                                         lambda o: render.partial_item(self._partial(o, item_fn), partial), limit,
+                                         cont)
+                return render.list_doc("PartialObjectMetadataList", partial, meta, items)
+            meta, items = self._page(resource, objs, keys, namespaced, labels, fields, field_fn, item_fn, limit,
+                                     cont)
+            if resource in render_controllers.UNSTRUCTURED:
+                return render_controllers.unstructured_list(kind, api_version, meta, items)
+            return render.list_doc(kind, api_version, meta, items)
 
-    def pod(self, namespace: str, name: str) -> bytes | None:
+    def get_object(self, resource: str, namespace: str, name: str, partial: str | None = None) -> bytes | None:
+        """One object with kind and apiVersion (or, `partial`, as PartialObjectMetadata); None if there is none."""
         with self.lock:
             self.sync()
-            pod = self._pods.get((namespace, name))
-            return None if pod is None else render.with_kind(self._pod_item(pod), "Pod")
-
-    def namespace_list(self, labels: list[Requirement], fields: list[FieldReq], limit: int = 0,
-                       cont: str | None = None) -> bytes:
-        with self.lock:
-            return self._page("NamespaceList", self._namespaces, self._namespace_names, lambda n: n.name, labels,
-                              fields, lambda n: {"metadata.name": n.name, "status.phase": "Active"},
-                              Namespace.item, limit, cont)
-
-    def namespace(self, name: str) -> bytes | None:
-        with self.lock:
-            i = bisect.bisect_left(self._namespace_names, name)
-            if i == len(self._namespaces) or self._namespace_names[i] != name:
+            objs, keys, namespaced, item_fn, doc_fn, _, _ = self._source(resource)
+            key = (namespace, name) if namespaced else name
+            i = bisect.bisect_left(keys, key)
+            if i == len(keys) or keys[i] != key:
                 return None
-            return render.with_kind(self._namespaces[i].item(), "Namespace")
+            obj = objs[i]
+            return render.partial_item(self._partial(obj, item_fn), partial) if partial else doc_fn(obj)
 
-    def _page(self, kind, objs, keys, key_text, labels, fields, field_fn, item_fn, limit, cont) -> bytes:
-        """A list document with the apiserver's limit/continue semantics."""
+    def _page(self, resource, objs, keys, namespaced, labels, fields, field_fn, item_fn, limit, cont
+              ) -> tuple[dict, list[bytes]]:
+        """A list's metadata and items with the apiserver's limit/continue semantics."""
         rv = self._rv
         start = 0
         if cont:
             token_rv, last = _parse_token(cont)
-            if token_rv < self._compacted:
+            if token_rv < self._compacted.get(resource, self._born):
                 raise Expired(
                     "The provided continue parameter is too old to display a consistent list result. You can "
                     "start a new list without the continue parameter, or use the continue token in this response "
@@ -537,7 +700,7 @@ class SimCluster:
                     "inconsistent list - objects that were created, modified, or deleted between the time the "
                     "first chunk was returned and now may show up in the list.", _token(rv, last))
             rv = token_rv
-            probe = tuple(last.split("/", 1)) if kind == "PodList" else last
+            probe = tuple(last.split("/", 1)) if namespaced else last
             start = bisect.bisect_right(keys, probe)
         items: list[bytes] = []
         meta: dict = {"resourceVersion": str(rv)}
@@ -547,12 +710,13 @@ class SimCluster:
             if filtered and not (matches(labels, obj.labels) and fields_match(fields, field_fn(obj))):
                 continue
             if limit and len(items) == limit:
-                meta["continue"] = _token(rv, key_text(objs[i - 1]))
+                key = keys[i - 1]
+                meta["continue"] = _token(rv, f"{key[0]}/{key[1]}" if namespaced else key)
                 if not filtered:
                     meta["remainingItemCount"] = len(objs) - i
                 break
             items.append(item_fn(obj))
-        return render.list_doc(kind, "v1", meta, items)
+        return meta, items
 
     # ---- metrics -------------------------------------------------------------------
 
@@ -726,23 +890,22 @@ class SimCluster:
         with self.lock:
             self.sync()
             if not since:
-                if resource == "nodes":
-                    initial = [Event(n.rv, "nodes", "ADDED", b'{"type":"ADDED","object":%s}\n' % render.with_kind(
-                        self._node_item(n), "Node"), "", n.labels, node_fields(n)) for n in self._nodes]
-                else:
-                    initial = [Event(p.rv, "pods", "ADDED", b'{"type":"ADDED","object":%s}\n' % render.with_kind(
-                        self._pod_item(p), "Pod"), p.namespace, p.labels, pod_fields(p)) for p in self._sorted_pods()]
+                objs, _, namespaced, _, doc_fn, field_fn, _ = self._source(resource)
+                initial = [Event(o.rv, resource, "ADDED", b'{"type":"ADDED","object":%s}\n' % doc_fn(o),
+                                 o.namespace if namespaced else "", o.labels, field_fn(o)) for o in objs]
                 return initial, self._rv
-            if since < self._compacted:
-                raise Expired(f"too old resource version: {since} ({self._compacted})")
+            compacted = self._compacted.get(resource, self._born)
+            if since < compacted:
+                raise Expired(f"too old resource version: {since} ({compacted})")
             return self.events_after(resource, since)
 
     def events_after(self, resource: str, rv: int) -> tuple[list[Event], int]:
         """Events of `resource` after `rv`, and the resourceVersion they bring the reader to."""
         with self.lock:
-            if not self._events or self._events[-1].rv <= rv:
+            events = self._events.get(resource)
+            if not events or events[-1].rv <= rv:
                 return [], max(rv, self._rv)
-            return [e for e in self._events if e.rv > rv and e.resource == resource], self._rv
+            return [e for e in events if e.rv > rv], self._rv
 
     def wait_for_change(self, rv: int, timeout: float) -> None:
         """Block until the resourceVersion moves past `rv` or `timeout` passes (syncing meanwhile)."""

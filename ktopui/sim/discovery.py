@@ -1,6 +1,6 @@
 """Version and legacy discovery documents, plus the APIService objects that register
-the groups. Only groups the simulator serves are listed, since kubectl fetches the
-resource list of every advertised group version.
+the groups. Only groups and resources the simulator serves are listed, since kubectl
+fetches the resource list of every advertised group version.
 
 The metrics APIService's `Available` condition is worded as kube-aggregator's
 availability controller words it (kubernetes/kube-aggregator
@@ -35,13 +35,33 @@ def _group(name: str, version: str) -> dict:
     return {"name": name, "versions": [_gv(name, version)], "preferredVersion": _gv(name, version)}
 
 
-# group -> (version, resources); listed in /apis in this order (aggregated groups last).
+def _served(name: str, kind: str, short: str | None, version_hash: str, all_category: bool = True) -> dict:
+    """A built-in resource's discovery entry (its subresources are not served, so not listed)."""
+    doc: dict = {"name": name, "singularName": name[:-1], "namespaced": True, "kind": kind, "verbs": _RW}
+    if short:
+        doc["shortNames"] = [short]
+    if all_category:
+        doc["categories"] = ["all"]
+    doc["storageVersionHash"] = version_hash
+    return doc
+
+
+# The Argo Rollouts CRD: its group is served by the apiextensions server, with a CRD's verbs.
+ROLLOUTS_GROUP = "argoproj.io"
+
+# group -> (version, resources); listed in /apis in this order (CRD groups, then aggregated ones, last).
 GROUPS: dict[str, tuple[str, list[dict]]] = {
     "apiregistration.k8s.io": ("v1", [
         {"name": "apiservices", "singularName": "apiservice", "namespaced": False, "kind": "APIService",
          "verbs": _RW, "categories": ["api-extensions"], "storageVersionHash": "InPBPD7+PqM="},
         {"name": "apiservices/status", "singularName": "", "namespaced": False, "kind": "APIService",
          "verbs": ["get", "patch", "update"]},
+    ]),
+    "apps": ("v1", [
+        _served("daemonsets", "DaemonSet", "ds", "dd7pWHUlMKQ="),
+        _served("deployments", "Deployment", "deploy", "8aSe+NMegvE="),
+        _served("replicasets", "ReplicaSet", "rs", "P1RzHs8/mWQ="),
+        _served("statefulsets", "StatefulSet", "sts", "H+vl74LkKdo="),
     ]),
     "authentication.k8s.io": ("v1", [
         {"name": "selfsubjectreviews", "singularName": "selfsubjectreview", "namespaced": False,
@@ -59,6 +79,15 @@ GROUPS: dict[str, tuple[str, list[dict]]] = {
         {"name": "subjectaccessreviews", "singularName": "subjectaccessreview", "namespaced": False,
          "kind": "SubjectAccessReview", "verbs": ["create"]},
     ]),
+    "batch": ("v1", [
+        _served("cronjobs", "CronJob", "cj", "sd5LIXh4Fjs="),
+        _served("jobs", "Job", None, "mudhfqk/qZY="),
+    ]),
+    ROLLOUTS_GROUP: ("v1alpha1", [
+        {"name": "rollouts", "singularName": "rollout", "namespaced": True, "kind": "Rollout",
+         "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+         "shortNames": ["ro"], "storageVersionHash": "xS8GYh6AdT8="},
+    ]),
     # metrics-server's own document: no singular names, get and list only.
     METRICS_GROUP: ("v1beta1", [
         {"name": "nodes", "singularName": "", "namespaced": False, "kind": "NodeMetrics", "verbs": ["get", "list"]},
@@ -74,6 +103,8 @@ CORE_RESOURCES = [
      "shortNames": ["no"], "storageVersionHash": "XwShjMxG9Fs="},
     {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "verbs": _RW,
      "shortNames": ["po"], "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="},
+    _served("replicationcontrollers", "ReplicationController", "rc", "Jond2If31h0="),
+    _served("resourcequotas", "ResourceQuota", "quota", "8uhSgffRX6w=", all_category=False),
 ]
 
 
@@ -144,6 +175,13 @@ def metrics_condition_message(reason: str, *, bad_status: int | None = None) -> 
     return messages[reason]
 
 
+# (groupPriorityMinimum, versionPriority) of the local APIServices (kube-aggregator's apiVersionPriorities;
+# a CRD's group gets 1000/100).
+_PRIORITIES = {"": (18000, 1), "apps": (17800, 15), "authentication.k8s.io": (17700, 15),
+               "authorization.k8s.io": (17600, 15), "batch": (17400, 15), "apiregistration.k8s.io": (17300, 15),
+               ROLLOUTS_GROUP: (1000, 100)}
+
+
 def apiservice(name: str, created: float, rv: int, *, available: bool = True, reason: str | None = None,
                message: str | None = None, since: float | None = None) -> dict:
     """An APIService object: local ones for built-in groups, a service-backed one for metrics.
@@ -163,20 +201,23 @@ def apiservice(name: str, created: float, rv: int, *, available: bool = True, re
                      "message": message or metrics_condition_message(reason)}
         labels = {"k8s-app": "metrics-server"}
     else:
-        spec = {"group": group_name, "version": version, "groupPriorityMinimum": 17800 if group_name else 18000,
-                "versionPriority": 15 if group_name else 1}
+        group_priority, version_priority = _PRIORITIES.get(group_name, (17800, 15))
+        spec = {"group": group_name, "version": version, "groupPriorityMinimum": group_priority,
+                "versionPriority": version_priority}
         if not group_name:
             del spec["group"]
         condition = {"type": "Available", "status": "True", "lastTransitionTime": q.rfc3339(created),
                      "reason": "Local", "message": "Local APIServices are always available"}
-        labels = {"kube-aggregator.kubernetes.io/automanaged": "onstart"}
+        # Built-in groups are registered at start; a CRD's group by the CRD registration controller.
+        labels = {"kube-aggregator.kubernetes.io/automanaged": "true" if group_name == ROLLOUTS_GROUP else "onstart"}
     return {"metadata": {"name": name, "uid": _uid(name), "resourceVersion": str(rv),
                          "creationTimestamp": q.rfc3339(created), "labels": labels},
             "spec": spec, "status": {"conditions": [condition]}}
 
 
 def apiservice_names(with_metrics: bool) -> list[str]:
-    names = ["v1.", "v1.apiregistration.k8s.io", "v1.authentication.k8s.io", "v1.authorization.k8s.io"]
+    names = ["v1.", "v1.apiregistration.k8s.io", "v1.apps", "v1.authentication.k8s.io", "v1.authorization.k8s.io",
+             "v1.batch", f"v1alpha1.{ROLLOUTS_GROUP}"]
     return names + (["v1beta1.metrics.k8s.io"] if with_metrics else [])
 
 

@@ -17,6 +17,9 @@ Every switch can be flipped from any thread while requests are being served:
     faults.forbid("jane", "list", "nodes")                 # 403 for that user/verb/resource[/namespace]
                                      # (SelfSubjectAccessReviews answer allowed: false for it too);
                                      # verb "watch" denies watches only, as RBAC granting list but not watch
+    faults.forbid_replicasets()      # the user (default sim-admin) may not list or watch replicasets.apps,
+    faults.forbid_jobs()             # jobs.batch,
+    faults.forbid_resourcequotas()   # resourcequotas: as RBAC granting pods but not their owners or quotas
     faults.set_latency("/apis/metrics.k8s.io", 2.0)        # added delay per path prefix
     faults.drop_connections(count=1)                       # close without answering
     faults.truncate_bodies(fraction=0.5)                   # full Content-Length, half the body, close
@@ -51,6 +54,7 @@ import threading
 from dataclasses import dataclass
 
 from ktopui.sim import discovery
+from ktopui.sim.auth import DEFAULT_USER
 from ktopui.sim.cluster import SimCluster
 
 
@@ -136,6 +140,23 @@ class Faults:
         """Deny `user` `verb` on `resource` (in `namespace`, or everywhere), answered with 403."""
         with self._lock:
             self._denials.append(Denial(user, verb, resource, namespace, group))
+
+    def forbid_replicasets(self, user: str = DEFAULT_USER) -> None:
+        """Deny `user` listing and watching ReplicaSets: a pod's Deployment can only be inferred
+        (from its pod-template-hash label)."""
+        self._forbid_reading(user, "replicasets", "apps")
+
+    def forbid_jobs(self, user: str = DEFAULT_USER) -> None:
+        """Deny `user` listing and watching Jobs: a pod's CronJob can only be inferred (from its job-name label)."""
+        self._forbid_reading(user, "jobs", "batch")
+
+    def forbid_resourcequotas(self, user: str = DEFAULT_USER) -> None:
+        """Deny `user` listing and watching ResourceQuotas."""
+        self._forbid_reading(user, "resourcequotas", "")
+
+    def _forbid_reading(self, user: str, resource: str, group: str) -> None:
+        for verb in ("list", "watch"):
+            self.forbid(user, verb, resource, group=group)
 
     def clear_forbidden(self) -> None:
         with self._lock:

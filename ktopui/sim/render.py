@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import msgspec
 
 from ktopui.sim import quantities as q
-from ktopui.sim.world import ContainerSpec, Node, Pod
+from ktopui.sim.world import ContainerSpec, Node, Pod, PodResources
 
 encode = msgspec.json.Encoder().encode
 
@@ -23,6 +23,37 @@ Overrides = dict[tuple[str, str, str, str], str]
 
 def with_kind(item: bytes, kind: str, api_version: str = "v1") -> bytes:
     return b'{"kind":"%s","apiVersion":"%s",%s' % (kind.encode(), api_version.encode(), item[1:])
+
+
+class _Metadata(msgspec.Struct):
+    metadata: msgspec.Raw
+
+
+class _EventMetadata(msgspec.Struct):
+    type: str
+    object: _Metadata
+
+
+_metadata = msgspec.json.Decoder(_Metadata).decode
+_event_metadata = msgspec.json.Decoder(_EventMetadata).decode
+
+
+def partial_meta(item: bytes) -> bytes:
+    """An encoded object's `metadata`, as it stands (what PartialObjectMetadata keeps)."""
+    return bytes(_metadata(item).metadata)
+
+
+def partial_item(meta: bytes, api_version: str) -> bytes:
+    """A PartialObjectMetadata of `api_version` (meta.k8s.io/v1 or v1beta1): kind, apiVersion,
+    metadata and nothing else, in list items too (apiserver handlers asPartialObjectMetadataList)."""
+    return b'{"kind":"PartialObjectMetadata","apiVersion":"%s","metadata":%s}' % (api_version.encode(), meta)
+
+
+def partial_event(line: bytes, api_version: str = "meta.k8s.io/v1") -> bytes:
+    """A watch event line with its object cut down to PartialObjectMetadata."""
+    event = _event_metadata(line)
+    return b'{"type":"%s","object":%s}\n' % (event.type.encode(),
+                                             partial_item(bytes(event.object.metadata), api_version))
 
 
 def list_doc(kind: str, api_version: str, meta: dict, items: Iterable[bytes]) -> bytes:
@@ -161,11 +192,7 @@ def node_item(node: Node, fmt: Formats, heartbeat: float, overrides: Overrides) 
 
 # ---- pods --------------------------------------------------------------------------
 
-_OWNER = {"Deployment": ("apps/v1", "ReplicaSet"), "StatefulSet": ("apps/v1", "StatefulSet"),
-          "DaemonSet": ("apps/v1", "DaemonSet"), "Job": ("batch/v1", "Job"), "Static": ("v1", "Node")}
-
-
-def _resources(spec: ContainerSpec, fmt: Formats, variant: int, bad: dict[str, str]) -> dict:
+def resources_doc(spec: ContainerSpec | PodResources, fmt: Formats, variant: int, bad: dict[str, str]) -> dict:
     limits, requests = {}, {}
     if spec.cpu_lim is not None:
         limits["cpu"] = fmt.milli(spec.cpu_lim, variant)
@@ -187,8 +214,8 @@ def _resources(spec: ContainerSpec, fmt: Formats, variant: int, bad: dict[str, s
     return out
 
 
-def _container(spec: ContainerSpec, fmt: Formats, variant: int, bad: dict[str, str], init: bool) -> dict:
-    doc: dict = {"name": spec.name, "image": spec.image, "resources": _resources(spec, fmt, variant, bad)}
+def container_doc(spec: ContainerSpec, fmt: Formats, variant: int, bad: dict[str, str], init: bool) -> dict:
+    doc: dict = {"name": spec.name, "image": spec.image, "resources": resources_doc(spec, fmt, variant, bad)}
     if init and spec.restartable:
         doc["restartPolicy"] = "Always"
     doc["terminationMessagePath"] = "/dev/termination-log"
@@ -199,8 +226,13 @@ def _container(spec: ContainerSpec, fmt: Formats, variant: int, bad: dict[str, s
 
 def qos_class(pod: Pod) -> str:
     """core/v1 helper GetPodQOS: no requests or limits anywhere -> BestEffort; every
-    container with cpu and memory limits equal to requests -> Guaranteed."""
-    specs = pod.workload.template.containers + pod.workload.template.init
+    container with cpu and memory limits equal to requests -> Guaranteed. Pod-level
+    resources, where set, decide alone."""
+    level = pod.workload.template.pod_resources
+    if level is not None:
+        specs: tuple = (level,)
+    else:
+        specs = pod.workload.template.containers + pod.workload.template.init
     if all(c.cpu_req is None and c.mem_req is None and c.cpu_lim is None and c.mem_lim is None for c in specs):
         return "BestEffort"
     for c in specs:
@@ -218,7 +250,9 @@ def _image_id(image: str) -> str:
 def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None) -> dict:
     """containerStatuses[] entry; running_index points into the pod's per-container restart data."""
     doc: dict = {"name": spec.name}
-    started = q.rfc3339(pod.started or pod.created)
+    runs = pod.run_started if running_index is not None else None
+    began = (runs[running_index] if runs else None) or pod.started or pod.created
+    started = q.rfc3339(began)
     cid = "containerd://" + _hex(pod.uid, spec.name)
     restarts = pod.restarts[running_index] if running_index is not None else 0
     if pod.phase == "Pending":
@@ -226,6 +260,7 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
         doc.update(lastState={}, ready=False, restartCount=0, image=spec.image, imageID="", started=False)
         return doc
     if pod.phase == "Succeeded" or running_index is None:
+        started = q.rfc3339(pod.started or pod.created)
         finished = q.rfc3339((pod.finished if pod.phase == "Succeeded" else None) or (pod.started or pod.created) + 1)
         doc["state"] = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
                                        "finishedAt": finished, "containerID": cid}}
@@ -234,8 +269,9 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
         return doc
     if restarts:
         reason = pod.last_reason[running_index] or "Error"
+        ran_from, ran_to = (pod.last_run[running_index] if pod.last_run else None) or (began, began)
         last = {"terminated": {"exitCode": 137 if reason == "OOMKilled" else 1, "reason": reason,
-                               "startedAt": started, "finishedAt": started,
+                               "startedAt": q.rfc3339(ran_from), "finishedAt": q.rfc3339(ran_to),
                                "containerID": "containerd://" + _hex(pod.uid, spec.name, restarts)}}
     else:
         last = {}
@@ -247,7 +283,23 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
         ready = True
     doc.update(lastState=last, ready=ready, restartCount=restarts, image=spec.image,
                imageID=_image_id(spec.image), containerID=cid, started=ready)
+    # What the containers run with: the kubelet reports it for every container, the simulator
+    # only for the pods resized in place, where it differs from the spec.
+    if pod.resize is not None:
+        actual = pod.resize.actual if spec.name == pod.resize.spec.name else spec
+        doc["resources"] = resources_doc(actual, Formats(False), 0, {})
     return doc
+
+
+def _spec_of(pod: Pod, spec: ContainerSpec) -> ContainerSpec:
+    """A container's spec as the pod has it: a resize changes the pod's, not its template's."""
+    resize = pod.resize
+    return resize.spec if resize is not None and resize.spec.name == spec.name else spec
+
+
+def owner_reference(owner) -> dict:
+    return {"apiVersion": owner.api_version, "kind": owner.kind, "name": owner.name, "uid": owner.uid,
+            "controller": True, "blockOwnerDeletion": True}
 
 
 def pod_item(pod: Pod, fmt: Formats, node_count: int, overrides: Overrides) -> bytes:
@@ -255,32 +307,29 @@ def pod_item(pod: Pod, fmt: Formats, node_count: int, overrides: Overrides) -> b
     t = wl.template
     created = q.rfc3339(pod.created)
     meta: dict = {"name": pod.name}
-    if t.kind in ("Deployment", "DaemonSet", "Job"):
+    if t.kind in ("Deployment", "DaemonSet", "Job", "Rollout", "ReplicationController"):
         meta["generateName"] = pod.name[: pod.name.rfind("-") + 1]
     meta.update(namespace=pod.namespace, uid=pod.uid, resourceVersion=str(pod.rv), creationTimestamp=created)
     meta["labels"] = pod.labels
     if t.kind == "Static":
         meta["annotations"] = {"kubernetes.io/config.source": "file",
                                "kubernetes.io/config.hash": _hex(t.name, pod.node.name if pod.node else "", n=32)}
-    api_version, kind = _OWNER[t.kind]
-    if t.kind == "Static":
-        owner_name, owner_uid = (pod.node.name, pod.node.uid) if pod.node else ("", "")
-    elif t.kind == "Deployment":
-        owner_name, owner_uid = f"{wl.name}-{wl.hash}", wl.uid
-    elif t.kind == "Job":
-        owner_name, owner_uid = pod.job_name, wl.uid
+        node_name, node_uid = (pod.node.name, pod.node.uid) if pod.node else ("", "")
+        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node_name, "uid": node_uid,
+                                    "controller": True, "blockOwnerDeletion": True}]
     else:
-        owner_name, owner_uid = wl.name, wl.uid
-    meta["ownerReferences"] = [{"apiVersion": api_version, "kind": kind, "name": owner_name, "uid": owner_uid,
-                                "controller": True, "blockOwnerDeletion": True}]
+        if pod.annotations:
+            meta["annotations"] = pod.annotations
+        if pod.owner is not None:
+            meta["ownerReferences"] = [owner_reference(pod.owner)]
     bad = {r: v for r in ("cpu", "memory") if (v := overrides.get(("pod", pod.name, pod.namespace, r)))}
     variant = pod.quirk
     spec: dict = {}
     if t.init:
-        spec["initContainers"] = [_container(c, fmt, variant + i, {}, True) for i, c in enumerate(t.init)]
-    spec["containers"] = [_container(c, fmt, variant + i, bad if i == 0 else {}, False)
+        spec["initContainers"] = [container_doc(c, fmt, variant + i, {}, True) for i, c in enumerate(t.init)]
+    spec["containers"] = [container_doc(_spec_of(pod, c), fmt, variant + i, bad if i == 0 else {}, False)
                           for i, c in enumerate(t.containers)]
-    spec["restartPolicy"] = "Never" if t.kind == "Job" else "Always"
+    spec["restartPolicy"] = t.restart_policy
     spec["terminationGracePeriodSeconds"] = 30
     spec["dnsPolicy"] = "ClusterFirst"
     spec["serviceAccountName"] = "default"
@@ -306,6 +355,8 @@ def pod_item(pod: Pod, fmt: Formats, node_count: int, overrides: Overrides) -> b
     spec["preemptionPolicy"] = "PreemptLowerPriority"
     if t.overhead:
         spec["overhead"] = {"cpu": fmt.milli(t.overhead[0], variant), "memory": fmt.nbytes(t.overhead[1], variant)}
+    if t.pod_resources is not None:
+        spec["resources"] = resources_doc(t.pod_resources, fmt, variant, {})
     return encode({"metadata": meta, "spec": spec, "status": _pod_status(pod, node_count)})
 
 
@@ -354,6 +405,13 @@ def _pod_status(pod: Pod, node_count: int) -> dict:
                       _condition("ContainersReady", False, created, "ContainersNotReady",
                                  f"containers with unready status: [{names}]"),
                       _condition("PodScheduled", True, created)]
+    resize = pod.resize
+    if resize is not None and running:  # 1.33's resize conditions (status.resize is gone)
+        when = q.rfc3339(resize.since)
+        if resize.reason == "InProgress":
+            conditions.append(_condition("PodResizeInProgress", True, when))
+        else:
+            conditions.append(_condition("PodResizePending", True, when, resize.reason, resize.message))
     status: dict = {"phase": pod.phase, "conditions": conditions, "hostIP": pod.node.ip,
                     "hostIPs": [{"ip": pod.node.ip}]}
     if pod.ip:

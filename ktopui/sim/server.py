@@ -17,7 +17,8 @@ Interface:
         server.write_kubeconfig(path, context="sim", namespace=None, token=None, embed_ca=True,
                                 client_cert=None)          # complete kubeconfig; default token = server.token
         server.cluster                         # SimCluster: .clock, .freeze(at=None), .advance(s), .resume(),
-                                               # .nodes, .pods, .resource_version (thread-safe)
+                                               # .nodes, .pods, .resource_version, .roll_out(ns, name)
+                                               # (thread-safe)
         server.faults                          # Faults switches, see faults.py
         server.requests                        # [RequestRecord(method, path, query, user, status, bytes_sent)],
                                                # newest last, recorded before the answer is sent; past
@@ -27,12 +28,14 @@ Interface:
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
-/apis/{group}[/{version}]), core nodes/pods/namespaces (get, list with label/field
-selectors and limit/continue, watch for nodes and pods), metrics.k8s.io/v1beta1 exactly
-as metrics-server, the apiregistration APIService objects, and the review endpoints
-`kubectl auth whoami` and `kubectl auth can-i` use (POST selfsubjectreviews,
-selfsubjectaccessreviews). Answers over 128 KiB are gzipped for clients that accept it,
-as the API server does.
+/apis/{group}[/{version}]), core nodes/pods/namespaces/replicationcontrollers/resourcequotas,
+apps deployments/replicasets/statefulsets/daemonsets, batch jobs/cronjobs and the Argo
+Rollouts CRD's rollouts (get, list with label/field selectors and limit/continue, watch
+for all but namespaces; metadata only, as PartialObjectMetadata[List], when the Accept
+header asks for it), metrics.k8s.io/v1beta1 exactly as metrics-server, the
+apiregistration APIService objects, and the review endpoints `kubectl auth whoami` and
+`kubectl auth can-i` use (POST selfsubjectreviews, selfsubjectaccessreviews). Answers
+over 128 KiB are gzipped for clients that accept it, as the API server does.
 
 One thread per connection (HTTP/1.1 keep-alive); TLS is negotiated in that thread so a
 stalled client cannot block the accept loop.
@@ -166,7 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             try:
                 response = sim.api.handle(method, path, parse_qs(url.query, keep_blank_values=True),
-                                          user or User("system:anonymous", ("system:unauthenticated",)), body)
+                                          user or User("system:anonymous", ("system:unauthenticated",)), body,
+                                          self.headers.get("Accept", ""))
             except Exception as exc:  # a simulator bug: answer like the apiserver's panic handler, loudly
                 traceback.print_exc()
                 response = Response(500, status.internal_error(repr(exc)))

@@ -1,14 +1,22 @@
 """What the simulated cluster contains: nodes, workloads and their pods, and how new
-pods are made. Pure data and generation; time and churn live in cluster.py.
+pods are made. Pure data and generation; time and churn live in cluster.py, the
+objects that own the pods (ReplicaSets, Jobs, ...) in controllers.py.
 
 The first workloads placed are deliberately varied (sidecars, init containers,
 CPU-only limits, Guaranteed, BestEffort, pod overhead, a finished Job, an
-unschedulable pod) so even a three-node cluster shows every case a client must handle.
+unschedulable pod) so even a three-node cluster shows every case a client must handle;
+zoo.py adds the rarer owners and resource shapes.
+
+A cluster of more than LARGE_CLUSTER pods is not more of the same small teams: its tenant
+namespaces run several products each, with more replicas, so that 150,000 pods are about
+15,000 workloads in about 200 namespaces, as in the large clusters ktopui is tuned for.
+Below that size the mix (and so what a seed produces) is the same as it always was.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import uuid
 from collections.abc import Iterator
@@ -34,10 +42,21 @@ class ContainerSpec:
     restartable: bool = False  # an init container with restartPolicy Always (a sidecar)
 
 
+@dataclass(frozen=True, slots=True)
+class PodResources:
+    """Pod-level `spec.resources` (KEP 2837): millicores and bytes, None where unset."""
+    cpu_req: int | None = None
+    mem_req: int | None = None
+    cpu_lim: int | None = None
+    mem_lim: int | None = None
+
+
 @dataclass(frozen=True)  # no slots: `running` is cached on the instance
 class Template:
     name: str
-    kind: str  # Deployment | StatefulSet | DaemonSet | Job | Static
+    # Deployment | StatefulSet | DaemonSet | Job | Static (a mirror pod, owned by its node) |
+    # Rollout (Argo Rollouts) | ReplicationController | Pod (a bare pod: no owner)
+    kind: str
     containers: tuple[ContainerSpec, ...]
     init: tuple[ContainerSpec, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
@@ -46,6 +65,12 @@ class Template:
     overhead: tuple[int, int] | None = None  # (millicores, bytes)
     priority_class: str | None = None
     namespace: str = "default"
+    schedule: str | None = None  # a Job's CronJob schedule; None: a Job of its own
+    pod_resources: PodResources | None = None
+
+    @property
+    def restart_policy(self) -> str:
+        return "OnFailure" if self.kind == "Job" else "Always"  # a Job's failed container restarts in place
 
     @functools.cached_property
     def running(self) -> tuple[ContainerSpec, ...]:
@@ -104,8 +129,9 @@ CATALOG = (
     Template("api", "Deployment", (C("api", "ghcr.io/acme/api:2.14.0", 250, 512 * Mi, 1000, 1 * Gi),),
              init=(C("migrate", "ghcr.io/acme/api:2.14.0", 50, 64 * Mi, 200, 128 * Mi),),
              labels=(("app", "api"),), replicas=8, namespace="web"),
+    # Jobs are named for the minute they were scheduled; the churn starts one whenever one is reaped.
     Template("nightly-report", "Job", (C("report", "ghcr.io/acme/reports:1.3.2", 500, 1 * Gi, None, 2 * 10**9),),
-             replicas=3, namespace="batch"),
+             replicas=3, namespace="batch", schedule="* * * * *"),
     Template("ledger", "Deployment", (C("ledger", "ghcr.io/acme/ledger:5.0.1", 1000, 2 * Gi, 1000, 2 * Gi),),
              labels=(("app", "ledger"),), replicas=3, priority_class="business-critical", namespace="payments"),
     Template("gateway", "Deployment", (C("gateway", "ghcr.io/acme/gateway:3.2.0", 200, 256 * Mi, 1000),),
@@ -190,17 +216,40 @@ def new_uid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-@dataclass(slots=True)
+def derived_uid(*parts: object) -> str:
+    """A uid that is a function of `parts`: for objects added to a world without drawing
+    from its random streams (so what a seed produced before stays the same)."""
+    return uid_of(hashlib.sha256("/".join(map(str, parts)).encode()).digest())
+
+
+def uid_of(digest: bytes) -> str:
+    """A version 4 UUID made of the first 16 bytes of `digest`."""
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+def name_of(digest: bytes, n: int) -> str:
+    """`n` characters of the apimachinery rand.String alphabet made of `digest`."""
+    return "".join(_SAFE[b % len(_SAFE)] for b in digest[:n])
+
+
+def derived_unit(*parts: object) -> float:
+    """Uniform in [0, 1), a function of `parts` (see derived_uid)."""
+    return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:6]) / float(1 << 48)
+
+
+@dataclass(slots=True, eq=False)
 class Workload:
+    """What a controller runs: a template in a namespace. Its pods are told apart by `hash`
+    (the current pod-template-hash / controller-revision-hash); controllers.py builds the
+    API objects (the Deployment and its ReplicaSets, the CronJob and its Jobs, ...) from it."""
     template: Template
     namespace: str
-    uid: str
-    hash: str  # pod-template-hash / controller-revision-hash
+    uid: str  # the uid of the object the pods name as owner (a Deployment's: its first ReplicaSet)
+    hash: str
+    name: str
+    labels: tuple[tuple[str, str], ...]  # what the controller's selector matches
     next_ordinal: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.template.name
 
 
 class Node:
@@ -209,12 +258,13 @@ class Node:
     __slots__ = ("idx", "name", "uid", "labels", "control_plane", "cp_taint", "cores", "cpu_cap", "mem_cap", "cpu_alloc",
                  "mem_alloc", "max_pods", "ready", "unschedulable", "created", "ip", "zone", "instance_type",
                  "provider_id", "pod_cidr", "kubelet_version", "sys_cpu", "sys_mem", "salt", "phase", "rv",
-                 "pods", "gone", "next_ip", "quirk", "json", "metrics", "scrape_ts")
+                 "pods", "gone", "next_ip", "quirk", "json", "meta", "metrics", "scrape_ts")
 
     def __init__(self) -> None:
         self.pods: dict[str, Pod] = {}
         self.gone: list[Pod] = []  # recently deleted pods, still part of earlier scrapes
         self.json: bytes | None = None
+        self.meta: tuple[int, bytes] | None = None  # (rv, its PartialObjectMetadata item)
         self.metrics: tuple | None = None
         self.scrape_ts: tuple[int, str] | None = None
 
@@ -224,15 +274,25 @@ class Pod:
 
     __slots__ = ("uid", "namespace", "name", "workload", "labels", "node", "phase", "created", "started",
                  "finished", "ip", "rv", "salt", "quirk", "cpu_base", "mem_base", "restarts", "last_reason",
-                 "job_name", "deleted", "json", "metrics", "usage", "slot", "waiting")
+                 "job_name", "deleted", "json", "metrics", "usage", "slot", "waiting", "owner", "meta",
+                 "run_started", "last_run", "resize", "annotations", "over_limit", "tally")
 
     def __init__(self) -> None:
         self.json: bytes | None = None
+        self.meta: tuple[int, bytes] | None = None  # (rv, its PartialObjectMetadata item)
         self.waiting: str | None = None  # while running: the reason its first container waits with
         self.metrics: tuple | None = None
         self.usage: tuple | None = None
         self.deleted: float | None = None
         self.slot = -1
+        self.owner = None  # its controller (controllers.py), None for bare and mirror pods
+        self.tally: tuple | None = None  # what the inventory last counted it for (controllers.py)
+        self.resize: Resize | None = None
+        self.annotations: dict[str, str] | None = None
+        # Per running container, once one has restarted (None until then): when its current
+        # run began (None: when the pod started) and when its last run began and ended.
+        self.run_started: list[float | None] | None = None
+        self.last_run: list[tuple[float, float] | None] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -241,6 +301,54 @@ class Pod:
     @property
     def running_specs(self) -> tuple[ContainerSpec, ...]:
         return self.workload.template.running
+
+    @property
+    def ready(self) -> bool:
+        return self.phase == "Running" and self.waiting is None
+
+    def restart(self, i: int, reason: str, t: float) -> None:
+        """Running container `i` ended with `reason` and was started again at `t`."""
+        if self.run_started is None or self.last_run is None:
+            self.run_started, self.last_run = [None] * len(self.restarts), [None] * len(self.restarts)
+        self.restarts[i] += 1
+        self.last_reason[i] = reason
+        began = self.run_started[i] or self.started or self.created
+        self.last_run[i] = (began, max(began, t - _backoff(self.restarts[i])))
+        self.run_started[i] = t
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    """An in-place resize of one container (the one `spec` names): the pod's spec asks for
+    `spec`, the container still runs with `actual` (`status.containerStatuses[].resources`),
+    for `reason` (InProgress, Deferred, Infeasible)."""
+    spec: ContainerSpec
+    actual: ContainerSpec
+    reason: str
+    message: str
+    since: float
+
+
+def _backoff(restarts: int) -> float:
+    """The kubelet's crash-loop back-off before restart `restarts`: 10 s doubling, at most 5 minutes."""
+    return min(300.0, 10.0 * 2 ** min(restarts - 1, 5))
+
+
+def restart_history(pod: Pod, now: float) -> None:
+    """When each running container's current run began and its last run ran, for the restarts
+    a new pod was made with: a function of the pod's salt, drawing nothing from the random streams."""
+    if pod.started is None or not any(pod.restarts):
+        return
+    pod.run_started = [None] * len(pod.restarts)
+    pod.last_run = [None] * len(pod.restarts)
+    began = pod.started
+    end = pod.finished or now
+    for i, count in enumerate(pod.restarts):
+        if count:
+            restarted = began + (end - began) * (0.2 + 0.8 * derived_unit(pod.salt, "restart", i))
+            ended = max(began, restarted - _backoff(count))
+            pod.run_started[i] = restarted
+            pod.last_run[i] = (max(began, ended - (ended - began) * derived_unit(pod.salt, "ran", i)), ended)
 
 
 @dataclass(slots=True)
@@ -339,14 +447,27 @@ def _node_labels(node: Node, family: str) -> dict[str, str]:
         "topology.kubernetes.io/region": REGION,
         "topology.kubernetes.io/zone": node.zone,
     }
-    if node.control_plane:
+    if node.control_plane:  # no pool label: grouped by instance type
         labels["node-role.kubernetes.io/control-plane"] = ""
         labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
     else:
         labels["node-role.kubernetes.io/worker"] = ""
         labels["nodepool"] = {"m5": "general", "c5": "compute", "r5": "memory"}[family]
-        labels["karpenter.sh/capacity-type"] = "spot" if node.salt % 5 == 0 else "on-demand"
+        labels.update(_pool_labels(node, family))
     return dict(sorted(labels.items()))
+
+
+def _pool_labels(node: Node, family: str) -> dict[str, str]:
+    """How each provisioner names a node's pool, one per family (the general one by size) so a
+    client meets them all: Karpenter, an EKS managed node group, a GKE node pool, an AKS agent pool."""
+    if family == "m5" and node.cores <= 8:
+        return {"karpenter.sh/nodepool": "general", "karpenter.k8s.aws/instance-family": family,
+                "karpenter.sh/capacity-type": "spot" if node.salt % 5 == 0 else "on-demand"}
+    if family == "m5":
+        return {"cloud.google.com/gke-nodepool": "large-pool"}
+    if family == "c5":
+        return {"eks.amazonaws.com/nodegroup": "compute-ng", "eks.amazonaws.com/capacityType": "ON_DEMAND"}
+    return {"agentpool": "memorypool", "kubernetes.azure.com/agentpool": "memorypool"}
 
 
 class PodFactory:
@@ -356,10 +477,14 @@ class PodFactory:
         self.rng = rng
         self.names: set[tuple[str, str]] = set()
 
-    def workload(self, template: Template, namespace: str | None = None) -> Workload:
+    def workload(self, template: Template, namespace: str | None = None, product: str | None = None) -> Workload:
+        """A workload of `template`; in a namespace of several products, named and labelled for `product`."""
         rng = self.rng
-        return Workload(template, namespace or template.namespace, new_uid(rng),
-                        rand_name(rng, 10) if template.kind == "Deployment" else rand_name(rng, 9))
+        uid = new_uid(rng)
+        hashed = rand_name(rng, 10) if template.kind in ("Deployment", "Rollout") else rand_name(rng, 9)
+        name = f"{product}-{template.name}" if product else template.name
+        labels = tuple((k, name if v == template.name else v) for k, v in template.labels)
+        return Workload(template, namespace or template.namespace, uid, hashed, name, labels)
 
     def pod(self, wl: Workload, node: Node | None, created: float, *, phase: str = "Running",
             started: float | None = None, static_node: str | None = None, name: str | None = None) -> Pod:
@@ -390,32 +515,37 @@ class PodFactory:
         idle = rng.random() < 0.08
         pod.cpu_base = tuple(_cpu_base(c, rng, over, idle) for c in specs)
         pod.mem_base = tuple(_mem_base(c, rng, over) for c in specs)
+        pod.over_limit = over and any(c.mem_lim is not None for c in specs)  # a container above its memory limit
         return pod
 
     def _name(self, wl: Workload, created: float, static_node: str | None) -> str:
         t, rng = wl.template, self.rng
         while True:
             if t.kind == "Static":
-                name = f"{t.name}-{static_node}"
+                name = f"{wl.name}-{static_node}"
+            elif t.kind == "Pod":
+                name = wl.name
             elif t.kind == "StatefulSet":
-                name = f"{t.name}-{wl.next_ordinal}"
+                name = f"{wl.name}-{wl.next_ordinal}"
                 wl.next_ordinal += 1
-            elif t.kind == "Deployment":
-                name = f"{t.name}-{wl.hash}-{rand_name(rng, 5)}"
-            elif t.kind == "Job":
-                name = f"{t.name}-{int(created // 60) - rng.randrange(0, 3)}-{rand_name(rng, 5)}"
+            elif t.kind in ("Deployment", "Rollout"):
+                name = f"{wl.name}-{wl.hash}-{rand_name(rng, 5)}"
+            elif t.kind == "Job" and t.schedule is not None:  # the CronJob names its Jobs for the minute
+                name = f"{wl.name}-{int(created // 60) - rng.randrange(0, 3)}-{rand_name(rng, 5)}"
             else:
-                name = f"{t.name}-{rand_name(rng, 5)}"
+                name = f"{wl.name}-{rand_name(rng, 5)}"
             if (wl.namespace, name) not in self.names:
                 return name
 
     def _labels(self, wl: Workload, pod: Pod) -> dict[str, str]:
         t = wl.template
-        labels = dict(t.labels)
+        labels = dict(wl.labels)
         if t.kind == "Deployment":
             labels["pod-template-hash"] = wl.hash
+        elif t.kind == "Rollout":
+            labels["rollouts-pod-template-hash"] = wl.hash
         elif t.kind == "StatefulSet":
-            labels["controller-revision-hash"] = f"{t.name}-{wl.hash}"
+            labels["controller-revision-hash"] = f"{wl.name}-{wl.hash}"
             labels["statefulset.kubernetes.io/pod-name"] = pod.name
             labels["apps.kubernetes.io/pod-index"] = pod.name.rsplit("-", 1)[1]
         elif t.kind == "DaemonSet":
@@ -424,11 +554,17 @@ class PodFactory:
         elif t.kind == "Job":
             job = pod.name.rsplit("-", 1)[0]
             pod.job_name = job
-            labels.update({"batch.kubernetes.io/controller-uid": wl.uid, "batch.kubernetes.io/job-name": job,
-                           "controller-uid": wl.uid, "job-name": job})
+            uid = job_uid(wl, job)
+            labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": job,
+                           "controller-uid": uid, "job-name": job})
         if t.init and any(c.name == "istio-proxy" for c in t.init):
             labels["security.istio.io/tlsMode"] = "istio"
         return dict(sorted(labels.items()))
+
+
+def job_uid(wl: Workload, job: str) -> str:
+    """Each Job of a CronJob has its own uid; a Job of its own is the workload."""
+    return derived_uid("job", wl.uid, job) if wl.template.schedule is not None else wl.uid
 
 
 def _restarts(rng: random.Random) -> int:
@@ -460,15 +596,22 @@ def _mem_base(c: ContainerSpec, rng: random.Random, over: bool) -> float:
     return rng.uniform(8 * Mi, 150 * Mi)
 
 
-def _stream(factory: PodFactory) -> Iterator[Workload]:
-    """Workloads in placement order: the catalogue, then tenant namespaces."""
+LARGE_CLUSTER = 50_000  # pods; see the module doc
+PRODUCTS = ("orders", "billing", "catalog", "accounts", "pricing", "inbox", "media", "reviews", "shipping",
+            "loyalty", "ads", "search", "auth", "maps", "chat", "feeds")
+
+
+def _stream(factory: PodFactory, products: int) -> Iterator[Workload]:
+    """Workloads in placement order: the catalogue, then tenant namespaces of `products` products each."""
     for template in CATALOG:
         yield factory.workload(template)
-    tenant = 0
+    group = 0
     while True:
-        tenant += 1
+        namespace = f"team-{group // products + 1:04d}"
+        product = PRODUCTS[group % products] if products > 1 else None
+        group += 1
         for template in TENANT:
-            yield factory.workload(template, f"team-{tenant:04d}")
+            yield factory.workload(template, namespace, product)
 
 
 def build(node_count: int, pods_per_node: int, rng: random.Random, start: float, resolution: float,
@@ -477,6 +620,7 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
     nodes = make_nodes(node_count, rng, start, resolution, quirky)
     factory = PodFactory(rng)
     total = node_count * pods_per_node
+    scale = max(1.0, total / LARGE_CLUSTER)
     pods: list[Pod] = []
     namespaces: dict[str, float] = {}
 
@@ -490,6 +634,8 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
         pod = factory.pod(wl, node, created, phase=phase, started=started, static_node=static_node)
         if phase == "Succeeded":
             pod.finished = started + rng.uniform(30, 300)
+        if any(pod.restarts):
+            restart_history(pod, start)
         if node is not None:
             node.pods[pod.uid] = pod
         namespaces.setdefault(wl.namespace, 0.0)
@@ -513,13 +659,15 @@ def build(node_count: int, pods_per_node: int, rng: random.Random, start: float,
         slots += [node] * (count - ds)
     rng.shuffle(slots)
     unschedulable = min(len(slots), 1 + total // 5000 if total >= 10 else 0)
-    stream = _stream(factory)
+    stream = _stream(factory, 1 + round(4.5 * (scale - 1)))
     jobs_seen = 0
     placed = 0
     while placed < len(slots) - unschedulable:
         wl = next(stream)
         t = wl.template
         replicas = 1 if total < 100 else rng.randint(1, t.replicas)
+        if t.kind != "Job":  # a CronJob runs its few Jobs whatever the cluster's size
+            replicas = round(replicas * scale)
         for _ in range(min(replicas, len(slots) - unschedulable - placed)):
             node = slots[placed]
             placed += 1

@@ -22,12 +22,17 @@ from ktopui.kube.errors import KubeError
 from ktopui.live.memory import MEMORY
 from ktopui.live.session import ClusterSession
 from ktopui.model.snapshot import Snapshot
-from ktopui.ui.cells import use_thresholds
+from ktopui.ui.cells import use_server_clock, use_thresholds
 from ktopui.ui.columns import Column
-from ktopui.ui.header import ClusterHeader
-from ktopui.ui.messages import NamespaceMissing, RefreshFailed, RefreshScheduled, SnapshotReady
 from ktopui.ui.dashboard import DashboardScreen
 from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+from ktopui.ui.header import ClusterHeader
+from ktopui.ui.messages import (
+    NamespaceMissing,
+    RefreshFailed,
+    RefreshScheduled,
+    SnapshotReady,
+)
 from ktopui.ui.screens import MainScreen
 from ktopui.ui.settings import columns_for
 
@@ -70,6 +75,11 @@ class KtopApp(App):
         """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
         return columns_for(view, self.settings.view_settings(view).columns, reserved=reserved, without=without)
 
+    def server_now(self) -> float:
+        """Now by the cluster's clock (its `Date` header), which dates what it reports."""
+        snapshot = self.session.snapshot
+        return self.session.clock() + (snapshot.clock_offset if snapshot is not None else 0.0)
+
     def sort_for(self, view: str) -> tuple[str, bool]:
         chosen = self.settings.view_settings(view)
         return chosen.sort, chosen.descending
@@ -77,6 +87,7 @@ class KtopApp(App):
     async def on_mount(self) -> None:
         # The app owns the process: collections must not land in key presses.
         MEMORY.own_process(quiet_for=self.session.priority.quiet_for)
+        use_server_clock(self.server_now)
         self.set_keymap(self.settings.keys)
         self.theme = self.theme_shown
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -97,7 +108,8 @@ class KtopApp(App):
             self.remember_theme(theme.name)
 
     async def on_unmount(self) -> None:
-        use_thresholds()  # the marks belong to this app while it runs
+        use_thresholds()  # the marks and the clock belong to this app while it runs
+        use_server_clock()
         await self.session.close()
 
     # -- what the session says (ClusterSession's Listener, as messages) -------------------------
@@ -134,6 +146,8 @@ class KtopApp(App):
         self._tick_headers()
 
     def _tick_headers(self) -> None:
+        if not self.screen_stack:  # (a tick while the app shuts down, its screens already gone)
+            return
         for header in self.screen.query(ClusterHeader):
             header.refresh()
 
@@ -166,7 +180,7 @@ class KtopApp(App):
         except KubeError:
             # Not allowed to list namespaces: offer the ones we can see (any other can be typed).
             listed = False
-            seen = session.snapshot.namespaces() if session.snapshot else set()
+            seen = session.snapshot.pod_namespaces() if session.snapshot else set()
             names = sorted(seen | {ns for ns in (session.scope.namespace, session.conn.namespace) if ns})
         # Preselect the current scope; when showing all, the namespace the context names, if it
         # names one (not the "default" kubectl falls back to), else all namespaces.
@@ -185,6 +199,9 @@ class KtopApp(App):
         if isinstance(screen, MainScreen):
             yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
             yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
+            yield SystemCommand("Node pools", "p: the nodes grouped by pool, or back", screen.action_pools)
+            yield SystemCommand("Workloads view", "3", lambda: screen.action_view("workloads"))
+            yield SystemCommand("Namespaces view", "4", lambda: screen.action_view("namespaces"))
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),

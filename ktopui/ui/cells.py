@@ -6,6 +6,8 @@ Pure functions of numbers, so screens, tests and screenshots agree.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,6 +30,21 @@ def thresholds() -> tuple[int, int]:
     return _warn, _crit
 
 
+# The server's clock, for the ages of what the cluster dates (a container's last
+# exit): the running app's session's, set as the thresholds are.
+_server_now: Callable[[], float] = time.time
+
+
+def use_server_clock(now: Callable[[], float] = time.time) -> None:
+    """Tell ages by `now()`, the server's time (this machine's clock without arguments)."""
+    global _server_now
+    _server_now = now
+
+
+def server_now() -> float:
+    return _server_now()
+
+
 def cpu_text(milli: int | None, problem: str | None = None) -> str:
     if problem:
         return "?"
@@ -44,7 +61,8 @@ def pct_text(value: int | None, *, partial: bool = False, marks: bool = True) ->
     """`57%`; `!`/`!!` mark the warning/critical thresholds so the levels read without colour too
     (not with `marks=False`, for a percentage where high is normal).
 
-    `~` marks a limit percentage that covers only some containers.
+    `~` marks a percentage that covers only part of what it is of: a limit percentage only
+    the containers that set a limit, a pool's usage only its nodes that report it.
     """
     if value is None:
         return "-"

@@ -38,8 +38,8 @@ SORT_BINDINGS = [
     Binding("r", "sort('req_pct')", "%Req", id="sort.requests", tooltip="sort by % of requests"),
     Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits", tooltip="sort by % of limits"),
     Binding("n", "sort('name')", "Name", id="sort.name", show=False, tooltip="sort by name"),
-    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods)"),
-    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes)"),
+    Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods, workloads)"),
+    Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes, workloads, namespaces)"),
 ]
 
 
@@ -219,15 +219,15 @@ class DashboardScreen(Screen):
         self.app.action_pick_namespace()
 
 
-def node_table(screen: DashboardScreen) -> RowTable:
-    """The nodes table, as the settings have it."""
+def node_table(screen: DashboardScreen, table_id: str = "nodes", empty: str = "No nodes (yet).") -> RowTable:
+    """A nodes table, as the settings have it."""
     app = screen.app
     table = RowTable(
         app.columns_for("nodes"),
         kind=NODES,
         history=screen.session.history,
-        empty_message="No nodes (yet).",
-        id="nodes",
+        empty_message=empty,
+        id=table_id,
     )
     table.sort_by(*app.sort_for("nodes"))
     return table

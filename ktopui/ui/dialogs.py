@@ -60,14 +60,18 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         return " ".join(_key_name(keymap.get(i, ids[i])).replace(", ", " ") for i in binding_ids)
 
     rows: list[tuple[str, str]] = [
-        (f"{keys('view.nodes')} / {keys('view.pods')}", "nodes view / pods view"),
+        (f"{keys('view.nodes')} / {keys('view.pods')} / {keys('view.workloads')} / {keys('view.namespaces')}",
+         "nodes / pods / workloads / namespaces view"),
+        (keys("view.pools"), "nodes grouped by pool (totals, free capacity, pods / allocatable pods), or back; "
+                             "Enter on a pool shows its nodes"),
         (keys("cursor.up", "cursor.down", "cursor.page_up", "cursor.page_down", "cursor.first", "cursor.last"),
          "move the selection"),
-        (keys("open"), "drill down: node → its pods → a pod's containers and charts"),
+        (keys("open"), "drill down: (pool → its nodes →) node (or workload) → its pods → a pod's containers "
+                       "and charts; namespace → its workloads"),
         (keys("back"), "back one level (or clear the filter)"),
         ("Ctrl+P", "command palette: the same actions by name"),
     ]
-    seen = {"view.nodes", "view.pods", "back", "open"}
+    seen = {"view.nodes", "view.pods", "view.workloads", "view.namespaces", "view.pools", "back", "open"}
     for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *KtopApp.BINDINGS]:
         if binding.id in seen:
             continue
@@ -89,6 +93,12 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         "Trends: the last samples, one per new metrics timestamp, drawn from zero up to the node's "
         "allocatable or the pod's (or container's) limit, so rows compare; without a limit, up to the "
         "highest sample shown. The header's are up to the cluster's allocatable.",
+        "Workloads: each pod counts in the top of its owner chain (a Deployment, not its ReplicaSet); "
+        "usage is the sum of its pods', requests and limits those of its unfinished pods. A * after the kind "
+        "means the owner was inferred from pod labels (ReplicaSets or Jobs may not be listed). OOM counts "
+        "OOM kills.",
+        "Namespaces: Q CPU/R, Q MEM/R, Q CPU/L, Q MEM/L are how much of the namespace's ResourceQuota on "
+        "requests.cpu, requests.memory, limits.cpu, limits.memory is used; blank where no quota sets it.",
         "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "
         "column does not fit, names carry it in front (web/redis-0).",
     ]

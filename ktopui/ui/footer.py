@@ -16,7 +16,8 @@ from textual.widgets import Footer
 
 # Actions in the order they stay as the terminal narrows; others go before all of them.
 KEPT_LONGEST = (
-    "quit", "app.help", "pause", "view('nodes')", "view('pods')", "filter", "namespace",
+    "quit", "app.help", "pause", "view('nodes')", "view('pods')", "view('workloads')", "view('namespaces')",
+    "filter", "namespace",
     "sort('cpu')", "sort('mem')", "sort('req_pct')", "sort('lim_pct')", "sort('pct')",
 )
 KEY_GAP = 1  # cells between two keys (compact footer)

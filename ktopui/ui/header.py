@@ -16,11 +16,11 @@ from ktopui.kube.errors import CredentialError, Forbidden, MetricsUnavailable
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY
-from ktopui.model.snapshot import Summary
 from ktopui.model.quantity import percent
+from ktopui.model.snapshot import Summary
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import age_text, cores_text, gib_text, level, sparkline
-from ktopui.ui.parts import Part, fit
+from ktopui.ui.parts import Part, fit, notice_parts
 
 HEADER_SPARK = 16
 STALE_AFTER = 120  # seconds: metrics older than this are shown as stale
@@ -174,7 +174,7 @@ class ClusterHeader(Widget):
         problems = {k: e for k, e in s.errors.items() if not isinstance(e, MetricsUnavailable)}
         if problems:
             return self._problem(s, problems)
-        relisting = self._relisting(s)
+        relisting = self._relisting(s) + notice_parts(s.notices, self._look("warn"), KEEP_DETAIL)
         if metrics is not None:
             parts = [
                 Part(Text(" ⚠ no usage: ", style=self._look("caution")), KEEP_ALWAYS),

@@ -65,6 +65,7 @@ def build_app(args: argparse.Namespace, conn: ClusterConnection, settings: confi
         namespace=dashboard_scope(args, conn.namespace, conn.namespace_source),
         label_selector=args.selector,
         interval=settings.interval if args.interval is None else args.interval,
+        pool_labels=settings.nodes.pool_labels,
     )
     return KtopApp(
         session,

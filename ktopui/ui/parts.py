@@ -73,3 +73,9 @@ def _cut(text: Text, width: int, middle: bool) -> Text:
     head = max(head, space)
     tail = width - 1 - head
     return Text.assemble(text[:head], "…", text[len(text) - tail:]) if tail else Text.assemble(text[:head], "…")
+
+
+def notice_parts(notices: Sequence[str], style: str, keep: int) -> list[Part]:
+    """What the views lack and why (a list that may not be read, so some rows are inferred):
+    each said once, in plain words, cut short before it is dropped."""
+    return [Part(Text(f" ⓘ {notice}", style=style), keep, lead=" │", shrink=24) for notice in notices]

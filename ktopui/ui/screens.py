@@ -1,4 +1,7 @@
-"""The dashboard's screens: nodes and pods (the main screen), a node's pods, one pod.
+"""The dashboard's screens: nodes (or node pools), pods, workloads and namespaces (the main
+screen), a pool's nodes, a node's pods, one pod.
+
+A workload's pods and a namespace's workloads are in rollup_screens.py.
 
 Each is a DashboardScreen (dashboard.py) of the session it was given.
 """
@@ -14,28 +17,44 @@ from textual.widgets import ContentSwitcher, Input, Static
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
 from ktopui.model.containers import CONTAINERS
+from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pods import PodRow
+from ktopui.model.pools import POOLS, PoolRow
 from ktopui.model.snapshot import Snapshot
+from ktopui.model.workloads import WorkloadRow
 from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
-from ktopui.ui.columns import Column, containers
+from ktopui.ui.columns import Column, containers, namespaces, pools, workloads
 from ktopui.ui.dashboard import DashboardScreen, node_table, pod_sort, pod_table
+from ktopui.ui.rollup_screens import (
+    NamespaceWorkloadsScreen,
+    WorkloadPodsScreen,
+    namespace_table,
+    workload_table,
+)
 from ktopui.ui.table import RowTable
 
 
 class MainScreen(DashboardScreen):
-    """Nodes (`1`) and pods (`2`) of the whole scope."""
+    """Nodes (`1`, grouped by pool with `p`), pods (`2`), workloads (`3`) and namespaces (`4`) of the whole scope."""
 
     BINDINGS = [
         Binding("1", "view('nodes')", "Nodes", id="view.nodes"),
         Binding("2", "view('pods')", "Pods", id="view.pods"),
+        Binding("p", "pools", "Pools", id="view.pools", tooltip="group the nodes by pool, or back to the nodes"),
+        Binding("3", "view('workloads')", "Workloads", id="view.workloads"),
+        Binding("4", "view('namespaces')", "Namespaces", id="view.namespaces"),
     ]
 
     def compose_body(self) -> ComposeResult:
         with ContentSwitcher(initial=self.app.settings.view, id="views"):
             yield node_table(self)
+            yield pool_table(self)
             yield pod_table(self, "pods", "No pods in this scope (yet).")
+            yield workload_table(self, "workloads", "No workloads in this scope (yet).",
+                                 without=self._one_namespace())
+            yield namespace_table(self, "namespaces")
 
     def active_table_id(self) -> str:
         return self.query_one("#views", ContentSwitcher).current or "nodes"
@@ -52,12 +71,17 @@ class MainScreen(DashboardScreen):
         self.query_one("#filter", Input).display = bool(table.filter_text)
         self.show_crumbs()
 
+    def action_pools(self) -> None:
+        self.action_view("nodes" if self.active_table_id() == "pools" else "pools")
+
     def crumbs(self) -> Text:
         view = self.active_table_id()
         text = Text(" ")
-        text.append("Nodes", style="bold" if view == "nodes" else "dim")
-        text.append("  ")
-        text.append("Pods", style="bold" if view == "pods" else "dim")
+        for at, (view_id, title) in enumerate(VIEW_TITLES.items()):
+            text.append("  " if at else "")
+            text.append(title, style="bold" if view == view_id or (view, view_id) == ("pools", "nodes") else "dim")
+            if view == "pools" and view_id == "nodes":
+                text.append(" by pool", style="bold")
         text.append(f"   ({self.scope_text()})   Enter: drill down", style="dim")
         return self.reserved_note(text)
 
@@ -66,21 +90,56 @@ class MainScreen(DashboardScreen):
         nodes.set_columns(self.app.columns_for("nodes", reserved=snapshot.metrics_error is not None))
         nodes.set_rows(snapshot.nodes)
         self.explain_empty(nodes, snapshot, "nodes", "No nodes (yet).")
+        node_pools = self.query_one("#pools", RowTable)
+        node_pools.set_columns(pools.RESERVED if snapshot.metrics_error is not None else pools.COLUMNS)
+        node_pools.set_rows(snapshot.pools)
+        self.explain_empty(node_pools, snapshot, "nodes", "No nodes (yet).")
         pods = self.query_one("#pods", RowTable)
         pods.set_columns(self.pod_columns(snapshot))
         pods.set_rows(snapshot.pods, in_name_order=True)
         self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
+        reserved = snapshot.metrics_error is not None
+        table = self.query_one("#workloads", RowTable)
+        table.set_columns(workloads.columns(reserved=reserved, without=self._one_namespace()))
+        table.set_rows(snapshot.workloads, in_name_order=True)
+        self.explain_empty(table, snapshot, "pods", "No workloads in this scope (yet).")
+        table = self.query_one("#namespaces", RowTable)
+        table.set_columns(namespaces.columns(reserved=reserved))
+        table.set_rows(snapshot.namespaces, in_name_order=True)
+        self.explain_empty(table, snapshot, "pods", "No namespaces with pods in this scope (yet).")
+
+    def _one_namespace(self) -> tuple[str, ...]:
+        """Columns left out: the namespace, when the scope is one."""
+        return ("namespace",) if self.session.scope.namespace else ()
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
         if isinstance(row, NodeRow):
             drill(self, NodePodsScreen, row.name)
+        elif isinstance(row, PoolRow):
+            drill(self, PoolNodesScreen, row.name)
         elif isinstance(row, PodRow):
             drill(self, PodScreen, row.namespace, row.name, via_node=None)
+        elif isinstance(row, WorkloadRow):
+            drill(self, WorkloadPodsScreen, row.key, via_namespace=False)
+        elif isinstance(row, NamespaceRow):
+            drill(self, NamespaceWorkloadsScreen, row.namespace)
 
 
-def drill(screen: DashboardScreen, kind: type[NodePodsScreen | PodScreen], *args, **kwargs) -> None:
-    """Push the screen of one node's pods, or of one pod, of the same session: made once, then reused.
+def pool_table(screen: DashboardScreen) -> RowTable:
+    """The node pools table: pools in name order, the nodes without a pool last."""
+    table = RowTable(pools.COLUMNS, kind=POOLS, history=screen.session.history, empty_message="No nodes (yet).",
+                     id="pools")
+    table.sort_by("name", False)
+    return table
+
+
+VIEW_TITLES = {"nodes": "Nodes", "pods": "Pods", "workloads": "Workloads", "namespaces": "Namespaces"}
+
+
+def drill(screen: DashboardScreen, kind: type[DashboardScreen], *args, **kwargs) -> None:
+    """Push the screen of one pool's nodes, one node's (or workload's) pods, one pod, one namespace's
+    workloads, of the same session: made once, then reused.
 
     Composing, mounting and styling a new screen cost about 60 ms of each
     drill-down; a reused one is only pointed at its new node or pod.
@@ -92,6 +151,46 @@ def drill(screen: DashboardScreen, kind: type[NodePodsScreen | PodScreen], *args
     else:
         app.install_screen(kind(session, *args, **kwargs), name)
     app.push_screen(name)
+
+
+class PoolNodesScreen(DashboardScreen):
+    """The nodes of one pool: the nodes table, with only them."""
+
+    def __init__(self, session: ClusterSession, pool: str) -> None:
+        super().__init__(session)
+        self.pool = pool
+
+    def compose_body(self) -> ComposeResult:
+        yield node_table(self, "table", self._empty())
+
+    def _empty(self) -> str:
+        return f"No nodes in pool {self.pool} (any more)."
+
+    def retarget(self, pool: str) -> None:
+        """Show another pool's nodes (the screen is reused: see drill)."""
+        self.pool = pool
+        self._start_over(self._empty(), self.app.sort_for("nodes"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table", RowTable).focus()
+
+    def crumbs(self) -> Text:
+        text = Text(" Nodes by pool › ", style="dim")
+        text.append(escape_controls(self.pool), style="bold")
+        text.append(" › nodes", style="bold")
+        text.append("   Esc: back", style="dim")
+        return self.reserved_note(text)
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        table = self.query_one("#table", RowTable)
+        table.set_columns(self.app.columns_for("nodes", reserved=snapshot.metrics_error is not None))
+        pool = next((p for p in snapshot.pools if p.name == self.pool), None)
+        table.set_rows(pool.nodes if pool is not None else [])
+        self.explain_empty(table, snapshot, "nodes", self._empty())
+
+    def on_row_table_activated(self, message: RowTable.Activated) -> None:
+        drill(self, NodePodsScreen, message.row.name)
 
 
 class NodePodsScreen(DashboardScreen):

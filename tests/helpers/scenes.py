@@ -32,6 +32,10 @@ SCENES: dict[str, tuple[str, ...]] = {
     "pod": ("2", "enter"),
     "doctor": ("d",),
     "failing": ("2",),
+    "workloads": ("3",),
+    "namespaces": ("4",),
+    "workload-pods": ("3", "enter"),  # the busiest workload's pods
+    "pools": ("p",),
 }
 # Faults switched on once the history is in: the scene shows the refresh after.
 FAULTS = {

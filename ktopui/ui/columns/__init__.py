@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from ktopui.model.exits import OOM_KILLED, exit_text
 from ktopui.model.history import CPU, MEMORY, History
-from ktopui.ui.cells import cpu_text, level, mem_text, pct_text, sparkline
+from ktopui.ui.cells import cpu_text, level, mem_text, pct_text, server_now, sparkline
 
 SPARK_WIDTH = 10
 
@@ -116,3 +117,13 @@ def amount(cid: str, title: str, width: int, get: Callable[[Any], int | None], r
     """An amount of CPU or memory (requests, limits, allocatable): digits as `kubectl top` prints them."""
     text = cpu_text if resource == "cpu" else mem_text
     return Column(cid, title, width, cid, lambda r, _h: text(get(r)), priority=priority, choice=(measure, resource))
+
+
+def last_exit(priority: int) -> Column:
+    """How a container's last run ended, or a pod's most recent such end (`OOMKilled 12m ago`),
+    sorted by when: the most recent first."""
+    return Column(
+        "last_exit", "LAST EXIT", 19, "last_exit", lambda row, _h: exit_text(row.last_exit, server_now()),
+        tone=lambda row: "warn" if row.last_exit is not None and row.last_exit.reason == OOM_KILLED else "",
+        right=False, priority=priority, choice=("last_exit", ""),
+    )

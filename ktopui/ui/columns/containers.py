@@ -6,7 +6,16 @@ from collections.abc import Callable
 from operator import attrgetter
 
 from ktopui.model.history import CPU, MEMORY
-from ktopui.ui.columns import LIMIT_TOPS, Column, amount, percentage, text_column, trend, usage
+from ktopui.ui.columns import (
+    LIMIT_TOPS,
+    Column,
+    amount,
+    last_exit,
+    percentage,
+    text_column,
+    trend,
+    usage,
+)
 
 
 def columns(history_key: Callable[[str], tuple]) -> list[Column]:
@@ -22,6 +31,7 @@ def columns(history_key: Callable[[str], tuple]) -> list[Column]:
         text_column("status", "STATE", 11, lambda c: c.state or "-", 55, sort="state"),
         Column("restarts", "RESTARTS", 8, "restarts", lambda c, _h: str(c.restarts), priority=40,
                choice=("restarts", "")),
+        last_exit(42),
         usage("cpu"),
         amount("cpu_req", "CPU/R", 7, attrgetter("requests.cpu_milli"), "cpu", "requests", 45),
         amount("cpu_lim", "CPU/L", 7, attrgetter("limits.cpu_milli"), "cpu", "limits", 45),

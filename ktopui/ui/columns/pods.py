@@ -7,7 +7,16 @@ from operator import attrgetter
 from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY
 from ktopui.model.pods import PodRow
-from ktopui.ui.columns import LIMIT_TOPS, Column, amount, percentage, text_column, trend, usage
+from ktopui.ui.columns import (
+    LIMIT_TOPS,
+    Column,
+    amount,
+    last_exit,
+    percentage,
+    text_column,
+    trend,
+    usage,
+)
 
 
 def _status_tone(row: PodRow) -> str:
@@ -33,6 +42,7 @@ STATUS = text_column("status", "STATUS", 9, lambda r: r.status or "-", 60, tone=
                      cap=20)
 RESTARTS = Column("restarts", "RESTARTS", 8, "restarts", lambda r, _h: str(r.restarts),
                   tone=lambda r: "warn" if r.restarts else "", priority=35, choice=("restarts", ""))
+LAST_EXIT = last_exit(25)
 
 COLUMNS = [
     NAMESPACE,
@@ -40,6 +50,7 @@ COLUMNS = [
     NODE,
     STATUS,
     RESTARTS,
+    LAST_EXIT,
     usage("cpu"),
     percentage("cpu_req_pct", "%CPU/R", attrgetter("cpu_req_pct"), 80, ("req_pct", "cpu")),
     percentage("cpu_lim_pct", "%CPU/L", attrgetter("cpu_lim_pct"), 75, ("lim_pct", "cpu"),
@@ -59,6 +70,7 @@ RESERVED = [
     NODE,
     STATUS,
     RESTARTS,
+    LAST_EXIT,
     amount("cpu_req", "CPU REQ", 9, attrgetter("requests.cpu_milli"), "cpu", "requests", 90),
     amount("cpu_lim", "CPU LIM", 9, attrgetter("limits.cpu_milli"), "cpu", "limits", 80),
     amount("mem_req", "MEM REQ", 9, attrgetter("requests.mem_bytes"), "mem", "requests", 90),

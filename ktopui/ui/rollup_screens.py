@@ -1,0 +1,133 @@
+"""The workloads and namespaces tables, and the screens their Enter leads to: a workload's pods,
+a namespace's workloads.
+
+The tables themselves live on the main screen (views `3` and `4`, screens.py);
+each screen here is made once per session and pointed at its next workload
+or namespace (screens.drill).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+
+from ktopui.live.session import ClusterSession
+from ktopui.model.namespaces import NAMESPACES
+from ktopui.model.snapshot import Snapshot
+from ktopui.model.workloads import WORKLOADS, WorkloadRow
+from ktopui.safe_text import escape_controls
+from ktopui.ui.columns import namespaces, workloads
+from ktopui.ui.dashboard import DashboardScreen, pod_sort, pod_table
+from ktopui.ui.table import RowTable
+
+# The busiest first, as the pods view opens.
+WORKLOAD_SORT = ("cpu", True)
+NAMESPACE_SORT = ("cpu", True)
+
+
+def workload_table(screen: DashboardScreen, table_id: str, empty: str, *, without: tuple[str, ...] = ()) -> RowTable:
+    table = RowTable(workloads.columns(reserved=False, without=without), kind=WORKLOADS,
+                     history=screen.session.history, empty_message=empty, id=table_id)
+    table.sort_by(*WORKLOAD_SORT)
+    return table
+
+
+def namespace_table(screen: DashboardScreen, table_id: str) -> RowTable:
+    table = RowTable(namespaces.columns(reserved=False), kind=NAMESPACES, history=screen.session.history,
+                     empty_message="No namespaces with pods in this scope (yet).", id=table_id)
+    table.sort_by(*NAMESPACE_SORT)
+    return table
+
+
+def workload_title(row: WorkloadRow | tuple[str, str, str]) -> str:
+    kind, namespace, name = row.key if isinstance(row, WorkloadRow) else row
+    return escape_controls(f"{kind} {namespace}/{name}")
+
+
+class WorkloadPodsScreen(DashboardScreen):
+    """The pods of one workload."""
+
+    def __init__(self, session: ClusterSession, key: tuple[str, str, str], *, via_namespace: bool) -> None:
+        super().__init__(session)
+        self.key = key
+        self.via_namespace = via_namespace
+
+    def compose_body(self) -> ComposeResult:
+        # A workload is in one namespace: the breadcrumb says it once.
+        yield pod_table(self, "table", self._empty(), without=("namespace",))
+
+    def _empty(self) -> str:
+        return f"No pods of {workload_title(self.key)} in this scope."
+
+    def retarget(self, key: tuple[str, str, str], *, via_namespace: bool) -> None:
+        """Show another workload's pods (the screen is reused: see screens.drill)."""
+        self.key, self.via_namespace = key, via_namespace
+        self._start_over(self._empty(), pod_sort(self.app, ("namespace",)))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table", RowTable).focus()
+
+    def crumbs(self) -> Text:
+        text = Text(" Namespaces › " if self.via_namespace else " Workloads › ", style="dim")
+        text.append(workload_title(self.key), style="bold")
+        text.append(" › pods", style="bold")
+        text.append("   Esc: back", style="dim")
+        return self.reserved_note(text)
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        table = self.query_one("#table", RowTable)
+        table.set_columns(self.pod_columns(snapshot, without=("namespace",)))
+        table.set_rows(snapshot.workload_pods(self.key), in_name_order=True)
+
+    def on_row_table_activated(self, message: RowTable.Activated) -> None:
+        from ktopui.ui.screens import (  # (screens.py leads here: imported when used)
+            PodScreen,
+            drill,
+        )
+
+        row = message.row
+        drill(self, PodScreen, row.namespace, row.name, via_node=None)
+
+
+class NamespaceWorkloadsScreen(DashboardScreen):
+    """The workloads of one namespace."""
+
+    def __init__(self, session: ClusterSession, namespace: str) -> None:
+        super().__init__(session)
+        self.namespace = namespace
+
+    def compose_body(self) -> ComposeResult:
+        yield workload_table(self, "table", self._empty(), without=("namespace",))
+
+    def _empty(self) -> str:
+        return f"No workloads in {escape_controls(self.namespace)} in this scope."
+
+    def retarget(self, namespace: str) -> None:
+        """Show another namespace's workloads (the screen is reused: see screens.drill)."""
+        self.namespace = namespace
+        self._start_over(self._empty(), WORKLOAD_SORT)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table", RowTable).focus()
+
+    def crumbs(self) -> Text:
+        text = Text(" Namespaces › ", style="dim")
+        text.append(escape_controls(self.namespace), style="bold")
+        text.append(" › workloads", style="bold")
+        text.append("   Esc: back", style="dim")
+        return self.reserved_note(text)
+
+    def show_rows(self, snapshot: Snapshot) -> None:
+        table = self.query_one("#table", RowTable)
+        table.set_columns(workloads.columns(reserved=snapshot.metrics_error is not None, without=("namespace",)))
+        namespace = self.namespace
+        table.set_rows([w for w in snapshot.workloads if w.namespace == namespace], in_name_order=True)
+
+    def on_row_table_activated(self, message: RowTable.Activated) -> None:
+        from ktopui.ui.screens import (
+            drill,  # (screens.py leads here: imported when used)
+        )
+
+        drill(self, WorkloadPodsScreen, message.row.key, via_namespace=True)
