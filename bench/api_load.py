@@ -33,7 +33,8 @@ from urllib.parse import parse_qs
 
 from top_vs_kubectl import find_kubectl  # bench/ is on sys.path when run as a script
 
-KINDS = ("pod list", "pod watch", "node list/watch", "node metrics", "pod metrics", "discovery/other")
+KINDS = ("pod list", "pod watch", "node list/watch", "node metrics", "pod metrics", "owner metadata",
+         "resource quotas", "discovery/other")
 INTERVAL = 2.0  # the dashboard's refresh interval, and watch's -n
 GRACE = 2.0  # after a phase, for requests whose answer was still being computed (logged just before sending)
 
@@ -47,6 +48,10 @@ def kind(path: str, watching: bool) -> str:
             return "pod watch" if watching else "pod list"
         if segs[2] == "nodes":
             return "node list/watch"
+        if "resourcequotas" in segs[2:]:
+            return "resource quotas"
+    if segs[:1] == ["apis"] and ("replicasets" in segs or "jobs" in segs):
+        return "owner metadata"
     return "discovery/other"
 
 
@@ -64,8 +69,8 @@ class WatchMeter:
         self._lock = threading.Lock()
         handle = server.api.handle
 
-        def counted(method, path, query, user, body=b""):
-            response = handle(method, path, query, user, body)
+        def counted(method, path, query, user, body=b"", accept=""):
+            response = handle(method, path, query, user, body, accept)
             if response.stream is not None:
                 response.stream = self._count(kind(path, True), response.stream)
             return response
