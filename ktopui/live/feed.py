@@ -10,6 +10,10 @@ each list is doing. Each refresh it hands the joiner one `Inputs`.
 Inputs are all a join reads. `Feed` is what a session needs of a feed; a
 recording replayed, or another source of the same lists, is another Feed of
 Inputs. Nothing past the feed talks to the API server.
+
+It is over the usual size because every list it follows (nodes, pods, the
+owners' metadata, quotas, metrics) shares one health, pacing and scope state;
+the owners' and quotas' part is the one to move out when it grows again.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ changes an object only with a new resourceVersion, a node is scraped every
 15 s or so, and the pods' sums change only where pods changed. NodeCache
 keeps what was made from each, so an unchanged node keeps its row object
 (and the table its formatted line).
+
+It is over the usual size since node rows also carry each node's share of its
+pool (pools.py sums them column by column); the pods' reservation per node is
+the part to move out next.
 """
 
 from __future__ import annotations
