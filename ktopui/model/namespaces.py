@@ -20,7 +20,7 @@ from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
 from ktopui.model.pods import LimitShare
 from ktopui.model.quantity import QuantityError, parse_cached
-from ktopui.model.rollup import Sums, parts
+from ktopui.model.rollup import SUMMED_VALUES, Sums, parts
 
 QUOTA_RESOURCES = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
 
@@ -104,20 +104,7 @@ def _quota_value(resource: str):
 VALUES = {
     "namespace": attrgetter("namespace"),
     "name": attrgetter("namespace"),
-    "pods": attrgetter("pods"),
-    "running": attrgetter("running"),
-    "restarts": attrgetter("restarts"),
-    "oom_kills": attrgetter("oom_kills"),
-    "cpu": attrgetter("usage.cpu_milli"),
-    "mem": attrgetter("usage.mem_bytes"),
-    "cpu_req_pct": attrgetter("cpu_req_pct"),
-    "mem_req_pct": attrgetter("mem_req_pct"),
-    "cpu_lim_pct": attrgetter("cpu_lim_pct"),
-    "mem_lim_pct": attrgetter("mem_lim_pct"),
-    "cpu_req": attrgetter("requests.cpu_milli"),
-    "mem_req": attrgetter("requests.mem_bytes"),
-    "cpu_lim": attrgetter("limits.cpu_milli"),
-    "mem_lim": attrgetter("limits.mem_bytes"),
+    **SUMMED_VALUES,
     **{f"quota_{resource.replace('.', '_')}_pct": _quota_value(resource) for resource in QUOTA_RESOURCES},
 }
 

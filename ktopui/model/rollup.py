@@ -25,6 +25,24 @@ from ktopui.model.pod_info import PodInfo
 from ktopui.model.pods import LimitShare
 from ktopui.model.samples import used_milli
 
+# What a summed row (a workload's, a namespace's: the same fields) sorts by, besides its names.
+SUMMED_VALUES = {
+    "pods": attrgetter("pods"),
+    "running": attrgetter("running"),
+    "restarts": attrgetter("restarts"),
+    "oom_kills": attrgetter("oom_kills"),
+    "cpu": attrgetter("usage.cpu_milli"),
+    "mem": attrgetter("usage.mem_bytes"),
+    "cpu_req_pct": attrgetter("cpu_req_pct"),
+    "mem_req_pct": attrgetter("mem_req_pct"),
+    "cpu_lim_pct": attrgetter("cpu_lim_pct"),
+    "mem_lim_pct": attrgetter("mem_lim_pct"),
+    "cpu_req": attrgetter("requests.cpu_milli"),
+    "mem_req": attrgetter("requests.mem_bytes"),
+    "cpu_lim": attrgetter("limits.cpu_milli"),
+    "mem_lim": attrgetter("limits.mem_bytes"),
+}
+
 _spec = attrgetter("spec")
 _owner = attrgetter("owner")
 _phase = attrgetter("phase")

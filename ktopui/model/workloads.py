@@ -26,7 +26,15 @@ from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
 from ktopui.model.owners import OwnerMap, PodOwner, resolve
 from ktopui.model.pods import LimitShare
-from ktopui.model.rollup import PodNumbers, Sums, owners_of, parts, regroup, sums
+from ktopui.model.rollup import (
+    SUMMED_VALUES,
+    PodNumbers,
+    Sums,
+    owners_of,
+    parts,
+    regroup,
+    sums,
+)
 
 _key = attrgetter("key")
 
@@ -84,20 +92,7 @@ VALUES = {
     "kind": attrgetter("kind"),
     "namespace": attrgetter("namespace"),
     "name": attrgetter("name"),
-    "pods": attrgetter("pods"),
-    "running": attrgetter("running"),
-    "restarts": attrgetter("restarts"),
-    "oom_kills": attrgetter("oom_kills"),
-    "cpu": attrgetter("usage.cpu_milli"),
-    "mem": attrgetter("usage.mem_bytes"),
-    "cpu_req_pct": attrgetter("cpu_req_pct"),
-    "mem_req_pct": attrgetter("mem_req_pct"),
-    "cpu_lim_pct": attrgetter("cpu_lim_pct"),
-    "mem_lim_pct": attrgetter("mem_lim_pct"),
-    "cpu_req": attrgetter("requests.cpu_milli"),
-    "mem_req": attrgetter("requests.mem_bytes"),
-    "cpu_lim": attrgetter("limits.cpu_milli"),
-    "mem_lim": attrgetter("limits.mem_bytes"),
+    **SUMMED_VALUES,
 }
 
 WORKLOADS = Kind(

@@ -131,6 +131,15 @@ class DashboardScreen(Screen):
             text += f" (does not exist: {self.app.key_for('namespace', 's')} picks another)"
         return f"{text} · -l {scope.label_selector}" if scope.label_selector else text
 
+    def drill_crumbs(self, trail: str, subject: str, what: str) -> Text:
+        """` Nodes › NAME › pods   Esc: back` for a screen drilled into: `subject` is shown
+        text (escaped by the caller), `what` the rows it lists."""
+        text = Text(f" {trail} › ", style="dim")
+        text.append(subject, style="bold")
+        text.append(f" › {what}", style="bold")
+        text.append("   Esc: back", style="dim")
+        return self.reserved_note(text)
+
     def reserved_note(self, text: Text) -> Text:
         snapshot = self.session.snapshot
         if snapshot is not None and snapshot.metrics_error is not None:

@@ -69,11 +69,7 @@ class WorkloadPodsScreen(DashboardScreen):
         self.query_one("#table", RowTable).focus()
 
     def crumbs(self) -> Text:
-        text = Text(" Namespaces › " if self.via_namespace else " Workloads › ", style="dim")
-        text.append(workload_title(self.key), style="bold")
-        text.append(" › pods", style="bold")
-        text.append("   Esc: back", style="dim")
-        return self.reserved_note(text)
+        return self.drill_crumbs("Namespaces" if self.via_namespace else "Workloads", workload_title(self.key), "pods")
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
@@ -113,11 +109,7 @@ class NamespaceWorkloadsScreen(DashboardScreen):
         self.query_one("#table", RowTable).focus()
 
     def crumbs(self) -> Text:
-        text = Text(" Namespaces › ", style="dim")
-        text.append(escape_controls(self.namespace), style="bold")
-        text.append(" › workloads", style="bold")
-        text.append("   Esc: back", style="dim")
-        return self.reserved_note(text)
+        return self.drill_crumbs("Namespaces", escape_controls(self.namespace), "workloads")
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)

@@ -176,11 +176,7 @@ class PoolNodesScreen(DashboardScreen):
         self.query_one("#table", RowTable).focus()
 
     def crumbs(self) -> Text:
-        text = Text(" Nodes by pool › ", style="dim")
-        text.append(escape_controls(self.pool), style="bold")
-        text.append(" › nodes", style="bold")
-        text.append("   Esc: back", style="dim")
-        return self.reserved_note(text)
+        return self.drill_crumbs("Nodes by pool", escape_controls(self.pool), "nodes")
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
@@ -217,11 +213,7 @@ class NodePodsScreen(DashboardScreen):
         self.query_one("#table", RowTable).focus()
 
     def crumbs(self) -> Text:
-        text = Text(" Nodes › ", style="dim")
-        text.append(escape_controls(self.node), style="bold")
-        text.append(" › pods", style="bold")
-        text.append("   Esc: back", style="dim")
-        return self.reserved_note(text)
+        return self.drill_crumbs("Nodes", escape_controls(self.node), "pods")
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
