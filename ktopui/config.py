@@ -24,7 +24,7 @@ from ktopui.model.names import label_key_problem
 from ktopui.model.status import POOL_LABELS
 
 MIN_INTERVAL = 1.0
-VIEWS = ("nodes", "pods")
+VIEWS = ("nodes", "pods", "workloads", "namespaces")
 DEFAULT_THEME = "textual-dark"
 
 
@@ -46,17 +46,24 @@ class NodeViewSettings(ViewSettings, forbid_unknown_fields=True, frozen=True):
     pool_labels: tuple[str, ...] = POOL_LABELS
 
 
+def _busiest_first() -> ViewSettings:
+    return ViewSettings(sort="cpu", descending=True)
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     view: str = "nodes"
     interval: float = 2.0
     theme: str = DEFAULT_THEME
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
     nodes: NodeViewSettings = msgspec.field(default_factory=NodeViewSettings)
-    pods: ViewSettings = msgspec.field(default_factory=lambda: ViewSettings(sort="cpu", descending=True))
+    pods: ViewSettings = msgspec.field(default_factory=_busiest_first)
+    workloads: ViewSettings = msgspec.field(default_factory=_busiest_first)
+    namespaces: ViewSettings = msgspec.field(default_factory=_busiest_first)
     keys: dict[str, str] = msgspec.field(default_factory=dict)  # binding id -> keys, for App.set_keymap
 
     def view_settings(self, view: str) -> ViewSettings:
-        return self.nodes if view == "nodes" else self.pods
+        """The section of one of VIEWS."""
+        return getattr(self, view)
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,11 @@ def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Setting
 
 # -- what is wrong, in words ----------------------------------------------------
 
+# The tables of the file, for the keys each may hold.
 _STRUCTS: dict[tuple[str, ...], type[msgspec.Struct]] = {
-    (): Settings, ("thresholds",): Thresholds, ("nodes",): NodeViewSettings, ("pods",): ViewSettings,
+    (): Settings,
+    **{(f.name,): f.type for f in msgspec.structs.fields(Settings)
+       if isinstance(f.type, type) and issubclass(f.type, msgspec.Struct)},
 }
 
 
@@ -149,7 +159,7 @@ def _explain(error: str) -> tuple[tuple[str, ...], str]:
 def _problems(settings: Settings, vocabulary: Vocabulary):
     """(key path, message) for each value of the right type that is still wrong."""
     if settings.view not in VIEWS:
-        yield ("view",), f'view: "{settings.view}" is not a view; use "nodes" or "pods"'
+        yield ("view",), f'view: "{settings.view}" is not a view; use {_either(VIEWS)}'
     if not math.isfinite(settings.interval) or settings.interval < MIN_INTERVAL:
         yield ("interval",), f"interval: {settings.interval:g} is too short; at least {MIN_INTERVAL:g} second"
     if settings.theme not in vocabulary.themes:
@@ -167,6 +177,12 @@ def _problems(settings: Settings, vocabulary: Vocabulary):
                                          f"{', '.join(sorted(vocabulary.bindings))}")
         elif not keys.strip() or any(not k.strip() for k in keys.split(",")):
             yield ("keys", binding_id), f'keys.{binding_id}: "{keys}" names no key'
+
+
+def _either(words: Sequence[str]) -> str:
+    """`"a", "b" or "c"`"""
+    quoted = [f'"{w}"' for w in words]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _view_problems(view: str, chosen: ViewSettings, valid: Sequence[str]):
@@ -243,7 +259,7 @@ def default_text(vocabulary: Vocabulary) -> str:
     lines = [
         "# ktopui configuration. Flags given on the command line win over this file.",
         "",
-        '# The view the dashboard opens with: "nodes" or "pods".',
+        f"# The view the dashboard opens with: {_either(VIEWS)}.",
         f"view = {toml(d.view)}",
         "",
         f"# Seconds between refreshes (at least {MIN_INTERVAL:g}); --interval overrides it.",

@@ -30,7 +30,7 @@ def test_the_printed_default_reads_back_as_the_defaults():
     assert parse(text) == Settings()
     # The commented-out examples (every column, every binding) are valid too, and still the defaults.
     examples = re.sub(r"^# (columns = |\"[\w.]+\" = )", r"\1", text, flags=re.M)
-    assert examples.count("\ncolumns = ") == 2 and '\n"sort.cpu" = "c"' in examples
+    assert examples.count("\ncolumns = ") == len(config.VIEWS) and '\n"sort.cpu" = "c"' in examples
     settings = parse(examples)
     for view in config.VIEWS:
         chosen = settings.view_settings(view).columns
@@ -52,7 +52,7 @@ def test_an_unknown_key_names_the_file_the_line_and_the_known_keys():
 @pytest.mark.parametrize(("text", "line", "message"), [
     ('interval = "fast"\n', 1, "interval: expected `float`, got `str`"),
     ("\ninterval = 0.5\n", 2, "interval: 0.5 is too short; at least 1 second"),
-    ('view = "services"\n', 1, 'view: "services" is not a view; use "nodes" or "pods"'),
+    ('view = "services"\n', 1, 'view: "services" is not a view; use "nodes", "pods", "workloads" or "namespaces"'),
     ("[thresholds]\nwarning = 95\ncritical = 90\n", 2, "thresholds: warning (95) must be above 0 and below critical (90)"),
     ("[pods]\nsort = \"cpu\"\ndescending = \"yes\"\n", 3, "pods.descending: expected `bool`, got `str`"),
     ('nodes.sort = "restarts"\n', 1,

@@ -72,7 +72,7 @@ class KtopApp(App):
         return self.settings.keys.get(binding_id, default).split(",")[0].strip()
 
     def columns_for(self, view: str, *, reserved: bool = False, without: tuple[str, ...] = ()) -> list[Column]:
-        """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
+        """The columns of a view (settings.VIEWS) the settings choose (`reserved`: without metrics)."""
         return columns_for(view, self.settings.view_settings(view).columns, reserved=reserved, without=without)
 
     def server_now(self) -> float:
@@ -80,9 +80,11 @@ class KtopApp(App):
         snapshot = self.session.snapshot
         return self.session.clock() + (snapshot.clock_offset if snapshot is not None else 0.0)
 
-    def sort_for(self, view: str) -> tuple[str, bool]:
+    def sort_for(self, view: str, without: tuple[str, ...] = ()) -> tuple[str, bool]:
+        """The view's sort as the settings have it; by name where its column is left out (the
+        node on a node's pods, the namespace in one namespace's workloads)."""
         chosen = self.settings.view_settings(view)
-        return chosen.sort, chosen.descending
+        return ("name", False) if chosen.sort in without else (chosen.sort, chosen.descending)
 
     async def on_mount(self) -> None:
         # The app owns the process: collections must not land in key presses.
