@@ -25,7 +25,7 @@ from ktopui.model.snapshot import Snapshot
 from ktopui.ui.cells import use_server_clock, use_thresholds
 from ktopui.ui.columns import Column
 from ktopui.ui.dashboard import DashboardScreen
-from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen, key_name
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.messages import (
     NamespaceMissing,
@@ -193,17 +193,26 @@ class KtopApp(App):
             session.set_namespace(choice)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        def key(binding_id: str, default: str, what: str = "") -> str:
+            """The key as the config file may have remapped it, and what it does."""
+            shown = key_name(self.key_for(binding_id, default))
+            return f"{shown}: {what}" if what else shown
+
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Pause or resume updates", "Space", self.action_pause)
-        yield SystemCommand("Switch namespace", "s: pick a namespace, or all", self.action_pick_namespace)
-        yield SystemCommand("Keys", "?: every key and what it does", self.action_help)
-        yield SystemCommand("Doctor", "d: check connection, permissions and the metrics API", self.action_doctor)
+        yield SystemCommand("Pause or resume updates", key("pause", "space"), self.action_pause)
+        yield SystemCommand("Switch namespace", key("namespace", "s", "pick a namespace, or all"),
+                            self.action_pick_namespace)
+        yield SystemCommand("Keys", key("help", "question_mark", "every key and what it does"), self.action_help)
+        yield SystemCommand("Doctor", key("doctor", "d", "check connection, permissions and the metrics API"),
+                            self.action_doctor)
         if isinstance(screen, MainScreen):
-            yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
-            yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
-            yield SystemCommand("Node pools", "p: the nodes grouped by pool, or back", screen.action_pools)
-            yield SystemCommand("Workloads view", "3", lambda: screen.action_view("workloads"))
-            yield SystemCommand("Namespaces view", "4", lambda: screen.action_view("namespaces"))
+            yield SystemCommand("Nodes view", key("view.nodes", "1"), lambda: screen.action_view("nodes"))
+            yield SystemCommand("Pods view", key("view.pods", "2"), lambda: screen.action_view("pods"))
+            yield SystemCommand("Node pools", key("view.pools", "p", "the nodes grouped by pool, or back"),
+                                screen.action_pools)
+            yield SystemCommand("Workloads view", key("view.workloads", "3"), lambda: screen.action_view("workloads"))
+            yield SystemCommand("Namespaces view", key("view.namespaces", "4"),
+                                lambda: screen.action_view("namespaces"))
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),
@@ -214,4 +223,4 @@ class KtopApp(App):
                 ("lim_pct", "% of limits"),
             ):
                 yield SystemCommand(f"Sort by {title}", "again to reverse", lambda w=what: screen.action_sort(w))
-            yield SystemCommand("Filter rows", "/", screen.action_filter)
+            yield SystemCommand("Filter rows", key("filter", "slash"), screen.action_filter)
