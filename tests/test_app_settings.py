@@ -163,8 +163,7 @@ async def test_workloads_show_the_columns_chosen_in_their_order_and_sort_by_the_
     app = make_app(kubeconfig, settings=settings(
         'view = "workloads"\n'
         '[workloads]\ncolumns = ["name", "kind", "mem", "pods", "namespace", "cpu"]\nsort = "pods"\n'
-        "descending = true\n"
-    ))
+    ))  # (no `descending`: as `o` sorts, the most pods first)
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         t = table(app, "workloads")
@@ -180,7 +179,7 @@ async def test_namespaces_show_the_columns_chosen_in_their_order_and_sort_by_the
     _, kubeconfig = sim
     app = make_app(kubeconfig, settings=settings(
         'view = "namespaces"\n'
-        '[namespaces]\ncolumns = ["mem", "namespace", "cpu_req", "pods"]\nsort = "mem"\n'
+        '[namespaces]\ncolumns = ["mem", "namespace", "cpu_req", "pods"]\nsort = "mem"\ndescending = false\n'
     ))
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
@@ -191,6 +190,23 @@ async def test_namespaces_show_the_columns_chosen_in_their_order_and_sort_by_the
         assert (t.sort_column, t.sort_descending) == ("mem", False)
         mem = _values(t, "mem")
         assert len(set(mem)) > 1 and mem == sorted(mem)
+
+
+async def test_a_section_with_only_columns_keeps_the_views_sort_or_name_order_without_its_column(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        '[workloads]\ncolumns = ["name", "mem", "cpu"]\n[namespaces]\ncolumns = ["pods", "namespace"]\n'))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("3")
+        workloads = table(app, "workloads")
+        assert (workloads.sort_column, workloads.sort_descending) == ("cpu", True)
+        await pilot.press("4")
+        namespaces = table(app, "namespaces")
+        assert [c.id for c in namespaces.columns] == ["pods", "namespace"]
+        assert (namespaces.sort_column, namespaces.sort_descending) == ("name", False)
+        shown = [r.namespace for r in namespaces.rows]
+        assert len(shown) > 1 and shown == sorted(shown)
 
 
 async def test_a_namespaces_workloads_take_the_workloads_section_less_the_namespace(sim):
@@ -253,7 +269,7 @@ async def test_at_80_columns_the_chosen_columns_give_way_by_priority_keeping_the
         for priority in {c.priority for c in left_out}:
             assert sum(c.width + 1 for c in left_out if c.priority == priority) > room
         header = [text.strip() for text in cells_on_screen(app, t, 0).values()]
-        assert header == [("NAMESPACE/" if c.id in t.layout().folded else "") + c.title + ("▲" if c.id == sort else "")
+        assert header == [("NAMESPACE/" if c.id in t.layout().folded else "") + c.title + ("▼" if c.id == sort else "")
                           for c, _ in t.layout().columns]
 
 

@@ -97,11 +97,19 @@ def test_the_workloads_and_namespaces_columns_are_the_views_own(view, columns):
     ("workloads = { sort = 3 }\n", 1, "workloads.sort: expected `str`, got `int`"),
     ('[workloads]\npool_labels = ["team"]\n', 2,
      'unknown key "workloads.pool_labels"; known keys: columns, sort, descending'),
-    ('\n[namespaces]\ncolumns = "namespace"\n', 3, "namespaces.columns: expected `array | null`, got `str`"),
+    ('\n[namespaces]\ncolumns = "namespace"\n', 3, "namespaces.columns: expected `array`, got `str`"),
 ])
 def test_a_bad_workloads_or_namespaces_section_names_the_line_and_what_is_wrong(text, line, message):
     e = error(text)
     assert (e.path, e.line, e.message) == ("/etc/k.toml", line, message)
+
+
+def test_a_sort_left_unwritten_need_not_be_among_the_columns_chosen():
+    settings = parse('[namespaces]\ncolumns = ["namespace", "pods"]\n')
+    assert settings.namespaces == ViewSettings(columns=["namespace", "pods"], sort="cpu", descending=None)
+    e = error('[namespaces]\ncolumns = ["namespace", "pods"]\nsort = "cpu"\n')
+    assert (e.line, e.message) == (3, 'namespaces.sort: "cpu" is not one of the namespaces columns shown '
+                                      "(namespace, pods)")
 
 
 def test_every_view_of_the_config_file_has_its_columns():
@@ -138,7 +146,7 @@ def test_values_in_the_file_are_used():
     )
     assert settings.view == "pods" and settings.interval == 5 and settings.theme == "nord"
     assert (settings.thresholds.warning, settings.thresholds.critical) == (50, 80)
-    assert settings.pods == ViewSettings(columns=["name", "restarts", "cpu"], sort="restarts", descending=False)
+    assert settings.pods == ViewSettings(columns=["name", "restarts", "cpu"], sort="restarts", descending=None)
     assert settings.nodes == Settings().nodes
     assert settings.keys == {"sort.cpu": "x"}
 

@@ -81,10 +81,13 @@ class KtopApp(App):
         return self.session.clock() + (snapshot.clock_offset if snapshot is not None else 0.0)
 
     def sort_for(self, view: str, without: tuple[str, ...] = ()) -> tuple[str, bool]:
-        """The view's sort as the settings have it; by name where its column is left out (the
-        node on a node's pods, the namespace in one namespace's workloads)."""
+        """The view's sort as the settings have it, in the direction its key sorts unless they say;
+        by name where its column is not shown (left out, as the node on a node's pods, or not chosen)."""
         chosen = self.settings.view_settings(view)
-        return ("name", False) if chosen.sort in without else (chosen.sort, chosen.descending)
+        column = next((c for c in self.columns_for(view, without=without) if c.id == chosen.sort), None)
+        if column is None:
+            return "name", False
+        return column.id, not column.ascending_first if chosen.descending is None else chosen.descending
 
     async def on_mount(self) -> None:
         # The app owns the process: collections must not land in key presses.
