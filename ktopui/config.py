@@ -284,7 +284,7 @@ def default_text(vocabulary: Vocabulary) -> str:
             "",
             f"# The {view} view: which columns to show, in this order (all of them by default,",
             "# narrow terminals drop the less important ones first), and the column to sort by:",
-            "# names A to Z and numbers from the highest first, unless `descending = true` or `false` says.",
+            "# names A to Z, numbers from the highest, unless `descending` (true, false) says.",
             f"[{view}]",
             f"# columns = {toml(ids)}",
             f"sort = {toml(chosen.sort)}",
