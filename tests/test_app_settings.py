@@ -276,12 +276,12 @@ async def test_at_80_columns_the_chosen_columns_give_way_by_priority_keeping_the
 async def test_the_new_views_and_the_pools_are_rebound_by_binding_id(sim):
     _, kubeconfig = sim
     app = make_app(kubeconfig, settings=settings(
-        '[keys]\n"view.workloads" = "w"\n"view.namespaces" = "f4"\n"view.pools" = "b"\n'))
+        '[keys]\n"view.workloads" = "f3"\n"view.namespaces" = "f4"\n"view.pools" = "b"\n'))
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         await pilot.press("3")
         assert app.screen.active_table_id() == "nodes"  # 3 is no longer a view key
-        await pilot.press("w")
+        await pilot.press("f3")
         assert app.screen.active_table_id() == "workloads"
         await pilot.press("f4")
         assert app.screen.active_table_id() == "namespaces"
@@ -291,8 +291,8 @@ async def test_the_new_views_and_the_pools_are_rebound_by_binding_id(sim):
         assert app.screen.active_table_id() == "nodes"
         hints = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert (hints["Workloads view"], hints["Namespaces view"], hints["Node pools"].split(":")[0]) == (
-            "w", "f4", "b")
+            "f3", "f4", "b")
         await pilot.press("question_mark")
         help_text = "\n".join(screen_lines(app))
-        assert "1 / 2 / w / f4" in help_text
+        assert "1 / 2 / f3 / f4" in help_text
         assert re.search(r"[│ ]b +nodes grouped by pool", help_text)
