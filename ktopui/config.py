@@ -24,7 +24,7 @@ from ktopui.model.names import label_key_problem
 from ktopui.model.status import POOL_LABELS
 
 MIN_INTERVAL = 1.0
-VIEWS = ("nodes", "pods")
+VIEWS = ("nodes", "pods", "workloads", "namespaces")
 DEFAULT_THEME = "textual-dark"
 
 
@@ -36,12 +36,16 @@ class Thresholds(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class ViewSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A view's section. Each key left out keeps its default: the section's other keys never
+    change what it means (a section with only `columns` keeps the view's sort)."""
+
     columns: list[str] | None = None  # column ids in the order shown; None: all, built-in order
-    sort: str = "name"
-    descending: bool = False
+    sort: str = "cpu"  # a column id; not written and not among `columns`: name order (KtopApp.sort_for)
+    descending: bool | None = None  # None: as the sort keys sort, names A to Z and numbers from the highest
 
 
 class NodeViewSettings(ViewSettings, forbid_unknown_fields=True, frozen=True):
+    sort: str = "name"
     # The node labels that name a node's pool (the first one a node carries), for `p`.
     pool_labels: tuple[str, ...] = POOL_LABELS
 
@@ -52,11 +56,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     theme: str = DEFAULT_THEME
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
     nodes: NodeViewSettings = msgspec.field(default_factory=NodeViewSettings)
-    pods: ViewSettings = msgspec.field(default_factory=lambda: ViewSettings(sort="cpu", descending=True))
+    pods: ViewSettings = msgspec.field(default_factory=ViewSettings)
+    workloads: ViewSettings = msgspec.field(default_factory=ViewSettings)
+    namespaces: ViewSettings = msgspec.field(default_factory=ViewSettings)
     keys: dict[str, str] = msgspec.field(default_factory=dict)  # binding id -> keys, for App.set_keymap
 
     def view_settings(self, view: str) -> ViewSettings:
-        return self.nodes if view == "nodes" else self.pods
+        """The section of one of VIEWS."""
+        return getattr(self, view)
 
 
 @dataclass(frozen=True)
@@ -120,15 +127,18 @@ def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Setting
     except msgspec.ValidationError as err:
         keys, message = _explain(str(err))
         raise ConfigFileError(path, message, key_line(text, keys)) from None
-    for keys, message in _problems(settings, vocabulary):
+    for keys, message in _problems(settings, vocabulary, doc):
         raise ConfigFileError(path, message, key_line(text, keys))
     return settings
 
 
 # -- what is wrong, in words ----------------------------------------------------
 
+# The tables of the file, for the keys each may hold.
 _STRUCTS: dict[tuple[str, ...], type[msgspec.Struct]] = {
-    (): Settings, ("thresholds",): Thresholds, ("nodes",): NodeViewSettings, ("pods",): ViewSettings,
+    (): Settings,
+    **{(f.name,): f.type for f in msgspec.structs.fields(Settings)
+       if isinstance(f.type, type) and issubclass(f.type, msgspec.Struct)},
 }
 
 
@@ -142,14 +152,14 @@ def _explain(error: str) -> tuple[tuple[str, ...], str]:
         struct = _STRUCTS.get(keys[:-1])
         known = f"; known keys: {', '.join(struct.__struct_fields__)}" if struct else ""
         return keys, f'unknown key "{".".join(keys)}"{known}'
-    message = message.replace("Expected", "expected")
+    message = message.replace("Expected", "expected").replace(" | null", "")  # (TOML has no null)
     return keys, f"{'.'.join(keys)}: {message}" if keys else message
 
 
-def _problems(settings: Settings, vocabulary: Vocabulary):
-    """(key path, message) for each value of the right type that is still wrong."""
+def _problems(settings: Settings, vocabulary: Vocabulary, doc: Mapping):
+    """(key path, message) for each value of the right type that is still wrong (`doc`: as written)."""
     if settings.view not in VIEWS:
-        yield ("view",), f'view: "{settings.view}" is not a view; use "nodes" or "pods"'
+        yield ("view",), f'view: "{settings.view}" is not a view; use {_either(VIEWS)}'
     if not math.isfinite(settings.interval) or settings.interval < MIN_INTERVAL:
         yield ("interval",), f"interval: {settings.interval:g} is too short; at least {MIN_INTERVAL:g} second"
     if settings.theme not in vocabulary.themes:
@@ -159,7 +169,8 @@ def _problems(settings: Settings, vocabulary: Vocabulary):
         yield ("thresholds", "warning"), (f"thresholds: warning ({t.warning}) must be above 0 and below critical "
                                 f"({t.critical})")
     for view in VIEWS:
-        yield from _view_problems(view, settings.view_settings(view), vocabulary.columns[view])
+        yield from _view_problems(view, settings.view_settings(view), vocabulary.columns[view],
+                                  sort_written="sort" in doc.get(view, {}))
     yield from _pool_label_problems(settings.nodes.pool_labels)
     for binding_id, keys in settings.keys.items():
         if binding_id not in vocabulary.bindings:
@@ -169,7 +180,13 @@ def _problems(settings: Settings, vocabulary: Vocabulary):
             yield ("keys", binding_id), f'keys.{binding_id}: "{keys}" names no key'
 
 
-def _view_problems(view: str, chosen: ViewSettings, valid: Sequence[str]):
+def _either(words: Sequence[str]) -> str:
+    """`"a", "b" or "c"`"""
+    quoted = [f'"{w}"' for w in words]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _view_problems(view: str, chosen: ViewSettings, valid: Sequence[str], *, sort_written: bool):
     columns = valid if chosen.columns is None else chosen.columns
     for column_id in columns:
         if column_id not in valid:
@@ -179,7 +196,7 @@ def _view_problems(view: str, chosen: ViewSettings, valid: Sequence[str]):
     twice = sorted({c for c in columns if list(columns).count(c) > 1})
     if twice:
         yield (view, "columns"), f"{view}.columns: {', '.join(twice)} listed twice"
-    if chosen.sort not in columns:
+    if chosen.sort not in columns and sort_written:
         yield (view, "sort"), (f'{view}.sort: "{chosen.sort}" is not one of the {view} columns shown '
                                f"({', '.join(columns)})")
 
@@ -243,7 +260,7 @@ def default_text(vocabulary: Vocabulary) -> str:
     lines = [
         "# ktopui configuration. Flags given on the command line win over this file.",
         "",
-        '# The view the dashboard opens with: "nodes" or "pods".',
+        f"# The view the dashboard opens with: {_either(VIEWS)}.",
         f"view = {toml(d.view)}",
         "",
         f"# Seconds between refreshes (at least {MIN_INTERVAL:g}); --interval overrides it.",
@@ -266,11 +283,11 @@ def default_text(vocabulary: Vocabulary) -> str:
         lines += [
             "",
             f"# The {view} view: which columns to show, in this order (all of them by default,",
-            "# narrow terminals drop the less important ones first), and the column to sort by.",
+            "# narrow terminals drop the less important ones first), and the column to sort by:",
+            "# names A to Z, numbers from the highest, unless `descending` (true, false) says.",
             f"[{view}]",
             f"# columns = {toml(ids)}",
             f"sort = {toml(chosen.sort)}",
-            f"descending = {toml(chosen.descending)}",
         ]
         if view == "nodes":
             lines += [

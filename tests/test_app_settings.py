@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from helpers.app import make_app, refreshed, screen_lines, table
+from helpers.app import cells_on_screen, make_app, refreshed, screen_lines, table
 from helpers.sims import frozen_sim
 
 from ktopui import config
 from ktopui.ui import cells, remembered_theme
 from ktopui.ui.dialogs import HelpScreen
+from ktopui.ui.rollup_screens import NamespaceWorkloadsScreen
 from ktopui.ui.settings import vocabulary
 
 SIZE = (140, 40)
@@ -132,3 +135,164 @@ def test_a_state_directory_that_cannot_be_written_costs_only_the_memory(tmp_path
     remembered_theme.remember(blocker / "ktopui" / "state.json", "nord", "textual-dark")
     assert remembered_theme.state_path({"HOME": "/h"}) == tmp_path.__class__("/h/.local/state/ktopui/state.json")
     assert remembered_theme.state_path({"HOME": "/h", "XDG_STATE_HOME": "/s"}).parts[:3] == ("/", "s", "ktopui")
+
+
+# -- the workloads and namespaces views ------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", config.VIEWS)
+async def test_the_config_file_opens_the_app_on_each_view(sim, view):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(f'view = "{view}"\n'))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        assert app.screen.active_table_id() == view
+        assert app.focused is table(app, view) and table(app, view).rows
+
+
+def _values(t, column_id: str) -> list:
+    """The values the table sorts by in that column, as shown top to bottom (no data, None, last)."""
+    value = t.kind.values[next(c.sort for c in t.columns if c.id == column_id)]
+    values = [value(r) for r in t.rows]
+    assert values[: len(values) - values.count(None)].count(None) == 0
+    return [v for v in values if v is not None]
+
+
+async def test_workloads_show_the_columns_chosen_in_their_order_and_sort_by_the_one_chosen(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        'view = "workloads"\n'
+        '[workloads]\ncolumns = ["name", "kind", "mem", "pods", "namespace", "cpu"]\nsort = "pods"\n'
+    ))  # (no `descending`: as `o` sorts, the most pods first)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        t = table(app, "workloads")
+        assert [c.id for c in t.columns] == t.layout().ids() == ["name", "kind", "mem", "pods", "namespace", "cpu"]
+        header = cells_on_screen(app, t, 0)
+        assert [text.split()[0] for text in header.values()] == ["NAME", "KIND", "MEMORY", "PODS▼", "NAMESPACE", "CPU"]
+        assert (t.sort_column, t.sort_descending) == ("pods", True)
+        pods = _values(t, "pods")
+        assert len(set(pods)) > 1 and pods == sorted(pods, reverse=True)
+
+
+async def test_namespaces_show_the_columns_chosen_in_their_order_and_sort_by_the_one_chosen(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        'view = "namespaces"\n'
+        '[namespaces]\ncolumns = ["mem", "namespace", "cpu_req", "pods"]\nsort = "mem"\ndescending = false\n'
+    ))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        t = table(app, "namespaces")
+        assert [c.id for c in t.columns] == t.layout().ids() == ["mem", "namespace", "cpu_req", "pods"]
+        assert [text.split()[0] for text in cells_on_screen(app, t, 0).values()] == [
+            "MEMORY▲", "NAMESPACE", "CPU", "PODS"]
+        assert (t.sort_column, t.sort_descending) == ("mem", False)
+        mem = _values(t, "mem")
+        assert len(set(mem)) > 1 and mem == sorted(mem)
+
+
+async def test_a_section_with_only_columns_keeps_the_views_sort_or_name_order_without_its_column(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        '[workloads]\ncolumns = ["name", "mem", "cpu"]\n[namespaces]\ncolumns = ["pods", "namespace"]\n'))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("3")
+        workloads = table(app, "workloads")
+        assert (workloads.sort_column, workloads.sort_descending) == ("cpu", True)
+        await pilot.press("4")
+        namespaces = table(app, "namespaces")
+        assert [c.id for c in namespaces.columns] == ["pods", "namespace"]
+        assert (namespaces.sort_column, namespaces.sort_descending) == ("name", False)
+        shown = [r.namespace for r in namespaces.rows]
+        assert len(shown) > 1 and shown == sorted(shown)
+
+
+async def test_a_namespaces_workloads_take_the_workloads_section_less_the_namespace(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        'view = "namespaces"\n'
+        '[workloads]\ncolumns = ["namespace", "name", "restarts", "cpu"]\nsort = "restarts"\ndescending = true\n'
+    ))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, NamespaceWorkloadsScreen)
+        t = table(app)
+        assert [c.id for c in t.columns] == ["name", "restarts", "cpu"]
+        assert (t.sort_column, t.sort_descending) == ("restarts", True)
+
+
+async def test_a_workloads_sort_by_namespace_falls_back_to_name_where_that_column_is_left_out(sim):
+    _, kubeconfig = sim
+    chosen = settings('view = "namespaces"\n[workloads]\nsort = "namespace"\n')
+    app = make_app(kubeconfig, settings=chosen)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        assert table(app, "workloads").sort_column == "namespace"
+        await pilot.press("enter")  # one namespace's workloads: no namespace column
+        await pilot.pause()
+        assert (table(app).sort_column, table(app).sort_descending) == ("name", False)
+        assert "namespace" not in [c.id for c in table(app).columns]
+    namespace = next(p.namespace for p in sim[0].cluster.pods)
+    app = make_app(kubeconfig, settings=chosen, namespace=namespace)  # the scope is one namespace
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        workloads = table(app, "workloads")
+        assert "namespace" not in [c.id for c in workloads.columns]
+        assert (workloads.sort_column, workloads.sort_descending) == ("name", False)
+
+
+@pytest.mark.parametrize(("view", "chosen", "sort"), [
+    ("workloads", ["name", "namespace", "kind", "pods", "restarts", "oom_kills", "cpu", "cpu_req_pct", "cpu_lim_pct",
+                   "cpu_hist", "mem", "mem_req_pct", "mem_lim_pct"], "restarts"),
+    ("namespaces", ["namespace", "pods", "cpu", "mem", "cpu_req", "cpu_lim", "mem_req", "mem_lim",
+                    "quota_limits_memory_pct"], "quota_limits_memory_pct"),
+])
+async def test_at_80_columns_the_chosen_columns_give_way_by_priority_keeping_their_order_and_the_sorted_one(
+        sim, view, chosen, sort):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        f'view = "{view}"\n[{view}]\ncolumns = {chosen!r}\nsort = "{sort}"\n'.replace("'", '"')))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        t = table(app, view)
+        shown = t.layout().ids()
+        left_out = [c for c in t.columns if c.id not in shown]
+        assert left_out and sort in shown  # the sorted column, however unimportant, and in its place
+        assert shown == [i for i in chosen if i in shown]
+        assert {c.id for c in t.columns if c.priority >= 90} <= set(shown)  # names and usage
+        # Columns of equal priority go together; each such group left out needs more room than is left.
+        room = t.line_width - sum(w + 1 for _, w in t.layout().columns) + 1
+        for priority in {c.priority for c in left_out}:
+            assert sum(c.width + 1 for c in left_out if c.priority == priority) > room
+        header = [text.strip() for text in cells_on_screen(app, t, 0).values()]
+        assert header == [("NAMESPACE/" if c.id in t.layout().folded else "") + c.title + ("▼" if c.id == sort else "")
+                          for c, _ in t.layout().columns]
+
+
+async def test_the_new_views_and_the_pools_are_rebound_by_binding_id(sim):
+    _, kubeconfig = sim
+    app = make_app(kubeconfig, settings=settings(
+        '[keys]\n"view.workloads" = "f3"\n"view.namespaces" = "f4"\n"view.pools" = "b"\n'))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("3")
+        assert app.screen.active_table_id() == "nodes"  # 3 is no longer a view key
+        await pilot.press("f3")
+        assert app.screen.active_table_id() == "workloads"
+        await pilot.press("f4")
+        assert app.screen.active_table_id() == "namespaces"
+        await pilot.press("b")
+        assert app.screen.active_table_id() == "pools"
+        await pilot.press("b")
+        assert app.screen.active_table_id() == "nodes"
+        hints = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert (hints["Workloads view"], hints["Namespaces view"], hints["Node pools"].split(":")[0]) == (
+            "f3", "f4", "b")
+        await pilot.press("question_mark")
+        help_text = "\n".join(screen_lines(app))
+        assert "1 / 2 / f3 / f4" in help_text
+        assert re.search(r"[│ ]b +nodes grouped by pool", help_text)

@@ -10,7 +10,8 @@ import pytest
 from ktopui import config
 from ktopui.cli import build_parser, main, parse_args
 from ktopui.config import ConfigFileError, Settings, ViewSettings
-from ktopui.ui.settings import columns_for, vocabulary
+from ktopui.ui.columns import namespaces, workloads
+from ktopui.ui.settings import VIEWS, columns_for, vocabulary
 
 VOCABULARY = vocabulary()
 
@@ -30,7 +31,7 @@ def test_the_printed_default_reads_back_as_the_defaults():
     assert parse(text) == Settings()
     # The commented-out examples (every column, every binding) are valid too, and still the defaults.
     examples = re.sub(r"^# (columns = |\"[\w.]+\" = )", r"\1", text, flags=re.M)
-    assert examples.count("\ncolumns = ") == 2 and '\n"sort.cpu" = "c"' in examples
+    assert examples.count("\ncolumns = ") == len(config.VIEWS) and '\n"sort.cpu" = "c"' in examples
     settings = parse(examples)
     for view in config.VIEWS:
         chosen = settings.view_settings(view).columns
@@ -52,7 +53,7 @@ def test_an_unknown_key_names_the_file_the_line_and_the_known_keys():
 @pytest.mark.parametrize(("text", "line", "message"), [
     ('interval = "fast"\n', 1, "interval: expected `float`, got `str`"),
     ("\ninterval = 0.5\n", 2, "interval: 0.5 is too short; at least 1 second"),
-    ('view = "services"\n', 1, 'view: "services" is not a view; use "nodes" or "pods"'),
+    ('view = "services"\n', 1, 'view: "services" is not a view; use "nodes", "pods", "workloads" or "namespaces"'),
     ("[thresholds]\nwarning = 95\ncritical = 90\n", 2, "thresholds: warning (95) must be above 0 and below critical (90)"),
     ("[pods]\nsort = \"cpu\"\ndescending = \"yes\"\n", 3, "pods.descending: expected `bool`, got `str`"),
     ('nodes.sort = "restarts"\n', 1,
@@ -74,6 +75,46 @@ def test_an_unknown_column_is_named_with_the_valid_ones():
     e = error('[thresholds]\nwarning = 50\n\n[pods]\ncolumns = ["name", "cpu%"]\n')
     assert e.line == 5
     assert e.message == 'pods.columns: no column "cpu%"; pods columns: ' + ", ".join(VOCABULARY.columns["pods"])
+
+
+@pytest.mark.parametrize(("view", "columns"), [("workloads", workloads.COLUMNS), ("namespaces", namespaces.COLUMNS)])
+def test_the_workloads_and_namespaces_columns_are_the_views_own(view, columns):
+    valid = ", ".join(c.id for c in columns)
+    assert VOCABULARY.columns[view] == [c.id for c in columns]
+    e = error(f'view = "{view}"\n[{view}]\nsort = "cpu"\ncolumns = ["cpu", "cpu%"]\n')
+    assert (e.line, e.message) == (4, f'{view}.columns: no column "cpu%"; {view} columns: {valid}')
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('[workloads]\ncolumns = ["name", "cpu"]\nsort = "restarts"\n', 3,
+     'workloads.sort: "restarts" is not one of the workloads columns shown (name, cpu)'),
+    ('namespaces.sort = "name"\n', 1,
+     'namespaces.sort: "name" is not one of the namespaces columns shown ('
+     + ", ".join(VOCABULARY.columns["namespaces"]) + ")"),
+    ("[namespaces]\ncolumns = []\n", 2, "namespaces.columns: name at least one column"),
+    ('[workloads]\ncolumns = ["cpu", "name", "cpu"]\nsort = "cpu"\n', 2, "workloads.columns: cpu listed twice"),
+    ('[namespaces]\ndescending = "yes"\n', 2, "namespaces.descending: expected `bool`, got `str`"),
+    ("workloads = { sort = 3 }\n", 1, "workloads.sort: expected `str`, got `int`"),
+    ('[workloads]\npool_labels = ["team"]\n', 2,
+     'unknown key "workloads.pool_labels"; known keys: columns, sort, descending'),
+    ('\n[namespaces]\ncolumns = "namespace"\n', 3, "namespaces.columns: expected `array`, got `str`"),
+])
+def test_a_bad_workloads_or_namespaces_section_names_the_line_and_what_is_wrong(text, line, message):
+    e = error(text)
+    assert (e.path, e.line, e.message) == ("/etc/k.toml", line, message)
+
+
+def test_a_sort_left_unwritten_need_not_be_among_the_columns_chosen():
+    settings = parse('[namespaces]\ncolumns = ["namespace", "pods"]\n')
+    assert settings.namespaces == ViewSettings(columns=["namespace", "pods"], sort="cpu", descending=None)
+    e = error('[namespaces]\ncolumns = ["namespace", "pods"]\nsort = "cpu"\n')
+    assert (e.line, e.message) == (3, 'namespaces.sort: "cpu" is not one of the namespaces columns shown '
+                                      "(namespace, pods)")
+
+
+def test_every_view_of_the_config_file_has_its_columns():
+    assert list(VIEWS) == list(config.VIEWS)
+    assert all(VOCABULARY.columns[view] for view in config.VIEWS)
 
 
 def test_an_unknown_binding_is_named_with_the_valid_ones():
@@ -105,7 +146,7 @@ def test_values_in_the_file_are_used():
     )
     assert settings.view == "pods" and settings.interval == 5 and settings.theme == "nord"
     assert (settings.thresholds.warning, settings.thresholds.critical) == (50, 80)
-    assert settings.pods == ViewSettings(columns=["name", "restarts", "cpu"], sort="restarts", descending=False)
+    assert settings.pods == ViewSettings(columns=["name", "restarts", "cpu"], sort="restarts", descending=None)
     assert settings.nodes == Settings().nodes
     assert settings.keys == {"sort.cpu": "x"}
 
@@ -132,6 +173,16 @@ def test_a_bad_config_file_stops_the_dashboard_before_it_connects(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}, line 2: nodes.columns: no column \"gpu\"")
     assert "kubeconfig" not in err
+
+
+def test_a_bad_workloads_section_stops_the_dashboard_before_it_connects(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    path = tmp_path / "config.toml"
+    path.write_text('view = "workloads"\n\n[workloads]\ncolumns = ["kind", "name"]\nsort = "cpu"\n')
+    assert main(["--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == (f'error: {path}, line 5: workloads.sort: "cpu" is not one of the workloads columns shown '
+                   "(kind, name)\n")
 
 
 def test_ktopui_config_checks_the_file(tmp_path, capsys):
@@ -189,6 +240,13 @@ def test_without_metrics_the_chosen_usage_columns_stand_for_requests_and_allocat
     assert [c.id for c in shown] == ["name", "mem_req", "mem_lim"]
     assert [c.id for c in columns_for("pods", ["namespace", "node", "name"], reserved=False, without=("node",))] == [
         "namespace", "name"]
+    shown = columns_for("workloads", ["name", "namespace", "mem", "cpu_hist", "cpu"], reserved=True,
+                        without=("namespace",))
+    assert [c.id for c in shown] == ["name", "mem_req", "mem_lim", "cpu_req", "cpu_lim"]
+    # The namespaces view lists requests and limits as columns of their own: `cpu` stands for them
+    # all the same, each shown once.
+    shown = columns_for("namespaces", ["namespace", "cpu_lim", "cpu", "mem", "quota_limits_cpu_pct"], reserved=True)
+    assert [c.id for c in shown] == ["namespace", "cpu_lim", "cpu_req", "mem_req", "mem_lim", "quota_limits_cpu_pct"]
 
 
 def test_the_readme_example_is_a_valid_config_file():

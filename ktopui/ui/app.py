@@ -25,7 +25,7 @@ from ktopui.model.snapshot import Snapshot
 from ktopui.ui.cells import use_server_clock, use_thresholds
 from ktopui.ui.columns import Column
 from ktopui.ui.dashboard import DashboardScreen
-from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
+from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen, key_name
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.messages import (
     NamespaceMissing,
@@ -72,7 +72,7 @@ class KtopApp(App):
         return self.settings.keys.get(binding_id, default).split(",")[0].strip()
 
     def columns_for(self, view: str, *, reserved: bool = False, without: tuple[str, ...] = ()) -> list[Column]:
-        """The columns of the nodes or pods view the settings choose (`reserved`: without metrics)."""
+        """The columns of a view (settings.VIEWS) the settings choose (`reserved`: without metrics)."""
         return columns_for(view, self.settings.view_settings(view).columns, reserved=reserved, without=without)
 
     def server_now(self) -> float:
@@ -80,9 +80,14 @@ class KtopApp(App):
         snapshot = self.session.snapshot
         return self.session.clock() + (snapshot.clock_offset if snapshot is not None else 0.0)
 
-    def sort_for(self, view: str) -> tuple[str, bool]:
+    def sort_for(self, view: str, without: tuple[str, ...] = ()) -> tuple[str, bool]:
+        """The view's sort as the settings have it, in the direction its key sorts unless they say;
+        by name where its column is not shown (left out, as the node on a node's pods, or not chosen)."""
         chosen = self.settings.view_settings(view)
-        return chosen.sort, chosen.descending
+        column = next((c for c in self.columns_for(view, without=without) if c.id == chosen.sort), None)
+        if column is None:
+            return "name", False
+        return column.id, not column.ascending_first if chosen.descending is None else chosen.descending
 
     async def on_mount(self) -> None:
         # The app owns the process: collections must not land in key presses.
@@ -191,17 +196,26 @@ class KtopApp(App):
             session.set_namespace(choice)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        def key(binding_id: str, default: str, what: str = "") -> str:
+            """The key as the config file may have remapped it, and what it does."""
+            shown = key_name(self.key_for(binding_id, default))
+            return f"{shown}: {what}" if what else shown
+
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Pause or resume updates", "Space", self.action_pause)
-        yield SystemCommand("Switch namespace", "s: pick a namespace, or all", self.action_pick_namespace)
-        yield SystemCommand("Keys", "?: every key and what it does", self.action_help)
-        yield SystemCommand("Doctor", "d: check connection, permissions and the metrics API", self.action_doctor)
+        yield SystemCommand("Pause or resume updates", key("pause", "space"), self.action_pause)
+        yield SystemCommand("Switch namespace", key("namespace", "s", "pick a namespace, or all"),
+                            self.action_pick_namespace)
+        yield SystemCommand("Keys", key("help", "question_mark", "every key and what it does"), self.action_help)
+        yield SystemCommand("Doctor", key("doctor", "d", "check connection, permissions and the metrics API"),
+                            self.action_doctor)
         if isinstance(screen, MainScreen):
-            yield SystemCommand("Nodes view", "1", lambda: screen.action_view("nodes"))
-            yield SystemCommand("Pods view", "2", lambda: screen.action_view("pods"))
-            yield SystemCommand("Node pools", "p: the nodes grouped by pool, or back", screen.action_pools)
-            yield SystemCommand("Workloads view", "3", lambda: screen.action_view("workloads"))
-            yield SystemCommand("Namespaces view", "4", lambda: screen.action_view("namespaces"))
+            yield SystemCommand("Nodes view", key("view.nodes", "1"), lambda: screen.action_view("nodes"))
+            yield SystemCommand("Pods view", key("view.pods", "2"), lambda: screen.action_view("pods"))
+            yield SystemCommand("Node pools", key("view.pools", "p", "the nodes grouped by pool, or back"),
+                                screen.action_pools)
+            yield SystemCommand("Workloads view", key("view.workloads", "3"), lambda: screen.action_view("workloads"))
+            yield SystemCommand("Namespaces view", key("view.namespaces", "4"),
+                                lambda: screen.action_view("namespaces"))
         if isinstance(screen, DashboardScreen):
             for what, title in (
                 ("cpu", "CPU"),
@@ -212,4 +226,4 @@ class KtopApp(App):
                 ("lim_pct", "% of limits"),
             ):
                 yield SystemCommand(f"Sort by {title}", "again to reverse", lambda w=what: screen.action_sort(w))
-            yield SystemCommand("Filter rows", "/", screen.action_filter)
+            yield SystemCommand("Filter rows", key("filter", "slash"), screen.action_filter)

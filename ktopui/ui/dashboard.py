@@ -252,11 +252,5 @@ def pod_table(screen: DashboardScreen, table_id: str, empty: str, *, without: tu
         empty_message=empty,
         id=table_id,
     )
-    table.sort_by(*pod_sort(app, without))
+    table.sort_by(*app.sort_for("pods", without))
     return table
-
-
-def pod_sort(app: KtopApp, without: tuple[str, ...] = ()) -> tuple[str, bool]:
-    """The pods view's sort; by name where that column is left out (the node, on a node's pods)."""
-    sort = app.sort_for("pods")
-    return ("name", False) if sort[0] in without else sort

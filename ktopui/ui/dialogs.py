@@ -57,7 +57,7 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
                                  *HelpScreen.BINDINGS] if b.id}
 
     def keys(*binding_ids: str) -> str:
-        return " ".join(_key_name(keymap.get(i, ids[i])).replace(", ", " ") for i in binding_ids)
+        return " ".join(key_name(keymap.get(i, ids[i])).replace(", ", " ") for i in binding_ids)
 
     rows: list[tuple[str, str]] = [
         (f"{keys('view.nodes')} / {keys('view.pods')} / {keys('view.workloads')} / {keys('view.namespaces')}",
@@ -76,7 +76,7 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         if binding.id in seen:
             continue
         seen.add(binding.id)
-        rows.append((_key_name(keymap.get(binding.id, binding.key)), binding.tooltip or binding.description))
+        rows.append((key_name(keymap.get(binding.id, binding.key)), binding.tooltip or binding.description))
     warning, critical = thresholds()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True, style="bold cyan")
@@ -102,7 +102,7 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "
         "column does not fit, names carry it in front (web/redis-0).",
     ]
-    *others, last = _key_name(keymap.get("help.close", ids["help.close"])).split(", ")
+    *others, last = key_name(keymap.get("help.close", ids["help.close"])).split(", ")
     close = f"{', '.join(others)} or {last}" if others else last
     return Group(
         Text("ktopui keys\n", style="bold"),
@@ -112,7 +112,8 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
     )
 
 
-def _key_name(key: str) -> str:
+def key_name(key: str) -> str:
+    """Textual key names as the help shows them: `slash,f2` is `/, f2`."""
     names = {"slash": "/", "space": "Space", "question_mark": "?", "ctrl+p": "Ctrl+P", "escape": "Esc",
              "enter": "Enter", "up": "↑", "down": "↓", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home",
              "end": "End"}

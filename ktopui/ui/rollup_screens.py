@@ -16,26 +16,25 @@ from ktopui.model.namespaces import NAMESPACES
 from ktopui.model.snapshot import Snapshot
 from ktopui.model.workloads import WORKLOADS, WorkloadRow
 from ktopui.safe_text import escape_controls
-from ktopui.ui.columns import namespaces, workloads
-from ktopui.ui.dashboard import DashboardScreen, pod_sort, pod_table
+from ktopui.ui.dashboard import DashboardScreen, pod_table
 from ktopui.ui.table import RowTable
-
-# The busiest first, as the pods view opens.
-WORKLOAD_SORT = ("cpu", True)
-NAMESPACE_SORT = ("cpu", True)
 
 
 def workload_table(screen: DashboardScreen, table_id: str, empty: str, *, without: tuple[str, ...] = ()) -> RowTable:
-    table = RowTable(workloads.columns(reserved=False, without=without), kind=WORKLOADS,
+    """A workloads table, as the settings have it (`without` some column)."""
+    app = screen.app
+    table = RowTable(app.columns_for("workloads", without=without), kind=WORKLOADS,
                      history=screen.session.history, empty_message=empty, id=table_id)
-    table.sort_by(*WORKLOAD_SORT)
+    table.sort_by(*app.sort_for("workloads", without))
     return table
 
 
 def namespace_table(screen: DashboardScreen, table_id: str) -> RowTable:
-    table = RowTable(namespaces.columns(reserved=False), kind=NAMESPACES, history=screen.session.history,
+    """The namespaces table, as the settings have it."""
+    app = screen.app
+    table = RowTable(app.columns_for("namespaces"), kind=NAMESPACES, history=screen.session.history,
                      empty_message="No namespaces with pods in this scope (yet).", id=table_id)
-    table.sort_by(*NAMESPACE_SORT)
+    table.sort_by(*app.sort_for("namespaces"))
     return table
 
 
@@ -62,7 +61,7 @@ class WorkloadPodsScreen(DashboardScreen):
     def retarget(self, key: tuple[str, str, str], *, via_namespace: bool) -> None:
         """Show another workload's pods (the screen is reused: see screens.drill)."""
         self.key, self.via_namespace = key, via_namespace
-        self._start_over(self._empty(), pod_sort(self.app, ("namespace",)))
+        self._start_over(self._empty(), self.app.sort_for("pods", ("namespace",)))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -102,7 +101,7 @@ class NamespaceWorkloadsScreen(DashboardScreen):
     def retarget(self, namespace: str) -> None:
         """Show another namespace's workloads (the screen is reused: see screens.drill)."""
         self.namespace = namespace
-        self._start_over(self._empty(), WORKLOAD_SORT)
+        self._start_over(self._empty(), self.app.sort_for("workloads", ("namespace",)))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -113,7 +112,8 @@ class NamespaceWorkloadsScreen(DashboardScreen):
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
-        table.set_columns(workloads.columns(reserved=snapshot.metrics_error is not None, without=("namespace",)))
+        table.set_columns(self.app.columns_for("workloads", reserved=snapshot.metrics_error is not None,
+                                               without=("namespace",)))
         namespace = self.namespace
         table.set_rows([w for w in snapshot.workloads if w.namespace == namespace], in_name_order=True)
 

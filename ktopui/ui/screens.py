@@ -25,8 +25,8 @@ from ktopui.model.snapshot import Snapshot
 from ktopui.model.workloads import WorkloadRow
 from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
-from ktopui.ui.columns import Column, containers, namespaces, pools, workloads
-from ktopui.ui.dashboard import DashboardScreen, node_table, pod_sort, pod_table
+from ktopui.ui.columns import Column, containers, pools
+from ktopui.ui.dashboard import DashboardScreen, node_table, pod_table
 from ktopui.ui.rollup_screens import (
     NamespaceWorkloadsScreen,
     WorkloadPodsScreen,
@@ -100,11 +100,11 @@ class MainScreen(DashboardScreen):
         self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
         reserved = snapshot.metrics_error is not None
         table = self.query_one("#workloads", RowTable)
-        table.set_columns(workloads.columns(reserved=reserved, without=self._one_namespace()))
+        table.set_columns(self.app.columns_for("workloads", reserved=reserved, without=self._one_namespace()))
         table.set_rows(snapshot.workloads, in_name_order=True)
         self.explain_empty(table, snapshot, "pods", "No workloads in this scope (yet).")
         table = self.query_one("#namespaces", RowTable)
-        table.set_columns(namespaces.columns(reserved=reserved))
+        table.set_columns(self.app.columns_for("namespaces", reserved=reserved))
         table.set_rows(snapshot.namespaces, in_name_order=True)
         self.explain_empty(table, snapshot, "pods", "No namespaces with pods in this scope (yet).")
 
@@ -206,7 +206,7 @@ class NodePodsScreen(DashboardScreen):
     def retarget(self, node: str) -> None:
         """Show another node's pods (the screen is reused: see drill)."""
         self.node = node
-        self._start_over(self._empty(), pod_sort(self.app, ("node",)))
+        self._start_over(self._empty(), self.app.sort_for("pods", ("node",)))
 
     def on_mount(self) -> None:
         super().on_mount()

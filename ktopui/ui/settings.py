@@ -7,9 +7,11 @@ from typing import NamedTuple
 
 from ktopui import config
 from ktopui.model.kinds import Kind
+from ktopui.model.namespaces import NAMESPACES
 from ktopui.model.nodes import NODES
 from ktopui.model.pods import PODS
-from ktopui.ui.columns import Column, nodes, pods
+from ktopui.model.workloads import WORKLOADS
+from ktopui.ui.columns import Column, namespaces, nodes, pods, workloads
 
 
 class View(NamedTuple):
@@ -20,8 +22,13 @@ class View(NamedTuple):
     reserved: list[Column]
 
 
-# Registered here: a new kind's room, its columns, and a line.
-VIEWS = {"nodes": View(NODES, nodes.COLUMNS, nodes.RESERVED), "pods": View(PODS, pods.COLUMNS, pods.RESERVED)}
+# Registered here: a new kind's room, its columns, and a line (and its section in config.VIEWS).
+VIEWS = {
+    "nodes": View(NODES, nodes.COLUMNS, nodes.RESERVED),
+    "pods": View(PODS, pods.COLUMNS, pods.RESERVED),
+    "workloads": View(WORKLOADS, workloads.COLUMNS, workloads.RESERVED),
+    "namespaces": View(NAMESPACES, namespaces.COLUMNS, namespaces.RESERVED),
+}
 
 
 def vocabulary() -> config.Vocabulary:
@@ -47,6 +54,10 @@ def vocabulary() -> config.Vocabulary:
     )
 
 
+# What a usage column stands for without metrics: these amounts of its resource (Column.choice).
+RESERVED_AMOUNTS = ("requests", "limits", "allocatable")
+
+
 def columns_for(view: str, chosen: Sequence[str] | None, *, reserved: bool,
                 without: tuple[str, ...] = ()) -> list[Column]:
     """The view's columns in the order the config file lists them (all when it lists none).
@@ -61,16 +72,15 @@ def columns_for(view: str, chosen: Sequence[str] | None, *, reserved: bool,
     if not reserved:
         by_id = {c.id: c for c in normal}
         return [by_id[i] for i in chosen if i not in without]
-    normal_ids = {c.id for c in normal}
+    usage_of = {c.id: c.choice[1] for c in normal if c.choice[0] == "usage"}
     by_id = {c.id: c for c in reserved_columns}
     shown: dict[str, Column] = {}
     for column_id in chosen:
-        if column_id in without:
-            continue
         if column_id in by_id:
-            shown[column_id] = by_id[column_id]
+            stands_for = [by_id[column_id]]
         else:
-            for c in reserved_columns:
-                if c.id not in normal_ids and c.id.startswith(f"{column_id}_"):
-                    shown[c.id] = c
+            resource = usage_of.get(column_id)
+            stands_for = [c for c in reserved_columns if c.choice[0] in RESERVED_AMOUNTS and c.choice[1] == resource]
+        shown.update((c.id, c) for c in stands_for if c.id not in without)
     return list(shown.values())
+

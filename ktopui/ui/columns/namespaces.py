@@ -40,6 +40,3 @@ COLUMNS = [NAMESPACE, PODS, summed_usage("cpu"), summed_usage("mem"), CPU_REQ, C
 # Without the metrics API: no usage, the rest as it is.
 RESERVED = [NAMESPACE, PODS, CPU_REQ, CPU_LIM, MEM_REQ, MEM_LIM, *QUOTAS]
 
-
-def columns(*, reserved: bool) -> list[Column]:
-    return RESERVED if reserved else COLUMNS

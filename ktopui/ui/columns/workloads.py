@@ -74,6 +74,3 @@ RESERVED = [
     amount("mem_lim", "MEM LIM", 9, attrgetter("limits.mem_bytes"), "mem", "limits", 80),
 ]
 
-
-def columns(*, reserved: bool, without: tuple[str, ...] = ()) -> list[Column]:
-    return [c for c in (RESERVED if reserved else COLUMNS) if c.id not in without]
