@@ -24,7 +24,9 @@ import numpy as np
 from ktopui.model import history_keys
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
-from ktopui.model.owners import OwnerMap, PodOwner, resolve
+from ktopui.model.owners import OwnerMap, changed_entries, resolve
+from ktopui.model.pod_view import PodRowsView
+from ktopui.model.pod_view_join import ViewEdit
 from ktopui.model.pods import LimitShare
 from ktopui.model.rollup import (
     SUMMED_VALUES,
@@ -131,89 +133,169 @@ _UNOWNED = ""
 
 
 class WorkloadRollup:
-    """Makes each refresh's Rollup; keeps what owners resolve to while the owner maps stay."""
+    """Makes each refresh's Rollup of a pod view, following the view from refresh to refresh.
+
+    What a refresh costs is what changed: the pods a watch event touched
+    (PodNumbers.follow), the owners whose map entries changed (_Owners), and
+    sums over the pods' number columns by group (numpy). A view made afresh,
+    or too many owners of pods long gone, start it again from every pod.
+    """
 
     def __init__(self) -> None:
-        self._maps: dict = {}
-        self._resolved: dict[PodOwner, tuple] = {}
-        self._grouping: _Grouping | None = None
+        self.numbers: PodNumbers | None = None
+        self.started = 0  # rollups made from every pod, not followed: for tests and benchmarks
+        self._view: PodRowsView | None = None  # the view `numbers` are of
+        self._owners = _Owners({})
+        self._owner_of = np.zeros(0, dtype=np.int64)  # each entry's owner number (-1: a free entry)
+        self._ordered: tuple = (None, [], [])  # (the workload groups with pods, in name order; their history keys)
+        self._namespaces: tuple = (None, [], None)  # (the groups with members, their namespaces, each group's)
 
-    def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
-             maps: Mapping[str, OwnerMap | None]) -> Rollup:
-        # The feed hands out the same map while the owners are the same (compared by identity,
-        # the maps kept: an id may be reused once its object is gone).
-        same = self._maps.keys() == maps.keys() and all(self._maps[k] is maps[k] for k in maps)
-        grouping = self._grouping
-        if not same or grouping is None or grouping.keys is not keys or grouping.infos is not infos:
-            # (A new metrics list for the same pods keeps the grouping: only the sums change.)
-            grouping = self._grouping = self._group(keys, infos, numbers, maps, same)
-        group, groups, ordered, ids = grouping.group, grouping.groups, grouping.ordered, grouping.ids
-        s = sums(numbers, group, len(groups))
-        # Namespaces: their workloads' sums added up (and those of pods known only from metrics).
-        namespace_sums = regroup(s, grouping.in_namespace, len(grouping.namespaces))
-        shown = len(ordered)
-        p = parts(s)
-        kinds, spaces, names = zip(*ordered) if ordered else ((), (), ())
-        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[:shown].tolist(), s.running[:shown].tolist(),
-                        s.restarts[:shown].tolist(), s.oom_kills[:shown].tolist(), p.usage, p.requests,
+    def update(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit | None = None) -> Rollup:
+        """The rollup of `view`; `edit`: how it was made from the view of the last update (None: made afresh)."""
+        owners = self._owners
+        if (edit is None or self.numbers is None or edit.before is not self._view
+                or len(owners) > 2 * len(view.keys) + 1000):  # (owners of pods long gone: start again)
+            self._start(view, maps)
+        else:
+            self._follow(view, maps, edit)
+        self._view = view
+        return self._rollup(view.keys)
+
+    def _start(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None]) -> None:
+        self.started += 1
+        self.numbers = PodNumbers(view.infos, view.samples)
+        self._owners = owners = _Owners(maps)
+        self._owner_of = owners.numbers(view.keys, view.infos)
+
+    def _follow(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit) -> None:
+        numbers, owners = self.numbers, self._owners
+        gone, entries, positions = numbers.follow(edit, view)
+        owner_of = self._owner_of
+        if len(owner_of) < numbers.size:
+            owner_of = np.concatenate((owner_of, np.full(numbers.size - len(owner_of), -1, dtype=np.int64)))
+        owner_of[gone] = -1
+        if positions:
+            owner_of[entries] = owners.numbers(list(map(view.keys.__getitem__, positions)),
+                                               list(map(view.infos.__getitem__, positions)))
+        self._owner_of = owner_of
+        owners.follow(maps)
+
+    def _rollup(self, keys: Sequence) -> Rollup:
+        numbers, owners, owner_of = self.numbers, self._owners, self._owner_of
+        group_of, inferred_of, workloads = owners.arrays()
+        groups = len(workloads)
+        belongs = owner_of >= 0
+        group = np.where(belongs, group_of[owner_of], -1)
+        s = sums(numbers, group, groups)
+        members = np.bincount(group[belongs], minlength=groups)
+        inferred = np.bincount(group[belongs], weights=inferred_of[owner_of[belongs]], minlength=groups) > 0
+        # Rows: the workloads with listed pods (not the groups of pods known only from metrics).
+        shown = np.flatnonzero(owners.is_workload() & (s.pods > 0))
+        if self._ordered[0] is None or not np.array_equal(self._ordered[0], shown):
+            ordered = sorted(shown.tolist(), key=lambda g: _name_order(workloads[g]))
+            self._ordered = (shown, ordered, [history_keys.workload(*workloads[g]) for g in ordered])
+        _, ordered, history = self._ordered
+        order = np.asarray(ordered, dtype=np.int64)
+        p = parts(Sums(**{name: getattr(s, name)[order] for name in Sums.__struct_fields__}))
+        kinds, spaces, names = zip(*map(workloads.__getitem__, ordered)) if ordered else ((), (), ())
+        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[order].tolist(), s.running[order].tolist(),
+                        s.restarts[order].tolist(), s.oom_kills[order].tolist(), p.usage, p.requests,
                         p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
-                        map(ids.__getitem__, ordered)))
-        return Rollup(Workloads(rows, np.where(group < shown, group, -1), grouping.history), grouping.namespaces,
-                      namespace_sums)
+                        inferred[order].tolist()))
+        row_of = np.full(groups + 1, -1, dtype=np.int64)  # (the last: no group)
+        row_of[order] = np.arange(len(order))
+        of_pod = row_of[group[numbers.at]]
+        # Namespaces: their groups' sums added up (pods known only from metrics too).
+        live = np.flatnonzero(members > 0)
+        if self._namespaces[0] is None or not np.array_equal(self._namespaces[0], live):
+            namespaces = sorted({workloads[g][1] for g in live.tolist()})
+            index = dict(zip(namespaces, range(len(namespaces))))
+            in_namespace = np.full(groups, -1, dtype=np.int64)
+            in_namespace[live] = [index[workloads[g][1]] for g in live.tolist()]
+            self._namespaces = (live, namespaces, in_namespace)
+        _, namespaces, in_namespace = self._namespaces
+        if len(in_namespace) < groups:  # (groups added since, with no members)
+            in_namespace = np.concatenate((in_namespace, np.full(groups - len(in_namespace), -1, dtype=np.int64)))
+        return Rollup(Workloads(rows, of_pod, history), namespaces, regroup(s, in_namespace, len(namespaces)))
 
-    def _group(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
-               maps: Mapping[str, OwnerMap | None], same: bool) -> _Grouping:
+
+class _Owners:
+    """The pods' owners, numbered, and the workload group each resolves to.
+
+    An owner is resolved when first seen and again only when a map entry its
+    resolution rests on changes (owners.changed_entries). Pods known only from
+    their metrics have an owner of their namespace's (no workload of their own).
+    """
+
+    def __init__(self, maps: Mapping[str, OwnerMap | None]) -> None:
+        self.maps = dict(maps)
+        self.number_of: dict = {}  # PodOwner, or (_UNOWNED, namespace) -> owner number
+        self.owners: list = []
+        self.group_of: list[int] = []  # by owner number
+        self.inferred_of: list[bool] = []
+        self.resting_on: dict[tuple, set[int]] = {}  # a map entry -> the owners resolved through it
+        self.group: dict[tuple, int] = {}  # a workload key (or a namespace's group of unowned pods) -> group
+        self.workloads: list[tuple] = []  # by group
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def numbers(self, keys: Sequence, infos: Sequence) -> np.ndarray:
+        """The owner number of each of these pods (given by key and PodInfo)."""
         owners = owners_of(infos)
-        distinct = dict(zip(map(id, owners), owners))
-        if not same or len(self._resolved) > 2 * len(distinct) + 1000:  # (pods come and go)
-            self._maps, self._resolved = dict(maps), {}
-        resolved = self._resolved
-        # Each distinct owner's workload, as (kind, namespace, name) and inferred (once per
-        # distinct owner, not per pod).
-        workload_of: dict[int, tuple | None] = {}
-        for number, owner in distinct.items():
-            if owner is None:
-                workload_of[number] = None
-                continue
-            found = resolved.get(owner)
-            if found is None:
-                top = resolve(owner, maps)
-                found = resolved[owner] = ((top.kind, top.namespace, top.name), top.inferred)
-            workload_of[number] = found
-        # One row per workload key; inferred when any of its pods' chains was.
-        ids: dict[tuple[str, str, str], bool] = {}
-        for found in workload_of.values():
-            if found is not None and not ids.get(found[0]):
-                ids[found[0]] = found[1]
-        unowned = np.flatnonzero(~numbers.listed).tolist()
-        spare = sorted({(_UNOWNED, keys[i][0], _UNOWNED) for i in unowned} - ids.keys())
-        ordered = sorted(ids, key=_name_order)
-        groups = ordered + spare
-        number_of = dict(zip(groups, range(len(groups))))
-        group_of = {number: (-1 if found is None else number_of[found[0]]) for number, found in workload_of.items()}
-        group = np.fromiter(map(group_of.__getitem__, map(id, owners)), dtype=np.int64, count=len(owners))
-        for i in unowned:
-            group[i] = number_of[(_UNOWNED, keys[i][0], _UNOWNED)]
-        namespaces = sorted({namespace for _, namespace, _ in groups})
-        namespace_of = dict(zip(namespaces, range(len(namespaces))))
-        in_namespace = np.fromiter((namespace_of[namespace] for _, namespace, _ in groups), dtype=np.int64,
-                                   count=len(groups))
-        history = [history_keys.workload(*key) for key in ordered]
-        return _Grouping(keys, infos, group, groups, ordered, ids, namespaces, in_namespace, history)
+        if None in owners:
+            owners = [(_UNOWNED, keys[i][0]) if owner is None else owner for i, owner in enumerate(owners)]
+        found = list(map(self.number_of.get, owners))
+        if None in found:
+            for i in [i for i, number in enumerate(found) if number is None]:
+                found[i] = self.number_of.get(owners[i])
+                if found[i] is None:
+                    found[i] = self._add(owners[i])
+        return np.array(found, dtype=np.int64)
 
+    def _add(self, owner) -> int:
+        number = self.number_of[owner] = len(self.owners)
+        self.owners.append(owner)
+        self.group_of.append(-1)
+        self.inferred_of.append(False)
+        self._resolve(number)
+        return number
 
-class _Grouping(msgspec.Struct, gc=False):
-    """Which group each pod of a view is in (kept while its keys and PodInfos are the same lists)."""
+    def _resolve(self, number: int) -> None:
+        owner = self.owners[number]
+        if isinstance(owner, tuple):  # pods of a namespace known only from their metrics
+            key, inferred = (_UNOWNED, owner[1], _UNOWNED), False
+        else:
+            trail: list = []
+            top = resolve(owner, self.maps, trail)
+            key, inferred = (top.kind, top.namespace, top.name), top.inferred
+            for entry in trail:
+                self.resting_on.setdefault(entry, set()).add(number)
+        group = self.group.get(key)
+        if group is None:
+            group = self.group[key] = len(self.workloads)
+            self.workloads.append(key)
+        self.group_of[number], self.inferred_of[number] = group, inferred
 
-    keys: Sequence
-    infos: Sequence
-    group: np.ndarray
-    groups: list  # workload keys in name order, then a group per namespace for pods known only by metrics
-    ordered: list  # the workload keys alone
-    ids: dict  # workload key -> inferred
-    namespaces: list[str]  # sorted
-    in_namespace: np.ndarray  # each group's namespace, by position in `namespaces`
-    history: list  # each workload's history key, in `ordered` order
+    def follow(self, maps: Mapping[str, OwnerMap | None]) -> None:
+        """Resolve again the owners whose map entries changed."""
+        same = self.maps.keys() == maps.keys() and all(self.maps[k] is maps[k] for k in maps)
+        if same:
+            return
+        changed = changed_entries(self.maps, maps)
+        self.maps = dict(maps)
+        resting_on = self.resting_on
+        for number in set().union(*(resting_on.get(entry, ()) for entry in changed)):
+            self._resolve(number)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+        """Each owner's group and whether it was inferred, by owner number; the groups' keys."""
+        return (np.array(self.group_of, dtype=np.int64), np.array(self.inferred_of, dtype=np.float64),
+                self.workloads)
+
+    def is_workload(self) -> np.ndarray:
+        """By group: a workload's (not a namespace's group of pods known only from metrics)."""
+        return np.fromiter((key[0] != _UNOWNED for key in self.workloads), dtype=bool, count=len(self.workloads))
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
