@@ -174,17 +174,17 @@ class PodNumbers:
             column[at] = values
             setattr(self, name, column)
 
-    def follow(self, edit, view) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    def follow(self, edit, view) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
         """Follow the pod view `view` made from the last one by `edit` (pod_view_join.ViewEdit).
-        Returns the entries freed (their pods gone: all zero now), and the entries and
-        positions of the pods the edit touched that are in the view."""
-        gone = np.zeros(0, dtype=np.int64)
+
+        Returns the entries freed (their pods gone: all zero now); the entries and
+        positions of the pods the edit touched that are in the view; and, for those
+        two sets of entries in that order, what `columns` gave before."""
         kept = None
+        gone = np.zeros(0, dtype=np.int64)
         if edit.keep is not None:
             keep = np.frombuffer(bytes(edit.keep), dtype=bool)
             gone = self.at[~keep]
-            self._clear(gone)
-            self.free.extend(gone.tolist())
             kept = np.flatnonzero(keep)
             self.at = self.at[kept]
         if edit.insert_at:
@@ -193,6 +193,9 @@ class PodNumbers:
             self.at = np.insert(self.at, where if kept is None else np.searchsorted(kept, where), taken)
         positions = sorted(at for at in map(view.index_of, edit.touched) if at is not None)
         entries = self.at[positions]
+        before = self.columns(np.concatenate((gone, entries)))
+        self._clear(gone)
+        self.free.extend(gone.tolist())
         if positions:
             infos = list(map(view.infos.__getitem__, positions))
             for name, values in _info_columns(infos).items():
@@ -208,7 +211,7 @@ class PodNumbers:
                     getattr(self, name)[entries] = values
         if edit.new_samples:
             self._read_samples(view.infos, view.samples)
-        return gone, entries, positions
+        return gone, entries, positions, before
 
     def _take(self, count: int) -> list[int]:
         """`count` free entries, the columns grown when there are not enough."""
@@ -227,29 +230,33 @@ class PodNumbers:
         for name in (*INFO_COLUMNS, *SAMPLE_COLUMNS):
             getattr(self, name)[entries] = 0
 
-    def columns(self) -> dict[str, np.ndarray]:
-        """What sums() adds up, by entry."""
-        measured = self.measured
-        cpu_bounded, mem_bounded = self.cpu_bounded & measured, self.mem_bounded & measured
+    def columns(self, entries: np.ndarray | None = None) -> np.ndarray:
+        """What rollups add up (Sums' fields, in order), by entry: one row per entry
+        of `entries` (None: all of them)."""
+        def of(name: str) -> np.ndarray:
+            column = getattr(self, name)
+            return column if entries is None else column[entries]
+
+        measured, cpu_bounded, mem_bounded = of("measured"), of("cpu_bounded"), of("mem_bounded")
+        cpu_partial, mem_partial = of("cpu_partial"), of("mem_partial")
+        cpu_req, mem_req, cpu_nanos, mem_milli = of("cpu_req"), of("mem_req"), of("cpu_nanos"), of("mem_milli")
         # Usage of the containers that set a limit: the whole pod's when all of them do.
-        cpu_used = np.where(cpu_bounded & ~self.cpu_partial, -(-self.cpu_nanos // _NANOS_PER_MILLI),
-                            np.where(self.cpu_bounded & self.cpu_partial, self.cpu_partial_used, 0))
-        mem_used = np.where(mem_bounded & ~self.mem_partial, self.mem_milli,
-                            np.where(self.mem_bounded & self.mem_partial, self.mem_partial_used, 0))
-        return {
-            "pods": self.listed, "running": self.running, "measured": measured,
-            "restarts": self.restarts, "oom_kills": self.oom_kills, "cpu_nanos": self.cpu_nanos,
-            "mem_milli": self.mem_milli, "cpu_req": self.cpu_req, "mem_req": self.mem_req,
-            "cpu_lim": self.cpu_lim, "mem_lim": self.mem_lim,
+        cpu_used = np.where(cpu_bounded & ~cpu_partial & measured, -(-cpu_nanos // _NANOS_PER_MILLI),
+                            np.where(cpu_bounded & cpu_partial, of("cpu_partial_used"), 0))
+        mem_used = np.where(mem_bounded & ~mem_partial & measured, mem_milli,
+                            np.where(mem_bounded & mem_partial, of("mem_partial_used"), 0))
+        cpu_bounded, mem_bounded = cpu_bounded & measured, mem_bounded & measured
+        listed = of("listed")
+        return np.column_stack((
+            listed, of("running"), measured, of("restarts"), of("oom_kills"), cpu_nanos, mem_milli,
+            cpu_req, mem_req, of("cpu_lim"), of("mem_lim"),
             # Percentages of requests divide the usage of the pods measured by their requests...
-            "cpu_req_measured": np.where(measured, self.cpu_req, 0),
-            "mem_req_measured": np.where(measured, self.mem_req, 0),
+            np.where(measured, cpu_req, 0), np.where(measured, mem_req, 0),
             # ... and of limits, only the measured pods' containers that set one.
-            "cpu_bounded": cpu_bounded, "cpu_partial": self.cpu_partial & measured,
-            "cpu_limit_measured": np.where(cpu_bounded, self.cpu_limit, 0), "cpu_bounded_used_milli": cpu_used,
-            "mem_bounded": mem_bounded, "mem_partial": self.mem_partial & measured,
-            "mem_limit_measured": np.where(mem_bounded, self.mem_limit, 0), "mem_bounded_used_milli": mem_used,
-        }
+            cpu_bounded, cpu_partial & measured, np.where(cpu_bounded, of("cpu_limit"), 0), cpu_used,
+            mem_bounded, mem_partial & measured, np.where(mem_bounded, of("mem_limit"), 0), mem_used,
+            listed | of("has_sample"),
+        )).astype(np.int64)
 
 
 def _spec_numbers(spec) -> tuple[int, ...]:
@@ -286,36 +293,36 @@ class Sums(msgspec.Struct, gc=False):
     mem_partial: np.ndarray
     mem_limit_measured: np.ndarray
     mem_bounded_used_milli: np.ndarray
+    members: np.ndarray  # pods, listed or known only from their metrics
+
+    @classmethod
+    def of(cls, table: np.ndarray) -> Sums:
+        """The Sums of a table of them (a row per group, a column per field)."""
+        return cls(*table.T)
 
 
-def _add_up(columns: dict[str, np.ndarray], group: np.ndarray, groups: int) -> Sums:
-    """Each column added up per group (group -1: left out), exactly.
+def add_up(table: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Each column of `table` (int64, a row per entry) added up per group (group -1: left
+    out), exactly: a row per group.
 
     bincount adds in float64, exact for integers below 2**53: a column that may
     hold more (nano cores, milli bytes) is added as its high and low 32 bits,
     exact for up to 2**21 entries.
     """
     bucket = group + 1  # (bucket 0: the entries of no group, dropped)
-
-    def total(values: np.ndarray) -> np.ndarray:
-        if values.dtype == bool or not len(values) or int(values.max()) < 1 << 32:
-            return np.rint(np.bincount(bucket, weights=values, minlength=groups + 1)[1:]).astype(np.int64)
+    out = np.zeros((groups, table.shape[1]), dtype=np.int64)
+    if not len(table):
+        return out
+    large = table.max(axis=0) >= 1 << 32
+    for i in range(table.shape[1]):
+        values = table[:, i]
+        if not large[i]:
+            out[:, i] = np.rint(np.bincount(bucket, weights=values, minlength=groups + 1)[1:])
+            continue
         high = np.bincount(bucket, weights=values >> 32, minlength=groups + 1)[1:]
         low = np.bincount(bucket, weights=values & 0xFFFFFFFF, minlength=groups + 1)[1:]
-        return (np.rint(high).astype(np.int64) << 32) + np.rint(low).astype(np.int64)
-
-    return Sums(**{name: total(values) for name, values in columns.items()})
-
-
-def sums(numbers: PodNumbers, group: np.ndarray, groups: int) -> Sums:
-    """The columns of the pods with a group (group >= 0, by entry) added up by it."""
-    return _add_up(numbers.columns(), group, groups)
-
-
-def regroup(s: Sums, group: np.ndarray, groups: int) -> Sums:
-    """Sums of groups added up into coarser ones (workloads into their namespaces): the same
-    as summing their pods, for a few thousand entries instead of every pod."""
-    return _add_up({name: getattr(s, name) for name in Sums.__struct_fields__}, group, groups)
+        out[:, i] = (np.rint(high).astype(np.int64) << 32) + np.rint(low).astype(np.int64)
+    return out
 
 
 def masked(values: np.ndarray, keep: np.ndarray) -> list:

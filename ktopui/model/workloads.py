@@ -32,13 +32,13 @@ from ktopui.model.rollup import (
     SUMMED_VALUES,
     PodNumbers,
     Sums,
+    add_up,
     owners_of,
     parts,
-    regroup,
-    sums,
 )
 
 _key = attrgetter("key")
+_MEMBERS = Sums.__struct_fields__.index("members")
 
 
 class WorkloadRow(msgspec.Struct, gc=False):
@@ -136,9 +136,12 @@ class WorkloadRollup:
     """Makes each refresh's Rollup of a pod view, following the view from refresh to refresh.
 
     What a refresh costs is what changed: the pods a watch event touched
-    (PodNumbers.follow), the owners whose map entries changed (_Owners), and
-    sums over the pods' number columns by group (numpy). A view made afresh,
-    or too many owners of pods long gone, start it again from every pod.
+    (PodNumbers.follow) change the sums of their owners (a pod's numbers
+    taken out of its old owner's, put into its new owner's), owners whose
+    map entries changed are resolved again (_Owners), and the owners' sums
+    are added up by workload and namespace (a few thousand rows, not every
+    pod). A new metrics list adds every pod up again; a view made afresh,
+    or too many owners of pods long gone, start it all again.
     """
 
     def __init__(self) -> None:
@@ -147,8 +150,10 @@ class WorkloadRollup:
         self._view: PodRowsView | None = None  # the view `numbers` are of
         self._owners = _Owners({})
         self._owner_of = np.zeros(0, dtype=np.int64)  # each entry's owner number (-1: a free entry)
+        self._owner_sums = np.zeros((0, len(Sums.__struct_fields__)), dtype=np.int64)  # by owner number
         self._ordered: tuple = (None, [], [])  # (the workload groups with pods, in name order; their history keys)
         self._namespaces: tuple = (None, [], None)  # (the groups with members, their namespaces, each group's)
+        self._rows: tuple = (None, None, [])  # (the groups' sums the rows were made of, their order; the rows)
 
     def update(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit | None = None) -> Rollup:
         """The rollup of `view`; `edit`: how it was made from the view of the last update (None: made afresh)."""
@@ -159,54 +164,69 @@ class WorkloadRollup:
         else:
             self._follow(view, maps, edit)
         self._view = view
-        return self._rollup(view.keys)
+        return self._rollup()
 
     def _start(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None]) -> None:
         self.started += 1
         self.numbers = PodNumbers(view.infos, view.samples)
         self._owners = owners = _Owners(maps)
         self._owner_of = owners.numbers(view.keys, view.infos)
+        self._add_all()
+
+    def _add_all(self) -> None:
+        """Every pod's numbers added up by owner."""
+        self._owner_sums = add_up(self.numbers.columns(), self._owner_of, len(self._owners))
 
     def _follow(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit) -> None:
         numbers, owners = self.numbers, self._owners
-        gone, entries, positions = numbers.follow(edit, view)
+        gone, entries, positions, before = numbers.follow(edit, view)
         owner_of = self._owner_of
         if len(owner_of) < numbers.size:
             owner_of = np.concatenate((owner_of, np.full(numbers.size - len(owner_of), -1, dtype=np.int64)))
+        touched = np.concatenate((gone, entries))
+        owners_before = owner_of[touched]
         owner_of[gone] = -1
         if positions:
             owner_of[entries] = owners.numbers(list(map(view.keys.__getitem__, positions)),
                                                list(map(view.infos.__getitem__, positions)))
         self._owner_of = owner_of
+        if edit.new_samples:
+            self._add_all()
+        else:
+            sums = self._owner_sums
+            if len(sums) < len(owners):
+                sums = self._owner_sums = np.concatenate(
+                    (sums, np.zeros((len(owners) - len(sums), sums.shape[1]), dtype=np.int64)))
+            at = owners_before >= 0
+            np.subtract.at(sums, owners_before[at], before[at])
+            np.add.at(sums, owner_of[entries], numbers.columns(entries))
         owners.follow(maps)
 
-    def _rollup(self, keys: Sequence) -> Rollup:
-        numbers, owners, owner_of = self.numbers, self._owners, self._owner_of
+    def _rollup(self) -> Rollup:
+        owners = self._owners
         group_of, inferred_of, workloads = owners.arrays()
         groups = len(workloads)
-        belongs = owner_of >= 0
-        group = np.where(belongs, group_of[owner_of], -1)
-        s = sums(numbers, group, groups)
-        members = np.bincount(group[belongs], minlength=groups)
-        inferred = np.bincount(group[belongs], weights=inferred_of[owner_of[belongs]], minlength=groups) > 0
+        owner_sums = self._owner_sums[: len(owners)]
+        table = add_up(owner_sums, group_of, groups)
+        s = Sums.of(table)
+        # Inferred: a workload some of whose pods' owner chains were guessed.
+        alive = owner_sums[:, _MEMBERS] > 0  # (owners of pods gone stay numbered until a restart)
+        inferred = np.bincount(group_of, weights=inferred_of * alive, minlength=groups) > 0
         # Rows: the workloads with listed pods (not the groups of pods known only from metrics).
-        shown = np.flatnonzero(owners.is_workload() & (s.pods > 0))
+        shown = np.flatnonzero(owners.is_workload[:groups] & (s.pods > 0))
         if self._ordered[0] is None or not np.array_equal(self._ordered[0], shown):
             ordered = sorted(shown.tolist(), key=lambda g: _name_order(workloads[g]))
-            self._ordered = (shown, ordered, [history_keys.workload(*workloads[g]) for g in ordered])
-        _, ordered, history = self._ordered
-        order = np.asarray(ordered, dtype=np.int64)
-        p = parts(Sums(**{name: getattr(s, name)[order] for name in Sums.__struct_fields__}))
-        kinds, spaces, names = zip(*map(workloads.__getitem__, ordered)) if ordered else ((), (), ())
-        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[order].tolist(), s.running[order].tolist(),
-                        s.restarts[order].tolist(), s.oom_kills[order].tolist(), p.usage, p.requests,
-                        p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
-                        inferred[order].tolist()))
+            self._ordered = (shown, np.asarray(ordered, dtype=np.int64),
+                             [history_keys.workload(*workloads[g]) for g in ordered])
+        _, order, history = self._ordered
+        rows = self._workload_rows(table, order, inferred, workloads)
         row_of = np.full(groups + 1, -1, dtype=np.int64)  # (the last: no group)
         row_of[order] = np.arange(len(order))
-        of_pod = row_of[group[numbers.at]]
+        owner_of = self._owner_of
+        group = np.where(owner_of >= 0, np.append(group_of, -1)[owner_of], -1)
+        of_pod = row_of[group[self.numbers.at]]
         # Namespaces: their groups' sums added up (pods known only from metrics too).
-        live = np.flatnonzero(members > 0)
+        live = np.flatnonzero(s.members > 0)
         if self._namespaces[0] is None or not np.array_equal(self._namespaces[0], live):
             namespaces = sorted({workloads[g][1] for g in live.tolist()})
             index = dict(zip(namespaces, range(len(namespaces))))
@@ -216,7 +236,36 @@ class WorkloadRollup:
         _, namespaces, in_namespace = self._namespaces
         if len(in_namespace) < groups:  # (groups added since, with no members)
             in_namespace = np.concatenate((in_namespace, np.full(groups - len(in_namespace), -1, dtype=np.int64)))
-        return Rollup(Workloads(rows, of_pod, history), namespaces, regroup(s, in_namespace, len(namespaces)))
+        return Rollup(Workloads(rows, of_pod, history), namespaces,
+                      Sums.of(add_up(table, in_namespace, len(namespaces))))
+
+    def _workload_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray,
+                       workloads: list[tuple]) -> list[WorkloadRow]:
+        """The rows of the groups `order` names, in that order: those whose sums did not
+        change since the last rows are kept, the others made again."""
+        mine = table[order]
+        marks = inferred[order]
+        before, before_order, rows = self._rows
+        if before is not None and np.array_equal(before_order, order):
+            changed = np.flatnonzero((before[0] != mine).any(axis=1) | (before[1] != marks)).tolist()
+            if len(changed) < len(order) // 2:
+                rows = list(rows)
+                for at, row in zip(changed, self._make_rows(mine[changed], order[changed], marks[changed], workloads)):
+                    rows[at] = row
+                self._rows = ((mine, marks), order, rows)
+                return rows
+        rows = self._make_rows(mine, order, marks, workloads)
+        self._rows = ((mine, marks), order, rows)
+        return rows
+
+    @staticmethod
+    def _make_rows(table: np.ndarray, order: np.ndarray, inferred: np.ndarray, workloads: list[tuple]) -> list:
+        s = Sums.of(table)
+        p = parts(s)
+        kinds, spaces, names = zip(*map(workloads.__getitem__, order.tolist())) if len(order) else ((), (), ())
+        return list(map(WorkloadRow, kinds, spaces, names, s.pods.tolist(), s.running.tolist(),
+                        s.restarts.tolist(), s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests,
+                        p.limits, p.cpu_limit_share, p.mem_limit_share, inferred.tolist()))
 
 
 class _Owners:
@@ -236,6 +285,7 @@ class _Owners:
         self.resting_on: dict[tuple, set[int]] = {}  # a map entry -> the owners resolved through it
         self.group: dict[tuple, int] = {}  # a workload key (or a namespace's group of unowned pods) -> group
         self.workloads: list[tuple] = []  # by group
+        self.is_workload = np.zeros(64, dtype=bool)  # by group: a workload's (not a namespace's unowned pods)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -275,6 +325,9 @@ class _Owners:
         if group is None:
             group = self.group[key] = len(self.workloads)
             self.workloads.append(key)
+            if group >= len(self.is_workload):
+                self.is_workload = np.concatenate((self.is_workload, np.zeros(group + 1, dtype=bool)))
+            self.is_workload[group] = key[0] != _UNOWNED
         self.group_of[number], self.inferred_of[number] = group, inferred
 
     def follow(self, maps: Mapping[str, OwnerMap | None]) -> None:
@@ -292,10 +345,6 @@ class _Owners:
         """Each owner's group and whether it was inferred, by owner number; the groups' keys."""
         return (np.array(self.group_of, dtype=np.int64), np.array(self.inferred_of, dtype=np.float64),
                 self.workloads)
-
-    def is_workload(self) -> np.ndarray:
-        """By group: a workload's (not a namespace's group of pods known only from metrics)."""
-        return np.fromiter((key[0] != _UNOWNED for key in self.workloads), dtype=bool, count=len(self.workloads))
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
