@@ -247,7 +247,7 @@ class PodNumbers:
                             np.where(mem_bounded & mem_partial, of("mem_partial_used"), 0))
         cpu_bounded, mem_bounded = cpu_bounded & measured, mem_bounded & measured
         listed = of("listed")
-        return np.column_stack((
+        columns = (
             listed, of("running"), measured, of("restarts"), of("oom_kills"), cpu_nanos, mem_milli,
             cpu_req, mem_req, of("cpu_lim"), of("mem_lim"),
             # Percentages of requests divide the usage of the pods measured by their requests...
@@ -256,7 +256,12 @@ class PodNumbers:
             cpu_bounded, cpu_partial & measured, np.where(cpu_bounded, of("cpu_limit"), 0), cpu_used,
             mem_bounded, mem_partial & measured, np.where(mem_bounded, of("mem_limit"), 0), mem_used,
             listed | of("has_sample"),
-        )).astype(np.int64)
+        )
+        # (Column-major: add_up reads it a column at a time.)
+        table = np.empty((len(listed), len(columns)), dtype=np.int64, order="F")
+        for i, column in enumerate(columns):
+            table[:, i] = column
+        return table
 
 
 def _spec_numbers(spec) -> tuple[int, ...]:
@@ -310,6 +315,7 @@ def add_up(table: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
     exact for up to 2**21 entries.
     """
     bucket = group + 1  # (bucket 0: the entries of no group, dropped)
+    table = np.asfortranarray(table)  # (read a column at a time)
     out = np.zeros((groups, table.shape[1]), dtype=np.int64)
     if not len(table):
         return out

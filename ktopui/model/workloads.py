@@ -15,6 +15,7 @@ to the next while the ReplicaSets' and Jobs' owners stay the same.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
@@ -215,9 +216,7 @@ class WorkloadRollup:
         # Rows: the workloads with listed pods (not the groups of pods known only from metrics).
         shown = np.flatnonzero(owners.is_workload[:groups] & (s.pods > 0))
         if self._ordered[0] is None or not np.array_equal(self._ordered[0], shown):
-            ordered = sorted(shown.tolist(), key=lambda g: _name_order(workloads[g]))
-            self._ordered = (shown, np.asarray(ordered, dtype=np.int64),
-                             [history_keys.workload(*workloads[g]) for g in ordered])
+            self._ordered = self._order(shown, workloads)
         _, order, history = self._ordered
         rows = self._workload_rows(table, order, inferred, workloads)
         row_of = np.full(groups + 1, -1, dtype=np.int64)  # (the last: no group)
@@ -226,18 +225,42 @@ class WorkloadRollup:
         group = np.where(owner_of >= 0, np.append(group_of, -1)[owner_of], -1)
         of_pod = row_of[group[self.numbers.at]]
         # Namespaces: their groups' sums added up (pods known only from metrics too).
-        live = np.flatnonzero(s.members > 0)
+        space_of = owners.namespace_of[:groups]
+        live = np.unique(space_of[s.members > 0])
         if self._namespaces[0] is None or not np.array_equal(self._namespaces[0], live):
-            namespaces = sorted({workloads[g][1] for g in live.tolist()})
-            index = dict(zip(namespaces, range(len(namespaces))))
-            in_namespace = np.full(groups, -1, dtype=np.int64)
-            in_namespace[live] = [index[workloads[g][1]] for g in live.tolist()]
-            self._namespaces = (live, namespaces, in_namespace)
-        _, namespaces, in_namespace = self._namespaces
-        if len(in_namespace) < groups:  # (groups added since, with no members)
-            in_namespace = np.concatenate((in_namespace, np.full(groups - len(in_namespace), -1, dtype=np.int64)))
+            names = owners.namespaces
+            namespaces = sorted(names[i] for i in live.tolist())
+            rank = np.full(len(names), -1, dtype=np.int64)
+            rank[[owners.namespace_number[name] for name in namespaces]] = np.arange(len(namespaces))
+            self._namespaces = (live, namespaces, rank)
+        _, namespaces, rank = self._namespaces
+        if len(rank) < len(owners.namespaces):  # (namespaces seen since, with no members)
+            rank = np.concatenate((rank, np.full(len(owners.namespaces) - len(rank), -1, dtype=np.int64)))
+        in_namespace = np.where(s.members > 0, rank[space_of], -1)
         return Rollup(Workloads(rows, of_pod, history), namespaces,
                       Sums.of(add_up(table, in_namespace, len(namespaces))))
+
+    def _order(self, shown: np.ndarray, workloads: list[tuple]) -> tuple:
+        """The groups `shown` in name order, and their history keys: those of the last
+        order with the groups gone taken out and the new ones put in (a few, usually)."""
+        before, order, _ = self._ordered
+        def by_name(g: int) -> tuple[str, str, str]:
+            return _name_order(workloads[g])
+
+        if before is None or len(before) != len(order):
+            ordered = sorted(shown.tolist(), key=by_name)
+        else:
+            added, gone = np.setdiff1d(shown, before), np.setdiff1d(before, shown)
+            if len(added) + len(gone) > 1000:
+                ordered = sorted(shown.tolist(), key=by_name)
+            else:
+                ordered = order.tolist()
+                if len(gone):
+                    dropped = set(gone.tolist())
+                    ordered = [g for g in ordered if g not in dropped]
+                for g in added.tolist():
+                    bisect.insort(ordered, g, key=by_name)
+        return shown, np.asarray(ordered, dtype=np.int64), list(map(self._owners.history.__getitem__, ordered))
 
     def _workload_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray,
                        workloads: list[tuple]) -> list[WorkloadRow]:
@@ -286,6 +309,10 @@ class _Owners:
         self.group: dict[tuple, int] = {}  # a workload key (or a namespace's group of unowned pods) -> group
         self.workloads: list[tuple] = []  # by group
         self.is_workload = np.zeros(64, dtype=bool)  # by group: a workload's (not a namespace's unowned pods)
+        self.namespace_of = np.zeros(64, dtype=np.int64)  # by group: its namespace's number
+        self.namespace_number: dict[str, int] = {}
+        self.namespaces: list[str] = []  # by number
+        self.history: list[tuple] = []  # by group: its history key (history_keys.workload)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -325,9 +352,16 @@ class _Owners:
         if group is None:
             group = self.group[key] = len(self.workloads)
             self.workloads.append(key)
+            self.history.append(history_keys.workload(*key))
             if group >= len(self.is_workload):
                 self.is_workload = np.concatenate((self.is_workload, np.zeros(group + 1, dtype=bool)))
+                self.namespace_of = np.concatenate((self.namespace_of, np.zeros(group + 1, dtype=np.int64)))
             self.is_workload[group] = key[0] != _UNOWNED
+            space = self.namespace_number.get(key[1])
+            if space is None:
+                space = self.namespace_number[key[1]] = len(self.namespaces)
+                self.namespaces.append(key[1])
+            self.namespace_of[group] = space
         self.group_of[number], self.inferred_of[number] = group, inferred
 
     def follow(self, maps: Mapping[str, OwnerMap | None]) -> None:
