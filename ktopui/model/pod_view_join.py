@@ -32,7 +32,9 @@ class ViewEdit(NamedTuple):
     """How the last update made its view out of the one before (for those who keep
     numbers by the view's positions and would rather follow it than read 150,000 pods)."""
 
-    before: PodRowsView  # the view edited
+    # id() of the view edited: not the view itself, which must die as soon as no table shows
+    # it (a follower that holds that view knows it by its id).
+    before: int
     keep: bytearray | None  # by position in `before`: 0 where the pod left (None: all stayed)
     insert_at: list[int]  # positions in `before` the new pods went before, in order
     touched: set[Key]  # the keys whose pods may have changed, come or gone (the rest are as they were)
@@ -116,7 +118,7 @@ class PodViewJoin:
         pause = pause or (lambda: None)
         self.gone = []
         if pods is self._pods and samples is self._samples:
-            self.edit = ViewEdit(self.view, None, [], set(), False)
+            self.edit = ViewEdit(id(self.view), None, [], set(), False)
             return self.view
         samples = samples if samples is not None else {}
         view = None
@@ -130,7 +132,7 @@ class PodViewJoin:
             view = self._rebuild(pods or {}, samples, pause)
             self.edit = None
         else:
-            self.edit = ViewEdit(before, *self._edit, samples is not self._samples)
+            self.edit = ViewEdit(id(before), *self._edit, samples is not self._samples)
         view.keep_widths_of(self.view)
         self.view, self._pods, self._samples = view, pods, samples
         return view

@@ -159,7 +159,8 @@ class WorkloadRollup:
     def update(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit | None = None) -> Rollup:
         """The rollup of `view`; `edit`: how it was made from the view of the last update (None: made afresh)."""
         owners = self._owners
-        if (edit is None or self.numbers is None or edit.before is not self._view
+        # (`_view` is held: no other object can have its id.)
+        if (edit is None or self.numbers is None or edit.before != id(self._view)
                 or len(owners) > 2 * len(view.keys) + 1000):  # (owners of pods long gone: start again)
             self._start(view, maps)
         else:
