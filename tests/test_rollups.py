@@ -151,19 +151,3 @@ def test_a_refresh_with_nothing_new_reuses_the_rollups():
     again = joiner.step(replace(first_inputs, pod_metrics=None))
     assert again.workloads is first.workloads and again.namespaces is first.namespaces
     assert [w.name for w in again.workloads] == ["s"]
-
-
-def test_a_large_clusters_watch_events_fold_into_the_rollups_at_most_every_interval(monkeypatch):
-    from ktopui.live import joiner as joining
-
-    monkeypatch.setattr(joining, "LARGE_VIEW", 1)
-    joiner = Joiner(new_history())
-    first = [pod("web", "a", owners=controller("StatefulSet", "s")), pod("web", "b", owners=controller("StatefulSet", "s"))]
-    one = joiner.step(inputs(first, [metrics("web", "a", app={"cpu": "1m", "memory": "1Mi"})]))
-    more = first + [pod("web", "c", owners=controller("StatefulSet", "s"))]
-    later = joiner.step(inputs(more, None))  # a watch event: a pod more, no new metrics
-    assert later.workloads is one.workloads and len(later.pods) == 3
-    assert len(later.workload_pods(("StatefulSet", "web", "s"))) == 2  # (of the view the rows were made of)
-    monkeypatch.setattr(joining, "ROLLUP_EVERY", 0.0)
-    folded = joiner.step(inputs(more, None))
-    assert folded.workloads[0].pods == 3 and len(folded.workload_pods(("StatefulSet", "web", "s"))) == 3

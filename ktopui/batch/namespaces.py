@@ -36,9 +36,9 @@ from ktopui.model.workloads import WorkloadRollup
 
 async def top_namespaces(api: KubeAPI, args: argparse.Namespace) -> Result:
     cluster = await read_cluster(api, "", args.selector, owners=False, quotas=True)
-    if not cluster.keys:
+    if not cluster.view.keys:
         return nothing_found("")
-    rollup = WorkloadRollup().rows(cluster.keys, cluster.infos, cluster.numbers, {})
+    rollup = WorkloadRollup().update(cluster.view, {})
     rows = namespace_rows(rollup.namespaces, rollup.namespace_sums, quotas_by_namespace(cluster.quotas))
     stderr = warnings(cluster)
     if args.output == "json":

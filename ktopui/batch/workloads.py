@@ -29,9 +29,9 @@ from ktopui.kube.watch import METADATA_ONLY, WatchSettings
 from ktopui.model.amounts import Usage
 from ktopui.model.owners import OwnerMap, controller_of
 from ktopui.model.pod_info import SpecMemo, pod_info
+from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pod_view_join import PodViewJoin
 from ktopui.model.pods import LimitShare
-from ktopui.model.rollup import PodNumbers
 from ktopui.model.samples import pod_samples
 from ktopui.model.workloads import WorkloadRollup, WorkloadRow
 from ktopui.safe_text import escape_controls
@@ -43,11 +43,9 @@ _UNREADABLE = (403, 404, 405, 406)
 
 
 class Cluster(msgspec.Struct):
-    """What one pass read: the pods' numbers, the owner maps, the quotas, and what could not be read."""
+    """What one pass read: the pods (as a view), the owner maps, the quotas, and what could not be read."""
 
-    keys: list
-    infos: list
-    numbers: PodNumbers
+    view: PodRowsView
     owners: dict
     quotas: list[ResourceQuota] | None
     refused: list[str]
@@ -96,7 +94,7 @@ async def read_cluster(api: KubeAPI, namespace: str, selector: str, *, owners: b
                           for m in batch)
     view = PodViewJoin().update(infos, samples)
     return Cluster(
-        keys=view.keys, infos=view.infos, numbers=PodNumbers(view.infos, view.samples),
+        view=view,
         owners=dict(zip(METADATA_ONLY, rest[: len(METADATA_ONLY)])) if owners else {},
         quotas=rest[-1] if quotas else None, refused=refused,
     )
@@ -105,9 +103,9 @@ async def read_cluster(api: KubeAPI, namespace: str, selector: str, *, owners: b
 async def top_workloads(api: KubeAPI, args: argparse.Namespace, namespace: str) -> Result:
     scope = "" if args.all_namespaces else namespace
     cluster = await read_cluster(api, scope, args.selector, owners=True, quotas=False)
-    if not cluster.keys:
+    if not cluster.view.keys:
         return nothing_found(scope)
-    rows = WorkloadRollup().rows(cluster.keys, cluster.infos, cluster.numbers, cluster.owners).workloads.rows
+    rows = WorkloadRollup().update(cluster.view, cluster.owners).workloads.rows
     stderr = warnings(cluster)
     if any(row.inferred for row in rows):
         stderr += (f"Warning: rows marked {INFERRED_MARK} are inferred from pod labels and names "

@@ -34,7 +34,6 @@ from ktopui.model.pacing import paced_batches
 from ktopui.model.pod_view import PodRowsView
 from ktopui.model.pod_view_join import PodViewJoin
 from ktopui.model.pools import PoolJoin
-from ktopui.model.rollup import InfoNumbers, PodNumbers
 from ktopui.model.samples import BATCH as SUM_BATCH
 from ktopui.model.samples import (
     NewSamples,
@@ -55,11 +54,6 @@ log = logging.getLogger("ktopui.live")
 # big cluster has a hundred thousand or more (about 100 MB per 150,000 at 60).
 POD_HISTORY = 60
 RECORD_BATCH = 10_000  # pods recorded between two pauses for the user's input
-# Above this many pods, workloads and namespaces follow watch events (not metrics, owners or
-# quotas) at most this often (seconds): a rollup reads every pod, watch events come nearly
-# every refresh, and the counts they change may lag that long.
-LARGE_VIEW = 20_000
-ROLLUP_EVERY = 15.0
 
 _timestamp = attrgetter("timestamp")
 _names = attrgetter("names")
@@ -134,11 +128,7 @@ class Joiner:
         self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
         # The workload and namespace history keys of the rows last recorded.
         self._rollup_keys: tuple[list, list] = ([], [])
-        self._partial_usage: dict = {}  # see PodNumbers
-        self._info_numbers: InfoNumbers | None = None  # ... and its `info`
         self._quota_of: tuple = (None, {})  # the quota list last read, and its use by namespace
-        self._rollup_serial = 0  # the pod metrics list (_serial) and monotonic time of the last rollup
-        self._rolled_at = 0.0
         self.rejected: MalformedResponse | None = None  # the last step's pod metrics list, if unreadable
         self.times = StepTimes()  # the last step's
         self.thread_seconds = 0.0  # CPU time of every step's thread so far (for benchmarks)
@@ -192,7 +182,7 @@ class Joiner:
         self._record(nodes, inputs, new, pause)
         mark, times.history = time.perf_counter(), time.perf_counter() - mark
         pause()
-        members, namespaces, members_view, fresh = self._rollup(pods, inputs)
+        members, namespaces, fresh = self._rollup(pods, inputs)
         if fresh or new.samples:
             self._record_rollups(members, namespaces, inputs, new)
         times.rollups = time.perf_counter() - mark
@@ -226,7 +216,7 @@ class Joiner:
             namespaces=namespaces,
             notices=inputs.notices,
             members=members,
-            members_view=members_view,
+            members_view=pods,
             pools=pools,
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)
@@ -234,33 +224,22 @@ class Joiner:
             self._disposer.when_gone(pods, self._free, [pods.samples, pods.keys, pods.infos, self._serial])
         return snapshot
 
-    def _rollup(self, pods: PodRowsView, inputs: Inputs) -> tuple[Workloads, list[NamespaceRow], PodRowsView, bool]:
-        """The workloads and namespaces, the pod view they were made of, and whether they are new.
+    def _rollup(self, pods: PodRowsView, inputs: Inputs) -> tuple[Workloads, list[NamespaceRow], bool]:
+        """The workloads and namespaces of this pod view, and whether they are new.
 
-        Made again when the owners of ReplicaSets and Jobs, the quotas or the pod metrics
-        changed, or the pod view did. On a large cluster a pod view changed by watch events
-        alone (pods come, go, restart) is folded in at most every ROLLUP_EVERY seconds: a
-        rollup reads every pod, and such a view comes nearly every refresh.
+        Made again when the pod view, the owners of ReplicaSets and Jobs or the quotas
+        changed; following the view where a watch event changed it (WorkloadRollup).
         """
-        # (The objects themselves, compared by identity: an id may be reused once its object is gone.)
         made_of = (pods, dict(inputs.owners), inputs.quotas)
-        if self._rollups is not None:
-            before = self._rollups[0]
-            same_rest = _same_objects(before, (before[0], *made_of[1:]))
-            if same_rest and (before[0] is pods or (
-                    len(pods) > LARGE_VIEW and self._rollup_serial == self._serial
-                    and time.monotonic() - self._rolled_at < ROLLUP_EVERY)):
-                return self._rollups[1], self._rollups[2], before[0], False
-        numbers = PodNumbers(pods.infos, pods.samples, self._partial_usage, self._info_numbers)
-        self._partial_usage, self._info_numbers = numbers.partial_usage, numbers.info
-        rollup = self._workload_rollup.rows(pods.keys, pods.infos, numbers, inputs.owners)
+        if self._rollups is not None and _same_objects(self._rollups[0], made_of):
+            return self._rollups[1], self._rollups[2], False
+        rollup = self._workload_rollup.update(pods, inputs.owners, self._pods.edit)
         members = rollup.workloads
         if self._quota_of[0] is not inputs.quotas:  # (parsed once per quota list)
             self._quota_of = (inputs.quotas, quotas_by_namespace(inputs.quotas))
         namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, self._quota_of[1])
         self._rollups = (made_of, members, namespaces)
-        self._rollup_serial, self._rolled_at = self._serial, time.monotonic()
-        return members, namespaces, pods, True
+        return members, namespaces, True
 
     def _record_rollups(self, workloads: Workloads, namespaces: list[NamespaceRow], inputs: Inputs,
                         new: NewSamples) -> None:

@@ -14,7 +14,8 @@ carries, as Kubernetes names things: a ReplicaSet is `<deployment>-<pod-template
 a CronJob's Job `<cronjob>-<scheduled minute>`. Such workloads are marked inferred.
 
 The per-pod part (`pod_owner`) runs once per watch event for the pod; the
-resolution runs once per distinct owner, not per pod.
+resolution runs once per distinct owner, not per pod, and again only when an
+entry of the maps it rests on changes (`changed_entries`).
 """
 
 from __future__ import annotations
@@ -98,15 +99,20 @@ def pod_owner(meta: ObjectMeta) -> PodOwner:
     return PodOwner(meta.namespace, link.kind, link.name, guess)
 
 
-def resolve(owner: PodOwner, maps: Mapping[str, OwnerMap | None]) -> WorkloadId:
+def resolve(owner: PodOwner, maps: Mapping[str, OwnerMap | None], trail: list | None = None) -> WorkloadId:
     """The workload of a pod whose owner is `owner`, given the ReplicaSets' and Jobs' owners
-    (`maps["replicasets"]`, `maps["jobs"]`; None: not readable)."""
+    (`maps["replicasets"]`, `maps["jobs"]`; None: not readable).
+
+    `trail`: if given, the map entries the answer rests on are added to it, as
+    (map name, namespace, name): it holds while those entries stay the same."""
     namespace, kind, name = owner.namespace, owner.kind, owner.name
     seen = {(kind, name)}
     for _ in range(MAX_DEPTH):
         source = FOLLOWED.get(kind)
         if source is None:
             return WorkloadId(kind, namespace, name)
+        if trail is not None:
+            trail.append((source, namespace, name))
         known = maps.get(source)
         if known is None or (namespace, name) not in known:
             # Not readable, or not (yet) in the list: what the names say.
@@ -119,3 +125,19 @@ def resolve(owner: PodOwner, maps: Mapping[str, OwnerMap | None]) -> WorkloadId:
         kind, name = above.kind, above.name
         seen.add((kind, name))
     return WorkloadId(kind, namespace, name)
+
+
+def changed_entries(before: Mapping[str, OwnerMap | None], now: Mapping[str, OwnerMap | None]) -> set[tuple]:
+    """The entries (map name, namespace, name) that differ between two sets of owner maps;
+    a map that became readable or unreadable differs in all of its entries."""
+    changed: set[tuple] = set()
+    for source in before.keys() | now.keys():
+        old, new = before.get(source), now.get(source)
+        if old is new:
+            continue
+        if old is None or new is None:
+            entries = (old or new or {}).keys()
+        else:
+            entries = {key for key, _ in old.items() ^ new.items()}
+        changed.update((source, namespace, name) for namespace, name in entries)
+    return changed

@@ -1,10 +1,11 @@
 """Pods summed by group (their workload, their namespace), with numpy, not a loop per pod.
 
-A pod view's lists (keys, PodInfos, PodSamples) are read once per view into
-number columns (`PodNumbers`: C-level maps over the lists; what a pod's spec
-gives is read once per distinct spec, which replicas share). A grouping
-gives each pod a group number, and `sums` adds every column up per group,
-exactly (numpy's bincount, see there).
+A pod view's lists (keys, PodInfos, PodSamples) are read into number columns
+(`PodNumbers`: C-level maps over the lists; what a pod's spec gives is read
+once per distinct spec, which replicas share), and kept: a view patched by
+watch events is followed pod by pod where it changed, and only a new metrics
+list reads every pod again. A grouping gives each pod a group number, and
+`sums` adds every column up per group, exactly (numpy's bincount, see there).
 
 Usage adds up as `kubectl top pods --sum` does: the exact nano cores (and
 milli bytes) of every container of every pod, rounded once at the end
@@ -21,7 +22,6 @@ import msgspec
 import numpy as np
 
 from ktopui.model.amounts import Amounts, Usage
-from ktopui.model.pod_info import PodInfo
 from ktopui.model.pods import LimitShare
 from ktopui.model.samples import used_milli
 
@@ -49,9 +49,7 @@ _phase = attrgetter("phase")
 _restarts = attrgetter("restarts")
 _cpu_nanos = attrgetter("cpu_nanos")
 _mem_milli = attrgetter("usage.mem_milli")
-# OOM kills per pod, where PodInfo counts them (counted as 0 until it does).
-_OOM_KILLS = "oom_kills"
-_oom_kills = attrgetter(_OOM_KILLS)
+_oom_kills = attrgetter("oom_kills")
 _NANOS_PER_MILLI = 1_000_000
 _FINISHED = frozenset(("Succeeded", "Failed"))
 
@@ -60,45 +58,89 @@ def _or_zero(value: int | None) -> int:
     return 0 if value is None else value
 
 
-class InfoNumbers:
-    """What the pods' summaries give, one entry per pod of a view: kept while the view's
-    PodInfo list is the same object (a new metrics list changes only the samples)."""
+# What a pod's PodInfo gives (bool or int64), and what its sample gives (with its spec).
+INFO_COLUMNS = ("listed", "running", "restarts", "oom_kills", "cpu_req", "mem_req", "cpu_lim", "mem_lim",
+                "cpu_bounded", "cpu_partial", "cpu_limit", "mem_bounded", "mem_partial", "mem_limit")
+SAMPLE_COLUMNS = ("has_sample", "measured", "cpu_nanos", "mem_milli", "cpu_partial_used", "mem_partial_used")
+_BOOLS = frozenset(("listed", "running", "cpu_bounded", "cpu_partial", "mem_bounded", "mem_partial",
+                    "has_sample", "measured"))
 
-    def __init__(self, infos: Sequence) -> None:
-        n = len(infos)
-        self.infos = infos  # (held: compared by identity)
-        self.listed = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=n)
-        listed = infos if self.listed.all() else list(filter(None, infos))  # (structs are true)
-        at = np.flatnonzero(self.listed)
 
-        def by_listed(values: np.ndarray, dtype: type = np.int64) -> np.ndarray:
-            out = np.zeros(n, dtype=dtype)
-            out[at] = values
-            return out
+def _info_columns(infos: Sequence) -> dict[str, np.ndarray]:
+    """INFO_COLUMNS of these pods (None: a pod known only from its metrics: all zero)."""
+    n = len(infos)
+    present = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=n)
+    listed = infos if present.all() else list(filter(None, infos))  # (structs are true)
+    at = np.flatnonzero(present)
 
-        count = len(listed)
-        phases = list(map(_phase, listed))
-        self.running = by_listed(np.fromiter(map(eq, phases, repeat("Running")), dtype=bool, count=count), bool)
-        # A pod that has finished reserves nothing (as `kubectl describe node` counts).
-        finished = np.fromiter(map(_FINISHED.__contains__, phases), dtype=bool, count=count)
-        self.restarts = by_listed(np.fromiter(map(_restarts, listed), dtype=np.int64, count=count))
-        self.oom_kills = (by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))
-                          if _OOM_KILLS in PodInfo.__struct_fields__ else np.zeros(n, dtype=np.int64))
-        # What a spec gives, once per distinct spec (replicas share one object).
-        specs = list(map(_spec, listed))
-        distinct = dict(zip(map(id, specs), specs))
-        number = dict(zip(distinct, range(len(distinct))))
-        ids = np.fromiter(map(number.__getitem__, map(id, specs)), dtype=np.int64, count=count)
-        table = np.array([_spec_numbers(spec) for spec in distinct.values()], dtype=np.int64).reshape(-1, 10)[ids]
-        table[finished] = 0
-        (self.cpu_req, self.mem_req, self.cpu_lim, self.mem_lim, cpu_bounded, cpu_partial, self.cpu_limit,
-         mem_bounded, mem_partial, self.mem_limit) = (by_listed(table[:, i]) for i in range(10))
-        self.cpu_bounded, self.mem_bounded = cpu_bounded.astype(bool), mem_bounded.astype(bool)
-        self.cpu_partial, self.mem_partial = cpu_partial.astype(bool), mem_partial.astype(bool)
+    def by_listed(values: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+        out = np.zeros(n, dtype=dtype)
+        out[at] = values
+        return out
+
+    count = len(listed)
+    phases = list(map(_phase, listed))
+    out = {"listed": present,
+           "running": by_listed(np.fromiter(map(eq, phases, repeat("Running")), dtype=bool, count=count), bool),
+           "restarts": by_listed(np.fromiter(map(_restarts, listed), dtype=np.int64, count=count)),
+           "oom_kills": by_listed(np.fromiter(map(_oom_kills, listed), dtype=np.int64, count=count))}
+    # A pod that has finished reserves nothing (as `kubectl describe node` counts).
+    finished = np.fromiter(map(_FINISHED.__contains__, phases), dtype=bool, count=count)
+    # What a spec gives, once per distinct spec (replicas share one object).
+    specs = list(map(_spec, listed))
+    distinct = dict(zip(map(id, specs), specs))
+    number = dict(zip(distinct, range(len(distinct))))
+    ids = np.fromiter(map(number.__getitem__, map(id, specs)), dtype=np.int64, count=count)
+    table = np.array([_spec_numbers(spec) for spec in distinct.values()], dtype=np.int64).reshape(-1, 10)[ids]
+    table[finished] = 0
+    for i, name in enumerate(("cpu_req", "mem_req", "cpu_lim", "mem_lim", "cpu_bounded", "cpu_partial", "cpu_limit",
+                              "mem_bounded", "mem_partial", "mem_limit")):
+        out[name] = by_listed(table[:, i], bool if name in _BOOLS else np.int64)
+    return out
+
+
+def _sample_columns(infos: Sequence, samples: Sequence, cpu_bounded: np.ndarray, cpu_partial: np.ndarray,
+                    mem_bounded: np.ndarray, mem_partial: np.ndarray, known: dict, kept: dict) -> dict[str, np.ndarray]:
+    """SAMPLE_COLUMNS of these pods (the bounded/partial flags: their INFO_COLUMNS).
+
+    `known`: the usage of the limited containers of pods where only some set a limit,
+    by (resource, spec, sample) identity, from before; what is used is put in `kept`."""
+    n = len(samples)
+    has_sample = np.fromiter(map(is_not, samples, repeat(None)), dtype=bool, count=n)
+    present = samples if has_sample.all() else list(filter(None, samples))
+    cpu = np.fromiter(map(_cpu_nanos, present), dtype=np.int64, count=len(present))
+    mems = list(map(_mem_milli, present))
+    if None in mems:  # (an invalid memory quantity: rare, no data)
+        mems = list(map(_or_zero, mems))
+    out = {"has_sample": has_sample, "measured": np.zeros(n, dtype=bool),
+           "cpu_nanos": np.zeros(n, dtype=np.int64), "mem_milli": np.zeros(n, dtype=np.int64)}
+    # Measured: a sample whose CPU could be read (an invalid quantity is no data).
+    out["measured"][has_sample] = cpu >= 0
+    out["cpu_nanos"][has_sample] = np.maximum(cpu, 0)
+    out["mem_milli"][has_sample] = np.fromiter(mems, dtype=np.int64, count=len(mems))
+    # The usage of the containers that set a limit, where only some do: counted container
+    # by container (a few pods: sidecars without limits), kept while spec and sample are.
+    for resource, bounded, partial in (("cpu", cpu_bounded, cpu_partial), ("mem", mem_bounded, mem_partial)):
+        used = out[f"{resource}_partial_used"] = np.zeros(n, dtype=np.int64)
+        names_of = attrgetter(f"{resource}_bounded")
+        for i in np.flatnonzero(bounded & partial & has_sample).tolist():
+            spec, sample = infos[i].spec, samples[i]
+            key = (resource, id(spec), id(sample))
+            found = known.get(key)
+            if found is None:  # (the objects are kept with it: their ids are not reused meanwhile)
+                found = (spec, sample, used_milli(sample, names_of(spec), resource) or 0)
+            kept[key] = found
+            used[i] = found[2]
+    return out
 
 
 class PodNumbers:
-    """The numbers rollups add up, one entry per pod of a view (by position).
+    """The numbers rollups add up, one entry per pod of a view, kept from view to view.
+
+    A pod keeps its entry while it stays in the view (`at`: each position's entry),
+    so a view patched by a watch event is followed by looking at the pods it names
+    (`follow`), not at all 150,000; a new metrics list reads every sample again.
+    Free entries are all zero (not listed, not measured).
 
     CPU usage in nano cores and memory in milli bytes (exact); requests and
     limits in millicores and bytes (0: not set). For limit percentages, the
@@ -106,62 +148,120 @@ class PodNumbers:
     count them (pods.LimitShare).
     """
 
-    def __init__(self, infos: Sequence, samples: Sequence, partial_usage: dict | None = None,
-                 known: InfoNumbers | None = None) -> None:
-        """`partial_usage`: the last PodNumbers' `partial_usage`, the usage of the containers
-        that set a limit in pods where only some do, reused for the same spec and sample;
-        `known`: the last PodNumbers' `info`, reused when made of this very PodInfo list."""
+    def __init__(self, infos: Sequence, samples: Sequence) -> None:
         n = len(infos)
-        self.count = n
-        self.info = info = known if known is not None and known.infos is infos else InfoNumbers(infos)
-        self.listed, self.running, self.restarts, self.oom_kills = info.listed, info.running, info.restarts, info.oom_kills
-        self.cpu_req, self.mem_req, self.cpu_lim, self.mem_lim = info.cpu_req, info.mem_req, info.cpu_lim, info.mem_lim
-        self.cpu_bounded, self.mem_bounded = info.cpu_bounded, info.mem_bounded
-        self.cpu_partial, self.mem_partial = info.cpu_partial, info.mem_partial
-        has_sample = np.fromiter(map(is_not, samples, repeat(None)), dtype=bool, count=n)
-        present = samples if has_sample.all() else list(filter(None, samples))
-        cpu = np.fromiter(map(_cpu_nanos, present), dtype=np.int64, count=len(present))
-        mems = list(map(_mem_milli, present))
-        if None in mems:  # (an invalid memory quantity: rare, no data)
-            mems = list(map(_or_zero, mems))
-        mem = np.fromiter(mems, dtype=np.int64, count=len(mems))
-        # Measured: a sample whose CPU could be read (an invalid quantity is no data).
-        self.measured = np.zeros(n, dtype=bool)
-        self.measured[has_sample] = cpu >= 0
-        self.cpu_nanos = np.zeros(n, dtype=np.int64)
-        self.cpu_nanos[has_sample] = np.maximum(cpu, 0)
-        self.mem_milli = np.zeros(n, dtype=np.int64)
-        self.mem_milli[has_sample] = mem
-        # Percentages of requests divide the usage of the pods measured by their requests.
-        self.cpu_req_measured = np.where(self.measured, self.cpu_req, 0)
-        self.mem_req_measured = np.where(self.measured, self.mem_req, 0)
-        # ... and of limits, only the measured pods' containers that set one.
-        self.cpu_limit_measured = np.where(self.measured & self.cpu_bounded, info.cpu_limit, 0)
-        self.mem_limit_measured = np.where(self.measured & self.mem_bounded, info.mem_limit, 0)
-        # Usage of the containers that set a limit: the whole pod's when all of them do,
-        # else counted container by container (a few pods: sidecars without limits).
-        self.cpu_bounded_used_milli = np.zeros(n, dtype=np.int64)
-        self.mem_bounded_used_milli = np.zeros(n, dtype=np.int64)
-        full_cpu = self.cpu_bounded & ~self.cpu_partial & self.measured
-        self.cpu_bounded_used_milli[full_cpu] = -(-self.cpu_nanos[full_cpu] // _NANOS_PER_MILLI)
-        full_mem = self.mem_bounded & ~self.mem_partial & self.measured
-        self.mem_bounded_used_milli[full_mem] = self.mem_milli[full_mem]
-        # (Kept by the caller from view to view: a pod's sample changes once per metrics list,
-        # and a view is made again on every watch event.)
-        known_usage, self.partial_usage = partial_usage or {}, {}
-        for resource, bounded, partial, used in (
-            ("cpu", self.cpu_bounded, self.cpu_partial, self.cpu_bounded_used_milli),
-            ("mem", self.mem_bounded, self.mem_partial, self.mem_bounded_used_milli),
-        ):
-            names_of = attrgetter(f"{resource}_bounded")
-            for i in np.flatnonzero(bounded & partial & has_sample).tolist():
-                spec, sample = infos[i].spec, samples[i]
-                key = (resource, id(spec), id(sample))
-                found = known_usage.get(key)
-                if found is None:  # (the objects are kept with it: their ids are not reused meanwhile)
-                    found = (spec, sample, used_milli(sample, names_of(spec), resource) or 0)
-                self.partial_usage[key] = found
-                used[i] = found[2]
+        self.at = np.arange(n, dtype=np.int64)
+        self.free: list[int] = []
+        self.partial_usage: dict = {}  # see _sample_columns
+        for name, values in _info_columns(infos).items():
+            setattr(self, name, values)
+        self._read_samples(infos, samples)
+
+    @property
+    def size(self) -> int:
+        """Entries, free ones included."""
+        return len(self.listed)
+
+    def _read_samples(self, infos: Sequence, samples: Sequence) -> None:
+        """Every position's sample read again (a new metrics list)."""
+        kept: dict = {}
+        at = self.at
+        columns = _sample_columns(infos, samples, self.cpu_bounded[at], self.cpu_partial[at], self.mem_bounded[at],
+                                  self.mem_partial[at], self.partial_usage, kept)
+        self.partial_usage = kept
+        for name, values in columns.items():
+            column = np.zeros(self.size, dtype=values.dtype)
+            column[at] = values
+            setattr(self, name, column)
+
+    def follow(self, edit, view) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
+        """Follow the pod view `view` made from the last one by `edit` (pod_view_join.ViewEdit).
+
+        Returns the entries freed (their pods gone: all zero now); the entries and
+        positions of the pods the edit touched that are in the view; and, for those
+        two sets of entries in that order, what `columns` gave before."""
+        kept = None
+        gone = np.zeros(0, dtype=np.int64)
+        if edit.keep is not None:
+            keep = np.frombuffer(bytes(edit.keep), dtype=bool)
+            gone = self.at[~keep]
+            kept = np.flatnonzero(keep)
+            self.at = self.at[kept]
+        if edit.insert_at:
+            taken = self._take(len(edit.insert_at))
+            where = np.asarray(edit.insert_at, dtype=np.int64)
+            self.at = np.insert(self.at, where if kept is None else np.searchsorted(kept, where), taken)
+        positions = sorted(at for at in map(view.index_of, edit.touched) if at is not None)
+        entries = self.at[positions]
+        before = self.columns(np.concatenate((gone, entries)))
+        self._clear(gone)
+        self.free.extend(gone.tolist())
+        if positions:
+            infos = list(map(view.infos.__getitem__, positions))
+            for name, values in _info_columns(infos).items():
+                getattr(self, name)[entries] = values
+            if not edit.new_samples:
+                samples = list(map(view.samples.__getitem__, positions))
+                kept_usage: dict = {}
+                columns = _sample_columns(infos, samples, self.cpu_bounded[entries], self.cpu_partial[entries],
+                                          self.mem_bounded[entries], self.mem_partial[entries], self.partial_usage,
+                                          kept_usage)
+                self.partial_usage.update(kept_usage)
+                for name, values in columns.items():
+                    getattr(self, name)[entries] = values
+        if edit.new_samples:
+            self._read_samples(view.infos, view.samples)
+        return gone, entries, positions, before
+
+    def _take(self, count: int) -> list[int]:
+        """`count` free entries, the columns grown when there are not enough."""
+        if len(self.free) < count:
+            size = self.size
+            grown = max(size + size // 2, size + count - len(self.free), 64)
+            for name in (*INFO_COLUMNS, *SAMPLE_COLUMNS):
+                column = getattr(self, name)
+                setattr(self, name, np.concatenate((column, np.zeros(grown - size, dtype=column.dtype))))
+            self.free.extend(range(grown - 1, size - 1, -1))
+        taken = self.free[-count:]
+        del self.free[-count:]
+        return taken
+
+    def _clear(self, entries: np.ndarray) -> None:
+        for name in (*INFO_COLUMNS, *SAMPLE_COLUMNS):
+            getattr(self, name)[entries] = 0
+
+    def columns(self, entries: np.ndarray | None = None) -> np.ndarray:
+        """What rollups add up (Sums' fields, in order), by entry: one row per entry
+        of `entries` (None: all of them)."""
+        def of(name: str) -> np.ndarray:
+            column = getattr(self, name)
+            return column if entries is None else column[entries]
+
+        measured, cpu_bounded, mem_bounded = of("measured"), of("cpu_bounded"), of("mem_bounded")
+        cpu_partial, mem_partial = of("cpu_partial"), of("mem_partial")
+        cpu_req, mem_req, cpu_nanos, mem_milli = of("cpu_req"), of("mem_req"), of("cpu_nanos"), of("mem_milli")
+        # Usage of the containers that set a limit: the whole pod's when all of them do.
+        cpu_used = np.where(cpu_bounded & ~cpu_partial & measured, -(-cpu_nanos // _NANOS_PER_MILLI),
+                            np.where(cpu_bounded & cpu_partial, of("cpu_partial_used"), 0))
+        mem_used = np.where(mem_bounded & ~mem_partial & measured, mem_milli,
+                            np.where(mem_bounded & mem_partial, of("mem_partial_used"), 0))
+        cpu_bounded, mem_bounded = cpu_bounded & measured, mem_bounded & measured
+        listed = of("listed")
+        columns = (
+            listed, of("running"), measured, of("restarts"), of("oom_kills"), cpu_nanos, mem_milli,
+            cpu_req, mem_req, of("cpu_lim"), of("mem_lim"),
+            # Percentages of requests divide the usage of the pods measured by their requests...
+            np.where(measured, cpu_req, 0), np.where(measured, mem_req, 0),
+            # ... and of limits, only the measured pods' containers that set one.
+            cpu_bounded, cpu_partial & measured, np.where(cpu_bounded, of("cpu_limit"), 0), cpu_used,
+            mem_bounded, mem_partial & measured, np.where(mem_bounded, of("mem_limit"), 0), mem_used,
+            listed | of("has_sample"),
+        )
+        # (Column-major: add_up reads it a column at a time.)
+        table = np.empty((len(listed), len(columns)), dtype=np.int64, order="F")
+        for i, column in enumerate(columns):
+            table[:, i] = column
+        return table
 
 
 def _spec_numbers(spec) -> tuple[int, ...]:
@@ -198,46 +298,37 @@ class Sums(msgspec.Struct, gc=False):
     mem_partial: np.ndarray
     mem_limit_measured: np.ndarray
     mem_bounded_used_milli: np.ndarray
+    members: np.ndarray  # pods, listed or known only from their metrics
+
+    @classmethod
+    def of(cls, table: np.ndarray) -> Sums:
+        """The Sums of a table of them (a row per group, a column per field)."""
+        return cls(*table.T)
 
 
-def _add_up(columns: dict[str, np.ndarray], group: np.ndarray, groups: int) -> Sums:
-    """Each column added up per group (group -1: left out), exactly.
+def add_up(table: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Each column of `table` (int64, a row per entry) added up per group (group -1: left
+    out), exactly: a row per group.
 
     bincount adds in float64, exact for integers below 2**53: a column that may
     hold more (nano cores, milli bytes) is added as its high and low 32 bits,
     exact for up to 2**21 entries.
     """
     bucket = group + 1  # (bucket 0: the entries of no group, dropped)
-
-    def total(values: np.ndarray) -> np.ndarray:
-        if values.dtype == bool or not len(values) or int(values.max()) < 1 << 32:
-            return np.rint(np.bincount(bucket, weights=values, minlength=groups + 1)[1:]).astype(np.int64)
+    table = np.asfortranarray(table)  # (read a column at a time)
+    out = np.zeros((groups, table.shape[1]), dtype=np.int64)
+    if not len(table):
+        return out
+    large = table.max(axis=0) >= 1 << 32
+    for i in range(table.shape[1]):
+        values = table[:, i]
+        if not large[i]:
+            out[:, i] = np.rint(np.bincount(bucket, weights=values, minlength=groups + 1)[1:])
+            continue
         high = np.bincount(bucket, weights=values >> 32, minlength=groups + 1)[1:]
         low = np.bincount(bucket, weights=values & 0xFFFFFFFF, minlength=groups + 1)[1:]
-        return (np.rint(high).astype(np.int64) << 32) + np.rint(low).astype(np.int64)
-
-    return Sums(**{name: total(values) for name, values in columns.items()})
-
-
-def sums(numbers: PodNumbers, group: np.ndarray, groups: int) -> Sums:
-    """The columns of the pods with a group (group >= 0) added up by it."""
-    return _add_up({
-        "pods": numbers.listed, "running": numbers.running, "measured": numbers.measured,
-        "restarts": numbers.restarts, "oom_kills": numbers.oom_kills, "cpu_nanos": numbers.cpu_nanos,
-        "mem_milli": numbers.mem_milli, "cpu_req": numbers.cpu_req, "mem_req": numbers.mem_req,
-        "cpu_lim": numbers.cpu_lim, "mem_lim": numbers.mem_lim,
-        "cpu_req_measured": numbers.cpu_req_measured, "mem_req_measured": numbers.mem_req_measured,
-        "cpu_bounded": numbers.cpu_bounded & numbers.measured, "cpu_partial": numbers.cpu_partial & numbers.measured,
-        "cpu_limit_measured": numbers.cpu_limit_measured, "cpu_bounded_used_milli": numbers.cpu_bounded_used_milli,
-        "mem_bounded": numbers.mem_bounded & numbers.measured, "mem_partial": numbers.mem_partial & numbers.measured,
-        "mem_limit_measured": numbers.mem_limit_measured, "mem_bounded_used_milli": numbers.mem_bounded_used_milli,
-    }, group, groups)
-
-
-def regroup(s: Sums, group: np.ndarray, groups: int) -> Sums:
-    """Sums of groups added up into coarser ones (workloads into their namespaces): the same
-    as summing their pods, for a few thousand entries instead of every pod."""
-    return _add_up({name: getattr(s, name) for name in Sums.__struct_fields__}, group, groups)
+        out[:, i] = (np.rint(high).astype(np.int64) << 32) + np.rint(low).astype(np.int64)
+    return out
 
 
 def masked(values: np.ndarray, keep: np.ndarray) -> list:

@@ -15,6 +15,7 @@ to the next while the ReplicaSets' and Jobs' owners stay the same.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
@@ -24,19 +25,21 @@ import numpy as np
 from ktopui.model import history_keys
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
-from ktopui.model.owners import OwnerMap, PodOwner, resolve
+from ktopui.model.owners import OwnerMap, changed_entries, resolve
+from ktopui.model.pod_view import PodRowsView
+from ktopui.model.pod_view_join import ViewEdit
 from ktopui.model.pods import LimitShare
 from ktopui.model.rollup import (
     SUMMED_VALUES,
     PodNumbers,
     Sums,
+    add_up,
     owners_of,
     parts,
-    regroup,
-    sums,
 )
 
 _key = attrgetter("key")
+_MEMBERS = Sums.__struct_fields__.index("members")
 
 
 class WorkloadRow(msgspec.Struct, gc=False):
@@ -131,89 +134,252 @@ _UNOWNED = ""
 
 
 class WorkloadRollup:
-    """Makes each refresh's Rollup; keeps what owners resolve to while the owner maps stay."""
+    """Makes each refresh's Rollup of a pod view, following the view from refresh to refresh.
+
+    What a refresh costs is what changed: the pods a watch event touched
+    (PodNumbers.follow) change the sums of their owners (a pod's numbers
+    taken out of its old owner's, put into its new owner's), owners whose
+    map entries changed are resolved again (_Owners), and the owners' sums
+    are added up by workload and namespace (a few thousand rows, not every
+    pod). A new metrics list adds every pod up again; a view made afresh,
+    or too many owners of pods long gone, start it all again.
+    """
 
     def __init__(self) -> None:
-        self._maps: dict = {}
-        self._resolved: dict[PodOwner, tuple] = {}
-        self._grouping: _Grouping | None = None
+        self.numbers: PodNumbers | None = None
+        self.started = 0  # rollups made from every pod, not followed: for tests and benchmarks
+        self._view: PodRowsView | None = None  # the view `numbers` are of
+        self._owners = _Owners({})
+        self._owner_of = np.zeros(0, dtype=np.int64)  # each entry's owner number (-1: a free entry)
+        self._owner_sums = np.zeros((0, len(Sums.__struct_fields__)), dtype=np.int64)  # by owner number
+        self._ordered: tuple = (None, [], [])  # (the workload groups with pods, in name order; their history keys)
+        self._namespaces: tuple = (None, [], None)  # (the groups with members, their namespaces, each group's)
+        self._rows: tuple = (None, None, [])  # (the groups' sums the rows were made of, their order; the rows)
 
-    def rows(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
-             maps: Mapping[str, OwnerMap | None]) -> Rollup:
-        # The feed hands out the same map while the owners are the same (compared by identity,
-        # the maps kept: an id may be reused once its object is gone).
-        same = self._maps.keys() == maps.keys() and all(self._maps[k] is maps[k] for k in maps)
-        grouping = self._grouping
-        if not same or grouping is None or grouping.keys is not keys or grouping.infos is not infos:
-            # (A new metrics list for the same pods keeps the grouping: only the sums change.)
-            grouping = self._grouping = self._group(keys, infos, numbers, maps, same)
-        group, groups, ordered, ids = grouping.group, grouping.groups, grouping.ordered, grouping.ids
-        s = sums(numbers, group, len(groups))
-        # Namespaces: their workloads' sums added up (and those of pods known only from metrics).
-        namespace_sums = regroup(s, grouping.in_namespace, len(grouping.namespaces))
-        shown = len(ordered)
+    def update(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit | None = None) -> Rollup:
+        """The rollup of `view`; `edit`: how it was made from the view of the last update (None: made afresh)."""
+        owners = self._owners
+        # (`_view` is held: no other object can have its id.)
+        if (edit is None or self.numbers is None or edit.before != id(self._view)
+                or len(owners) > 2 * len(view.keys) + 1000):  # (owners of pods long gone: start again)
+            self._start(view, maps)
+        else:
+            self._follow(view, maps, edit)
+        self._view = view
+        return self._rollup()
+
+    def _start(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None]) -> None:
+        self.started += 1
+        self.numbers = PodNumbers(view.infos, view.samples)
+        self._owners = owners = _Owners(maps)
+        self._owner_of = owners.numbers(view.keys, view.infos)
+        self._add_all()
+
+    def _add_all(self) -> None:
+        """Every pod's numbers added up by owner."""
+        self._owner_sums = add_up(self.numbers.columns(), self._owner_of, len(self._owners))
+
+    def _follow(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit) -> None:
+        numbers, owners = self.numbers, self._owners
+        gone, entries, positions, before = numbers.follow(edit, view)
+        owner_of = self._owner_of
+        if len(owner_of) < numbers.size:
+            owner_of = np.concatenate((owner_of, np.full(numbers.size - len(owner_of), -1, dtype=np.int64)))
+        touched = np.concatenate((gone, entries))
+        owners_before = owner_of[touched]
+        owner_of[gone] = -1
+        if positions:
+            owner_of[entries] = owners.numbers(list(map(view.keys.__getitem__, positions)),
+                                               list(map(view.infos.__getitem__, positions)))
+        self._owner_of = owner_of
+        if edit.new_samples:
+            self._add_all()
+        else:
+            sums = self._owner_sums
+            if len(sums) < len(owners):
+                sums = self._owner_sums = np.concatenate(
+                    (sums, np.zeros((len(owners) - len(sums), sums.shape[1]), dtype=np.int64)))
+            at = owners_before >= 0
+            np.subtract.at(sums, owners_before[at], before[at])
+            np.add.at(sums, owner_of[entries], numbers.columns(entries))
+        owners.follow(maps)
+
+    def _rollup(self) -> Rollup:
+        owners = self._owners
+        group_of, inferred_of, workloads = owners.arrays()
+        groups = len(workloads)
+        owner_sums = self._owner_sums[: len(owners)]
+        table = add_up(owner_sums, group_of, groups)
+        s = Sums.of(table)
+        # Inferred: a workload some of whose pods' owner chains were guessed.
+        alive = owner_sums[:, _MEMBERS] > 0  # (owners of pods gone stay numbered until a restart)
+        inferred = np.bincount(group_of, weights=inferred_of * alive, minlength=groups) > 0
+        # Rows: the workloads with listed pods (not the groups of pods known only from metrics).
+        shown = np.flatnonzero(owners.is_workload[:groups] & (s.pods > 0))
+        if self._ordered[0] is None or not np.array_equal(self._ordered[0], shown):
+            self._ordered = self._order(shown, workloads)
+        _, order, history = self._ordered
+        rows = self._workload_rows(table, order, inferred, workloads)
+        row_of = np.full(groups + 1, -1, dtype=np.int64)  # (the last: no group)
+        row_of[order] = np.arange(len(order))
+        owner_of = self._owner_of
+        group = np.where(owner_of >= 0, np.append(group_of, -1)[owner_of], -1)
+        of_pod = row_of[group[self.numbers.at]]
+        # Namespaces: their groups' sums added up (pods known only from metrics too).
+        space_of = owners.namespace_of[:groups]
+        live = np.unique(space_of[s.members > 0])
+        if self._namespaces[0] is None or not np.array_equal(self._namespaces[0], live):
+            names = owners.namespaces
+            namespaces = sorted(names[i] for i in live.tolist())
+            rank = np.full(len(names), -1, dtype=np.int64)
+            rank[[owners.namespace_number[name] for name in namespaces]] = np.arange(len(namespaces))
+            self._namespaces = (live, namespaces, rank)
+        _, namespaces, rank = self._namespaces
+        if len(rank) < len(owners.namespaces):  # (namespaces seen since, with no members)
+            rank = np.concatenate((rank, np.full(len(owners.namespaces) - len(rank), -1, dtype=np.int64)))
+        in_namespace = np.where(s.members > 0, rank[space_of], -1)
+        return Rollup(Workloads(rows, of_pod, history), namespaces,
+                      Sums.of(add_up(table, in_namespace, len(namespaces))))
+
+    def _order(self, shown: np.ndarray, workloads: list[tuple]) -> tuple:
+        """The groups `shown` in name order, and their history keys: those of the last
+        order with the groups gone taken out and the new ones put in (a few, usually)."""
+        before, order, _ = self._ordered
+        def by_name(g: int) -> tuple[str, str, str]:
+            return _name_order(workloads[g])
+
+        if before is None or len(before) != len(order):
+            ordered = sorted(shown.tolist(), key=by_name)
+        else:
+            added, gone = np.setdiff1d(shown, before), np.setdiff1d(before, shown)
+            if len(added) + len(gone) > 1000:
+                ordered = sorted(shown.tolist(), key=by_name)
+            else:
+                ordered = order.tolist()
+                if len(gone):
+                    dropped = set(gone.tolist())
+                    ordered = [g for g in ordered if g not in dropped]
+                for g in added.tolist():
+                    bisect.insort(ordered, g, key=by_name)
+        return shown, np.asarray(ordered, dtype=np.int64), list(map(self._owners.history.__getitem__, ordered))
+
+    def _workload_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray,
+                       workloads: list[tuple]) -> list[WorkloadRow]:
+        """The rows of the groups `order` names, in that order: those whose sums did not
+        change since the last rows are kept, the others made again."""
+        mine = table[order]
+        marks = inferred[order]
+        before, before_order, rows = self._rows
+        if before is not None and np.array_equal(before_order, order):
+            changed = np.flatnonzero((before[0] != mine).any(axis=1) | (before[1] != marks)).tolist()
+            if len(changed) < len(order) // 2:
+                rows = list(rows)
+                for at, row in zip(changed, self._make_rows(mine[changed], order[changed], marks[changed], workloads)):
+                    rows[at] = row
+                self._rows = ((mine, marks), order, rows)
+                return rows
+        rows = self._make_rows(mine, order, marks, workloads)
+        self._rows = ((mine, marks), order, rows)
+        return rows
+
+    @staticmethod
+    def _make_rows(table: np.ndarray, order: np.ndarray, inferred: np.ndarray, workloads: list[tuple]) -> list:
+        s = Sums.of(table)
         p = parts(s)
-        kinds, spaces, names = zip(*ordered) if ordered else ((), (), ())
-        rows = list(map(WorkloadRow, kinds, spaces, names, s.pods[:shown].tolist(), s.running[:shown].tolist(),
-                        s.restarts[:shown].tolist(), s.oom_kills[:shown].tolist(), p.usage, p.requests,
-                        p.measured_requests, p.limits, p.cpu_limit_share, p.mem_limit_share,
-                        map(ids.__getitem__, ordered)))
-        return Rollup(Workloads(rows, np.where(group < shown, group, -1), grouping.history), grouping.namespaces,
-                      namespace_sums)
+        kinds, spaces, names = zip(*map(workloads.__getitem__, order.tolist())) if len(order) else ((), (), ())
+        return list(map(WorkloadRow, kinds, spaces, names, s.pods.tolist(), s.running.tolist(),
+                        s.restarts.tolist(), s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests,
+                        p.limits, p.cpu_limit_share, p.mem_limit_share, inferred.tolist()))
 
-    def _group(self, keys: Sequence[tuple[str, str]], infos: Sequence, numbers: PodNumbers,
-               maps: Mapping[str, OwnerMap | None], same: bool) -> _Grouping:
+
+class _Owners:
+    """The pods' owners, numbered, and the workload group each resolves to.
+
+    An owner is resolved when first seen and again only when a map entry its
+    resolution rests on changes (owners.changed_entries). Pods known only from
+    their metrics have an owner of their namespace's (no workload of their own).
+    """
+
+    def __init__(self, maps: Mapping[str, OwnerMap | None]) -> None:
+        self.maps = dict(maps)
+        self.number_of: dict = {}  # PodOwner, or (_UNOWNED, namespace) -> owner number
+        self.owners: list = []
+        self.group_of: list[int] = []  # by owner number
+        self.inferred_of: list[bool] = []
+        self.resting_on: dict[tuple, set[int]] = {}  # a map entry -> the owners resolved through it
+        self.group: dict[tuple, int] = {}  # a workload key (or a namespace's group of unowned pods) -> group
+        self.workloads: list[tuple] = []  # by group
+        self.is_workload = np.zeros(64, dtype=bool)  # by group: a workload's (not a namespace's unowned pods)
+        self.namespace_of = np.zeros(64, dtype=np.int64)  # by group: its namespace's number
+        self.namespace_number: dict[str, int] = {}
+        self.namespaces: list[str] = []  # by number
+        self.history: list[tuple] = []  # by group: its history key (history_keys.workload)
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def numbers(self, keys: Sequence, infos: Sequence) -> np.ndarray:
+        """The owner number of each of these pods (given by key and PodInfo)."""
         owners = owners_of(infos)
-        distinct = dict(zip(map(id, owners), owners))
-        if not same or len(self._resolved) > 2 * len(distinct) + 1000:  # (pods come and go)
-            self._maps, self._resolved = dict(maps), {}
-        resolved = self._resolved
-        # Each distinct owner's workload, as (kind, namespace, name) and inferred (once per
-        # distinct owner, not per pod).
-        workload_of: dict[int, tuple | None] = {}
-        for number, owner in distinct.items():
-            if owner is None:
-                workload_of[number] = None
-                continue
-            found = resolved.get(owner)
-            if found is None:
-                top = resolve(owner, maps)
-                found = resolved[owner] = ((top.kind, top.namespace, top.name), top.inferred)
-            workload_of[number] = found
-        # One row per workload key; inferred when any of its pods' chains was.
-        ids: dict[tuple[str, str, str], bool] = {}
-        for found in workload_of.values():
-            if found is not None and not ids.get(found[0]):
-                ids[found[0]] = found[1]
-        unowned = np.flatnonzero(~numbers.listed).tolist()
-        spare = sorted({(_UNOWNED, keys[i][0], _UNOWNED) for i in unowned} - ids.keys())
-        ordered = sorted(ids, key=_name_order)
-        groups = ordered + spare
-        number_of = dict(zip(groups, range(len(groups))))
-        group_of = {number: (-1 if found is None else number_of[found[0]]) for number, found in workload_of.items()}
-        group = np.fromiter(map(group_of.__getitem__, map(id, owners)), dtype=np.int64, count=len(owners))
-        for i in unowned:
-            group[i] = number_of[(_UNOWNED, keys[i][0], _UNOWNED)]
-        namespaces = sorted({namespace for _, namespace, _ in groups})
-        namespace_of = dict(zip(namespaces, range(len(namespaces))))
-        in_namespace = np.fromiter((namespace_of[namespace] for _, namespace, _ in groups), dtype=np.int64,
-                                   count=len(groups))
-        history = [history_keys.workload(*key) for key in ordered]
-        return _Grouping(keys, infos, group, groups, ordered, ids, namespaces, in_namespace, history)
+        if None in owners:
+            owners = [(_UNOWNED, keys[i][0]) if owner is None else owner for i, owner in enumerate(owners)]
+        found = list(map(self.number_of.get, owners))
+        if None in found:
+            for i in [i for i, number in enumerate(found) if number is None]:
+                found[i] = self.number_of.get(owners[i])
+                if found[i] is None:
+                    found[i] = self._add(owners[i])
+        return np.array(found, dtype=np.int64)
 
+    def _add(self, owner) -> int:
+        number = self.number_of[owner] = len(self.owners)
+        self.owners.append(owner)
+        self.group_of.append(-1)
+        self.inferred_of.append(False)
+        self._resolve(number)
+        return number
 
-class _Grouping(msgspec.Struct, gc=False):
-    """Which group each pod of a view is in (kept while its keys and PodInfos are the same lists)."""
+    def _resolve(self, number: int) -> None:
+        owner = self.owners[number]
+        if isinstance(owner, tuple):  # pods of a namespace known only from their metrics
+            key, inferred = (_UNOWNED, owner[1], _UNOWNED), False
+        else:
+            trail: list = []
+            top = resolve(owner, self.maps, trail)
+            key, inferred = (top.kind, top.namespace, top.name), top.inferred
+            for entry in trail:
+                self.resting_on.setdefault(entry, set()).add(number)
+        group = self.group.get(key)
+        if group is None:
+            group = self.group[key] = len(self.workloads)
+            self.workloads.append(key)
+            self.history.append(history_keys.workload(*key))
+            if group >= len(self.is_workload):
+                self.is_workload = np.concatenate((self.is_workload, np.zeros(group + 1, dtype=bool)))
+                self.namespace_of = np.concatenate((self.namespace_of, np.zeros(group + 1, dtype=np.int64)))
+            self.is_workload[group] = key[0] != _UNOWNED
+            space = self.namespace_number.get(key[1])
+            if space is None:
+                space = self.namespace_number[key[1]] = len(self.namespaces)
+                self.namespaces.append(key[1])
+            self.namespace_of[group] = space
+        self.group_of[number], self.inferred_of[number] = group, inferred
 
-    keys: Sequence
-    infos: Sequence
-    group: np.ndarray
-    groups: list  # workload keys in name order, then a group per namespace for pods known only by metrics
-    ordered: list  # the workload keys alone
-    ids: dict  # workload key -> inferred
-    namespaces: list[str]  # sorted
-    in_namespace: np.ndarray  # each group's namespace, by position in `namespaces`
-    history: list  # each workload's history key, in `ordered` order
+    def follow(self, maps: Mapping[str, OwnerMap | None]) -> None:
+        """Resolve again the owners whose map entries changed."""
+        same = self.maps.keys() == maps.keys() and all(self.maps[k] is maps[k] for k in maps)
+        if same:
+            return
+        changed = changed_entries(self.maps, maps)
+        self.maps = dict(maps)
+        resting_on = self.resting_on
+        for number in set().union(*(resting_on.get(entry, ()) for entry in changed)):
+            self._resolve(number)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+        """Each owner's group and whether it was inferred, by owner number; the groups' keys."""
+        return (np.array(self.group_of, dtype=np.int64), np.array(self.inferred_of, dtype=np.float64),
+                self.workloads)
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
