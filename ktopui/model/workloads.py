@@ -8,9 +8,8 @@ the pods that report it by those pods' requests, and by the limits of only
 the containers that set one (`LimitShare.partial` when some do not), so a
 workload half without metrics does not read as half idle.
 
-The rows are made from the pod view's numbers in one pass per refresh
-(rollup.py); the resolution of owners to workloads is kept from one refresh
-to the next while the ReplicaSets' and Jobs' owners stay the same.
+The rows are made from the pod view's numbers (rollup.py), followed from
+refresh to refresh where pods and owners changed (WorkloadRollup).
 """
 
 from __future__ import annotations
@@ -245,10 +244,11 @@ class WorkloadRollup:
         """The groups `shown` in name order, and their history keys: those of the last
         order with the groups gone taken out and the new ones put in (a few, usually)."""
         before, order, _ = self._ordered
+
         def by_name(g: int) -> tuple[str, str, str]:
             return _name_order(workloads[g])
 
-        if before is None or len(before) != len(order):
+        if before is None:
             ordered = sorted(shown.tolist(), key=by_name)
         else:
             added, gone = np.setdiff1d(shown, before), np.setdiff1d(before, shown)
