@@ -216,7 +216,6 @@ class Joiner:
             namespaces=namespaces,
             notices=inputs.notices,
             members=members,
-            members_view=pods,
             pools=pools,
         )
         pods.measure_texts()  # (the widths the tables give names: measured here too)

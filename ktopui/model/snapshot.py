@@ -105,9 +105,8 @@ class Snapshot:
     namespaces: Sequence[NamespaceRow] = ()  # in name order
     # What the views lack and why, in plain words ("Deployments inferred from pod labels: ...").
     notices: tuple[str, ...] = ()
-    # Which workload each pod of `members_view` is in (for a workload's pods).
+    # Which workload each pod of `pods` is in (for a workload's pods).
     members: Workloads | None = None
-    members_view: PodRowsView | None = None
     pools: Sequence[PoolRow] = ()  # the listed nodes grouped by pool, in no particular order
 
     def summary(self) -> Summary:
@@ -116,9 +115,9 @@ class Snapshot:
 
     def workload_pods(self, key: tuple[str, str, str]) -> PodRowsView:
         """The pods of the workload `key` (kind, namespace, name), in the order of `pods`."""
-        if self.members is None or self.members_view is None:
+        if self.members is None:
             return PodRowsView([], [], [])
-        return self.members_view.subset(self.members.positions(key))
+        return self.pods.subset(self.members.positions(key))
 
     def pod(self, namespace: str, name: str) -> PodRow | None:
         return self.pods.pod(namespace, name)
