@@ -192,6 +192,12 @@ class WatchCache(Generic[T]):
         touched, self._touched = self._touched, set()
         return touched
 
+    async def settled(self, timeout: float) -> None:
+        """Wait until the first list is in or the cache has failed, for at most `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while not self.synced.is_set() and self.error is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
     async def run(self) -> None:
         """Keep the cache current until cancelled."""
         while True:

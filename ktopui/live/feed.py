@@ -11,9 +11,9 @@ Inputs are all a join reads. `Feed` is what a session needs of a feed; a
 recording replayed, or another source of the same lists, is another Feed of
 Inputs. Nothing past the feed talks to the API server.
 
-It is over the usual size because every list it follows (nodes, pods, the
-owners' metadata, quotas, metrics) shares one health, pacing and scope state;
-the owners' and quotas' part is the one to move out when it grows again.
+The owners' metadata and the quotas are followed beside nodes and pods by an
+OwnersAndQuotas (owners_and_quotas.py: their watches, quota list, refusals
+and retries); the feed puts what it holds into the same Inputs.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Protocol
 
 import msgspec
 
-from ktopui.kube.api import KubeAPI, qualified
-from ktopui.kube.errors import APIError, KubeError, MetricsUnavailable
+from ktopui.kube.api import KubeAPI
+from ktopui.kube.errors import KubeError, MetricsUnavailable
 from ktopui.kube.objects import (
     Node,
     NodeSampleMetrics,
@@ -41,9 +41,10 @@ from ktopui.kube.objects import (
     RawList,
     ResourceQuota,
 )
-from ktopui.kube.watch import METADATA_ONLY, WatchCache, WatchSettings
+from ktopui.kube.watch import WatchCache, WatchSettings
+from ktopui.live.owners_and_quotas import OwnersAndQuotas
 from ktopui.model.history import epoch
-from ktopui.model.owners import OwnerMap, controller_of
+from ktopui.model.owners import OwnerMap
 from ktopui.model.pod_info import Key, PodChanges, PodInfo, SpecMemo, pod_info
 from ktopui.model.snapshot import SOURCES, SourceHealth
 from ktopui.model.status import POOL_LABELS, lean_node
@@ -61,18 +62,6 @@ _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs"
 # is a broken server, and trusting it would stop the pod metrics list from
 # being fetched again.
 MAX_RESOLUTION = 300.0
-# ResourceQuotas are listed this often: they are few and change as pods come and go,
-# so a watch would stream an event per pod change for numbers read once a minute.
-QUOTAS_EVERY = 60.0
-# A list ktopui may not read (403), that is not served (404, 405) or not as asked (406)
-# is tried again this rarely (as a watch that cannot work is).
-UNREADABLE_RETRY = 300.0
-_UNREADABLE = (403, 404, 405, 406)
-# How the header names what a refused list costs.
-_WITHOUT = {
-    "replicasets": "Deployments inferred from pod labels",
-    "jobs": "CronJobs inferred from Job names",
-}
 
 _timestamp = attrgetter("timestamp")
 
@@ -218,13 +207,12 @@ class ApiFeed:
         # of cluster time (node metrics, small, still come every refresh).
         self._pods_fetched_at: float | None = None  # newest node metrics time at the last good fetch
         self.pod_metrics_fetches = 0  # for tests and benchmarks
-        # The owners of ReplicaSets and Jobs, as last handed out, with the cache
-        # version they were taken at; and why a source cannot be read, until when.
-        self._owners: dict[str, tuple[int, OwnerMap]] = {}
-        self._unreadable: dict[str, tuple[str, float]] = {}
-        self._quotas: list[ResourceQuota] | None = None
-        self._quotas_due = 0.0  # monotonic time of the next quota list
-        self.quota_lists = 0  # for tests
+        self._owners_and_quotas = OwnersAndQuotas(api, scope.namespace, clock=clock, watch=self.watch_settings)
+
+    @property
+    def quota_lists(self) -> int:
+        """How many times the quotas were listed (for tests)."""
+        return self._owners_and_quotas.quota_lists
 
     def set_scope(self, scope: Scope) -> None:
         """List this from now on; the pods are watched anew from the next refresh."""
@@ -233,11 +221,7 @@ class ApiFeed:
         self._pods = _Pods()
         self._drop_pod_metrics()
         self._stop("pods")
-        for source in METADATA_ONLY:
-            self._stop(source)
-            self._owners.pop(source, None)
-        self._quotas, self._quotas_due = None, 0.0
-        self._unreadable.clear()  # (what a namespace may read is asked again)
+        self._owners_and_quotas.set_namespace(scope.namespace)
         # What the pods' lists said of the last scope is not said of this one (a 403 at the
         # cluster scope is not the namespace's); the next answers tell.
         for source in ("pods", "pod metrics"):
@@ -277,8 +261,6 @@ class ApiFeed:
                 memo = self.memo
                 scoped = {"namespace": self.scope.namespace, "label_selector": self.scope.label_selector,
                           "transform": lambda pod: pod_info(pod, memo)}
-            elif source in METADATA_ONLY:  # (all of a namespace: the pods' selector is not theirs)
-                scoped = {"namespace": self.scope.namespace, "transform": _controller}
             cache = self._watchers[source] = WatchCache(self.api, source, settings=self.watch_settings,
                                                         clock=self.clock, **scoped)
             self._tasks[source] = asyncio.create_task(cache.run())
@@ -294,7 +276,7 @@ class ApiFeed:
         tasks = list(self._tasks.values())
         for source in list(self._tasks):
             self._stop(source)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, self._owners_and_quotas.close(), return_exceptions=True)
 
     def _pod_metrics_due(self, node_metrics: list[NodeSampleMetrics] | None, newest: float | None) -> bool:
         if not self._has_pod_metrics or self._pods_fetched_at is None or not node_metrics or newest is None:
@@ -308,17 +290,16 @@ class ApiFeed:
         """This refresh's Inputs: the watches' lists as they are now, the node metrics, and a
         new pod metrics list when one is due."""
         watched = {source: self._watch(source) for source in ("nodes", "pods")}
-        owner_caches = {source: self._watch(source) for source in METADATA_ONLY if not self._refused(source)}
+        owners_and_quotas = self._owners_and_quotas
+        owner_caches = owners_and_quotas.watch()
         (node_result,), _ = await asyncio.gather(
             asyncio.gather(self.api.list_node_metrics(shape=NodeSampleMetricsList), return_exceptions=True),
             # The first screen (and a new scope) waits for the nodes; a huge pod
             # list may come later (and so may the owners: their workloads are inferred meanwhile).
             asyncio.gather(
-                _settled(watched["nodes"], FIRST_NODES_WAIT if self._nodes is None else 0),
-                _settled(watched["pods"], FIRST_PODS_WAIT if self._pods.items is None else 0),
-                *(_settled(cache, FIRST_PODS_WAIT if source not in self._owners else 0)
-                  for source, cache in owner_caches.items()),
-                self._list_quotas(),
+                watched["nodes"].settled(FIRST_NODES_WAIT if self._nodes is None else 0),
+                watched["pods"].settled(FIRST_PODS_WAIT if self._pods.items is None else 0),
+                owners_and_quotas.settle(owner_caches, FIRST_PODS_WAIT),
             ),
         )
         fetches: dict[str, object] = {"node metrics": node_result}
@@ -368,7 +349,7 @@ class ApiFeed:
         loading = self._follow(watched, now)
         if waiting:
             loading.append("pod metrics")
-        owners = self._follow_owners(owner_caches)
+        owners = owners_and_quotas.follow(owner_caches)
         if "node metrics" in fetched:
             self._node_metrics = fetched["node metrics"]
         # Metrics that are unavailable are dropped, not kept stale: usage
@@ -393,64 +374,9 @@ class ApiFeed:
             loading=tuple(loading),
             clock_offset=self.api.clock_offset,
             owners=MappingProxyType(owners),
-            quotas=self._quotas,
-            notices=tuple(notice for _, (notice, _) in sorted(self._unreadable.items())),
+            quotas=owners_and_quotas.quotas,
+            notices=owners_and_quotas.notices(),
         )
-
-    def _refused(self, source: str) -> bool:
-        """Whether `source` was refused lately (it is then not asked for again for a while)."""
-        refused = self._unreadable.get(source)
-        return refused is not None and time.monotonic() < refused[1]
-
-    def _follow_owners(self, caches: dict[str, WatchCache]) -> dict[str, OwnerMap | None]:
-        """The ReplicaSets' and Jobs' controllers as their caches hold them now. A source that
-        cannot be read is left alone for a while (its cache stopped, not retried in a loop)."""
-        owners: dict[str, OwnerMap | None] = dict.fromkeys(METADATA_ONLY)
-        for source, cache in caches.items():
-            error = cache.error
-            if isinstance(error, APIError) and error.status in _UNREADABLE:
-                log.warning("%s: %s; %s, tried again in %.0fs", source, error, _WITHOUT[source], UNREADABLE_RETRY)
-                self._stop(source)
-                self._owners.pop(source, None)
-                notice = f"{_WITHOUT[source]}: {qualified(source)} {_refusal(error.status)}"
-                self._unreadable[source] = (notice, time.monotonic() + UNREADABLE_RETRY)
-                owners[source] = None
-                continue
-            if not cache.synced.is_set():
-                owners[source] = None
-                continue
-            self._unreadable.pop(source, None)
-            kept = self._owners.get(source)
-            if kept is None or kept[0] != cache.version:
-                # Most events are status changes: the same controllers, the same map
-                # (the joiner's resolutions then stand).
-                items = dict(cache.items)
-                kept = (cache.version, kept[1] if kept is not None and kept[1] == items else items)
-                self._owners[source] = kept
-            owners[source] = kept[1]
-        return owners
-
-    async def _list_quotas(self) -> None:
-        """The ResourceQuotas, once a minute (rarely where they may not be read)."""
-        if time.monotonic() < self._quotas_due:
-            return
-        self._quotas_due = time.monotonic() + QUOTAS_EVERY
-        self.quota_lists += 1
-        try:
-            self._quotas = (await self.api.list_resource_quotas(namespace=self.scope.namespace)).items
-        except APIError as err:
-            if err.status not in _UNREADABLE:
-                log.warning("resource quotas: %s", err)
-                return  # (the last list stands)
-            log.warning("resource quotas: %s; tried again in %.0fs", err, UNREADABLE_RETRY)
-            self._quotas = None
-            self._quotas_due = time.monotonic() + UNREADABLE_RETRY
-            self._unreadable["resourcequotas"] = (f"quotas not shown: resourcequotas {_refusal(err.status)}",
-                                                  self._quotas_due)
-        except KubeError as err:
-            log.warning("resource quotas: %s", err)
-        else:
-            self._unreadable.pop("resourcequotas", None)
 
     def _follow(self, watched: dict[str, WatchCache], now: float) -> list[str]:
         """The watch caches' lists and health as they are now; the lists still loading."""
@@ -475,18 +401,3 @@ class ApiFeed:
                 changes = PodChanges(previous, items, touched) if touched is not None else None
                 self._pods = _Pods(items, cache.version, changes)
         return loading
-
-
-def _controller(obj) -> object:
-    return controller_of(obj.metadata)
-
-
-def _refusal(status: int) -> str:
-    return {403: "may not be listed", 406: "not served as metadata"}.get(status, "not served")
-
-
-async def _settled(cache: WatchCache, timeout: float) -> None:
-    """Wait until the cache has its first list or has failed, for at most `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while not cache.synced.is_set() and cache.error is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)

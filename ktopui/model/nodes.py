@@ -5,44 +5,43 @@ exact and rounded once; percentages divide milli values. Either side may be
 missing: metrics without a Node object (deleted between two requests, or no
 permission to list nodes) and a node without metrics both still give a row.
 Requests and limits are summed from the node's pods as `kubectl describe
-node` sums them.
+node` sums them (reservations.py). A node's row also carries its share of
+its pool (pools.py sums the shares column by column).
 
 At a 2 s refresh almost nothing changed since the last one: the API server
 changes an object only with a new resourceVersion, a node is scraped every
 15 s or so, and the pods' sums change only where pods changed. NodeCache
 keeps what was made from each, so an unchanged node keeps its row object
 (and the table its formatted line).
-
-It is over the usual size since node rows also carry each node's share of its
-pool (pools.py sums them column by column); the pods' reservation per node is
-the part to move out next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import attrgetter, is_
 from typing import NamedTuple
 
 import msgspec
 
-from ktopui.kube.objects import Node, NodeMetrics, Pod
+from ktopui.kube.objects import Node, NodeMetrics
 from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
 from ktopui.model.pod_info import (
     PodChanges,
-    PodInfo,
     amounts_from_nanos,
     amounts_of,
-    infos_of,
     parse_resources,
 )
 from ktopui.model.quantity import QuantityError, parse_cached
+from ktopui.model.reservations import (
+    PodItems,
+    Reservation,
+    ReservationCache,
+    reservations,
+)
 from ktopui.model.status import NO_POOL, POOL_LABELS, node_pool, node_roles, node_status
 from ktopui.model.usage import usage_of
-
-TERMINATED_PHASES = ("Succeeded", "Failed")
 
 
 class PoolShare(NamedTuple):
@@ -177,53 +176,6 @@ class Scrape(msgspec.Struct, frozen=True, gc=False):
     memory: str | None
 
 
-class Reservation:
-    """The pods on one node, and their requests and limits summed (exact nanos).
-
-    A node's Reservation is a new object exactly when its pods changed (and
-    then usually compares equal: churn replaces a pod with one like it).
-    """
-
-    __slots__ = ("pods", "requests", "limits", "problem", "setting")
-
-    def __init__(self, pods: int = 0, requests: dict | None = None, limits: dict | None = None, problem: str = "",
-                 setting: dict | None = None) -> None:
-        self.pods = pods
-        self.requests: dict[str, int] = requests if requests is not None else {}
-        self.limits: dict[str, int] = limits if limits is not None else {}
-        self.problem = problem  # the last pod whose spec could not be read
-        self.setting: dict[tuple[str, str], int] = setting if setting is not None else {}  # pods setting each
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Reservation):
-            return NotImplemented
-        return (self.pods, self.requests, self.limits, self.problem, self.setting) == (
-            other.pods, other.requests, other.limits, other.problem, other.setting)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def copy(self) -> Reservation:
-        return Reservation(self.pods, dict(self.requests), dict(self.limits), self.problem, dict(self.setting))
-
-    def add(self, key: tuple[str, str], info: PodInfo, sign: int) -> None:
-        """Add (sign 1) or take away (sign -1) one pod's share."""
-        self.pods += sign
-        spec = info.spec
-        if spec.problem:
-            self.problem = f"pod {key[0]}/{key[1]}: {spec.problem}"
-            return
-        setting = self.setting
-        for kind, into, amounts in (("requests", self.requests, spec.requests_nanos),
-                                    ("limits", self.limits, spec.limits_nanos)):
-            for name, n in amounts.items():
-                # A resource no pod sets any more is absent, as in a fresh sum (not 0).
-                pods = setting[kind, name] = setting.get((kind, name), 0) + sign
-                if pods:
-                    into[name] = into.get(name, 0) + sign * n
-                else:
-                    del into[name]
-
-
 class RowInputs(msgspec.Struct, frozen=True, gc=False):
     """What one node's row follows from, and only that."""
 
@@ -255,13 +207,10 @@ class NodeCache:
         self.objects: tuple[tuple[bool, tuple[str, ...]], list] | None = None
         self.rows: dict[str, KeptRow] = {}  # the last rows by name, with what each was made of
         self.amounts: dict[str, ReservedAmounts] = {}
-        self.reserved_of: object = None  # the pods the reservations were summed from
-        self.reserved: dict[str, Reservation] = {}
+        self.reservations = ReservationCache()
 
 
 # -- making rows -------------------------------------------------------------------
-
-PodItems = Iterable[Pod] | Iterable[PodInfo] | Mapping[tuple[str, str], PodInfo]
 
 
 def node_rows(
@@ -314,7 +263,8 @@ def node_rows(
     for m in metrics or ():
         texts = m.usage
         scrapes[m.metadata.name] = Scrape(m.timestamp, m.window, texts.get("cpu"), texts.get("memory"))
-    reservations = _reservations(pods, cache, changes) if pods is not None else {}
+    per_node = (reservations(pods, cache.reservations if cache is not None else None, changes)
+                if pods is not None else {})
 
     # A row follows from its node's static part, its scrape and its pods' sums, and
     # only those: while they are the same objects (a node not scraped since the last
@@ -324,7 +274,7 @@ def node_rows(
     amounts_before = cache.amounts if cache is not None else {}
     amounts: dict[str, ReservedAmounts] = {}
     rows: dict[str, KeptRow] = {}
-    get_static, get_scrape, get_reservation = statics.get, scrapes.get, reservations.get
+    get_static, get_scrape, get_reservation = statics.get, scrapes.get, per_node.get
     for name in chain(statics, [name for name in scrapes if name not in statics]):
         inputs = RowInputs(get_static(name), get_scrape(name), get_reservation(name))
         old = before.get(name)
@@ -412,71 +362,3 @@ def _room_left(row: NodeRow) -> None:
         requested.cpu_milli or 0, requested.mem_bytes or 0, free.cpu_milli or 0, free.mem_bytes or 0,
         row.pods, row.pods_allocatable or 0, row.pods_allocatable is not None,
     )
-
-
-# -- the pods' requests and limits per node ------------------------------------------
-
-
-def _reservations(pods: PodItems, cache: NodeCache | None, changes: PodChanges | None) -> dict[str, Reservation]:
-    """Pod counts and summed requests/limits per node, like `kubectl describe node`.
-
-    Sums are exact integers of nanounits, rounded once per node. They depend
-    only on the pods, so with a cache they are summed again only when the pod
-    collection is a new object, and then only for the pods that changed.
-    """
-    if cache is not None and cache.reserved_of is pods:
-        return cache.reserved
-    if cache is not None:
-        per_node = _reservations_changed(cache.reserved_of, pods, cache.reserved, changes)
-        if per_node is not None:
-            cache.reserved_of, cache.reserved = pods, per_node
-            return per_node
-    per_node: dict[str, Reservation] = {}
-    for key, info in infos_of(pods):
-        _reserve(per_node, key, info, 1)
-    if cache is not None:
-        cache.reserved_of, cache.reserved = pods, per_node
-    return per_node
-
-
-def _reserve(per_node: dict[str, Reservation], key: tuple[str, str], info: PodInfo, sign: int) -> None:
-    if info.phase in TERMINATED_PHASES:
-        return
-    reservation = per_node.get(info.node)
-    if reservation is None:
-        reservation = per_node[info.node] = Reservation()
-    reservation.add(key, info, sign)
-
-
-def _reservations_changed(old: object, new: PodItems, per_node: dict[str, Reservation],
-                          changes: PodChanges | None) -> dict[str, Reservation] | None:
-    """The per-node sums moved by what changed between two pod mappings; None to sum afresh.
-
-    Sums of integers can be taken back exactly; a pod with an invalid spec
-    cannot (its message would stick), so then everything is summed again.
-    """
-    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
-        return None
-    if changes is not None and changes.before is old and changes.after is new:
-        get = old.get
-        changed = [key for key in changes.touched if key in new and get(key) is not new[key]]
-        gone = [key for key in changes.touched if key in old and key not in new]
-    else:
-        get = old.get
-        changed = [key for key, value in new.items() if get(key) is not value]
-        gone = list(old.keys() - new.keys())
-    if len(changed) + len(gone) > len(new) // 4:
-        return None
-    before = [(key, old[key]) for key in changed if key in old] + [(key, old[key]) for key in gone]
-    after = [(key, new[key]) for key in changed]
-    if any(info.spec.problem for _, info in before + after):
-        return None
-    # The previous sums stay as they were: copied are only the nodes touched.
-    per_node = dict(per_node)
-    for name in {info.node for _, info in before + after} & per_node.keys():
-        per_node[name] = per_node[name].copy()
-    for key, info in before:
-        _reserve(per_node, key, info, -1)
-    for key, info in after:
-        _reserve(per_node, key, info, 1)
-    return per_node
