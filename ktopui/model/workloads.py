@@ -176,7 +176,7 @@ class WorkloadRollup:
 
     def _add_all(self) -> None:
         """Every pod's numbers added up by owner."""
-        self._owner_sums = add_up(self.numbers.columns(), self._owner_of, len(self._owners))
+        self._owner_sums = self.numbers.add_up(self._owner_of, len(self._owners))
 
     def _follow(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit) -> None:
         numbers, owners = self.numbers, self._owners
