@@ -26,7 +26,7 @@ from ktopui.kube.objects import PodSampleMetrics, decoded_batches
 from ktopui.live.feed import Inputs
 from ktopui.live.memory import MEMORY, Disposer, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
-from ktopui.model import history_keys
+from ktopui.model import history_keys, reclaim
 from ktopui.model.history import History, epoch
 from ktopui.model.namespaces import NamespaceRow, namespace_rows, quotas_by_namespace
 from ktopui.model.nodes import NodeCache, NodeRow, node_rows
@@ -80,6 +80,7 @@ class StepTimes:
     pods: float = 0.0  # the pod view
     history: float = 0.0
     rollups: float = 0.0  # workloads and namespaces
+    reclaim: float = 0.0  # their reclaimable CPU and memory (made about once a minute)
     total: float = 0.0  # wall time of the whole step
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
@@ -130,6 +131,7 @@ class Joiner:
         self._node_rows_recorded: dict[str, NodeRow] = {}  # the node rows history last saw, by name
         self._node_names: set[str] = set()
         self._workload_rollup = WorkloadRollup()
+        self._reclaim = reclaim.Reclaim()
         # The rollups, and the inputs they were made from (made again only when those change).
         self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
         # The workload and namespace history keys of the rows last recorded.
@@ -195,7 +197,9 @@ class Joiner:
         members, namespaces, members_view, fresh = self._rollup(pods, inputs)
         if fresh or new.samples:
             self._record_rollups(members, namespaces, inputs, new)
-        times.rollups = time.perf_counter() - mark
+        mark, times.rollups = time.perf_counter(), time.perf_counter() - mark
+        members, namespaces = self._reclaimable(members, namespaces, members_view, new, fresh, pause)
+        times.reclaim = time.perf_counter() - mark
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
         totals = Totals(
@@ -261,6 +265,17 @@ class Joiner:
         self._rollups = (made_of, members, namespaces)
         self._rollup_serial, self._rolled_at = self._serial, time.monotonic()
         return members, namespaces, pods, True
+
+    def _reclaimable(self, members: Workloads, namespaces: list[NamespaceRow], view: PodRowsView, new: NewSamples,
+                     fresh: bool, pause: Callable[[], None]) -> tuple[Workloads, list[NamespaceRow]]:
+        """The rows with their reclaimable CPU and memory, made again from the history when a
+        new pod metrics list makes them due (reclaim.py)."""
+        if new.samples:
+            newest = max(set(map(_timestamp, new.samples)))
+            if self._reclaim.due(self.history, newest):
+                self._reclaim.update(reclaim.compute(self.history, view.keys, view.infos, members, namespaces,
+                                                     self.slots, self._container_rings, pause), newest)
+        return self._reclaim.rows(members, namespaces, fresh)
 
     def _record_rollups(self, workloads: Workloads, namespaces: list[NamespaceRow], inputs: Inputs,
                         new: NewSamples) -> None:

@@ -54,6 +54,9 @@ class WorkloadRow(msgspec.Struct, gc=False):
     cpu_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
     mem_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
     inferred: bool = False  # the owner chain was guessed from names and labels (owners.py)
+    # What setting the suggested requests would free (reclaim.py; None: no gap known).
+    reclaim_cpu_milli: int | None = None
+    reclaim_mem_bytes: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -1,0 +1,243 @@
+"""Reclaimable CPU and memory of every workload and namespace, from the history rings at once.
+
+A workload's reclaimable CPU (memory) is, over its unfinished pods and their
+running containers, the sum of the positive gaps between each container's
+request today and the suggestion for that container of the workload
+(suggestions.py): what setting the suggested requests would free. A
+container without a request has no gap; a namespace's figure is the sum of
+its workloads'.
+
+This reads every pod's ring, so it is made at most once per RECLAIM_EVERY
+seconds of metrics time (and first as soon as some pod holds MIN_SAMPLES
+samples), all in numpy: the pods' containers are found through their
+specs (once per distinct spec) and their rings (a pod's own ring serves for
+its one running container, see history_keys.of_container; a pod of several
+has a ring per container, slots.ContainerRings). The rows keep the last
+figures between two computations; a workload new since has none yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import chain, repeat
+from operator import attrgetter, is_not
+
+import msgspec
+import numpy as np
+
+from ktopui.model.history import History, epoch
+from ktopui.model.namespaces import NamespaceRow
+from ktopui.model.rings import CPU, MEMORY, RingArrays
+from ktopui.model.slots import ContainerRings, Slots
+from ktopui.model.suggestions import MIN_SAMPLES, SeriesStats, concatenated, reclaimable, series_stats, suggest
+from ktopui.model.workloads import Workloads
+
+RECLAIM_EVERY = 60.0  # seconds of metrics time between two computations
+CHUNK = 8192  # rings read at once (a chunk's copy of their arrays: a few MB)
+_FINISHED = frozenset(("Succeeded", "Failed"))
+_NO_RING, _POD_RING, _CONTAINER_RING = 0, 1, 2
+
+_spec = attrgetter("spec")
+_phase = attrgetter("phase")
+_key = attrgetter("key")
+_namespace = attrgetter("namespace")
+
+
+class Figures(msgspec.Struct, frozen=True, gc=False):
+    """Reclaimable CPU (millicores) and memory (bytes) by workload key and by namespace (None: no gap known)."""
+
+    workloads: dict
+    namespaces: dict
+
+
+def _nan_if_none(value: int | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+class _Spec(msgspec.Struct, gc=False):
+    """A distinct spec's running containers: name numbers and requests (NaN: not set)."""
+
+    names: tuple[str, ...]
+    name_ids: list[int]
+    cpu: list[float]
+    mem: list[float]
+
+
+def _specs(specs: list, name_id: dict[str, int]) -> list[_Spec]:
+    out = []
+    for spec in specs:
+        running = [c for c in spec.containers if c.role != "init"]
+        names = tuple(c.name for c in running)
+        out.append(_Spec(names, [name_id.setdefault(n, len(name_id)) for n in names],
+                         [_nan_if_none(c.requests.cpu_milli) for c in running],
+                         [_nan_if_none(c.requests.mem_bytes) for c in running]))
+    return out
+
+
+class Entries(msgspec.Struct, gc=False):
+    """One entry per running container of each pod counted: where its samples are and what it asks for."""
+
+    workload: np.ndarray  # its workload row
+    name: np.ndarray  # its container name's number
+    cpu: np.ndarray  # its request (NaN: not set)
+    mem: np.ndarray
+    source: np.ndarray  # _NO_RING, _POD_RING or _CONTAINER_RING
+    ring: np.ndarray  # its ring in that source
+    owner: np.ndarray  # its pod's ring (whose times and count a container ring goes by)
+
+
+def entries(keys: Sequence, infos: Sequence, of_pod: np.ndarray, slots: Slots, rings: ContainerRings) -> Entries:
+    """The entries of the pods of a view that are in a workload and have not finished."""
+    of_pod = np.asarray(of_pod)
+    listed = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=len(infos))
+    at = np.flatnonzero(listed & (of_pod >= 0))
+    picked = list(map(infos.__getitem__, at.tolist()))
+    unfinished = np.fromiter(map(_FINISHED.__contains__, map(_phase, picked)), dtype=bool, count=len(picked))
+    at = at[~unfinished]
+    picked = list(map(infos.__getitem__, at.tolist()))
+    pod_keys = list(map(keys.__getitem__, at.tolist()))
+    slot = np.fromiter((-1 if s is None else s for s in map(slots.index.get, pod_keys)), dtype=np.int64,
+                       count=len(pod_keys))
+    blocks = rings.blocks(slot.tolist())
+    # Per distinct (spec, container rings' names): its containers and where each one's ring is.
+    specs = list(map(_spec, picked))
+    block_names = [None if b is None else b[0] for b in blocks]
+    combos = dict.fromkeys(zip(map(id, specs), block_names))
+    spec_of = dict(zip(map(id, specs), specs))
+    name_id: dict[str, int] = {}
+    shapes = _specs([spec_of[s] for s, _ in combos], name_id)
+    width = max((len(s.names) for s in shapes), default=0)
+    combo_count = len(combos)
+    t_name = np.zeros((combo_count, width), dtype=np.int64)
+    t_cpu = np.full((combo_count, width), np.nan)
+    t_mem = np.full((combo_count, width), np.nan)
+    t_source = np.zeros((combo_count, width), dtype=np.int8)
+    t_pos = np.zeros((combo_count, width), dtype=np.int64)
+    for c, ((_, names), shape) in enumerate(zip(combos, shapes)):
+        k = len(shape.names)
+        t_name[c, :k], t_cpu[c, :k], t_mem[c, :k] = shape.name_ids, shape.cpu, shape.mem
+        if names is None:
+            # No container rings: the pod's own ring is its one running container's.
+            t_source[c, :k] = _POD_RING if k == 1 else _NO_RING
+        else:
+            for j, name in enumerate(shape.names):
+                if name in names:
+                    t_source[c, j], t_pos[c, j] = _CONTAINER_RING, names.index(name)
+    number = dict(zip(combos, range(combo_count)))
+    combo = np.fromiter(map(number.__getitem__, zip(map(id, specs), block_names)), dtype=np.int64, count=len(specs))
+    running = np.array([len(s.names) for s in shapes], dtype=np.int64)[combo] if len(specs) else np.zeros(0, np.int64)
+    pod = np.repeat(np.arange(len(specs)), running)
+    j = np.arange(len(pod)) - np.repeat(np.cumsum(running) - running, running)
+    c = combo[pod]
+    # The container rings of every pod that has some, one flat list, and where each pod's start.
+    held = [b[1] if b is not None else () for b in blocks]
+    counts = np.fromiter(map(len, held), dtype=np.int64, count=len(held))
+    flat = np.fromiter(chain.from_iterable(held), dtype=np.int64, count=int(counts.sum()))
+    start = np.cumsum(counts) - counts
+    source = t_source[c, j].astype(np.int64)
+    source[slot[pod] < 0] = _NO_RING
+    owner = slot[pod]
+    ring = np.where(source == _POD_RING, owner, -1)
+    container = source == _CONTAINER_RING
+    ring[container] = flat[start[pod[container]] + t_pos[c[container], j[container]]]
+    return Entries(of_pod[at][pod], t_name[c, j], t_cpu[c, j], t_mem[c, j], source, ring, owner)
+
+
+def _held(arrays: RingArrays, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The times of these rings and which of their positions hold samples."""
+    count = np.minimum(arrays.count[owners], arrays.capacity)
+    return arrays.times[owners], np.arange(arrays.capacity) < count[:, None]
+
+
+def _stats(history: History, e: Entries, pause: Callable[[], None]) -> SeriesStats:
+    """Each entry's figures, a chunk of rings at a time (an entry without a ring: NaN)."""
+    pods = history.numbered_rings("pod").arrays
+    containers = history.clocked_rings("container")
+    n = len(e.source)
+    out = SeriesStats(np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64), np.full(n, np.nan),
+                      np.full(n, np.nan))
+    owner_ok = (e.owner >= 0) & (e.owner < len(pods))
+    by_source = (
+        (np.flatnonzero((e.source == _POD_RING) & owner_ok), lambda rings: pods.values[rings]),
+        (np.flatnonzero((e.source == _CONTAINER_RING) & owner_ok & (e.ring < containers.ready)),
+         lambda rings: containers.values[rings]),
+    )
+    for which, values_of in by_source:
+        for begin in range(0, len(which), CHUNK):
+            part = which[begin : begin + CHUNK]
+            values = values_of(e.ring[part])
+            times, held = _held(pods, e.owner[part])
+            found = series_stats(values[:, CPU], values[:, MEMORY], times, held)
+            for column, got in zip(out, found):
+                column[part] = got
+            pause()
+    return out
+
+
+def compute(history: History, keys: Sequence, infos: Sequence, workloads: Workloads, namespaces: list[NamespaceRow],
+            slots: Slots, rings: ContainerRings, pause: Callable[[], None] = lambda: None) -> Figures:
+    """Every workload's and namespace's reclaimable CPU and memory, from the history held now."""
+    rows = workloads.rows
+    e = entries(keys, infos, workloads.of_pod, slots, rings)
+    stats = _stats(history, e, pause)
+    names = int(e.name.max()) + 1 if len(e.name) else 1
+    groups, group = np.unique(e.workload * names + e.name, return_inverse=True)
+    s = suggest(stats, group, len(groups))
+    figures = {}
+    for resource, requests, suggested in (("cpu", e.cpu, s.cpu_milli), ("mem", e.mem, s.mem_bytes)):
+        total, known = reclaimable(requests - suggested[group], e.workload, len(rows))
+        figures[resource] = [int(v) if k else None for v, k in zip(total.tolist(), known.tolist())]
+    by_workload = dict(zip(map(_key, rows), zip(figures["cpu"], figures["mem"])))
+    # A namespace: the sum of its workloads' figures (None when none of them has one).
+    spaces: dict[str, list] = {row.namespace: [None, None] for row in namespaces}
+    for row, pair in zip(rows, zip(figures["cpu"], figures["mem"])):
+        into = spaces.get(row.namespace)
+        if into is not None:
+            for i, value in enumerate(pair):
+                if value is not None:
+                    into[i] = value + (into[i] or 0)
+    return Figures(by_workload, {ns: tuple(pair) for ns, pair in spaces.items()})
+
+
+class Reclaim:
+    """Keeps the last figures, says when they are due again, and puts them on the rows."""
+
+    def __init__(self) -> None:
+        self.figures: Figures | None = None
+        self._made_at: float | None = None  # the metrics time of the samples they were made from
+        self._shown: tuple = ()  # (workloads, namespaces, figures) in, and the rows out
+
+    def due(self, history: History, newest: str) -> bool:
+        """Whether a list whose newest sample is at `newest` (RFC 3339) calls for new figures."""
+        when = epoch(newest) if newest else None
+        if when is None:
+            return False
+        if self._made_at is None:
+            counts = history.numbered_rings("pod").arrays.count
+            return bool(len(counts)) and int(counts.max()) >= MIN_SAMPLES
+        return when - self._made_at >= RECLAIM_EVERY
+
+    def update(self, figures: Figures, newest: str) -> None:
+        self.figures, self._made_at = figures, epoch(newest)
+
+    def rows(self, workloads: Workloads, namespaces: list[NamespaceRow],
+             fresh: bool) -> tuple[Workloads, list[NamespaceRow]]:
+        """The rows with the last figures on them: rows just made (`fresh`) are given them in
+        place, rows a snapshot already showed are copied."""
+        figures = self.figures
+        if figures is None:
+            return workloads, namespaces
+        shown = self._shown
+        if shown and shown[0] is workloads and shown[1] is namespaces and shown[2] is figures:
+            return shown[3], shown[4]
+        given = (workloads, namespaces)
+        if not fresh:
+            workloads = msgspec.structs.replace(workloads, rows=list(map(msgspec.structs.replace, workloads.rows)))
+            namespaces = list(map(msgspec.structs.replace, namespaces))
+        none = repeat((None, None))
+        for row, pair in zip(workloads.rows, map(figures.workloads.get, map(_key, workloads.rows), none)):
+            row.reclaim_cpu_milli, row.reclaim_mem_bytes = pair
+        for row, pair in zip(namespaces, map(figures.namespaces.get, map(_namespace, namespaces), none)):
+            row.reclaim_cpu_milli, row.reclaim_mem_bytes = pair
+        self._shown = (*given, figures, workloads, namespaces)
+        return workloads, namespaces
