@@ -96,9 +96,9 @@ def entries(keys: Sequence, infos: Sequence, of_pod: np.ndarray, slots: Slots, r
     at = at[~unfinished]
     picked = list(map(infos.__getitem__, at.tolist()))
     pod_keys = list(map(keys.__getitem__, at.tolist()))
-    slot = np.fromiter((-1 if s is None else s for s in map(slots.index.get, pod_keys)), dtype=np.int64,
-                       count=len(pod_keys))
-    blocks = rings.blocks(slot.tolist())
+    found = list(map(slots.index.get, pod_keys, repeat(-1)))
+    slot = np.array(found, dtype=np.int64)
+    blocks = rings.blocks(found)
     # Per distinct (spec, container rings' names): its containers and where each one's ring is.
     specs = list(map(_spec, picked))
     block_names = [None if b is None else b[0] for b in blocks]

@@ -142,8 +142,11 @@ class ContainerRings:
     def blocks(self, pod_slots: Sequence[int]) -> list[tuple[tuple[str, ...], list[int]] | None]:
         """Each pod's (container names, their rings), None for a pod that holds none (or slot -1)."""
         self._cover()
-        blocks = self._blocks
-        return [blocks[slot] if slot >= 0 else None for slot in pod_slots]
+        found = list(map(self._blocks.__getitem__, pod_slots))
+        if -1 in pod_slots:  # (pods never measured: rare)
+            for i in [i for i, slot in enumerate(pod_slots) if slot < 0]:
+                found[i] = None
+        return found
 
     def live(self) -> int:
         """Rings held by containers."""
