@@ -61,7 +61,8 @@ class Suggestions(NamedTuple):
 def percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The CPU_PERCENTILE of each row's valid values (NaN where a row has none), computed
     as np.percentile's default (linear) method computes it, all rows at once."""
-    values = np.where(valid, values.astype(np.float64), np.inf)
+    with np.errstate(invalid="ignore"):  # (positions not held may be any bits: never read)
+        values = np.where(valid, values.astype(np.float64), np.inf)
     values.sort(axis=1)
     n = valid.sum(axis=1)
     virtual = (n - 1) * _Q  # (numpy's "linear" index, and its interpolation below)
@@ -83,10 +84,10 @@ def percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def series_stats(cpu: np.ndarray, mem: np.ndarray, times: np.ndarray, held: np.ndarray) -> SeriesStats:
     """Each row's figures: `cpu`, `mem`, `times` are (series, positions) arrays, `held` says
     which positions hold a sample (a value may still be NaN: a sample that lacked it)."""
-    cpu_ok = held & ~np.isnan(cpu)
-    mem_ok = held & ~np.isnan(mem)
-    either = cpu_ok | mem_ok
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):  # (positions not held may be any bits: never read)
+        cpu_ok = held & ~np.isnan(cpu)
+        mem_ok = held & ~np.isnan(mem)
+        either = cpu_ok | mem_ok
         top = np.where(mem_ok, mem, -np.inf).astype(np.float64).max(axis=1, initial=-np.inf)
         first = np.where(either, times, np.inf).astype(np.float64).min(axis=1, initial=np.inf)
         last = np.where(either, times, -np.inf).astype(np.float64).max(axis=1, initial=-np.inf)
