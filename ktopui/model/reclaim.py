@@ -19,6 +19,7 @@ figures between two computations; a workload new since has none yet.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections import deque
 from itertools import chain, repeat
 from operator import attrgetter, is_not
 
@@ -30,7 +31,7 @@ from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.rings import CPU, MEMORY, RingArrays
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.suggestions import MIN_SAMPLES, SeriesStats, concatenated, reclaimable, series_stats, suggest
-from ktopui.model.workloads import Workloads
+from ktopui.model.workloads import WorkloadRow, Workloads
 
 RECLAIM_EVERY = 60.0  # seconds of metrics time between two computations
 CHUNK = 8192  # rings read at once (a chunk's copy of their arrays: a few MB)
@@ -39,15 +40,17 @@ _NO_RING, _POD_RING, _CONTAINER_RING = 0, 1, 2
 
 _spec = attrgetter("spec")
 _phase = attrgetter("phase")
-_key = attrgetter("key")
 _namespace = attrgetter("namespace")
 
 
 class Figures(msgspec.Struct, frozen=True, gc=False):
-    """Reclaimable CPU (millicores) and memory (bytes) by workload key and by namespace (None: no gap known)."""
+    """Reclaimable CPU (millicores) and memory (bytes) by workload history key (history_keys.workload)
+    and by namespace (None: no gap known)."""
 
-    workloads: dict
-    namespaces: dict
+    workload_cpu: dict
+    workload_mem: dict
+    namespace_cpu: dict
+    namespace_mem: dict
 
 
 def _nan_if_none(value: int | None) -> float:
@@ -187,7 +190,7 @@ def compute(history: History, keys: Sequence, infos: Sequence, workloads: Worklo
     for resource, requests, suggested in (("cpu", e.cpu, s.cpu_milli), ("mem", e.mem, s.mem_bytes)):
         total, known = reclaimable(requests - suggested[group], e.workload, len(rows))
         figures[resource] = [int(v) if k else None for v, k in zip(total.tolist(), known.tolist())]
-    by_workload = dict(zip(map(_key, rows), zip(figures["cpu"], figures["mem"])))
+    keys = workloads.history_keys
     # A namespace: the sum of its workloads' figures (None when none of them has one).
     spaces: dict[str, list] = {row.namespace: [None, None] for row in namespaces}
     for row, pair in zip(rows, zip(figures["cpu"], figures["mem"])):
@@ -196,7 +199,8 @@ def compute(history: History, keys: Sequence, infos: Sequence, workloads: Worklo
             for i, value in enumerate(pair):
                 if value is not None:
                     into[i] = value + (into[i] or 0)
-    return Figures(by_workload, {ns: tuple(pair) for ns, pair in spaces.items()})
+    return Figures(dict(zip(keys, figures["cpu"])), dict(zip(keys, figures["mem"])),
+                   {ns: pair[0] for ns, pair in spaces.items()}, {ns: pair[1] for ns, pair in spaces.items()})
 
 
 class Reclaim:
@@ -206,6 +210,7 @@ class Reclaim:
         self.figures: Figures | None = None
         self._made_at: float | None = None  # the metrics time of the samples they were made from
         self._shown: tuple = ()  # (workloads, namespaces, figures) in, and the rows out
+        self._aligned: tuple = ()  # (history keys, figures, their CPU and memory figures in that order)
 
     def due(self, history: History, newest: str) -> bool:
         """Whether a list whose newest sample is at `newest` (RFC 3339) calls for new figures."""
@@ -234,10 +239,24 @@ class Reclaim:
         if not fresh:
             workloads = msgspec.structs.replace(workloads, rows=list(map(msgspec.structs.replace, workloads.rows)))
             namespaces = list(map(msgspec.structs.replace, namespaces))
-        none = repeat((None, None))
-        for row, pair in zip(workloads.rows, map(figures.workloads.get, map(_key, workloads.rows), none)):
-            row.reclaim_cpu_milli, row.reclaim_mem_bytes = pair
-        for row, pair in zip(namespaces, map(figures.namespaces.get, map(_namespace, namespaces), none)):
-            row.reclaim_cpu_milli, row.reclaim_mem_bytes = pair
+        # (By C-level maps: rows are made again on most refreshes of a large cluster.)
+        keys = workloads.history_keys
+        aligned = self._aligned
+        if not aligned or aligned[0] is not keys or aligned[1] is not figures:
+            aligned = self._aligned = (keys, figures, list(map(figures.workload_cpu.get, keys)),
+                                       list(map(figures.workload_mem.get, keys)))
+        _set(_SET_CPU, workloads.rows, aligned[2])
+        _set(_SET_MEM, workloads.rows, aligned[3])
+        spaces = list(map(_namespace, namespaces))
+        _set(_SET_NAMESPACE_CPU, namespaces, list(map(figures.namespace_cpu.get, spaces)))
+        _set(_SET_NAMESPACE_MEM, namespaces, list(map(figures.namespace_mem.get, spaces)))
         self._shown = (*given, figures, workloads, namespaces)
         return workloads, namespaces
+
+
+_SET_CPU, _SET_MEM = WorkloadRow.reclaim_cpu_milli.__set__, WorkloadRow.reclaim_mem_bytes.__set__
+_SET_NAMESPACE_CPU, _SET_NAMESPACE_MEM = NamespaceRow.reclaim_cpu_milli.__set__, NamespaceRow.reclaim_mem_bytes.__set__
+
+
+def _set(setter: Callable, rows: list, values: list) -> None:
+    deque(map(setter, rows, values), maxlen=0)
