@@ -159,3 +159,13 @@ def test_the_kubectl_line_is_accepted_by_kubectl_and_sets_the_requests(tmp_path,
     containers = {c["name"]: c for c in pod_spec["containers"]}
     assert containers["app"]["resources"]["requests"] == {"cpu": "429m", "memory": "598Mi"}
     assert "resources" not in containers["other"] or not containers["other"]["resources"]
+
+
+def test_cluster_text_in_a_kubectl_line_is_quoted_for_the_shell_and_escaped_for_the_terminal():
+    from ktopui.model.workload_advice import ContainerAdvice
+    from ktopui.ui.advice_panel import commands
+
+    advice = ContainerAdvice("app\x1b]52;c;ZWNobyBoaQ==\x07", 100, MI, 50, MI, 8, 60.0, 1, True)
+    (line,) = commands("Deployment", "shop", "web; rm -rf ~", [advice])
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line
+    assert "'deployment/web; rm -rf ~'" in line
