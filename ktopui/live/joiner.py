@@ -276,7 +276,8 @@ class Joiner:
             if self._reclaim.due(self.history, newest):
                 began = time.perf_counter()
                 self._reclaim.update(reclaim.compute(self.history, view.keys, view.infos, members, namespaces,
-                                                     self.slots, self._container_rings, pause), newest)
+                                                     self.slots, self._container_rings, pause,
+                                                     self._pods.slots_of(view)), newest)
                 self.times.reclaim_made = time.perf_counter() - began
         return self._reclaim.rows(members, namespaces, fresh)
 

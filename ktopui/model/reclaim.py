@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from collections import deque
-from itertools import chain, repeat
-from operator import attrgetter, is_not
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_not, itemgetter
 
 import msgspec
 import numpy as np
@@ -29,6 +29,7 @@ import numpy as np
 from ktopui.model.history import History, epoch
 from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.rings import CPU, MEMORY, RingArrays
+from ktopui.model.rollup import masked
 from ktopui.model.slots import ContainerRings, Slots
 from ktopui.model.suggestions import MIN_SAMPLES, SeriesStats, concatenated, reclaimable, series_stats, suggest
 from ktopui.model.workloads import WorkloadRow, Workloads
@@ -41,6 +42,7 @@ _NO_RING, _POD_RING, _CONTAINER_RING = 0, 1, 2
 _spec = attrgetter("spec")
 _phase = attrgetter("phase")
 _namespace = attrgetter("namespace")
+_names, _rings = itemgetter(0), itemgetter(1)
 
 
 class Figures(msgspec.Struct, frozen=True, gc=False):
@@ -89,26 +91,46 @@ class Entries(msgspec.Struct, gc=False):
     owner: np.ndarray  # its pod's ring (whose times and count a container ring goes by)
 
 
-def entries(keys: Sequence, infos: Sequence, of_pod: np.ndarray, slots: Slots, rings: ContainerRings) -> Entries:
-    """The entries of the pods of a view that are in a workload and have not finished."""
+def entries(keys: Sequence, infos: Sequence, of_pod: np.ndarray, slots: Slots, rings: ContainerRings,
+            view_slots: Sequence[int] | None = None) -> Entries:
+    """The entries of the pods of a view that are in a workload and have not finished
+    (`view_slots`: each pod's slot, when the view has them at hand)."""
     of_pod = np.asarray(of_pod)
     listed = np.fromiter(map(is_not, infos, repeat(None)), dtype=bool, count=len(infos))
-    at = np.flatnonzero(listed & (of_pod >= 0))
-    picked = list(map(infos.__getitem__, at.tolist()))
-    unfinished = np.fromiter(map(_FINISHED.__contains__, map(_phase, picked)), dtype=bool, count=len(picked))
-    at = at[~unfinished]
-    picked = list(map(infos.__getitem__, at.tolist()))
-    pod_keys = list(map(keys.__getitem__, at.tolist()))
-    found = list(map(slots.index.get, pod_keys, repeat(-1)))
+    picked_at = listed & (of_pod >= 0)
+    at = np.flatnonzero(picked_at).tolist()
+    picked = list(compress(infos, picked_at.tolist()))
+    finished = np.fromiter(map(_FINISHED.__contains__, map(_phase, picked)), dtype=bool, count=len(picked))
+    if finished.any():  # (finished pods: some Jobs')
+        keep = (~finished).tolist()
+        at, picked = list(compress(at, keep)), list(compress(picked, keep))
+    if view_slots is not None:
+        found = list(map(view_slots.__getitem__, at))
+    else:
+        found = list(map(slots.index.get, map(keys.__getitem__, at), repeat(-1)))
+    n = len(found)
     slot = np.array(found, dtype=np.int64)
     blocks = rings.blocks(found)
     # Per distinct (spec, container rings' names): its containers and where each one's ring is.
     specs = list(map(_spec, picked))
-    block_names = [None if b is None else b[0] for b in blocks]
-    combos = dict.fromkeys(zip(map(id, specs), block_names))
-    spec_of = dict(zip(map(id, specs), specs))
+    # Most pods hold no container rings (one container): those that do are picked out in C.
+    has = np.fromiter(map(is_not, blocks, repeat(None)), dtype=bool, count=n)
+    with_rings = list(compress(blocks, has.tolist()))
+    block_names = list(map(_names, with_rings))
+    # Each pod's first pod of the same pair, in one pass (setdefault keeps the first's position).
+    first_of: dict = {}
+    firsts = np.empty(n, dtype=np.int64)
+    for mask, names_of in ((~has, repeat(None)), (has, block_names)):
+        chosen = mask.tolist()
+        firsts[mask] = np.fromiter(map(first_of.setdefault, zip(map(id, compress(specs, chosen)), names_of),
+                                       compress(range(n), chosen)), dtype=np.int64, count=int(mask.sum()))
+    distinct = list(first_of.values())
+    combos = [(specs[i], names) for (_, names), i in zip(first_of, distinct)]
+    lookup = np.zeros(n, dtype=np.int64)
+    lookup[distinct] = np.arange(len(distinct))
+    combo = lookup[firsts]
     name_id: dict[str, int] = {}
-    shapes = _specs([spec_of[s] for s, _ in combos], name_id)
+    shapes = _specs([spec for spec, _ in combos], name_id)
     width = max((len(s.names) for s in shapes), default=0)
     combo_count = len(combos)
     t_name = np.zeros((combo_count, width), dtype=np.int64)
@@ -126,15 +148,14 @@ def entries(keys: Sequence, infos: Sequence, of_pod: np.ndarray, slots: Slots, r
             for j, name in enumerate(shape.names):
                 if name in names:
                     t_source[c, j], t_pos[c, j] = _CONTAINER_RING, names.index(name)
-    number = dict(zip(combos, range(combo_count)))
-    combo = np.fromiter(map(number.__getitem__, zip(map(id, specs), block_names)), dtype=np.int64, count=len(specs))
     running = np.array([len(s.names) for s in shapes], dtype=np.int64)[combo] if len(specs) else np.zeros(0, np.int64)
     pod = np.repeat(np.arange(len(specs)), running)
     j = np.arange(len(pod)) - np.repeat(np.cumsum(running) - running, running)
     c = combo[pod]
     # The container rings of every pod that has some, one flat list, and where each pod's start.
-    held = [b[1] if b is not None else () for b in blocks]
-    counts = np.fromiter(map(len, held), dtype=np.int64, count=len(held))
+    held = list(map(_rings, with_rings))
+    counts = np.zeros(len(blocks), dtype=np.int64)
+    counts[has] = np.fromiter(map(len, held), dtype=np.int64, count=len(held))
     flat = np.fromiter(chain.from_iterable(held), dtype=np.int64, count=int(counts.sum()))
     start = np.cumsum(counts) - counts
     source = t_source[c, j].astype(np.int64)
@@ -143,17 +164,18 @@ def entries(keys: Sequence, infos: Sequence, of_pod: np.ndarray, slots: Slots, r
     ring = np.where(source == _POD_RING, owner, -1)
     container = source == _CONTAINER_RING
     ring[container] = flat[start[pod[container]] + t_pos[c[container], j[container]]]
-    return Entries(of_pod[at][pod], t_name[c, j], t_cpu[c, j], t_mem[c, j], source, ring, owner)
+    return Entries(of_pod[np.array(at, dtype=np.int64)][pod], t_name[c, j], t_cpu[c, j], t_mem[c, j], source, ring, owner)
 
 
-def _held(arrays: RingArrays, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The times of these rings and which of their positions hold samples."""
-    count = np.minimum(arrays.count[owners], arrays.capacity)
-    return arrays.times[owners], np.arange(arrays.capacity) < count[:, None]
+def _held(arrays: RingArrays, owners: np.ndarray) -> np.ndarray:
+    """Which positions of these rings hold samples."""
+    samples = np.minimum(arrays.count[owners], arrays.capacity)
+    return np.arange(arrays.capacity) < samples[:, None]
 
 
 def _stats(history: History, e: Entries, pause: Callable[[], None]) -> SeriesStats:
-    """Each entry's figures, a chunk of rings at a time (an entry without a ring: NaN)."""
+    """Each entry's figures but its times (rows say no span), a chunk of rings at a time (an
+    entry without a ring: NaN)."""
     pods = history.numbered_rings("pod").arrays
     containers = history.clocked_rings("container")
     n = len(e.source)
@@ -161,16 +183,14 @@ def _stats(history: History, e: Entries, pause: Callable[[], None]) -> SeriesSta
                       np.full(n, np.nan))
     owner_ok = (e.owner >= 0) & (e.owner < len(pods))
     by_source = (
-        (np.flatnonzero((e.source == _POD_RING) & owner_ok), lambda rings: pods.values[rings]),
-        (np.flatnonzero((e.source == _CONTAINER_RING) & owner_ok & (e.ring < containers.ready)),
-         lambda rings: containers.values[rings]),
+        (np.flatnonzero((e.source == _POD_RING) & owner_ok), pods.values),
+        (np.flatnonzero((e.source == _CONTAINER_RING) & owner_ok & (e.ring < containers.ready)), containers.values),
     )
-    for which, values_of in by_source:
+    for which, values in by_source:
         for begin in range(0, len(which), CHUNK):
             part = which[begin : begin + CHUNK]
-            values = values_of(e.ring[part])
-            times, held = _held(pods, e.owner[part])
-            found = series_stats(values[:, CPU], values[:, MEMORY], times, held)
+            rings = e.ring[part]
+            found = series_stats(values[rings, CPU], values[rings, MEMORY], None, _held(pods, e.owner[part]))
             for column, got in zip(out, found):
                 column[part] = got
             pause()
@@ -178,29 +198,31 @@ def _stats(history: History, e: Entries, pause: Callable[[], None]) -> SeriesSta
 
 
 def compute(history: History, keys: Sequence, infos: Sequence, workloads: Workloads, namespaces: list[NamespaceRow],
-            slots: Slots, rings: ContainerRings, pause: Callable[[], None] = lambda: None) -> Figures:
-    """Every workload's and namespace's reclaimable CPU and memory, from the history held now."""
+            slots: Slots, rings: ContainerRings, pause: Callable[[], None] = lambda: None,
+            view_slots: Sequence[int] | None = None) -> Figures:
+    """Every workload's and namespace's reclaimable CPU and memory, from the history held now
+    (`view_slots`: see entries)."""
     rows = workloads.rows
-    e = entries(keys, infos, workloads.of_pod, slots, rings)
+    e = entries(keys, infos, workloads.of_pod, slots, rings, view_slots)
     stats = _stats(history, e, pause)
     names = int(e.name.max()) + 1 if len(e.name) else 1
     groups, group = np.unique(e.workload * names + e.name, return_inverse=True)
-    s = suggest(stats, group, len(groups))
+    s = suggest(stats, group, len(groups), spans=False)
+    # A namespace's figures: the sums of its workloads' (None when none of them has one).
+    spaces = list(map(_namespace, namespaces))
+    number = dict(zip(spaces, range(len(spaces))))
+    space_of = np.fromiter(map(number.get, map(_namespace, rows), repeat(-1)), dtype=np.int64, count=len(rows))
+    in_space = space_of >= 0
     figures = {}
     for resource, requests, suggested in (("cpu", e.cpu, s.cpu_milli), ("mem", e.mem, s.mem_bytes)):
         total, known = reclaimable(requests - suggested[group], e.workload, len(rows))
-        figures[resource] = [int(v) if k else None for v, k in zip(total.tolist(), known.tolist())]
+        total = total.astype(np.int64)
+        of_space = np.bincount(space_of[in_space], weights=total[in_space], minlength=len(spaces))
+        space_known = np.bincount(space_of[in_space], weights=known[in_space], minlength=len(spaces)) > 0
+        figures[resource] = (masked(total, known), masked(np.rint(of_space).astype(np.int64), space_known))
     keys = workloads.history_keys
-    # A namespace: the sum of its workloads' figures (None when none of them has one).
-    spaces: dict[str, list] = {row.namespace: [None, None] for row in namespaces}
-    for row, pair in zip(rows, zip(figures["cpu"], figures["mem"])):
-        into = spaces.get(row.namespace)
-        if into is not None:
-            for i, value in enumerate(pair):
-                if value is not None:
-                    into[i] = value + (into[i] or 0)
-    return Figures(dict(zip(keys, figures["cpu"])), dict(zip(keys, figures["mem"])),
-                   {ns: pair[0] for ns, pair in spaces.items()}, {ns: pair[1] for ns, pair in spaces.items()})
+    return Figures(dict(zip(keys, figures["cpu"][0])), dict(zip(keys, figures["mem"][0])),
+                   dict(zip(spaces, figures["cpu"][1])), dict(zip(spaces, figures["mem"][1])))
 
 
 class Reclaim:

@@ -142,11 +142,7 @@ class ContainerRings:
     def blocks(self, pod_slots: Sequence[int]) -> list[tuple[tuple[str, ...], list[int]] | None]:
         """Each pod's (container names, their rings), None for a pod that holds none (or slot -1)."""
         self._cover()
-        found = list(map(self._blocks.__getitem__, pod_slots))
-        if -1 in pod_slots:  # (pods never measured: rare)
-            for i in [i for i, slot in enumerate(pod_slots) if slot < 0]:
-                found[i] = None
-        return found
+        return list(map([*self._blocks, None].__getitem__, pod_slots))  # (-1: the None put last)
 
     def live(self) -> int:
         """Rings held by containers."""

@@ -61,40 +61,51 @@ class Suggestions(NamedTuple):
 def percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The CPU_PERCENTILE of each row's valid values (NaN where a row has none), computed
     as np.percentile's default (linear) method computes it, all rows at once."""
-    with np.errstate(invalid="ignore"):  # (positions not held may be any bits: never read)
-        values = np.where(valid, values.astype(np.float64), np.inf)
+    with np.errstate(invalid="ignore"):  # (positions not valid may be any bits: never read)
+        return _sorted_percentile(np.where(valid, values, np.nan))
+
+
+def _sorted_percentile(values: np.ndarray) -> np.ndarray:
+    """percentile() of each row's values but NaN, sorting `values` in place."""
+    # Sorted as stored (float32 in the rings: half the work; NaN goes last), interpolated in
+    # float64: a float32 value is exactly the same float64 value, so the result is numpy's.
     values.sort(axis=1)
-    n = valid.sum(axis=1)
+    n = np.count_nonzero(~np.isnan(values), axis=1)
     virtual = (n - 1) * _Q  # (numpy's "linear" index, and its interpolation below)
     below = np.floor(virtual)
     above = below + 1
     top = virtual >= n - 1
     below[top] = above[top] = n[top] - 1
     rows = np.arange(len(values))
-    lo = values[rows, np.clip(below, 0, None).astype(np.intp)]
-    hi = values[rows, np.clip(above, 0, None).astype(np.intp)]
+    lo = values[rows, np.clip(below, 0, None).astype(np.intp)].astype(np.float64)
+    hi = values[rows, np.clip(above, 0, None).astype(np.intp)].astype(np.float64)
     t = virtual - below
-    with np.errstate(invalid="ignore"):  # (rows without values: inf - inf, NaN anyway)
-        diff = hi - lo
-        out = np.where(t >= 0.5, hi - diff * (1 - t), lo + diff * t)
+    diff = hi - lo
+    out = np.where(t >= 0.5, hi - diff * (1 - t), lo + diff * t)
     out[n == 0] = np.nan
     return out
 
 
-def series_stats(cpu: np.ndarray, mem: np.ndarray, times: np.ndarray, held: np.ndarray) -> SeriesStats:
+def series_stats(cpu: np.ndarray, mem: np.ndarray, times: np.ndarray | None, held: np.ndarray) -> SeriesStats:
     """Each row's figures: `cpu`, `mem`, `times` are (series, positions) arrays, `held` says
-    which positions hold a sample (a value may still be NaN: a sample that lacked it)."""
+    which positions hold a sample (a value may still be NaN: a sample that lacked it); without
+    `times`, first and last are NaN."""
     with np.errstate(invalid="ignore"):  # (positions not held may be any bits: never read)
-        cpu_ok = held & ~np.isnan(cpu)
-        mem_ok = held & ~np.isnan(mem)
-        either = cpu_ok | mem_ok
-        top = np.where(mem_ok, mem, -np.inf).astype(np.float64).max(axis=1, initial=-np.inf)
-        first = np.where(either, times, np.inf).astype(np.float64).min(axis=1, initial=np.inf)
-        last = np.where(either, times, -np.inf).astype(np.float64).max(axis=1, initial=-np.inf)
-    top[~mem_ok.any(axis=1)] = np.nan
-    none = ~either.any(axis=1)
-    first[none] = last[none] = np.nan
-    return SeriesStats(percentile(cpu, cpu_ok), top, either.sum(axis=1), first, last)
+        if not held.all():  # (rings not yet full)
+            cpu, mem = np.where(held, cpu, np.nan), np.where(held, mem, np.nan)
+        else:
+            cpu = cpu.copy()  # (sorted below)
+        empty = np.isnan(cpu) & np.isnan(mem)
+        # (NaN-skipping reductions as stored, then widened: a float32 maximum is the float64 one.)
+        top = np.fmax.reduce(mem, axis=1).astype(np.float64)
+        if times is None:
+            first, last = np.full(len(held), np.nan), np.full(len(held), np.nan)
+        else:
+            when = np.where(empty, np.nan, times)
+            first = np.fmin.reduce(when, axis=1).astype(np.float64)
+            last = np.fmax.reduce(when, axis=1).astype(np.float64)
+    return SeriesStats(_sorted_percentile(cpu), top, len(held[0]) - np.count_nonzero(empty, axis=1) if len(held)
+                       else np.zeros(0, dtype=np.int64), first, last)
 
 
 def concatenated(parts: list[SeriesStats]) -> SeriesStats:
@@ -112,16 +123,18 @@ def rounded_memory(peak: np.ndarray) -> np.ndarray:
     return np.maximum(np.ceil(peak * (1 + MEMORY_HEADROOM) / MEBIBYTE), 1.0) * MEBIBYTE
 
 
-def suggest(stats: SeriesStats, group: np.ndarray, groups: int) -> Suggestions:
-    """Each group's suggestion from its series' figures (`group`: each series' group number)."""
+def suggest(stats: SeriesStats, group: np.ndarray, groups: int, *, spans: bool = True) -> Suggestions:
+    """Each group's suggestion from its series' figures (`group`: each series' group number);
+    `spans=False`: no time spans (0), for figures that need none."""
     cpu = np.full(groups, np.nan)
     mem = np.full(groups, np.nan)
     first = np.full(groups, np.nan)
     last = np.full(groups, np.nan)
     np.fmax.at(cpu, group, stats.cpu)  # (fmax, fmin: NaN, a series without samples, loses)
     np.fmax.at(mem, group, stats.mem)
-    np.fmin.at(first, group, stats.first)
-    np.fmax.at(last, group, stats.last)
+    if spans:
+        np.fmin.at(first, group, stats.first)
+        np.fmax.at(last, group, stats.last)
     samples = np.bincount(group, weights=stats.samples, minlength=groups)[:groups]
     pods = np.bincount(group, weights=stats.samples > 0, minlength=groups)[:groups]
     thin = samples < MIN_SAMPLES
