@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import msgspec
 import numpy as np
@@ -19,9 +20,7 @@ START = 1_795_000_000
 
 
 def stamp(step: int) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(START + 15 * step, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(START + 15 * step, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sample(namespace: str, name: str, step: int, **usage: tuple[int, int]) -> msgspec.Raw:

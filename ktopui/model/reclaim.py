@@ -18,8 +18,8 @@ figures between two computations; a workload new since has none yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from collections import deque
+from collections.abc import Callable, Sequence
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_not, itemgetter
 
@@ -31,7 +31,14 @@ from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.rings import CPU, MEMORY, RingArrays
 from ktopui.model.rollup import masked
 from ktopui.model.slots import ContainerRings, Slots
-from ktopui.model.suggestions import MIN_SAMPLES, SeriesStats, concatenated, reclaimable, series_stats, suggest
+from ktopui.model.suggestions import (
+    MIN_SAMPLES,
+    SeriesStats,
+    gaps,
+    reclaimable,
+    series_stats,
+    suggest,
+)
 from ktopui.model.workloads import WorkloadRow, Workloads
 
 RECLAIM_EVERY = 60.0  # seconds of metrics time between two computations
@@ -215,7 +222,7 @@ def compute(history: History, keys: Sequence, infos: Sequence, workloads: Worklo
     in_space = space_of >= 0
     figures = {}
     for resource, requests, suggested in (("cpu", e.cpu, s.cpu_milli), ("mem", e.mem, s.mem_bytes)):
-        total, known = reclaimable(requests - suggested[group], e.workload, len(rows))
+        total, known = reclaimable(gaps(requests, suggested[group]), e.workload, len(rows))
         total = total.astype(np.int64)
         of_space = np.bincount(space_of[in_space], weights=total[in_space], minlength=len(spaces))
         space_known = np.bincount(space_of[in_space], weights=known[in_space], minlength=len(spaces)) > 0

@@ -108,11 +108,6 @@ def series_stats(cpu: np.ndarray, mem: np.ndarray, times: np.ndarray | None, hel
                        else np.zeros(0, dtype=np.int64), first, last)
 
 
-def concatenated(parts: list[SeriesStats]) -> SeriesStats:
-    return SeriesStats(*(np.concatenate(column) for column in zip(*parts))) if parts else SeriesStats(
-        *(np.empty(0) for _ in SeriesStats._fields))
-
-
 def rounded_cpu(milli: np.ndarray) -> np.ndarray:
     """Millicores as a spec says them: whole, rounded up, at least 1m."""
     return np.maximum(np.ceil(milli), 1.0)

@@ -11,7 +11,13 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ktopui.model.history import History
-from ktopui.model.workload_advice import ContainerAdvice, advice, memory_text, not_settable, set_resources
+from ktopui.model.workload_advice import (
+    ContainerAdvice,
+    advice,
+    memory_text,
+    not_settable,
+    set_resources,
+)
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import cpu_text, mem_text
 
@@ -57,8 +63,8 @@ def advice_text(key: tuple[str, str, str], containers: Sequence[ContainerAdvice]
             Text(c.history, style="yellow" if c.provisional else ""),
         )
     title = Text.assemble((" What to request", "bold"),
-                          ("  CPU: the 95th percentile of each pod's usage, memory: its peak + 15 %, "
-                           "the largest of its pods", "dim"))
+                          (("  CPU: the 95th percentile of each pod's usage, memory: its peak + 15 %, "
+                            "the largest of its pods"), "dim"))
     parts: list = [title, grid]
     if not containers:
         parts = [title, Text(" No running containers with history yet.", style="dim")]
