@@ -271,7 +271,8 @@ class Reclaim:
         # (By C-level maps: rows are made again on most refreshes of a large cluster.)
         keys = workloads.history_keys
         aligned = self._aligned
-        if not aligned or aligned[0] is not keys or aligned[1] is not figures:
+        # (The same workloads in the same order, though their lists are new: most rollups.)
+        if not aligned or aligned[1] is not figures or not (aligned[0] is keys or aligned[0] == keys):
             aligned = self._aligned = (keys, figures, list(map(figures.workload_cpu.get, keys)),
                                        list(map(figures.workload_mem.get, keys)))
         _set(_SET_CPU, workloads.rows, aligned[2])
