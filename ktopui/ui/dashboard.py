@@ -40,7 +40,7 @@ SORT_BINDINGS = [
     Binding("n", "sort('name')", "Name", id="sort.name", show=False, tooltip="sort by name"),
     Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods, workloads)"),
     Binding("w", "sort('reclaim')", "Waste", id="sort.reclaim", show=False,
-            tooltip="sort by reclaimable requests of the resource picked last (workloads, namespaces)"),
+            tooltip="sort by reclaimable requests (workloads, namespaces)"),
     Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes, workloads, namespaces)"),
 ]
 

@@ -52,7 +52,7 @@ class WorkloadPodsScreen(DashboardScreen):
 
     BINDINGS = [
         Binding("y", "copy_requests", "Copy kubectl", id="copy.requests",
-                tooltip="on a workload's pods: copy its kubectl set resources lines"),
+                tooltip="copy a workload's kubectl set resources lines"),
     ]
 
     def __init__(self, session: ClusterSession, key: tuple[str, str, str], *, via_namespace: bool) -> None:
