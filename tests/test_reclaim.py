@@ -120,3 +120,18 @@ def test_a_workload_whose_containers_set_no_requests_has_nothing_to_reclaim():
     (row,) = snapshot.workloads
     assert (row.reclaim_cpu_milli, row.reclaim_mem_bytes) == (None, None)
     assert snapshot.namespaces[0].reclaim_cpu_milli is None
+
+
+def test_figures_that_took_long_to_make_are_made_again_less_often():
+    from ktopui.model.reclaim import COST_SHARE, RECLAIM_EVERY, Figures, Reclaim
+
+    joiner = Joiner(new_history())
+    steps(joiner, 0, 3)  # (history enough for the first figures)
+    figures = Figures({}, {}, {}, {})
+    cheap, costly = Reclaim(), Reclaim()
+    cheap.update(figures, stamp(0), 0.001)
+    costly.update(figures, stamp(0), 0.5)  # half a second: due again after 0.5 / COST_SHARE seconds
+    assert 0.5 / COST_SHARE > RECLAIM_EVERY
+    minute = int(RECLAIM_EVERY // 15)
+    assert cheap.due(joiner.history, stamp(minute)) and not costly.due(joiner.history, stamp(minute))
+    assert costly.due(joiner.history, stamp(int(0.5 / COST_SHARE // 15)))

@@ -276,10 +276,10 @@ class Joiner:
             newest = max(map(_timestamp, new.samples[::64]))
             if self._reclaim.due(self.history, newest):
                 began = time.perf_counter()
-                self._reclaim.update(reclaim.compute(self.history, view.keys, view.infos, members, namespaces,
-                                                     self.slots, self._container_rings, pause,
-                                                     self._pods.slots_of(view)), newest)
+                figures = reclaim.compute(self.history, view.keys, view.infos, members, namespaces, self.slots,
+                                          self._container_rings, pause, self._pods.slots_of(view))
                 self.times.reclaim_made = time.perf_counter() - began
+                self._reclaim.update(figures, newest, self.times.reclaim_made)
         return self._reclaim.rows(members, namespaces, fresh)
 
     def _record_rollups(self, workloads: Workloads, namespaces: list[NamespaceRow], inputs: Inputs,

@@ -8,8 +8,10 @@ container without a request has no gap; a namespace's figure is the sum of
 its workloads'.
 
 This reads every pod's ring, so it is made at most once per RECLAIM_EVERY
-seconds of metrics time (and first as soon as some pod holds MIN_SAMPLES
-samples), all in numpy: the pods' containers are found through their
+seconds of metrics time, and no more often than keeps it under a
+COST_SHARE of the time (on the largest clusters, every few minutes); first
+as soon as some pod holds MIN_SAMPLES samples. All in numpy: the pods'
+containers are found through their
 specs (once per distinct spec) and their rings (a pod's own ring serves for
 its one running container, see history_keys.of_container; a pod of several
 has a ring per container, slots.ContainerRings). The rows keep the last
@@ -41,7 +43,8 @@ from ktopui.model.suggestions import (
 )
 from ktopui.model.workloads import WorkloadRow, Workloads
 
-RECLAIM_EVERY = 60.0  # seconds of metrics time between two computations
+RECLAIM_EVERY = 60.0  # seconds of metrics time between two computations, at least
+COST_SHARE = 1 / 600  # ... and at least 600 times what the last one took (bench/RESULTS.md)
 CHUNK = 8192  # rings read at once (a chunk's copy of their arrays: a few MB)
 _FINISHED = frozenset(("Succeeded", "Failed"))
 _NO_RING, _POD_RING, _CONTAINER_RING = 0, 1, 2
@@ -238,6 +241,7 @@ class Reclaim:
     def __init__(self) -> None:
         self.figures: Figures | None = None
         self._made_at: float | None = None  # the metrics time of the samples they were made from
+        self._every = RECLAIM_EVERY  # seconds from then until they are due again
         self._shown: tuple = ()  # (workloads, namespaces, figures) in, and the rows out
         self._aligned: tuple = ()  # (history keys, figures, their CPU and memory figures in that order)
 
@@ -249,10 +253,12 @@ class Reclaim:
         if self._made_at is None:
             counts = history.numbered_rings("pod").arrays.count
             return bool(len(counts)) and int(counts.max()) >= MIN_SAMPLES
-        return when - self._made_at >= RECLAIM_EVERY
+        return when - self._made_at >= self._every
 
-    def update(self, figures: Figures, newest: str) -> None:
+    def update(self, figures: Figures, newest: str, seconds: float) -> None:
+        """New figures, from samples as new as `newest`, that took `seconds` to make."""
         self.figures, self._made_at = figures, epoch(newest)
+        self._every = max(RECLAIM_EVERY, seconds / COST_SHARE)
 
     def rows(self, workloads: Workloads, namespaces: list[NamespaceRow],
              fresh: bool) -> tuple[Workloads, list[NamespaceRow]]:
