@@ -31,6 +31,7 @@ SHOTS = {
     "workloads": ("workloads", (160, 32), None),
     "namespaces": ("namespaces", (160, 32), None),
     "workload-pods": ("workload-pods", (160, 32), None),
+    "workload-detail": ("workload-detail", (160, 36), None),
     "pools": ("pools", (160, 32), None),
     # The aggregation layer misconfigured: metrics-server answers the availability check with 403.
     "doctor": ("doctor", (140, 42), lambda faults: faults.metrics_unavailable("FailedDiscoveryCheck", bad_status=403)),

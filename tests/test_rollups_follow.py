@@ -170,3 +170,27 @@ def test_a_replicaset_adopted_by_its_deployment_moves_its_pods_without_a_rebuild
     later = joiner.step(inputs(pods, PodChanges(pods, pods, ()), None, owners))
     assert [(w.kind, w.name, w.inferred) for w in later.workloads] == [("Deployment", "api", False)]
     assert later.workloads[0].usage.cpu_milli == 1 and joiner._workload_rollup.started == 1
+
+
+def test_reclaimable_figures_reach_the_rows_kept_from_refresh_to_refresh_and_never_rows_already_shown():
+    from ktopui.model.reclaim import Figures
+
+    world = World(3)
+    joiner = Joiner(new_history())
+    pods, owners = dict(world.pods), world.owner_maps()
+    shown = joiner.step(inputs(pods, None, world.metrics(), owners))
+    keys = shown.members.history_keys
+    figures = Figures(dict.fromkeys(keys, 7), dict.fromkeys(keys, 9 << 20), {}, {})
+    joiner._reclaim.update(figures, "2026-12-06T20:00:00Z", 0.0)  # (as made from the history when due)
+    snapshots = []
+    for _ in range(3):
+        touched = world.events()
+        before, pods = pods, dict(world.pods)
+        snapshots.append(joiner.step(inputs(pods, PodChanges(before, pods, touched), None, owners)))
+    for snapshot in snapshots:
+        assert all(w.reclaim_cpu_milli == 7 and w.reclaim_mem_bytes == 9 << 20 for w in snapshot.workloads
+                   if w.key in {k[1:] for k in keys})
+    # Rows whose pods did not change are the same objects from one refresh to the next...
+    assert {id(w) for w in snapshots[1].workloads} & {id(w) for w in snapshots[2].workloads}
+    # ... and the rows a snapshot showed before the figures came were not changed under it.
+    assert all(w.reclaim_cpu_milli is None for w in shown.workloads)

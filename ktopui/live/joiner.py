@@ -19,6 +19,7 @@ from itertools import chain, compress, repeat
 from operator import attrgetter
 from types import MappingProxyType
 
+import msgspec
 import numpy as np
 
 from ktopui.kube.errors import MalformedResponse
@@ -26,7 +27,7 @@ from ktopui.kube.objects import PodSampleMetrics, decoded_batches
 from ktopui.live.feed import Inputs
 from ktopui.live.memory import MEMORY, Disposer, dispose, release_free_memory
 from ktopui.live.priority import InputPriority
-from ktopui.model import history_keys
+from ktopui.model import history_keys, reclaim
 from ktopui.model.history import History, epoch
 from ktopui.model.namespaces import NamespaceRow, namespace_rows, quotas_by_namespace
 from ktopui.model.nodes import NodeCache, NodeRow, node_rows
@@ -74,6 +75,8 @@ class StepTimes:
     pods: float = 0.0  # the pod view
     history: float = 0.0
     rollups: float = 0.0  # workloads and namespaces
+    reclaim: float = 0.0  # their reclaimable CPU and memory put on the rows ...
+    reclaim_made: float = 0.0  # ... of which made again from the history (about once a minute)
     total: float = 0.0  # wall time of the whole step
     thread: float = 0.0  # CPU time of the step's thread (the collector's work after it included)
 
@@ -124,6 +127,7 @@ class Joiner:
         self._node_rows_recorded: dict[str, NodeRow] = {}  # the node rows history last saw, by name
         self._node_names: set[str] = set()
         self._workload_rollup = WorkloadRollup()
+        self._reclaim = reclaim.Reclaim()
         # The rollups, and the inputs they were made from (made again only when those change).
         self._rollups: tuple[tuple, Workloads, list[NamespaceRow]] | None = None
         # The workload and namespace history keys of the rows last recorded.
@@ -185,7 +189,9 @@ class Joiner:
         members, namespaces, fresh = self._rollup(pods, inputs)
         if fresh or new.samples:
             self._record_rollups(members, namespaces, inputs, new)
-        times.rollups = time.perf_counter() - mark
+        mark, times.rollups = time.perf_counter(), time.perf_counter() - mark
+        members, namespaces = self._reclaimable(members, namespaces, pods, new, fresh, pause)
+        times.reclaim = time.perf_counter() - mark
         pause()
         # (Sums and timestamps read by C calls: this runs on every refresh, over every node.)
         totals = Totals(
@@ -239,6 +245,26 @@ class Joiner:
         namespaces = namespace_rows(rollup.namespaces, rollup.namespace_sums, self._quota_of[1])
         self._rollups = (made_of, members, namespaces)
         return members, namespaces, True
+
+    def _reclaimable(self, members: Workloads, namespaces: list[NamespaceRow], view: PodRowsView, new: NewSamples,
+                     fresh: bool, pause: Callable[[], None]) -> tuple[Workloads, list[NamespaceRow]]:
+        """The rows with their reclaimable CPU and memory, made again from the history when a
+        new pod metrics list makes them due (reclaim.py)."""
+        if new.samples:
+            # (Every 64th sample: one list's timestamps lie within a scrape of each other.)
+            newest = max(map(_timestamp, new.samples[::64]))
+            if self._reclaim.due(self.history, newest):
+                began = time.perf_counter()
+                figures = reclaim.compute(self.history, view.keys, view.infos, members, namespaces, self.slots,
+                                          self._container_rings, pause, self._pods.slots_of(view))
+                self.times.reclaim_made = time.perf_counter() - began
+                self._reclaim.update(figures, newest, self.times.reclaim_made)
+        if self._reclaim.figures is not self._workload_rollup.figures:
+            members = msgspec.structs.replace(members, rows=self._workload_rollup.refigure(self._reclaim.figures))
+        namespaces = self._reclaim.namespace_rows(namespaces, fresh)
+        if self._rollups is not None:  # (what a refresh with the same inputs hands out again)
+            self._rollups = (self._rollups[0], members, namespaces)
+        return members, namespaces
 
     def _record_rollups(self, workloads: Workloads, namespaces: list[NamespaceRow], inputs: Inputs,
                         new: NewSamples) -> None:

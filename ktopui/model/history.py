@@ -113,6 +113,15 @@ class History:
             raise TypeError(f"{kind!r} is not numbered by its owner")
         return pool
 
+    def numbered_rings(self, kind: str) -> NumberedRings:
+        """The rings of a numbered kind, for reading many at once (by the thread that writes:
+        a reader elsewhere goes through the methods below, under the lock)."""
+        return self._numbered(kind)
+
+    def clocked_rings(self, kind: str) -> ClockedValues:
+        """The values of a clocked kind, as numbered_rings."""
+        return self._clocked_pool(kind)
+
     def _clocked_pool(self, kind: str) -> ClockedValues:
         pool = self._pools.get(kind)
         if not isinstance(pool, ClockedValues):

@@ -58,6 +58,8 @@ class NamespaceRow(msgspec.Struct, gc=False):
     cpu_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
     mem_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
     quota: Quota | None = None  # None: no quota on these resources (or quotas may not be read)
+    reclaim_cpu_milli: int | None = None  # the sums of its workloads' (reclaim.py)
+    reclaim_mem_bytes: int | None = None
 
     @property
     def key(self) -> str:

@@ -101,6 +101,13 @@ class PodViewJoin:
         self.edit: ViewEdit | None = None
         self._edit: tuple = (None, [], set())  # (a patch's keep, insert_at, touched)
 
+    def slots_of(self, view: PodRowsView) -> list[int] | None:
+        """The slot of each pod of `view` (-1: none yet) when it is the view last made and its
+        samples are read by slot (None otherwise); not to be changed."""
+        if view is self.view and self._slots is not None and len(self._at) == len(view.keys):
+            return self._at
+        return None
+
     def update(
         self,
         pods: Mapping[Key, PodInfo] | None,

@@ -308,6 +308,11 @@ class ClockedValues:
     def capacity(self) -> int:
         return self.clock.capacity
 
+    @property
+    def ready(self) -> int:
+        """Rings below this hold values (written, or NaN)."""
+        return self._ready
+
     def __len__(self) -> int:
         return self._live()
 

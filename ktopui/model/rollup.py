@@ -41,6 +41,8 @@ SUMMED_VALUES = {
     "mem_req": attrgetter("requests.mem_bytes"),
     "cpu_lim": attrgetter("limits.cpu_milli"),
     "mem_lim": attrgetter("limits.mem_bytes"),
+    "reclaim_cpu": attrgetter("reclaim_cpu_milli"),
+    "reclaim_mem": attrgetter("reclaim_mem_bytes"),
 }
 
 _spec = attrgetter("spec")

@@ -139,6 +139,11 @@ class ContainerRings:
         if len(self._blocks) < len(self.slots):
             self._blocks += [None] * (len(self.slots) - len(self._blocks))
 
+    def blocks(self, pod_slots: Sequence[int]) -> list[tuple[tuple[str, ...], list[int]] | None]:
+        """Each pod's (container names, their rings), None for a pod that holds none (or slot -1)."""
+        self._cover()
+        return list(map([*self._blocks, None].__getitem__, pod_slots))  # (-1: the None put last)
+
     def live(self) -> int:
         """Rings held by containers."""
         return self._top - len(self._free)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from operator import attrgetter
 
 import msgspec
@@ -56,6 +57,9 @@ class WorkloadRow(msgspec.Struct, gc=False):
     cpu_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
     mem_limit_share: LimitShare = msgspec.field(default_factory=LimitShare)
     inferred: bool = False  # the owner chain was guessed from names and labels (owners.py)
+    # What setting the suggested requests would free (reclaim.py; None: no gap known).
+    reclaim_cpu_milli: int | None = None
+    reclaim_mem_bytes: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -153,7 +157,10 @@ class WorkloadRollup:
         self._owner_sums = np.zeros((0, len(Sums.__struct_fields__)), dtype=np.int64)  # by owner number
         self._ordered: tuple = (None, [], [])  # (the workload groups with pods, in name order; their history keys)
         self._namespaces: tuple = (None, [], None)  # (the groups with members, their namespaces, each group's)
-        self._rows: tuple = (None, None, [])  # (the groups' sums the rows were made of, their order; the rows)
+        # (The groups' sums and inferred marks the rows were made of, each group's row, the figures on them.)
+        self._rows: tuple = (None, None, [], None)
+        # Reclaimable CPU and memory by workload history key, put on rows as they are made (reclaim.Figures).
+        self.figures = None
 
     def update(self, view: PodRowsView, maps: Mapping[str, OwnerMap | None], edit: ViewEdit | None = None) -> Rollup:
         """The rollup of `view`; `edit`: how it was made from the view of the last update (None: made afresh)."""
@@ -265,31 +272,44 @@ class WorkloadRollup:
 
     def _workload_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray,
                        workloads: list[tuple]) -> list[WorkloadRow]:
-        """The rows of the groups `order` names, in that order: those whose sums did not
-        change since the last rows are kept, the others made again."""
-        mine = table[order]
-        marks = inferred[order]
-        before, before_order, rows = self._rows
-        if before is not None and np.array_equal(before_order, order):
-            changed = np.flatnonzero((before[0] != mine).any(axis=1) | (before[1] != marks)).tolist()
-            if len(changed) < len(order) // 2:
-                rows = list(rows)
-                for at, row in zip(changed, self._make_rows(mine[changed], order[changed], marks[changed], workloads)):
-                    rows[at] = row
-                self._rows = ((mine, marks), order, rows)
-                return rows
-        rows = self._make_rows(mine, order, marks, workloads)
-        self._rows = ((mine, marks), order, rows)
-        return rows
+        """The rows of the groups `order` names, in that order: a group whose sums did not
+        change since the last rows keeps its row, the others are made again."""
+        before, marks, by_group, figures = self._rows
+        if before is None or figures is not self.figures:
+            changed = order
+        else:
+            known = min(len(before), len(table))
+            same = np.zeros(len(table), dtype=bool)
+            same[:known] = (before[:known] == table[:known]).all(axis=1) & (marks[:known] == inferred[:known])
+            changed = order[~same[order]]
+        by_group = list(by_group) + [None] * (len(table) - len(by_group))
+        for group, row in zip(changed.tolist(), self._make_rows(table[changed], changed, inferred[changed], workloads)):
+            by_group[group] = row
+        self._rows = (table, inferred, by_group, self.figures)
+        return list(map(by_group.__getitem__, order.tolist()))
 
-    @staticmethod
-    def _make_rows(table: np.ndarray, order: np.ndarray, inferred: np.ndarray, workloads: list[tuple]) -> list:
+    def refigure(self, figures) -> list[WorkloadRow]:
+        """The last rows made again with these figures on them (reclaim.Figures; None: none)."""
+        self.figures = figures
+        table, inferred, _, _ = self._rows
+        if table is None:  # (no rollup made yet)
+            return []
+        self._rows = (None, None, [], None)
+        return self._workload_rows(table, self._ordered[1], inferred, self._owners.workloads)
+
+    def _make_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray, workloads: list[tuple]) -> list:
         s = Sums.of(table)
         p = parts(s)
-        kinds, spaces, names = zip(*map(workloads.__getitem__, order.tolist())) if len(order) else ((), (), ())
+        groups = order.tolist()
+        kinds, spaces, names = zip(*map(workloads.__getitem__, groups)) if groups else ((), (), ())
+        if self.figures is None:
+            cpu = mem = repeat(None)
+        else:
+            keys = list(map(self._owners.history.__getitem__, groups))
+            cpu, mem = map(self.figures.workload_cpu.get, keys), map(self.figures.workload_mem.get, keys)
         return list(map(WorkloadRow, kinds, spaces, names, s.pods.tolist(), s.running.tolist(),
                         s.restarts.tolist(), s.oom_kills.tolist(), p.usage, p.requests, p.measured_requests,
-                        p.limits, p.cpu_limit_share, p.mem_limit_share, inferred.tolist()))
+                        p.limits, p.cpu_limit_share, p.mem_limit_share, inferred.tolist(), cpu, mem))
 
 
 class _Owners:

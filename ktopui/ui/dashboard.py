@@ -39,6 +39,8 @@ SORT_BINDINGS = [
     Binding("l", "sort('lim_pct')", "%Lim", id="sort.limits", tooltip="sort by % of limits"),
     Binding("n", "sort('name')", "Name", id="sort.name", show=False, tooltip="sort by name"),
     Binding("t", "sort('restarts')", "Restarts", id="sort.restarts", show=False, tooltip="sort by restarts (pods, workloads)"),
+    Binding("w", "sort('reclaim')", "Waste", id="sort.reclaim", show=False,
+            tooltip="sort by reclaimable requests (workloads, namespaces)"),
     Binding("o", "sort('pods')", "Pods", id="sort.pods", show=False, tooltip="sort by pod count (nodes, workloads, namespaces)"),
 ]
 

@@ -22,6 +22,7 @@ from ktopui.model.names import namespace_name_problem
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import thresholds
 from ktopui.ui.dashboard import SORT_BINDINGS, DashboardScreen
+from ktopui.ui.rollup_screens import WorkloadPodsScreen
 from ktopui.ui.screens import MainScreen
 from ktopui.ui.table import RowTable
 
@@ -54,7 +55,7 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
 
     keymap = keymap or {}
     ids = {b.id: b.key for b in [*MainScreen.BINDINGS, *RowTable.BINDINGS, *DashboardScreen.BINDINGS,
-                                 *HelpScreen.BINDINGS] if b.id}
+                                 *HelpScreen.BINDINGS, *WorkloadPodsScreen.BINDINGS] if b.id}
 
     def keys(*binding_ids: str) -> str:
         return " ".join(key_name(keymap.get(i, ids[i])).replace(", ", " ") for i in binding_ids)
@@ -72,7 +73,7 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         ("Ctrl+P", "command palette: the same actions by name"),
     ]
     seen = {"view.nodes", "view.pods", "view.workloads", "view.namespaces", "view.pools", "back", "open"}
-    for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *KtopApp.BINDINGS]:
+    for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *WorkloadPodsScreen.BINDINGS, *KtopApp.BINDINGS]:
         if binding.id in seen:
             continue
         seen.add(binding.id)
@@ -97,6 +98,10 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         "usage is the sum of its pods', requests and limits those of its unfinished pods. A * after the kind "
         "means the owner was inferred from pod labels (ReplicaSets or Jobs may not be listed). OOM counts "
         "OOM kills.",
+        "What to request: RECLAIM CPU and RECLAIM MEM are what a workload's (a namespace's) pods would free "
+        "at the suggested requests (CPU: the 95th percentile of each pod's usage, memory: its peak + 15 %, "
+        "the largest of its pods), made again once a minute; Enter on a workload shows them per container "
+        "with a kubectl set resources line.",
         "Namespaces: Q CPU/R, Q MEM/R, Q CPU/L, Q MEM/L are how much of the namespace's ResourceQuota on "
         "requests.cpu, requests.memory, limits.cpu, limits.memory is used; blank where no quota sets it.",
         "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
 
 from ktopui.live.session import ClusterSession
 from ktopui.model.namespaces import NAMESPACES
 from ktopui.model.snapshot import Snapshot
 from ktopui.model.workloads import WORKLOADS, WorkloadRow
 from ktopui.safe_text import escape_controls
+from ktopui.ui.advice_panel import AdvicePanel, commands
 from ktopui.ui.dashboard import DashboardScreen, pod_table
 from ktopui.ui.table import RowTable
 
@@ -44,7 +47,12 @@ def workload_title(row: WorkloadRow | tuple[str, str, str]) -> str:
 
 
 class WorkloadPodsScreen(DashboardScreen):
-    """The pods of one workload."""
+    """The pods of one workload, and what to request for its containers above them."""
+
+    BINDINGS = [
+        Binding("y", "copy_requests", "Copy kubectl", id="copy.requests",
+                tooltip="copy a workload's kubectl set resources lines"),
+    ]
 
     def __init__(self, session: ClusterSession, key: tuple[str, str, str], *, via_namespace: bool) -> None:
         super().__init__(session)
@@ -52,8 +60,10 @@ class WorkloadPodsScreen(DashboardScreen):
         self.via_namespace = via_namespace
 
     def compose_body(self) -> ComposeResult:
-        # A workload is in one namespace: the breadcrumb says it once.
-        yield pod_table(self, "table", self._empty(), without=("namespace",))
+        with Vertical(id="workload-body"):
+            yield AdvicePanel(id="advice")
+            # A workload is in one namespace: the breadcrumb says it once.
+            yield pod_table(self, "table", self._empty(), without=("namespace",))
 
     def _empty(self) -> str:
         return f"No pods of {workload_title(self.key)} in this scope."
@@ -61,6 +71,7 @@ class WorkloadPodsScreen(DashboardScreen):
     def retarget(self, key: tuple[str, str, str], *, via_namespace: bool) -> None:
         """Show another workload's pods (the screen is reused: see screens.drill)."""
         self.key, self.via_namespace = key, via_namespace
+        self.query_one(AdvicePanel).forget()
         self._start_over(self._empty(), self.app.sort_for("pods", ("namespace",)))
 
     def on_mount(self) -> None:
@@ -73,7 +84,19 @@ class WorkloadPodsScreen(DashboardScreen):
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
         table.set_columns(self.pod_columns(snapshot, without=("namespace",)))
-        table.set_rows(snapshot.workload_pods(self.key), in_name_order=True)
+        pods = snapshot.workload_pods(self.key)
+        table.set_rows(pods, in_name_order=True)
+        self.query_one(AdvicePanel).show(self.session.history, self.key, pods, self.app.key_for("copy.requests", "y"))
+
+    def action_copy_requests(self) -> None:
+        lines = commands(*self.key, self.query_one(AdvicePanel).containers)
+        if not lines:
+            self.notify("Nothing to copy: no suggestion for this workload that kubectl set resources can set.",
+                        severity="warning", timeout=3)
+            return
+        self.app.copy_to_clipboard("\n".join(lines))
+        self.notify(f"Copied {len(lines)} kubectl set resources line{'s' * (len(lines) > 1)} to the clipboard.",
+                    timeout=3)
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         from ktopui.ui.screens import (  # (screens.py leads here: imported when used)

@@ -35,6 +35,7 @@ SCENES: dict[str, tuple[str, ...]] = {
     "workloads": ("3",),
     "namespaces": ("4",),
     "workload-pods": ("3", "enter"),  # the busiest workload's pods
+    "workload-detail": ("3", "w", "enter"),  # what to request for the workload that would free the most CPU
     "pools": ("p",),
 }
 # Faults switched on once the history is in: the scene shows the refresh after.

@@ -57,7 +57,7 @@ def sort_choices(what: str, resource: str) -> list[tuple[str, str]]:
     where there is no usage), `a`/`r`/`l` a percentage of the resource picked last."""
     if what in ("cpu", "mem"):
         return [("usage", what), ("requests", what)]
-    if what in ("pct", "req_pct", "lim_pct"):
+    if what in ("pct", "req_pct", "lim_pct", "reclaim"):
         return [(what, resource)]
     return [(what, "")]
 
@@ -117,6 +117,14 @@ def amount(cid: str, title: str, width: int, get: Callable[[Any], int | None], r
     """An amount of CPU or memory (requests, limits, allocatable): digits as `kubectl top` prints them."""
     text = cpu_text if resource == "cpu" else mem_text
     return Column(cid, title, width, cid, lambda r, _h: text(get(r)), priority=priority, choice=(measure, resource))
+
+
+def reclaimable(resource: str) -> Column:
+    """What a workload's (a namespace's) pods would free at the suggested requests (model/reclaim.py);
+    kept by narrow terminals after the usage and its percentages."""
+    if resource == "cpu":
+        return amount("reclaim_cpu", "RECLAIM CPU", 12, attrgetter("reclaim_cpu_milli"), "cpu", "reclaim", 30)
+    return amount("reclaim_mem", "RECLAIM MEM", 12, attrgetter("reclaim_mem_bytes"), "mem", "reclaim", 30)
 
 
 def last_exit(priority: int) -> Column:

@@ -6,7 +6,7 @@ from operator import attrgetter
 
 from ktopui.model.namespaces import NamespaceRow
 from ktopui.ui.cells import level, pct_text
-from ktopui.ui.columns import Column, amount, text_column
+from ktopui.ui.columns import Column, amount, reclaimable, text_column
 from ktopui.ui.columns.workloads import summed_usage
 
 
@@ -36,7 +36,8 @@ QUOTAS = [
     quota("limits.memory", "Q MEM/L", 45),
 ]
 
-COLUMNS = [NAMESPACE, PODS, summed_usage("cpu"), summed_usage("mem"), CPU_REQ, CPU_LIM, MEM_REQ, MEM_LIM, *QUOTAS]
+COLUMNS = [NAMESPACE, PODS, summed_usage("cpu"), summed_usage("mem"), CPU_REQ, CPU_LIM, MEM_REQ, MEM_LIM, *QUOTAS,
+           reclaimable("cpu"), reclaimable("mem")]
 # Without the metrics API: no usage, the rest as it is.
 RESERVED = [NAMESPACE, PODS, CPU_REQ, CPU_LIM, MEM_REQ, MEM_LIM, *QUOTAS]
 

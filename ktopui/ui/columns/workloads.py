@@ -8,7 +8,15 @@ from ktopui.model import history_keys
 from ktopui.model.history import CPU
 from ktopui.model.workloads import WorkloadRow
 from ktopui.ui.cells import cpu_text, mem_text
-from ktopui.ui.columns import LIMIT_TOPS, Column, amount, percentage, text_column, trend
+from ktopui.ui.columns import (
+    LIMIT_TOPS,
+    Column,
+    amount,
+    percentage,
+    reclaimable,
+    text_column,
+    trend,
+)
 
 # After a kind whose owner chain was guessed from pod labels and names (ReplicaSets or Jobs may not be listed).
 INFERRED_MARK = "*"
@@ -58,6 +66,8 @@ COLUMNS = [
     percentage("mem_req_pct", "%MEM/R", attrgetter("mem_req_pct"), 80, ("req_pct", "mem")),
     percentage("mem_lim_pct", "%MEM/L", attrgetter("mem_lim_pct"), 75, ("lim_pct", "mem"),
                partial=attrgetter("mem_limit_share.partial")),
+    reclaimable("cpu"),
+    reclaimable("mem"),
 ]
 
 # Without the metrics API: what is reserved, clearly not usage.
