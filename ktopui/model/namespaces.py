@@ -20,7 +20,7 @@ from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.kinds import Kind
 from ktopui.model.pods import LimitShare
 from ktopui.model.quantity import QuantityError, parse_cached
-from ktopui.model.rollup import SUMMED_VALUES, Sums, parts
+from ktopui.model.rollup import SUMMED_VALUES, SummedRow, Sums, parts
 
 QUOTA_RESOURCES = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
 
@@ -45,7 +45,7 @@ class Quota(msgspec.Struct, frozen=True, gc=False):
     limits_memory: QuotaUse | None = None
 
 
-class NamespaceRow(msgspec.Struct, gc=False):
+class NamespaceRow(SummedRow, gc=False):
     namespace: str
     pods: int = 0
     running: int = 0
@@ -68,30 +68,6 @@ class NamespaceRow(msgspec.Struct, gc=False):
     @property
     def name(self) -> str:
         return self.namespace
-
-    @property
-    def has_metrics(self) -> bool:
-        return self.usage.cpu_milli is not None
-
-    @property
-    def pods_text(self) -> str:
-        return f"{self.running}/{self.pods}"
-
-    @property
-    def cpu_req_pct(self) -> int | None:
-        return pct(self.usage.cpu_milli, self.measured_requests.cpu_milli)
-
-    @property
-    def mem_req_pct(self) -> int | None:
-        return pct(self.usage.mem_milli, self.measured_requests.mem_milli)
-
-    @property
-    def cpu_lim_pct(self) -> int | None:
-        return self.cpu_limit_share.pct
-
-    @property
-    def mem_lim_pct(self) -> int | None:
-        return self.mem_limit_share.pct
 
     def quota_pct(self, resource: str) -> int | None:
         """Percent of the quota's hard `resource` (requests.cpu, ...) used; None: no such quota."""

@@ -21,9 +21,39 @@ from operator import attrgetter, eq, is_not
 import msgspec
 import numpy as np
 
-from ktopui.model.amounts import Amounts, Usage
+from ktopui.model.amounts import Amounts, Usage, pct
 from ktopui.model.pods import LimitShare
 from ktopui.model.samples import used_milli
+
+
+class SummedRow(msgspec.Struct, gc=False):
+    """What a row summed from pods (a workload's, a namespace's) tells of its own fields
+    (`usage`, `measured_requests`, the limit shares, `running`, `pods`: its subclass's)."""
+
+    @property
+    def has_metrics(self) -> bool:
+        return self.usage.cpu_milli is not None
+
+    @property
+    def pods_text(self) -> str:
+        return f"{self.running}/{self.pods}"
+
+    @property
+    def cpu_req_pct(self) -> int | None:
+        return pct(self.usage.cpu_milli, self.measured_requests.cpu_milli)
+
+    @property
+    def mem_req_pct(self) -> int | None:
+        return pct(self.usage.mem_milli, self.measured_requests.mem_milli)
+
+    @property
+    def cpu_lim_pct(self) -> int | None:
+        return self.cpu_limit_share.pct
+
+    @property
+    def mem_lim_pct(self) -> int | None:
+        return self.mem_limit_share.pct
+
 
 # What a summed row (a workload's, a namespace's: the same fields) sorts by, besides its names.
 SUMMED_VALUES = {

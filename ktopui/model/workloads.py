@@ -23,7 +23,7 @@ import msgspec
 import numpy as np
 
 from ktopui.model import history_keys
-from ktopui.model.amounts import Amounts, Usage, pct
+from ktopui.model.amounts import Amounts, Usage
 from ktopui.model.kinds import Kind
 from ktopui.model.owners import OwnerMap, changed_entries, resolve
 from ktopui.model.pod_view import PodRowsView
@@ -32,6 +32,7 @@ from ktopui.model.pods import LimitShare
 from ktopui.model.rollup import (
     SUMMED_VALUES,
     PodNumbers,
+    SummedRow,
     Sums,
     add_up,
     owners_of,
@@ -42,7 +43,7 @@ _key = attrgetter("key")
 _MEMBERS = Sums.__struct_fields__.index("members")
 
 
-class WorkloadRow(msgspec.Struct, gc=False):
+class WorkloadRow(SummedRow, gc=False):
     kind: str  # Deployment, StatefulSet, DaemonSet, CronJob, Job, ReplicaSet, ReplicationController, Pod, a custom kind
     namespace: str
     name: str
@@ -64,30 +65,6 @@ class WorkloadRow(msgspec.Struct, gc=False):
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.kind, self.namespace, self.name)
-
-    @property
-    def has_metrics(self) -> bool:
-        return self.usage.cpu_milli is not None
-
-    @property
-    def pods_text(self) -> str:
-        return f"{self.running}/{self.pods}"
-
-    @property
-    def cpu_req_pct(self) -> int | None:
-        return pct(self.usage.cpu_milli, self.measured_requests.cpu_milli)
-
-    @property
-    def mem_req_pct(self) -> int | None:
-        return pct(self.usage.mem_milli, self.measured_requests.mem_milli)
-
-    @property
-    def cpu_lim_pct(self) -> int | None:
-        return self.cpu_limit_share.pct
-
-    @property
-    def mem_lim_pct(self) -> int | None:
-        return self.mem_limit_share.pct
 
 
 def filter_text(row: WorkloadRow) -> str:
