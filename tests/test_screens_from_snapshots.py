@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from types import MappingProxyType
 
@@ -131,3 +132,24 @@ async def test_inputs_made_by_hand_are_joined_and_shown():
         assert sorted(names(pods)) == sorted(PODS)
         assert all(row.node in ("node-a", "node-b") and not row.has_metrics for row in pods.rows)
         assert "no usage" not in header(app) and "3 pods" in header(app)
+
+
+async def test_a_daemonsets_and_a_namespaces_pod_counts_on_a_big_cluster_are_shown_whole():
+    from ktopui.model.namespaces import NamespaceRow
+    from ktopui.model.workloads import WorkloadRow
+
+    usage = Usage(250_000, 700 * GiB, 700 * GiB * 1000)
+    made = dataclasses.replace(
+        snapshot({("web", "api-1"): 120}),
+        workloads=[WorkloadRow("DaemonSet", "kube-system", "node-exporter", pods=4994, running=4988, usage=usage)],
+        namespaces=[NamespaceRow("kube-system", pods=20010, running=20001, usage=usage)])
+    for size in ((80, 24), (120, 40), (200, 50)):
+        app = app_without_a_server()
+        async with app.run_test(size=size) as pilot:
+            await show(app, pilot, made)
+            for key, view, count in (("3", "workloads", "4988/4994"), ("4", "namespaces", "20001/20010")):
+                await pilot.press(key)
+                shown = table(app, view)
+                # Where the column fits it is whole (narrow terminals leave it out, whole).
+                if "PODS" in shown.render_line(0).text or size[0] >= 120:
+                    assert count in shown.render_line(1).text, (size, view)
