@@ -169,3 +169,23 @@ def test_cluster_text_in_a_kubectl_line_is_quoted_for_the_shell_and_escaped_for_
     (line,) = commands("Deployment", "shop", "web; rm -rf ~", [advice])
     assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line
     assert "'deployment/web; rm -rf ~'" in line
+
+
+async def test_the_suggestion_is_counted_again_once_per_metrics_list_not_on_every_refresh(sim, monkeypatch):
+    from ktopui.ui import advice_panel
+
+    counted = []
+    real = advice_panel.advice
+    monkeypatch.setattr(advice_panel, "advice", lambda history, pods: counted.append(len(pods)) or real(history, pods))
+    server, kubeconfig = sim
+    app = make_app(kubeconfig)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await with_history(app, pilot, server)
+        await open_workload(app, pilot, deployment_with_requests(app).key)
+        first = len(counted)
+        for _ in range(3):  # (the clock stands still: no new metrics)
+            await refresh(app, pilot)
+        assert len(counted) == first
+        server.cluster.advance(15)
+        await refresh(app, pilot)
+        assert len(counted) == first + 1
