@@ -43,6 +43,7 @@ from ktopui.kube.objects import (
 )
 from ktopui.kube.watch import WatchCache, WatchSettings
 from ktopui.live.owners_and_quotas import OwnersAndQuotas
+from ktopui.live.watches import Watches
 from ktopui.model.history import epoch
 from ktopui.model.owners import OwnerMap
 from ktopui.model.pod_info import Key, PodChanges, PodInfo, SpecMemo, pod_info
@@ -194,8 +195,7 @@ class ApiFeed:
         self.watch_settings = watch or WatchSettings()
         self.memo = SpecMemo()  # spec summaries shared by replicas: this cluster's
         self._lean_node = partial(lean_node, pool_labels=frozenset(pool_labels))
-        self._watchers: dict[str, WatchCache] = {}
-        self._tasks: dict[str, asyncio.Task] = {}
+        self._watches = Watches()
         self._health = {name: _Health() for name in SOURCES}
         self._nodes: list[Node] | None = None
         self._pods = _Pods()
@@ -220,7 +220,7 @@ class ApiFeed:
         self.scope = scope
         self._pods = _Pods()
         self._drop_pod_metrics()
-        self._stop("pods")
+        self._watches.stop("pods")
         self._owners_and_quotas.set_namespace(scope.namespace)
         # What the pods' lists said of the last scope is not said of this one (a 403 at the
         # cluster scope is not the namespace's); the next answers tell.
@@ -250,33 +250,22 @@ class ApiFeed:
 
     def listed(self, source: str) -> bool:
         """Whether the first LIST of "nodes" or "pods" (in this scope) is in."""
-        cache = self._watchers.get(source)
+        cache = self._watches.get(source)
         return cache is not None and cache.synced.is_set()
 
     def _watch(self, source: str) -> WatchCache:
-        cache = self._watchers.get(source)
-        if cache is None:
+        def make() -> WatchCache:
             scoped: dict = {"transform": self._lean_node}
             if source == "pods":
                 memo = self.memo
                 scoped = {"namespace": self.scope.namespace, "label_selector": self.scope.label_selector,
                           "transform": lambda pod: pod_info(pod, memo)}
-            cache = self._watchers[source] = WatchCache(self.api, source, settings=self.watch_settings,
-                                                        clock=self.clock, **scoped)
-            self._tasks[source] = asyncio.create_task(cache.run())
-        return cache
+            return WatchCache(self.api, source, settings=self.watch_settings, clock=self.clock, **scoped)
 
-    def _stop(self, source: str) -> None:
-        task = self._tasks.pop(source, None)
-        if task is not None:
-            task.cancel()
-        self._watchers.pop(source, None)
+        return self._watches.start(source, make)
 
     async def close(self) -> None:
-        tasks = list(self._tasks.values())
-        for source in list(self._tasks):
-            self._stop(source)
-        await asyncio.gather(*tasks, self._owners_and_quotas.close(), return_exceptions=True)
+        await asyncio.gather(self._watches.close(), self._owners_and_quotas.close(), return_exceptions=True)
 
     def _pod_metrics_due(self, node_metrics: list[NodeSampleMetrics] | None, newest: float | None) -> bool:
         if not self._has_pod_metrics or self._pods_fetched_at is None or not node_metrics or newest is None:

@@ -24,6 +24,7 @@ from ktopui.kube.api import KubeAPI, qualified
 from ktopui.kube.errors import APIError, KubeError
 from ktopui.kube.objects import ResourceQuota
 from ktopui.kube.watch import METADATA_ONLY, WatchCache, WatchSettings
+from ktopui.live.watches import Watches
 from ktopui.model.owners import OwnerMap, controller_of
 
 log = logging.getLogger("ktopui.live")
@@ -51,8 +52,7 @@ class OwnersAndQuotas:
         self.namespace = namespace
         self.clock = clock
         self.watch_settings = watch
-        self._watchers: dict[str, WatchCache] = {}
-        self._tasks: dict[str, asyncio.Task] = {}
+        self._watches = Watches()
         # The owners of ReplicaSets and Jobs, as last handed out, with the cache
         # version they were taken at; and why a source cannot be read, until when.
         self._owners: dict[str, tuple[int, OwnerMap]] = {}
@@ -66,7 +66,7 @@ class OwnersAndQuotas:
         anew, and what may be read there is asked again."""
         self.namespace = namespace
         for source in METADATA_ONLY:
-            self._stop(source)
+            self._watches.stop(source)
             self._owners.pop(source, None)
         self.quotas, self._quotas_due = None, 0.0
         self._unreadable.clear()
@@ -92,7 +92,7 @@ class OwnersAndQuotas:
             error = cache.error
             if isinstance(error, APIError) and error.status in _UNREADABLE:
                 log.warning("%s: %s; %s, tried again in %.0fs", source, error, _WITHOUT[source], UNREADABLE_RETRY)
-                self._stop(source)
+                self._watches.stop(source)
                 self._owners.pop(source, None)
                 notice = f"{_WITHOUT[source]}: {qualified(source)} {_refusal(error.status)}"
                 self._unreadable[source] = (notice, time.monotonic() + UNREADABLE_RETRY)
@@ -117,25 +117,12 @@ class OwnersAndQuotas:
         return tuple(notice for _, (notice, _) in sorted(self._unreadable.items()))
 
     async def close(self) -> None:
-        tasks = list(self._tasks.values())
-        for source in list(self._tasks):
-            self._stop(source)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._watches.close()
 
     def _watch(self, source: str) -> WatchCache:
-        cache = self._watchers.get(source)
-        if cache is None:
-            cache = self._watchers[source] = WatchCache(self.api, source, namespace=self.namespace,
-                                                        settings=self.watch_settings, transform=_controller,
-                                                        clock=self.clock)
-            self._tasks[source] = asyncio.create_task(cache.run())
-        return cache
-
-    def _stop(self, source: str) -> None:
-        task = self._tasks.pop(source, None)
-        if task is not None:
-            task.cancel()
-        self._watchers.pop(source, None)
+        return self._watches.start(source, lambda: WatchCache(
+            self.api, source, namespace=self.namespace, settings=self.watch_settings, transform=_controller,
+            clock=self.clock))
 
     def _refused(self, source: str) -> bool:
         """Whether `source` was refused lately (it is then not asked for again for a while)."""
