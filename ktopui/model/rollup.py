@@ -5,7 +5,7 @@ A pod view's lists (keys, PodInfos, PodSamples) are read into number columns
 once per distinct spec, which replicas share), and kept: a view patched by
 watch events is followed pod by pod where it changed, and only a new metrics
 list reads every pod again. A grouping gives each pod a group number, and
-`sums` adds every column up per group, exactly (numpy's bincount, see there).
+`add_up_columns` adds every column up per group, exactly (numpy's bincount, see there).
 
 Usage adds up as `kubectl top pods --sum` does: the exact nano cores (and
 milli bytes) of every container of every pod, rounded once at the end
@@ -197,14 +197,16 @@ class PodNumbers:
     def _read_samples(self, infos: Sequence, samples: Sequence) -> None:
         """Every position's sample read again (a new metrics list)."""
         kept: dict = {}
-        at = self.at
-        columns = _sample_columns(infos, samples, self.cpu_bounded[at], self.cpu_partial[at], self.mem_bounded[at],
-                                  self.mem_partial[at], self.partial_usage, kept)
-        self.partial_usage = kept
-        for name, values in columns.items():
+        for name, values in self._sample_columns(self.at, infos, samples, kept).items():
             column = np.zeros(self.size, dtype=values.dtype)
-            column[at] = values
+            column[self.at] = values
             setattr(self, name, column)
+        self.partial_usage = kept
+
+    def _sample_columns(self, entries: np.ndarray, infos: Sequence, samples: Sequence, kept: dict) -> dict:
+        """SAMPLE_COLUMNS of these entries' pods (given their PodInfos and samples)."""
+        return _sample_columns(infos, samples, self.cpu_bounded[entries], self.cpu_partial[entries],
+                               self.mem_bounded[entries], self.mem_partial[entries], self.partial_usage, kept)
 
     def follow(self, edit, view) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
         """Follow the pod view `view` made from the last one by `edit` (pod_view_join.ViewEdit).
@@ -212,17 +214,17 @@ class PodNumbers:
         Returns the entries freed (their pods gone: all zero now); the entries and
         positions of the pods the edit touched that are in the view; and, for those
         two sets of entries in that order, what `columns` gave before."""
-        kept = None
+        staying = None  # (positions in the view before)
         gone = np.zeros(0, dtype=np.int64)
         if edit.keep is not None:
             keep = np.frombuffer(bytes(edit.keep), dtype=bool)
             gone = self.at[~keep]
-            kept = np.flatnonzero(keep)
-            self.at = self.at[kept]
+            staying = np.flatnonzero(keep)
+            self.at = self.at[staying]
         if edit.insert_at:
             taken = self._take(len(edit.insert_at))
             where = np.asarray(edit.insert_at, dtype=np.int64)
-            self.at = np.insert(self.at, where if kept is None else np.searchsorted(kept, where), taken)
+            self.at = np.insert(self.at, where if staying is None else np.searchsorted(staying, where), taken)
         positions = sorted(at for at in map(view.index_of, edit.touched) if at is not None)
         entries = self.at[positions]
         before = self.columns(np.concatenate((gone, entries)))
@@ -233,14 +235,11 @@ class PodNumbers:
             for name, values in _info_columns(infos).items():
                 getattr(self, name)[entries] = values
             if not edit.new_samples:
+                kept: dict = {}
                 samples = list(map(view.samples.__getitem__, positions))
-                kept_usage: dict = {}
-                columns = _sample_columns(infos, samples, self.cpu_bounded[entries], self.cpu_partial[entries],
-                                          self.mem_bounded[entries], self.mem_partial[entries], self.partial_usage,
-                                          kept_usage)
-                self.partial_usage.update(kept_usage)
-                for name, values in columns.items():
+                for name, values in self._sample_columns(entries, infos, samples, kept).items():
                     getattr(self, name)[entries] = values
+                self.partial_usage.update(kept)
         if edit.new_samples:
             self._read_samples(view.infos, view.samples)
         return gone, entries, positions, before

@@ -202,7 +202,7 @@ class WorkloadRollup:
         if self._ordered[0] is None or not np.array_equal(self._ordered[0], shown):
             self._ordered = self._order(shown, workloads)
         _, order, history = self._ordered
-        rows = self._workload_rows(table, order, inferred, workloads)
+        rows = self._workload_rows(table, order, inferred)
         row_of = np.full(groups + 1, -1, dtype=np.int64)  # (the last: no group)
         row_of[order] = np.arange(len(order))
         owner_of = self._owner_of
@@ -247,8 +247,7 @@ class WorkloadRollup:
                     bisect.insort(ordered, g, key=by_name)
         return shown, np.asarray(ordered, dtype=np.int64), list(map(self._owners.history.__getitem__, ordered))
 
-    def _workload_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray,
-                       workloads: list[tuple]) -> list[WorkloadRow]:
+    def _workload_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray) -> list[WorkloadRow]:
         """The rows of the groups `order` names, in that order: a group whose sums did not
         change since the last rows keeps its row, the others are made again."""
         before, marks, by_group, figures = self._rows
@@ -259,8 +258,8 @@ class WorkloadRollup:
             same = np.zeros(len(table), dtype=bool)
             same[:known] = (before[:known] == table[:known]).all(axis=1) & (marks[:known] == inferred[:known])
             changed = order[~same[order]]
-        by_group = list(by_group) + [None] * (len(table) - len(by_group))
-        for group, row in zip(changed.tolist(), self._make_rows(table[changed], changed, inferred[changed], workloads)):
+        by_group.extend([None] * (len(table) - len(by_group)))  # (groups added since)
+        for group, row in zip(changed.tolist(), self._make_rows(table[changed], changed, inferred[changed])):
             by_group[group] = row
         self._rows = (table, inferred, by_group, self.figures)
         return list(map(by_group.__getitem__, order.tolist()))
@@ -272,13 +271,13 @@ class WorkloadRollup:
         if table is None:  # (no rollup made yet)
             return []
         self._rows = (None, None, [], None)
-        return self._workload_rows(table, self._ordered[1], inferred, self._owners.workloads)
+        return self._workload_rows(table, self._ordered[1], inferred)
 
-    def _make_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray, workloads: list[tuple]) -> list:
+    def _make_rows(self, table: np.ndarray, order: np.ndarray, inferred: np.ndarray) -> list:
         s = Sums.of(table)
         p = parts(s)
         groups = order.tolist()
-        kinds, spaces, names = zip(*map(workloads.__getitem__, groups)) if groups else ((), (), ())
+        kinds, spaces, names = zip(*map(self._owners.workloads.__getitem__, groups)) if groups else ((), (), ())
         if self.figures is None:
             cpu = mem = repeat(None)
         else:
