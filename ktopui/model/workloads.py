@@ -310,6 +310,7 @@ class _Owners:
         self.namespace_number: dict[str, int] = {}
         self.namespaces: list[str] = []  # by number
         self.history: list[tuple] = []  # by group: its history key (history_keys.workload)
+        self._arrays: tuple | None = None  # group_of and inferred_of as arrays (see arrays)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -360,6 +361,7 @@ class _Owners:
                 self.namespaces.append(key[1])
             self.namespace_of[group] = space
         self.group_of[number], self.inferred_of[number] = group, inferred
+        self._arrays = None
 
     def follow(self, maps: Mapping[str, OwnerMap | None]) -> None:
         """Resolve again the owners whose map entries changed."""
@@ -373,9 +375,11 @@ class _Owners:
             self._resolve(number)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-        """Each owner's group and whether it was inferred, by owner number; the groups' keys."""
-        return (np.array(self.group_of, dtype=np.int64), np.array(self.inferred_of, dtype=np.float64),
-                self.workloads)
+        """Each owner's group and whether it was inferred, by owner number; the groups' keys
+        (the arrays made again only after an owner was added or resolved again)."""
+        if self._arrays is None:
+            self._arrays = (np.array(self.group_of, dtype=np.int64), np.array(self.inferred_of, dtype=np.float64))
+        return (*self._arrays, self.workloads)
 
 
 def _name_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
