@@ -61,6 +61,12 @@ def lay_out(columns: Sequence[Column], width: int, *, texts: Mapping[str, TextWi
         want += sum(getattr(texts[c.id], field) + 1 for c in columns if c.fold == column.id and folds(c))
         return max(want, column.width)
 
+    def whole_width(column: Column) -> int:
+        """Its width as a whole column: as its widest value needs, where it fits its values."""
+        if column.fit is None or column.id not in texts:
+            return column.width
+        return max(column.width, texts[column.id].longest)
+
     groups: dict[tuple[bool, int], list[Column]] = {}
     for column in columns:
         groups.setdefault((column.id == pinned, column.priority), []).append(column)
@@ -70,9 +76,9 @@ def lay_out(columns: Sequence[Column], width: int, *, texts: Mapping[str, TextWi
     pieces.sort(key=lambda piece: (not piece[0], -piece[1], not piece[2]))
     for is_pinned, _, whole, group in pieces:
         if whole:
-            need = sum(c.width + GAP for c in group)
+            need = sum(whole_width(c) + GAP for c in group)
             if is_pinned or used + need <= width:
-                shown.update((c.id, c.width) for c in group)
+                shown.update((c.id, whole_width(c)) for c in group)
                 used += need
         elif (column := group[0]).id in shown:
             take = max(0, min(min(wanted(column, "telling"), column.cap) - shown[column.id], width - used))

@@ -114,11 +114,16 @@ class RowOrder:
 
     def text_widths(self, columns: Sequence[Column]) -> dict[str, TextWidths]:
         """Each text column's TextWidths over all rows (not only those the filter keeps, so a
-        filter does not move columns), once per rows list."""
+        filter does not move columns), and the width of each column that fits its values
+        (Column.fit), once per rows list."""
         if self._widths is None:
             base = self.base() if self.rows else []
             widths = {}
             for column in columns:
+                if column.fit is not None:  # (a number column as wide as its widest value)
+                    wide = column.fit(base)
+                    widths[column.id] = TextWidths(wide, wide, True)
+                    continue
                 if not column.flex:
                     continue
                 measured = base.text_widths(column.sort) if isinstance(base, PodRowsView) else None

@@ -46,6 +46,8 @@ class Column:
     history_key: Callable[[Any], tuple] | None = None
     choice: tuple[str, str] = ("", "")  # (what, resource) a sort key asks for to pick it
     ascending_first: bool = False  # sorted A to Z when picked (names); numbers start from the highest
+    # A whole column as wide as its widest value, given all rows (never narrower than `width`).
+    fit: Callable[[Sequence[Any]], int] | None = None
 
     def __post_init__(self) -> None:
         # Room for the title and the sort mark after it (`RESTARTS▼`).
@@ -62,6 +64,9 @@ def sort_choices(what: str, resource: str) -> list[tuple[str, str]]:
     return [(what, "")]
 
 
+_pods = attrgetter("pods")
+
+
 def picked(columns: Sequence[Column], what: str, resource: str) -> Column | None:
     """The column a sort key picks among these, if any."""
     by_choice = {c.choice: c for c in reversed(columns)}
@@ -73,6 +78,13 @@ def text_column(cid: str, title: str, width: int, text: Callable[[Any], str], pr
     """A column of names or words, sorted by its value `sort` (default: `cid`), A to Z first."""
     return Column(cid, title, width, sort or cid, lambda row, _h: text(row), right=False, priority=priority,
                   choice=(cid, ""), ascending_first=True, **kw)
+
+
+def pods_width(rows: Sequence[Any]) -> int:
+    """Cells a `running/pods` count takes at most over summed rows (running <= pods): a
+    DaemonSet on 5,000 nodes wants 9, a namespace of them 11."""
+    most = max(map(_pods, rows), default=0)
+    return 2 * len(str(most)) + 1
 
 
 def usage(resource: str) -> Column:

@@ -6,7 +6,7 @@ from operator import attrgetter
 
 from ktopui.model.namespaces import NamespaceRow
 from ktopui.ui.cells import level, pct_text
-from ktopui.ui.columns import Column, amount, reclaimable, text_column
+from ktopui.ui.columns import Column, amount, pods_width, reclaimable, text_column
 from ktopui.ui.columns.workloads import summed_usage
 
 
@@ -23,9 +23,9 @@ def quota(resource: str, title: str, priority: int) -> Column:
 
 NAMESPACE = text_column("namespace", "NAMESPACE", 16, attrgetter("namespace"), 100, flex=True, grow=65, cap=40,
                         middle=True)
-# (11 cells: 99999/99999, the pods of a namespace of DaemonSets on a 5,000-node cluster.)
-PODS = Column("pods", "PODS", 11, "pods", lambda r, _h: r.pods_text,
-              tone=lambda r: "warn" if r.running < r.pods else "", priority=55, choice=("pods", ""))
+PODS = Column("pods", "PODS", 7, "pods", lambda r, _h: r.pods_text,
+              tone=lambda r: "warn" if r.running < r.pods else "", priority=55, choice=("pods", ""),
+              fit=pods_width)
 CPU_REQ = amount("cpu_req", "CPU REQ", 9, attrgetter("requests.cpu_milli"), "cpu", "requests", 70)
 CPU_LIM = amount("cpu_lim", "CPU LIM", 9, attrgetter("limits.cpu_milli"), "cpu", "limits", 50)
 MEM_REQ = amount("mem_req", "MEM REQ", 9, attrgetter("requests.mem_bytes"), "mem", "requests", 70)

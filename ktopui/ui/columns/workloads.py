@@ -13,6 +13,7 @@ from ktopui.ui.columns import (
     Column,
     amount,
     percentage,
+    pods_width,
     reclaimable,
     text_column,
     trend,
@@ -43,9 +44,9 @@ KIND = text_column("kind", "KIND", 11, _kind_text, 95, flex=True, grow=62, cap=1
 NAMESPACE = text_column("namespace", "NAMESPACE", 10, attrgetter("namespace"), 70, flex=True, grow=70, cap=20,
                         middle=True, fold="name")
 NAME = text_column("name", "NAME", 16, attrgetter("name"), 100, flex=True, grow=65, middle=True)
-# (9 cells: 9999/9999, a DaemonSet's pods on a 5,000-node cluster.)
-PODS = Column("pods", "PODS", 9, "pods", lambda r, _h: r.pods_text,
-              tone=lambda r: "warn" if r.running < r.pods else "", priority=40, choice=("pods", ""))
+PODS = Column("pods", "PODS", 7, "pods", lambda r, _h: r.pods_text,
+              tone=lambda r: "warn" if r.running < r.pods else "", priority=40, choice=("pods", ""),
+              fit=pods_width)
 RESTARTS = Column("restarts", "RESTARTS", 8, "restarts", lambda r, _h: str(r.restarts),
                   tone=lambda r: "warn" if r.restarts else "", priority=35, choice=("restarts", ""))
 OOM = Column("oom_kills", "OOM", 4, "oom_kills", lambda r, _h: str(r.oom_kills),
