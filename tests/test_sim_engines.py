@@ -16,7 +16,7 @@ STEP = 15
 HOURS = 3
 
 
-def _history() -> tuple[float, dict[str, list[tuple[float, float]]]]:
+def _history() -> dict[str, list[tuple[float, float]]]:
     """A counter and a gauge over a few recent hours, a sample every 15 s (recent: VictoriaMetrics
     keeps only what lies within its retention of now)."""
     start = (time.time() // 3600 - HOURS - 1) * 3600
@@ -26,7 +26,7 @@ def _history() -> tuple[float, dict[str, list[tuple[float, float]]]]:
         total += (i % 7) * 0.25 + 0.125   # exact in binary and in a dozen decimal digits
         cpu.append((t, total))
     memory = [(t, float(100_000_000 + (i * 4096) % 40_960_000)) for i, t in enumerate(times)]
-    return start, {"cpu": cpu, "memory": memory}
+    return {"cpu": cpu, "memory": memory}
 
 
 def _openmetrics(series: dict[str, list[tuple[float, float]]]) -> str:
@@ -41,7 +41,7 @@ def _openmetrics(series: dict[str, list[tuple[float, float]]]) -> str:
 @pytest.fixture(scope="module", params=["prometheus", "victoriametrics"])
 def filled(request, tmp_path_factory):
     """(engine, generated series): Prometheus from promtool blocks, VictoriaMetrics by import."""
-    start, series = _history()
+    series = _history()
     data_dir = tmp_path_factory.mktemp(request.param)
     text = _openmetrics(series)
     if request.param == "prometheus":
@@ -74,9 +74,8 @@ def test_generated_history_is_queryable_back_exactly(filled, expr, name):
 
 
 def test_prometheus_takes_no_imports_over_http(tmp_path):
-    with started("prometheus", tmp_path) as engine:
-        with pytest.raises(EngineError, match="blocks_from"):
-            engine.import_openmetrics("# EOF\n")
+    with started("prometheus", tmp_path) as engine, pytest.raises(EngineError, match="blocks_from"):
+        engine.import_openmetrics("# EOF\n")
 
 
 def test_a_stopped_engine_has_ended_its_process(tmp_path):

@@ -37,6 +37,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -92,7 +93,7 @@ class Engine:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
