@@ -1,0 +1,52 @@
+"""Real time-series engines for tests: one per test module, skipped with the reason when absent.
+
+    prometheus_engine   a running Prometheus with no scrape jobs
+    victoria_engine     a running VictoriaMetrics single with no scrape jobs
+    engine              each of the two in turn (parametrised)
+
+Modules that need data in them start their own with `start_prometheus(..., blocks_from=FILE)`
+or write it with `victoria_engine.import_openmetrics(text)`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ktopui.sim.engines import (
+    have_prometheus,
+    have_victoria_metrics,
+    start_prometheus,
+    start_victoria_metrics,
+)
+
+ENGINES = {
+    "prometheus": (have_prometheus, start_prometheus),
+    "victoriametrics": (have_victoria_metrics, start_victoria_metrics),
+}
+
+
+def started(kind: str, data_dir, **options):
+    """A started engine of `kind`, or the test skipped with why it cannot run here."""
+    have, start = ENGINES[kind]
+    why = have()
+    if why:
+        pytest.skip(why)
+    return start(data_dir, **options)
+
+
+@pytest.fixture(scope="module")
+def prometheus_engine(tmp_path_factory):
+    with started("prometheus", tmp_path_factory.mktemp("prometheus")) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def victoria_engine(tmp_path_factory):
+    with started("victoriametrics", tmp_path_factory.mktemp("victoriametrics")) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def engine(request, tmp_path_factory):
+    with started(request.param, tmp_path_factory.mktemp(request.param)) as engine:
+        yield engine
