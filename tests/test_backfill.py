@@ -216,7 +216,7 @@ async def test_a_slow_prometheus_times_out_without_holding_anything_up():
         source = PromSource(base=url, via="url", name=url, flavour="url")
         client = PromClient(source, httpx.AsyncClient(), owns_http=True, deadline=0.2)
         began = time.monotonic()
-        history, told, backfill = await backfilled(client, [history_keys.node("node-a")], history=live_history())
+        history, told, _ = await backfilled(client, [history_keys.node("node-a")], history=live_history())
     assert time.monotonic() - began < 2
     assert told[0].error is not None and "within" in told[0].error.message
     assert history.series(history_keys.node("node-a"), CPU).tolist() == [500.0]

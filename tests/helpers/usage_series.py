@@ -38,7 +38,7 @@ class Generated:
         return [self.start + i * STEP for i in range(int((self.end - self.start) // STEP) + 1)]
 
     def index(self, t: float) -> int:
-        return int(round((t - self.start) / STEP))
+        return round((t - self.start) / STEP)
 
     def cpu_milli(self, namespace: str, pod: str, container: str | None = None) -> float:
         """Millicores of a pod (its containers summed) or of one of its containers, at any time."""
