@@ -68,6 +68,7 @@ class DashboardScreen(Screen):
         self.session = session
         self.resource = "cpu"  # which resource a/r/l refer to
         self._crumbs_shown: Text | None = None
+        self._history_wanted: tuple = ()  # the history keys last asked to be filled from Prometheus
         self._mounted = False  # its widgets are all there (until then a snapshot waits for on_mount)
 
     def compose(self) -> ComposeResult:
@@ -100,9 +101,38 @@ class DashboardScreen(Screen):
         self.show_crumbs()
         if snapshot is not None:
             self.show_rows(snapshot)
+            self.want_history()
 
     def show_rows(self, snapshot: Snapshot) -> None:
         raise NotImplementedError
+
+    def history_filled(self) -> None:
+        """History came from Prometheus (or it said something): trends it filled are drawn again
+        (a line is formatted again when its key's stamp moved), and rows still wanted are asked for."""
+        table = self.active_table()
+        if table is not None:
+            table.refresh()
+        self.want_history()
+
+    def want_history(self) -> None:
+        """Ask for the history the visible rows draw to be filled from Prometheus (where it is
+        there): their trend columns' keys, and a workload's pods (whose series add up to its)."""
+        backfill = self.session.prom.backfill if self.session.prom is not None else None
+        table = self.active_table()
+        if backfill is None or table is None or not self._mounted:
+            return
+        key_fns = list(dict.fromkeys(c.history_key for c in table.columns if c.history_key is not None))
+        keys = tuple(key_of(row) for row in table.shown_rows() for key_of in key_fns)
+        if keys == self._history_wanted:
+            return
+        self._history_wanted = keys
+        snapshot = self.session.snapshot
+        members = {}
+        if snapshot is not None:
+            for key in keys:
+                if key[0] == "workload" and key not in backfill.filled:
+                    members[key] = [pod.name for pod in snapshot.workload_pods(key[1:])]
+        self.session.want_history(keys, members)
 
     def _start_over(self, empty_message: str, sort: tuple[str, bool]) -> None:
         """A reused screen about to show another node or pod: nothing of the last one stays."""

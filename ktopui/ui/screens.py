@@ -328,6 +328,10 @@ class PodScreen(DashboardScreen):
                          history_key=self.history_key)
         )
 
+    def history_filled(self) -> None:
+        super().history_filled()
+        self._draw_charts()
+
     def history_key(self, container: str) -> tuple:
         if self.row is None:
             return history_keys.container(self.namespace, self.pod, container)

@@ -270,6 +270,13 @@ class RowTable(ScrollView, can_focus=True):
     def _visible_rows(self) -> int:
         return max(1, self.size.height - 1)
 
+    def shown_rows(self) -> Sequence[Any]:
+        """The rows on screen now (none before the table is laid out)."""
+        if not self.size.height:
+            return []
+        top = int(self.scroll_offset.y)
+        return self.rows[top:top + self._visible_rows()]
+
     def _scroll_cursor_into_view(self) -> None:
         top = int(self.scroll_offset.y)
         visible = self._visible_rows()
