@@ -33,6 +33,7 @@ from ktopui.live.joiner import Joiner, new_history
 from ktopui.live.memory import Disposer
 from ktopui.live.priority import InputPriority
 from ktopui.live.prom_link import PromLink
+from ktopui.live.ranges import RangeUsage, pod_usage
 from ktopui.model import history_keys
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
@@ -268,6 +269,11 @@ class ClusterSession:
         Prometheus where it is there and they are not yet (the cluster's, for the header, too)."""
         if self.prom is not None and self.prom.backfill is not None:
             self.prom.backfill.want([history_keys.CLUSTER, *keys], members)
+
+    async def pod_usage(self, namespace: str, pod: str, range_name: str) -> RangeUsage:
+        """A pod's usage over one of ranges.RANGES from Prometheus (PromError if it fails;
+        call only while `prom.client` is there)."""
+        return await pod_usage(self.prom.client, namespace, pod, range_name, self.clock())
 
     def resolution(self) -> float:
         """Seconds between metrics samples, as the cluster's history has them."""
