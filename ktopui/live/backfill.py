@@ -120,7 +120,9 @@ class Backfill:
     def _batches(self, keys: Sequence[Hashable], members: Mapping[Hashable, Sequence[str]]) -> list[Batch]:
         """The queries that fill `keys`: the first of them is run next."""
         step = self._step()
-        window = promql.rate_window(step)
+        rules = self.client.rules
+        window = promql.cpu_window(step, rules)
+        node_window = promql.rate_window(step)
         nodes = [k[1] for k in keys if k[0] == "node"]
         pods: dict[str, set[str]] = defaultdict(set)  # by namespace: pods and containers
         workloads: dict[str, list[Hashable]] = defaultdict(list)
@@ -132,30 +134,30 @@ class Backfill:
                 workloads[k[2]].append(k)
         batches: list[Batch] = []
         if history_keys.CLUSTER in keys:
-            batches.append(Batch(f"sum({promql.node_cpu(None, window)})", f"sum({promql.node_memory(None)})",
+            batches.append(Batch(f"sum({promql.node_cpu(None, node_window)})", f"sum({promql.node_memory(None)})",
                                  history_keys.CLUSTER, lambda labels: (history_keys.CLUSTER,),
                                  {history_keys.CLUSTER}))
         if nodes:
-            batches.append(Batch(promql.node_cpu(nodes, window), promql.node_memory(nodes), history_keys.node(nodes[0]),
+            batches.append(Batch(promql.node_cpu(nodes, node_window), promql.node_memory(nodes), history_keys.node(nodes[0]),
                                  _node_keys, {history_keys.node(n) for n in nodes}))
         for namespace, names in sorted(pods.items()):
             wanted = {k for k in keys if k[0] in ("pod", "container") and k[1] == namespace}
-            batches.append(Batch(promql.pod_cpu(namespace, sorted(names), window),
-                                 promql.pod_memory(namespace, sorted(names)),
+            batches.append(Batch(promql.pod_cpu(namespace, sorted(names), window, rules),
+                                 promql.pod_memory(namespace, sorted(names), rules),
                                  history_keys.pod(namespace, next(iter(names))), _pod_keys(wanted), wanted))
         for namespace, group in sorted(workloads.items()):
-            batches.append(self._workload_batch(namespace, group, members, window))
+            batches.append(self._workload_batch(namespace, group, members, window, rules))
         if namespaces:
             wanted = set(namespaces)
-            batches.append(Batch(f"sum by (namespace) ({promql.pod_cpu(None, None, window)})",
-                                 f"sum by (namespace) ({promql.pod_memory(None, None)})",
+            batches.append(Batch(f"sum by (namespace) ({promql.pod_cpu(None, None, window, rules)})",
+                                 f"sum by (namespace) ({promql.pod_memory(None, None, rules)})",
                                  namespaces[0], lambda labels: _only(wanted, history_keys.namespace(
                                      labels.get("namespace", ""))), wanted))
         return batches
 
     @staticmethod
     def _workload_batch(namespace: str, group: list[Hashable], members: Mapping[Hashable, Sequence[str]],
-                        window: str) -> Batch:
+                        window: str, rules: promql.RecordingRules) -> Batch:
         """One namespace's workloads on screen: their pods' series, summed per workload."""
         workload_of = {pod: key for key in group for pod in members.get(key, ())}
         named = sorted(workload_of) if len(workload_of) <= MOST_PODS_NAMED else None
@@ -164,8 +166,8 @@ class Backfill:
             key = workload_of.get(labels.get("pod", ""))
             return () if key is None else (key,)
 
-        return Batch(f"sum by (namespace, pod) ({promql.pod_cpu(namespace, named, window)})",
-                     f"sum by (namespace, pod) ({promql.pod_memory(namespace, named)})",
+        return Batch(f"sum by (namespace, pod) ({promql.pod_cpu(namespace, named, window, rules)})",
+                     f"sum by (namespace, pod) ({promql.pod_memory(namespace, named, rules)})",
                      group[0], keys_of, set(group))
 
     def _step(self) -> float:

@@ -49,11 +49,11 @@ async def pod_usage(client: PromClient, namespace: str, pod: str, name: str, now
     step = promql.step_for(seconds)
     end = now // step * step
     start = end - seconds
-    window = promql.rate_window(step)
+    rules = client.rules
     cpu, memory, throttled = await asyncio.gather(
-        client.query_range(promql.pod_cpu(namespace, [pod], window), start, end, step),
-        client.query_range(promql.pod_memory(namespace, [pod]), start, end, step),
-        client.query_range(promql.pod_throttle(namespace, [pod], window), start, end, step),
+        client.query_range(promql.pod_cpu(namespace, [pod], promql.cpu_window(step, rules), rules), start, end, step),
+        client.query_range(promql.pod_memory(namespace, [pod], rules), start, end, step),
+        client.query_range(promql.pod_throttle(namespace, [pod], promql.rate_window(step)), start, end, step),
     )
     times = start + step * np.arange(int(round(seconds / step)) + 1)
     return RangeUsage(name, seconds, end, step, times, _by_container(cpu, times, step),
