@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 from helpers.engines import started
+from helpers.hostile_prometheus import Hostile
 from helpers.usage_series import STEP, Container, Generated
 
 from ktopui.kube.prometheus import PromClient, PromSource, PromUnavailable, url_client
@@ -135,37 +136,6 @@ async def test_each_key_is_asked_for_once(filled):
 
 
 # -- a Prometheus that fails ------------------------------------------------------
-
-
-class Hostile:
-    """A Prometheus-shaped HTTP server on loopback that answers every request the same way."""
-
-    def __init__(self, status: int, body: bytes, *, delay: float = 0.0) -> None:
-        self.status, self.body, self.delay = status, body, delay
-        self.requests = 0
-
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def __aexit__(self, *exc) -> None:
-        self.server.close()
-
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            await reader.readexactly(length)
-            self.requests += 1
-            await asyncio.sleep(self.delay)
-            writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                         b"Connection: close\r\n\r\n%s" % (self.status, len(self.body), self.body))
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 def live_history():

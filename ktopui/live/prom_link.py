@@ -83,9 +83,12 @@ class PromLink:
             told()
             return
         self.client = opened.client
-        if self.client is None:
-            self.label = one_line(opened.note) or "none found"
-            log.info("no Prometheus: %s", self.label)
+        if self.client is None and not opened.note:
+            self.label = "none found"  # (discovery found nothing: quietly)
+        elif self.client is None:
+            # The source named or found could not be opened: the note says why (it carries no kind).
+            self.failure, self.problem = "failed", one_line(opened.note)
+            log.warning("Prometheus not opened: %s", self.problem)
         else:
             self.label = one_line(self.client.source.name)
             log.info("Prometheus: %s (%s)", self.client.source.name, self.client.source.flavour)
