@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection
@@ -26,10 +25,8 @@ from ktopui.kube.prometheus import (
 )
 from ktopui.live.backfill import Backfill, Outcome
 from ktopui.model.history import History
+from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.safe_text import escape_controls
-
-if TYPE_CHECKING:
-    from ktopui.kube.prometheus_settings import PromSettings
 
 log = logging.getLogger("ktopui.live")
 
@@ -74,8 +71,6 @@ class PromLink:
         header says of it changes (and when a backfill added samples)."""
         if not self.settings.enabled:
             return
-        from ktopui.kube.prometheus_settings import open_prometheus
-
         try:
             opened = await open_prometheus(self.settings, api, conn)
         except PromError as err:

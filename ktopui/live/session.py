@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import httpx
 import numpy as np
@@ -27,6 +27,7 @@ from ktopui.kube.api import KubeAPI
 from ktopui.kube.backoff import next_delay
 from ktopui.kube.connection import ClusterConnection, load_connection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
+from ktopui.kube.prometheus_settings import PromSettings
 from ktopui.kube.watch import WatchSettings
 from ktopui.live.feed import DEFAULT_RESOLUTION, ApiFeed, Feed, Scope
 from ktopui.live.joiner import Joiner, new_history
@@ -38,9 +39,6 @@ from ktopui.model import history_keys
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
 from ktopui.model.status import POOL_LABELS
-
-if TYPE_CHECKING:
-    from ktopui.kube.prometheus_settings import PromSettings
 
 log = logging.getLogger("ktopui.live")
 # A hung request must not freeze the dashboard for long; kubectl waits forever.

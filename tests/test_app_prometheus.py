@@ -1,0 +1,200 @@
+"""The dashboard with Prometheus: sparklines backfilled from a real engine holding generated
+usage of the simulated cluster's pods, the header naming the source, detail charts over a range,
+and Prometheus failing while the live view goes on."""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+import httpx
+import pytest
+from helpers.app import make_app, refreshed, table
+from helpers.engines import started
+from helpers.hostile_prometheus import Hostile
+from helpers.usage_series import STEP, Container, Generated
+
+from ktopui.kube.prometheus_settings import PromSettings
+from ktopui.model import history_keys
+from ktopui.model.history import CPU, MEMORY
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
+from ktopui.ui.screens import PodScreen
+
+SIZE = (120, 40)
+T0 = (time.time() // 3600 - 1) * 3600  # the sim's frozen clock: a recent hour (the engines keep it)
+NOW = T0 + 60  # the dashboard's clock
+
+
+def _containers(server: SimServer) -> list[Container]:
+    """Every running container of the sim, with usage of its own to generate."""
+    context = ssl.create_default_context(cafile=str(server.ca_path))
+    with httpx.Client(base_url=server.url, verify=context, headers={"Authorization": f"Bearer {server.token}"}) as client:
+        pods = client.get("/api/v1/pods").json()["items"]
+    found = []
+    for i, pod in enumerate(p for p in pods if p["status"].get("phase") == "Running"):
+        for j, c in enumerate(pod["spec"]["containers"]):
+            found.append(Container(pod["metadata"]["namespace"], pod["metadata"]["name"], c["name"],
+                                   pod["spec"]["nodeName"], 0.0625 * (1 + (i + j) % 7), (50 + 10 * (i % 9)) << 20))
+    return found
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """(sim, kubeconfig, engine, generated): the sim frozen at T0, Prometheus with its last hour."""
+    server = SimServer(SimOptions(nodes=3, pods_per_node=4, seed=5, start_time=T0, frozen=True,
+                                  churn_per_minute=0)).start()
+    data_dir = tmp_path_factory.mktemp("prometheus")
+    kubeconfig = server.write_kubeconfig(data_dir.parent / "kubeconfig")
+    generated = Generated(T0 - 3600, NOW, _containers(server))
+    source = data_dir.parent / "usage.om"
+    source.write_text(generated.openmetrics())
+    try:
+        with started("prometheus", data_dir, blocks_from=source) as engine:
+            yield server, kubeconfig, engine, generated
+    finally:
+        server.stop()
+
+
+def app_on(world, prometheus: PromSettings | None = None):
+    _, kubeconfig, engine, _ = world
+    return make_app(kubeconfig, clock=lambda: NOW, prometheus=prometheus or PromSettings(url=engine.url))
+
+
+async def until(pilot, condition, what: str, seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def header_text(app) -> str:
+    return app.screen.query_one("ClusterHeader").render().plain
+
+
+async def test_backfilled_pod_sparklines_equal_the_generated_usage(world):
+    _, _, engine, generated = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        pods = table(app, "pods")
+        shown = [history_keys.pod(r.namespace, r.name) for r in pods.shown_rows()]
+        backfill = app.session.prom.backfill
+        await until(pilot, lambda: set(shown) <= backfill.filled, "the visible pods filled")
+        history = app.session.history
+        running = {history_keys.pod(c.namespace, c.pod) for c in generated.containers}
+        assert len(set(shown) & running) >= 10
+        for key in set(shown) & running:
+            _, namespace, name = key
+            times, memory, cpu = history.times(key), history.series(key, MEMORY), history.series(key, CPU)
+            # The sim's one live sample (frozen, it has one) is the newest; before it, Prometheus's.
+            filled = times[:-1]
+            assert len(filled) >= history.capacity_for(key) - 6 and (filled < times[-1]).all(), key
+            assert memory[:-1].tolist() == [generated.memory(namespace, name, t) for t in filled]
+            assert cpu[:-1] == pytest.approx(generated.cpu_milli(namespace, name))
+        assert f"prom: {engine.url}" in header_text(app)
+
+
+async def test_backfilled_nodes_and_the_header_trend_on_the_first_screen(world):
+    _, _, _, generated = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        backfill = app.session.prom.backfill
+        nodes = [history_keys.node(r.name) for r in table(app, "nodes").shown_rows()]
+        await until(pilot, lambda: {history_keys.CLUSTER, *nodes} <= backfill.filled, "nodes and cluster filled")
+        history = app.session.history
+        for key in nodes:
+            assert history.series(key, CPU)[:-1] == pytest.approx(generated.node_cpu_milli(key[1]))
+        assert len(history.times(history_keys.CLUSTER)) > 100
+
+
+async def test_without_prometheus_the_header_says_off_and_range_keys_say_why(world):
+    server, _, _, _ = world
+    app = app_on(world, PromSettings(enabled=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        assert "prom: off" in header_text(app)
+        await pilot.press("2", "enter")
+        await until(pilot, lambda: isinstance(app.screen, PodScreen), "the pod's screen")
+        await pilot.press("8")
+        await pilot.pause()
+        assert any("History from Prometheus is off (off)" in str(n.message) for n in app._notifications)
+        assert app.screen.range_name == ""
+
+
+async def test_a_pod_over_24h_charts_prometheus_with_its_request_and_limit(world):
+    _, _, _, generated = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2", "enter")
+        await until(pilot, lambda: isinstance(app.screen, PodScreen), "the pod's screen")
+        screen = app.screen
+        await pilot.press("8")
+        await until(pilot, lambda: screen.range_usage is not None, "the 24h range")
+        usage = screen.range_usage
+        assert usage.name == "24h" and usage.seconds == 86400 and usage.end <= NOW
+        some = next(c for c in generated.containers if (c.namespace, c.pod) == (screen.namespace, screen.pod))
+        assert usage.cpu[some.name][-1] == pytest.approx(some.cores * 1000)
+        charts = screen.query_one("#charts").render().plain
+        assert "last 24h from Prometheus" in charts and "hours ago" in charts
+        if screen.row.requests.cpu_milli is not None:
+            assert "request" in charts
+        await pilot.press("0")
+        assert screen.range_name == "" and "from Prometheus" not in str(screen.query_one("#charts").render())
+
+
+# -- Prometheus failing ------------------------------------------------------------
+
+
+async def test_prometheus_refusing_at_start_is_one_word_and_one_line_and_the_view_goes_on(world):
+    async with Hostile(503, b"no healthy upstream\x1b]0;pwned\x07") as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            await until(pilot, lambda: app.session.prom.failure, "the failure said")
+            header = header_text(app)
+            assert "prom: failed" in header
+            assert "history from Prometheus failed" in header and "\x1b" not in header
+            assert table(app, "nodes").rows  # the live view, as it was
+            before = app.refresh_count
+            app.session.wake()
+            await refreshed(app, pilot, since=before)
+            assert app.session.prom.backfill is None
+
+
+async def test_range_queries_failing_leave_the_live_history_and_say_so_once(world):
+    rules = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+    hostile = Hostile(503, b"upstream connect error", instant=(200, rules))
+    async with hostile as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            await until(pilot, lambda: app.session.prom.failure, "the failure said")
+            history = app.session.history
+            node = history_keys.node(table(app, "nodes").shown_rows()[0].name)
+            assert len(history.times(node)) == 1  # the live sample only: nothing lost, nothing half-filled
+            header = header_text(app)
+            assert f"prom: {url} unavailable" in header and "history from Prometheus failed" in header
+            asked = hostile.requests
+            await pilot.press("2")
+            await pilot.pause(0.3)
+            assert hostile.requests == asked  # not asked again before the pause after a failure
+            assert table(app, "pods").rows
+
+
+async def test_a_slow_prometheus_never_holds_up_refreshes(world):
+    async with Hostile(200, b"{}", delay=30) as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            began = time.monotonic()
+            for _ in range(3):
+                before = app.refresh_count
+                app.session.wake()
+                await refreshed(app, pilot, since=before)
+            assert time.monotonic() - began < 5
+            assert app.session.prom.client is None and app.session.prom.failure == ""  # still opening
