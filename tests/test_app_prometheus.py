@@ -12,7 +12,7 @@ import pytest
 from helpers.app import make_app, refreshed, table
 from helpers.engines import started
 from helpers.hostile_prometheus import Hostile
-from helpers.usage_series import STEP, Container, Generated
+from helpers.usage_series import Container, Generated
 
 from ktopui.kube.prometheus_settings import PromSettings
 from ktopui.model import history_keys
@@ -112,7 +112,6 @@ async def test_backfilled_nodes_and_the_header_trend_on_the_first_screen(world):
 
 
 async def test_without_prometheus_the_header_says_off_and_range_keys_say_why(world):
-    server, _, _, _ = world
     app = app_on(world, PromSettings(enabled=False))
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)

@@ -23,9 +23,9 @@ from ktopui.kube.prometheus import (
     PromUnavailable,
     PromUnreachable,
 )
+from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.live.backfill import Backfill, Outcome
 from ktopui.model.history import History
-from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.safe_text import escape_controls
 
 log = logging.getLogger("ktopui.live")

@@ -55,7 +55,7 @@ async def pod_usage(client: PromClient, namespace: str, pod: str, name: str, now
         client.query_range(promql.pod_memory(namespace, [pod], rules), start, end, step),
         client.query_range(promql.pod_throttle(namespace, [pod], promql.rate_window(step)), start, end, step),
     )
-    times = start + step * np.arange(int(round(seconds / step)) + 1)
+    times = start + step * np.arange(round(seconds / step) + 1)
     return RangeUsage(name, seconds, end, step, times, _by_container(cpu, times, step),
                       _by_container(memory, times, step), _by_container(throttled, times, step),
                       tuple(dict.fromkeys(cpu.warnings + memory.warnings + throttled.warnings)))
