@@ -115,17 +115,20 @@ def load_prometheus(path: str | os.PathLike | None, *, environ: Mapping[str, str
     if not found:
         return PromSettings()
     path, text = found
-    section = _toml(text, path).get("prometheus", {})
     try:
-        settings = msgspec.convert(section, PromSettings)
+        settings = msgspec.convert(_toml(text, path), _PrometheusOnly).prometheus
     except msgspec.ValidationError as err:
-        keys, message = _explain(str(err).replace("- at `$", "- at `$.prometheus"))
-        if keys == ():  # the section itself is of the wrong type
-            keys, message = ("prometheus",), f"prometheus: {message}"
+        keys, message = _explain(str(err))
         raise ConfigFileError(path, message, key_line(text, keys)) from None
     for keys, message in _prometheus_problems(settings):
         raise ConfigFileError(path, message, key_line(text, keys))
     return settings
+
+
+class _PrometheusOnly(msgspec.Struct):
+    """A config file as load_prometheus() reads it: the other sections are left unjudged."""
+
+    prometheus: PromSettings = msgspec.field(default_factory=PromSettings)
 
 
 def _read(path: str | os.PathLike | None, environ: Mapping[str, str]) -> tuple[str | os.PathLike, str] | None:
