@@ -494,7 +494,7 @@ def url_client(url: str, *, token_file: str = "", username: str = "", password: 
     http = httpx.AsyncClient(
         auth=auth, headers={"User-Agent": f"ktopui/{__version__}"}, timeout=DEADLINE,
         transport=httpx.AsyncHTTPTransport(verify=ssl_context, proxy=proxy, trust_env=False), trust_env=False)
-    return PromClient(PromSource(base=base, via="url", name=shown, flavour="url"), http, owns_http=True)
+    return PromClient(PromSource(base=base, via="url", name=base, flavour="url"), http, owns_http=True)
 
 
 def _netloc(parts: SplitResult) -> str:

@@ -117,8 +117,10 @@ async def open_prometheus(settings: PromSettings, api: KubeAPI, conn: object = N
     except PromError as err:
         await client.aclose()
         return Opened(None, err.message)
-    how = "through the API server's proxy" if client.source.via == "proxy" else "by URL"
-    return Opened(client, f"Prometheus: {client.source.name} ({client.source.flavour}, {how})")
+    source = client.source
+    if source.via == "url":
+        return Opened(client, f"Prometheus: {source.name}")
+    return Opened(client, f"Prometheus: {source.name} ({source.flavour}, through the API server's proxy)")
 
 
 def _url_client(settings: PromSettings) -> PromClient:
