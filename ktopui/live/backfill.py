@@ -80,6 +80,11 @@ class Backfill:
         self._running = False
         self._quiet_until = 0.0
 
+    @property
+    def busy(self) -> bool:
+        """Keys are being filled (or wait for the pause after a failure)."""
+        return self._running
+
     def want(self, keys: Iterable[Hashable], members: Mapping[Hashable, Sequence[str]] | None = None) -> None:
         """These keys are on screen (`members`: a workload key's pod names): fill those not filled.
         The latest call replaces what an earlier one wanted and is not done yet."""

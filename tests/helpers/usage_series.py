@@ -22,6 +22,7 @@ class Container:
     node: str
     cores: float  # CPU used all along (the counter's rate), in cores: exact in binary
     memory_base: int  # bytes; the working set moves around it
+    throttled: float = 0.0  # share of CFS periods throttled, all along (0: no CPU limit, no counters)
 
     def memory_at(self, i: int) -> float:
         """The working set at the i-th sample (steps of 4 KiB, as a page-sized reading)."""
@@ -30,15 +31,17 @@ class Container:
 
 @dataclass
 class Generated:
-    start: float  # the first sample's time (a multiple of STEP)
+    start: float  # the first sample's time (a multiple of `step`)
     end: float  # the last sample's time
     containers: list[Container] = field(default_factory=list)
+    step: float = STEP  # seconds between samples
 
     def times(self) -> list[float]:
-        return [self.start + i * STEP for i in range(int((self.end - self.start) // STEP) + 1)]
+        return [self.start + i * self.step for i in range(int((self.end - self.start) // self.step) + 1)]
 
     def index(self, t: float) -> int:
-        return round((t - self.start) / STEP)
+        """The sample in force at `t` (the latest at or before it)."""
+        return int((t - self.start) // self.step)
 
     def cpu_milli(self, namespace: str, pod: str, container: str | None = None) -> float:
         """Millicores of a pod (its containers summed) or of one of its containers, at any time."""
@@ -70,6 +73,14 @@ class Generated:
             cores = self.node_cpu_milli(node) / 1000
             lines += [f'container_cpu_usage_seconds_total{{id="/",node="{node}"}} '
                       f"{cores * (t - self.start + 3600):.6f} {t:.0f}" for t in times]
+        for name, share in (("container_cpu_cfs_periods", lambda c: 1.0), ("container_cpu_cfs_throttled_periods",
+                                                                          lambda c: c.throttled)):
+            lines.append(f"# TYPE {name} counter")
+            for c in (c for c in self.containers if c.throttled):
+                labels = f'container="{c.name}",image="example/{c.name}:1",namespace="{c.namespace}",pod="{c.pod}"'
+                # 10 periods a second (the kernel's 100 ms CFS period).
+                lines += [f"{name}_total{{{labels}}} {10 * share(c) * (t - self.start + 3600):.3f} {t:.0f}"
+                          for t in times]
         lines.append("# TYPE container_memory_working_set_bytes gauge")
         for c in self.containers:
             labels = (f'container="{c.name}",id="/kubepods/{c.pod}/{c.name}",image="example/{c.name}:1",'
