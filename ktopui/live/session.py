@@ -29,12 +29,13 @@ from ktopui.kube.connection import ClusterConnection, load_connection, make_http
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
 from ktopui.kube.prometheus_settings import PromSettings
 from ktopui.kube.watch import WatchSettings
+from ktopui.live import ranges
 from ktopui.live.feed import DEFAULT_RESOLUTION, ApiFeed, Feed, Scope
 from ktopui.live.joiner import Joiner, new_history
 from ktopui.live.memory import Disposer
 from ktopui.live.priority import InputPriority
 from ktopui.live.prom_link import PromLink
-from ktopui.live.ranges import RangeUsage, pod_usage
+from ktopui.live.ranges import RangeUsage
 from ktopui.model import history_keys
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
@@ -270,8 +271,15 @@ class ClusterSession:
 
     async def pod_usage(self, namespace: str, pod: str, range_name: str) -> RangeUsage:
         """A pod's usage over one of ranges.RANGES from Prometheus (PromError if it fails;
-        call only while `prom.client` is there)."""
-        return await pod_usage(self.prom.client, namespace, pod, range_name, self.clock())
+        these three only while `prom.client` is there)."""
+        return await ranges.pod_usage(self.prom.client, namespace, pod, range_name, self.clock())
+
+    async def workload_usage(self, namespace: str, pods: Sequence[str], range_name: str) -> RangeUsage:
+        """A workload's usage (its pods `pods` summed) over a range."""
+        return await ranges.workload_usage(self.prom.client, namespace, pods, range_name, self.clock())
+
+    async def node_usage(self, node: str, range_name: str) -> RangeUsage:
+        return await ranges.node_usage(self.prom.client, node, range_name, self.clock())
 
     def resolution(self) -> float:
         """Seconds between metrics samples, as the cluster's history has them."""

@@ -37,7 +37,7 @@ MIB = 1024 * 1024
 SECONDS_AXIS_MAX_SPAN = 120  # shorter windows are labelled in seconds, longer in minutes
 
 POD_COLOR = 14  # 256-colour codes; bright ones read well on dark and light backgrounds
-REQUEST_COLOR, LIMIT_COLOR = 7, 9
+LEVEL_COLORS = {"request": 7, "limit": 9, "allocatable": 9}
 CONTAINER_COLORS = (10, 13, 11, 9, 12, 2, 5, 3, 6, 1, 4)
 LEGEND_SWATCH = "━━"
 
@@ -117,22 +117,22 @@ def usage_charts(
                    samples=samples, width=width, height=height)
 
 
-def range_charts(usage: RangeUsage, containers: list[str], request: Amounts, limit: Amounts, *,
+def range_charts(usage: RangeUsage, total: str, containers: list[str], levels: list[tuple[str, Amounts]], *,
                  width: int, height: int, notes: list[Text] | None = None) -> Text:
-    """The pod's and its containers' CPU and memory over a range from Prometheus, with the pod's
-    request and limit as lines (where set); `notes` go under the legend."""
-    names = list(dict.fromkeys([*containers, *sorted(usage.cpu.keys() | usage.memory.keys())]))
-    series = [_Series("pod", POD_COLOR, usage.times, {CPU: usage.pod(usage.cpu), MEMORY: usage.pod(usage.memory)})]
+    """CPU and memory over a range from Prometheus: the whole (`total`: "pod", "workload", "node")
+    and each container, with `levels` (request, limit, allocatable) as lines where set; `notes`
+    go under the legend."""
+    names = [n for n in dict.fromkeys([*containers, *sorted(usage.cpu.keys() | usage.memory.keys())]) if n]
+    series = [_Series(total, POD_COLOR, usage.times, {CPU: usage.total(usage.cpu), MEMORY: usage.total(usage.memory)})]
     for i, name in enumerate(names):
         empty = np.full(len(usage.times), np.nan)
         series.append(_Series(name, CONTAINER_COLORS[i % len(CONTAINER_COLORS)], usage.times,
                               {CPU: usage.cpu.get(name, empty), MEMORY: usage.memory.get(name, empty)}))
-    levels = [_Level(label, color, {CPU: amounts.cpu_milli, MEMORY: amounts.mem_bytes})
-              for label, color, amounts in (("request", REQUEST_COLOR, request), ("limit", LIMIT_COLOR, limit))
-              if amounts.cpu_milli is not None or amounts.mem_bytes is not None]
+    lines = [_Level(label, LEVEL_COLORS.get(label, 7), {CPU: amounts.cpu_milli, MEMORY: amounts.mem_bytes})
+             for label, amounts in levels if amounts.cpu_milli is not None or amounts.mem_bytes is not None]
     unit_seconds, x_label = next((unit, label) for most, unit, label in RANGE_UNITS if usage.seconds <= most)
     samples = int(max(np.isfinite(s.values[CPU]).sum() for s in series))
-    return _charts(series, levels, newest=usage.end, span=usage.seconds, unit_seconds=unit_seconds, x_label=x_label,
+    return _charts(series, lines, newest=usage.end, span=usage.seconds, unit_seconds=unit_seconds, x_label=x_label,
                    window=usage.name, samples=samples, width=width, height=height, notes=notes or [],
                    source="from Prometheus")
 

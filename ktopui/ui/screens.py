@@ -8,16 +8,13 @@ Each is a DashboardScreen (dashboard.py) of the session it was given.
 
 from __future__ import annotations
 
-import numpy as np
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
-from ktopui.kube.prometheus import PromError
-from ktopui.live.ranges import RANGES, RangeUsage
+from ktopui.live.ranges import RangeUsage
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
 from ktopui.model.amounts import Amounts
@@ -29,9 +26,16 @@ from ktopui.model.pools import POOLS, PoolRow
 from ktopui.model.snapshot import Snapshot
 from ktopui.model.workloads import WorkloadRow
 from ktopui.safe_text import escape_controls
-from ktopui.ui.charts import range_charts, usage_charts
+from ktopui.ui.charts import usage_charts
 from ktopui.ui.columns import Column, containers, pools
 from ktopui.ui.dashboard import DashboardScreen, node_table, pod_table
+from ktopui.ui.ranged import (
+    RANGE_BINDINGS,
+    Charts,
+    RangedScreen,
+    range_pane,
+    show_range_pane,
+)
 from ktopui.ui.rollup_screens import (
     NamespaceWorkloadsScreen,
     WorkloadPodsScreen,
@@ -194,16 +198,35 @@ class PoolNodesScreen(DashboardScreen):
         drill(self, NodePodsScreen, message.row.name)
 
 
-class NodePodsScreen(DashboardScreen):
-    """The pods running on one node."""
+class NodePodsScreen(RangedScreen):
+    """The pods running on one node (and, over a range picked, the node's usage charted)."""
+
+    BINDINGS = RANGE_BINDINGS
+    TOTAL = "node"
 
     def __init__(self, session: ClusterSession, node: str) -> None:
         super().__init__(session)
         self.node = node
 
     def compose_body(self) -> ComposeResult:
-        # Every row would repeat the node's name: the breadcrumb says it once.
-        yield pod_table(self, "table", self._empty(), without=("node",))
+        with Vertical(id="node-body"):
+            # Every row would repeat the node's name: the breadcrumb says it once.
+            yield pod_table(self, "table", self._empty(), without=("node",))
+            yield range_pane(self)
+
+    def range_subject(self) -> tuple:
+        return (self.node,)
+
+    async def ask_range(self, name: str) -> RangeUsage:
+        return await self.session.node_usage(self.node, name)
+
+    def range_levels(self) -> tuple[list[str], list[tuple[str, Amounts]]]:
+        row = next((n for n in self.session.snapshot.nodes if n.name == self.node), None) if self.session.snapshot \
+            else None
+        return [], [("allocatable", row.available)] if row is not None else []
+
+    def range_changed(self) -> None:
+        show_range_pane(self)
 
     def _empty(self) -> str:
         return f"No pods on {self.node} in this scope."
@@ -212,6 +235,7 @@ class NodePodsScreen(DashboardScreen):
         """Show another node's pods (the screen is reused: see drill)."""
         self.node = node
         self._start_over(self._empty(), self.app.sort_for("pods", ("node",)))
+        self.forget_range_data()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -224,36 +248,17 @@ class NodePodsScreen(DashboardScreen):
         table = self.query_one("#table", RowTable)
         table.set_columns(self.pod_columns(snapshot, without=("node",)))
         table.set_rows(snapshot.pods_on(self.node), in_name_order=True)
+        if self.range_name:
+            self.draw_range(self.query_one("#charts", Charts))
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
         drill(self, PodScreen, row.namespace, row.name, via_node=self.node)
 
 
-class Charts(Static):
-    """The pod's charts: drawn when the widget has its size (first layout, a resize)."""
-
-    def __init__(self, draw, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._draw = draw
-
-    def on_resize(self) -> None:
-        self._draw()
-
-
 CONTAINER_SORT = ("name", False)
 
-# Keys that pick the charts' range (digits: no view key is bound on a detail); 0 is this session's samples.
-RANGE_KEYS = ("5", "6", "7", "8", "9")
-RANGE_BINDINGS = [
-    Binding(key, f"range('{name}')", name, id=f"range.{name}", show=False,
-            tooltip=f"charts over the last {name}, from Prometheus")
-    for key, (name, _seconds) in zip(RANGE_KEYS, RANGES, strict=True)
-] + [Binding("0", "range('')", "session", id="range.session", show=False,
-             tooltip="charts of this session's samples")]
-
-
-class PodScreen(DashboardScreen):
+class PodScreen(RangedScreen):
     """One pod: its containers, and charts of its history (this session's, or a range from Prometheus)."""
 
     BINDINGS = RANGE_BINDINGS
@@ -264,45 +269,29 @@ class PodScreen(DashboardScreen):
         self.pod = name
         self.via_node = via_node
         self.row: PodRow | None = None
-        self._drawn: tuple = ()  # (width, height, row, history stamps or range) of the charts on screen
-        self.range_name = ""  # the range picked ("": this session's samples)
-        self.range_usage: RangeUsage | None = None  # its data, once Prometheus answered
-        self._range_problem = ""  # why the range has no data (Prometheus's failure)
+        self._drawn: tuple = ()  # (width, height, row, history stamps) of the charts on screen
 
     def retarget(self, namespace: str, name: str, *, via_node: str | None) -> None:
         """Show another pod (the screen is reused: see drill), over the same range."""
         self.namespace, self.pod, self.via_node = namespace, name, via_node
-        self.row, self._drawn, self.range_usage = None, (), None
+        self.row, self._drawn = None, ()
         self.query_one("#table", RowTable).set_columns(self._columns())
         self._start_over("No containers reported.", CONTAINER_SORT)
-        if self.range_name:
-            self._fetch_range()
+        self.forget_range_data()
 
-    def action_range(self, name: str) -> None:
-        prom = self.session.prom
-        if name and (prom is None or prom.client is None):
-            said = f" ({prom.label})" if prom is not None and prom.label else ""
-            self.notify(f"History from Prometheus is off{said}: the charts show this session's samples.",
-                        timeout=4, markup=False)
-            return
-        self.range_name, self.range_usage, self._range_problem, self._drawn = name, None, "", ()
-        if name:
-            self._fetch_range()
-        self._draw_charts()
+    def range_subject(self) -> tuple:
+        return (self.namespace, self.pod)
 
-    @work(exclusive=True, group="range")
-    async def _fetch_range(self) -> None:
-        name, namespace, pod = self.range_name, self.namespace, self.pod
-        try:
-            usage = await self.session.pod_usage(namespace, pod, name)
-            problem = ""
-        except PromError as err:
-            usage, problem = None, err.message
-        if (name, namespace, pod) != (self.range_name, self.namespace, self.pod):
-            return  # another range or pod was picked meanwhile
-        if problem:
-            self.notify(f"Prometheus: {problem}", severity="warning", timeout=6, markup=False)
-        self.range_usage, self._range_problem, self._drawn = usage, problem, ()
+    async def ask_range(self, name: str) -> RangeUsage:
+        return await self.session.pod_usage(self.namespace, self.pod, name)
+
+    def range_levels(self) -> tuple[list[str], list[tuple[str, Amounts]]]:
+        if self.row is None:
+            return [], []
+        return [c.name for c in self.row.containers], [("request", self.row.requests), ("limit", self.row.limits)]
+
+    def range_changed(self) -> None:
+        self._drawn = ()
         self._draw_charts()
 
     def compose_body(self) -> ComposeResult:
@@ -363,7 +352,7 @@ class PodScreen(DashboardScreen):
             return  # not laid out yet: drawn when it gets its size
         width, height = max(20, charts.size.width), max(6, charts.size.height or 12)
         if self.range_name:
-            self._draw_range(charts, width, height)
+            self.draw_range(charts)
             return
         containers = [c.name for c in self.row.containers if c.has_metrics] if self.row else []
         # The same row, history and size make the same picture (each costs ~10 ms).
@@ -379,24 +368,6 @@ class PodScreen(DashboardScreen):
                          history_key=self.history_key)
         )
 
-    def _draw_range(self, charts: Static, width: int, height: int) -> None:
-        usage = self.range_usage
-        if usage is None:
-            said = self._range_problem or f"asking Prometheus for the last {self.range_name}…"
-            charts.update(Text(said, style="dim"))
-            return
-        if usage.end + usage.step <= self.session.clock():
-            self._fetch_range()  # a step has passed: the next point (the rest is the client's cache)
-        drawn = (width, height, self.row, usage)
-        if self._drawn == drawn:
-            return
-        self._drawn = drawn
-        containers = [c.name for c in self.row.containers] if self.row else []
-        request = self.row.requests if self.row else Amounts()
-        limit = self.row.limits if self.row else Amounts()
-        charts.update(range_charts(usage, containers, request, limit, width=width, height=height,
-                                   notes=range_notes(usage)))
-
     def history_filled(self) -> None:
         super().history_filled()
         self._draw_charts()
@@ -406,18 +377,3 @@ class PodScreen(DashboardScreen):
             return history_keys.container(self.namespace, self.pod, container)
         return self.row.container_history_key(container)
 
-
-def range_notes(usage: RangeUsage) -> list[Text]:
-    """Under a range's legend: each throttled container's share of CFS periods throttled, now and
-    at most over the range (only containers with a CPU limit have the counters); Prometheus's warnings."""
-    notes = []
-    throttled = []
-    for name, shares in sorted(usage.throttled.items()):
-        seen = shares[np.isfinite(shares)]
-        if seen.size:
-            throttled.append(f"{escape_controls(name)} {seen[-1] * 100:.0f}% (most {seen.max() * 100:.0f}%)")
-    if throttled:
-        notes.append(Text("CPU throttled: " + ", ".join(throttled), style="dim"))
-    for warning in usage.warnings:
-        notes.append(Text(f"Prometheus answered in part: {escape_controls(warning)}", style="yellow"))
-    return notes
