@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from helpers.app import make_app, refreshed, table
+from helpers.app import make_app, refreshed, select, table
 from helpers.engines import started
 from helpers.hostile_prometheus import Hostile
 from helpers.usage_series import Container, Generated
@@ -19,7 +19,8 @@ from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
-from ktopui.ui.screens import PodScreen
+from ktopui.ui.rollup_screens import WorkloadPodsScreen
+from ktopui.ui.screens import NodePodsScreen, PodScreen
 
 SIZE = (120, 40)
 T0 = (time.time() // 3600 - 1) * 3600  # the sim's frozen clock: a recent hour (the engines keep it)
@@ -197,3 +198,51 @@ async def test_a_slow_prometheus_never_holds_up_refreshes(world):
                 await refreshed(app, pilot, since=before)
             assert time.monotonic() - began < 5
             assert app.session.prom.client is None and app.session.prom.failure == ""  # still opening
+
+
+async def test_a_node_over_6h_charts_its_own_usage_with_its_allocatable(world):
+    _, _, _, generated = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.client is not None, "Prometheus opened")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, NodePodsScreen), "the node's pods")
+        screen = app.screen
+        charts = screen.query_one("#charts")
+        assert not charts.display  # no pane until a range is picked
+        await pilot.press("7")
+        await until(pilot, lambda: screen.range_usage is not None, "the 6h range")
+        await pilot.pause()
+        assert screen.range_usage.cpu[""][-1] == pytest.approx(generated.node_cpu_milli(screen.node))
+        text = charts.render().plain
+        assert charts.display and "last 6h from Prometheus" in text and "allocatable" in text
+        await pilot.press("0")
+        assert not charts.display
+
+
+async def test_a_workload_over_1h_charts_its_containers_summed_over_its_pods(world):
+    _, _, _, generated = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.client is not None, "Prometheus opened")
+        await pilot.press("3")
+        workloads = table(app, "workloads")
+        running = {(c.namespace, c.pod) for c in generated.containers}
+        busiest = max(workloads.rows, key=lambda w: sum(
+            (p.namespace, p.name) in running for p in app.session.snapshot.workload_pods(w.key)))
+        await select(pilot, workloads, busiest.key)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, WorkloadPodsScreen), "the workload's pods")
+        screen = app.screen
+        await pilot.press("6")
+        await until(pilot, lambda: screen.range_usage is not None, "the 1h range")
+        pods = {p.name for p in app.session.snapshot.workload_pods(busiest.key)}
+        expected: dict[str, float] = {}
+        for c in generated.containers:
+            if c.namespace == busiest.namespace and c.pod in pods:
+                expected[c.name] = expected.get(c.name, 0.0) + c.cores * 1000
+        usage = screen.range_usage
+        assert {name: values[-1] for name, values in usage.cpu.items()} == pytest.approx(expected)
+        assert "last 1h from Prometheus" in screen.query_one("#charts").render().plain
