@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from helpers.app import make_app, refreshed, select, table
+from helpers.app import cells_on_screen, make_app, refreshed, select, table
 from helpers.engines import started
 from helpers.hostile_prometheus import Hostile
 from helpers.usage_series import Container, Generated
@@ -36,7 +36,8 @@ def _containers(server: SimServer) -> list[Container]:
     for i, pod in enumerate(p for p in pods if p["status"].get("phase") == "Running"):
         for j, c in enumerate(pod["spec"]["containers"]):
             found.append(Container(pod["metadata"]["namespace"], pod["metadata"]["name"], c["name"],
-                                   pod["spec"]["nodeName"], 0.0625 * (1 + (i + j) % 7), (50 + 10 * (i % 9)) << 20))
+                                   pod["spec"]["nodeName"], 0.0625 * (1 + (i + j) % 7), (50 + 10 * (i % 9)) << 20,
+                                   throttled=0.125 * ((i + j) % 3)))
     return found
 
 
@@ -246,3 +247,36 @@ async def test_a_workload_over_1h_charts_its_containers_summed_over_its_pods(wor
         usage = screen.range_usage
         assert {name: values[-1] for name, values in usage.cpu.items()} == pytest.approx(expected)
         assert "last 1h from Prometheus" in screen.query_one("#charts").render().plain
+
+
+async def test_throttle_column_shows_the_most_throttled_container_of_visible_pods_and_workloads(world):
+    _, _, _, generated = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.throttling is not None, "Prometheus opened")
+        await pilot.press("2")
+        pods = table(app, "pods")
+        await until(pilot, lambda: "throttle" in pods.visible_column_ids(), "the THROTTLE% column")
+        shares = app.session.prom.throttling.shares
+        shown = pods.shown_rows()
+        await until(pilot, lambda: any(history_keys.pod(r.namespace, r.name) in shares for r in shown),
+                    "throttling of the visible pods")
+        await pilot.pause(0.1)
+        for y, row in enumerate(shown[:10], start=1):
+            worst = max((c.throttled for c in generated.containers if (c.namespace, c.pod) == (row.namespace, row.name)),
+                        default=0.0)
+            cell = cells_on_screen(app, pods, y)["throttle"].strip()
+            assert cell == (f"{worst * 100:.0f}%" if worst else "-"), row.name
+        await pilot.press("3")
+        workloads = table(app, "workloads")
+        await until(pilot, lambda: any(w.key and history_keys.workload(*w.key) in shares
+                                       for w in workloads.shown_rows()), "throttling of the visible workloads")
+
+
+async def test_without_prometheus_there_is_no_throttle_column(world):
+    app = app_on(world, PromSettings(enabled=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        assert all(c.id != "throttle" for c in table(app, "pods").columns)

@@ -25,6 +25,7 @@ from ktopui.kube.prometheus import (
 )
 from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.live.backfill import Backfill, Outcome
+from ktopui.live.throttling import Throttling
 from ktopui.model.history import History
 from ktopui.safe_text import escape_controls
 
@@ -57,6 +58,7 @@ class PromLink:
         self.settings = settings
         self.client: PromClient | None = None
         self.backfill: Backfill | None = None
+        self.throttling: Throttling | None = None
         # For the header: the source (`monitoring/prometheus-k8s`), `off` or `none found` ("": not
         # opened yet); the last failure's word (`unreachable`) and message (one sanitised line).
         self.label = "off" if not settings.enabled else ""
@@ -94,6 +96,7 @@ class PromLink:
 
             self.backfill = Backfill(self.client, history, clock=clock, resolution=resolution, told=heard,
                                      spawn=spawn)
+            self.throttling = Throttling(self.client, clock=clock, told=heard, spawn=spawn)
         told()
 
     def _failed(self, error: PromError) -> None:

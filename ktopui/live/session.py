@@ -281,6 +281,12 @@ class ClusterSession:
     async def node_usage(self, node: str, range_name: str) -> RangeUsage:
         return await ranges.node_usage(self.prom.client, node, range_name, self.clock())
 
+    def want_throttling(self, pods: Sequence[tuple[str, str]], workloads: dict) -> None:
+        """These pods (namespace, name) and workloads (key -> its pods' names) are on screen: their
+        CPU throttling from Prometheus, where it is there, in `prom.throttling.shares`."""
+        if self.prom is not None and self.prom.throttling is not None:
+            self.prom.throttling.want(pods, workloads)
+
     def resolution(self) -> float:
         """Seconds between metrics samples, as the cluster's history has them."""
         times = self.history.times(history_keys.CLUSTER)[-8:]

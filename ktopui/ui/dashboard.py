@@ -19,9 +19,10 @@ from textual.widgets import Input, Static
 
 from ktopui.live.session import ClusterSession
 from ktopui.model.nodes import NODES
-from ktopui.model.pods import PODS
+from ktopui.model.pods import PODS, PodRow
 from ktopui.model.snapshot import Snapshot
 from ktopui.ui.columns import picked, sort_choices
+from ktopui.ui.columns.throttle import pod_key, throttle, workload_key
 from ktopui.ui.footer import KeysFooter
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
@@ -69,6 +70,7 @@ class DashboardScreen(Screen):
         self.resource = "cpu"  # which resource a/r/l refer to
         self._crumbs_shown: Text | None = None
         self._history_wanted: tuple = ()  # the history keys last asked to be filled from Prometheus
+        self._throttle_shown = False  # THROTTLE% is among the columns set
         self._mounted = False  # its widgets are all there (until then a snapshot waits for on_mount)
 
     def compose(self) -> ComposeResult:
@@ -107,10 +109,13 @@ class DashboardScreen(Screen):
         raise NotImplementedError
 
     def history_filled(self) -> None:
-        """History came from Prometheus (or it said something): trends it filled are drawn again
-        (a line is formatted again when its key's stamp moved), and rows still wanted are asked for."""
+        """History or throttling came from Prometheus (or it said something): the lines on screen are
+        formatted again, and rows still wanted are asked for."""
+        if self._throttle_shown != (self.session.prom is not None and self.session.prom.throttling is not None):
+            self.show(self.session.snapshot)  # Prometheus opened: its column comes
         table = self.active_table()
         if table is not None:
+            table.forget_lines()
             table.refresh()
         self.want_history()
 
@@ -122,17 +127,19 @@ class DashboardScreen(Screen):
         if backfill is None or table is None or not self._mounted:
             return
         key_fns = list(dict.fromkeys(c.history_key for c in table.columns if c.history_key is not None))
-        keys = tuple(key_of(row) for row in table.shown_rows() for key_of in key_fns)
+        shown = table.shown_rows()
+        keys = tuple(key_of(row) for row in shown for key_of in key_fns)
         if keys == self._history_wanted:
             return
         self._history_wanted = keys
         snapshot = self.session.snapshot
         members = {}
         if snapshot is not None:
-            for key in keys:
-                if key[0] == "workload" and key not in backfill.filled:
+            for key in dict.fromkeys(keys):
+                if key[0] == "workload":
                     members[key] = [pod.name for pod in snapshot.workload_pods(key[1:])]
         self.session.want_history(keys, members)
+        self.session.want_throttling([(r.namespace, r.name) for r in shown if isinstance(r, PodRow)], members)
 
     def _start_over(self, empty_message: str, sort: tuple[str, bool]) -> None:
         """A reused screen about to show another node or pod: nothing of the last one stays."""
@@ -179,7 +186,18 @@ class DashboardScreen(Screen):
         return text
 
     def pod_columns(self, snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
-        return self.app.columns_for("pods", reserved=snapshot.metrics_error is not None, without=without)
+        columns = self.app.columns_for("pods", reserved=snapshot.metrics_error is not None, without=without)
+        return self.with_throttle(columns, pod_key)
+
+    def workload_columns(self, snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
+        columns = self.app.columns_for("workloads", reserved=snapshot.metrics_error is not None, without=without)
+        return self.with_throttle(columns, workload_key)
+
+    def with_throttle(self, columns: list, key_of) -> list:
+        """THROTTLE% after the columns, while Prometheus is there."""
+        throttling = self.session.prom.throttling if self.session.prom is not None else None
+        self._throttle_shown = throttling is not None
+        return columns if throttling is None else [*columns, throttle(throttling, key_of)]
 
     @staticmethod
     def explain_empty(table: RowTable, snapshot: Snapshot, source: str, default: str) -> None:

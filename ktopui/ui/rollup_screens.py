@@ -170,8 +170,7 @@ class NamespaceWorkloadsScreen(DashboardScreen):
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
-        table.set_columns(self.app.columns_for("workloads", reserved=snapshot.metrics_error is not None,
-                                               without=("namespace",)))
+        table.set_columns(self.workload_columns(snapshot, without=("namespace",)))
         namespace = self.namespace
         table.set_rows([w for w in snapshot.workloads if w.namespace == namespace], in_name_order=True)
 

@@ -109,7 +109,7 @@ class MainScreen(DashboardScreen):
         self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
         reserved = snapshot.metrics_error is not None
         table = self.query_one("#workloads", RowTable)
-        table.set_columns(self.app.columns_for("workloads", reserved=reserved, without=self._one_namespace()))
+        table.set_columns(self.workload_columns(snapshot, without=self._one_namespace()))
         table.set_rows(snapshot.workloads, in_name_order=True)
         self.explain_empty(table, snapshot, "pods", "No workloads in this scope (yet).")
         table = self.query_one("#namespaces", RowTable)
