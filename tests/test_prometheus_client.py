@@ -1,0 +1,372 @@
+"""The Prometheus client against servers that answer well and badly (plain asyncio on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import json
+import math
+import urllib.parse
+from typing import Self
+
+import numpy as np
+import pytest
+
+from ktopui.kube.prometheus import (
+    MAX_IN_FLIGHT,
+    PromBadQuery,
+    PromClient,
+    PromError,
+    PromMalformed,
+    PromRefused,
+    PromSource,
+    PromTimeout,
+    PromTooLarge,
+    PromUnavailable,
+    PromUnreachable,
+    public_url,
+    url_client,
+)
+
+
+class Recorder:
+    """A server answering each request with `reply(method, path, form)` -> (status, headers, body),
+    keeping the requests (method, path, form) it saw."""
+
+    def __init__(self, reply) -> None:
+        self.reply = reply
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+
+async def _serve(recorder: Recorder, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        lines = head.split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        path, _, query = target.partition("?")
+        form = dict(urllib.parse.parse_qsl(query or body.decode()))
+        recorder.seen.append((method, path, form))
+        recorder.in_flight += 1
+        recorder.most_in_flight = max(recorder.most_in_flight, recorder.in_flight)
+        try:
+            answer = await recorder.reply(method, path, form, headers)
+        finally:
+            recorder.in_flight -= 1
+        if callable(answer):  # a raw writer for misbehaviour
+            await answer(writer)
+            return
+        status, extra, payload = answer
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload).encode()
+        head_out = f"HTTP/1.1 {status} X\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n"
+        head_out += "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        writer.write(head_out.encode() + b"\r\n" + payload)
+        await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+
+class Engine:
+    """A scripted Prometheus API on 127.0.0.1."""
+
+    def __init__(self, reply) -> None:
+        self.recorder = Recorder(reply)
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Self:
+        self.server = await asyncio.start_server(lambda r, w: _serve(self.recorder, r, w), "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def seen(self):
+        return self.recorder.seen
+
+
+def matrix(*series, warnings=None):
+    answer = {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": labels, "values": [[t, v] for t, v in points]} for labels, points in series]}}
+    if warnings:
+        answer["warnings"] = warnings
+    return answer
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def fixed(status, body, headers=JSON):
+    async def reply(method, path, form, headers_in):
+        return status, headers, body
+    return reply
+
+
+async def ask(url: str, expr: str = "up", **kw) -> object:
+    client = url_client(url, **kw)
+    try:
+        return await client.query_range(expr, 1000, 1060, 15)
+    finally:
+        await client.aclose()
+
+
+async def test_a_range_query_is_posted_form_encoded_and_decoded_into_float_arrays():
+    body = matrix(({"pod": "a", "container": "c"}, [(1000, "1.5"), (1015, "2"), (1030, "3e2")]))
+    async with Engine(fixed(200, body)) as engine:
+        result = await ask(engine.url, 'sum(rate(x{pod=~"a|b"}[1m]))')
+    method, path, form = engine.seen[0]
+    assert (method, path) == ("POST", "/api/v1/query_range")
+    assert form == {"query": 'sum(rate(x{pod=~"a|b"}[1m]))', "start": "1000", "end": "1060", "step": "15"}
+    [series] = result.series
+    assert series.labels == {"pod": "a", "container": "c"}
+    assert series.times.dtype == np.float64 and list(series.times) == [1000, 1015, 1030]
+    assert list(series.values) == [1.5, 2.0, 300.0]
+    assert result.warnings == []
+
+
+async def test_nan_and_infinities_become_gaps():
+    body = matrix(({}, [(1000, "NaN"), (1015, "+Inf"), (1030, "-Inf"), (1045, "nonsense"), (1060, "4")]))
+    async with Engine(fixed(200, body)) as engine:
+        result = await ask(engine.url)
+    values = result.series[0].values
+    assert [math.isnan(v) for v in values] == [True, True, True, True, False]
+    assert values[-1] == 4.0
+
+
+async def test_warnings_of_partial_data_are_kept_and_sanitised():
+    body = matrix(({}, [(1000, "1")]), warnings=["store \x1b]0;owned\x07 unreachable: partial data"])
+    async with Engine(fixed(200, body)) as engine:
+        result = await ask(engine.url)
+    assert result.warnings == ["store \\x1b]0;owned\\x07 unreachable: partial data"]
+
+
+async def test_instant_vector_and_scalar_answers_are_series_of_one_point():
+    async def reply(method, path, form, headers):
+        if form["query"] == "1":
+            return 200, JSON, {"status": "success", "data": {"resultType": "scalar", "result": [1000.5, "1"]}}
+        return 200, JSON, {"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"node": "n1"}, "value": [1000.5, "42"]}]}}
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        scalar = await client.query("1")
+        vector = await client.query("node_x", at=1000.5)
+        await client.aclose()
+    assert scalar.series[0].labels == {} and list(scalar.series[0].values) == [1.0]
+    assert vector.series[0].labels == {"node": "n1"} and list(vector.series[0].times) == [1000.5]
+    assert engine.seen[1][2] == {"query": "node_x", "time": "1000.5"}
+
+
+async def test_identical_range_queries_are_answered_from_the_cache():
+    async with Engine(fixed(200, matrix(({}, [(1000, "1")])))) as engine:
+        client = url_client(engine.url)
+        first = await client.query_range("up", 1000, 2000, 15)
+        again = await client.query_range("up", 1000, 2000, 15)
+        await client.query_range("up", 1000, 2015, 15)
+        await client.aclose()
+    assert again is first
+    assert len(engine.seen) == 2
+    assert (client.stats.queries, client.stats.cache_hits, client.stats.samples) == (2, 1, 2)
+    assert client.stats.bytes > 0
+
+
+async def test_at_most_four_queries_are_in_flight():
+    gate = asyncio.Event()
+
+    async def reply(method, path, form, headers):
+        await gate.wait()
+        return 200, JSON, matrix(({}, [(1000, "1")]))
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        tasks = [asyncio.create_task(client.query_range(f"q{i}", 1000, 2000, 15)) for i in range(10)]
+        await asyncio.sleep(0.3)
+        waiting = engine.recorder.in_flight
+        gate.set()
+        await asyncio.gather(*tasks)
+        await client.aclose()
+    assert waiting == MAX_IN_FLIGHT
+    assert engine.recorder.most_in_flight == MAX_IN_FLIGHT and len(engine.seen) == 10
+
+
+async def test_a_plain_text_503_from_a_proxy_reads_as_unavailable():
+    async with Engine(fixed(503, b"no healthy upstream\n", {"Content-Type": "text/plain"})) as engine:
+        with pytest.raises(PromUnavailable) as caught:
+            await ask(engine.url)
+        assert caught.value.message == f"Prometheus {engine.url}: unavailable (503): no healthy upstream"
+
+
+async def test_an_ingress_html_502_is_read_for_its_title():
+    page = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502</h1></center></body></html>"
+    async with Engine(fixed(502, page, {"Content-Type": "text/html"})) as engine:
+        with pytest.raises(PromUnavailable) as caught:
+            await ask(engine.url)
+    assert caught.value.message.endswith("unavailable (502): 502 Bad Gateway")
+    assert "\n" not in caught.value.message
+
+
+async def test_bad_data_names_the_engine_s_complaint():
+    body = {"status": "error", "errorType": "bad_data",
+            "error": 'invalid parameter "query": 1:5: parse error: unexpected \x1b[2J'}
+    async with Engine(fixed(400, body)) as engine:
+        with pytest.raises(PromBadQuery) as caught:
+            await ask(engine.url, "sum((")
+    assert "bad_data: invalid parameter" in caught.value.message
+    assert "\x1b" not in caught.value.message and "\\x1b[2J" in caught.value.message
+
+
+async def test_a_forbidden_service_proxy_says_which_rbac_to_ask_for():
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+              "message": 'services "prometheus-k8s:web" is forbidden: User "jane" cannot get resource '
+                         '"services/proxy" in API group "" in the namespace "monitoring"'}
+    async with Engine(fixed(403, status)) as engine:
+        import httpx
+        base = engine.url + "/api/v1/namespaces/monitoring/services/prometheus-k8s:web/proxy"
+        source = PromSource(base=base, via="proxy", name="monitoring/prometheus-k8s", flavour="kube-prometheus-stack")
+        async with httpx.AsyncClient() as http:
+            client = PromClient(source, http, owns_http=False)
+            with pytest.raises(PromRefused) as short:
+                await client.query_range("up", 1000, 2000, 15)
+            with pytest.raises(PromRefused) as long:
+                await client.query_range("up" + " " * 5000, 1000, 2000, 15)
+    assert short.value.message.startswith("Prometheus monitoring/prometheus-k8s: refused (403): services ")
+    assert short.value.hint.startswith("Ask a cluster admin for RBAC permission to get services/proxy "
+                                       "in namespace 'monitoring'")
+    # A query too long for a URL goes as POST, which RBAC calls `create`.
+    assert [m for m, _, _ in engine.seen] == ["GET", "POST"]
+    assert "create services/proxy" in long.value.hint
+
+
+async def test_an_endless_body_stops_at_the_limit_with_a_way_to_narrow_it(monkeypatch):
+    monkeypatch.setattr("ktopui.kube.prometheus.MAX_BODY", 1 << 20)
+
+    async def endless(writer):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        while True:
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+
+    async def reply(method, path, form, headers):
+        return endless
+    async with Engine(reply) as engine:
+        with pytest.raises(PromTooLarge) as caught:
+            await ask(engine.url)
+    assert "larger than 1 MiB" in caught.value.message
+    assert "--since" in caught.value.hint
+
+
+async def test_a_gzip_bomb_stops_at_the_limit_without_inflating_it_whole(monkeypatch):
+    monkeypatch.setattr("ktopui.kube.prometheus.MAX_BODY", 1 << 20)
+    bomb = gzip.compress(b"[" * (64 << 20))
+
+    async def reply(method, path, form, headers):
+        return 200, {**JSON, "Content-Encoding": "gzip"}, bomb
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        with pytest.raises(PromTooLarge):
+            await client.query_range("up", 1000, 2000, 15)
+        await client.aclose()
+    assert client.stats.bytes < 2 << 20
+
+
+async def test_a_slow_body_ends_at_the_deadline():
+    async def trickle(writer):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(1000):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    async def reply(method, path, form, headers):
+        return trickle
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        client._deadline = 0.5
+        with pytest.raises(PromTimeout) as caught:
+            await client.query_range("up", 1000, 2000, 15)
+        await client.aclose()
+    assert "no complete answer to a query within" in caught.value.message
+
+
+async def test_a_refused_connection_is_unreachable():
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(PromUnreachable) as caught:
+        await ask(f"http://127.0.0.1:{port}")
+    assert caught.value.message == f"Prometheus http://127.0.0.1:{port}: connection refused"
+
+
+async def test_a_body_that_is_not_json_is_named_with_its_start():
+    async with Engine(fixed(200, b"<html><title>Sign in</title></html>", {"Content-Type": "text/html"})) as engine:
+        with pytest.raises(PromMalformed) as caught:
+            await ask(engine.url)
+    assert "not the Prometheus API's JSON" in caught.value.message and "Sign in" in caught.value.message
+
+
+async def test_basic_auth_from_the_url_is_sent_and_never_shown():
+    sent = []
+
+    async def reply(method, path, form, headers):
+        sent.append(headers.get("authorization"))
+        return 401, {"Content-Type": "text/plain"}, b"Unauthorized"
+    async with Engine(reply) as engine:
+        url = engine.url.replace("http://", "http://ops:s3cret@")
+        with pytest.raises(PromRefused) as caught:
+            await ask(url)
+        assert "s3cret" not in str(caught.value) and engine.url in caught.value.message
+    assert sent == ["Basic " + base64.b64encode(b"ops:s3cret").decode()]
+
+
+async def test_a_rotated_bearer_token_file_is_read_again(tmp_path, monkeypatch):
+    monkeypatch.setattr("ktopui.kube.auth.TOKEN_FILE_PERIOD", 0.0)
+    tokens = []
+
+    async def reply(method, path, form, headers):
+        tokens.append(headers.get("authorization"))
+        return 200, JSON, matrix(({}, [(1000, "1")]))
+    token = tmp_path / "token"
+    token.write_text("first\n")
+    async with Engine(reply) as engine:
+        client = url_client(engine.url, token_file=str(token))
+        client._http.auth._period = 0.0
+        await client.query_range("up", 1, 2, 1)
+        token.write_text("second\n")
+        await client.query_range("up", 1, 3, 1)
+        await client.aclose()
+    assert tokens == ["Bearer first", "Bearer second"]
+
+
+def test_bad_urls_and_missing_files_are_named(tmp_path):
+    for url, text in [("ftp://host", "not an http:// or https:// URL with a host"),
+                      ("http://", "not an http:// or https:// URL with a host"),
+                      ("http://host:port", "not a URL")]:
+        with pytest.raises(PromError) as caught:
+            url_client(url)
+        assert text in caught.value.message
+    with pytest.raises(PromError) as caught:
+        url_client("http://u:pw@host:99999")
+    assert "pw" not in caught.value.message
+    with pytest.raises(PromError) as caught:
+        url_client("http://host", token_file=str(tmp_path / "absent"))
+    assert "Prometheus bearer token file" in caught.value.message and "absent" in caught.value.message
+    with pytest.raises(PromError) as caught:
+        url_client("http://host", ca_file=str(tmp_path / "no-ca.pem"))
+    assert "Prometheus CA file" in caught.value.message
+
+
+def test_public_url_drops_the_user_and_password():
+    assert public_url("https://ops:s3cret@prom.example:9443/base") == "https://prom.example:9443/base"
+    assert public_url("http://prom:9090") == "http://prom:9090"
