@@ -34,6 +34,7 @@ from ktopui.kube.errors import KubeError
 from ktopui.kube.limits import ERROR_BODY, MiB, ResponseLimits, size_text
 from ktopui.kube.proxy import proxy_from_environment
 from ktopui.kube.tls import build_context
+from ktopui.model.promql import NO_RULES, RecordingRules, rules_probe
 from ktopui.safe_text import escape_controls
 
 if TYPE_CHECKING:
@@ -202,6 +203,8 @@ class PromClient:
         self._deadline = deadline
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._cache: OrderedDict[tuple, QueryResult] = OrderedDict()
+        # kube-prometheus's recording rules found by probe_rules(); the expressions take it.
+        self.rules: RecordingRules = NO_RULES
 
     async def query(self, expr: str, at: float | None = None) -> QueryResult:
         """An instant query (a vector or a scalar), at `at` or now; only the former is cached."""
@@ -212,6 +215,12 @@ class PromClient:
     async def query_range(self, expr: str, start: float, end: float, step: float) -> QueryResult:
         form = {"query": expr, "start": _timestamp(start), "end": _timestamp(end), "step": _timestamp(step)}
         return await self._cached(("range", expr, start, end, step), "/api/v1/query_range", form)
+
+    async def probe_rules(self) -> RecordingRules:
+        """Which recording rules the source has (one cheap instant query), kept in `rules`."""
+        found = await self.query(rules_probe())
+        self.rules = RecordingRules.from_names(s.labels.get("__name__", "") for s in found.series)
+        return self.rules
 
     async def runtime_info(self) -> dict:
         """The engine's runtime information (retention and more), {} where it has none

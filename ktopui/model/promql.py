@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 # cAdvisor's per-container series: the pod cgroup and the pause sandbox left out.
 CONTAINERS = 'container!="", container!="POD", image!=""'
+# The CPU rule sums by (namespace, pod, container): no `image` left to match on.
+RULE_CONTAINERS = 'container!="", container!="POD"'
 NODE_ROOT = 'id="/"'
 BY_CONTAINER = "namespace, pod, container"
 
@@ -186,9 +188,9 @@ def batches(names: Sequence[str], max_chars: int = MAX_MATCHER_CHARS) -> Iterato
 def pod_cpu(namespace: str | None, pods: Sequence[str] | None, window: str,
             rules: RecordingRules = NO_RULES) -> str:
     """Millicores per (namespace, pod, container); `pods` None: every pod (of the namespace)."""
-    where = CONTAINERS + _pod_matchers(namespace, pods)
     if rules.cpu_rate5m and parse_duration(window) == CPU_RULE_WINDOW:
-        return f"sum by ({BY_CONTAINER}) ({CPU_RULE}{{{where}}}) * 1000"
+        return f"sum by ({BY_CONTAINER}) ({CPU_RULE}{{{RULE_CONTAINERS}{_pod_matchers(namespace, pods)}}}) * 1000"
+    where = CONTAINERS + _pod_matchers(namespace, pods)
     return f"sum by ({BY_CONTAINER}) (rate({CPU_SERIES}{{{where}}}[{window}])) * 1000"
 
 
