@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the config file (default: $XDG_CONFIG_HOME/ktopui/config.toml, if it exists)",
     )
+    from ktopui.kube import prometheus_settings
+
+    prometheus_settings.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ktopui.batch import top
 

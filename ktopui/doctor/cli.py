@@ -9,6 +9,8 @@ import os
 import shutil
 import sys
 
+from ktopui.kube import prometheus_settings
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: `ktopui -A doctor` keeps the top-level -A.
@@ -16,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="check pod access in all namespaces")
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text",
                         help="text (default) or json")
+    prometheus_settings.add_arguments(parser)
 
 
 def scope(args: argparse.Namespace, context_namespace: str, namespace_source: str) -> str:

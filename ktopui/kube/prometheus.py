@@ -32,6 +32,7 @@ from ktopui.kube import inflate
 from ktopui.kube.auth import TokenFileAuth
 from ktopui.kube.errors import KubeError
 from ktopui.kube.limits import ERROR_BODY, MiB, ResponseLimits, size_text
+from ktopui.kube.prometheus_settings import url_problem
 from ktopui.kube.proxy import proxy_from_environment
 from ktopui.kube.tls import build_context
 from ktopui.model.promql import NO_RULES, RecordingRules, rules_probe
@@ -457,20 +458,16 @@ def url_client(url: str, *, token_file: str = "", username: str = "", password: 
                insecure: bool = False, environ: Mapping[str, str] | None = None) -> PromClient:
     """A client of its own for `url` (http or https, user and password allowed in it).
     PromError naming what is wrong with the URL or the files."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises for a port that is not a number)
-    except ValueError as err:
-        raise PromError(f"--prometheus {public_url_or_redacted(url)}: not a URL ({err})") from None
     shown = public_url(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PromError(f"--prometheus {shown}: not an http:// or https:// URL with a host",
+    if problem := url_problem(url):
+        raise PromError(f"Prometheus URL {shown}: {problem}",
                         hint="For example --prometheus http://prometheus.example:9090")
+    parts = urlsplit(url)
     if parts.username or parts.password:
         username = username or unquote(parts.username or "")
         password = password or unquote(parts.password or "")
     if token_file and username:
-        raise PromError(f"--prometheus {shown}: both a bearer token file and a user and password",
+        raise PromError(f"Prometheus URL {shown}: both a bearer token file and a user and password",
                         hint="Give one of them.")
     auth: httpx.Auth | None = None
     if token_file:
