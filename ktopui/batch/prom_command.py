@@ -111,6 +111,17 @@ async def _none() -> None:
     return None
 
 
+def no_prometheus(opened) -> str:
+    """Why there is no history to read, from open_prometheus's answer, with what to do."""
+    if opened.found is not None:
+        why = opened.found.reason or "no Prometheus service found"
+        hint = f"{opened.found.hint}\n" if opened.found.hint else ""
+        return f"no Prometheus in the cluster: {why}\n{hint}Name one with --prometheus URL."
+    if opened.note == "Prometheus: off":
+        return "history comes from Prometheus, and --no-prometheus turned it off"
+    return opened.note
+
+
 def describe_error(err: BaseException) -> str:
     from ktopui.batch.top import describe_error as kube_error
     from ktopui.kube.prometheus import PromError
@@ -146,7 +157,7 @@ def run(args: argparse.Namespace, body: Callable[[Session], Awaitable[Output]]) 
             api = KubeAPI(http, conn.server)
             opened = await open_prometheus(settings_from(args, None), api, conn)
             if opened.client is None:
-                raise CommandError(f"no Prometheus: {opened.note}")
+                raise CommandError(no_prometheus(opened))
             try:
                 return await body(Session(api, opened.client, "" if args.all_namespaces else conn.namespace))
             finally:
