@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ktopui.sim import discovery, hostile, kubeconfig, status
 from ktopui.sim.api import JSON, PLAIN, Api, Response
@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
-        path = url.path.rstrip("/") or "/"
+        path = unquote(url.path).rstrip("/") or "/"  # as the API server, names are read percent-decoded
         faults = sim.faults
         if sim.on_request is not None:
             sim.on_request(method, path, url.query)
@@ -170,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 response = sim.api.handle(method, path, parse_qs(url.query, keep_blank_values=True),
                                           user or User("system:anonymous", ("system:unauthenticated",)), body,
-                                          self.headers.get("Accept", ""))
+                                          self.headers.get("Accept", ""), url.query, self.headers)
             except Exception as exc:  # a simulator bug: answer like the apiserver's panic handler, loudly
                 traceback.print_exc()
                 response = Response(500, status.internal_error(repr(exc)))
@@ -244,7 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _headers(self, response: Response) -> None:
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
-        self.send_header("Content-Type", response.content_type)
+        if response.content_type:  # a proxied answer may have none
+            self.send_header("Content-Type", response.content_type)
         for name, value in response.headers:
             self.send_header(name, value)
         if response.content_type == JSON:
@@ -472,6 +473,14 @@ class SimServer:
                                  client_cert=client_cert, ca_pem=self.ca_pem if embed_ca else None,
                                  ca_path=None if embed_ca else self.ca_path)
         return kubeconfig.write(path, text)
+
+    # ---- services ----------------------------------------------------------------------
+
+    def expose_service(self, namespace: str, name: str, labels: dict[str, str], port: int, target_url: str,
+                       port_name: str = "web", path_prefix: str = "") -> None:
+        """A Service `namespace/name` whose proxy path forwards to `target_url` + `path_prefix`
+        (`target_url` "": a Service without endpoints). See services.py."""
+        self.api.services.add(namespace, name, labels, port, target_url, port_name, path_prefix)
 
     # ---- request log -----------------------------------------------------------------
 
