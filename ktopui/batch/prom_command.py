@@ -125,9 +125,12 @@ def no_prometheus(opened) -> str:
 def describe_error(err: BaseException) -> str:
     from ktopui.batch.top import describe_error as kube_error
     from ktopui.kube.prometheus import PromError
+    from ktopui.safe_text import escape_controls
 
     if isinstance(err, PromError):
         return f"error: {err.message}" + (f"\n{err.hint}" if err.hint else "")
+    if isinstance(err, CommandError):  # (its own lines; what came from the cluster escaped)
+        return "error: " + "\n".join(escape_controls(line) for line in str(err).split("\n"))
     return kube_error(err)
 
 

@@ -105,13 +105,14 @@ Selection = dict[str, list[str] | None]
 async def pod_usage(client: PromClient, selection: Selection, win: Window, *, peaks: bool = False) -> Usage:
     """CPU and memory per (namespace, pod, container) of the selection; `peaks`: memory as the
     highest value in each step (memory_peak) instead of the value at each point."""
-    cpu_window = promql.rate_window(win.step)
+    rules = client.rules  # (kube-prometheus's recording rules where they mean the same)
+    cpu_window = promql.cpu_window(win.step, rules)
     queries: list[tuple[str, str]] = []
-    for namespace, pods in sorted(selection.items()):
+    for namespace, pods in sorted(selection.items(), key=lambda item: item[0] or ""):
         for names in ([None] if pods is None else promql.batches(pods)):
-            queries.append(("cpu", promql.pod_cpu(namespace, names, cpu_window)))
+            queries.append(("cpu", promql.pod_cpu(namespace, names, cpu_window, rules)))
             queries.append(("memory", memory_peak(namespace, names, promql.format_duration(win.step))
-                            if peaks else promql.pod_memory(namespace, names)))
+                            if peaks else promql.pod_memory(namespace, names, rules)))
     return await _usage(client, queries, POD_LABELS, win)
 
 
