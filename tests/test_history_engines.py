@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from datetime import datetime
+from itertools import pairwise
 
 import pytest
 
@@ -29,7 +30,7 @@ def parse(text: str) -> list[dict]:
 
 
 def seconds(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(stamp).timestamp()
 
 
 def state(history: History, c: Container, t: float, rate_window: float) -> str:
@@ -59,7 +60,7 @@ def test_history_pods_csv_is_the_generated_series_to_the_documented_rounding(wor
     # Only containers: no pod cgroup, no pause sandbox, no other namespace.
     assert {key[:3] for key in got} <= set(generated)
     times = sorted({key[3] for key in got})
-    assert all(b - a == 60 for a, b in zip(times, times[1:]))
+    assert all(b - a == 60 for a, b in pairwise(times))
     assert times[-1] - times[0] >= 2.5 * 3600
     exact = 0
     for c in generated.values():

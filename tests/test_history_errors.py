@@ -44,10 +44,10 @@ class Scripted:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self.answer(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)))
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 self.answer(dict(urllib.parse.parse_qsl(self.rfile.read(length).decode())))
 

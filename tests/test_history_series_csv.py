@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import math
 
-from ktopui.batch.series_csv import NODE_COLUMNS, POD_COLUMNS, WORKLOAD_COLUMNS, csv_text, json_text, time_text
+from ktopui.batch.series_csv import (
+    NODE_COLUMNS,
+    POD_COLUMNS,
+    WORKLOAD_COLUMNS,
+    csv_text,
+    json_text,
+    time_text,
+)
 
 T0 = 1796605200.0  # 2026-12-07T01:00:00Z
 

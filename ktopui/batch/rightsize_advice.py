@@ -84,7 +84,7 @@ def advise(scope: WorkloadScope, usage: Usage) -> list[RightsizeRow]:
     number = {group: i for i, group in enumerate(groups)}
 
     keys, group_of, inferred = [], [], np.zeros(len(groups), dtype=bool)
-    for key in usage.keys():
+    for key in usage.series_keys():
         namespace, pod, container = key
         workload = scope.workloads.of(namespace, pod)
         at = number.get((*workload_key(workload), container))

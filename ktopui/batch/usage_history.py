@@ -51,7 +51,7 @@ class Usage(NamedTuple):
     memory: dict[tuple[str, ...], np.ndarray]
     warnings: list[str]
 
-    def keys(self) -> list[tuple[str, ...]]:
+    def series_keys(self) -> list[tuple[str, ...]]:
         return sorted(self.cpu.keys() | self.memory.keys())
 
     def rows(self) -> list[tuple]:
@@ -59,7 +59,7 @@ class Usage(NamedTuple):
         times = self.window.times
         blank = np.full(len(times), np.nan)
         out = []
-        for key in self.keys():
+        for key in self.series_keys():
             cpu, mem = self.cpu.get(key, blank), self.memory.get(key, blank)
             for i in np.flatnonzero(~(np.isnan(cpu) & np.isnan(mem))).tolist():
                 out.append((float(times[i]), *key, _value(cpu[i]), _value(mem[i])))

@@ -51,6 +51,6 @@ def summed(usage: Usage, workloads: PodWorkloads, keep: Callable[[WorkloadId], b
         for i in np.flatnonzero(~(np.isnan(c) & np.isnan(m))).tolist():
             rows.append((float(times[i]), *key,
                          None if np.isnan(c[i]) else float(c[i]), None if np.isnan(m[i]) else float(m[i])))
-    notes = [f"{len(by_name)} pod{'s' * (len(by_name) != 1)} no longer listed attributed to workloads by "
-             "name pattern"] if by_name else []
+    notes = [(f"{len(by_name)} pod{'s' * (len(by_name) != 1)} no longer listed attributed to workloads by "
+              "name pattern")] if by_name else []
     return Summed(rows, notes)

@@ -70,10 +70,9 @@ class History:
             self._series(cpu_lines, mem_lines, labels, c.node, c.start, c.end,
                          lambda t, c=c: c.cpu_blocks[self.block(t)], lambda t, c=c: self.memory_at(c, t))
             if i == 0:  # the pod's own cgroup and its pause sandbox, as cAdvisor exports them
-                for extra in (f'container="",id="/kubepods/pod{i}",image="",name="",namespace="{c.namespace}",'
-                              f'pod="{c.pod}",',
-                              f'container="",id="/kubepods/pod{i}/pause",image="{PAUSE_IMAGE}",name="pause",'
-                              f'namespace="{c.namespace}",pod="{c.pod}",'):
+                pod_labels = f'namespace="{c.namespace}",pod="{c.pod}",'
+                for extra in (f'container="",id="/kubepods/pod{i}",image="",name="",{pod_labels}',
+                              f'container="",id="/kubepods/pod{i}/pause",image="{PAUSE_IMAGE}",name="pause",{pod_labels}'):
                     self._series(cpu_lines, mem_lines, extra, c.node, c.start, c.end,
                                  lambda t: 5000.0, lambda t: 9e9)
         for node, (cpu, mem) in self.nodes.items():
