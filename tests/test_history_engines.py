@@ -156,3 +156,16 @@ def test_history_json_holds_the_csv_numbers_grouped_by_series(world, capsys):
                    "" if p["memory_bytes"] is None else str(p["memory_bytes"]))
                   for s in doc["series"] for p in s["points"])
     assert flat == sorted(tuple(r.values()) for r in parse(out))
+
+
+def test_history_workload_name_writes_that_workload_only(world, capsys):
+    code, out, err = world.run(capsys, "history", "workloads", "frontend", "-n", "web", "--since", "12h",
+                               "--step", "1800")
+    assert code == 0, err
+    assert {(r["namespace"], r["kind"], r["workload"]) for r in parse(out)} == {("web", "Deployment", "frontend")}
+
+
+def test_history_of_a_name_without_series_is_an_error_naming_it(world, capsys):
+    code, out, err = world.run(capsys, "history", "pods", "no-such-pod", "-n", "web", "--since", "1h")
+    assert code == 1 and out == ""
+    assert err.startswith("error: no history of pod no-such-pod in namespace web over the last 1h")

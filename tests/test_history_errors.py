@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ktopui.cli import main
+from ktopui.model import promql
 
 KUBE_PROMETHEUS = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "k8s",
                    "app.kubernetes.io/part-of": "kube-prometheus"}
@@ -148,3 +149,27 @@ def test_partial_data_warnings_go_to_stderr_and_the_output_is_still_written(caps
     assert err == "Warning: Prometheus: PromQL: store eu-1 unreachable, partial data\n"
     # One query per metric for the namespace, never one per pod.
     assert sum(path.endswith("/api/v1/query_range") for path, _ in prometheus.seen) == 2
+
+
+def test_all_namespaces_without_leave_to_list_them_is_one_query_per_metric_across_all(capsys, sim_server, kubeconfig):
+    sim_server.faults.forbid("sim-admin", "list", "namespaces", group="")
+    with Scripted(lambda form: (200, {"status": "success", "data": {"resultType": "matrix", "result": [
+            {"metric": one_series(form)[0], "values": one_series(form)[1]}]}})) as prometheus:
+        code, out, err = run(capsys, "history", "pods", "-A", "--since", "1h", "--kubeconfig", kubeconfig,
+                             "--prometheus", prometheus.url)
+    assert code == 0, err
+    queries = [query for path, query in prometheus.seen if path.endswith("/api/v1/query_range")]
+    assert len(queries) == 2 and not any("namespace=" in q for q in queries)
+    assert ",web,api-0,api,250,1048576" in out
+
+
+def test_all_namespaces_is_one_query_per_metric_per_namespace(capsys, sim_server, sim_api, kubeconfig):
+    with Scripted(lambda form: (200, {"status": "success", "data": {"resultType": "matrix", "result": []}})) as p:
+        code, _, err = run(capsys, "history", "pods", "-A", "--since", "1h", "--kubeconfig", kubeconfig,
+                           "--prometheus", p.url)
+    assert code == 0 and "no series" in err
+    queries = [query for path, query in p.seen if path.endswith("/api/v1/query_range")]
+    namespaces = {ns["metadata"]["name"] for ns in sim_api(sim_server).get("/api/v1/namespaces").json()["items"]}
+    assert sorted(queries) == sorted(q for ns in namespaces for q in
+                                     (promql.pod_cpu(ns, None, promql.rate_window(promql.step_for(3600))),
+                                      promql.pod_memory(ns, None)))

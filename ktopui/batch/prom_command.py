@@ -66,9 +66,16 @@ class Session:
 
     async def namespaces(self) -> dict:
         """A query per namespace in scope: the one given, or every namespace listed."""
+        from ktopui.kube.errors import APIError
+
         if self.namespace:
             return {self.namespace: None}
-        return {ns: None for ns in await self.api.list_namespaces()}
+        try:
+            return {ns: None for ns in await self.api.list_namespaces()}
+        except APIError as err:
+            if err.status != 403:
+                raise
+            return {None: None}  # (namespaces may not be listed: one query across all of them)
 
     async def pod_selection(self, name: str, selector: str) -> dict:
         """The pods to read: NAME (listed or gone), the pods -l selects, or every pod of the namespaces."""
