@@ -104,26 +104,48 @@ def default_path(environ: Mapping[str, str]) -> Path:
 def load(path: str | os.PathLike | None, vocabulary: Vocabulary, *,
          environ: Mapping[str, str] = os.environ) -> Settings:
     """Settings from `path` (--config), else from the default path when that file exists."""
+    found = _read(path, environ)
+    return parse(found[1], found[0], vocabulary) if found else Settings()
+
+
+def load_prometheus(path: str | os.PathLike | None, *, environ: Mapping[str, str] = os.environ) -> PromSettings:
+    """The [prometheus] section alone, checked as load() checks it, for commands without the UI's
+    vocabulary (the doctor): the rest of the file is not judged."""
+    found = _read(path, environ)
+    if not found:
+        return PromSettings()
+    path, text = found
+    try:
+        settings = msgspec.convert(_toml(text, path), _PrometheusOnly).prometheus
+    except msgspec.ValidationError as err:
+        keys, message = _explain(str(err))
+        raise ConfigFileError(path, message, key_line(text, keys)) from None
+    for keys, message in _prometheus_problems(settings):
+        raise ConfigFileError(path, message, key_line(text, keys))
+    return settings
+
+
+class _PrometheusOnly(msgspec.Struct):
+    """A config file as load_prometheus() reads it: the other sections are left unjudged."""
+
+    prometheus: PromSettings = msgspec.field(default_factory=PromSettings)
+
+
+def _read(path: str | os.PathLike | None, environ: Mapping[str, str]) -> tuple[str | os.PathLike, str] | None:
+    """(path, text) of --config's file, else of the default one when it exists (else None)."""
     if path is None:
         path = default_path(environ)
         if not path.exists():
-            return Settings()
+            return None
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return path, Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise ConfigFileError(path, f"cannot read it: {reason}") from None
-    return parse(text, path, vocabulary)
 
 
 def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Settings:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        found = re.search(r"\s*\(at line (\d+), column \d+\)$", str(err))
-        if found:
-            raise ConfigFileError(path, str(err)[: found.start()], int(found.group(1))) from None
-        raise ConfigFileError(path, str(err)) from None
+    doc = _toml(text, path)
     try:
         settings = msgspec.convert(doc, Settings)
     except msgspec.ValidationError as err:
@@ -132,6 +154,16 @@ def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Setting
     for keys, message in _problems(settings, vocabulary, doc):
         raise ConfigFileError(path, message, key_line(text, keys))
     return settings
+
+
+def _toml(text: str, path: str | os.PathLike) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        found = re.search(r"\s*\(at line (\d+), column \d+\)$", str(err))
+        if found:
+            raise ConfigFileError(path, str(err)[: found.start()], int(found.group(1))) from None
+        raise ConfigFileError(path, str(err)) from None
 
 
 # -- what is wrong, in words ----------------------------------------------------

@@ -49,7 +49,7 @@ MAX_BODY = 64 * MiB
 DEADLINE = 30.0
 # Through the API server's proxy a GET needs `get services/proxy` and a POST
 # `create`: queries go as GET while they fit in a URL, as POST beyond.
-MAX_GET_QUERY = 4096
+MAX_GET_QUERY = 8192
 
 
 class PromError(Exception):
@@ -494,7 +494,7 @@ def url_client(url: str, *, token_file: str = "", username: str = "", password: 
     http = httpx.AsyncClient(
         auth=auth, headers={"User-Agent": f"ktopui/{__version__}"}, timeout=DEADLINE,
         transport=httpx.AsyncHTTPTransport(verify=ssl_context, proxy=proxy, trust_env=False), trust_env=False)
-    return PromClient(PromSource(base=base, via="url", name=shown, flavour="url"), http, owns_http=True)
+    return PromClient(PromSource(base=base, via="url", name=base, flavour="url"), http, owns_http=True)
 
 
 def _netloc(parts: SplitResult) -> str:
