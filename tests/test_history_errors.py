@@ -173,3 +173,17 @@ def test_all_namespaces_is_one_query_per_metric_per_namespace(capsys, sim_server
     assert sorted(queries) == sorted(q for ns in namespaces for q in
                                      (promql.pod_cpu(ns, None, promql.rate_window(promql.step_for(3600))),
                                       promql.pod_memory(ns, None)))
+
+
+def test_the_config_files_prometheus_url_is_used_and_a_bad_one_is_an_error(capsys, kubeconfig, tmp_path):
+    config = tmp_path / "config.toml"
+    with Scripted(lambda form: (200, {"status": "success", "data": {"resultType": "matrix", "result": [
+            {"metric": one_series(form)[0], "values": one_series(form)[1]}]}})) as prometheus:
+        config.write_text(f'[prometheus]\nurl = "{prometheus.url}"\n')
+        code, out, err = run(capsys, "--config", str(config), "history", "pods", "-n", "web", "--since", "1h",
+                             "--kubeconfig", kubeconfig)
+    assert code == 0, err
+    assert ",web,api-0,api,250,1048576" in out
+    config.write_text('[prometheus]\nurl = "ftp://nowhere"\n')
+    code, out, err = run(capsys, "--config", str(config), "rightsize", "--kubeconfig", kubeconfig)
+    assert code == 1 and out == "" and "prometheus.url" in err

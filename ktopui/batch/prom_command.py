@@ -145,6 +145,7 @@ def run(args: argparse.Namespace, body: Callable[[Session], Awaitable[Output]]) 
     """Open the cluster and Prometheus, run `body`, print what it gives; the exit code."""
     import asyncio
 
+    from ktopui import config
     from ktopui.batch.top import UsageError
     from ktopui.kube import errors
     from ktopui.kube.api import KubeAPI
@@ -154,7 +155,11 @@ def run(args: argparse.Namespace, body: Callable[[Session], Awaitable[Output]]) 
     from ktopui.logs import log_session
 
     try:
+        settings = settings_from(args, config.load_prometheus(getattr(args, "config", None)))
         conn = load_connection(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
+    except config.ConfigFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except errors.KubeError as err:
         print(describe_error(err), file=sys.stderr)
         return 1
@@ -165,7 +170,7 @@ def run(args: argparse.Namespace, body: Callable[[Session], Awaitable[Output]]) 
     async def main() -> Output:
         async with make_http_client(conn) as http:
             api = KubeAPI(http, conn.server)
-            opened = await open_prometheus(settings_from(args, None), api, conn)
+            opened = await open_prometheus(settings, api, conn)
             if opened.client is None:
                 raise CommandError(no_prometheus(opened))
             try:
