@@ -7,6 +7,7 @@ import base64
 import gzip
 import math
 
+import httpx
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ from ktopui.kube.prometheus import (
     public_url,
     url_client,
 )
+from ktopui.model import promql
 from tests.helpers.prom_api import JSON, Engine, fixed, matrix
 
 
@@ -144,7 +146,6 @@ async def test_a_forbidden_service_proxy_says_which_rbac_to_ask_for():
               "message": 'services "prometheus-k8s:web" is forbidden: User "jane" cannot get resource '
                          '"services/proxy" in API group "" in the namespace "monitoring"'}
     async with Engine(fixed(403, status)) as engine:
-        import httpx
         base = engine.url + "/api/v1/namespaces/monitoring/services/prometheus-k8s:web/proxy"
         source = PromSource(base=base, via="proxy", name="monitoring/prometheus-k8s", flavour="kube-prometheus-stack")
         async with httpx.AsyncClient() as http:
@@ -152,7 +153,7 @@ async def test_a_forbidden_service_proxy_says_which_rbac_to_ask_for():
             with pytest.raises(PromRefused) as short:
                 await client.query_range("up", 1000, 2000, 15)
             with pytest.raises(PromRefused) as long:
-                await client.query_range("up" + " " * 5000, 1000, 2000, 15)
+                await client.query_range("up" + " " * 9000, 1000, 2000, 15)
     assert short.value.message.startswith("Prometheus monitoring/prometheus-k8s: refused (403): services ")
     assert short.value.hint.startswith("Ask a cluster admin for RBAC permission to get services/proxy "
                                        "in namespace 'monitoring'")
@@ -279,6 +280,17 @@ def test_bad_urls_and_missing_files_are_named(tmp_path):
     with pytest.raises(PromError) as caught:
         url_client("http://host", ca_file=str(tmp_path / "no-ca.pem"))
     assert "Prometheus CA file" in caught.value.message
+
+
+async def test_through_the_proxy_each_batch_of_a_long_pod_list_is_a_get():
+    async with Engine(fixed(200, {"status": "success", "data": {"resultType": "vector", "result": []}})) as engine:
+        source = PromSource(base=engine.url + "/proxy", via="proxy", name="m/p", flavour="prometheus")
+        async with httpx.AsyncClient() as http:
+            client = PromClient(source, http, owns_http=False)
+            pods = [f"{'a' * 50}.{i}" for i in range(1000)]  # dots: escaped, then URL-encoded
+            for batch in promql.batches(pods):
+                await client.query(promql.pod_cpu("ns", batch, "1m"))
+    assert len(engine.seen) > 1 and {method for method, _, _ in engine.seen} == {"GET"}
 
 
 def test_public_url_drops_the_user_and_password():

@@ -3,6 +3,8 @@ their line, and opening it (a client, or one line saying why not)."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -121,11 +123,14 @@ async def test_settings_that_cannot_be_used_are_one_line_and_no_client(empty_clu
     assert (opened.client, opened.note) == (None, note)
 
 
-async def test_discovery_finding_nothing_is_silent_but_says_why_for_the_log(empty_cluster):
+async def test_discovery_finding_nothing_is_silent_but_says_why_for_the_log(empty_cluster, caplog):
     _, api = empty_cluster
-    opened = await open_prometheus(PromSettings(), api)
+    with caplog.at_level(logging.INFO, logger="ktopui.prometheus"):
+        opened = await open_prometheus(PromSettings(), api)
     assert (opened.client, opened.note) == (None, "")
     assert "no Prometheus" in opened.found.reason
+    assert caplog.messages[-1] == ("prometheus: none used: no Prometheus, Thanos or VictoriaMetrics service found "
+                                   "by its labels")
 
 
 async def test_discovery_finding_one_opens_it_through_the_proxy(empty_cluster):

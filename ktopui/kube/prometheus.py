@@ -49,7 +49,7 @@ MAX_BODY = 64 * MiB
 DEADLINE = 30.0
 # Through the API server's proxy a GET needs `get services/proxy` and a POST
 # `create`: queries go as GET while they fit in a URL, as POST beyond.
-MAX_GET_QUERY = 4096
+MAX_GET_QUERY = 8192
 
 
 class PromError(Exception):

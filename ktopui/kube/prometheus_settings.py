@@ -9,11 +9,14 @@ and the live view works without it.
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import msgspec
+
+log = logging.getLogger("ktopui.prometheus")
 
 if TYPE_CHECKING:  # (imported when opening: the parsers and the config file need none of it)
     from ktopui.kube.api import KubeAPI
@@ -106,18 +109,23 @@ async def open_prometheus(settings: PromSettings, api: KubeAPI, conn: object = N
         try:
             client = _url_client(settings)
         except PromError as err:
+            log.info("prometheus: none used: %s", err.message)
             return Opened(None, err.message)
     else:
         found = await find_prometheus(api)
+        log.info("prometheus discovery: %s", "; ".join(found.tried))
         if found.source is None:
+            log.info("prometheus: none used: %s%s", found.reason, f" ({found.hint})" if found.hint else "")
             return Opened(None, "", found)
         client = proxy_client(api, found.source)
     try:
         await client.probe_rules()
     except PromError as err:
         await client.aclose()
+        log.info("prometheus: none used: %s", err.message)
         return Opened(None, err.message)
     source = client.source
+    log.info("prometheus: %s at %s, recording rules %s", source.name, source.base, client.rules)
     if source.via == "url":
         return Opened(client, f"Prometheus: {source.name}")
     return Opened(client, f"Prometheus: {source.name} ({source.flavour}, through the API server's proxy)")
