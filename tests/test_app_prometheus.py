@@ -4,8 +4,10 @@ and Prometheus failing while the live view goes on."""
 
 from __future__ import annotations
 
+import csv
 import ssl
 import time
+from datetime import datetime
 
 import httpx
 import pytest
@@ -280,3 +282,33 @@ async def test_without_prometheus_there_is_no_throttle_column(world):
         await refreshed(app, pilot)
         await pilot.press("2")
         assert all(c.id != "throttle" for c in table(app, "pods").columns)
+
+
+async def test_the_export_key_writes_the_rows_and_their_history_as_csv_and_names_the_file(world, tmp_path,
+                                                                                           monkeypatch):
+    _, _, _, generated = world
+    monkeypatch.chdir(tmp_path)
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.backfill is not None, "Prometheus opened")
+        await pilot.press("2")
+        pods = table(app, "pods")
+        shown = [history_keys.pod(r.namespace, r.name) for r in pods.shown_rows()]
+        await until(pilot, lambda: set(shown) <= app.session.prom.backfill.filled, "the visible pods filled")
+        await pilot.press("e")
+        await until(pilot, lambda: list(tmp_path.glob("ktopui-pods-*.csv")), "the export written")
+        await until(pilot, lambda: any("Exported" in str(n.message) for n in app._notifications), "the notice")
+        path = next(tmp_path.glob("ktopui-pods-*.csv"))
+        said = next(str(n.message) for n in app._notifications if "Exported" in str(n.message))
+        assert str(path.resolve()) in said and f"Exported {len(pods.rows)} pods" in said
+        assert path.stat().st_mode & 0o777 == 0o600
+    lines = list(csv.reader(path.read_text().splitlines()))
+    assert lines[0] == ["time", "namespace", "pod", "container", "cpu_millicores", "memory_bytes"]
+    c = next(c for c in generated.containers if history_keys.pod(c.namespace, c.pod) in shown)
+    own = [line for line in lines[1:] if line[1:4] == [c.namespace, c.pod, c.name]]
+    times = [datetime.fromisoformat(line[0].replace("Z", "+00:00")).timestamp() for line in own]
+    assert len(own) >= 50
+    backfilled = own[:-1]  # (the newest is the sim's own sample)
+    assert [float(line[5]) for line in backfilled] == [c.memory_at(generated.index(t)) for t in times[:-1]]
+    assert {float(line[4]) for line in backfilled} == {c.cores * 1000}

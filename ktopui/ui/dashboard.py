@@ -9,14 +9,18 @@ with it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from ktopui.live.export import EXPORTED, export, export_path
 from ktopui.live.session import ClusterSession
 from ktopui.model.nodes import NODES
 from ktopui.model.pods import PODS, PodRow
@@ -60,6 +64,8 @@ class DashboardScreen(Screen):
         Binding("escape", "back", "Back", id="back", show=False),
         Binding("s", "namespace", "Namespace", id="namespace", tooltip="pick a namespace, or all"),
         Binding("d", "app.doctor", "Doctor", id="doctor", show=False, tooltip="diagnose: connection, permissions, metrics API"),
+        Binding("e", "export", "Export", id="export", show=False,
+                tooltip="export the rows shown and their history to a CSV file (nodes, pods, workloads)"),
     ]
 
     app: KtopApp
@@ -276,6 +282,26 @@ class DashboardScreen(Screen):
 
     def action_namespace(self) -> None:
         self.app.action_pick_namespace()
+
+    def action_export(self) -> None:
+        table = self.active_table()
+        rows = table.rows if table is not None else []
+        if not rows or type(rows[0]) not in EXPORTED:
+            self.notify("Nothing to export here: the nodes, pods and workloads tables export their rows.",
+                        timeout=4)
+            return
+        self._export(rows, EXPORTED[type(rows[0])])
+
+    @work(exclusive=True, group="export")
+    async def _export(self, rows, view: str) -> None:
+        path = export_path(view, time.time())
+        try:
+            lines = await asyncio.to_thread(export, self.session.history, list(rows), path)
+        except OSError as err:
+            self.notify(f"Export failed: {path}: {err.strerror or err}", severity="error", timeout=8, markup=False)
+            return
+        self.notify(f"Exported {len(rows)} {view} ({lines} lines of history) to {path.resolve()}", timeout=15,
+                    markup=False)
 
 
 def node_table(screen: DashboardScreen, table_id: str = "nodes", empty: str = "No nodes (yet).") -> RowTable:
