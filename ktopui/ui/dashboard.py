@@ -77,6 +77,8 @@ class DashboardScreen(Screen):
         self._crumbs_shown: Text | None = None
         self._history_wanted: tuple = ()  # the history keys last asked to be filled from Prometheus
         self._throttle_shown = False  # THROTTLE% is among the columns set
+        self._members_of = None  # the snapshot's workload members that _members holds names of
+        self._members: dict[tuple, list[str]] = {}  # a visible workload's key -> its pods' names
         self._mounted = False  # its widgets are all there (until then a snapshot waits for on_mount)
 
     def compose(self) -> ComposeResult:
@@ -141,9 +143,14 @@ class DashboardScreen(Screen):
         snapshot = self.session.snapshot
         members = {}
         if snapshot is not None:
+            if self._members_of is not snapshot.members:  # (a workload's pods change only with its members)
+                self._members_of, self._members = snapshot.members, {}
             for key in dict.fromkeys(keys):
                 if key[0] == "workload":
-                    members[key] = [pod.name for pod in snapshot.workload_pods(key[1:])]
+                    names = self._members.get(key)
+                    if names is None:  # (its pods' names, without making their rows)
+                        names = self._members[key] = [k[1] for k in snapshot.workload_pods(key[1:]).keys]
+                    members[key] = names
         self.session.want_history(keys, members)
         self.session.want_throttling([(r.namespace, r.name) for r in shown if isinstance(r, PodRow)], members)
 
