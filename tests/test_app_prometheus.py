@@ -312,3 +312,21 @@ async def test_the_export_key_writes_the_rows_and_their_history_as_csv_and_names
     backfilled = own[:-1]  # (the newest is the sim's own sample)
     assert [float(line[5]) for line in backfilled] == [c.memory_at(generated.index(t)) for t in times[:-1]]
     assert {float(line[4]) for line in backfilled} == {c.cores * 1000}
+
+
+async def test_a_namespace_picked_backfills_its_pods_on_screen(world):
+    _, _, _, generated = world
+    namespace = sorted({c.namespace for c in generated.containers})[-1]
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.backfill is not None, "Prometheus opened")
+        await pilot.press("2")
+        before = app.refresh_count
+        app.session.set_namespace(namespace)
+        await refreshed(app, pilot, since=before)
+        shown = [history_keys.pod(r.namespace, r.name) for r in table(app, "pods").shown_rows()]
+        assert shown and {k[1] for k in shown} == {namespace}
+        await until(pilot, lambda: set(shown) <= app.session.prom.backfill.filled, "the namespace's pods filled")
+        running = [k for k in shown if any(history_keys.pod(c.namespace, c.pod) == k for c in generated.containers)]
+        assert all(len(app.session.history.times(k)) > 10 for k in running)

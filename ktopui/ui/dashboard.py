@@ -65,7 +65,7 @@ class DashboardScreen(Screen):
         Binding("s", "namespace", "Namespace", id="namespace", tooltip="pick a namespace, or all"),
         Binding("d", "app.doctor", "Doctor", id="doctor", show=False, tooltip="diagnose: connection, permissions, metrics API"),
         Binding("e", "export", "Export", id="export", show=False,
-                tooltip="export the rows shown and their history to a CSV file (nodes, pods, workloads)"),
+                tooltip="export the rows shown and their history to a CSV file"),
     ]
 
     app: KtopApp
