@@ -97,6 +97,50 @@ async def test_identical_range_queries_are_answered_from_the_cache():
     assert client.stats.bytes > 0
 
 
+async def test_the_same_query_asked_while_it_is_on_its_way_is_sent_once():
+    gate = asyncio.Event()
+
+    async def reply(method, path, form, headers):
+        await gate.wait()
+        return 200, JSON, matrix(({}, [(1000, "1")]))
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        tasks = [asyncio.create_task(client.query_range("up", 1000, 2000, 15)) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        gate.set()
+        first, *others = await asyncio.gather(*tasks)
+        await client.aclose()
+    assert len(engine.seen) == 1 and all(o is first for o in others)
+    assert (client.stats.queries, client.stats.cache_hits) == (1, 2)
+
+
+async def test_a_failed_query_fails_every_caller_waiting_for_it_and_is_not_cached():
+    answers = iter([(503, {"Content-Type": "text/plain"}, b"overloaded"), (200, JSON, matrix(({}, [(1000, "1")])))])
+
+    async def reply(method, path, form, headers):
+        await asyncio.sleep(0.2)
+        return next(answers)
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        results = await asyncio.gather(*(client.query_range("up", 1000, 2000, 15) for _ in range(2)),
+                                       return_exceptions=True)
+        again = await client.query_range("up", 1000, 2000, 15)
+        await client.aclose()
+    assert all(isinstance(r, PromUnavailable) for r in results)
+    assert len(again.series) == 1 and len(engine.seen) == 2
+
+
+async def test_a_401_through_the_proxy_names_both_possible_causes():
+    async with Engine(fixed(401, {"kind": "Status", "message": "Unauthorized"})) as engine:
+        source = PromSource(base=engine.url + "/api/v1/namespaces/m/services/p:web/proxy", via="proxy", name="m/p",
+                            flavour="prometheus")
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(PromRefused) as caught:
+                await PromClient(source, http, owns_http=False).query("1")
+    assert caught.value.message == "Prometheus m/p: refused (401): Unauthorized"
+    assert "log in again" in caught.value.hint and "--prometheus URL" in caught.value.hint
+
+
 async def test_at_most_four_queries_are_in_flight():
     gate = asyncio.Event()
 

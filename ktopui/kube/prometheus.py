@@ -204,6 +204,8 @@ class PromClient:
         self._deadline = deadline
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._cache: OrderedDict[tuple, QueryResult] = OrderedDict()
+        # The same query asked again while the first is on its way waits for that one's answer.
+        self._pending: dict[tuple, asyncio.Future[QueryResult]] = {}
         # kube-prometheus's recording rules found by probe_rules(); the expressions take it.
         self.rules: RecordingRules = NO_RULES
 
@@ -238,17 +240,34 @@ class PromClient:
             await self._http.aclose()
 
     async def _cached(self, key: tuple | None, path: str, form: dict[str, str]) -> QueryResult:
-        if key is not None and (hit := self._cache.get(key)) is not None:
+        if key is None:
+            return await self._answer(path, form)
+        if (hit := self._cache.get(key)) is not None:
             self._cache.move_to_end(key)
             self.stats.cache_hits += 1
             return hit
-        body = await self._request("GET" if self._fits_url(form) else "POST", path, form, "query")
-        result = self._decode(body)
-        if key is not None:
-            self._cache[key] = result
-            if len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+        if (pending := self._pending.get(key)) is not None:
+            self.stats.cache_hits += 1
+            return await asyncio.shield(pending)
+        pending = self._pending[key] = asyncio.get_running_loop().create_future()
+        try:
+            result = await self._answer(path, form)
+        except BaseException as err:
+            pending.set_exception(err if isinstance(err, Exception) else PromError(
+                f"Prometheus {self.source.name}: the query was cancelled"))
+            pending.exception()  # (retrieved: no warning when nobody else was waiting)
+            raise
+        finally:
+            del self._pending[key]
+        pending.set_result(result)
+        self._cache[key] = result
+        if len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
         return result
+
+    async def _answer(self, path: str, form: dict[str, str]) -> QueryResult:
+        body = await self._request("GET" if self._fits_url(form) else "POST", path, form, "query")
+        return self._decode(body)
 
     def _fits_url(self, form: dict[str, str]) -> bool:
         # Direct engines all take POST, which no URL limit cuts; the proxy's RBAC wants GET.
@@ -329,6 +348,10 @@ class PromClient:
         if answer is not None and answer.status == "error":
             return _api_error(self.source, code, answer)
         text = _status_message(body) or _first_line(body) or response.reason_phrase
+        if code == 401 and self.source.via == "proxy":
+            return PromRefused(f"Prometheus {name}: refused (401): {text}",
+                               hint="Either the cluster credentials have expired (log in again), or the service "
+                               "wants credentials of its own: give them with --prometheus URL.")
         if code in (401, 403):
             if self.source.via == "proxy":
                 verb = "get" if method == "GET" else "create"
