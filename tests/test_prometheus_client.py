@@ -275,6 +275,21 @@ async def test_a_body_that_is_not_json_is_named_with_its_start():
     assert "not the Prometheus API's JSON" in caught.value.message and "Sign in" in caught.value.message
 
 
+@pytest.mark.parametrize(("body", "says"), [
+    (b'{"status":"success","data":{"resultType":"matrix","result":' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+     "not the Prometheus API's JSON"),
+    (b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":1},"values":[]}]}}',
+     "an answer of an unexpected shape"),
+    (b'{"status":"success","data":{"resultType":"streams","result":[]}}', "an answer of an unexpected shape"),
+    (b'{"status":"success"}', "an answer of an unexpected shape"),
+])
+async def test_an_answer_of_the_wrong_shape_or_nested_too_deep_is_malformed(body, says):
+    async with Engine(fixed(200, body)) as engine:
+        with pytest.raises(PromMalformed) as caught:
+            await ask(engine.url)
+    assert says in caught.value.message and len(caught.value.message) < 400
+
+
 async def test_basic_auth_from_the_url_is_sent_and_never_shown():
     sent = []
 

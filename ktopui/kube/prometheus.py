@@ -232,7 +232,7 @@ class PromClient:
             body = await self._request("GET", "/api/v1/status/runtimeinfo", {}, "runtime info")
             answer = _answer.decode(body)
             return _any.decode(answer.data) if answer.status == "success" else {}
-        except (PromError, msgspec.DecodeError):
+        except (PromError, msgspec.DecodeError, RecursionError):
             return {}
 
     async def aclose(self) -> None:
@@ -322,7 +322,7 @@ class PromClient:
     def _decode(self, body: bytearray) -> QueryResult:
         try:
             answer = _answer.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # (RecursionError: nested thousands deep)
             raise PromMalformed(
                 f"Prometheus {self.source.name}: the answer is not the Prometheus API's JSON "
                 f"(it starts {_first_line(bytes(body[:200]))!r})",
@@ -333,7 +333,7 @@ class PromClient:
         try:
             data = _data.decode(answer.data)
             series = _result(data)
-        except msgspec.DecodeError as err:
+        except (msgspec.DecodeError, RecursionError) as err:
             raise PromMalformed(f"Prometheus {self.source.name}: an answer of an unexpected shape ({err})") from None
         self.stats.samples += sum(len(s.values) for s in series)
         return QueryResult(series, warnings)
@@ -343,7 +343,7 @@ class PromClient:
         name = self.source.name
         try:
             answer = _answer.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             answer = None
         if answer is not None and answer.status == "error":
             return _api_error(self.source, code, answer)
@@ -424,7 +424,7 @@ async def _error_body(response: httpx.Response, what: str) -> bytes:
 def _status_message(body: bytes) -> str:
     try:
         status = _status.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return ""
     return status.message if status.kind == "Status" else ""
 
