@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gzip
 import math
+import ssl
 
 import httpx
 import numpy as np
@@ -27,6 +28,7 @@ from ktopui.kube.prometheus import (
     url_client,
 )
 from ktopui.model import promql
+from tests.helpers.pki import CA
 from tests.helpers.prom_api import JSON, Engine, fixed, matrix
 
 
@@ -321,6 +323,24 @@ async def test_a_rotated_bearer_token_file_is_read_again(tmp_path, monkeypatch):
         await client.query_range("up", 1, 3, 1)
         await client.aclose()
     assert tokens == ["Bearer first", "Bearer second"]
+
+
+async def test_https_is_verified_against_the_ca_given(tmp_path):
+    ca = CA("prometheus-ca")
+    cert, key = ca.issue("prometheus", ips=("127.0.0.1",))
+    (tmp_path / "tls.crt").write_bytes(cert)
+    (tmp_path / "tls.key").write_bytes(key)
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
+    async with Engine(fixed(200, matrix(({}, [(1000, "1")]))), tls=tls) as engine:
+        assert engine.url.startswith("https://")
+        with pytest.raises(PromUnreachable) as unknown:
+            await ask(engine.url)
+        assert len((await ask(engine.url, ca_file=str(tmp_path / "ca.pem"))).series) == 1
+        assert len((await ask(engine.url, insecure=True)).series) == 1
+        assert unknown.value.message.startswith(f"Prometheus {engine.url}: TLS handshake failed: ")
+    assert "certificate" in unknown.value.message and "--prometheus-ca" in unknown.value.hint
 
 
 def test_bad_urls_and_missing_files_are_named(tmp_path):
