@@ -99,6 +99,29 @@ async def test_identical_range_queries_are_answered_from_the_cache():
     assert client.stats.bytes > 0
 
 
+@pytest.mark.parametrize(("entries", "samples", "small"), [(3, 1000, 5), (100, 12, 3)])
+async def test_the_cache_is_bounded_by_answers_and_samples(monkeypatch, entries, samples, small):
+    monkeypatch.setattr("ktopui.kube.prometheus.CACHE_ENTRIES", entries)
+    monkeypatch.setattr("ktopui.kube.prometheus.CACHE_SAMPLES", samples)
+    # `big`: more than a quarter of the samples (or of what a small answer is), never kept.
+    points = {"small": small, "big": max(small, samples // 4) + 1}
+    ends = range(2000, 2000 + 15 * (min(entries, samples // small) + 1), 15)  # one answer too many
+
+    async def reply(method, path, form, headers):
+        return 200, JSON, matrix(({}, [(1000 + 15 * i, "1") for i in range(points[form["query"]])]))
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        for _ in range(2):
+            await client.query_range("big", 1000, 2000, 15)
+        for end in ends:
+            await client.query_range("small", 1000, end, 15)
+        await client.query_range("small", 1000, ends[-1], 15)  # kept: the newest
+        await client.query_range("small", 1000, ends[0], 15)  # dropped: the oldest
+        await client.aclose()
+    assert len(engine.seen) == 2 + len(ends) + 1
+    assert client.stats.cache_hits == 1
+
+
 async def test_the_same_query_asked_while_it_is_on_its_way_is_sent_once():
     gate = asyncio.Event()
 

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
     from ktopui.kube.api import KubeAPI
 
 MAX_IN_FLIGHT = 4
+# The cache holds at most this many answers and samples (16 bytes each: about 32 MiB); an
+# answer too big for a quarter of it is not kept (a week of a whole namespace is asked once).
 CACHE_ENTRIES = 64
+CACHE_SAMPLES = 2_000_000
 # A page of containers over 250 points is well under a MiB; a whole large
 # namespace over a week is tens. KTOPUI_MAX_RESPONSE_MB raises it.
 MAX_BODY = 64 * MiB
@@ -204,6 +207,7 @@ class PromClient:
         self._deadline = deadline
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._cache: OrderedDict[tuple, QueryResult] = OrderedDict()
+        self._cached_samples = 0
         # The same query asked again while the first is on its way waits for that one's answer.
         self._pending: dict[tuple, asyncio.Future[QueryResult]] = {}
         # kube-prometheus's recording rules found by probe_rules(); the expressions take it.
@@ -260,10 +264,18 @@ class PromClient:
         finally:
             del self._pending[key]
         pending.set_result(result)
-        self._cache[key] = result
-        if len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        self._keep(key, result)
         return result
+
+    def _keep(self, key: tuple, result: QueryResult) -> None:
+        samples = _samples(result)
+        if samples > CACHE_SAMPLES // 4:
+            return
+        self._cache[key] = result
+        self._cached_samples += samples
+        while len(self._cache) > CACHE_ENTRIES or self._cached_samples > CACHE_SAMPLES:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_samples -= _samples(dropped)
 
     async def _answer(self, path: str, form: dict[str, str]) -> QueryResult:
         body = await self._request("GET" if self._fits_url(form) else "POST", path, form, "query")
@@ -335,8 +347,9 @@ class PromClient:
             series = _result(data)
         except (msgspec.DecodeError, RecursionError) as err:
             raise PromMalformed(f"Prometheus {self.source.name}: an answer of an unexpected shape ({err})") from None
-        self.stats.samples += sum(len(s.values) for s in series)
-        return QueryResult(series, warnings)
+        result = QueryResult(series, warnings)
+        self.stats.samples += _samples(result)
+        return result
 
     def _status_error(self, response: httpx.Response, method: str, body: bytes) -> PromError:
         code = response.status_code
@@ -384,6 +397,10 @@ class PromClient:
             return PromUnreachable(f"Prometheus {name}: " + ("connection refused" if refused
                                                               else f"cannot connect: {err or type(err).__name__}"))
         return PromUnreachable(f"Prometheus {name}: the connection broke: {err or type(err).__name__}")
+
+
+def _samples(result: QueryResult) -> int:
+    return sum(len(s.values) for s in result.series)
 
 
 def _result(data: _Data) -> list[Series]:
