@@ -142,10 +142,11 @@ def start_victoria_metrics(data_dir: str | Path, *, scrape_config: dict | None =
 
     def command(port: int) -> list[str]:
         # latencyOffset 0 and no result cache: what was just written or scraped is queryable at once
-        # (by default the last 30 s are hidden and results are cached across imports).
+        # (by default the last 30 s are hidden and results are cached across imports). Dedup at 1 ms:
+        # a sample scraped twice with its own timestamp is kept once, as Prometheus keeps it.
         return ["victoria-metrics", f"-storageDataPath={storage}", f"-httpListenAddr=127.0.0.1:{port}",
                 f"-retentionPeriod={retention}", "-search.latencyOffset=0s", "-search.disableCache",
-                "-loggerLevel=WARN", *scrape_flags]
+                "-dedup.minScrapeInterval=1ms", "-loggerLevel=WARN", *scrape_flags]
 
     return _start("victoriametrics", data_dir, command, "/health")
 

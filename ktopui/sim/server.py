@@ -63,11 +63,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ktopui.sim import discovery, hostile, kubeconfig, status
+from ktopui.sim import discovery, hostile, kubeconfig, prometheus, status
 from ktopui.sim.api import JSON, PLAIN, Api, Response
 from ktopui.sim.auth import DEFAULT_USER, TokenStore, User, cert_user
 from ktopui.sim.certs import Authority
 from ktopui.sim.cluster import SimCluster, SimOptions
+from ktopui.sim.engines import Engine
 from ktopui.sim.faults import Faults
 
 # The API server compresses a response larger than 128 KiB, at gzip's fastest
@@ -408,6 +409,7 @@ class SimServer:
         self.api = Api(self.cluster, self.faults, f"{self.host}:{self.port}", self._stopping)
         self.version_body = discovery.version(hostile.VERSION if hostile_text else None)
         self._thread: threading.Thread | None = None
+        self._engines: list[Engine] = []
 
     @property
     def url(self) -> str:
@@ -437,6 +439,8 @@ class SimServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        for engine in self._engines:
+            engine.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> SimServer:
@@ -481,6 +485,14 @@ class SimServer:
         """A Service `namespace/name` whose proxy path forwards to `target_url` + `path_prefix`
         (`target_url` "": a Service without endpoints). See services.py."""
         self.api.services.add(namespace, name, labels, port, target_url, port_name, path_prefix)
+
+    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15) -> Engine:
+        """A real engine ("prometheus" or "victoriametrics") scraping every node's cAdvisor through
+        this API server's node proxy, exposed as kube-prometheus exposes it (see prometheus.py);
+        stopped by stop() if not before."""
+        started = prometheus.run(self, Path(data_dir), engine, scrape_interval)
+        self._engines.append(started)
+        return started
 
     # ---- request log -----------------------------------------------------------------
 
