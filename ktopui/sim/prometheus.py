@@ -16,6 +16,7 @@ as monitoring/vmsingle-k8s (port `http` 8429), reachable through the service pro
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from urllib.parse import quote
 from typing import TYPE_CHECKING
@@ -60,15 +61,15 @@ def scrape_config(server: SimServer, directory: Path, interval: float, escape_pa
     }
 
 
-def run(server: SimServer, data_dir: Path, engine: str, interval: float) -> Engine:
+def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel: threading.Event) -> Engine:
     data_dir.mkdir(parents=True, exist_ok=True)
     config = scrape_config(server, data_dir, interval, escape_paths=engine == "victoriametrics")
     if engine == "prometheus":
-        started = start_prometheus(data_dir, scrape_config=config)
+        started = start_prometheus(data_dir, scrape_config=config, cancel=cancel)
         server.expose_service("monitoring", "prometheus-k8s", KUBE_PROMETHEUS, 9090, started.url)
         server.expose_service("monitoring", "prometheus-operated", OPERATED, 9090, started.url)
     elif engine == "victoriametrics":
-        started = start_victoria_metrics(data_dir, scrape_config=config)
+        started = start_victoria_metrics(data_dir, scrape_config=config, cancel=cancel)
         server.expose_service("monitoring", "vmsingle-k8s", VMSINGLE, 8429, started.url, port_name="http")
     else:
         raise ValueError(f"unknown engine {engine!r}: prometheus or victoriametrics")

@@ -68,7 +68,7 @@ from ktopui.sim.api import JSON, PLAIN, Api, Response
 from ktopui.sim.auth import DEFAULT_USER, TokenStore, User, cert_user
 from ktopui.sim.certs import Authority
 from ktopui.sim.cluster import SimCluster, SimOptions
-from ktopui.sim.engines import Engine
+from ktopui.sim.engines import Engine, EngineError
 from ktopui.sim.faults import Faults
 
 # The API server compresses a response larger than 128 KiB, at gzip's fastest
@@ -410,6 +410,7 @@ class SimServer:
         self.version_body = discovery.version(hostile.VERSION if hostile_text else None)
         self._thread: threading.Thread | None = None
         self._engines: list[Engine] = []
+        self._engines_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -439,7 +440,9 @@ class SimServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        for engine in self._engines:
+        with self._engines_lock:
+            engines, self._engines = self._engines, []
+        for engine in engines:
             engine.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -489,9 +492,16 @@ class SimServer:
     def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15) -> Engine:
         """A real engine ("prometheus" or "victoriametrics") scraping every node's cAdvisor through
         this API server's node proxy, exposed as kube-prometheus exposes it (see prometheus.py);
-        stopped by stop() if not before."""
-        started = prometheus.run(self, Path(data_dir), engine, scrape_interval)
-        self._engines.append(started)
+        stopped by stop() if not before. A `scrape_interval` of half the metric resolution or less
+        scrapes every one of the kubelets' collections (at the resolution, jitter may skip one
+        now and then, as a real Prometheus does). Blocks until the engine answers; a stop() from another
+        thread meanwhile ends it and raises EngineError."""
+        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping)
+        with self._engines_lock:  # a stop() from another thread meanwhile: this one stops it
+            if self._stopping.is_set():
+                started.stop()
+                raise EngineError(f"{engine} started as the simulated cluster stopped")
+            self._engines.append(started)
         return started
 
     # ---- request log -----------------------------------------------------------------
