@@ -25,6 +25,10 @@ Interface:
                                                # 100,000 the oldest are dropped; .clear() it freely
         server.on_request = fn                 # fn(method, path, query) as each request arrives, before
                                                # any fault (a watch is logged only when its stream ends)
+        server.expose_service("monitoring", "prometheus-k8s", {"app": "x"}, 9090, "http://127.0.0.1:9090",
+                              port_name="web", path_prefix="")   # a Service and its proxy (services.py)
+        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15)   # a real engine
+                                               # scraping the kubelets' cAdvisor (prometheus.py)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
@@ -32,7 +36,8 @@ client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /
 apps deployments/replicasets/statefulsets/daemonsets, batch jobs/cronjobs and the Argo
 Rollouts CRD's rollouts (get, list with label/field selectors and limit/continue, watch
 for all but namespaces; metadata only, as PartialObjectMetadata[List], when the Accept
-header asks for it), metrics.k8s.io/v1beta1 exactly as metrics-server, the
+header asks for it), metrics.k8s.io/v1beta1 exactly as metrics-server, each kubelet's cAdvisor
+metrics through the node proxy (cadvisor.py), Services and the service proxy (services.py), the
 apiregistration APIService objects, and the review endpoints `kubectl auth whoami` and
 `kubectl auth can-i` use (POST selfsubjectreviews, selfsubjectaccessreviews). Answers
 over 128 KiB are gzipped for clients that accept it, as the API server does.
