@@ -493,10 +493,10 @@ def public_url(url: str) -> str:
 # -- making a client ------------------------------------------------------------
 
 
-def proxy_client(api: KubeAPI, source: PromSource) -> PromClient:
+def proxy_client(api: KubeAPI, source: PromSource, *, deadline: float = DEADLINE) -> PromClient:
     """A client reaching `source` through the API server's service proxy, on the cluster's
     own connection and credentials."""
-    return PromClient(source, api.http, owns_http=False, limits=api.limits)
+    return PromClient(source, api.http, owns_http=False, limits=api.limits, deadline=deadline)
 
 
 def url_client(url: str, *, token_file: str = "", username: str = "", password: str = "", ca_file: str = "",
