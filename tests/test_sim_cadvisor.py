@@ -64,7 +64,7 @@ def test_a_containers_cpu_rate_over_one_window_is_the_metrics_apis_usage_to_the_
 
 
 def test_a_containers_working_set_is_the_metrics_apis_memory(two_scrapes):
-    _, node, _, after, metrics = two_scrapes
+    _, _, _, after, metrics = two_scrapes
     memory = _by_row(after, MEMORY)
     compared = 0
     for item in metrics:
@@ -103,7 +103,7 @@ def test_each_pod_has_its_cgroup_and_pause_sandbox_beside_its_containers(two_scr
 
 
 def test_samples_carry_their_nodes_scrape_time_in_milliseconds(two_scrapes, sim_server):
-    _, node, before, after, _ = two_scrapes
+    _, _, before, after, _ = two_scrapes
     stamps = {s.timestamp_ms for s in after}
     assert len(stamps) == 1
     [stamp] = stamps
