@@ -175,3 +175,11 @@ def test_an_unknown_node_or_kubelet_path_is_not_found(sim_server, sim_api):
     node = sim_server.cluster.nodes[0].name
     response = api.get(f"/api/v1/nodes/{node}/proxy/metrics/probes")
     assert (response.status_code, response.text) == (404, "404 page not found\n")
+
+
+def test_a_node_whose_kubelet_is_down_gives_the_api_servers_503(sim_server, sim_api):
+    node = next(n for n in sim_server.cluster.nodes if not n.ready)
+    response = sim_api(sim_server).get(f"/api/v1/nodes/{node.name}/proxy/metrics/cadvisor")
+    assert response.status_code == 503
+    assert response.json()["message"] == (
+        f"error trying to reach service: dial tcp {node.ip}:10250: connect: connection refused")
