@@ -183,3 +183,18 @@ def test_a_node_whose_kubelet_is_down_gives_the_api_servers_503(sim_server, sim_
     assert response.status_code == 503
     assert response.json()["message"] == (
         f"error trying to reach service: dial tcp {node.ip}:10250: connect: connection refused")
+
+
+def test_counters_across_a_clock_jump_add_up_every_collection_in_between(sim_server, sim_api):
+    api, cluster = sim_api(sim_server), sim_server.cluster
+    node = max(cluster.nodes, key=lambda n: len(n.pods))
+    before = _by_row(_cadvisor(api, node.name), CPU)
+    k = cluster.kubelet_scrape(node, cluster.now())
+    cluster.advance(10 * cluster.resolution)
+    after = _by_row(_cadvisor(api, node.name), CPU)
+    pod = next(p for p in node.pods.values() if p.phase == "Running" and p.started is not None)
+    for i, spec in enumerate(pod.running_specs):
+        row = (pod.namespace, pod.name, spec.name, spec.image)
+        spent = _nanoseconds(after[row]) - _nanoseconds(before[row])
+        used = sum(cluster.pod_usage(pod, j)[i][0] for j in range(k + 1, k + 11))
+        assert spent == used * int(cluster.resolution)
