@@ -89,3 +89,17 @@ def test_promtool_refusing_the_file_says_why(tmp_path):
     bad.write_text("demo 1 1700000000\n")   # no "# EOF"
     with pytest.raises(EngineError, match="promtool"):
         started("prometheus", tmp_path / "data", blocks_from=bad)
+
+
+def test_each_engine_answers_prometheus_http_api_queries(engine):
+    query = urllib.parse.urlencode({"query": "vector(1) + 1"})
+    with urllib.request.urlopen(f"{engine.url}/api/v1/query?{query}", timeout=30) as response:
+        body = json.load(response)
+    assert body["status"] == "success"
+    assert [float(r["value"][1]) for r in body["data"]["result"]] == [2.0]
+
+
+def test_the_named_engine_fixtures_are_the_kinds_they_say(prometheus_engine, victoria_engine):
+    assert (prometheus_engine.kind, victoria_engine.kind) == ("prometheus", "victoriametrics")
+    prometheus_engine.flush()  # nothing to do for Prometheus: its head is queryable
+    victoria_engine.flush()

@@ -1,4 +1,5 @@
-"""Real time-series engines for tests: one per test module, skipped with the reason when absent.
+"""Real time-series engines for tests: one per test module, skipped with the reason when absent
+(a plugin of tests/conftest.py: any test module may ask for these fixtures).
 
     prometheus_engine   a running Prometheus with no scrape jobs
     victoria_engine     a running VictoriaMetrics single with no scrape jobs
