@@ -8,7 +8,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from helpers.engines import started
+from helpers.engines import holding, started
 
 from ktopui.sim.engines import EngineError
 
@@ -42,17 +42,8 @@ def _openmetrics(series: dict[str, list[tuple[float, float]]]) -> str:
 def filled(request, tmp_path_factory):
     """(engine, generated series): Prometheus from promtool blocks, VictoriaMetrics by import."""
     series = _history()
-    data_dir = tmp_path_factory.mktemp(request.param)
-    text = _openmetrics(series)
-    if request.param == "prometheus":
-        source = data_dir.parent / f"{data_dir.name}.om"
-        source.write_text(text)
-        with started("prometheus", data_dir, blocks_from=source) as engine:
-            yield engine, series
-    else:
-        with started("victoriametrics", data_dir) as engine:
-            engine.import_openmetrics(text)
-            yield engine, series
+    with holding(request.param, tmp_path_factory.mktemp(request.param), _openmetrics(series)) as engine:
+        yield engine, series
 
 
 def _query_range(url: str, expr: str, start: float, end: float, step: float) -> list[dict]:
