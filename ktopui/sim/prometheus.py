@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from urllib.parse import quote
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from ktopui.sim.engines import Engine, start_prometheus, start_victoria_metrics
 
