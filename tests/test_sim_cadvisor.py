@@ -64,7 +64,7 @@ def test_a_containers_cpu_rate_over_one_window_is_the_metrics_apis_usage_to_the_
 
 
 def test_a_containers_working_set_is_the_metrics_apis_memory(two_scrapes):
-    _, node, _, after, metrics = two_scrapes
+    _, _, _, after, metrics = two_scrapes
     memory = _by_row(after, MEMORY)
     compared = 0
     for item in metrics:
@@ -103,7 +103,7 @@ def test_each_pod_has_its_cgroup_and_pause_sandbox_beside_its_containers(two_scr
 
 
 def test_samples_carry_their_nodes_scrape_time_in_milliseconds(two_scrapes, sim_server):
-    _, node, before, after, _ = two_scrapes
+    _, _, before, after, _ = two_scrapes
     stamps = {s.timestamp_ms for s in after}
     assert len(stamps) == 1
     [stamp] = stamps
@@ -175,3 +175,26 @@ def test_an_unknown_node_or_kubelet_path_is_not_found(sim_server, sim_api):
     node = sim_server.cluster.nodes[0].name
     response = api.get(f"/api/v1/nodes/{node}/proxy/metrics/probes")
     assert (response.status_code, response.text) == (404, "404 page not found\n")
+
+
+def test_a_node_whose_kubelet_is_down_gives_the_api_servers_503(sim_server, sim_api):
+    node = next(n for n in sim_server.cluster.nodes if not n.ready)
+    response = sim_api(sim_server).get(f"/api/v1/nodes/{node.name}/proxy/metrics/cadvisor")
+    assert response.status_code == 503
+    assert response.json()["message"] == (
+        f"error trying to reach service: dial tcp {node.ip}:10250: connect: connection refused")
+
+
+def test_counters_across_a_clock_jump_add_up_every_collection_in_between(sim_server, sim_api):
+    api, cluster = sim_api(sim_server), sim_server.cluster
+    node = max(cluster.nodes, key=lambda n: len(n.pods))
+    before = _by_row(_cadvisor(api, node.name), CPU)
+    k = cluster.kubelet_scrape(node, cluster.now())
+    cluster.advance(10 * cluster.resolution)
+    after = _by_row(_cadvisor(api, node.name), CPU)
+    pod = next(p for p in node.pods.values() if p.phase == "Running" and p.started is not None)
+    for i, spec in enumerate(pod.running_specs):
+        row = (pod.namespace, pod.name, spec.name, spec.image)
+        spent = _nanoseconds(after[row]) - _nanoseconds(before[row])
+        used = sum(cluster.pod_usage(pod, j)[i][0] for j in range(k + 1, k + 11))
+        assert spent == used * int(cluster.resolution)

@@ -8,7 +8,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from helpers.engines import started
+from helpers.engines import holding, started
 
 from ktopui.sim.engines import EngineError
 
@@ -42,17 +42,8 @@ def _openmetrics(series: dict[str, list[tuple[float, float]]]) -> str:
 def filled(request, tmp_path_factory):
     """(engine, generated series): Prometheus from promtool blocks, VictoriaMetrics by import."""
     series = _history()
-    data_dir = tmp_path_factory.mktemp(request.param)
-    text = _openmetrics(series)
-    if request.param == "prometheus":
-        source = data_dir.parent / f"{data_dir.name}.om"
-        source.write_text(text)
-        with started("prometheus", data_dir, blocks_from=source) as engine:
-            yield engine, series
-    else:
-        with started("victoriametrics", data_dir) as engine:
-            engine.import_openmetrics(text)
-            yield engine, series
+    with holding(request.param, tmp_path_factory.mktemp(request.param), _openmetrics(series)) as engine:
+        yield engine, series
 
 
 def _query_range(url: str, expr: str, start: float, end: float, step: float) -> list[dict]:
@@ -89,3 +80,17 @@ def test_promtool_refusing_the_file_says_why(tmp_path):
     bad.write_text("demo 1 1700000000\n")   # no "# EOF"
     with pytest.raises(EngineError, match="promtool"):
         started("prometheus", tmp_path / "data", blocks_from=bad)
+
+
+def test_each_engine_answers_prometheus_http_api_queries(engine):
+    query = urllib.parse.urlencode({"query": "vector(1) + 1"})
+    with urllib.request.urlopen(f"{engine.url}/api/v1/query?{query}", timeout=30) as response:
+        body = json.load(response)
+    assert body["status"] == "success"
+    assert [float(r["value"][1]) for r in body["data"]["result"]] == [2.0]
+
+
+def test_the_named_engine_fixtures_are_the_kinds_they_say(prometheus_engine, victoria_engine):
+    assert (prometheus_engine.kind, victoria_engine.kind) == ("prometheus", "victoriametrics")
+    prometheus_engine.flush()  # nothing to do for Prometheus: its head is queryable
+    victoria_engine.flush()

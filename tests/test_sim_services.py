@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from helpers.kubectl import find_kubectl, kubectl
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -164,3 +165,17 @@ def test_a_target_that_hangs_up_mid_answer_ends_the_answer(sim_server, sim_api):
             sim_api(sim_server).get("/api/v1/namespaces/monitoring/services/broken/proxy/api/v1/query")
         thread.join(5)
     assert sim_api(sim_server).get("/api/v1/services").status_code == 200  # the server goes on
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(find_kubectl() is None, reason="kubectl is not installed")
+def test_kubectl_lists_the_services_and_reads_through_both_proxies(api, sim_server, tmp_path):
+    config = str(sim_server.write_kubeconfig(tmp_path / "config"))
+    listed = kubectl(config, "get", "svc", "-n", "monitoring", "-o", "name")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["service/prometheus-k8s", "service/prometheus-operated"]
+    proxied = kubectl(config, "get", "--raw", "/api/v1/namespaces/monitoring/services/prometheus-k8s:web/proxy/x?a=1")
+    assert json.loads(proxied.stdout)["path"] == "/x?a=1"
+    node = sim_server.cluster.nodes[0].name
+    cadvisor = kubectl(config, "get", "--raw", f"/api/v1/nodes/{node}/proxy/metrics/cadvisor")
+    assert "# TYPE container_cpu_usage_seconds_total counter" in cadvisor.stdout

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)', re.S)
-_SAMPLE = re.compile(rf"({_NAME})(\{{.*\}})? (\S+) (-?\d+)$", re.S)
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)', re.DOTALL)
+_SAMPLE = re.compile(rf"({_NAME})(\{{.*\}})? (\S+) (-?\d+)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
