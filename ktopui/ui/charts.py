@@ -131,7 +131,7 @@ def range_charts(usage: RangeUsage, total: str, containers: list[str], levels: l
     lines = [_Level(label, LEVEL_COLORS.get(label, 7), {CPU: amounts.cpu_milli, MEMORY: amounts.mem_bytes})
              for label, amounts in levels if amounts.cpu_milli is not None or amounts.mem_bytes is not None]
     unit_seconds, x_label = next((unit, label) for most, unit, label in RANGE_UNITS if usage.seconds <= most)
-    samples = int(max(np.isfinite(s.values[CPU]).sum() for s in series))
+    samples = int(max(np.isfinite(v).sum() for s in series for v in s.values.values()))
     return _charts(series, lines, newest=usage.end, span=usage.seconds, unit_seconds=unit_seconds, x_label=x_label,
                    window=usage.name, samples=samples, width=width, height=height, notes=notes or [],
                    source="from Prometheus")
