@@ -10,8 +10,8 @@ sample, and goes in through `History.ingest`, which merges by time: the live
 samples stay and go on after it.
 
 It runs as one task of the session's event loop (the numbers are sorted into
-keys in a worker thread), one batch at a time, so refreshes never wait for
-it. A failure ingests nothing of its batch, is said once (`error`) and is
+keys in a worker thread), its batches at once (the client keeps at most 4
+queries in flight), so refreshes never wait for it. A failure ingests nothing of its batch, is said once (`error`) and is
 tried again only after RETRY_AFTER.
 """
 
@@ -105,25 +105,28 @@ class Backfill:
                 batches = self._batches(self._wanted, self._members)
                 if not batches:
                     break
-                batch = batches[0]
-                outcome = await self._fill(batch)
-                if outcome.error is None:
-                    self.filled |= batch.keys
-                    self.error = None
-                else:
-                    self._quiet_until = asyncio.get_running_loop().time() + RETRY_AFTER
-                    if self.error is None or type(self.error) is not type(outcome.error):
-                        log.warning("backfill from Prometheus failed: %s", outcome.error.message)
-                    self.error = outcome.error
+                # All at once: the client keeps at most 4 queries in flight, the rows' first.
+                await asyncio.gather(*(self._fill_and_tell(batch) for batch in batches))
                 self._wanted = [k for k in self._wanted if k not in self.filled]
-                self.told(outcome)
         finally:
             self._running = False
+
+    async def _fill_and_tell(self, batch: Batch) -> None:
+        outcome = await self._fill(batch)
+        if outcome.error is None:
+            self.filled |= batch.keys
+            self.error = None
+        else:
+            self._quiet_until = asyncio.get_running_loop().time() + RETRY_AFTER
+            if self.error is None or type(self.error) is not type(outcome.error):
+                log.warning("backfill from Prometheus failed: %s", outcome.error.message)
+            self.error = outcome.error
+        self.told(outcome)
 
     # -- what to ask ---------------------------------------------------------------
 
     def _batches(self, keys: Sequence[Hashable], members: Mapping[Hashable, Sequence[str]]) -> list[Batch]:
-        """The queries that fill `keys`: the first of them is run next."""
+        """The queries that fill `keys`, the rows' before the cluster's."""
         step = self._step()
         rules = self.client.rules
         window = promql.cpu_window(step, rules)
@@ -138,10 +141,6 @@ class Backfill:
             elif k[0] == "workload":
                 workloads[k[2]].append(k)
         batches: list[Batch] = []
-        if history_keys.CLUSTER in keys:
-            batches.append(Batch(f"sum({promql.node_cpu(None, node_window)})", f"sum({promql.node_memory(None)})",
-                                 history_keys.CLUSTER, lambda labels: (history_keys.CLUSTER,),
-                                 {history_keys.CLUSTER}))
         if nodes:
             batches.append(Batch(promql.node_cpu(nodes, node_window), promql.node_memory(nodes), history_keys.node(nodes[0]),
                                  _node_keys, {history_keys.node(n) for n in nodes}))
@@ -158,6 +157,9 @@ class Backfill:
                                  f"sum by (namespace) ({promql.pod_memory(None, None, rules)})",
                                  namespaces[0], lambda labels: _only(wanted, history_keys.namespace(
                                      labels.get("namespace", ""))), wanted))
+        if history_keys.CLUSTER in keys:  # (the header's: after the rows)
+            batches.append(Batch(f"sum({promql.node_cpu(None, node_window)})", f"sum({promql.node_memory(None)})",
+                                 history_keys.CLUSTER, lambda labels: (history_keys.CLUSTER,), {history_keys.CLUSTER}))
         return batches
 
     @staticmethod
