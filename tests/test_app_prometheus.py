@@ -5,6 +5,7 @@ and Prometheus failing while the live view goes on."""
 from __future__ import annotations
 
 import csv
+import socket
 import ssl
 import time
 from datetime import datetime
@@ -330,3 +331,30 @@ async def test_a_namespace_picked_backfills_its_pods_on_screen(world):
         await until(pilot, lambda: set(shown) <= app.session.prom.backfill.filled, "the namespace's pods filled")
         running = [k for k in shown if any(history_keys.pod(c.namespace, c.pod) == k for c in generated.containers)]
         assert all(len(app.session.history.times(k)) > 10 for k in running)
+
+
+async def test_a_prometheus_that_is_down_is_said_once_and_the_view_goes_on(world):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = app_on(world, PromSettings(url=f"http://127.0.0.1:{port}"))
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.failure, "the failure said")
+        header = header_text(app)
+        assert "prom: failed" in header and "history from Prometheus failed" in header
+        assert table(app, "nodes").rows and app.session.prom.backfill is None
+
+
+async def test_partial_answers_fill_the_trends_and_say_so_on_the_status_line(world):
+    rules = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+    partial = b'{"status":"success","warnings":["store eu-1 \\u001b[31munreachable"],"data":{"resultType":"matrix","result":[]}}'
+    async with Hostile(200, partial, instant=(200, rules)) as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            await until(pilot, lambda: app.session.prom.warning, "the warning heard")
+            await pilot.pause()
+            header = header_text(app)
+            assert "Prometheus answered in part: store eu-1" in header and "\x1b" not in header
+            assert app.session.prom.failure == ""
