@@ -358,3 +358,25 @@ async def test_partial_answers_fill_the_trends_and_say_so_on_the_status_line(wor
             header = header_text(app)
             assert "Prometheus answered in part: store eu-1" in header and "\x1b" not in header
             assert app.session.prom.failure == ""
+
+
+async def test_an_export_asks_prometheus_for_its_rows_history_first(world, tmp_path, monkeypatch):
+    _, _, _, generated = world
+    monkeypatch.chdir(tmp_path)
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.backfill is not None, "Prometheus opened")
+        await pilot.press("3", "e")  # at once: the export does not wait for the screen's backfill
+        await until(pilot, lambda: list(tmp_path.glob("ktopui-workloads-*.csv")), "the export written")
+        snapshot = app.session.snapshot
+    lines = list(csv.reader(next(tmp_path.glob("ktopui-workloads-*.csv")).read_text().splitlines()))
+    assert lines[0] == ["time", "namespace", "kind", "workload", "cpu_millicores", "memory_bytes"]
+    running = {(c.namespace, c.pod) for c in generated.containers}
+    some = next(w for w in snapshot.workloads
+                if all((w.namespace, p.name) in running for p in snapshot.workload_pods(w.key)))
+    pods = {p.name for p in snapshot.workload_pods(some.key)}
+    own = [line for line in lines[1:] if line[1:4] == [some.namespace, some.kind, some.name]]
+    assert len(own) >= 50
+    expected = sum(c.cores * 1000 for c in generated.containers if c.namespace == some.namespace and c.pod in pods)
+    assert float(own[0][4]) == pytest.approx(expected)

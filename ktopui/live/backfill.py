@@ -111,6 +111,13 @@ class Backfill:
         finally:
             self._running = False
 
+    async def fill(self, keys: Iterable[Hashable], members: Mapping[Hashable, Sequence[str]] | None = None) -> None:
+        """Fill these keys now, beside what screens want (the export key's rows); returns when done
+        (a failure is told, as any batch's)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self.filled]
+        if wanted and asyncio.get_running_loop().time() >= self._quiet_until:
+            await asyncio.gather(*(self._fill_and_tell(b) for b in self._batches(wanted, members or {})))
+
     async def _fill_and_tell(self, batch: Batch) -> None:
         outcome = await self._fill(batch)
         if outcome.error is None:
@@ -145,10 +152,12 @@ class Backfill:
             batches.append(Batch(promql.node_cpu(nodes, node_window), promql.node_memory(nodes), history_keys.node(nodes[0]),
                                  _node_keys, {history_keys.node(n) for n in nodes}))
         for namespace, names in sorted(pods.items()):
-            wanted = {k for k in keys if k[0] in ("pod", "container") and k[1] == namespace}
-            batches.append(Batch(promql.pod_cpu(namespace, sorted(names), window, rules),
-                                 promql.pod_memory(namespace, sorted(names), rules),
-                                 history_keys.pod(namespace, next(iter(names))), _pod_keys(wanted), wanted))
+            for batch in promql.batches(sorted(names)):  # (names in a query stay a URL's length)
+                named = set(batch)
+                wanted = {k for k in keys if k[0] in ("pod", "container") and k[1] == namespace and k[2] in named}
+                batches.append(Batch(promql.pod_cpu(namespace, batch, window, rules),
+                                     promql.pod_memory(namespace, batch, rules),
+                                     history_keys.pod(namespace, batch[0]), _pod_keys(wanted), wanted))
         for namespace, group in sorted(workloads.items()):
             batches.append(self._workload_batch(namespace, group, members, window, rules))
         if namespaces:

@@ -2,9 +2,10 @@
 
 The same CSV as `ktopui history` writes (batch/series_csv.py): pods one line
 per container per sample, nodes and workloads one line per sample. The
-history is the session's, which Prometheus has filled for the rows that were
-on screen while it was there; the rows are the view's as shown (its filter).
-It runs in a worker thread: a view of 150,000 pods reads each pod's rings.
+history is the session's: with Prometheus, the rows' history is first filled
+from it (`keys_of`, for views up to FILL_MOST rows; beyond, what screens had
+it fill); the rows are the view's as shown (its filter). Writing runs in a
+worker thread: a view of 150,000 pods reads each pod's rings.
 """
 
 from __future__ import annotations
@@ -28,10 +29,31 @@ from ktopui.model import history_keys
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.model.nodes import NodeRow
 from ktopui.model.pods import PodRow
+from ktopui.model.snapshot import Snapshot
 from ktopui.model.workloads import WorkloadRow
 
 # The views that can be exported, by the kind of their rows.
 EXPORTED = {NodeRow: "nodes", PodRow: "pods", WorkloadRow: "workloads"}
+FILL_MOST = 2000  # rows whose history is asked of Prometheus before an export
+
+
+def keys_of(rows: Sequence[Any], snapshot: Snapshot | None) -> tuple[list[tuple], dict[tuple, list[str]]]:
+    """The history keys an export of `rows` writes, and a workload key's pods' names."""
+    keys: list[tuple] = []
+    members: dict[tuple, list[str]] = {}
+    for row in rows:
+        if isinstance(row, NodeRow):
+            keys.append(history_keys.node(row.name))
+        elif isinstance(row, PodRow):
+            measured = row.sample.container_names() if row.sample is not None else ()
+            keys.append(history_keys.pod(row.namespace, row.name))
+            keys += [history_keys.of_container(row.namespace, row.name, c, tuple(measured)) for c in measured]
+        elif isinstance(row, WorkloadRow):
+            key = history_keys.workload(row.kind, row.namespace, row.name)
+            keys.append(key)
+            if snapshot is not None:
+                members[key] = [k[1] for k in snapshot.workload_pods(row.key).keys]
+    return keys, members
 
 
 def export_path(view: str, now: float, directory: str | Path = ".") -> Path:

@@ -281,6 +281,11 @@ class ClusterSession:
     async def node_usage(self, node: str, range_name: str) -> RangeUsage:
         return await ranges.node_usage(self.prom.client, node, range_name, self.clock())
 
+    async def fill_history(self, keys: Sequence, members: dict) -> None:
+        """Fill these history keys from Prometheus now, where it is there (the export key's rows)."""
+        if self.prom is not None and self.prom.backfill is not None:
+            await self.prom.backfill.fill(keys, members)
+
     def want_throttling(self, pods: Sequence[tuple[str, str]], workloads: dict) -> None:
         """These pods (namespace, name) and workloads (key -> its pods' names) are on screen: their
         CPU throttling from Prometheus, where it is there, in `prom.throttling.shares`."""

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from ktopui.live.export import EXPORTED, export, export_path
+from ktopui.live.export import EXPORTED, FILL_MOST, export, export_path, keys_of
 from ktopui.live.session import ClusterSession
 from ktopui.model.nodes import NODES
 from ktopui.model.pods import PODS, PodRow
@@ -302,13 +302,19 @@ class DashboardScreen(Screen):
     @work(exclusive=True, group="export")
     async def _export(self, rows, view: str) -> None:
         path = export_path(view, time.time())
+        filled = len(rows) <= FILL_MOST and self.session.prom is not None and self.session.prom.backfill is not None
+        if filled:
+            self.notify(f"Asking Prometheus for the history of {len(rows)} {view}…", timeout=3)
+            await self.session.fill_history(*keys_of(rows, self.session.snapshot))
         try:
             lines = await asyncio.to_thread(export, self.session.history, list(rows), path)
         except OSError as err:
             self.notify(f"Export failed: {path}: {err.strerror or err}", severity="error", timeout=8, markup=False)
             return
-        self.notify(f"Exported {len(rows)} {view} ({lines} lines of history) to {path.resolve()}", timeout=15,
-                    markup=False)
+        source = "" if filled or self.session.prom is None or self.session.prom.backfill is None else (
+            f"; Prometheus's history only for the rows that were on screen (more than {FILL_MOST})")
+        self.notify(f"Exported {len(rows)} {view} ({lines} lines of history{source}) to {path.resolve()}",
+                    timeout=15, markup=False)
 
 
 def node_table(screen: DashboardScreen, table_id: str = "nodes", empty: str = "No nodes (yet).") -> RowTable:
