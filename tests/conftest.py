@@ -11,6 +11,9 @@ import pytest
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 
+# Real Prometheus and VictoriaMetrics for any test: prometheus_engine, victoria_engine, engine.
+pytest_plugins = ["helpers.engines"]
+
 SIM_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z: frozen-clock tests start here
 
 

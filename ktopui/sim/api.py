@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 
-from ktopui.sim import discovery, hostile, protobuf, render_controllers, status
+from ktopui.sim import cadvisor, discovery, hostile, protobuf, render, render_controllers, status
 from ktopui.sim.auth import User
 from ktopui.sim.cluster import BadContinue, Event, Expired, SimCluster
 from ktopui.sim.faults import Faults
 from ktopui.sim.selectors import FieldReq, Requirement, SelectorError, fields_match, matches, parse_fields, \
     parse_labels
+from ktopui.sim.services import FIELDS, Services, split_scheme_name_port
 
 JSON = "application/json"
 PLAIN = "text/plain; charset=utf-8"
@@ -183,9 +184,12 @@ class Api:
         self.faults = faults
         self.server_address = server_address
         self.stopping = stopping
+        self.services = Services(cluster, stopping)
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], user: User,
-               body: bytes = b"", accept: str = "") -> Response:
+               body: bytes = b"", accept: str = "", raw_query: str = "",
+               headers: Mapping[str, str] | None = None) -> Response:
+        """`raw_query` and `headers`: the request's own, for what the service proxy forwards."""
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             return plain_not_found()
@@ -195,9 +199,17 @@ class Api:
             verb = "watch" if watching else ("get" if target.name else "list")
             if method != "GET":
                 verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, verb)
-            if self.faults.is_forbidden(user.name, verb, target.resource, target.group, target.namespace):
+            # RBAC names a subresource with its resource (nodes/proxy, services/proxy).
+            subresource = target.extra[0] if target.name and target.extra else ""
+            rbac = f"{target.resource}/{subresource}" if subresource else target.resource
+            if self.faults.is_forbidden(user.name, verb, rbac, target.group, target.namespace):
+                name = split_scheme_name_port(target.name)[1] if subresource == "proxy" else target.name
                 return Response(403, status.forbidden(user.name, verb, target.resource, target.group,
-                                                      target.namespace, target.name))
+                                                      target.namespace, name, subresource))
+            if (target.group, target.version) == ("", "v1") and target.extra[:1] == ("proxy",):
+                return self._proxy(method, target, raw_query, headers or {}, body)
+            if (target.group, target.version, target.resource) == ("", "v1", "services"):
+                return self._services(method, target, query)
         metrics = parts[0] == "apis" and len(parts) > 1 and parts[1] == discovery.METRICS_GROUP
         if metrics:
             if self.faults.metrics_absent:
@@ -289,6 +301,51 @@ class Api:
         limit = int(limit_text) if limit_text.isdigit() else 0
         return Response(200, c.list_objects(t.resource, t.namespace or None, labels, fields, limit,
                                             _first(query, "continue") or None, partial))
+
+    # ---- services and the proxies ----------------------------------------------------
+
+    def _services(self, method: str, t: Target, query: dict[str, list[str]]) -> Response:
+        if method != "GET" or t.extra or _flag(_first(query, "watch")):
+            return Response(405, status.method_not_allowed())
+        if t.name:
+            if not t.namespace:
+                return Response(404, status.no_such_route())
+            service = self.services.get(t.namespace, t.name)
+            if service is None:
+                return Response(404, status.not_found("services", t.name))
+            return Response(200, render.with_kind(service.item(), "Service"))
+        try:
+            labels, fields = self._selectors(query, FIELDS)
+        except SelectorError as exc:
+            return Response(400, status.bad_request(str(exc)))
+        return Response(200, self.services.list_doc(t.namespace or None, labels, fields))
+
+    def _proxy(self, method: str, t: Target, raw_query: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """The node proxy (the kubelet's cAdvisor metrics) and the service proxy."""
+        rest = "/".join(t.extra[1:])
+        if t.resource == "services" and t.namespace:
+            if method not in ("GET", "POST"):
+                return Response(405, status.method_not_allowed())
+            answer = self.services.proxy(method, t.namespace, t.name, rest, raw_query, headers, body)
+            if len(answer) == 2:
+                return Response(answer[0], answer[1])
+            code, content_type, passed, stream = answer
+            return Response(code, content_type=content_type, headers=passed, stream=stream)
+        if t.resource == "nodes" and not t.namespace:
+            name = split_scheme_name_port(t.name)[1]
+            node = self.cluster.node_named(name)
+            if node is None:
+                return Response(404, status.not_found("nodes", name))
+            if not node.ready:  # its kubelet is not answering
+                return Response(503, status.status(503, "ServiceUnavailable", "error trying to reach service: "
+                                                   f"dial tcp {node.ip}:10250: connect: connection refused"))
+            if method != "GET" or rest != "metrics/cadvisor":
+                return plain_not_found()  # the kubelet's own answer for what it does not serve here
+            text = cadvisor.exposition(self.cluster, name)
+            if text is None:
+                return Response(404, status.not_found("nodes", name))
+            return Response(200, text, cadvisor.CONTENT_TYPE)
+        return Response(404, status.no_such_route())
 
     # ---- metrics.k8s.io/v1beta1 ----------------------------------------------------
 

@@ -217,6 +217,7 @@ class SimCluster:
         self.options = opts = options or SimOptions()
         self.clock = Clock(opts.start_time, opts.frozen)
         start = self.clock.now()
+        self.origin = start  # cluster time at creation: cAdvisor's counters are summed from here
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.resolution = float(opts.metric_resolution)
@@ -313,6 +314,11 @@ class SimCluster:
     def resource_version(self) -> int:
         with self.lock:
             return self._rv
+
+    def bump_resource_version(self) -> int:
+        """A new resourceVersion for an object kept outside the cluster's stores (services.py)."""
+        with self.lock:
+            return self._next_rv()
 
     # ---- read helpers for tests and tools --------------------------------------------
 
@@ -791,16 +797,7 @@ class SimCluster:
         tail = None
         if node.ready:
             scrape = self._scrape(node, k)
-            cpu = cpu_nanocores(node.sys_cpu, node.salt, k)
-            mem = memory_bytes(node.sys_mem, node.salt, k)
-            for pod in itertools.chain(node.pods.values(), node.gone):  # the pods alive at the scrape
-                if pod.started is not None and pod.started <= scrape and (
-                        pod.finished is None or scrape < pod.finished) and (
-                        pod.deleted is None or scrape < pod.deleted):
-                    for c, m in self._pod_usage(pod, k):
-                        cpu += c
-                        mem += m
-            cpu, mem = min(cpu, node.cpu_cap * 1_000_000), min(mem, node.mem_cap)  # a machine's physical limits
+            cpu, mem = self.node_usage(node, k)
             values = {"cpu": self._fmt.usage_cpu(cpu, node.quirk), "memory": self._fmt.usage_memory(mem, node.quirk)}
             for resource in values:
                 bad = self.overrides.get(("nodemetrics", node.name, "", resource))
@@ -811,6 +808,44 @@ class SimCluster:
                                        self._window(node.salt, k), body)
         node.metrics = (key, tail)
         return tail
+
+    def node_usage(self, node: Node, k: int) -> tuple[int, int]:
+        """(nanocores, bytes) a node's scrape k measures: its system's and its pods' usage, capped
+        at the machine's capacity."""
+        with self.lock:
+            cpu = cpu_nanocores(node.sys_cpu, node.salt, k)
+            mem = memory_bytes(node.sys_mem, node.salt, k)
+            for pod in self.pods_at_scrape(node, k):
+                for c, m in self._pod_usage(pod, k):
+                    cpu += c
+                    mem += m
+            return min(cpu, node.cpu_cap * 1_000_000), min(mem, node.mem_cap)  # a machine's physical limits
+
+    def pod_usage(self, pod: Pod, k: int) -> tuple[tuple[int, int], ...]:
+        """(nanocores, bytes) of each of the pod's running containers at its node's scrape k."""
+        with self.lock:
+            return self._pod_usage(pod, k)
+
+    def pods_at_scrape(self, node: Node, k: int) -> list[Pod]:
+        """The pods running on `node` at its scrape k (recently deleted ones included)."""
+        scrape = self._scrape(node, k)
+        with self.lock:
+            return [pod for pod in itertools.chain(node.pods.values(), node.gone)
+                    if pod.started is not None and pod.started <= scrape
+                    and (pod.finished is None or scrape < pod.finished)
+                    and (pod.deleted is None or scrape < pod.deleted)]
+
+    def node_named(self, name: str) -> Node | None:
+        with self.lock:
+            return self._node_by_name.get(name)
+
+    def kubelet_scrape(self, node: Node, t: float) -> int:
+        """The number of `node`'s last scrape at cluster time `t`, as the kubelet's own stats have it
+        (metrics-server's hold does not stop the kubelet)."""
+        return math.floor((t - node.phase) / self.resolution)
+
+    def scrape_time(self, node: Node, k: int) -> float:
+        return self._scrape(node, k)
 
     def node_metrics_list(self, labels: list[Requirement], fields: list[FieldReq]) -> bytes:
         """NodeMetricsList sorted by name (fields: metadata.name / metadata.namespace only)."""

@@ -105,6 +105,13 @@ CORE_RESOURCES = [
      "shortNames": ["po"], "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="},
     _served("replicationcontrollers", "ReplicationController", "rc", "Jond2If31h0="),
     _served("resourcequotas", "ResourceQuota", "quota", "8uhSgffRX6w=", all_category=False),
+    # Served for reading only (what is exposed is added by tests and the demo, see services.py).
+    {"name": "services", "singularName": "service", "namespaced": True, "kind": "Service", "verbs": ["get", "list"],
+     "shortNames": ["svc"], "categories": ["all"], "storageVersionHash": "0/CO1lhkEBI="},
+    {"name": "services/proxy", "singularName": "", "namespaced": True, "kind": "ServiceProxyOptions",
+     "verbs": ["create", "delete", "get", "patch", "update"]},
+    {"name": "nodes/proxy", "singularName": "", "namespaced": False, "kind": "NodeProxyOptions",
+     "verbs": ["create", "delete", "get", "patch", "update"]},
 ]
 
 

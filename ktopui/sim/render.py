@@ -243,6 +243,11 @@ def qos_class(pod: Pod) -> str:
     return "Guaranteed"
 
 
+def container_id(pod_uid: str, container: str) -> str:
+    """The runtime's id of a pod's container (its current run), without the `containerd://`."""
+    return _hex(pod_uid, container)
+
+
 def _image_id(image: str) -> str:
     return f"{image.rsplit(':', 1)[0]}@sha256:{_hex('img', image)}"
 
@@ -253,7 +258,7 @@ def _status_for(pod: Pod, spec: ContainerSpec, i: int, running_index: int | None
     runs = pod.run_started if running_index is not None else None
     began = (runs[running_index] if runs else None) or pod.started or pod.created
     started = q.rfc3339(began)
-    cid = "containerd://" + _hex(pod.uid, spec.name)
+    cid = "containerd://" + container_id(pod.uid, spec.name)
     restarts = pod.restarts[running_index] if running_index is not None else 0
     if pod.phase == "Pending":
         doc["state"] = {"waiting": {"reason": "PodInitializing" if running_index is None else "ContainerCreating"}}

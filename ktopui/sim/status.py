@@ -43,10 +43,12 @@ def no_such_route() -> bytes:
     return status(404, "NotFound", "the server could not find the requested resource", {})
 
 
-def forbidden(user: str, verb: str, resource: str, group: str, namespace: str, name: str) -> bytes:
+def forbidden(user: str, verb: str, resource: str, group: str, namespace: str, name: str,
+              subresource: str = "") -> bytes:
     """responsewriters.Forbidden wrapping forbiddenMessage in errors.NewForbidden."""
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    why = f'User "{user}" cannot {verb} resource "{resource}" in API group "{group}" {scope}'
+    rbac = f"{resource}/{subresource}" if subresource else resource
+    why = f'User "{user}" cannot {verb} resource "{rbac}" in API group "{group}" {scope}'
     what = _qualified(resource, group) + (f' "{name}"' if name else "")
     return status(403, "Forbidden", f"{what} is forbidden: {why}", _details(name, group, resource))
 

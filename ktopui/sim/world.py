@@ -258,7 +258,7 @@ class Node:
     __slots__ = ("idx", "name", "uid", "labels", "control_plane", "cp_taint", "cores", "cpu_cap", "mem_cap", "cpu_alloc",
                  "mem_alloc", "max_pods", "ready", "unschedulable", "created", "ip", "zone", "instance_type",
                  "provider_id", "pod_cidr", "kubelet_version", "sys_cpu", "sys_mem", "salt", "phase", "rv",
-                 "pods", "gone", "next_ip", "quirk", "json", "meta", "metrics", "scrape_ts")
+                 "pods", "gone", "next_ip", "quirk", "json", "meta", "metrics", "scrape_ts", "cadvisor")
 
     def __init__(self) -> None:
         self.pods: dict[str, Pod] = {}
@@ -267,6 +267,7 @@ class Node:
         self.meta: tuple[int, bytes] | None = None  # (rv, its PartialObjectMetadata item)
         self.metrics: tuple | None = None
         self.scrape_ts: tuple[int, str] | None = None
+        self.cadvisor = None  # its root cgroup's running CPU total (cadvisor.py)
 
 
 class Pod:
@@ -275,7 +276,7 @@ class Pod:
     __slots__ = ("uid", "namespace", "name", "workload", "labels", "node", "phase", "created", "started",
                  "finished", "ip", "rv", "salt", "quirk", "cpu_base", "mem_base", "restarts", "last_reason",
                  "job_name", "deleted", "json", "metrics", "usage", "slot", "waiting", "owner", "meta",
-                 "run_started", "last_run", "resize", "annotations", "over_limit", "tally")
+                 "run_started", "last_run", "resize", "annotations", "over_limit", "tally", "cadvisor")
 
     def __init__(self) -> None:
         self.json: bytes | None = None
@@ -287,6 +288,7 @@ class Pod:
         self.slot = -1
         self.owner = None  # its controller (controllers.py), None for bare and mirror pods
         self.tally: tuple | None = None  # what the inventory last counted it for (controllers.py)
+        self.cadvisor = None  # its containers' running CPU and throttling totals (cadvisor.py)
         self.resize: Resize | None = None
         self.annotations: dict[str, str] | None = None
         # Per running container, once one has restarted (None until then): when its current
