@@ -11,6 +11,12 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ktopui.batch.pod_workloads import PodWorkloads
+    from ktopui.kube.api import KubeAPI
+    from ktopui.kube.prometheus import PromClient
 
 
 class CommandError(Exception):
@@ -30,7 +36,7 @@ class WorkloadScope:
 
     pods: list  # every listed pod in scope (kube/objects Pod)
     selected: list  # the pods -l selects (all of them without -l)
-    workloads: object  # pod_workloads.PodWorkloads
+    workloads: PodWorkloads
     selection: dict  # usage_history.Selection: namespace -> None (every pod's history)
     notes: list[str]  # what could not be read, for stderr
     selector: str
@@ -51,8 +57,8 @@ class WorkloadScope:
 class Session:
     """One command's cluster API, Prometheus client and namespace ("" with -A)."""
 
-    api: object  # kube/api KubeAPI
-    client: object  # kube/prometheus PromClient
+    api: KubeAPI
+    client: PromClient
     namespace: str
 
     async def node_names(self, selector: str) -> list[str] | None:
