@@ -152,30 +152,59 @@ def config_command(args: argparse.Namespace) -> int:
 def demo_cluster() -> Iterator[str]:
     """A small simulated cluster in this process; yields its kubeconfig path.
 
-    Its token, CA and server key are temporary files, removed on the way out:
-    also when the terminal goes away (SIGHUP) or someone asks the process to
-    end (SIGTERM), whose default action would skip every cleanup.
+    With `prometheus` installed, a real Prometheus scrapes it (started in the background, so
+    the demo starts as fast as without) and is found through the service proxy as in a
+    kube-prometheus cluster; without, one line on stderr says history from Prometheus is off.
+
+    Its token, CA, server key and Prometheus's data are temporary files, removed on the way out,
+    Prometheus stopped first: also when the terminal goes away (SIGHUP) or someone asks the
+    process to end (SIGTERM), whose default action would skip every cleanup.
     """
     import shutil
     import signal
     import tempfile
+    import threading
 
     from ktopui.sim.cluster import SimOptions
+    from ktopui.sim.engines import EngineError, have_prometheus
     from ktopui.sim.server import SimServer
 
+    def run_prometheus(server: SimServer, data_dir: str) -> None:
+        try:
+            server.run_prometheus(data_dir)
+        except EngineError as err:
+            if not server_stopped.is_set():
+                print(f"ktopui: the demo runs without history from Prometheus: {err}", file=sys.stderr)
+
+    server_stopped = threading.Event()
+    starting: threading.Thread | None = None
     with tempfile.TemporaryDirectory(prefix="ktopui-demo-") as tmp:
         with SimServer(SimOptions(nodes=DEMO_NODES, pods_per_node=DEMO_PODS_PER_NODE, seed=7)) as server:
 
+            def stop() -> None:
+                server_stopped.set()
+                server.stop()  # Prometheus with it, also one still starting
+                if starting is not None:
+                    starting.join()
+
             def leave(signum: int, frame: object) -> None:
                 # The files first: whatever the unwinding below runs into, they are gone.
-                server.stop()
+                stop()
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise SystemExit(128 + signum)
 
             previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGHUP, signal.SIGTERM)}
             try:
+                why = have_prometheus()
+                if why:
+                    print(f"ktopui: the demo runs without history from Prometheus: {why}", file=sys.stderr)
+                else:
+                    starting = threading.Thread(target=run_prometheus, args=(server, f"{tmp}/prometheus"),
+                                                name="ktopui-demo-prometheus", daemon=True)
+                    starting.start()
                 yield str(server.write_kubeconfig(f"{tmp}/kubeconfig", context="ktopui-demo"))
             finally:
+                stop()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 

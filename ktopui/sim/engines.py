@@ -6,8 +6,8 @@ Interface:
     from ktopui.sim.engines import have_prometheus, have_victoria_metrics
 
     have_prometheus() / have_victoria_metrics()   # None when usable, else why not (one line)
-    eng = start_prometheus(data_dir, scrape_config=None, retention="30d", blocks_from=None)
-    eng = start_victoria_metrics(data_dir, scrape_config=None, retention="30d")
+    eng = start_prometheus(data_dir, scrape_config=None, retention="30d", blocks_from=None, cancel=None)
+    eng = start_victoria_metrics(data_dir, scrape_config=None, retention="30d", cancel=None)
     eng.url                      # "http://127.0.0.1:PORT": /api/v1/query, /api/v1/query_range, ...
     eng.kind                     # "prometheus" | "victoriametrics"
     eng.import_openmetrics(text) # VictoriaMetrics only (Prometheus: blocks_from)
@@ -32,6 +32,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -101,9 +102,10 @@ class Engine:
 
 
 def start_prometheus(data_dir: str | Path, *, scrape_config: dict | None = None, retention: str = "30d",
-                     blocks_from: str | Path | None = None) -> Engine:
+                     blocks_from: str | Path | None = None, cancel: threading.Event | None = None) -> Engine:
     """A ready `prometheus` on 127.0.0.1; `blocks_from` (an OpenMetrics file) is first turned into
-    TSDB blocks in its storage with promtool."""
+    TSDB blocks in its storage with promtool. `cancel` set while it starts: it is stopped and
+    EngineError raised."""
     why = have_prometheus()
     if why:
         raise EngineError(why)
@@ -122,12 +124,13 @@ def start_prometheus(data_dir: str | Path, *, scrape_config: dict | None = None,
                 f"--storage.tsdb.retention.time={retention}", f"--web.listen-address=127.0.0.1:{port}",
                 "--log.level=warn"]
 
-    return _start("prometheus", data_dir, command, "/-/ready")
+    return _start("prometheus", data_dir, command, "/-/ready", cancel)
 
 
 def start_victoria_metrics(data_dir: str | Path, *, scrape_config: dict | None = None,
-                           retention: str = "30d") -> Engine:
-    """A ready single-node `victoria-metrics` on 127.0.0.1, scraping `scrape_config` if given."""
+                           retention: str = "30d", cancel: threading.Event | None = None) -> Engine:
+    """A ready single-node `victoria-metrics` on 127.0.0.1, scraping `scrape_config` if given
+    (`cancel`: as start_prometheus)."""
     why = have_victoria_metrics()
     if why:
         raise EngineError(why)
@@ -142,15 +145,16 @@ def start_victoria_metrics(data_dir: str | Path, *, scrape_config: dict | None =
 
     def command(port: int) -> list[str]:
         # latencyOffset 0 and no result cache: what was just written or scraped is queryable at once
-        # (by default the last 30 s are hidden and results are cached across imports).
+        # (by default the last 30 s are hidden and results are cached across imports). Dedup at 1 ms:
+        # a sample scraped twice with its own timestamp is kept once, as Prometheus keeps it.
         return ["victoria-metrics", f"-storageDataPath={storage}", f"-httpListenAddr=127.0.0.1:{port}",
                 f"-retentionPeriod={retention}", "-search.latencyOffset=0s", "-search.disableCache",
-                "-loggerLevel=WARN", *scrape_flags]
+                "-dedup.minScrapeInterval=1ms", "-loggerLevel=WARN", *scrape_flags]
 
-    return _start("victoriametrics", data_dir, command, "/health")
+    return _start("victoriametrics", data_dir, command, "/health", cancel)
 
 
-def _start(kind: str, data_dir: Path, command, ready_path: str) -> Engine:
+def _start(kind: str, data_dir: Path, command, ready_path: str, cancel: threading.Event | None) -> Engine:
     log_path = data_dir / f"{kind}.log"
     for _attempt in range(START_ATTEMPTS):
         port = _free_port()
@@ -159,16 +163,18 @@ def _start(kind: str, data_dir: Path, command, ready_path: str) -> Engine:
             process = subprocess.Popen(command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                        start_new_session=True)
         engine = Engine(kind, f"http://127.0.0.1:{port}", data_dir, process, log_path)
-        if _wait_ready(engine, ready_path):
+        if _wait_ready(engine, ready_path, cancel):
             return engine
         engine.stop()
+        if cancel is not None and cancel.is_set():
+            raise EngineError(f"{kind} was stopped while it started")
     raise EngineError(f"{kind} did not start: {_log_tail(log_path)}")
 
 
-def _wait_ready(engine: Engine, ready_path: str) -> bool:
+def _wait_ready(engine: Engine, ready_path: str, cancel: threading.Event | None) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
-        if engine.process.poll() is not None:
+        if engine.process.poll() is not None or (cancel is not None and cancel.is_set()):
             return False
         try:
             with urllib.request.urlopen(engine.url + ready_path, timeout=2) as response:

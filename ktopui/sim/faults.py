@@ -16,7 +16,9 @@ Every switch can be flipped from any thread while requests are being served:
     faults.unauthorized = True       # every request 401
     faults.forbid("jane", "list", "nodes")                 # 403 for that user/verb/resource[/namespace]
                                      # (SelfSubjectAccessReviews answer allowed: false for it too);
-                                     # verb "watch" denies watches only, as RBAC granting list but not watch
+                                     # verb "watch" denies watches only, as RBAC granting list but not watch;
+                                     # a subresource with its resource: "nodes/proxy" (cAdvisor), "services/proxy"
+                                     # (verb "get" for GET, "create" for POST through the proxy)
     faults.forbid_replicasets()      # the user (default sim-admin) may not list or watch replicasets.apps,
     faults.forbid_jobs()             # jobs.batch,
     faults.forbid_resourcequotas()   # resourcequotas: as RBAC granting pods but not their owners or quotas

@@ -25,6 +25,10 @@ Interface:
                                                # 100,000 the oldest are dropped; .clear() it freely
         server.on_request = fn                 # fn(method, path, query) as each request arrives, before
                                                # any fault (a watch is logged only when its stream ends)
+        server.expose_service("monitoring", "prometheus-k8s", {"app": "x"}, 9090, "http://127.0.0.1:9090",
+                              port_name="web", path_prefix="")   # a Service and its proxy (services.py)
+        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15)   # a real engine
+                                               # scraping the kubelets' cAdvisor (prometheus.py)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
@@ -32,7 +36,8 @@ client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /
 apps deployments/replicasets/statefulsets/daemonsets, batch jobs/cronjobs and the Argo
 Rollouts CRD's rollouts (get, list with label/field selectors and limit/continue, watch
 for all but namespaces; metadata only, as PartialObjectMetadata[List], when the Accept
-header asks for it), metrics.k8s.io/v1beta1 exactly as metrics-server, the
+header asks for it), metrics.k8s.io/v1beta1 exactly as metrics-server, each kubelet's cAdvisor
+metrics through the node proxy (cadvisor.py), Services and the service proxy (services.py), the
 apiregistration APIService objects, and the review endpoints `kubectl auth whoami` and
 `kubectl auth can-i` use (POST selfsubjectreviews, selfsubjectaccessreviews). Answers
 over 128 KiB are gzipped for clients that accept it, as the API server does.
@@ -63,11 +68,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ktopui.sim import discovery, hostile, kubeconfig, status
+from ktopui.sim import discovery, hostile, kubeconfig, prometheus, status
 from ktopui.sim.api import JSON, PLAIN, Api, Response
 from ktopui.sim.auth import DEFAULT_USER, TokenStore, User, cert_user
 from ktopui.sim.certs import Authority
 from ktopui.sim.cluster import SimCluster, SimOptions
+from ktopui.sim.engines import Engine, EngineError
 from ktopui.sim.faults import Faults
 
 # The API server compresses a response larger than 128 KiB, at gzip's fastest
@@ -408,6 +414,8 @@ class SimServer:
         self.api = Api(self.cluster, self.faults, f"{self.host}:{self.port}", self._stopping)
         self.version_body = discovery.version(hostile.VERSION if hostile_text else None)
         self._thread: threading.Thread | None = None
+        self._engines: list[Engine] = []
+        self._engines_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -437,6 +445,10 @@ class SimServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        with self._engines_lock:
+            engines, self._engines = self._engines, []
+        for engine in engines:
+            engine.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> SimServer:
@@ -481,6 +493,21 @@ class SimServer:
         """A Service `namespace/name` whose proxy path forwards to `target_url` + `path_prefix`
         (`target_url` "": a Service without endpoints). See services.py."""
         self.api.services.add(namespace, name, labels, port, target_url, port_name, path_prefix)
+
+    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15) -> Engine:
+        """A real engine ("prometheus" or "victoriametrics") scraping every node's cAdvisor through
+        this API server's node proxy, exposed as kube-prometheus exposes it (see prometheus.py);
+        stopped by stop() if not before. A `scrape_interval` of half the metric resolution or less
+        scrapes every one of the kubelets' collections (at the resolution, jitter may skip one
+        now and then, as a real Prometheus does). Blocks until the engine answers; a stop() from another
+        thread meanwhile ends it and raises EngineError."""
+        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping)
+        with self._engines_lock:  # a stop() from another thread meanwhile: this one stops it
+            if self._stopping.is_set():
+                started.stop()
+                raise EngineError(f"{engine} started as the simulated cluster stopped")
+            self._engines.append(started)
+        return started
 
     # ---- request log -----------------------------------------------------------------
 
