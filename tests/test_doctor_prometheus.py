@@ -18,8 +18,7 @@ from tests.helpers import cadvisor_series as gen
 from tests.helpers.engines import started
 from tests.helpers.fake_apiserver import FakeAPIServer, prometheus_answer, serve
 
-SCRAPES = 480
-START = (int(time.time()) // gen.SCRAPE) * gen.SCRAPE - gen.SCRAPE * SCRAPES - 60
+DATA = gen.Window(scrapes=480)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +26,7 @@ def with_series(tmp_path_factory):
     """Prometheus holding two hours of series, ending a minute ago."""
     data_dir = tmp_path_factory.mktemp("prometheus")
     source = data_dir / "series.om"
-    source.write_text(gen.openmetrics(START, SCRAPES))
+    source.write_text(gen.openmetrics(DATA.begin_now().start, DATA.scrapes))
     with started("prometheus", data_dir / "engine", blocks_from=source) as engine:
         yield engine
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gzip
 import math
+import ssl
 
 import httpx
 import numpy as np
@@ -27,6 +28,7 @@ from ktopui.kube.prometheus import (
     url_client,
 )
 from ktopui.model import promql
+from tests.helpers.pki import CA
 from tests.helpers.prom_api import JSON, Engine, fixed, matrix
 
 
@@ -95,6 +97,73 @@ async def test_identical_range_queries_are_answered_from_the_cache():
     assert len(engine.seen) == 2
     assert (client.stats.queries, client.stats.cache_hits, client.stats.samples) == (2, 1, 2)
     assert client.stats.bytes > 0
+
+
+@pytest.mark.parametrize(("entries", "samples", "small"), [(3, 1000, 5), (100, 12, 3)])
+async def test_the_cache_is_bounded_by_answers_and_samples(monkeypatch, entries, samples, small):
+    monkeypatch.setattr("ktopui.kube.prometheus.CACHE_ENTRIES", entries)
+    monkeypatch.setattr("ktopui.kube.prometheus.CACHE_SAMPLES", samples)
+    # `big`: more than a quarter of the samples (or of what a small answer is), never kept.
+    points = {"small": small, "big": max(small, samples // 4) + 1}
+    ends = range(2000, 2000 + 15 * (min(entries, samples // small) + 1), 15)  # one answer too many
+
+    async def reply(method, path, form, headers):
+        return 200, JSON, matrix(({}, [(1000 + 15 * i, "1") for i in range(points[form["query"]])]))
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        for _ in range(2):
+            await client.query_range("big", 1000, 2000, 15)
+        for end in ends:
+            await client.query_range("small", 1000, end, 15)
+        await client.query_range("small", 1000, ends[-1], 15)  # kept: the newest
+        await client.query_range("small", 1000, ends[0], 15)  # dropped: the oldest
+        await client.aclose()
+    assert len(engine.seen) == 2 + len(ends) + 1
+    assert client.stats.cache_hits == 1
+
+
+async def test_the_same_query_asked_while_it_is_on_its_way_is_sent_once():
+    gate = asyncio.Event()
+
+    async def reply(method, path, form, headers):
+        await gate.wait()
+        return 200, JSON, matrix(({}, [(1000, "1")]))
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        tasks = [asyncio.create_task(client.query_range("up", 1000, 2000, 15)) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        gate.set()
+        first, *others = await asyncio.gather(*tasks)
+        await client.aclose()
+    assert len(engine.seen) == 1 and all(o is first for o in others)
+    assert (client.stats.queries, client.stats.cache_hits) == (1, 2)
+
+
+async def test_a_failed_query_fails_every_caller_waiting_for_it_and_is_not_cached():
+    answers = iter([(503, {"Content-Type": "text/plain"}, b"overloaded"), (200, JSON, matrix(({}, [(1000, "1")])))])
+
+    async def reply(method, path, form, headers):
+        await asyncio.sleep(0.2)
+        return next(answers)
+    async with Engine(reply) as engine:
+        client = url_client(engine.url)
+        results = await asyncio.gather(*(client.query_range("up", 1000, 2000, 15) for _ in range(2)),
+                                       return_exceptions=True)
+        again = await client.query_range("up", 1000, 2000, 15)
+        await client.aclose()
+    assert all(isinstance(r, PromUnavailable) for r in results)
+    assert len(again.series) == 1 and len(engine.seen) == 2
+
+
+async def test_a_401_through_the_proxy_names_both_possible_causes():
+    async with Engine(fixed(401, {"kind": "Status", "message": "Unauthorized"})) as engine:
+        source = PromSource(base=engine.url + "/api/v1/namespaces/m/services/p:web/proxy", via="proxy", name="m/p",
+                            flavour="prometheus")
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(PromRefused) as caught:
+                await PromClient(source, http, owns_http=False).query("1")
+    assert caught.value.message == "Prometheus m/p: refused (401): Unauthorized"
+    assert "log in again" in caught.value.hint and "--prometheus URL" in caught.value.hint
 
 
 async def test_at_most_four_queries_are_in_flight():
@@ -231,6 +300,21 @@ async def test_a_body_that_is_not_json_is_named_with_its_start():
     assert "not the Prometheus API's JSON" in caught.value.message and "Sign in" in caught.value.message
 
 
+@pytest.mark.parametrize(("body", "says"), [
+    (b'{"status":"success","data":{"resultType":"matrix","result":' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+     "not the Prometheus API's JSON"),
+    (b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":1},"values":[]}]}}',
+     "an answer of an unexpected shape"),
+    (b'{"status":"success","data":{"resultType":"streams","result":[]}}', "an answer of an unexpected shape"),
+    (b'{"status":"success"}', "an answer of an unexpected shape"),
+])
+async def test_an_answer_of_the_wrong_shape_or_nested_too_deep_is_malformed(body, says):
+    async with Engine(fixed(200, body)) as engine:
+        with pytest.raises(PromMalformed) as caught:
+            await ask(engine.url)
+    assert says in caught.value.message and len(caught.value.message) < 400
+
+
 async def test_basic_auth_from_the_url_is_sent_and_never_shown():
     sent = []
 
@@ -262,6 +346,24 @@ async def test_a_rotated_bearer_token_file_is_read_again(tmp_path, monkeypatch):
         await client.query_range("up", 1, 3, 1)
         await client.aclose()
     assert tokens == ["Bearer first", "Bearer second"]
+
+
+async def test_https_is_verified_against_the_ca_given(tmp_path):
+    ca = CA("prometheus-ca")
+    cert, key = ca.issue("prometheus", ips=("127.0.0.1",))
+    (tmp_path / "tls.crt").write_bytes(cert)
+    (tmp_path / "tls.key").write_bytes(key)
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
+    async with Engine(fixed(200, matrix(({}, [(1000, "1")]))), tls=tls) as engine:
+        assert engine.url.startswith("https://")
+        with pytest.raises(PromUnreachable) as unknown:
+            await ask(engine.url)
+        assert len((await ask(engine.url, ca_file=str(tmp_path / "ca.pem"))).series) == 1
+        assert len((await ask(engine.url, insecure=True)).series) == 1
+        assert unknown.value.message.startswith(f"Prometheus {engine.url}: TLS handshake failed: ")
+    assert "certificate" in unknown.value.message and "--prometheus-ca" in unknown.value.hint
 
 
 def test_bad_urls_and_missing_files_are_named(tmp_path):

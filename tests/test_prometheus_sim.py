@@ -3,8 +3,6 @@ and forwards the service proxy to a real Prometheus or VictoriaMetrics holding g
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -17,9 +15,7 @@ from ktopui.model import promql
 from tests.helpers import cadvisor_series as gen
 from tests.helpers.engines import started
 
-SCRAPES = 240
-START = (int(time.time()) // gen.SCRAPE) * gen.SCRAPE - gen.SCRAPE * SCRAPES - 60
-END = START + gen.SCRAPE * (SCRAPES - 1)
+DATA = gen.Window(scrapes=240)
 # As kube-prometheus and VictoriaMetrics' operator label their services.
 EXPOSED = {
     "prometheus": [("monitoring", "prometheus-k8s", {"app.kubernetes.io/name": "prometheus",
@@ -33,7 +29,7 @@ EXPOSED = {
 @pytest.fixture(scope="module", params=sorted(EXPOSED))
 def engine(request, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp(request.param)
-    text = gen.openmetrics(START, SCRAPES)
+    text = gen.openmetrics(DATA.begin_now().start, DATA.scrapes)
     if request.param == "prometheus":
         (data_dir / "series.om").write_text(text)
         with started("prometheus", data_dir / "engine", blocks_from=data_dir / "series.om") as running:
@@ -65,7 +61,7 @@ async def test_discovery_finds_the_engine_and_queries_go_through_the_proxy(clust
     client = proxy_client(api, found.source)
     step = 60.0
     result = await client.query_range(promql.pod_cpu("shop", None, promql.rate_window(step)),
-                                      START + 600, END, step)
+                                      DATA.start + 600, DATA.end, step)
     got = {(s.labels["pod"], s.labels["container"]): s.values for s in result.series}
     assert got.keys() == {(c.pod, c.name) for c in gen.CONTAINERS if c.namespace == "shop"}
     for c in (c for c in gen.CONTAINERS if c.namespace == "shop"):
@@ -78,14 +74,14 @@ async def test_a_long_pod_list_goes_as_post_which_rbac_calls_create(cluster, eng
     client = proxy_client(api, found.source)
     pods = [f"web-{i:04d}-{'x' * 40}" for i in range(200)] + ["db-0"]
     expr = promql.pod_memory("shop", pods)
-    [db] = (await client.query(expr, at=END)).series
+    [db] = (await client.query(expr, at=DATA.end)).series
     assert db.labels["pod"] == "db-0"
     server.faults.forbid("sim-admin", "create", "services/proxy")
     with pytest.raises(PromRefused) as refused:
-        await client.query(expr, at=END - 60)
+        await client.query(expr, at=DATA.end - 60)
     assert "create services/proxy in namespace 'monitoring'" in refused.value.hint
     # Short queries still go as GET, which `get` allows.
-    assert len((await client.query(promql.pod_memory("shop", ["db-0"]), at=END)).series) == 1
+    assert len((await client.query(promql.pod_memory("shop", ["db-0"]), at=DATA.end)).series) == 1
 
 
 async def test_without_services_proxy_rights_discovery_says_so(cluster):

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
     from ktopui.kube.api import KubeAPI
 
 MAX_IN_FLIGHT = 4
+# The cache holds at most this many answers and samples (16 bytes each: about 32 MiB); an
+# answer too big for a quarter of it is not kept (a week of a whole namespace is asked once).
 CACHE_ENTRIES = 64
+CACHE_SAMPLES = 2_000_000
 # A page of containers over 250 points is well under a MiB; a whole large
 # namespace over a week is tens. KTOPUI_MAX_RESPONSE_MB raises it.
 MAX_BODY = 64 * MiB
@@ -204,6 +207,9 @@ class PromClient:
         self._deadline = deadline
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._cache: OrderedDict[tuple, QueryResult] = OrderedDict()
+        self._cached_samples = 0
+        # The same query asked again while the first is on its way waits for that one's answer.
+        self._pending: dict[tuple, asyncio.Future[QueryResult]] = {}
         # kube-prometheus's recording rules found by probe_rules(); the expressions take it.
         self.rules: RecordingRules = NO_RULES
 
@@ -230,7 +236,7 @@ class PromClient:
             body = await self._request("GET", "/api/v1/status/runtimeinfo", {}, "runtime info")
             answer = _answer.decode(body)
             return _any.decode(answer.data) if answer.status == "success" else {}
-        except (PromError, msgspec.DecodeError):
+        except (PromError, msgspec.DecodeError, RecursionError):
             return {}
 
     async def aclose(self) -> None:
@@ -238,17 +244,42 @@ class PromClient:
             await self._http.aclose()
 
     async def _cached(self, key: tuple | None, path: str, form: dict[str, str]) -> QueryResult:
-        if key is not None and (hit := self._cache.get(key)) is not None:
+        if key is None:
+            return await self._answer(path, form)
+        if (hit := self._cache.get(key)) is not None:
             self._cache.move_to_end(key)
             self.stats.cache_hits += 1
             return hit
-        body = await self._request("GET" if self._fits_url(form) else "POST", path, form, "query")
-        result = self._decode(body)
-        if key is not None:
-            self._cache[key] = result
-            if len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+        if (pending := self._pending.get(key)) is not None:
+            self.stats.cache_hits += 1
+            return await asyncio.shield(pending)
+        pending = self._pending[key] = asyncio.get_running_loop().create_future()
+        try:
+            result = await self._answer(path, form)
+        except BaseException as err:
+            pending.set_exception(err if isinstance(err, Exception) else PromError(
+                f"Prometheus {self.source.name}: the query was cancelled"))
+            pending.exception()  # (retrieved: no warning when nobody else was waiting)
+            raise
+        finally:
+            del self._pending[key]
+        pending.set_result(result)
+        self._keep(key, result)
         return result
+
+    def _keep(self, key: tuple, result: QueryResult) -> None:
+        samples = _samples(result)
+        if samples > CACHE_SAMPLES // 4:
+            return
+        self._cache[key] = result
+        self._cached_samples += samples
+        while len(self._cache) > CACHE_ENTRIES or self._cached_samples > CACHE_SAMPLES:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_samples -= _samples(dropped)
+
+    async def _answer(self, path: str, form: dict[str, str]) -> QueryResult:
+        body = await self._request("GET" if self._fits_url(form) else "POST", path, form, "query")
+        return self._decode(body)
 
     def _fits_url(self, form: dict[str, str]) -> bool:
         # Direct engines all take POST, which no URL limit cuts; the proxy's RBAC wants GET.
@@ -303,7 +334,7 @@ class PromClient:
     def _decode(self, body: bytearray) -> QueryResult:
         try:
             answer = _answer.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # (RecursionError: nested thousands deep)
             raise PromMalformed(
                 f"Prometheus {self.source.name}: the answer is not the Prometheus API's JSON "
                 f"(it starts {_first_line(bytes(body[:200]))!r})",
@@ -314,21 +345,26 @@ class PromClient:
         try:
             data = _data.decode(answer.data)
             series = _result(data)
-        except msgspec.DecodeError as err:
+        except (msgspec.DecodeError, RecursionError) as err:
             raise PromMalformed(f"Prometheus {self.source.name}: an answer of an unexpected shape ({err})") from None
-        self.stats.samples += sum(len(s.values) for s in series)
-        return QueryResult(series, warnings)
+        result = QueryResult(series, warnings)
+        self.stats.samples += _samples(result)
+        return result
 
     def _status_error(self, response: httpx.Response, method: str, body: bytes) -> PromError:
         code = response.status_code
         name = self.source.name
         try:
             answer = _answer.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             answer = None
         if answer is not None and answer.status == "error":
             return _api_error(self.source, code, answer)
         text = _status_message(body) or _first_line(body) or response.reason_phrase
+        if code == 401 and self.source.via == "proxy":
+            return PromRefused(f"Prometheus {name}: refused (401): {text}",
+                               hint="Either the cluster credentials have expired (log in again), or the service "
+                               "wants credentials of its own: give them with --prometheus URL.")
         if code in (401, 403):
             if self.source.via == "proxy":
                 verb = "get" if method == "GET" else "create"
@@ -361,6 +397,10 @@ class PromClient:
             return PromUnreachable(f"Prometheus {name}: " + ("connection refused" if refused
                                                               else f"cannot connect: {err or type(err).__name__}"))
         return PromUnreachable(f"Prometheus {name}: the connection broke: {err or type(err).__name__}")
+
+
+def _samples(result: QueryResult) -> int:
+    return sum(len(s.values) for s in result.series)
 
 
 def _result(data: _Data) -> list[Series]:
@@ -401,7 +441,7 @@ async def _error_body(response: httpx.Response, what: str) -> bytes:
 def _status_message(body: bytes) -> str:
     try:
         status = _status.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return ""
     return status.message if status.kind == "Status" else ""
 

@@ -9,10 +9,32 @@ kube-prometheus's recording rules carrying the same numbers.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 SCRAPE = 15
 PAUSE = "registry.k8s.io/pause:3.10"
+
+
+@dataclass
+class Window:
+    """When the generated scrapes are: set by a fixture as it loads an engine, so that they end a
+    minute before it (instant queries at "now" see them), however late in a run it starts."""
+
+    scrapes: int
+    start: int = 0
+
+    def begin_now(self) -> Window:
+        self.start = (int(time.time()) // SCRAPE) * SCRAPE - SCRAPE * self.scrapes - 60
+        return self
+
+    @property
+    def end(self) -> int:
+        return self.start + SCRAPE * (self.scrapes - 1)
+
+    def scrape(self, t: float) -> int:
+        """The index of the scrape at time `t`."""
+        return int((t - self.start) // SCRAPE)
 
 
 @dataclass(frozen=True)

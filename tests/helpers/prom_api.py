@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import urllib.parse
 from typing import Self
 
@@ -53,14 +54,16 @@ async def _serve(recorder: Recorder, reader: asyncio.StreamReader, writer: async
 
 
 class Engine:
-    """A scripted Prometheus API on 127.0.0.1."""
+    """A scripted Prometheus API on 127.0.0.1 (over TLS with `tls`, a server-side SSLContext)."""
 
-    def __init__(self, reply) -> None:
+    def __init__(self, reply, tls: ssl.SSLContext | None = None) -> None:
         self.recorder = Recorder(reply)
         self.server: asyncio.Server | None = None
+        self.tls = tls
 
     async def __aenter__(self) -> Self:
-        self.server = await asyncio.start_server(lambda r, w: _serve(self.recorder, r, w), "127.0.0.1", 0)
+        self.server = await asyncio.start_server(lambda r, w: _serve(self.recorder, r, w), "127.0.0.1", 0,
+                                                 ssl=self.tls)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -69,7 +72,7 @@ class Engine:
     @property
     def url(self) -> str:
         host, port = self.server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     @property
     def seen(self):
