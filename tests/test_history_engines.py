@@ -169,3 +169,16 @@ def test_history_of_a_name_without_series_is_an_error_naming_it(world, capsys):
     code, out, err = world.run(capsys, "history", "pods", "no-such-pod", "-n", "web", "--since", "1h")
     assert code == 1 and out == ""
     assert err.startswith("error: no history of pod no-such-pod in namespace web over the last 1h")
+
+
+def test_history_nodes_label_selector_and_name_pick_those_nodes(world, capsys):
+    node = sorted(world.history.nodes)[1]
+    code, out, err = world.run(capsys, "history", "nodes", "-l", f"kubernetes.io/hostname={node}", "--since", "1h",
+                               "--step", "600")
+    assert code == 0, err
+    assert {r["node"] for r in parse(out)} == {node}
+    code, out, err = world.run(capsys, "history", "nodes", node, "--since", "1h", "--step", "600")
+    assert code == 0, err
+    assert {r["node"] for r in parse(out)} == {node}
+    code, out, err = world.run(capsys, "history", "nodes", "-l", "no-such=label", "--since", "1h")
+    assert code == 1 and out == "" and err == "error: no nodes match 'no-such=label'\n"

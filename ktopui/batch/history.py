@@ -102,11 +102,11 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
         scope = await session.workload_scope(args.selector)
         usage = await pod_usage(session.client, scope.selection, win)
         result = summed(usage, scope.workloads, keep=scope.keep(args.name))
-        columns, kind, rows, notes = series_csv.WORKLOAD_COLUMNS, "WorkloadHistory", result.rows, result.notes
-        notes = scope.notes + notes
+        columns, kind = series_csv.WORKLOAD_COLUMNS, "WorkloadHistory"
+        rows, notes = result.rows, scope.notes + result.notes
     if not rows and args.name:
-        what = {"NodeHistory": "node", "PodHistory": "pod", "WorkloadHistory": "workload"}[kind]
-        where = "" if kind == "NodeHistory" else f" in namespace {session.namespace or '(all)'}"
+        what = kind.removesuffix("History").lower()
+        where = "" if what == "node" else session.where() or " in any namespace"
         raise prom_command.CommandError(
             f"no history of {what} {args.name}{where} over the last {args.since} in {session.client.source.name}")
     text = (series_csv.json_text(kind, columns, rows, **meta) if args.output == "json"
