@@ -86,7 +86,7 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
     from ktopui.batch.usage_history import node_usage, pod_usage, window
 
     win = window(since, step, time.time())
-    meta = {"since": args.since, "step": win.step, "start": series_csv.time_text(win.start),
+    meta = {"since": args.since, "step": win.step_seconds, "start": series_csv.time_text(win.start),
             "end": series_csv.time_text(win.end), "source": session.client.source.name}
     if args.resource in NODE_WORDS:
         nodes = [args.name] if args.name else await session.node_names(args.selector)

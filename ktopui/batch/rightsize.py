@@ -74,6 +74,6 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
     if not rows:
         return prom_command.Output("", warnings + [f"no workloads{session.where()}"])
     if args.output == "json":
-        return prom_command.Output(rightsize_json(rows, since=args.since, step=win.step,
+        return prom_command.Output(rightsize_json(rows, since=args.since, step=win.step_seconds,
                                                   source=session.client.source.name), warnings)
     return prom_command.Output(rightsize_table(rows, all_namespaces=not session.namespace), warnings)

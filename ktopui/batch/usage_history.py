@@ -32,6 +32,11 @@ class Window(NamedTuple):
     step: float
 
     @property
+    def step_seconds(self) -> int | float:
+        """The step for JSON: whole seconds as an integer."""
+        return int(self.step) if self.step.is_integer() else self.step
+
+    @property
     def times(self) -> np.ndarray:
         return self.start + self.step * np.arange(round((self.end - self.start) / self.step) + 1)
 
