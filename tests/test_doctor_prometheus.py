@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
+import urllib.request
 
 import httpx
 import pytest
@@ -14,6 +16,9 @@ from ktopui.doctor import prometheus as doctor_prometheus
 from ktopui.doctor.findings import FAIL, OK, SKIP, WARN
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.prometheus_settings import PromSettings
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.engines import have_prometheus, have_victoria_metrics
+from ktopui.sim.server import SimServer
 from tests.helpers import cadvisor_series as gen
 from tests.helpers.engines import started
 from tests.helpers.fake_apiserver import FakeAPIServer, prometheus_answer, serve
@@ -135,3 +140,47 @@ def test_a_bad_prometheus_section_in_the_config_file_stops_the_doctor(tmp_path, 
     (tmp_path / "c.toml").write_text(text)
     assert main(["--config", str(tmp_path / "c.toml"), "doctor"]) == 1
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'c.toml'}, {error}")
+
+
+# -- the simulated cluster's own Prometheus ------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["prometheus", "victoriametrics"])
+def scraping(request, tmp_path_factory):
+    """A simulated cluster (on the real clock) scraped by its own engine, once it has samples."""
+    with SimServer(SimOptions(nodes=2, pods_per_node=3, seed=3, metric_resolution=2.0)) as sim:
+        have = {"prometheus": have_prometheus, "victoriametrics": have_victoria_metrics}[request.param]
+        if why := have():
+            pytest.skip(why)
+        engine = sim.run_prometheus(tmp_path_factory.mktemp(request.param), engine=request.param, scrape_interval=1)
+        deadline = time.monotonic() + 30
+        while not _scraped(engine.url) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        yield sim, engine
+
+
+def _scraped(url: str) -> bool:
+    query = urllib.parse.urlencode({"query": 'count(container_memory_working_set_bytes{id="/"})'})
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as response:
+            return bool(json.load(response)["data"]["result"])
+    except OSError:
+        return False
+
+
+def test_ktopui_doctor_finds_the_cluster_s_prometheus_and_its_series(scraping, tmp_path, capsys):
+    sim, engine = scraping
+    kubeconfig = sim.write_kubeconfig(tmp_path / "config")
+    code = main(["doctor", "--kubeconfig", str(kubeconfig), "-o", "json"])
+    found = {f["check"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert code == 0
+    source = {"prometheus": "monitoring/prometheus-k8s (prometheus-operator)",
+              "victoriametrics": "monitoring/vmsingle-k8s (victoriametrics)"}[engine.kind]
+    assert found["Prometheus"] == {"check": "Prometheus", "status": OK, "next_step": "",
+                                   "detail": f"{source} through the API server's service proxy"}
+    assert found["Prometheus series"]["status"] == OK
+    assert found["Prometheus labels"]["detail"] == "series carry namespace, pod, container; nodes carry node"
+    assert found["Prometheus freshness"]["status"] == OK
+    # Seconds of history: enough to show, too little for longer charts.
+    assert found["Prometheus retention"]["status"] == WARN
+    assert found["Prometheus retention"]["detail"].startswith("history reaches back less than 1h")

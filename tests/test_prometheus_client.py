@@ -210,6 +210,20 @@ async def test_bad_data_names_the_engine_s_complaint():
     assert "\x1b" not in caught.value.message and "\\x1b[2J" in caught.value.message
 
 
+async def test_an_engine_overloaded_or_rate_limited_says_so_with_what_to_do():
+    heavy = {"status": "error", "errorType": "execution",
+             "error": "query processing would load too many samples into memory in query execution"}
+    async with Engine(fixed(422, heavy)) as engine:
+        with pytest.raises(PromBadQuery) as too_heavy:
+            await ask(engine.url)
+    assert "execution: query processing would load too many samples" in too_heavy.value.message
+    assert "narrower scope" in too_heavy.value.hint
+    async with Engine(fixed(429, b"rate limit exceeded", {"Content-Type": "text/plain"})) as engine:
+        with pytest.raises(PromUnavailable) as limited:
+            await ask(engine.url)
+    assert limited.value.message.endswith("too many queries (429): rate limit exceeded")
+
+
 async def test_a_forbidden_service_proxy_says_which_rbac_to_ask_for():
     status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
               "message": 'services "prometheus-k8s:web" is forbidden: User "jane" cannot get resource '

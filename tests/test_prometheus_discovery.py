@@ -3,6 +3,9 @@ and why nothing was found (against a small API server written here)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 
@@ -108,3 +111,17 @@ async def test_a_service_with_nothing_behind_it_is_passed_over_for_one_that_answ
     found = await find_prometheus(api)
     assert found.source.name == "b/prometheus"
     assert found.tried[-2:] == ["query 1 through a/thanos's service proxy", "query 1 through b/prometheus's service proxy"]
+
+
+async def test_a_service_that_hangs_is_given_up_on_within_the_confirmation_deadline(cluster, monkeypatch):
+    monkeypatch.setattr("ktopui.kube.prometheus_discovery.CONFIRM_DEADLINE", 0.5)
+    fake, api, _ = cluster
+
+    async def hangs(method, rest, form, headers):
+        await asyncio.sleep(30)
+    fake.add_service("a", "thanos", {"app.kubernetes.io/name": "thanos-query"}, [{"name": "http", "port": 10902}],
+                     hangs)
+    fake.add_service("b", "prometheus", {"app": "prometheus", "component": "server"}, WEB, prometheus_answer)
+    started = time.monotonic()
+    found = await find_prometheus(api)
+    assert found.source.name == "b/prometheus" and time.monotonic() - started < 5

@@ -378,6 +378,9 @@ class PromClient:
                                  hint="Check the URL: a login page or another address is in front of it.")
         if code >= 500:
             return PromUnavailable(f"Prometheus {name}: unavailable ({code}): {text}")
+        if code == 429:
+            return PromUnavailable(f"Prometheus {name}: too many queries (429): {text}",
+                                   hint="Something in front of it limits the rate of queries: try again later.")
         if code == 404:
             return PromMalformed(f"Prometheus {name}: no Prometheus API at this address (404): {text}",
                                  hint="Check the URL: it must be the engine's base, the one /api/v1/query is under.")
@@ -418,7 +421,9 @@ def _api_error(source: PromSource, code: int, answer: _Answer) -> PromError:
     kind, text = answer.errorType, answer.error or "no reason given"
     message = f"Prometheus {source.name}: {kind or 'error'}: {text}"
     if kind in ("bad_data", "execution") or code in (400, 422):
-        return PromBadQuery(message)
+        # (execution: "query processing would load too many samples into memory", and the like)
+        return PromBadQuery(message, hint="A shorter range or a narrower scope asks less of it."
+                            if kind == "execution" else "")
     if kind == "timeout":
         return PromTimeout(message, hint="A shorter range or a narrower scope asks less of it.")
     if kind == "unavailable" or code >= 500:
@@ -488,10 +493,10 @@ def public_url(url: str) -> str:
 # -- making a client ------------------------------------------------------------
 
 
-def proxy_client(api: KubeAPI, source: PromSource) -> PromClient:
+def proxy_client(api: KubeAPI, source: PromSource, *, deadline: float = DEADLINE) -> PromClient:
     """A client reaching `source` through the API server's service proxy, on the cluster's
     own connection and credentials."""
-    return PromClient(source, api.http, owns_http=False, limits=api.limits)
+    return PromClient(source, api.http, owns_http=False, limits=api.limits, deadline=deadline)
 
 
 def url_client(url: str, *, token_file: str = "", username: str = "", password: str = "", ca_file: str = "",

@@ -37,8 +37,10 @@ PREFERENCE = ("thanos", "victoriametrics", "kube-prometheus-stack", "prometheus-
 PORT_NAMES = ("web", "http-web", "http", "http-query", "https")
 PORT_NUMBERS = (9090, 10902, 8481, 8428, 8429)
 VMSELECT_PREFIX = "/select/0/prometheus"
-# At most this many candidates are confirmed: the rest are left unasked.
+# At most this many candidates are confirmed, each within this many seconds (a Service whose pods
+# are gone can keep the API server's proxy dialling): the rest are left unasked.
 MAX_CONFIRMED = 3
+CONFIRM_DEADLINE = 10.0
 
 
 class ServicePort(msgspec.Struct):
@@ -92,7 +94,7 @@ async def find_prometheus(api: KubeAPI) -> Found:
     refusals: list[PromError] = []
     for _, _, source in candidates[:MAX_CONFIRMED]:
         tried.append(f"query 1 through {source.name}'s service proxy")
-        client = proxy_client(api, source)
+        client = proxy_client(api, source, deadline=CONFIRM_DEADLINE)
         try:
             await client.query("1")
         except PromError as err:
