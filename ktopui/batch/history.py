@@ -100,7 +100,7 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
         from ktopui.batch.workload_usage import summed
 
         scope = await session.workload_scope(args.selector)
-        usage = await pod_usage(session.client, scope.selection, win)
+        usage = await pod_usage(session.client, scope.selection, win, series=scope.series)
         result = summed(usage, scope.workloads, keep=scope.keep(args.name))
         columns, kind = series_csv.WORKLOAD_COLUMNS, "WorkloadHistory"
         rows, notes = result.rows, scope.notes + result.notes

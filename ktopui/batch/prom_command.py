@@ -38,6 +38,7 @@ class WorkloadScope:
     selected: list  # the pods -l selects (all of them without -l)
     workloads: PodWorkloads
     selection: dict  # usage_history.Selection: namespace -> None (every pod's history)
+    series: dict  # namespace -> the container series its history may hold (usage_history.pod_usage)
     notes: list[str]  # what could not be read, for stderr
     selector: str
 
@@ -114,7 +115,14 @@ class Session:
         if selector and not chosen:
             raise CommandError(f"no pods match {selector!r}{self.where()}")
         workloads = PodWorkloads(owners_of_pods(pods.items), dict(zip(METADATA_ONLY, maps)))
-        return WorkloadScope(pods.items, chosen, workloads, namespaces, refused, selector)
+        # The listed pods' containers, twice: as many again may be gone (a rollout) with history.
+        series: dict = {}
+        for pod in pods.items:
+            containers = len(pod.spec.containers) + len(pod.spec.initContainers)
+            series[pod.metadata.namespace] = series.get(pod.metadata.namespace, 0) + 2 * containers
+        if None in namespaces:
+            series[None] = sum(series.values())
+        return WorkloadScope(pods.items, chosen, workloads, namespaces, series, refused, selector)
 
     def where(self) -> str:
         return f" in namespace {self.namespace}" if self.namespace else ""

@@ -66,7 +66,7 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
 
     win = window(since, step_for(since), time.time())
     scope = await session.workload_scope(args.selector)
-    usage = await pod_usage(session.client, scope.selection, win, peaks=True)
+    usage = await pod_usage(session.client, scope.selection, win, peaks=True, series=scope.series)
     rows = advise(scope, usage)
     warnings = scope.notes + [f"Prometheus: {w}" for w in usage.warnings]
     if any(row.inferred for row in rows):
