@@ -31,10 +31,9 @@ class Output:
 
 @dataclass
 class WorkloadScope:
-    """The pods in scope and what they tell of workloads: every pod of the namespaces (to attribute
-    history to workloads), the selected ones, and a query per namespace."""
+    """The pods in scope and what they tell of workloads: the workloads of every pod of the
+    namespaces (to attribute history to), the selected pods, and a query per namespace."""
 
-    pods: list  # every listed pod in scope (kube/objects Pod)
     selected: list  # the pods -l selects (all of them without -l)
     workloads: PodWorkloads
     selection: dict  # usage_history.Selection: namespace -> None (every pod's history)
@@ -122,7 +121,7 @@ class Session:
             series[pod.metadata.namespace] = series.get(pod.metadata.namespace, 0) + 2 * containers
         if None in namespaces:
             series[None] = sum(series.values())
-        return WorkloadScope(pods.items, chosen, workloads, namespaces, series, refused, selector)
+        return WorkloadScope(chosen, workloads, namespaces, series, refused, selector)
 
     def where(self) -> str:
         return f" in namespace {self.namespace}" if self.namespace else ""
