@@ -56,6 +56,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import traceback
@@ -306,18 +307,32 @@ def _gzip(body: bytes) -> bytes:
 _LIST_OPENING = b'{"kind":"List","apiVersion":"v1","metadata":{},"items":['
 
 
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # no name, no mtime, best compression
+_FINAL_BLOCK = b"\x03\x00"  # an empty last deflate block
+
+
+def _deflated(data: bytes) -> bytes:
+    """Raw deflate of `data` ending in a full flush: byte-aligned, referring to nothing before
+    it, so such pieces can be laid end to end (and repeated) as one deflate stream."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
 @functools.lru_cache(maxsize=4)
 def _bomb(inflated: int) -> bytes:
-    """gzip of a list opening and then spaces, `inflated` bytes in all (about a thousandth on the wire)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    parts = [compressor.compress(_LIST_OPENING)]
+    """gzip of a list opening and then spaces, `inflated` bytes in all (about a thousandth on the wire).
+
+    One MiB of spaces is compressed once and its piece repeated: compressing gigabytes would
+    hold up the first answer for seconds, longer than the clients under test wait for it."""
     block = b" " * (1 << 20)
-    left = inflated - len(_LIST_OPENING)
-    while left > 0:
-        parts.append(compressor.compress(block[: min(left, len(block))]))
-        left -= len(block)
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    whole, rest = divmod(max(0, inflated - len(_LIST_OPENING)), len(block))
+    crc = zlib.crc32(_LIST_OPENING)
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(block[:rest], crc)
+    trailer = struct.pack("<II", crc, (len(_LIST_OPENING) + whole * len(block) + rest) & 0xFFFFFFFF)
+    return b"".join((_GZIP_HEADER, _deflated(_LIST_OPENING), _deflated(block) * whole, _deflated(block[:rest]),
+                     _FINAL_BLOCK, trailer))
 
 
 def _rewritten(body: bytes, faults: Faults, path: str) -> bytes:
