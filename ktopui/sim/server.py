@@ -494,14 +494,17 @@ class SimServer:
         (`target_url` "": a Service without endpoints). See services.py."""
         self.api.services.add(namespace, name, labels, port, target_url, port_name, path_prefix)
 
-    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15) -> Engine:
+    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15,
+                       history: float = 0) -> Engine:
         """A real engine ("prometheus" or "victoriametrics") scraping every node's cAdvisor through
         this API server's node proxy, exposed as kube-prometheus exposes it (see prometheus.py);
         stopped by stop() if not before. A `scrape_interval` of half the metric resolution or less
         scrapes every one of the kubelets' collections (at the resolution, jitter may skip one
-        now and then, as a real Prometheus does). Blocks until the engine answers; a stop() from another
-        thread meanwhile ends it and raises EngineError."""
-        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping)
+        now and then, as a real Prometheus does). `history` seconds: the engine first holds the
+        cluster's past that long (past.py; shortened for a huge cluster, `Engine.note` says so).
+        Blocks until the engine answers; a stop() from another thread meanwhile ends it and raises
+        EngineError."""
+        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping, history)
         with self._engines_lock:  # a stop() from another thread meanwhile: this one stops it
             if self._stopping.is_set():
                 started.stop()
