@@ -4,6 +4,7 @@ collections, and the live endpoint goes on from it without a seam."""
 from __future__ import annotations
 
 import io
+import itertools
 import random
 
 import numpy as np
@@ -114,7 +115,7 @@ def test_counters_start_at_the_past_and_estimate_only_before_it():
                    and f'node="{node.name}"' in line), key=lambda line: int(line.rsplit(" ", 1)[1]))
     assert len(root) == HISTORY / cluster.resolution
     values = [int(line.split(" ")[-2].replace(".", "")) for line in root]
-    assert all(b > a for a, b in zip(values, values[1:]))  # no reset
+    assert all(b > a for a, b in itertools.pairwise(values))  # no reset
     first = cluster.kubelet_scrape(node, START - HISTORY)
     k, total = cadvisor.root_counter_start(cluster, node, first)
     assert k == first and values[0] == total + round(cluster.node_usage(node, k + 1)[0] * cluster.resolution)

@@ -198,7 +198,7 @@ class _Node:
                 node_mem[lo:hi] += mem[lo + offset:hi + offset]
         node_cpu = np.minimum(node_cpu, self.node.cpu_cap * 1_000_000)
         node_mem = np.minimum(node_mem, self.node.mem_cap)
-        begin, total = root_counter_start(self.cluster, self.node, self.since)
+        _, total = root_counter_start(self.cluster, self.node, self.since)
         counter = total + np.concatenate(([0], np.cumsum(_nanoseconds(node_cpu[1:], self.res))))
         root = _labels("", "/", "", "", "", "")
         self._series(CPU, root, self.root_from, _seconds_text(counter))
