@@ -1,20 +1,28 @@
 """Real engines given the simulated cluster's past: rate() across the seam between the generated
-past and the live scrapes is the metrics API's usage, and `ktopui sim --prometheus` runs one."""
+past and the live scrapes is the metrics API's usage; `ktopui sim --prometheus` runs one and the
+demo's holds its past from the start."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 from helpers.engines import ENGINES
 
+from ktopui.cli import DEMO_HISTORY, DEMO_NODES, demo_cluster
 from ktopui.model.quantity import parse_quantity
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
@@ -26,6 +34,7 @@ SIDE = 6  # collections each side of the seam in the window compared
 COUNTED = 250  # collections of the past counted (it has HISTORY / RESOLUTION)
 # Counters near a thousand seconds read as float64 (VictoriaMetrics keeps about 12 digits).
 NANOCORES = {"prometheus": 1, "victoriametrics": 1000}
+DEMO_PROXY = "/api/v1/namespaces/monitoring/services/prometheus-k8s:web/proxy"
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +141,29 @@ def test_ktopui_sim_runs_its_engine_with_a_past_and_stops_it(tmp_path):
         assert sim.wait(timeout=30) == 0, sim.stderr.read()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_the_demos_prometheus_holds_its_past_from_the_start(tmp_path):
+    why = ENGINES["prometheus"][0]()
+    if why:
+        pytest.skip(why)
+    with demo_cluster() as kubeconfig:
+        doc = yaml.safe_load(Path(kubeconfig).read_text())
+        ca = tmp_path / "ca.crt"
+        ca.write_bytes(base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"]))
+        with httpx.Client(base_url=doc["clusters"][0]["cluster"]["server"], timeout=10,
+                          verify=ssl.create_default_context(cafile=str(ca)),
+                          headers={"Authorization": f"Bearer {doc['users'][0]['user']['token']}"}) as api:
+            query = f'count_over_time(container_memory_working_set_bytes{{id="/"}}[{DEMO_HISTORY}s])'
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    answer = api.post(f"{DEMO_PROXY}/api/v1/query", data={"query": query})
+                    if answer.status_code == 200:
+                        break
+                time.sleep(0.2)
+            else:
+                pytest.fail("the demo's Prometheus did not answer within 60 s")
+    counts = [int(r["value"][1]) for r in answer.json()["data"]["result"]]
+    assert len(counts) == DEMO_NODES - 1  # one node's kubelet is down
+    assert min(counts) >= DEMO_HISTORY / 15 - 2

@@ -126,7 +126,7 @@ def start_prometheus(data_dir: str | Path, *, scrape_config: dict | None = None,
     storage = data_dir / "tsdb"
     storage.mkdir(parents=True, exist_ok=True)
     if blocks_from is not None:
-        _create_blocks(Path(blocks_from), storage, data_dir / "promtool.log")
+        _create_blocks(Path(blocks_from), storage, data_dir / "promtool.log", cancel)
     config = data_dir / "prometheus.yml"
     # JSON is YAML: no YAML writer needed for a generated config.
     config.write_text(json.dumps({"global": {}, "scrape_configs": [scrape_config] if scrape_config else []},
@@ -199,14 +199,23 @@ def _wait_ready(engine: Engine, ready_path: str, cancel: threading.Event | None)
     return False
 
 
-def _create_blocks(source: Path, storage: Path, log_path: Path) -> None:
+def _create_blocks(source: Path, storage: Path, log_path: Path, cancel: threading.Event | None) -> None:
     # Blocks of up to a day: promtool reads the whole file once per block, so 2 h blocks (its
     # default) make a day of history twelve passes; Prometheus compacts them as its own.
-    done = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
-                           str(source), str(storage)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-    log_path.write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                                    "--max-block-duration=24h", str(source), str(storage)],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        while True:
+            try:
+                process.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    process.kill()
+                    process.wait()
+                    raise EngineError("prometheus was stopped while promtool made its blocks") from None
+    if process.returncode != 0:
         raise EngineError(f"promtool could not turn {source} into blocks: {_log_tail(log_path)}")
 
 
