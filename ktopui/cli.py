@@ -22,6 +22,7 @@ DEMO_PODS_PER_NODE = 9
 # The past the demo's Prometheus holds: 6 h are made in a few seconds in the background (a
 # day would take about 25 s and 2 GB while promtool builds its blocks).
 DEMO_HISTORY = 6 * 3600
+DEMO_PAST_DELAY = 5.0  # seconds at most the past waits for the dashboard's first screen
 
 
 def _connection_flags() -> argparse.ArgumentParser:
@@ -174,6 +175,15 @@ def demo_cluster() -> Iterator[str]:
     from ktopui.sim.server import SimServer
 
     def run_prometheus(server: SimServer, data_dir: str) -> None:
+        # Making the past holds the interpreter for a moment: not before the dashboard's first
+        # screen is up (it has asked for node metrics a second time) or a few seconds have passed.
+        waited = 0.0
+        while not server_stopped.wait(0.1) and waited < DEMO_PAST_DELAY:
+            waited += 0.1
+            if sum(r.path == "/apis/metrics.k8s.io/v1beta1/nodes" for r in list(server.requests)) >= 2:
+                break
+        if server_stopped.is_set():
+            return
         try:
             server.run_prometheus(data_dir, history=DEMO_HISTORY)
         except EngineError as err:
