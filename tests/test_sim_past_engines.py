@@ -115,7 +115,8 @@ def test_the_engine_holds_the_whole_past_at_every_collection(with_past, sim):
     assert [r["value"][1] for r in counted] == [str(COUNTED)]
 
 
-def test_ktopui_sim_runs_its_engine_with_a_past_and_stops_it(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_ktopui_sim_runs_its_engine_with_a_past_and_stops_it(tmp_path, sig):
     why = ENGINES["prometheus"][0]()
     if why:
         pytest.skip(why)
@@ -137,10 +138,16 @@ def test_ktopui_sim_runs_its_engine_with_a_past_and_stops_it(tmp_path):
         assert len(counted) == 2 and all(int(r["value"][1]) >= 35 for r in counted)
         os.kill(pid, 0)
     finally:
-        sim.send_signal(signal.SIGTERM)
-        assert sim.wait(timeout=30) == 0, sim.stderr.read()
-    with pytest.raises(ProcessLookupError):
+        sim.send_signal(sig)
+        ended = sim.wait(timeout=30)
+    try:
         os.kill(pid, 0)
+    except ProcessLookupError:
+        left = False
+    else:
+        left = True
+        os.kill(pid, signal.SIGKILL)  # a test that fails leaves no engine behind
+    assert (ended, left) == (0, False), sim.stderr.read()
 
 
 def test_the_demos_prometheus_holds_its_past_from_the_start(tmp_path):

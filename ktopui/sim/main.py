@@ -89,7 +89,8 @@ def run(argv: list[str] | None = None) -> int:
     print(f"  kubectl --kubeconfig {path} top nodes")
     print(f"  KUBECONFIG={path} ktopui")
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGHUP too (the terminal gone): its default action would leave the engine running
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         if args.prometheus:
             if not _start_engine(server, args.prometheus, history):
@@ -101,7 +102,8 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
     return 0
 
