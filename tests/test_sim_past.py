@@ -134,9 +134,17 @@ def test_a_huge_clusters_past_is_bounded_and_says_so(monkeypatch):
     monkeypatch.setattr(past, "MAX_SAMPLES", 20_000)
     cluster = SimCluster(_options())
     generated, lines = _generated(cluster, 6 * 3600)
-    assert generated.samples == len(lines) <= 20_000
+    assert 10_000 < generated.samples == len(lines) <= 20_000
     assert generated.note.startswith("the past is ") and ", not 6h: " in generated.note
     assert f"{generated.series} series" in generated.note
+
+
+def test_a_cluster_too_big_for_a_short_past_gets_none_and_says_so(monkeypatch):
+    monkeypatch.setattr(past, "MAX_SAMPLES", 2_000)
+    cluster = SimCluster(_options())
+    generated, lines = _generated(cluster, 6 * 3600)
+    assert generated.samples == len(lines) == 0
+    assert generated.note.startswith("the past is left out, not 6h: ")
 
 
 @pytest.mark.parametrize("openmetrics", [True, False])

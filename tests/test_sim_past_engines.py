@@ -123,6 +123,7 @@ def test_ktopui_sim_runs_its_engine_with_a_past_and_stops_it(tmp_path, sig):
     sim = subprocess.Popen([sys.executable, "-m", "ktopui", "sim", "--nodes", "2", "--pods-per-node", "2",
                             "--prometheus", "--history", "10m", "--kubeconfig", str(tmp_path / "config")],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid = None
     try:
         lines = []
         for line in sim.stdout:
@@ -140,6 +141,7 @@ def test_ktopui_sim_runs_its_engine_with_a_past_and_stops_it(tmp_path, sig):
     finally:
         sim.send_signal(sig)
         ended = sim.wait(timeout=30)
+    assert pid is not None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

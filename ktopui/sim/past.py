@@ -12,7 +12,7 @@ the totals at the last generated collection and goes on from there.
 
 The start can only move back before the first cAdvisor scrape (after it, counters would jump):
 later, the past is shortened to where counters are exact. It is bounded to MAX_SAMPLES too (a
-huge cluster gets a shorter past); `Past.note` says why it is shorter than asked.
+huge cluster gets a shorter past, or none); `Past.note` says why it is shorter than asked.
 
 Two formats: OpenMetrics (timestamps in seconds, `# EOF`), what promtool turns into blocks, and
 the Prometheus text format with millisecond timestamps, what VictoriaMetrics imports.
@@ -45,8 +45,10 @@ from ktopui.sim.cadvisor import (
 from ktopui.sim.cluster import SimCluster
 from ktopui.sim.world import Node, Pod
 
-# About what a few GiB of engine and a minute of generation hold; a bigger cluster's past is shorter.
-MAX_SAMPLES = 20_000_000
+# What promtool turns into blocks in about 15 s (the text is about 450 bytes a sample): a
+# bigger cluster's past is shorter, and none when not even MIN_COLLECTIONS fit.
+MAX_SAMPLES = 4_000_000
+MIN_COLLECTIONS = 20
 CPU = "container_cpu_usage_seconds_total"
 MEMORY = "container_memory_working_set_bytes"
 PERIODS = "container_cpu_cfs_periods_total"
@@ -84,9 +86,11 @@ def write(cluster: SimCluster, out: TextIO, history: float, *, openmetrics: bool
         note = ""
         length = asked
         if series * (asked / res) > MAX_SAMPLES:
-            length = max(res, MAX_SAMPLES / series * res)
-            note = (f"the past is {_duration(length)}, not {_duration(asked)}: {series} series "
-                    f"× one sample per {res:g} s is bounded to {MAX_SAMPLES} samples")
+            length = MAX_SAMPLES // series * res
+            if length < MIN_COLLECTIONS * res:
+                length = 0.0
+            note = (f"the past is {_duration(length) if length else 'left out'}, not {_duration(asked)}: "
+                    f"{series} series × one sample per {res:g} s is bounded to {MAX_SAMPLES} samples")
         start = end - length
         if not any(node.cadvisor is not None for node in cluster.nodes):
             cluster.counters_from = min(cluster.counters_from, start)

@@ -81,13 +81,13 @@ def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel:
                 generated = past.write(server.cluster, out, history, openmetrics=engine == "prometheus")
         if engine == "prometheus":
             started = start_prometheus(data_dir, scrape_config=config, cancel=cancel,
-                                       blocks_from=source if generated else None)
+                                       blocks_from=source if generated and generated.samples else None)
             server.expose_service("monitoring", "prometheus-k8s", KUBE_PROMETHEUS, 9090, started.url)
             server.expose_service("monitoring", "prometheus-operated", OPERATED, 9090, started.url)
         else:
             started = start_victoria_metrics(data_dir, scrape_config=config, cancel=cancel)
             try:
-                if generated:
+                if generated and generated.samples:
                     started.import_exposition(source)
             except BaseException:
                 started.stop()
