@@ -27,8 +27,9 @@ Interface:
                                                # any fault (a watch is logged only when its stream ends)
         server.expose_service("monitoring", "prometheus-k8s", {"app": "x"}, 9090, "http://127.0.0.1:9090",
                               port_name="web", path_prefix="")   # a Service and its proxy (services.py)
-        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15)   # a real engine
-                                               # scraping the kubelets' cAdvisor (prometheus.py)
+        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15, history=0)
+                                               # a real engine scraping the kubelets' cAdvisor
+                                               # (prometheus.py), holding `history` s of the past (past.py)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
