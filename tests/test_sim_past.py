@@ -73,13 +73,14 @@ def test_vectorised_throttling_is_cadvisors():
 
 
 def test_the_generated_past_is_what_the_live_endpoint_serves_at_the_same_collections():
-    """One cluster serves live after its past was generated; a twin moved on as far has its past
-    generated over the same collections and those it served live: every sample is the same."""
+    """One cluster serves live after its past was generated (which ends a collection before
+    now); a twin moved on one collection further has its past generated over the same
+    collections and those served live: every sample is the same."""
     live = SimCluster(_options())
     generated, before = _generated(live, HISTORY)
     assert generated.note == "" and generated.samples == len(before) > 1000
-    served = set()
-    for _ in range(AFTER):
+    served = _served(live)
+    for _ in range(AFTER - 1):
         live.advance(live.resolution)
         served |= _served(live)
     twin = SimCluster(_options())
@@ -96,12 +97,15 @@ def test_the_live_endpoint_counts_the_same_past_without_the_generated_totals():
     """The live endpoint's own counting from the past's start (a loop over every collection) gives
     the numbers the generated past ends on: one definition of the counters, two computations."""
     cluster = SimCluster(_options())
-    _, lines = _generated(cluster, HISTORY)
+    _generated(cluster, HISTORY)
     for node in cluster.nodes:
         node.cadvisor = None
         for pod in node.pods.values():
             pod.cadvisor = None
     served = _served(cluster)
+    twin = SimCluster(_options())
+    twin.advance(twin.resolution)
+    _, lines = _generated(twin, HISTORY + twin.resolution)
     assert served and served <= lines
     assert len({line.rsplit(" ", 1)[1] for line in served}) == sum(n.ready for n in cluster.nodes)
 
@@ -109,14 +113,14 @@ def test_the_live_endpoint_counts_the_same_past_without_the_generated_totals():
 def test_counters_start_at_the_past_and_estimate_only_before_it():
     cluster = SimCluster(_options())
     generated, lines = _generated(cluster, HISTORY)
-    assert cluster.counters_from == generated.start == START - HISTORY
+    assert cluster.counters_from == generated.start == START - cluster.resolution - HISTORY
     node = next(n for n in cluster.nodes if n.ready)
     root = sorted((line for line in lines if line.startswith(past.CPU + '{container="",id="/",')
                    and f'node="{node.name}"' in line), key=lambda line: int(line.rsplit(" ", 1)[1]))
     assert len(root) == HISTORY / cluster.resolution
     values = [int(line.split(" ")[-2].replace(".", "")) for line in root]
     assert all(b > a for a, b in itertools.pairwise(values))  # no reset
-    first = cluster.kubelet_scrape(node, START - HISTORY)
+    first = cluster.kubelet_scrape(node, generated.start)
     k, total = cadvisor.root_counter_start(cluster, node, first)
     assert k == first and values[0] == total + round(cluster.node_usage(node, k + 1)[0] * cluster.resolution)
 
@@ -124,7 +128,7 @@ def test_counters_start_at_the_past_and_estimate_only_before_it():
 def test_a_past_asked_for_after_cadvisor_was_scraped_is_shortened_to_where_counters_are_exact():
     cluster = SimCluster(_options())
     _served(cluster)  # counting began at the cluster's creation
-    cluster.advance(120)
+    cluster.advance(120 + cluster.resolution)
     generated, _ = _generated(cluster, HISTORY)
     assert generated.start == START
     assert generated.note == "the past is 2m, not 10m: cAdvisor was scraped before it was generated"
@@ -155,7 +159,7 @@ def test_timestamps_are_the_kubelets_collections_in_either_format(openmetrics):
     text = out.getvalue()
     assert text.endswith("# EOF\n") == openmetrics
     node = next(n for n in cluster.nodes if n.ready)
-    k = cluster.kubelet_scrape(node, START)
+    k = cluster.kubelet_scrape(node, START) - 1  # the past ends a collection before now
     ms = round(cluster.scrape_time(node, k) * 1000)
     stamp = f"{ms // 1000}.{ms % 1000:03d}" if openmetrics else str(ms)
     assert any(line.endswith(f" {stamp}") and f'node="{node.name}"' in line for line in text.splitlines())

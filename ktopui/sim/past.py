@@ -59,7 +59,7 @@ KUBELET_PORT = 10250
 @dataclass(frozen=True)
 class Past:
     start: float  # cluster time the past begins at (its first collections are at or after it)
-    end: float  # cluster time it was generated at: the last collection of each node at or before it
+    end: float  # one resolution before it was generated: the last collection of each node at or before it
     series: int
     samples: int
     note: str  # why the past is shorter than asked ("" when it is not)
@@ -78,7 +78,9 @@ def write(cluster: SimCluster, out: TextIO, history: float, *, openmetrics: bool
     res = cluster.resolution
     with cluster.lock:
         cluster.sync()
-        end = cluster.now()
+        # One collection short of now: an engine started next scrapes the current one, which
+        # Prometheus's head refuses when blocks hold it already (as too old).
+        end = cluster.now() - res
         nodes = [node for node in cluster.nodes if node.ready]
         lives = {node.name: _lives(cluster, node, end) for node in nodes}
         asked = max(0.0, float(history))

@@ -11,8 +11,7 @@ a scrape between two of a node's stat collections adds nothing.
 
 With `history`, the engine first holds the cluster's past (past.py), generated before it starts so
 the live scrapes continue the generated counters: Prometheus reads it as blocks made by promtool
-(the past ends at the last collection before the engine starts, so the head takes the live
-samples after it), VictoriaMetrics imports it once started.
+(the past ends a collection before the engine starts, so the head takes every live sample), VictoriaMetrics imports it once started.
 
 The engine is then exposed as its operator would expose it: Prometheus as
 monitoring/prometheus-k8s and monitoring/prometheus-operated (port `web` 9090), VictoriaMetrics
