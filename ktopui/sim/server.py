@@ -27,8 +27,9 @@ Interface:
                                                # any fault (a watch is logged only when its stream ends)
         server.expose_service("monitoring", "prometheus-k8s", {"app": "x"}, 9090, "http://127.0.0.1:9090",
                               port_name="web", path_prefix="")   # a Service and its proxy (services.py)
-        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15)   # a real engine
-                                               # scraping the kubelets' cAdvisor (prometheus.py)
+        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15, history=0)
+                                               # a real engine scraping the kubelets' cAdvisor
+                                               # (prometheus.py), holding `history` s of the past (past.py)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
@@ -509,14 +510,17 @@ class SimServer:
         (`target_url` "": a Service without endpoints). See services.py."""
         self.api.services.add(namespace, name, labels, port, target_url, port_name, path_prefix)
 
-    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15) -> Engine:
+    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15,
+                       history: float = 0) -> Engine:
         """A real engine ("prometheus" or "victoriametrics") scraping every node's cAdvisor through
         this API server's node proxy, exposed as kube-prometheus exposes it (see prometheus.py);
         stopped by stop() if not before. A `scrape_interval` of half the metric resolution or less
         scrapes every one of the kubelets' collections (at the resolution, jitter may skip one
-        now and then, as a real Prometheus does). Blocks until the engine answers; a stop() from another
-        thread meanwhile ends it and raises EngineError."""
-        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping)
+        now and then, as a real Prometheus does). `history` seconds: the engine first holds the
+        cluster's past that long (past.py; shortened for a huge cluster, `Engine.note` says so).
+        Blocks until the engine answers; a stop() from another thread meanwhile ends it and raises
+        EngineError."""
+        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping, history)
         with self._engines_lock:  # a stop() from another thread meanwhile: this one stops it
             if self._stopping.is_set():
                 started.stop()
