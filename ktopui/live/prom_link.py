@@ -3,13 +3,19 @@
 Opening it (flags, the config file's `[prometheus]`, else discovery through
 the API server's service proxy) waits for the first node list, so the first
 screen never waits for Prometheus. Without one the dashboard is what it was:
-the header says `prom: off` or `prom: none found`, quietly.
+the header says `prom: off` or `prom: none found`, quietly. A source that
+could not be opened for a reason that may pass (down, 5xx, a timeout) is tried
+again with a jittered backoff, a refusal rarely (REOPENING), the header saying
+its failure meanwhile; discovery that found nothing is not tried again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection
@@ -17,6 +23,7 @@ from ktopui.kube.prometheus import (
     PromBadQuery,
     PromClient,
     PromError,
+    PromMalformed,
     PromRefused,
     PromTimeout,
     PromTooLarge,
@@ -51,6 +58,34 @@ def one_line(text: str) -> str:
     return escape_controls(" ".join(text.split()))
 
 
+@dataclass(frozen=True)
+class Reopening:
+    """How soon a source that could not be opened is tried again (seconds)."""
+
+    first: float = 30.0  # after the first failure; doubling after each next one...
+    most: float = 300.0  # ...up to this
+    refused: float = 600.0  # after a 401/403: rights change rarely, and not on their own
+
+
+REOPENING = Reopening()
+# Failures that may pass on their own (a restart, a rollout, a proxy in front of a starting pod).
+PASSING = (PromUnreachable, PromUnavailable, PromTimeout, PromMalformed)
+
+
+def retry_delay(error: PromError | None, failures: int, rng: random.Random | None = None,
+                reopening: Reopening | None = None) -> float | None:
+    """Seconds before the next attempt to open after `failures` failed ones, jittered so that
+    dashboards that failed together do not come back in lockstep; None: not again this session
+    (a setting to fix: a bad file, a source that is not Prometheus)."""
+    reopening = reopening or REOPENING
+    if isinstance(error, PromRefused):
+        return reopening.refused * (rng or random).uniform(0.9, 1.0)
+    if not isinstance(error, PASSING):
+        return None
+    ceiling = min(reopening.most, reopening.first * 2 ** min(failures - 1, 16))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
 class PromLink:
     """Where history beyond the session comes from, and how that is going."""
 
@@ -69,25 +104,45 @@ class PromLink:
     async def open(self, api: KubeAPI, conn: ClusterConnection, history: History, *,
                    clock: Callable[[], float], resolution: Callable[[], float],
                    told: Callable[[], None], spawn: Callable[[Awaitable], None]) -> None:
-        """Find and open Prometheus as the settings say; `told` is called when what the
-        header says of it changes (and when a backfill added samples)."""
+        """Find and open Prometheus as the settings say, trying again while it cannot be opened
+        for a reason that may pass; `told` is called when what the header says of it changes (and
+        when a backfill added samples). One attempt at a time: this is the only caller."""
         if not self.settings.enabled:
             return
+        failures = 0
+        while True:
+            error = await self._open_once(api, conn, history, clock=clock, resolution=resolution,
+                                          told=told, spawn=spawn)
+            told()
+            if error is None:
+                return
+            failures += 1
+            delay = retry_delay(error, failures)
+            if delay is None:
+                return
+            log.info("Prometheus: trying to open it again in %.0f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _open_once(self, api: KubeAPI, conn: ClusterConnection, history: History, *,
+                         clock: Callable[[], float], resolution: Callable[[], float],
+                         told: Callable[[], None], spawn: Callable[[Awaitable], None]) -> PromError | None:
+        """One attempt (discovery's requests included): the error if it failed for a reason to say."""
         try:
             opened = await open_prometheus(self.settings, api, conn)
         except PromError as err:
             self._failed(err)
-            told()
-            return
+            return err
         self.client = opened.client
         if self.client is None and not opened.note:
-            self.label = "none found"  # (discovery found nothing: quietly)
+            self.label = "none found"  # (discovery found nothing: quietly, and for the session)
         elif self.client is None:
-            # The source named or found could not be opened: the note says why (it carries no kind).
-            self.failure, self.problem = "failed", one_line(opened.note)
+            # The source named or found could not be opened: its error says why, and when to retry.
+            self._failed(opened.error or PromError(opened.note))
             log.warning("Prometheus not opened: %s", self.problem)
+            return opened.error
         else:
             self.label = one_line(self.client.source.name)
+            self.failure = self.problem = ""
             log.info("Prometheus: %s (%s)", self.client.source.name, self.client.source.flavour)
 
             def heard(outcome: Outcome) -> None:
@@ -97,7 +152,7 @@ class PromLink:
             self.backfill = Backfill(self.client, history, clock=clock, resolution=resolution, told=heard,
                                      spawn=spawn)
             self.throttling = Throttling(self.client, clock=clock, told=heard, spawn=spawn)
-        told()
+        return None
 
     def _failed(self, error: PromError) -> None:
         self.failure = word_for(error)

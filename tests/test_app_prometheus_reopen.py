@@ -1,0 +1,137 @@
+"""Prometheus that could not be opened at start is tried again: with a jittered backoff while it
+is down (the header saying so), rarely when it refuses, and its source and trends back once it
+answers; the live view going on meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from urllib.parse import urlsplit
+
+import pytest
+from helpers.app import refreshed, table
+from helpers.hostile_prometheus import Hostile
+from test_app_prometheus import SIZE, app_on, header_text, until, world  # noqa: F401 (world: its engine, shared)
+
+from ktopui.kube.prometheus import (
+    PromBadQuery,
+    PromError,
+    PromMalformed,
+    PromRefused,
+    PromTimeout,
+    PromUnavailable,
+    PromUnreachable,
+)
+from ktopui.kube.prometheus_settings import PromSettings
+from ktopui.live import prom_link
+from ktopui.live.prom_link import Reopening, retry_delay
+from ktopui.model import history_keys
+
+DOWN = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n" \
+       b"Connection: close\r\n\r\nno healthy upstream"
+
+
+class Gate:
+    """A loopback port in front of a real engine: 503 to every request while closed, the engine's
+    own answers (bytes piped both ways) once opened."""
+
+    def __init__(self, target: str) -> None:
+        parts = urlsplit(target)
+        self.target = (parts.hostname, parts.port)
+        self.open = False
+        self.refused = 0  # requests answered 503
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if not self.open:
+                await reader.readuntil(b"\r\n\r\n")
+                self.refused += 1
+                writer.write(DOWN)
+                await writer.drain()
+                return
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await source.read(65536):
+                sink.write(chunk)
+                await sink.drain()
+        finally:
+            sink.close()
+
+
+def test_reopening_backs_off_from_30_s_doubling_to_5_min_jittered():
+    rng = random.Random(7)
+    for failures, ceiling in [(1, 30), (2, 60), (3, 120), (4, 240), (5, 300), (40, 300)]:
+        for error in (PromUnreachable("x"), PromUnavailable("x"), PromTimeout("x"), PromMalformed("x")):
+            delays = [retry_delay(error, failures, rng) for _ in range(200)]
+            assert ceiling / 2 <= min(delays) and max(delays) <= ceiling, (failures, type(error))
+            assert len(set(delays)) > 100  # jittered: dashboards that failed together spread out
+
+
+def test_a_refusal_is_tried_again_after_about_10_min_and_a_setting_to_fix_never():
+    delays = [retry_delay(PromRefused("x"), n) for n in (1, 2, 9)]
+    assert all(540 <= d <= 600 for d in delays)
+    assert retry_delay(PromBadQuery("x"), 1) is None
+    assert retry_delay(PromError("password file: no such file"), 1) is None
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """The backoff scripted short: 0.4 s doubling to 1.6 s (a refusal: 60 s)."""
+    monkeypatch.setattr(prom_link, "REOPENING", Reopening(first=0.4, most=1.6, refused=60.0))
+
+
+async def test_prometheus_down_at_start_is_tried_again_with_backoff_and_its_trends_come_back(world, quick):  # noqa: F811
+    _, _, engine, _ = world
+    gate = Gate(engine.url)
+    async with gate as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            prom = app.session.prom
+            await until(pilot, lambda: prom.failure, "the failure said")
+            assert "prom: unavailable" in header_text(app)
+            assert table(app, "nodes").rows  # the live view, as it was
+            loop = asyncio.get_running_loop()
+            began, first = loop.time(), gate.refused
+            await pilot.pause(3.2)
+            tried = gate.refused - first
+            # Waits of at least 0.2, 0.4, 0.8, 0.8... s: at most 6 more attempts in 3.2 s; of at
+            # most 0.4, 0.8, 1.6 s: at least 2 (on a loaded machine).
+            assert 2 <= tried <= 6, tried
+            assert loop.time() - began >= 3.2
+            assert prom.client is None and prom.backfill is None
+            gate.open = True
+            await until(pilot, lambda: prom.backfill is not None, "Prometheus opened", seconds=10)
+            await until(pilot, lambda: f"prom: {url}" in header_text(app), "the source in the header")
+            assert "unavailable" not in header_text(app)
+            nodes = {history_keys.node(r.name) for r in table(app, "nodes").shown_rows()}
+            await until(pilot, lambda: {history_keys.CLUSTER, *nodes} <= prom.backfill.filled,
+                        "the visible trends backfilled")
+            assert len(app.session.history.times(history_keys.CLUSTER)) > 100
+
+
+async def test_prometheus_refusing_at_start_is_not_asked_again_soon(world, quick):  # noqa: F811
+    hostile = Hostile(403, b"Forbidden (user=system:anonymous)")
+    async with hostile as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            await until(pilot, lambda: app.session.prom.failure, "the failure said")
+            assert "prom: refused" in header_text(app)
+            await pilot.pause(2.0)  # several of the passing failures' waits
+            assert hostile.requests == 1
