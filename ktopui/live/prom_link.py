@@ -33,6 +33,7 @@ from ktopui.kube.prometheus import (
 from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.live.backfill import Backfill, Outcome
 from ktopui.live.throttling import Throttling
+from ktopui.live.window_advice import AdviceFromPrometheus
 from ktopui.model.history import History
 from ktopui.safe_text import escape_controls
 
@@ -94,6 +95,7 @@ class PromLink:
         self.client: PromClient | None = None
         self.backfill: Backfill | None = None
         self.throttling: Throttling | None = None
+        self.advice: AdviceFromPrometheus | None = None
         # For the header: the source (`monitoring/prometheus-k8s`), `off` or `none found` ("": not
         # opened yet); the last failure's word (`unreachable`) and message (one sanitised line).
         self.label = "off" if not settings.enabled else ""
@@ -152,6 +154,7 @@ class PromLink:
             self.backfill = Backfill(self.client, history, clock=clock, resolution=resolution, told=heard,
                                      spawn=spawn)
             self.throttling = Throttling(self.client, clock=clock, told=heard, spawn=spawn)
+            self.advice = AdviceFromPrometheus(self.client, api, clock=clock)
         return None
 
     def _failed(self, error: PromError) -> None:

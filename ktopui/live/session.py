@@ -36,6 +36,7 @@ from ktopui.live.memory import Disposer
 from ktopui.live.priority import InputPriority
 from ktopui.live.prom_link import PromLink
 from ktopui.live.ranges import RangeUsage
+from ktopui.live.window_advice import WindowAdvice
 from ktopui.model import history_keys
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
@@ -285,6 +286,12 @@ class ClusterSession:
         """Fill these history keys from Prometheus now, where it is there (the export key's rows)."""
         if self.prom is not None and self.prom.backfill is not None:
             await self.prom.backfill.fill(keys, members)
+
+    async def workload_advice(self, namespace: str) -> WindowAdvice:
+        """What to request for the namespace's workloads over Prometheus's window, as `ktopui
+        rightsize` says it (PromError or KubeError if it cannot be made; only while `prom.advice`
+        is there)."""
+        return await self.prom.advice.namespace(namespace)
 
     def want_throttling(self, pods: Sequence[tuple[str, str]], workloads: dict) -> None:
         """These pods (namespace, name) and workloads (key -> its pods' names) are on screen: their
