@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import pytest
-from helpers.app import make_app, screen_lines
+from helpers.app import cells_on_screen, make_app, screen_lines, table
 from helpers.engines import started
 from helpers.hostile_prometheus import Hostile
 from helpers.usage_series import Container, Generated
@@ -22,10 +22,12 @@ from test_app_workload_advice import open_workload
 from test_app_workloads_view import settled
 
 from ktopui.kube.prometheus_settings import PromSettings
+from ktopui.model import history_keys
 from ktopui.model.workload_advice import memory_text
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
 from ktopui.ui.advice_panel import AdvicePanel
+from ktopui.ui.cells import cpu_text, mem_text
 
 SIZE = (200, 50)
 T0 = (time.time() // 3600 - 1) * 3600  # the sim's frozen clock: a recent whole hour
@@ -146,8 +148,8 @@ async def test_a_workloads_advice_with_prometheus_is_the_rule_over_the_generated
         await pilot.pause()
         assert (f"kubectl set resources {kind.lower()}/{name} -n {namespace} -c {first.name} "
                 f"--requests=cpu={first.cpu_milli}m,memory={memory_text(first.mem_bytes)}") in app.clipboard
-        # Opened again within minutes: the same answer, its range queries (memory peaks over
-        # 5-minute steps: rightsize's alone) asked again of nobody.
+        # Opened again within minutes: the same answer, its namespace's range queries (memory
+        # peaks over 5-minute steps: rightsize's alone) asked again of nobody.
         client, asked = app.session.prom.client, []
         query_range = client.query_range
 
@@ -162,7 +164,50 @@ async def test_a_workloads_advice_with_prometheus_is_the_rule_over_the_generated
         panel = app.screen.query_one(AdvicePanel)
         await until(pilot, lambda: "from Prometheus" in str(panel._basis), "the week's suggestion again")
         assert panel.containers[0] == first
-        assert not [expr for expr in asked if "max_over_time" in expr]
+        assert not [expr for expr in asked if "max_over_time" in expr and f'namespace="{namespace}"' in expr]
+
+
+async def test_reclaim_of_the_workloads_on_screen_is_over_the_prometheus_week(world):
+    _, _, _, generated, _ = world
+    app = app_on(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(app, pilot)
+        await until(pilot, lambda: app.session.prom.reclaim is not None, "Prometheus opened")
+        await pilot.press("3")
+        await pilot.pause()
+        t, reclaim, snapshot = table(app, "workloads"), app.session.prom.reclaim, app.session.snapshot
+        held = {(c.namespace, c.pod) for c in generated.containers}
+        expected = {}
+        for row in t.shown_rows():
+            view = snapshot.workload_pods(row.key)
+            pods = {name for namespace, name in view.keys if (namespace, name) in held}
+            if not pods:
+                continue  # (no series: the session's figure stays)
+            cpu = mem = None
+            for info in view.infos:
+                for c in (c for c in info.spec.containers if info.phase == "Running" and c.role != "init"):
+                    if not any((g.namespace, g.pod, g.name) == (row.namespace, name, c.name)
+                               for g in generated.containers for name in pods):
+                        continue  # (a sidecar without generated series: no suggestion, no gap)
+                    rule_cpu, rule_mem, _ = the_rule(generated, row.namespace, pods, c.name)
+                    if c.requests.cpu_milli is not None:
+                        cpu = (cpu or 0) + max(0, c.requests.cpu_milli - rule_cpu)
+                    if c.requests.mem_bytes is not None:
+                        mem = (mem or 0) + max(0, c.requests.mem_bytes - rule_mem)
+            expected[history_keys.workload(*row.key)] = (cpu, mem)
+        assert len(expected) >= 4 and any(cpu for cpu, _ in expected.values())
+        await until(pilot, lambda: expected.keys() <= reclaim.cpu.keys(), "the visible workloads figured", 30)
+        await pilot.pause(0.1)
+        assert {key: (reclaim.cpu[key], reclaim.mem[key]) for key in expected} == expected
+        # (the session's own figures, from its half hour, are not these: the cells show Prometheus's)
+        assert any((row.reclaim_cpu_milli, row.reclaim_mem_bytes) != expected[history_keys.workload(*row.key)]
+                   for row in t.shown_rows() if history_keys.workload(*row.key) in expected)
+        for y, row in enumerate(t.shown_rows(), start=1):
+            figures = expected.get(history_keys.workload(*row.key))
+            if figures is not None:
+                cells = cells_on_screen(app, t, y)
+                assert (cells["reclaim_cpu"].strip(), cells["reclaim_mem"].strip()) == (
+                    cpu_text(figures[0]), mem_text(figures[1])), row.key
 
 
 async def test_prometheus_without_series_for_it_leaves_the_sessions_suggestion_saying_so(world):

@@ -34,7 +34,9 @@ from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.live.backfill import Backfill, Outcome
 from ktopui.live.throttling import Throttling
 from ktopui.live.window_advice import AdviceFromPrometheus
+from ktopui.live.window_reclaim import WindowReclaim
 from ktopui.model.history import History
+from ktopui.model.snapshot import Snapshot
 from ktopui.safe_text import escape_controls
 
 log = logging.getLogger("ktopui.live")
@@ -96,6 +98,7 @@ class PromLink:
         self.backfill: Backfill | None = None
         self.throttling: Throttling | None = None
         self.advice: AdviceFromPrometheus | None = None
+        self.reclaim: WindowReclaim | None = None
         # For the header: the source (`monitoring/prometheus-k8s`), `off` or `none found` ("": not
         # opened yet); the last failure's word (`unreachable`) and message (one sanitised line).
         self.label = "off" if not settings.enabled else ""
@@ -105,7 +108,8 @@ class PromLink:
 
     async def open(self, api: KubeAPI, conn: ClusterConnection, history: History, *,
                    clock: Callable[[], float], resolution: Callable[[], float],
-                   told: Callable[[], None], spawn: Callable[[Awaitable], None]) -> None:
+                   told: Callable[[], None], spawn: Callable[[Awaitable], None],
+                   snapshot: Callable[[], Snapshot | None]) -> None:
         """Find and open Prometheus as the settings say, trying again while it cannot be opened
         for a reason that may pass; `told` is called when what the header says of it changes (and
         when a backfill added samples). One attempt at a time: this is the only caller."""
@@ -114,7 +118,7 @@ class PromLink:
         failures = 0
         while True:
             error = await self._open_once(api, conn, history, clock=clock, resolution=resolution,
-                                          told=told, spawn=spawn)
+                                          told=told, spawn=spawn, snapshot=snapshot)
             told()
             if error is None:
                 return
@@ -127,7 +131,8 @@ class PromLink:
 
     async def _open_once(self, api: KubeAPI, conn: ClusterConnection, history: History, *,
                          clock: Callable[[], float], resolution: Callable[[], float],
-                         told: Callable[[], None], spawn: Callable[[Awaitable], None]) -> PromError | None:
+                         told: Callable[[], None], spawn: Callable[[Awaitable], None],
+                         snapshot: Callable[[], Snapshot | None]) -> PromError | None:
         """One attempt (discovery's requests included): the error if it failed for a reason to say."""
         try:
             opened = await open_prometheus(self.settings, api, conn)
@@ -155,6 +160,7 @@ class PromLink:
                                      spawn=spawn)
             self.throttling = Throttling(self.client, clock=clock, told=heard, spawn=spawn)
             self.advice = AdviceFromPrometheus(self.client, api, clock=clock)
+            self.reclaim = WindowReclaim(self.advice, snapshot, told=told, spawn=spawn)
         return None
 
     def _failed(self, error: PromError) -> None:

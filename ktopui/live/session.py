@@ -258,7 +258,8 @@ class ClusterSession:
             return
         self._prom_opening = True
         self._spawn(self.prom.open(self._api, self.conn, self.history, clock=self.clock,
-                                   resolution=self.resolution, told=self._prom_told, spawn=self._spawn))
+                                   resolution=self.resolution, told=self._prom_told, spawn=self._spawn,
+                                   snapshot=lambda: self.snapshot))
 
     def _prom_told(self) -> None:
         if self._listener is not None:
@@ -292,6 +293,12 @@ class ClusterSession:
         rightsize` says it (PromError or KubeError if it cannot be made; only while `prom.advice`
         is there)."""
         return await self.prom.advice.namespace(namespace)
+
+    def want_reclaim(self, keys: Sequence) -> None:
+        """These history keys are on screen: the workloads' RECLAIM figures over Prometheus's
+        window, where it is there, in `prom.reclaim`."""
+        if self.prom is not None and self.prom.reclaim is not None:
+            self.prom.reclaim.want(keys)
 
     def want_throttling(self, pods: Sequence[tuple[str, str]], workloads: dict) -> None:
         """These pods (namespace, name) and workloads (key -> its pods' names) are on screen: their
