@@ -9,9 +9,9 @@ import random
 from urllib.parse import urlsplit
 
 import pytest
-from helpers.app import refreshed, table
+from helpers.app import make_app, refreshed, table
 from helpers.hostile_prometheus import Hostile
-from test_app_prometheus import SIZE, app_on, header_text, until, world  # noqa: F401 (world: its engine, shared)
+from test_app_prometheus import NOW, SIZE, T0, app_on, header_text, until, world  # noqa: F401 (world: its engine)
 
 from ktopui.kube.prometheus import (
     PromBadQuery,
@@ -22,10 +22,13 @@ from ktopui.kube.prometheus import (
     PromUnavailable,
     PromUnreachable,
 )
+from ktopui.kube.prometheus_discovery import SELECTORS
 from ktopui.kube.prometheus_settings import PromSettings
 from ktopui.live import prom_link
 from ktopui.live.prom_link import Reopening, retry_delay
 from ktopui.model import history_keys
+from ktopui.sim.cluster import SimOptions
+from ktopui.sim.server import SimServer
 
 DOWN = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n" \
        b"Connection: close\r\n\r\nno healthy upstream"
@@ -135,3 +138,51 @@ async def test_prometheus_refusing_at_start_is_not_asked_again_soon(world, quick
             assert "prom: refused" in header_text(app)
             await pilot.pause(2.0)  # several of the passing failures' waits
             assert hostile.requests == 1
+
+
+@pytest.fixture
+def bare(tmp_path):
+    """(sim, kubeconfig): a cluster of its own, with no Prometheus service (yet)."""
+    server = SimServer(SimOptions(nodes=3, pods_per_node=4, seed=5, start_time=T0, frozen=True,
+                                  churn_per_minute=0)).start()
+    try:
+        yield server, server.write_kubeconfig(tmp_path / "kubeconfig")
+    finally:
+        server.stop()
+
+
+def service_lists(server: SimServer) -> int:
+    return sum(1 for r in list(server.requests) if r.path == "/api/v1/services")
+
+
+async def test_discovery_that_found_nothing_is_not_tried_again(bare, quick):
+    server, kubeconfig = bare
+    app = make_app(kubeconfig, clock=lambda: NOW, prometheus=PromSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(pilot, lambda: app.session.prom.label, "discovery done")
+        await pilot.pause(2.0)  # several of the scripted waits
+        assert "prom: none found" in header_text(app)
+        assert service_lists(server) == len(SELECTORS)  # one discovery, quietly
+
+
+async def test_a_discovered_prometheus_not_answering_is_tried_again_one_discovery_a_step(world, bare, quick):  # noqa: F811
+    _, _, engine, _ = world
+    server, kubeconfig = bare
+    gate = Gate(engine.url)
+    async with gate as url:
+        server.expose_service("monitoring", "prometheus-k8s", {"app.kubernetes.io/name": "prometheus"}, 9090, url)
+        app = make_app(kubeconfig, clock=lambda: NOW, prometheus=PromSettings())
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            prom = app.session.prom
+            await until(pilot, lambda: prom.failure, "the failure said")
+            assert "prom: unavailable" in header_text(app)
+            await pilot.pause(3.2)
+            attempts = gate.refused
+            assert 3 <= attempts <= 7, attempts  # the first, and 2 to 6 more (see the test above)
+            assert service_lists(server) == attempts * len(SELECTORS)  # one discovery per attempt
+            gate.open = True
+            await until(pilot, lambda: prom.backfill is not None, "Prometheus opened", seconds=10)
+            await until(pilot, lambda: "prom: monitoring/prometheus-k8s" in header_text(app), "its name in the header")
+            assert "unavailable" not in header_text(app)

@@ -140,6 +140,11 @@ class PromLink:
             self._failed(err)
             return err
         self.client = opened.client
+        found_but_failed = opened.found.error if opened.found is not None else None
+        if found_but_failed is not None:  # (services found that did not answer: said, and tried again)
+            self._failed(found_but_failed)
+            log.warning("Prometheus not opened: %s", self.problem)
+            return found_but_failed
         if self.client is None and not opened.note:
             self.label = "none found"  # (discovery found nothing: quietly, and for the session)
         elif self.client is None:
