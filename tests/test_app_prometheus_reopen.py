@@ -24,8 +24,8 @@ from ktopui.kube.prometheus import (
 )
 from ktopui.kube.prometheus_discovery import SELECTORS
 from ktopui.kube.prometheus_settings import PromSettings
-from ktopui.live import prom_link
-from ktopui.live.prom_link import Reopening, retry_delay
+from ktopui.live import prom_retry
+from ktopui.live.prom_retry import Reopening, retry_delay
 from ktopui.model import history_keys
 from ktopui.sim.cluster import SimOptions
 from ktopui.sim.server import SimServer
@@ -43,6 +43,14 @@ class Gate:
         self.target = (parts.hostname, parts.port)
         self.open = False
         self.refused = 0  # requests answered 503
+        self.refused_at: list[float] = []  # when (the loop's clock)
+        self._piped: set[asyncio.StreamWriter] = set()
+
+    def shut(self) -> None:
+        """Closed from now on, the connections kept open to the engine cut."""
+        self.open = False
+        for writer in self._piped:
+            writer.close()
 
     async def __aenter__(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -56,14 +64,17 @@ class Gate:
             if not self.open:
                 await reader.readuntil(b"\r\n\r\n")
                 self.refused += 1
+                self.refused_at.append(asyncio.get_running_loop().time())
                 writer.write(DOWN)
                 await writer.drain()
                 return
             up_reader, up_writer = await asyncio.open_connection(*self.target)
+            self._piped.add(writer)
             await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self._piped.discard(writer)
             writer.close()
 
     @staticmethod
@@ -95,7 +106,7 @@ def test_a_refusal_is_tried_again_after_about_10_min_and_a_setting_to_fix_never(
 @pytest.fixture
 def quick(monkeypatch):
     """The backoff scripted short: 0.4 s doubling to 1.6 s (a refusal: 60 s)."""
-    monkeypatch.setattr(prom_link, "REOPENING", Reopening(first=0.4, most=1.6, refused=60.0))
+    monkeypatch.setattr(prom_retry, "REOPENING", Reopening(first=0.4, most=1.6, refused=60.0))
 
 
 async def test_prometheus_down_at_start_is_tried_again_with_backoff_and_its_trends_come_back(world, quick):  # noqa: F811
@@ -186,3 +197,33 @@ async def test_a_discovered_prometheus_not_answering_is_tried_again_one_discover
             await until(pilot, lambda: prom.backfill is not None, "Prometheus opened", seconds=10)
             await until(pilot, lambda: "prom: monitoring/prometheus-k8s" in header_text(app), "its name in the header")
             assert "unavailable" not in header_text(app)
+
+
+async def test_prometheus_failing_mid_session_keeps_what_is_shown_and_is_asked_again_with_backoff(world, quick):  # noqa: F811
+    _, _, engine, _ = world
+    gate = Gate(engine.url)
+    gate.open = True
+    async with gate as url:
+        app = app_on(world, PromSettings(url=url))
+        async with app.run_test(size=SIZE) as pilot:
+            await refreshed(app, pilot)
+            await until(pilot, lambda: app.session.prom.backfill is not None, "Prometheus opened")
+            backfill, history = app.session.prom.backfill, app.session.history
+            nodes = [history_keys.node(r.name) for r in table(app, "nodes").shown_rows()]
+            await until(pilot, lambda: set(nodes) <= backfill.filled, "the nodes filled")
+            held = {key: len(history.times(key)) for key in nodes}
+            gate.shut()
+            await pilot.press("2")
+            await until(pilot, lambda: app.session.prom.failure, "the failure said")
+            assert "unavailable" in header_text(app)
+            assert {key: len(history.times(key)) for key in nodes} == held  # nothing shown is lost
+            await pilot.pause(1.5)
+            # Rounds of queries (the backfill's batches, throttling's) at the backoff's steps, not a
+            # stream: at least 0.2, 0.4, 0.8 s apart, so at most 4 rounds each in 1.5 s.
+            times = gate.refused_at
+            rounds = 1 + sum(1 for a, b in zip(times, times[1:]) if b - a > 0.1)
+            assert 2 <= rounds <= 8, times
+            gate.open = True
+            pods = [history_keys.pod(r.namespace, r.name) for r in table(app, "pods").shown_rows()]
+            await until(pilot, lambda: set(pods) <= backfill.filled, "the pods filled once it answers", seconds=10)
+            await until(pilot, lambda: not app.session.prom.failure, "the failure gone from the header")

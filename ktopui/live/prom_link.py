@@ -5,7 +5,7 @@ the API server's service proxy) waits for the first node list, so the first
 screen never waits for Prometheus. Without one the dashboard is what it was:
 the header says `prom: off` or `prom: none found`, quietly. A source that
 could not be opened for a reason that may pass (down, 5xx, a timeout) is tried
-again with a jittered backoff, a refusal rarely (REOPENING), the header saying
+again with a jittered backoff, a refusal rarely (prom_retry), the header saying
 its failure meanwhile; discovery that found nothing is not tried again.
 """
 
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import ClusterConnection
@@ -23,7 +21,6 @@ from ktopui.kube.prometheus import (
     PromBadQuery,
     PromClient,
     PromError,
-    PromMalformed,
     PromRefused,
     PromTimeout,
     PromTooLarge,
@@ -32,6 +29,7 @@ from ktopui.kube.prometheus import (
 )
 from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.live.backfill import Backfill, Outcome
+from ktopui.live.prom_retry import retry_delay
 from ktopui.live.throttling import Throttling
 from ktopui.live.window_advice import AdviceFromPrometheus
 from ktopui.live.window_reclaim import WindowReclaim
@@ -59,34 +57,6 @@ def word_for(error: PromError) -> str:
 def one_line(text: str) -> str:
     """Text from Prometheus or about it, safe for the terminal, on one line."""
     return escape_controls(" ".join(text.split()))
-
-
-@dataclass(frozen=True)
-class Reopening:
-    """How soon a source that could not be opened is tried again (seconds)."""
-
-    first: float = 30.0  # after the first failure; doubling after each next one...
-    most: float = 300.0  # ...up to this
-    refused: float = 600.0  # after a 401/403: rights change rarely, and not on their own
-
-
-REOPENING = Reopening()
-# Failures that may pass on their own (a restart, a rollout, a proxy in front of a starting pod).
-PASSING = (PromUnreachable, PromUnavailable, PromTimeout, PromMalformed)
-
-
-def retry_delay(error: PromError | None, failures: int, rng: random.Random | None = None,
-                reopening: Reopening | None = None) -> float | None:
-    """Seconds before the next attempt to open after `failures` failed ones, jittered so that
-    dashboards that failed together do not come back in lockstep; None: not again this session
-    (a setting to fix: a bad file, a source that is not Prometheus)."""
-    reopening = reopening or REOPENING
-    if isinstance(error, PromRefused):
-        return reopening.refused * (rng or random).uniform(0.9, 1.0)
-    if not isinstance(error, PASSING):
-        return None
-    ceiling = min(reopening.most, reopening.first * 2 ** min(failures - 1, 16))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
 class PromLink:
