@@ -150,5 +150,7 @@ class PromLink:
         self.warning = one_line(outcome.warnings[0]) if outcome.warnings else ""
 
     async def close(self) -> None:
+        if self.advice is not None:
+            await self.advice.close()
         if self.client is not None:
             await self.client.aclose()

@@ -56,6 +56,12 @@ class AdviceFromPrometheus:
             task.add_done_callback(lambda _: self._asking.pop(namespace, None))
         return await asyncio.shield(task)  # (a screen closed stops waiting, not the others' answer)
 
+    async def close(self) -> None:
+        """Stop what is being asked (the session closes)."""
+        for task in list(self._asking.values()):
+            task.cancel()
+        await asyncio.gather(*self._asking.values(), return_exceptions=True)
+
     async def _make(self, namespace: str) -> WindowAdvice:
         session = prom_command.Session(self.api, self.client, namespace)
         found = await rightsize.advice(session, "", promql.parse_duration(SINCE), self.clock())
