@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import NamedTuple
 
 from ktopui.batch import prom_command
 from ktopui.batch.top import UsageError
@@ -62,15 +63,25 @@ def run(args: argparse.Namespace) -> int:
     return prom_command.run(args, lambda session: collect(session, args, since))
 
 
-async def collect(session: prom_command.Session, args: argparse.Namespace, since: float) -> prom_command.Output:
+class Advice(NamedTuple):
+    """What the rule made of a scope's history: a row per workload container, and what was said."""
+
+    rows: list  # rightsize_advice.RightsizeRow
+    warnings: list[str]  # Prometheus's own (partial answers), sanitised
+    notes: list[str]  # what could not be read of the cluster
+    window: object  # usage_history.Window: the samples' times
+
+
+async def advice(session: prom_command.Session, selector: str, since: float, now: float) -> Advice:
+    """The suggestion per workload container of the session's scope over the `since` seconds before
+    `now` (the dashboard's workload detail asks this too, for its namespace)."""
     import asyncio
 
     from ktopui.batch.rightsize_advice import Figures, Groups, advise, figures
-    from ktopui.batch.rightsize_output import rightsize_json, rightsize_table
     from ktopui.batch.usage_history import pod_usage, window
 
-    win = window(since, step_for(since), time.time())
-    scope = await session.workload_scope(args.selector)
+    win = window(since, step_for(since), now)
+    scope = await session.workload_scope(selector)
     groups = Groups(scope)
     wanted = {key[0] for key in groups.keys}  # (only the namespaces of workloads to advise on)
     busy = asyncio.Semaphore(NAMESPACES_AT_ONCE)
@@ -84,8 +95,14 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
 
     parts = await asyncio.gather(*(namespace(name, pods) for name, pods in scope.selection.items()
                                    if name is None or name in wanted))
-    rows = advise(groups, parts)
-    warnings = scope.notes + [f"Prometheus: {w}" for w in said]
+    return Advice(advise(groups, parts), said, scope.notes, win)
+
+
+async def collect(session: prom_command.Session, args: argparse.Namespace, since: float) -> prom_command.Output:
+    from ktopui.batch.rightsize_output import rightsize_json, rightsize_table
+
+    rows, said, notes, win = await advice(session, args.selector, since, time.time())
+    warnings = notes + [f"Prometheus: {w}" for w in said]
     if any(row.inferred for row in rows):
         warnings.append("history of pods no longer listed was attributed to workloads by their names (marked *)")
     if not rows:

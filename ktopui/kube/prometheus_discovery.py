@@ -68,6 +68,7 @@ class Found:
     tried: list[str] = field(default_factory=list)  # what was asked, for the doctor and --log
     reason: str = ""  # why nothing was found (empty when found)
     hint: str = ""  # what to ask for, when something was refused
+    error: PromError | None = None  # why the services found did not answer (the refusal first): when to try again
 
 
 async def find_prometheus(api: KubeAPI) -> Found:
@@ -106,7 +107,7 @@ async def find_prometheus(api: KubeAPI) -> Found:
     first = refusals[0]
     refused = next((r for r in refusals if isinstance(r, PromRefused)), None)
     return Found(None, tried, f"found but not answering through the service proxy: {first.message}",
-                 hint=(refused or first).hint)
+                 hint=(refused or first).hint, error=refused or first)
 
 
 async def _list(api: KubeAPI, selector: str) -> ServiceList:

@@ -20,7 +20,7 @@ log = logging.getLogger("ktopui.prometheus")
 
 if TYPE_CHECKING:  # (imported when opening: the parsers and the config file need none of it)
     from ktopui.kube.api import KubeAPI
-    from ktopui.kube.prometheus import PromClient
+    from ktopui.kube.prometheus import PromClient, PromError
     from ktopui.kube.prometheus_discovery import Found
 
 
@@ -95,6 +95,7 @@ class Opened:
     client: PromClient | None
     note: str  # one line for the header or stderr; empty when discovery quietly found nothing
     found: Found | None = None  # what discovery asked and why it found nothing (for the doctor and --log)
+    error: PromError | None = None  # why the source named or found could not be opened (its kind: retry when)
 
 
 async def open_prometheus(settings: PromSettings, api: KubeAPI, conn: object = None) -> Opened:
@@ -110,7 +111,7 @@ async def open_prometheus(settings: PromSettings, api: KubeAPI, conn: object = N
             client = _url_client(settings)
         except PromError as err:
             log.info("prometheus: none used: %s", err.message)
-            return Opened(None, err.message)
+            return Opened(None, err.message, error=err)
     else:
         found = await find_prometheus(api)
         log.info("prometheus discovery: %s", "; ".join(found.tried))
@@ -123,7 +124,7 @@ async def open_prometheus(settings: PromSettings, api: KubeAPI, conn: object = N
     except PromError as err:
         await client.aclose()
         log.info("prometheus: none used: %s", err.message)
-        return Opened(None, err.message)
+        return Opened(None, err.message, error=err)
     source = client.source
     log.info("prometheus: %s at %s, recording rules %s", source.name, source.base, client.rules)
     if source.via == "url":

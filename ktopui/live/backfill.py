@@ -12,7 +12,7 @@ samples stay and go on after it.
 It runs as one task of the session's event loop (the numbers are sorted into
 keys in a worker thread), its batches at once (the client keeps at most 4
 queries in flight), so refreshes never wait for it. A failure ingests nothing of its batch, is said once (`error`) and is
-tried again only after RETRY_AFTER.
+tried again only after a backoff (prom_retry; RETRY_AFTER for a failure that will not pass on its own).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ktopui.kube.prometheus import PromClient, PromError, QueryResult
+from ktopui.live.prom_retry import retry_delay
 from ktopui.model import history_keys, promql
 from ktopui.model.history import History
 
@@ -79,6 +80,7 @@ class Backfill:
         self._members: dict[Hashable, Sequence[str]] = {}
         self._running = False
         self._quiet_until = 0.0
+        self._failures = 0  # batches failed in a row
 
     @property
     def busy(self) -> bool:
@@ -123,8 +125,12 @@ class Backfill:
         if outcome.error is None:
             self.filled |= batch.keys
             self.error = None
+            self._failures = 0
         else:
-            self._quiet_until = asyncio.get_running_loop().time() + RETRY_AFTER
+            now = asyncio.get_running_loop().time()
+            if now >= self._quiet_until:  # (the first failure of a round: its batches fail together)
+                self._failures += 1
+                self._quiet_until = now + (retry_delay(outcome.error, self._failures) or RETRY_AFTER)
             if self.error is None or type(self.error) is not type(outcome.error):
                 log.warning("backfill from Prometheus failed: %s", outcome.error.message)
             self.error = outcome.error

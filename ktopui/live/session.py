@@ -36,6 +36,7 @@ from ktopui.live.memory import Disposer
 from ktopui.live.priority import InputPriority
 from ktopui.live.prom_link import PromLink
 from ktopui.live.ranges import RangeUsage
+from ktopui.live.window_advice import WindowAdvice
 from ktopui.model import history_keys
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
@@ -257,7 +258,8 @@ class ClusterSession:
             return
         self._prom_opening = True
         self._spawn(self.prom.open(self._api, self.conn, self.history, clock=self.clock,
-                                   resolution=self.resolution, told=self._prom_told, spawn=self._spawn))
+                                   resolution=self.resolution, told=self._prom_told, spawn=self._spawn,
+                                   snapshot=lambda: self.snapshot))
 
     def _prom_told(self) -> None:
         if self._listener is not None:
@@ -285,6 +287,18 @@ class ClusterSession:
         """Fill these history keys from Prometheus now, where it is there (the export key's rows)."""
         if self.prom is not None and self.prom.backfill is not None:
             await self.prom.backfill.fill(keys, members)
+
+    async def workload_advice(self, namespace: str) -> WindowAdvice:
+        """What to request for the namespace's workloads over Prometheus's window, as `ktopui
+        rightsize` says it (PromError or KubeError if it cannot be made; only while `prom.advice`
+        is there)."""
+        return await self.prom.advice.namespace(namespace)
+
+    def want_reclaim(self, keys: Sequence) -> None:
+        """These history keys are on screen: the workloads' RECLAIM figures over Prometheus's
+        window, where it is there, in `prom.reclaim`."""
+        if self.prom is not None and self.prom.reclaim is not None:
+            self.prom.reclaim.want(keys)
 
     def want_throttling(self, pods: Sequence[tuple[str, str]], workloads: dict) -> None:
         """These pods (namespace, name) and workloads (key -> its pods' names) are on screen: their

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 
 from ktopui.kube.prometheus import PromClient, PromError
 from ktopui.live.backfill import RETRY_AFTER, Outcome
+from ktopui.live.prom_retry import retry_delay
 from ktopui.model import history_keys, promql
 
 log = logging.getLogger("ktopui.live")
@@ -48,6 +49,7 @@ class Throttling:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        failures = 0  # asks failed in a row
         try:
             while self._pods or self._workloads:
                 now = loop.time()
@@ -61,8 +63,10 @@ class Throttling:
                             self._asked[key] = now
                     self.told(outcome)
                     if outcome.error is not None:
-                        await asyncio.sleep(RETRY_AFTER)
+                        failures += 1
+                        await asyncio.sleep(retry_delay(outcome.error, failures) or RETRY_AFTER)
                         continue
+                    failures = 0
                 await asyncio.sleep(min(REFRESH_EVERY, 5.0))
         finally:
             self._running = False

@@ -44,7 +44,8 @@ def commands(kind: str, namespace: str, name: str, containers: Sequence[Containe
     return [escape_controls(line) for line in lines if line is not None]
 
 
-def advice_text(key: tuple[str, str, str], containers: Sequence[ContainerAdvice], copy_key: str) -> Group:
+def advice_text(key: tuple[str, str, str], containers: Sequence[ContainerAdvice], copy_key: str,
+                basis: str = "") -> Group:
     kind, namespace, name = key
     grid = Table.grid(padding=(0, 2))
     for i, _ in enumerate(HEADINGS):
@@ -66,9 +67,10 @@ def advice_text(key: tuple[str, str, str], containers: Sequence[ContainerAdvice]
     title = Text.assemble((" What to request", "bold"),
                           (("  CPU: the 95th percentile of each pod's usage, memory: its peak + 15 %, "
                             "the largest of its pods"), "dim"))
-    parts: list = [title, grid]
+    said = [Text(f" {basis}", style="dim")] if basis else []
+    parts: list = [title, *said, grid]
     if not containers:
-        parts = [title, Text(" No running containers with history yet.", style="dim")]
+        parts = [title, *said, Text(" No running containers with history yet.", style="dim")]
     lines = commands(kind, namespace, name, containers)
     why = not_settable(kind)
     if why is not None:
@@ -84,21 +86,40 @@ def advice_text(key: tuple[str, str, str], containers: Sequence[ContainerAdvice]
 class AdvicePanel(Static):
     """Redrawn only when the workload, its number of pods or its history changed: reading
     every pod's history is ~0.1-0.3 s for a DaemonSet of 5,000 pods (on the UI thread), so
-    once per metrics list (the workload's own history stamp), not on every refresh."""
+    once per metrics list (the workload's own history stamp), not on every refresh.
+
+    With Prometheus, the suggestion is `ktopui rightsize`'s over its window (`from_window`);
+    the session's history stands in while it is asked for, or when it has none to give."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.containers: list[ContainerAdvice] = []
         self._made_of: tuple = ()
+        self._window: list[ContainerAdvice] | None = None  # the suggestion over Prometheus's window
+        self._basis = ""  # what the suggestion rests on, in one line ("": nothing to say)
+
+    def from_window(self, containers: list[ContainerAdvice], basis: str) -> None:
+        """Show these (Prometheus's window) instead of the session's history, from now on."""
+        self._window, self._basis, self._made_of = containers, basis, ()
+
+    def from_session(self, basis: str) -> None:
+        """Show the session's history, saying why in one line (`basis`)."""
+        self._window, self._basis, self._made_of = None, basis, ()
 
     def show(self, history: History, key: tuple[str, str, str], pods, copy_key: str) -> None:
+        if self._window is not None:
+            made_of = (key, "window")
+            if made_of != self._made_of:
+                self._made_of, self.containers = made_of, self._window
+                self.update(advice_text(key, self.containers, copy_key, self._basis))
+            return
         made_of = (key, len(pods), history.stamp(history_keys.workload(*key)))
         if made_of == self._made_of:
             return
         self._made_of = made_of
         self.containers = advice(history, pods)
-        self.update(advice_text(key, self.containers, copy_key))
+        self.update(advice_text(key, self.containers, copy_key, self._basis))
 
     def forget(self) -> None:
-        self._made_of, self.containers = (), []
+        self._made_of, self.containers, self._window, self._basis = (), [], None, ""
         self.update("")

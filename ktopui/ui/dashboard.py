@@ -27,6 +27,7 @@ from ktopui.model.pods import PODS, PodRow
 from ktopui.model.snapshot import Snapshot
 from ktopui.ui.columns import picked, sort_choices
 from ktopui.ui.columns.throttle import pod_key, throttle, workload_key
+from ktopui.ui.columns.window_reclaim import IDS, window_reclaimable
 from ktopui.ui.footer import KeysFooter
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
@@ -152,6 +153,7 @@ class DashboardScreen(Screen):
                         names = self._members[key] = [k[1] for k in snapshot.workload_pods(key[1:]).keys]
                     members[key] = names
         self.session.want_history(keys, members)
+        self.session.want_reclaim(keys)
         self.session.want_throttling([(r.namespace, r.name) for r in shown if isinstance(r, PodRow)], members)
 
     def _start_over(self, empty_message: str, sort: tuple[str, bool]) -> None:
@@ -204,6 +206,9 @@ class DashboardScreen(Screen):
 
     def workload_columns(self, snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
         columns = self.app.columns_for("workloads", reserved=snapshot.metrics_error is not None, without=without)
+        reclaim = self.session.prom.reclaim if self.session.prom is not None else None
+        if reclaim is not None:  # (the rows on screen by Prometheus's window)
+            columns = [window_reclaimable(reclaim, IDS[c.id]) if c.id in IDS else c for c in columns]
         return self.with_throttle(columns, workload_key)
 
     def with_throttle(self, columns: list, key_of) -> list:

@@ -106,7 +106,9 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         "What to request: RECLAIM CPU and RECLAIM MEM are what a workload's (a namespace's) pods would free "
         "at the suggested requests (CPU: the 95th percentile of each pod's usage, memory: its peak + 15 %, "
         "the largest of its pods), made again once a minute; Enter on a workload shows them per container "
-        "with a kubectl set resources line.",
+        "with a kubectl set resources line. With Prometheus, the workloads on screen (and a workload's "
+        "detail) take them over its last 7d, as ktopui rightsize does, asked at most every 10 minutes; the "
+        "others keep this session's history's figures, which w sorts by.",
         "Namespaces: Q CPU/R, Q MEM/R, Q CPU/L, Q MEM/L are how much of the namespace's ResourceQuota on "
         "requests.cpu, requests.memory, limits.cpu, limits.memory is used; blank where no quota sets it.",
         "Names too long for their column lose their middle (recommender-…-x7k2p); when the NAMESPACE "

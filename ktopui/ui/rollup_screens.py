@@ -9,12 +9,17 @@ or namespace (screens.drill).
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 
+from ktopui.kube.errors import KubeError
+from ktopui.kube.prometheus import PromError
+from ktopui.live.prom_link import PromLink
 from ktopui.live.ranges import RangeUsage
 from ktopui.live.session import ClusterSession
+from ktopui.live.window_advice import SINCE, containers
 from ktopui.model.amounts import Amounts
 from ktopui.model.namespaces import NAMESPACES
 from ktopui.model.snapshot import Snapshot
@@ -53,6 +58,15 @@ def namespace_table(screen: DashboardScreen, table_id: str) -> RowTable:
 def workload_title(row: WorkloadRow | tuple[str, str, str]) -> str:
     kind, namespace, name = row.key if isinstance(row, WorkloadRow) else row
     return escape_controls(f"{kind} {namespace}/{name}")
+
+
+def _without_prometheus(prom: PromLink) -> str:
+    """Why there is no Prometheus to ask, in a few words."""
+    if prom.label == "off":
+        return "Prometheus is off"
+    if prom.label == "none found":
+        return "no Prometheus found"
+    return f"Prometheus {prom.failure}" if prom.failure else "Prometheus not opened yet"
 
 
 class WorkloadPodsScreen(RangedScreen):
@@ -106,10 +120,44 @@ class WorkloadPodsScreen(RangedScreen):
         self.query_one(AdvicePanel).forget()
         self._start_over(self._empty(), self.app.sort_for("pods", ("namespace",)))
         self.forget_range_data()
+        self._ask_advice()
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#table", RowTable).focus()
+        self._ask_advice()
+
+    @work(exclusive=True, group="advice")
+    async def _ask_advice(self) -> None:
+        """What to request over Prometheus's window, once per opening (the session keeps a
+        namespace's for minutes); the session's history meanwhile, or if it has none."""
+        key, prom, panel = self.key, self.session.prom, self.query_one(AdvicePanel)
+        if prom is None:
+            return  # (no Prometheus settings at all: nothing to say)
+        if prom.advice is None:
+            panel.from_session(f"From this session's history: {_without_prometheus(prom)}.")
+            self._draw_advice()
+            return
+        panel.from_session(f"From this session's history while Prometheus is asked for the last {SINCE}…")
+        self._draw_advice()
+        try:
+            advice = await self.session.workload_advice(key[1])
+            rows = advice.rows.get((key[1], key[0], key[2]))
+            problem = "" if rows and any(r.samples for r in rows) else "Prometheus has no series for it"
+        except (PromError, KubeError) as err:
+            rows, problem = None, f"Prometheus failed: {err.message}"
+        if key != self.key:
+            return  # another workload since
+        if problem:
+            panel.from_session(f"From this session's history: {problem}.")
+        else:
+            panel.from_window(containers(rows), f"Over the last {advice.since}, from Prometheus {advice.source}.")
+        self._draw_advice()
+
+    def _draw_advice(self) -> None:
+        snapshot = self.session.snapshot
+        pods = snapshot.workload_pods(self.key) if snapshot is not None else []
+        self.query_one(AdvicePanel).show(self.session.history, self.key, pods, self.app.key_for("copy.requests", "y"))
 
     def crumbs(self) -> Text:
         return self.drill_crumbs("Namespaces" if self.via_namespace else "Workloads", workload_title(self.key), "pods")
@@ -117,9 +165,8 @@ class WorkloadPodsScreen(RangedScreen):
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
         table.set_columns(self.pod_columns(snapshot, without=("namespace",)))
-        pods = snapshot.workload_pods(self.key)
-        table.set_rows(pods, in_name_order=True)
-        self.query_one(AdvicePanel).show(self.session.history, self.key, pods, self.app.key_for("copy.requests", "y"))
+        table.set_rows(snapshot.workload_pods(self.key), in_name_order=True)
+        self._draw_advice()
         if self.range_name:
             self.draw_range(self.query_one("#charts", Charts))
 
