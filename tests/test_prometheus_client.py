@@ -245,6 +245,16 @@ async def test_a_forbidden_service_proxy_says_which_rbac_to_ask_for():
     assert "create services/proxy" in long.value.hint
 
 
+async def test_a_refusal_in_prometheus_s_own_words_is_a_refusal():
+    # An authorising proxy in front of the engine (prom-label-proxy, an auth gateway) answering in the API's shape.
+    body = {"status": "error", "errorType": "forbidden", "error": "user jane may not read tenant \x1b[31mteam-a"}
+    async with Engine(fixed(403, body)) as engine:
+        with pytest.raises(PromRefused) as caught:
+            await ask(engine.url)
+    assert caught.value.message.endswith("refused (403): user jane may not read tenant \\x1b[31mteam-a")
+    assert "--prometheus-token-file" in caught.value.hint
+
+
 async def test_an_endless_body_stops_at_the_limit_with_a_way_to_narrow_it(monkeypatch):
     monkeypatch.setattr("ktopui.kube.prometheus.MAX_BODY", 1 << 20)
 

@@ -358,9 +358,11 @@ class PromClient:
             answer = _answer.decode(body)
         except (msgspec.DecodeError, RecursionError):
             answer = None
-        if answer is not None and answer.status == "error":
+        prom_error = answer is not None and answer.status == "error"
+        if prom_error and code not in (401, 403):  # (refusals in Prometheus's words are refusals all the same)
             return _api_error(self.source, code, answer)
-        text = _status_message(body) or _first_line(body) or response.reason_phrase
+        text = (answer.error if prom_error else "") or _status_message(body) or _first_line(body) \
+            or response.reason_phrase
         if code == 401 and self.source.via == "proxy":
             return PromRefused(f"Prometheus {name}: refused (401): {text}",
                                hint="Either the cluster credentials have expired (log in again), or the service "
