@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotext
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 
 from ktopui.live.ranges import RangeUsage
 from ktopui.model import history_keys
@@ -38,7 +39,7 @@ SECONDS_AXIS_MAX_SPAN = 120  # shorter windows are labelled in seconds, longer i
 
 POD_COLOR = 14  # 256-colour codes; bright ones read well on dark and light backgrounds
 LEVEL_COLORS = {"request": 7, "limit": 9, "allocatable": 9}
-CONTAINER_COLORS = (10, 13, 11, 9, 12, 2, 5, 3, 6, 1, 4)
+CONTAINER_COLORS = (10, 12, 11, 5, 2, 6, 3, 4)  # no reds or pinks: a limit's line is red
 LEGEND_SWATCH = "━━"
 
 _LOCK = threading.Lock()  # plotext's master figure is shared, global state
@@ -170,9 +171,18 @@ def _charts(series: list[_Series], levels: list[_Level], *, newest: float, span:
     for line in legend:
         text.append_text(line)
         text.append("\n")
-    text.append_text(Text.from_ansi(ansi, no_wrap=True))
+    text.append_text(_without_backgrounds(Text.from_ansi(ansi, no_wrap=True)))
     text.rstrip()
     return text
+
+
+def _without_backgrounds(chart: Text) -> Text:
+    """The chart with no cell backgrounds: plotext paints its horizontal lines (request, limit) on a
+    bright band of their own; the app's background shows through instead."""
+    chart.spans = [Span(span.start, span.end, Style(color=span.style.color, bold=span.style.bold))
+                   if isinstance(span.style, Style) and span.style.bgcolor is not None else span
+                   for span in chart.spans]
+    return chart
 
 
 def _read(history: History, key: tuple) -> tuple[np.ndarray, dict[int, np.ndarray]]:
