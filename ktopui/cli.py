@@ -1,4 +1,5 @@
-"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods|workloads|namespaces`, `ktopui doctor`, `ktopui config`, `ktopui sim`;
+"""Command line: `ktopui` (dashboard), `ktopui top nodes|pods|workloads|namespaces`, `ktopui history`,
+`ktopui rightsize`, `ktopui doctor`, `ktopui config`, `ktopui sim`;
 also `kubectl ktopui`.
 
 Heavy imports (Textual, the simulated cluster) happen only in the branch
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the config file (default: $XDG_CONFIG_HOME/ktopui/config.toml, if it exists)",
     )
+    from ktopui.kube import prometheus_settings
+
+    prometheus_settings.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from ktopui.batch import top
 
@@ -81,6 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
         "workload or namespace, in its table style.",
     )
     top.add_arguments(top_parser)
+    from ktopui.batch import history, rightsize
+
+    history_parser = sub.add_parser(
+        "history",
+        parents=[flags],
+        help="write node, pod or workload usage over a past window from Prometheus, as CSV or JSON",
+        description="Write usage series from Prometheus: one row per container (pods), node or workload per "
+        f"step. {history.ROUNDING_HELP}.",
+    )
+    history.add_arguments(history_parser)
+    rightsize_parser = sub.add_parser(
+        "rightsize",
+        parents=[flags],
+        help="suggest requests per workload container from days of Prometheus history",
+        description="Per workload and container: today's requests and limits, the suggestion (CPU: the 95th "
+        "percentile of each pod's usage; memory: its peak + 15 %; the largest across pods) over --since, the "
+        "change, and the history it rests on.",
+    )
+    rightsize.add_arguments(rightsize_parser)
     from ktopui.doctor import cli as doctor
 
     doctor_parser = sub.add_parser(
@@ -208,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         return config_command(args)
     if args.command == "top":
         from ktopui.batch.top import run
+    elif args.command == "history":
+        from ktopui.batch.history import run
+    elif args.command == "rightsize":
+        from ktopui.batch.rightsize import run
     elif args.command == "doctor":
         from ktopui.doctor.cli import run
     else:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import msgspec
 
+from ktopui.kube.prometheus_settings import PromSettings, url_problem
 from ktopui.model.names import label_key_problem
 from ktopui.model.status import POOL_LABELS
 
@@ -60,6 +61,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     workloads: ViewSettings = msgspec.field(default_factory=ViewSettings)
     namespaces: ViewSettings = msgspec.field(default_factory=ViewSettings)
     keys: dict[str, str] = msgspec.field(default_factory=dict)  # binding id -> keys, for App.set_keymap
+    prometheus: PromSettings = msgspec.field(default_factory=PromSettings)
 
     def view_settings(self, view: str) -> ViewSettings:
         """The section of one of VIEWS."""
@@ -102,26 +104,48 @@ def default_path(environ: Mapping[str, str]) -> Path:
 def load(path: str | os.PathLike | None, vocabulary: Vocabulary, *,
          environ: Mapping[str, str] = os.environ) -> Settings:
     """Settings from `path` (--config), else from the default path when that file exists."""
+    found = _read(path, environ)
+    return parse(found[1], found[0], vocabulary) if found else Settings()
+
+
+def load_prometheus(path: str | os.PathLike | None, *, environ: Mapping[str, str] = os.environ) -> PromSettings:
+    """The [prometheus] section alone, checked as load() checks it, for commands without the UI's
+    vocabulary (the doctor): the rest of the file is not judged."""
+    found = _read(path, environ)
+    if not found:
+        return PromSettings()
+    path, text = found
+    try:
+        settings = msgspec.convert(_toml(text, path), _PrometheusOnly).prometheus
+    except msgspec.ValidationError as err:
+        keys, message = _explain(str(err))
+        raise ConfigFileError(path, message, key_line(text, keys)) from None
+    for keys, message in _prometheus_problems(settings):
+        raise ConfigFileError(path, message, key_line(text, keys))
+    return settings
+
+
+class _PrometheusOnly(msgspec.Struct):
+    """A config file as load_prometheus() reads it: the other sections are left unjudged."""
+
+    prometheus: PromSettings = msgspec.field(default_factory=PromSettings)
+
+
+def _read(path: str | os.PathLike | None, environ: Mapping[str, str]) -> tuple[str | os.PathLike, str] | None:
+    """(path, text) of --config's file, else of the default one when it exists (else None)."""
     if path is None:
         path = default_path(environ)
         if not path.exists():
-            return Settings()
+            return None
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return path, Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise ConfigFileError(path, f"cannot read it: {reason}") from None
-    return parse(text, path, vocabulary)
 
 
 def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Settings:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        found = re.search(r"\s*\(at line (\d+), column \d+\)$", str(err))
-        if found:
-            raise ConfigFileError(path, str(err)[: found.start()], int(found.group(1))) from None
-        raise ConfigFileError(path, str(err)) from None
+    doc = _toml(text, path)
     try:
         settings = msgspec.convert(doc, Settings)
     except msgspec.ValidationError as err:
@@ -130,6 +154,16 @@ def parse(text: str, path: str | os.PathLike, vocabulary: Vocabulary) -> Setting
     for keys, message in _problems(settings, vocabulary, doc):
         raise ConfigFileError(path, message, key_line(text, keys))
     return settings
+
+
+def _toml(text: str, path: str | os.PathLike) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        found = re.search(r"\s*\(at line (\d+), column \d+\)$", str(err))
+        if found:
+            raise ConfigFileError(path, str(err)[: found.start()], int(found.group(1))) from None
+        raise ConfigFileError(path, str(err)) from None
 
 
 # -- what is wrong, in words ----------------------------------------------------
@@ -172,6 +206,7 @@ def _problems(settings: Settings, vocabulary: Vocabulary, doc: Mapping):
         yield from _view_problems(view, settings.view_settings(view), vocabulary.columns[view],
                                   sort_written="sort" in doc.get(view, {}))
     yield from _pool_label_problems(settings.nodes.pool_labels)
+    yield from _prometheus_problems(settings.prometheus)
     for binding_id, keys in settings.keys.items():
         if binding_id not in vocabulary.bindings:
             yield ("keys", binding_id), (f'keys: no binding "{binding_id}"; bindings: '
@@ -211,6 +246,19 @@ def _pool_label_problems(labels: Sequence[str]):
     twice = sorted({label for label in labels if list(labels).count(label) > 1})
     if twice:
         yield ("nodes", "pool_labels"), f"nodes.pool_labels: {', '.join(twice)} listed twice"
+
+
+def _prometheus_problems(prom: PromSettings):
+    if prom.url and (problem := url_problem(prom.url)):
+        yield ("prometheus", "url"), f"prometheus.url: {problem}"
+    if prom.bearer_token_file and (prom.username or "@" in prom.url):
+        yield ("prometheus", "bearer_token_file"), ("prometheus: a bearer_token_file and a user and password "
+                                                    "both; give one of them")
+    if prom.password_file and not prom.username:
+        yield ("prometheus", "password_file"), "prometheus.password_file: give the username it goes with"
+    if prom.ca_file and prom.insecure_skip_tls_verify:
+        yield ("prometheus", "insecure_skip_tls_verify"), ("prometheus: ca_file and insecure_skip_tls_verify "
+                                                           "both; give one of them")
 
 
 # -- where a key is written -------------------------------------------------------
@@ -295,6 +343,21 @@ def default_text(vocabulary: Vocabulary) -> str:
                 "# of these a node carries; nodes with none are in the pool \"-\".",
                 f"pool_labels = {toml(list(d.nodes.pool_labels))}",
             ]
+    p = d.prometheus
+    lines += [
+        "",
+        "# History from Prometheus (or Thanos, VictoriaMetrics). By default it is looked for in the",
+        "# cluster and reached through the API server's service proxy with your kubeconfig's",
+        "# credentials; `url` names one instead (flags --prometheus, --no-prometheus win).",
+        "[prometheus]",
+        f"enabled = {toml(p.enabled)}",
+        '# url = "https://prometheus.example:9090"  # user:password@ allowed, or username + password_file',
+        '# bearer_token_file = "/var/run/secrets/prometheus/token"  # re-read when it changes',
+        '# username = ""',
+        '# password_file = ""',
+        '# ca_file = "/etc/ssl/prometheus-ca.pem"',
+        f"insecure_skip_tls_verify = {toml(p.insecure_skip_tls_verify)}",
+    ]
     lines += [
         "",
         '# Keys, by binding id: "id" = "key" or "key1,key2" (Textual key names: "ctrl+x", "f5",',

@@ -71,6 +71,8 @@ async def test_thresholds_from_the_config_file_mark_the_cells_and_the_help(sim):
         assert shown and all(t.endswith("!!") for t, r in zip(shown, nodes.rows) if r.mem_pct >= 20)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        await pilot.press("pagedown")  # (the notes come after the keys)
+        await pilot.pause()
         assert "N%! from 10 % on, N%!! from 20 % on" in " ".join(" ".join(screen_lines(app)).split())
     # The next app (or test) starts from the built-in marks again.
     assert cells.pct_text(75) == "75%!" and cells.pct_text(15) == "15%"

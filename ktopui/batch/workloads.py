@@ -51,26 +51,28 @@ class Cluster(msgspec.Struct):
     refused: list[str]
 
 
+async def owner_map(api: KubeAPI, resource: str, namespace: str, refused: list[str]) -> OwnerMap | None:
+    """The owners of every ReplicaSet or Job (`resource`) in `namespace` ("" all), from their
+    metadata; None, and why added to `refused`, where they may not be read."""
+    owners: dict = {}
+    token = ""
+    try:
+        while True:  # (in pages, as the dashboard's watch lists them: each within its size limit)
+            page = await api.list_metadata(resource, namespace=namespace, limit=METADATA_PAGE, continue_=token)
+            owners.update(((o.metadata.namespace, o.metadata.name), controller_of(o.metadata)) for o in page.items)
+            token = page.metadata.continue_
+            if not token:
+                return owners
+    except APIError as err:
+        if err.status not in _UNREADABLE:
+            raise
+        refused.append(f"{qualified(resource)}: {escape_controls(err.message)}")
+        return None
+
+
 async def read_cluster(api: KubeAPI, namespace: str, selector: str, *, owners: bool, quotas: bool) -> Cluster:
     await api.metrics_version()
     refused: list[str] = []
-
-    async def owner_map(resource: str) -> OwnerMap | None:
-        owners: dict = {}
-        token = ""
-        try:
-            while True:  # (in pages, as the dashboard's watch lists them: each within its size limit)
-                page = await api.list_metadata(resource, namespace=namespace, limit=METADATA_PAGE, continue_=token)
-                owners.update(((o.metadata.namespace, o.metadata.name), controller_of(o.metadata))
-                              for o in page.items)
-                token = page.metadata.continue_
-                if not token:
-                    return owners
-        except APIError as err:
-            if err.status not in _UNREADABLE:
-                raise
-            refused.append(f"{qualified(resource)}: {escape_controls(err.message)}")
-            return None
 
     async def quota_list() -> list[ResourceQuota] | None:
         try:
@@ -84,7 +86,7 @@ async def read_cluster(api: KubeAPI, namespace: str, selector: str, *, owners: b
     pods, metrics, *rest = await asyncio.gather(
         api.list_pods(namespace=namespace, label_selector=selector),
         api.list_pod_metrics(namespace=namespace, label_selector=selector, shape=RawList),
-        *([owner_map(resource) for resource in METADATA_ONLY] if owners else []),
+        *([owner_map(api, resource, namespace, refused) for resource in METADATA_ONLY] if owners else []),
         *([quota_list()] if quotas else []),
     )
     memo = SpecMemo()

@@ -19,12 +19,14 @@ from urllib.parse import quote
 import httpx
 
 from ktopui.doctor import advice, metrics
+from ktopui.doctor import prometheus as prometheus_checks
 from ktopui.doctor import tls as tlsinfo
 from ktopui.doctor.findings import FAIL, OK, SKIP, WARN, Finding
 from ktopui.kube import errors
 from ktopui.kube.api import KubeAPI, Target
 from ktopui.kube.connection import ClusterConnection, make_http_client
 from ktopui.kube.kubeconfig import NothingConfigured
+from ktopui.kube.prometheus_settings import PromSettings
 from ktopui.kube.watch import relist_interval
 from ktopui.logs import kubeconfig_secrets, redact
 
@@ -89,8 +91,10 @@ class _Stop(Exception):
 
 
 async def diagnose(conn: ClusterConnection, *, namespace: str, clock: Clock = time.time,
-                   http: httpx.AsyncClient | None = None, timeout: float = 10.0) -> list[Finding]:
-    """Every check, in order, for `conn` with `namespace` in scope ("" = all namespaces).
+                   http: httpx.AsyncClient | None = None, timeout: float = 10.0,
+                   prometheus: PromSettings | None = None) -> list[Finding]:
+    """Every check, in order, for `conn` with `namespace` in scope ("" = all namespaces), and the
+    Prometheus section when `prometheus` settings are given.
 
     `http` reuses a client made by make_http_client (it is left open); without
     one a client with `timeout` seconds per request is made and closed here.
@@ -99,7 +103,7 @@ async def diagnose(conn: ClusterConnection, *, namespace: str, clock: Clock = ti
     own = http is None
     client = make_http_client(conn, timeout=timeout) if own else http
     try:
-        findings = await _Doctor(conn, namespace, client, clock).run()
+        findings = await _Doctor(conn, namespace, client, clock, prometheus).run()
     finally:
         if own:
             await client.aclose()
@@ -131,8 +135,10 @@ def config_error(err: errors.KubeError) -> list[Finding]:
 
 
 class _Doctor:
-    def __init__(self, conn: ClusterConnection, namespace: str, http: httpx.AsyncClient, clock: Clock) -> None:
+    def __init__(self, conn: ClusterConnection, namespace: str, http: httpx.AsyncClient, clock: Clock,
+                 prometheus: PromSettings | None) -> None:
         self.conn = conn
+        self.prometheus = prometheus
         self.namespace = namespace
         self.http = http
         self.clock = clock
@@ -162,6 +168,8 @@ class _Doctor:
             self.permissions(decisions, reads, metrics_state)
             self.unexplained_read_errors(decisions, reads)
             self.findings.extend(metrics_state.findings)
+            if self.prometheus is not None:
+                self.findings.extend(await prometheus_checks.check(self.api, self.prometheus))
         except _Stop as stop:
             done = {f.check for f in self.findings}
             if "server version" not in done and self.anonymous_version is not None:
@@ -170,6 +178,8 @@ class _Doctor:
             for check in ("connection", "credentials", "server version", "permissions", "metrics API"):
                 if check not in done:
                     self.add(check, SKIP, f"not checked: {stop.reason}")
+            if self.prometheus is not None:
+                self.add(prometheus_checks.SOURCE, SKIP, f"not checked: {stop.reason}")
         return self.findings
 
     # -- requests of our own (KubeAPI has only the reads) --------------------------

@@ -9,6 +9,8 @@ import os
 import shutil
 import sys
 
+from ktopui.kube import prometheus_settings
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: `ktopui -A doctor` keeps the top-level -A.
@@ -16,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="check pod access in all namespaces")
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text",
                         help="text (default) or json")
+    prometheus_settings.add_arguments(parser)
 
 
 def scope(args: argparse.Namespace, context_namespace: str, namespace_source: str) -> str:
@@ -28,6 +31,7 @@ def scope(args: argparse.Namespace, context_namespace: str, namespace_source: st
 
 
 def run(args: argparse.Namespace) -> int:
+    from ktopui import config
     from ktopui.doctor import checks, report
     from ktopui.doctor.findings import exit_code
     from ktopui.kube.connection import load_connection
@@ -37,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     context: dict[str, str] = {}
     logger = logging.getLogger(LOGGER)
     try:
+        prometheus = prometheus_settings.settings_from(args, config.load_prometheus(getattr(args, "config", None)))
+    except config.ConfigFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    try:
         conn = load_connection(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
     except KubeError as err:
         findings = checks.config_error(err)
@@ -44,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         logger = log_session(getattr(args, "log", None), conn)
         namespace = scope(args, conn.namespace, conn.namespace_source)
         context = {"context": conn.context, "namespace": namespace}
-        findings = asyncio.run(checks.diagnose(conn, namespace=namespace))
+        findings = asyncio.run(checks.diagnose(conn, namespace=namespace, prometheus=prometheus))
     for f in findings:
         logger.info("doctor %s %s: %s%s", f.status, f.check, f.detail, f" (next: {f.next_step})" if f.next_step else "")
 

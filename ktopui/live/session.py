@@ -20,17 +20,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
+import numpy as np
 
 from ktopui.config import MIN_INTERVAL
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.backoff import next_delay
 from ktopui.kube.connection import ClusterConnection, load_connection, make_http_client
 from ktopui.kube.errors import Forbidden, KubeError, MetricsUnavailable
+from ktopui.kube.prometheus_settings import PromSettings
 from ktopui.kube.watch import WatchSettings
-from ktopui.live.feed import ApiFeed, Feed, Scope
+from ktopui.live import ranges
+from ktopui.live.feed import DEFAULT_RESOLUTION, ApiFeed, Feed, Scope
 from ktopui.live.joiner import Joiner, new_history
 from ktopui.live.memory import Disposer
 from ktopui.live.priority import InputPriority
+from ktopui.live.prom_link import PromLink
+from ktopui.live.ranges import RangeUsage
+from ktopui.model import history_keys
 from ktopui.model.history import History
 from ktopui.model.snapshot import Snapshot
 from ktopui.model.status import POOL_LABELS
@@ -65,6 +71,9 @@ class Listener(Protocol):
     def scheduled(self, session: ClusterSession) -> None:
         """The next refresh is due at `session.next_refresh_at` (None: paused)."""
 
+    def prometheus_changed(self, session: ClusterSession) -> None:
+        """`session.prom` says something new, or filled history from Prometheus."""
+
 
 class ClusterSession:
     def __init__(
@@ -80,11 +89,13 @@ class ClusterSession:
         priority: InputPriority | None = None,
         feed: Feed | None = None,
         pool_labels: Sequence[str] = POOL_LABELS,
+        prometheus: PromSettings | None = None,
     ) -> None:
         """`watch`: None for the defaults (tests and benchmarks shrink the times); `priority`: the
         user's input, which the joins step aside for (shared by the sessions of one app); `feed`:
         where the Inputs come from (default: the API server of `conn`, through an HTTP client
-        of the session's own); `pool_labels`: the node labels that name a node's pool."""
+        of the session's own); `pool_labels`: the node labels that name a node's pool;
+        `prometheus`: where history beyond the session comes from (None: nowhere, nothing said)."""
         self.conn = conn
         self.place = Place(context=conn.context, server=conn.server)
         self.clock = clock
@@ -103,6 +114,9 @@ class ClusterSession:
         self._pool_labels = tuple(pool_labels)
         self._wake = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
+        self._api: KubeAPI | None = None
+        self.prom: PromLink | None = PromLink(prometheus) if prometheus is not None else None
+        self._prom_opening = False
         self.feed: Feed | None = feed
         self.joiner: Joiner | None = None
         self._disposer: Disposer | None = None
@@ -123,7 +137,7 @@ class ClusterSession:
             return
         if self.feed is None:
             self._http = make_http_client(self.conn, timeout=self._request_timeout)
-            api = KubeAPI(self._http, self.conn.server, clock=self.clock)
+            api = self._api = KubeAPI(self._http, self.conn.server, clock=self.clock)
             self.feed = ApiFeed(api, self.scope, clock=self.clock, watch=self._watch_settings,
                                 pool_labels=self._pool_labels)
         self._disposer = Disposer(asyncio.get_running_loop())
@@ -147,6 +161,8 @@ class ClusterSession:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.feed is not None:
             await self.feed.close()
+        if self.prom is not None:
+            await self.prom.close()
         if self._http is not None:
             await self._http.aclose()
         if self._disposer is not None:
@@ -169,6 +185,8 @@ class ClusterSession:
         self.refreshes += 1
         if self._listener is not None:
             self._listener.snapshot_ready(self, snapshot)
+        if "nodes" not in snapshot.loading:
+            self._open_prometheus()
         return snapshot
 
     async def _poll(self) -> None:
@@ -230,6 +248,54 @@ class ClusterSession:
         log.info("updates %s", "paused" if paused else "resumed")
         if not paused:
             self.wake()
+
+    # -- Prometheus ----------------------------------------------------------------------
+
+    def _open_prometheus(self) -> None:
+        """Once, after the first node list (the first screen never waits for it)."""
+        if self.prom is None or self._prom_opening or self._api is None:
+            return
+        self._prom_opening = True
+        self._spawn(self.prom.open(self._api, self.conn, self.history, clock=self.clock,
+                                   resolution=self.resolution, told=self._prom_told, spawn=self._spawn))
+
+    def _prom_told(self) -> None:
+        if self._listener is not None:
+            self._listener.prometheus_changed(self)
+
+    def want_history(self, keys: Sequence, members: dict | None = None) -> None:
+        """These history keys are on screen (`members`: a workload key's pod names): filled from
+        Prometheus where it is there and they are not yet (the cluster's, for the header, too)."""
+        if self.prom is not None and self.prom.backfill is not None:
+            self.prom.backfill.want([history_keys.CLUSTER, *keys], members)
+
+    async def pod_usage(self, namespace: str, pod: str, range_name: str) -> RangeUsage:
+        """A pod's usage over one of ranges.RANGES from Prometheus (PromError if it fails;
+        these three only while `prom.client` is there)."""
+        return await ranges.pod_usage(self.prom.client, namespace, pod, range_name, self.clock())
+
+    async def workload_usage(self, namespace: str, pods: Sequence[str], range_name: str) -> RangeUsage:
+        """A workload's usage (its pods `pods` summed) over a range."""
+        return await ranges.workload_usage(self.prom.client, namespace, pods, range_name, self.clock())
+
+    async def node_usage(self, node: str, range_name: str) -> RangeUsage:
+        return await ranges.node_usage(self.prom.client, node, range_name, self.clock())
+
+    async def fill_history(self, keys: Sequence, members: dict) -> None:
+        """Fill these history keys from Prometheus now, where it is there (the export key's rows)."""
+        if self.prom is not None and self.prom.backfill is not None:
+            await self.prom.backfill.fill(keys, members)
+
+    def want_throttling(self, pods: Sequence[tuple[str, str]], workloads: dict) -> None:
+        """These pods (namespace, name) and workloads (key -> its pods' names) are on screen: their
+        CPU throttling from Prometheus, where it is there, in `prom.throttling.shares`."""
+        if self.prom is not None and self.prom.throttling is not None:
+            self.prom.throttling.want(pods, workloads)
+
+    def resolution(self) -> float:
+        """Seconds between metrics samples, as the cluster's history has them."""
+        times = self.history.times(history_keys.CLUSTER)[-8:]
+        return float(np.median(np.diff(times))) if len(times) > 2 else DEFAULT_RESOLUTION
 
     # -- scope -------------------------------------------------------------------------
 

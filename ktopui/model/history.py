@@ -84,12 +84,16 @@ class History:
             return key[0]
         return None
 
+    def capacity_for(self, key: Hashable) -> int:
+        """How many samples the key's kind keeps."""
+        kind = self._kind(key)
+        return self._capacities.get(kind, self.capacity) if kind else self.capacity
+
     def _pool(self, key: Hashable, create: bool = False) -> Pool | None:
         kind = self._kind(key)
         pool = self._pools.get(kind)
         if pool is None and create:
-            capacity = self._capacities.get(kind, self.capacity) if kind else self.capacity
-            pool = self._pools[kind] = KeyedRings(capacity, self._initial)
+            pool = self._pools[kind] = KeyedRings(self.capacity_for(key), self._initial)
         return pool
 
     def number(self, kind: str, ring_of: Callable[[Hashable], int | None]) -> None:

@@ -29,6 +29,7 @@ from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen, key_nam
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.messages import (
     NamespaceMissing,
+    PrometheusChanged,
     RefreshFailed,
     RefreshScheduled,
     SnapshotReady,
@@ -131,6 +132,15 @@ class KtopApp(App):
     def scheduled(self, session: ClusterSession) -> None:
         self.post_message(RefreshScheduled(session))
 
+    def prometheus_changed(self, session: ClusterSession) -> None:
+        self.post_message(PrometheusChanged(session))
+
+    def on_prometheus_changed(self, message: PrometheusChanged) -> None:
+        screen = self.screen
+        if isinstance(screen, DashboardScreen):
+            screen.history_filled()
+        self._tick_headers()
+
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         began = time.perf_counter()
         self._show(message.snapshot)
@@ -155,6 +165,8 @@ class KtopApp(App):
             return
         for header in self.screen.query(ClusterHeader):
             header.refresh()
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.want_history()  # (rows scrolled into view since)
 
     def _show(self, snapshot: Snapshot | None) -> None:
         screen = self.screen

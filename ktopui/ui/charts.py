@@ -1,4 +1,5 @@
-"""CPU and memory line charts of one pod's history, drawn with plotext into rich Text.
+"""CPU and memory line charts of one pod's history (this session's, or a range from
+Prometheus with its request and limit as lines), drawn with plotext into rich Text.
 
 plotext keeps a single master figure (and a terminal object holding size limits)
 at module level, so every render runs under a lock, starts from a cleared figure
@@ -18,7 +19,9 @@ import numpy as np
 import plotext
 from rich.text import Text
 
+from ktopui.live.ranges import RangeUsage
 from ktopui.model import history_keys
+from ktopui.model.amounts import Amounts
 from ktopui.model.history import CPU, MEMORY, History
 from ktopui.safe_text import escape_controls
 
@@ -34,6 +37,7 @@ MIB = 1024 * 1024
 SECONDS_AXIS_MAX_SPAN = 120  # shorter windows are labelled in seconds, longer in minutes
 
 POD_COLOR = 14  # 256-colour codes; bright ones read well on dark and light backgrounds
+LEVEL_COLORS = {"request": 7, "limit": 9, "allocatable": 9}
 CONTAINER_COLORS = (10, 13, 11, 9, 12, 2, 5, 3, 6, 1, 4)
 LEGEND_SWATCH = "━━"
 
@@ -61,6 +65,19 @@ class _Series:
     color: int
     times: np.ndarray  # epoch seconds, oldest first
     values: dict[int, np.ndarray]  # metric index -> stored values (NaN gaps)
+
+
+@dataclass
+class _Level:
+    """A horizontal line: the pod's request or limit."""
+
+    label: str
+    color: int
+    values: dict[int, float | None]  # metric index -> stored value (None: not set)
+
+
+# A range's x axis: (unit in seconds, its name) for ranges up to the first figure.
+RANGE_UNITS = ((3600.0, 60.0, "minutes ago"), (2 * 86400.0, 3600.0, "hours ago"), (math.inf, 86400.0, "days ago"))
 
 
 def usage_charts(
@@ -95,10 +112,38 @@ def usage_charts(
     span = max(newest - oldest, 1.0)
     in_seconds = span < SECONDS_AXIS_MAX_SPAN
     unit_seconds = 1.0 if in_seconds else 60.0
+    return _charts(series, [], newest=newest, span=span, unit_seconds=unit_seconds,
+                   x_label="seconds ago" if in_seconds else "minutes ago", window=_format_window(span),
+                   samples=samples, width=width, height=height)
 
+
+def range_charts(usage: RangeUsage, total: str, containers: list[str], levels: list[tuple[str, Amounts]], *,
+                 width: int, height: int, notes: list[Text] | None = None) -> Text:
+    """CPU and memory over a range from Prometheus: the whole (`total`: "pod", "workload", "node")
+    and each container, with `levels` (request, limit, allocatable) as lines where set; `notes`
+    go under the legend."""
+    names = [n for n in dict.fromkeys([*containers, *sorted(usage.cpu.keys() | usage.memory.keys())]) if n]
+    series = [_Series(total, POD_COLOR, usage.times, {CPU: usage.total(usage.cpu), MEMORY: usage.total(usage.memory)})]
+    for i, name in enumerate(names):
+        empty = np.full(len(usage.times), np.nan)
+        series.append(_Series(name, CONTAINER_COLORS[i % len(CONTAINER_COLORS)], usage.times,
+                              {CPU: usage.cpu.get(name, empty), MEMORY: usage.memory.get(name, empty)}))
+    lines = [_Level(label, LEVEL_COLORS.get(label, 7), {CPU: amounts.cpu_milli, MEMORY: amounts.mem_bytes})
+             for label, amounts in levels if amounts.cpu_milli is not None or amounts.mem_bytes is not None]
+    unit_seconds, x_label = next((unit, label) for most, unit, label in RANGE_UNITS if usage.seconds <= most)
+    samples = int(max(np.isfinite(v).sum() for s in series for v in s.values.values()))
+    return _charts(series, lines, newest=usage.end, span=usage.seconds, unit_seconds=unit_seconds, x_label=x_label,
+                   window=usage.name, samples=samples, width=width, height=height, notes=notes or [],
+                   source="from Prometheus")
+
+
+def _charts(series: list[_Series], levels: list[_Level], *, newest: float, span: float, unit_seconds: float,
+            x_label: str, window: str, samples: int, width: int, height: int, notes: list[Text] | None = None,
+            source: str = "") -> Text:
+    """Both charts under a legend, in about `width` x `height` cells."""
     width = max(int(width), MIN_CHART_WIDTH)
     side_by_side = width >= SIDE_BY_SIDE_MIN_WIDTH
-    legend = _legend(series, width)
+    legend = _legend(series, levels, width) + list(notes or [])
     charts_height = max(int(height) - len(legend), 0)
     if side_by_side:
         chart_height = max(charts_height, MIN_CHART_HEIGHT)
@@ -107,14 +152,14 @@ def usage_charts(
         chart_height = max(charts_height // 2, MIN_CHART_HEIGHT)
         chart_width = width
 
-    window = _format_window(span)
     ansi = _render(
         series,
+        levels,
         newest=newest,
         span=span / unit_seconds,
         unit_seconds=unit_seconds,
-        x_label="seconds ago" if in_seconds else "minutes ago",
-        window=window,
+        x_label=x_label,
+        window=f"{window} {source}" if source else window,
         samples=samples,
         side_by_side=side_by_side,
         chart_width=chart_width,
@@ -138,6 +183,7 @@ def _read(history: History, key: tuple) -> tuple[np.ndarray, dict[int, np.ndarra
 
 def _render(
     series: list[_Series],
+    levels: list[_Level],
     *,
     newest: float,
     span: float,
@@ -165,7 +211,7 @@ def _render(
             for n, metric in enumerate(_METRICS):
                 plot = figure.subplot(1, n + 1) if side_by_side else figure.subplot(n + 1, 1)
                 _draw_chart(
-                    plot, metric, series,
+                    plot, metric, series, levels,
                     newest=newest, span=span, unit_seconds=unit_seconds, x_label=x_label,
                     window=window, samples=samples, width=chart_width, height=chart_height,
                 )
@@ -179,6 +225,7 @@ def _draw_chart(
     plot,
     metric: _Metric,
     series: list[_Series],
+    levels: list[_Level],
     *,
     newest: float,
     span: float,
@@ -200,6 +247,11 @@ def _draw_chart(
         for index in breaks:
             signal.line(index, False)
         plot.draw(signal)
+    for level in levels:
+        value = level.values[metric.index]
+        if value is not None:
+            top = max(top, value / metric.scale)
+            plot.line(value / metric.scale, pixel=level.color, style="dotted")
 
     plot.title(_title(metric, window, samples, width))
     plot.label(x_label, axis="x")
@@ -295,17 +347,18 @@ def _tick_labels(ticks: list[float]) -> list[str]:
     return ["0" if float(label) == 0 else label + suffix for label in labels]
 
 
-def _legend(series: list[_Series], width: int) -> list[Text]:
+def _legend(series: list[_Series], levels: list[_Level], width: int) -> list[Text]:
     """Colour swatches and names, wrapped to `width`."""
     lines: list[Text] = []
     line = Text()
-    for s in series:
-        has_data = any(np.isfinite(v).any() for v in s.values.values()) and len(s.times) > 0
-        name = escape_controls(s.label) if has_data else f"{escape_controls(s.label)} (no data)"
+    entries = [(s.label, s.color, any(np.isfinite(v).any() for v in s.values.values()) and len(s.times) > 0)
+               for s in series] + [(level.label, level.color, True) for level in levels]
+    for label, color, has_data in entries:
+        name = escape_controls(label) if has_data else f"{escape_controls(label)} (no data)"
         room = width - len(LEGEND_SWATCH) - 2
         if len(name) > room:
             name = name[: max(room - 1, 1)] + "…"
-        entry = Text.assemble((LEGEND_SWATCH, f"color({s.color})"), " ", name)
+        entry = Text.assemble((LEGEND_SWATCH, f"color({color})"), " ", name)
         if line.cell_len and line.cell_len + 3 + entry.cell_len > width:
             lines.append(line)
             line = Text()

@@ -9,19 +9,24 @@ with it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from ktopui.live.export import EXPORTED, FILL_MOST, export, export_path, keys_of
 from ktopui.live.session import ClusterSession
 from ktopui.model.nodes import NODES
-from ktopui.model.pods import PODS
+from ktopui.model.pods import PODS, PodRow
 from ktopui.model.snapshot import Snapshot
 from ktopui.ui.columns import picked, sort_choices
+from ktopui.ui.columns.throttle import pod_key, throttle, workload_key
 from ktopui.ui.footer import KeysFooter
 from ktopui.ui.header import ClusterHeader
 from ktopui.ui.table import RowTable
@@ -59,6 +64,8 @@ class DashboardScreen(Screen):
         Binding("escape", "back", "Back", id="back", show=False),
         Binding("s", "namespace", "Namespace", id="namespace", tooltip="pick a namespace, or all"),
         Binding("d", "app.doctor", "Doctor", id="doctor", show=False, tooltip="diagnose: connection, permissions, metrics API"),
+        Binding("e", "export", "Export", id="export", show=False,
+                tooltip="export the rows shown and their history to a CSV file"),
     ]
 
     app: KtopApp
@@ -68,6 +75,10 @@ class DashboardScreen(Screen):
         self.session = session
         self.resource = "cpu"  # which resource a/r/l refer to
         self._crumbs_shown: Text | None = None
+        self._history_wanted: tuple = ()  # the history keys last asked to be filled from Prometheus
+        self._throttle_shown = False  # THROTTLE% is among the columns set
+        self._members_of = None  # the snapshot's workload members that _members holds names of
+        self._members: dict[tuple, list[str]] = {}  # a visible workload's key -> its pods' names
         self._mounted = False  # its widgets are all there (until then a snapshot waits for on_mount)
 
     def compose(self) -> ComposeResult:
@@ -100,9 +111,48 @@ class DashboardScreen(Screen):
         self.show_crumbs()
         if snapshot is not None:
             self.show_rows(snapshot)
+            self.want_history()
 
     def show_rows(self, snapshot: Snapshot) -> None:
         raise NotImplementedError
+
+    def history_filled(self) -> None:
+        """History or throttling came from Prometheus (or it said something): the lines on screen are
+        formatted again, and rows still wanted are asked for."""
+        if self._throttle_shown != (self.session.prom is not None and self.session.prom.throttling is not None):
+            self.show(self.session.snapshot)  # Prometheus opened: its column comes
+        table = self.active_table()
+        if table is not None:
+            table.forget_lines()
+            table.refresh()
+        self.want_history()
+
+    def want_history(self) -> None:
+        """Ask for the history the visible rows draw to be filled from Prometheus (where it is
+        there): their trend columns' keys, and a workload's pods (whose series add up to its)."""
+        backfill = self.session.prom.backfill if self.session.prom is not None else None
+        table = self.active_table()
+        if backfill is None or table is None or not self._mounted:
+            return
+        key_fns = list(dict.fromkeys(c.history_key for c in table.columns if c.history_key is not None))
+        shown = table.shown_rows()
+        keys = tuple(key_of(row) for row in shown for key_of in key_fns)
+        if keys == self._history_wanted:
+            return
+        self._history_wanted = keys
+        snapshot = self.session.snapshot
+        members = {}
+        if snapshot is not None:
+            if self._members_of is not snapshot.members:  # (a workload's pods change only with its members)
+                self._members_of, self._members = snapshot.members, {}
+            for key in dict.fromkeys(keys):
+                if key[0] == "workload":
+                    names = self._members.get(key)
+                    if names is None:  # (its pods' names, without making their rows)
+                        names = self._members[key] = [k[1] for k in snapshot.workload_pods(key[1:]).keys]
+                    members[key] = names
+        self.session.want_history(keys, members)
+        self.session.want_throttling([(r.namespace, r.name) for r in shown if isinstance(r, PodRow)], members)
 
     def _start_over(self, empty_message: str, sort: tuple[str, bool]) -> None:
         """A reused screen about to show another node or pod: nothing of the last one stays."""
@@ -149,7 +199,18 @@ class DashboardScreen(Screen):
         return text
 
     def pod_columns(self, snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
-        return self.app.columns_for("pods", reserved=snapshot.metrics_error is not None, without=without)
+        columns = self.app.columns_for("pods", reserved=snapshot.metrics_error is not None, without=without)
+        return self.with_throttle(columns, pod_key)
+
+    def workload_columns(self, snapshot: Snapshot, without: tuple[str, ...] = ()) -> list:
+        columns = self.app.columns_for("workloads", reserved=snapshot.metrics_error is not None, without=without)
+        return self.with_throttle(columns, workload_key)
+
+    def with_throttle(self, columns: list, key_of) -> list:
+        """THROTTLE% after the columns, while Prometheus is there."""
+        throttling = self.session.prom.throttling if self.session.prom is not None else None
+        self._throttle_shown = throttling is not None
+        return columns if throttling is None else [*columns, throttle(throttling, key_of)]
 
     @staticmethod
     def explain_empty(table: RowTable, snapshot: Snapshot, source: str, default: str) -> None:
@@ -228,6 +289,32 @@ class DashboardScreen(Screen):
 
     def action_namespace(self) -> None:
         self.app.action_pick_namespace()
+
+    def action_export(self) -> None:
+        table = self.active_table()
+        rows = table.rows if table is not None else []
+        if not rows or type(rows[0]) not in EXPORTED:
+            self.notify("Nothing to export here: the nodes, pods and workloads tables export their rows.",
+                        timeout=4)
+            return
+        self._export(rows, EXPORTED[type(rows[0])])
+
+    @work(exclusive=True, group="export")
+    async def _export(self, rows, view: str) -> None:
+        path = export_path(view, time.time())
+        filled = len(rows) <= FILL_MOST and self.session.prom is not None and self.session.prom.backfill is not None
+        if filled:
+            self.notify(f"Asking Prometheus for the history of {len(rows)} {view}…", timeout=3)
+            await self.session.fill_history(*keys_of(rows, self.session.snapshot))
+        try:
+            lines = await asyncio.to_thread(export, self.session.history, list(rows), path)
+        except OSError as err:
+            self.notify(f"Export failed: {path}: {err.strerror or err}", severity="error", timeout=8, markup=False)
+            return
+        source = "" if filled or self.session.prom is None or self.session.prom.backfill is None else (
+            f"; Prometheus's history only for the rows that were on screen (more than {FILL_MOST})")
+        self.notify(f"Exported {len(rows)} {view} ({lines} lines of history{source}) to {path.resolve()}",
+                    timeout=15, markup=False)
 
 
 def node_table(screen: DashboardScreen, table_id: str = "nodes", empty: str = "No nodes (yet).") -> RowTable:

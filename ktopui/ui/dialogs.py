@@ -17,11 +17,13 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from ktopui.live.ranges import RANGES
 from ktopui.live.session import ClusterSession
 from ktopui.model.names import namespace_name_problem
 from ktopui.safe_text import escape_controls
 from ktopui.ui.cells import thresholds
 from ktopui.ui.dashboard import SORT_BINDINGS, DashboardScreen
+from ktopui.ui.ranged import RANGE_BINDINGS
 from ktopui.ui.rollup_screens import WorkloadPodsScreen
 from ktopui.ui.screens import MainScreen
 from ktopui.ui.table import RowTable
@@ -55,7 +57,7 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
 
     keymap = keymap or {}
     ids = {b.id: b.key for b in [*MainScreen.BINDINGS, *RowTable.BINDINGS, *DashboardScreen.BINDINGS,
-                                 *HelpScreen.BINDINGS, *WorkloadPodsScreen.BINDINGS] if b.id}
+                                 *HelpScreen.BINDINGS, *WorkloadPodsScreen.BINDINGS, *RANGE_BINDINGS] if b.id}
 
     def keys(*binding_ids: str) -> str:
         return " ".join(key_name(keymap.get(i, ids[i])).replace(", ", " ") for i in binding_ids)
@@ -70,9 +72,12 @@ def help_text(keymap: dict[str, str] | None = None) -> Group:
         (keys("open"), "drill down: (pool → its nodes →) node (or workload) → its pods → a pod's containers "
                        "and charts; namespace → its workloads"),
         (keys("back"), "back one level (or clear the filter)"),
+        (f"{keys(*(f'range.{name}' for name, _seconds in RANGES))} / {keys('range.session')}",
+         "detail charts: 15m, 1h, 6h, 24h, 7d from Prometheus / back"),
         ("Ctrl+P", "command palette: the same actions by name"),
     ]
-    seen = {"view.nodes", "view.pods", "view.workloads", "view.namespaces", "view.pools", "back", "open"}
+    seen = {"view.nodes", "view.pods", "view.workloads", "view.namespaces", "view.pools", "back", "open",
+            *(b.id for b in RANGE_BINDINGS)}
     for binding in [*SORT_BINDINGS, *DashboardScreen.BINDINGS, *WorkloadPodsScreen.BINDINGS, *KtopApp.BINDINGS]:
         if binding.id in seen:
             continue

@@ -96,10 +96,22 @@ class ClusterHeader(Widget):
         ]
         if s is not None:
             parts.append(Part(self._counts(s), KEEP_COUNTS, lead=" │ "))
+        parts.extend(self._prometheus())
         if self.place.version:
             parts.append(Part(Text(escape_controls(self.place.version), style="dim"), KEEP_LEAST + 1, lead=" │ "))
         parts.append(Part(Text(escape_controls(self.place.server), style="dim"), KEEP_LEAST, lead=" " if self.place.version else " │ ",
                           shrink=20))
+        return parts
+
+    def _prometheus(self) -> list[Part]:
+        """`prom: monitoring/prometheus-k8s` (or `off`, `none found`), and a failure's word after it."""
+        prom = self.session.prom
+        if prom is None or not (prom.label or prom.failure):
+            return []
+        text = Text(f"prom: {prom.label}" if prom.label else "prom:", style="dim")
+        parts = [Part(text, KEEP_EXTRA + 1, lead=" │ ", shrink=12)]
+        if prom.failure:
+            parts.append(Part(Text(prom.failure, style=self._look("warn")), KEEP_COUNTS - 1, lead=" "))
         return parts
 
     @staticmethod
@@ -189,7 +201,18 @@ class ClusterHeader(Widget):
                 Part(Text("(the first list of a large cluster takes a while)", style=self._look("waiting")), KEEP_EXTRA,
                      lead=" "),
             ]
-        return relisting + self._coverage(s)
+        return relisting + self._coverage(s) + self._prometheus_problem()
+
+    def _prometheus_problem(self) -> list[Part]:
+        """Why history from Prometheus failed (or came partial), in its own words."""
+        prom = self.session.prom
+        if prom is None or not (prom.problem or prom.warning):
+            return []
+        if prom.problem:
+            said = f"history from Prometheus failed: {prom.problem}; sparklines go on from live metrics"
+        else:
+            said = f"Prometheus answered in part: {prom.warning}"
+        return [Part(Text(said, style=self._look("warn")), KEEP_DETAIL, lead=" │ ", shrink=20, middle=True)]
 
     def _relisting(self, s: Summary) -> list[Part]:
         """Nodes or pods listed periodically because their watch cannot work: why, how often,

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 def build_app(args: argparse.Namespace, conn: ClusterConnection, settings: config.Settings,
               environ: Mapping[str, str]) -> KtopApp:
     """The dashboard for these flags and config-file settings (a flag wins over the file)."""
+    from ktopui.kube.prometheus_settings import settings_from
     from ktopui.live.session import ClusterSession
     from ktopui.ui import remembered_theme
     from ktopui.ui.app import KtopApp
@@ -66,6 +67,7 @@ def build_app(args: argparse.Namespace, conn: ClusterConnection, settings: confi
         label_selector=args.selector,
         interval=settings.interval if args.interval is None else args.interval,
         pool_labels=settings.nodes.pool_labels,
+        prometheus=settings_from(args, settings.prometheus),
     )
     return KtopApp(
         session,

@@ -35,6 +35,14 @@ class NamespaceMissing(Message):
         self.namespace = namespace
 
 
+class PrometheusChanged(Message):
+    """What the session says of Prometheus changed, or history came from it."""
+
+    def __init__(self, session: ClusterSession) -> None:
+        super().__init__()
+        self.session = session
+
+
 class RefreshScheduled(Message):
     """The session's next refresh has a time (or none: paused)."""
 

@@ -13,13 +13,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 
+from ktopui.live.ranges import RangeUsage
 from ktopui.live.session import ClusterSession
+from ktopui.model.amounts import Amounts
 from ktopui.model.namespaces import NAMESPACES
 from ktopui.model.snapshot import Snapshot
 from ktopui.model.workloads import WORKLOADS, WorkloadRow
 from ktopui.safe_text import escape_controls
 from ktopui.ui.advice_panel import AdvicePanel, commands
 from ktopui.ui.dashboard import DashboardScreen, pod_table
+from ktopui.ui.ranged import (
+    RANGE_BINDINGS,
+    Charts,
+    RangedScreen,
+    range_pane,
+    show_range_pane,
+)
 from ktopui.ui.table import RowTable
 
 
@@ -46,13 +55,16 @@ def workload_title(row: WorkloadRow | tuple[str, str, str]) -> str:
     return escape_controls(f"{kind} {namespace}/{name}")
 
 
-class WorkloadPodsScreen(DashboardScreen):
-    """The pods of one workload, and what to request for its containers above them."""
+class WorkloadPodsScreen(RangedScreen):
+    """The pods of one workload, and what to request for its containers above them (and, over a
+    range picked, its containers' usage charted, summed over its pods)."""
 
     BINDINGS = [
         Binding("y", "copy_requests", "Copy kubectl", id="copy.requests",
                 tooltip="copy a workload's kubectl set resources lines"),
+        *RANGE_BINDINGS,
     ]
+    TOTAL = "workload"
 
     def __init__(self, session: ClusterSession, key: tuple[str, str, str], *, via_namespace: bool) -> None:
         super().__init__(session)
@@ -64,6 +76,26 @@ class WorkloadPodsScreen(DashboardScreen):
             yield AdvicePanel(id="advice")
             # A workload is in one namespace: the breadcrumb says it once.
             yield pod_table(self, "table", self._empty(), without=("namespace",))
+            yield range_pane(self)
+
+    def _row(self) -> WorkloadRow | None:
+        snapshot = self.session.snapshot
+        return next((w for w in snapshot.workloads if w.key == self.key), None) if snapshot else None
+
+    def range_subject(self) -> tuple:
+        return self.key
+
+    async def ask_range(self, name: str) -> RangeUsage:
+        snapshot = self.session.snapshot
+        pods = [pod.name for pod in snapshot.workload_pods(self.key)] if snapshot else []
+        return await self.session.workload_usage(self.key[1], pods, name)
+
+    def range_levels(self) -> tuple[list[str], list[tuple[str, Amounts]]]:
+        row = self._row()
+        return [], [("request", row.requests), ("limit", row.limits)] if row is not None else []
+
+    def range_changed(self) -> None:
+        show_range_pane(self)
 
     def _empty(self) -> str:
         return f"No pods of {workload_title(self.key)} in this scope."
@@ -73,6 +105,7 @@ class WorkloadPodsScreen(DashboardScreen):
         self.key, self.via_namespace = key, via_namespace
         self.query_one(AdvicePanel).forget()
         self._start_over(self._empty(), self.app.sort_for("pods", ("namespace",)))
+        self.forget_range_data()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -87,6 +120,8 @@ class WorkloadPodsScreen(DashboardScreen):
         pods = snapshot.workload_pods(self.key)
         table.set_rows(pods, in_name_order=True)
         self.query_one(AdvicePanel).show(self.session.history, self.key, pods, self.app.key_for("copy.requests", "y"))
+        if self.range_name:
+            self.draw_range(self.query_one("#charts", Charts))
 
     def action_copy_requests(self) -> None:
         lines = commands(*self.key, self.query_one(AdvicePanel).containers)
@@ -135,8 +170,7 @@ class NamespaceWorkloadsScreen(DashboardScreen):
 
     def show_rows(self, snapshot: Snapshot) -> None:
         table = self.query_one("#table", RowTable)
-        table.set_columns(self.app.columns_for("workloads", reserved=snapshot.metrics_error is not None,
-                                               without=("namespace",)))
+        table.set_columns(self.workload_columns(snapshot, without=("namespace",)))
         namespace = self.namespace
         table.set_rows([w for w in snapshot.workloads if w.namespace == namespace], in_name_order=True)
 

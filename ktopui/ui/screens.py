@@ -14,8 +14,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
+from ktopui.live.ranges import RangeUsage
 from ktopui.live.session import ClusterSession
 from ktopui.model import history_keys
+from ktopui.model.amounts import Amounts
 from ktopui.model.containers import CONTAINERS
 from ktopui.model.namespaces import NamespaceRow
 from ktopui.model.nodes import NodeRow
@@ -27,6 +29,13 @@ from ktopui.safe_text import escape_controls
 from ktopui.ui.charts import usage_charts
 from ktopui.ui.columns import Column, containers, pools
 from ktopui.ui.dashboard import DashboardScreen, node_table, pod_table
+from ktopui.ui.ranged import (
+    RANGE_BINDINGS,
+    Charts,
+    RangedScreen,
+    range_pane,
+    show_range_pane,
+)
 from ktopui.ui.rollup_screens import (
     NamespaceWorkloadsScreen,
     WorkloadPodsScreen,
@@ -100,7 +109,7 @@ class MainScreen(DashboardScreen):
         self.explain_empty(pods, snapshot, "pods", "No pods in this scope (yet).")
         reserved = snapshot.metrics_error is not None
         table = self.query_one("#workloads", RowTable)
-        table.set_columns(self.app.columns_for("workloads", reserved=reserved, without=self._one_namespace()))
+        table.set_columns(self.workload_columns(snapshot, without=self._one_namespace()))
         table.set_rows(snapshot.workloads, in_name_order=True)
         self.explain_empty(table, snapshot, "pods", "No workloads in this scope (yet).")
         table = self.query_one("#namespaces", RowTable)
@@ -189,16 +198,35 @@ class PoolNodesScreen(DashboardScreen):
         drill(self, NodePodsScreen, message.row.name)
 
 
-class NodePodsScreen(DashboardScreen):
-    """The pods running on one node."""
+class NodePodsScreen(RangedScreen):
+    """The pods running on one node (and, over a range picked, the node's usage charted)."""
+
+    BINDINGS = RANGE_BINDINGS
+    TOTAL = "node"
 
     def __init__(self, session: ClusterSession, node: str) -> None:
         super().__init__(session)
         self.node = node
 
     def compose_body(self) -> ComposeResult:
-        # Every row would repeat the node's name: the breadcrumb says it once.
-        yield pod_table(self, "table", self._empty(), without=("node",))
+        with Vertical(id="node-body"):
+            # Every row would repeat the node's name: the breadcrumb says it once.
+            yield pod_table(self, "table", self._empty(), without=("node",))
+            yield range_pane(self)
+
+    def range_subject(self) -> tuple:
+        return (self.node,)
+
+    async def ask_range(self, name: str) -> RangeUsage:
+        return await self.session.node_usage(self.node, name)
+
+    def range_levels(self) -> tuple[list[str], list[tuple[str, Amounts]]]:
+        row = next((n for n in self.session.snapshot.nodes if n.name == self.node), None) if self.session.snapshot \
+            else None
+        return [], [("allocatable", row.available)] if row is not None else []
+
+    def range_changed(self) -> None:
+        show_range_pane(self)
 
     def _empty(self) -> str:
         return f"No pods on {self.node} in this scope."
@@ -207,6 +235,7 @@ class NodePodsScreen(DashboardScreen):
         """Show another node's pods (the screen is reused: see drill)."""
         self.node = node
         self._start_over(self._empty(), self.app.sort_for("pods", ("node",)))
+        self.forget_range_data()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -219,28 +248,20 @@ class NodePodsScreen(DashboardScreen):
         table = self.query_one("#table", RowTable)
         table.set_columns(self.pod_columns(snapshot, without=("node",)))
         table.set_rows(snapshot.pods_on(self.node), in_name_order=True)
+        if self.range_name:
+            self.draw_range(self.query_one("#charts", Charts))
 
     def on_row_table_activated(self, message: RowTable.Activated) -> None:
         row = message.row
         drill(self, PodScreen, row.namespace, row.name, via_node=self.node)
 
 
-class Charts(Static):
-    """The pod's charts: drawn when the widget has its size (first layout, a resize)."""
-
-    def __init__(self, draw, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._draw = draw
-
-    def on_resize(self) -> None:
-        self._draw()
-
-
 CONTAINER_SORT = ("name", False)
 
+class PodScreen(RangedScreen):
+    """One pod: its containers, and charts of its history (this session's, or a range from Prometheus)."""
 
-class PodScreen(DashboardScreen):
-    """One pod: its containers, and charts of its history."""
+    BINDINGS = RANGE_BINDINGS
 
     def __init__(self, session: ClusterSession, namespace: str, name: str, *, via_node: str | None) -> None:
         super().__init__(session)
@@ -251,11 +272,27 @@ class PodScreen(DashboardScreen):
         self._drawn: tuple = ()  # (width, height, row, history stamps) of the charts on screen
 
     def retarget(self, namespace: str, name: str, *, via_node: str | None) -> None:
-        """Show another pod (the screen is reused: see drill)."""
+        """Show another pod (the screen is reused: see drill), over the same range."""
         self.namespace, self.pod, self.via_node = namespace, name, via_node
         self.row, self._drawn = None, ()
         self.query_one("#table", RowTable).set_columns(self._columns())
         self._start_over("No containers reported.", CONTAINER_SORT)
+        self.forget_range_data()
+
+    def range_subject(self) -> tuple:
+        return (self.namespace, self.pod)
+
+    async def ask_range(self, name: str) -> RangeUsage:
+        return await self.session.pod_usage(self.namespace, self.pod, name)
+
+    def range_levels(self) -> tuple[list[str], list[tuple[str, Amounts]]]:
+        if self.row is None:
+            return [], []
+        return [c.name for c in self.row.containers], [("request", self.row.requests), ("limit", self.row.limits)]
+
+    def range_changed(self) -> None:
+        self._drawn = ()
+        self._draw_charts()
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="pod-body"):
@@ -314,6 +351,9 @@ class PodScreen(DashboardScreen):
         if not charts.size.width:
             return  # not laid out yet: drawn when it gets its size
         width, height = max(20, charts.size.width), max(6, charts.size.height or 12)
+        if self.range_name:
+            self.draw_range(charts)
+            return
         containers = [c.name for c in self.row.containers if c.has_metrics] if self.row else []
         # The same row, history and size make the same picture (each costs ~10 ms).
         history = self.session.history
@@ -328,7 +368,12 @@ class PodScreen(DashboardScreen):
                          history_key=self.history_key)
         )
 
+    def history_filled(self) -> None:
+        super().history_filled()
+        self._draw_charts()
+
     def history_key(self, container: str) -> tuple:
         if self.row is None:
             return history_keys.container(self.namespace, self.pod, container)
         return self.row.container_history_key(container)
+

@@ -38,12 +38,12 @@ def vocabulary() -> config.Vocabulary:
     from ktopui.ui.app import KtopApp
     from ktopui.ui.dashboard import DashboardScreen
     from ktopui.ui.dialogs import DoctorScreen, HelpScreen, NamespaceScreen
-    from ktopui.ui.screens import MainScreen
+    from ktopui.ui.screens import MainScreen, PodScreen
     from ktopui.ui.table import RowTable
 
     bindings: dict[str, config.Binding] = {}
     # The screen's bindings before the app's: theirs have the longer descriptions.
-    for owner in (DashboardScreen, MainScreen, RowTable, KtopApp, NamespaceScreen, HelpScreen, DoctorScreen):
+    for owner in (DashboardScreen, MainScreen, PodScreen, RowTable, KtopApp, NamespaceScreen, HelpScreen, DoctorScreen):
         for binding in owner.BINDINGS:
             if binding.id is not None:
                 bindings.setdefault(binding.id, config.Binding(binding.key, binding.tooltip or binding.description))

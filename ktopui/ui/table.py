@@ -154,7 +154,10 @@ class RowTable(ScrollView, can_focus=True):
 
     def pick_sort(self, column_id: str) -> None:
         """Sort by this column: reversed when it is the sorted one already, else names A to Z and
-        numbers from the highest."""
+        numbers from the highest (a column that sorts nothing is left as it is)."""
+        column = self._column(column_id)
+        if column is not None and not column.sort:
+            return
         if self.sort_column == column_id:
             self.sort_by(column_id, not self.sort_descending)
         else:
@@ -269,6 +272,13 @@ class RowTable(ScrollView, can_focus=True):
 
     def _visible_rows(self) -> int:
         return max(1, self.size.height - 1)
+
+    def shown_rows(self) -> Sequence[Any]:
+        """The rows on screen now (none before the table is laid out)."""
+        if not self.size.height:
+            return []
+        top = int(self.scroll_offset.y)
+        return self.rows[top:top + self._visible_rows()]
 
     def _scroll_cursor_into_view(self) -> None:
         top = int(self.scroll_offset.y)

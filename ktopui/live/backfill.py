@@ -1,0 +1,253 @@
+"""Sparklines filled from Prometheus: the history the session did not see.
+
+A screen says which history keys its visible rows draw (`Backfill.want`); the
+keys not filled yet are asked of Prometheus in batches, never per row: one
+query per metric for the nodes on screen, one per metric and namespace for
+pods, containers and workloads, one per metric for all namespaces and one for
+the cluster. Each key gets its kind's span (the ring's capacity times the
+metrics resolution) at the resolution's step, cut before the key's first live
+sample, and goes in through `History.ingest`, which merges by time: the live
+samples stay and go on after it.
+
+It runs as one task of the session's event loop (the numbers are sorted into
+keys in a worker thread), its batches at once (the client keeps at most 4
+queries in flight), so refreshes never wait for it. A failure ingests nothing of its batch, is said once (`error`) and is
+tried again only after RETRY_AFTER.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ktopui.kube.prometheus import PromClient, PromError, QueryResult
+from ktopui.model import history_keys, promql
+from ktopui.model.history import History
+
+log = logging.getLogger("ktopui.live")
+
+RETRY_AFTER = 60.0  # seconds before keys are asked for again after a failure
+# A workload's pods are named in its query up to this many; more, and its
+# namespace is asked for whole (one series per pod, summed here).
+MOST_PODS_NAMED = 200
+MIN_STEP = 15.0  # seconds: finer than cAdvisor's usual scrape would repeat samples
+
+
+@dataclass
+class Batch:
+    """One pair of queries (CPU, memory) and the keys its series fill."""
+
+    cpu: str
+    memory: str
+    span_key: Hashable  # a key of the kind whose capacity sets the span
+    # A series' labels to the keys it adds to (a workload's pods add up).
+    keys_of: Callable[[Mapping[str, str]], Iterable[Hashable]]
+    keys: set = field(default_factory=set)  # every key the batch answers for (filled even without data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one batch did: how many keys got samples, or why none did."""
+
+    filled: int
+    error: PromError | None = None
+    warnings: tuple[str, ...] = ()
+
+
+class Backfill:
+    """Fills the history keys screens show from one PromClient, each key once."""
+
+    def __init__(self, client: PromClient, history: History, *, clock: Callable[[], float],
+                 resolution: Callable[[], float], told: Callable[[Outcome], None],
+                 spawn: Callable[[Awaitable], None]) -> None:
+        """`resolution`: the metrics resolution now (seconds between samples); `told` hears of
+        each batch; `spawn` runs a coroutine as a task of the session's."""
+        self.client = client
+        self.history = history
+        self.clock = clock
+        self.resolution = resolution
+        self.told = told
+        self.spawn = spawn
+        self.error: PromError | None = None  # the last batch's failure, until one succeeds
+        self.filled: set[Hashable] = set()
+        self._wanted: list[Hashable] = []
+        self._members: dict[Hashable, Sequence[str]] = {}
+        self._running = False
+        self._quiet_until = 0.0
+
+    @property
+    def busy(self) -> bool:
+        """Keys are being filled (or wait for the pause after a failure)."""
+        return self._running
+
+    def want(self, keys: Iterable[Hashable], members: Mapping[Hashable, Sequence[str]] | None = None) -> None:
+        """These keys are on screen (`members`: a workload key's pod names): fill those not filled.
+        The latest call replaces what an earlier one wanted and is not done yet."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self.filled]
+        self._wanted = wanted
+        self._members = dict(members or {})
+        if wanted and not self._running:
+            self._running = True
+            self.spawn(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._wanted:
+                wait = self._quiet_until - asyncio.get_running_loop().time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                batches = self._batches(self._wanted, self._members)
+                if not batches:
+                    break
+                # All at once: the client keeps at most 4 queries in flight, the rows' first.
+                await asyncio.gather(*(self._fill_and_tell(batch) for batch in batches))
+                self._wanted = [k for k in self._wanted if k not in self.filled]
+        finally:
+            self._running = False
+
+    async def fill(self, keys: Iterable[Hashable], members: Mapping[Hashable, Sequence[str]] | None = None) -> None:
+        """Fill these keys now, beside what screens want (the export key's rows); returns when done
+        (a failure is told, as any batch's)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self.filled]
+        if wanted and asyncio.get_running_loop().time() >= self._quiet_until:
+            await asyncio.gather(*(self._fill_and_tell(b) for b in self._batches(wanted, members or {})))
+
+    async def _fill_and_tell(self, batch: Batch) -> None:
+        outcome = await self._fill(batch)
+        if outcome.error is None:
+            self.filled |= batch.keys
+            self.error = None
+        else:
+            self._quiet_until = asyncio.get_running_loop().time() + RETRY_AFTER
+            if self.error is None or type(self.error) is not type(outcome.error):
+                log.warning("backfill from Prometheus failed: %s", outcome.error.message)
+            self.error = outcome.error
+        self.told(outcome)
+
+    # -- what to ask ---------------------------------------------------------------
+
+    def _batches(self, keys: Sequence[Hashable], members: Mapping[Hashable, Sequence[str]]) -> list[Batch]:
+        """The queries that fill `keys`, the rows' before the cluster's."""
+        step = self._step()
+        rules = self.client.rules
+        window = promql.cpu_window(step, rules)
+        node_window = promql.rate_window(step)
+        nodes = [k[1] for k in keys if k[0] == "node"]
+        pods: dict[str, set[str]] = defaultdict(set)  # by namespace: pods and containers
+        workloads: dict[str, list[Hashable]] = defaultdict(list)
+        namespaces = [k for k in keys if k[0] == "namespace"]
+        for k in keys:
+            if k[0] in ("pod", "container"):
+                pods[k[1]].add(k[2])
+            elif k[0] == "workload":
+                workloads[k[2]].append(k)
+        batches: list[Batch] = []
+        if nodes:
+            batches.append(Batch(promql.node_cpu(nodes, node_window), promql.node_memory(nodes), history_keys.node(nodes[0]),
+                                 _node_keys, {history_keys.node(n) for n in nodes}))
+        for namespace, names in sorted(pods.items()):
+            for batch in promql.batches(sorted(names)):  # (names in a query stay a URL's length)
+                named = set(batch)
+                wanted = {k for k in keys if k[0] in ("pod", "container") and k[1] == namespace and k[2] in named}
+                batches.append(Batch(promql.pod_cpu(namespace, batch, window, rules),
+                                     promql.pod_memory(namespace, batch, rules),
+                                     history_keys.pod(namespace, batch[0]), _pod_keys(wanted), wanted))
+        for namespace, group in sorted(workloads.items()):
+            batches.append(self._workload_batch(namespace, group, members, window, rules))
+        if namespaces:
+            wanted = set(namespaces)
+            batches.append(Batch(f"sum by (namespace) ({promql.pod_cpu(None, None, window, rules)})",
+                                 f"sum by (namespace) ({promql.pod_memory(None, None, rules)})",
+                                 namespaces[0], lambda labels: _only(wanted, history_keys.namespace(
+                                     labels.get("namespace", ""))), wanted))
+        if history_keys.CLUSTER in keys:  # (the header's: after the rows)
+            batches.append(Batch(f"sum({promql.node_cpu(None, node_window)})", f"sum({promql.node_memory(None)})",
+                                 history_keys.CLUSTER, lambda labels: (history_keys.CLUSTER,), {history_keys.CLUSTER}))
+        return batches
+
+    @staticmethod
+    def _workload_batch(namespace: str, group: list[Hashable], members: Mapping[Hashable, Sequence[str]],
+                        window: str, rules: promql.RecordingRules) -> Batch:
+        """One namespace's workloads on screen: their pods' series, summed per workload."""
+        workload_of = {pod: key for key in group for pod in members.get(key, ())}
+        named = sorted(workload_of) if len(workload_of) <= MOST_PODS_NAMED else None
+
+        def keys_of(labels: Mapping[str, str]) -> Iterable[Hashable]:
+            key = workload_of.get(labels.get("pod", ""))
+            return () if key is None else (key,)
+
+        return Batch(f"sum by (namespace, pod) ({promql.pod_cpu(namespace, named, window, rules)})",
+                     f"sum by (namespace, pod) ({promql.pod_memory(namespace, named, rules)})",
+                     group[0], keys_of, set(group))
+
+    def _step(self) -> float:
+        return max(MIN_STEP, float(self.resolution()))
+
+    # -- asking and ingesting ------------------------------------------------------
+
+    async def _fill(self, batch: Batch) -> Outcome:
+        step = self._step()
+        end = self.clock() // step * step  # on the step's grid: the client's cache answers a repeat
+        start = end - (self.history.capacity_for(batch.span_key) - 1) * step
+        try:
+            cpu, memory = await asyncio.gather(self.client.query_range(batch.cpu, start, end, step),
+                                               self.client.query_range(batch.memory, start, end, step))
+        except PromError as err:
+            return Outcome(0, err)
+        filled = await asyncio.to_thread(self._ingest, batch, cpu, memory, start, step)
+        return Outcome(filled, None, tuple(dict.fromkeys(cpu.warnings + memory.warnings)))
+
+    def _ingest(self, batch: Batch, cpu: QueryResult, memory: QueryResult, start: float, step: float) -> int:
+        """The series summed into their keys on the query's grid, each key cut before its first
+        live sample (live samples are the metrics API's own: they stay as they were)."""
+        points = int(self.history.capacity_for(batch.span_key))
+        sums: dict[Hashable, np.ndarray] = {}  # key -> [2, points] (CPU, memory), NaN where no series had data
+        for metric, result in enumerate((cpu, memory)):
+            for series in result.series:
+                at = np.rint((series.times - start) / step).astype(np.int64)
+                ok = (at >= 0) & (at < points) & np.isfinite(series.values)
+                for key in batch.keys_of(series.labels):
+                    grid = sums.get(key)
+                    if grid is None:
+                        grid = sums[key] = np.full((2, points), np.nan)
+                    row = grid[metric]
+                    row[at[ok]] = np.where(np.isnan(row[at[ok]]), 0.0, row[at[ok]]) + series.values[ok]
+        times = start + step * np.arange(points)
+        filled = 0
+        for key, grid in sums.items():
+            live = self.history.times(key)
+            keep = np.isfinite(grid).any(axis=0)
+            if len(live):
+                keep &= times < live[0]
+            if keep.any() and self.history.ingest(key, times[keep], grid[0, keep], grid[1, keep]):
+                filled += 1
+        return filled
+
+
+def _node_keys(labels: Mapping[str, str]) -> Iterable[Hashable]:
+    node = labels.get("node")
+    return (history_keys.node(node),) if node else ()
+
+
+def _pod_keys(wanted: set) -> Callable[[Mapping[str, str]], Iterable[Hashable]]:
+    """A container's series adds to its pod's key and is its own container key, where wanted."""
+
+    def keys_of(labels: Mapping[str, str]) -> Iterable[Hashable]:
+        namespace, pod, container = labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
+        keys = [history_keys.pod(namespace, pod)] if history_keys.pod(namespace, pod) in wanted else []
+        own = history_keys.container(namespace, pod, container)
+        if own in wanted:
+            keys.append(own)
+        return keys
+
+    return keys_of
+
+
+def _only(wanted: set, key: Hashable) -> Iterable[Hashable]:
+    return (key,) if key in wanted else ()
