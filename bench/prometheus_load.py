@@ -55,7 +55,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-from dashboard import INTERVAL, Pacer, cpu_per_tick, emit, list_arrived, parse_size, rows_shown, settle
+from dashboard import (
+    INTERVAL,
+    Pacer,
+    cpu_per_tick,
+    emit,
+    list_arrived,
+    parse_size,
+    rows_shown,
+    settle,
+)
 
 SCRAPE = 30.0  # seconds between the generated samples (kube-prometheus scrapes cAdvisor every 30 s)
 SPAN = 35 * 60.0  # seconds of generated history: the 30-minute sparklines and the rate window before
