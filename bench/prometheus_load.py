@@ -37,7 +37,8 @@ matching is somewhat lighter than a real cluster's. The history ends at the clus
 when the engine starts; the parent then moves the cluster's clock to real time (the
 dashboard's), so the newest minutes of a sparkline are the live samples'.
 
-Each phase stops at --phase-limit seconds and reports what it measured, marked "partial".
+Each phase stops at --phase-limit seconds and reports what it measured: a phase cut short
+shows n/a, or fewer ticks or keys than asked for.
 Exits 0 unless the app crashed or did not finish; the figures are informational.
 """
 
@@ -222,7 +223,8 @@ async def backfill_idle(app, deadline: float) -> None:
 
 def script(minute: float) -> list[tuple[str, float]]:
     """(key, seconds to stay after it): a minute of use, ending on the pods view long enough
-    after its first visit for THROTTLE% to be asked again (at most once a minute)."""
+    after its first visit for THROTTLE% to be asked again (at most once a minute). Another
+    `minute` scales the stays (a smoke run's few seconds)."""
     keys = [
         ("2", 3), ("c", 2), ("pagedown", 2), ("pagedown", 2), ("m", 2),  # pods: sort, page
         ("1", 2), ("c", 1), ("pagedown", 2),  # nodes
@@ -234,8 +236,9 @@ def script(minute: float) -> list[tuple[str, float]]:
         ("s", 1), ("up", 0.5), ("enter", 2),  # all namespaces again
         ("2", 0),  # pods: THROTTLE% asked again once a minute has passed since the first
     ]
-    used = sum(wait for _, wait in keys)
-    return keys[:-1] + [(keys[-1][0], max(0.0, minute - used))]
+    scale = minute / 60
+    keys = [(key, wait * scale) for key, wait in keys]
+    return keys[:-1] + [(keys[-1][0], max(0.0, minute - sum(wait for _, wait in keys)))]
 
 
 async def scripted_minute(app, pilot, minute: float, recorder: Recorder, deadline: float) -> None:
