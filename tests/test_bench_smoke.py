@@ -97,7 +97,7 @@ def test_hostile_runs_tiny_and_prints_every_scenario_next_to_the_polite_one():
 @pytest.mark.skipif(have_prometheus() is not None, reason=str(have_prometheus()))
 def test_prometheus_load_runs_tiny_and_prints_every_measure():
     out = run_bench("prometheus_load.py", "--nodes", "3", "--pods-per-node", "3", "--ticks", "3", "--minute", "6")
-    for line in ("a. visible nodes' sparklines filled after the LIST", "a. pods view: visible pods filled",
+    for line in ("a. visible nodes' sparklines filled after the LIST", "a. pods view: visible pods filled after their rows",
                  "b. ratio with / without", "c. queries per minute of use", "c. samples returned per minute",
                  "c. bytes read per minute", "prometheus_load: finished", "source monitoring/prometheus-k8s"):
         assert line in out
