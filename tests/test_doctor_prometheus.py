@@ -20,7 +20,7 @@ from ktopui.sim.cluster import SimOptions
 from ktopui.sim.engines import have_prometheus, have_victoria_metrics
 from ktopui.sim.server import SimServer
 from tests.helpers import cadvisor_series as gen
-from tests.helpers.engines import started
+from tests.helpers.engines import holding
 from tests.helpers.fake_apiserver import FakeAPIServer, prometheus_answer, serve
 
 DATA = gen.Window(scrapes=480)
@@ -29,22 +29,18 @@ DATA = gen.Window(scrapes=480)
 @pytest.fixture(scope="module")
 def with_series(tmp_path_factory):
     """Prometheus holding two hours of series, ending a minute ago."""
-    data_dir = tmp_path_factory.mktemp("prometheus")
-    source = data_dir / "series.om"
-    source.write_text(gen.openmetrics(DATA.begin_now().start, DATA.scrapes))
-    with started("prometheus", data_dir / "engine", blocks_from=source) as engine:
+    text = gen.openmetrics(DATA.begin_now().start, DATA.scrapes)
+    with holding("prometheus", tmp_path_factory.mktemp("prometheus"), text) as engine:
         yield engine
 
 
 @pytest.fixture(scope="module")
 def unlabelled(tmp_path_factory):
     """VictoriaMetrics whose cAdvisor series were scraped without Kubernetes labels."""
-    with started("victoriametrics", tmp_path_factory.mktemp("vm")) as engine:
-        now = int(time.time()) - 30
-        engine.import_openmetrics("".join(
-            f'{name}{{id="/docker/abc",image="x",container="app"}} 1 {now}\n'
-            f'{name}{{id="/"}} 1 {now}\n'
-            for name in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")))
+    now = int(time.time()) - 30
+    text = "".join(f'{name}{{id="/docker/abc",image="x",container="app"}} 1 {now}\n{name}{{id="/"}} 1 {now}\n'
+                   for name in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes"))
+    with holding("victoriametrics", tmp_path_factory.mktemp("vm"), text + "# EOF\n") as engine:
         yield engine
 
 
@@ -75,10 +71,9 @@ async def test_a_healthy_source_says_what_it_has(with_series, api):
     assert "rightsize" in retention.next_step
 
 
-async def test_an_engine_without_the_series_says_which_are_missing(tmp_path, api):
+async def test_an_engine_without_the_series_says_which_are_missing(prometheus_engine, api):
     _, kube = api
-    with started("prometheus", tmp_path) as empty:
-        found = by_check(await doctor_prometheus.check(kube, PromSettings(url=empty.url)))
+    found = by_check(await doctor_prometheus.check(kube, PromSettings(url=prometheus_engine.url)))
     assert found["Prometheus"].status == OK
     missing = found["Prometheus series"]
     assert missing.status == WARN

@@ -1,6 +1,7 @@
-"""`ktopui history` and `ktopui rightsize` when things go wrong: a bad duration, no Prometheus,
-Prometheus down, a 503 through the API server's service proxy, partial data. Each ends in a clear
-line on stderr (exit code 1), or, for partial data, a warning with the output still written."""
+"""`ktopui history` and `ktopui rightsize` against scripted Prometheus answers: when things go
+wrong (a bad duration, no Prometheus, Prometheus down, a 503 through the API server's service
+proxy, partial data), each ends in a clear line on stderr (exit code 1), or, for partial data, a
+warning with the output still written; and what the commands ask for."""
 
 from __future__ import annotations
 
@@ -187,3 +188,14 @@ def test_the_config_files_prometheus_url_is_used_and_a_bad_one_is_an_error(capsy
     config.write_text('[prometheus]\nurl = "ftp://nowhere"\n')
     code, out, err = run(capsys, "--config", str(config), "rightsize", "--kubeconfig", kubeconfig)
     assert code == 1 and out == "" and "prometheus.url" in err
+
+
+def test_rightsize_asks_only_for_the_namespaces_of_the_workloads_it_advises_on(capsys, sim_server, kubeconfig):
+    with Scripted(lambda form: (200, {"status": "success", "data": {"resultType": "matrix", "result": []}})) as p:
+        code, out, err = run(capsys, "rightsize", "-A", "-l", "app=frontend", "--kubeconfig", kubeconfig,
+                             "--prometheus", p.url)
+    assert code == 0, err
+    assert {line.split()[0] for line in out.splitlines()[1:]} == {"web"}
+    queries = [query for path, query in p.seen if path.endswith("/api/v1/query_range")]
+    assert len(queries) == 2 and all('namespace="web"' in q for q in queries)
+    assert any("max_over_time(container_memory_working_set_bytes" in q for q in queries)  # peaks within each step

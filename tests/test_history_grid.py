@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
-from ktopui.batch.usage_history import Window, on_grid, window
+from ktopui.batch.usage_history import Window, on_grid, parts, window
 from ktopui.kube.prometheus import Series
 from ktopui.model import promql
 
@@ -23,3 +25,14 @@ def test_series_land_on_their_grid_positions_and_a_key_seen_twice_keeps_the_larg
               Series(labels, np.array([1100.0, 1200.0]), np.array([5.0, 3.0]))]
     got = on_grid(series, ("namespace", "pod", "container"), win)
     np.testing.assert_array_equal(got[("a", "p", "c")], [np.nan, 5.0, 3.0, np.nan])
+
+
+def test_parts_of_a_window_are_consecutive_runs_of_its_points_each_within_the_sample_budget():
+    win = Window(0.0, 300.0 * 2016, 300.0)
+    runs = parts(win, series=1000, samples_per_query=250_000)
+    assert len(runs) == 9 and runs[0][0] == win.start and runs[-1][1] == win.end
+    for (start, end), (next_start, _) in pairwise(runs):
+        assert next_start == end + win.step
+    assert all((end - start) / win.step + 1 <= 250 for start, end in runs)
+    assert parts(win, series=10) == [(win.start, win.end)]
+    assert len(parts(Window(0.0, 60.0, 15.0), series=10**9)) == 5  # (a point each, never none)

@@ -11,7 +11,7 @@ import pytest
 from ktopui.kube.prometheus import PromBadQuery, url_client
 from ktopui.model import promql
 from tests.helpers import cadvisor_series as gen
-from tests.helpers.engines import started
+from tests.helpers.engines import holding
 
 DATA = gen.Window(scrapes=480)  # two hours
 STEP = 60.0
@@ -20,17 +20,9 @@ STEP = 60.0
 @pytest.fixture(scope="module", params=["prometheus", "victoriametrics"])
 def loaded(request, tmp_path_factory):
     """An engine of each kind holding the generated series (with the recording rules)."""
-    data_dir = tmp_path_factory.mktemp(request.param)
     text = gen.openmetrics(DATA.begin_now().start, DATA.scrapes, recording_rules=True)
-    if request.param == "prometheus":
-        source = data_dir / "series.om"
-        source.write_text(text)
-        with started("prometheus", data_dir / "engine", blocks_from=source) as engine:
-            yield engine
-    else:
-        with started("victoriametrics", data_dir / "engine") as engine:
-            engine.import_openmetrics(text)
-            yield engine
+    with holding(request.param, tmp_path_factory.mktemp(request.param), text) as engine:
+        yield engine
 
 
 @pytest.fixture

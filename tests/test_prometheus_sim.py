@@ -13,7 +13,7 @@ from ktopui.kube.prometheus_discovery import find_prometheus
 from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.model import promql
 from tests.helpers import cadvisor_series as gen
-from tests.helpers.engines import started
+from tests.helpers.engines import holding
 
 DATA = gen.Window(scrapes=240)
 # As kube-prometheus and VictoriaMetrics' operator label their services.
@@ -28,16 +28,9 @@ EXPOSED = {
 
 @pytest.fixture(scope="module", params=sorted(EXPOSED))
 def engine(request, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(request.param)
     text = gen.openmetrics(DATA.begin_now().start, DATA.scrapes)
-    if request.param == "prometheus":
-        (data_dir / "series.om").write_text(text)
-        with started("prometheus", data_dir / "engine", blocks_from=data_dir / "series.om") as running:
-            yield running
-    else:
-        with started("victoriametrics", data_dir / "engine") as running:
-            running.import_openmetrics(text)
-            yield running
+    with holding(request.param, tmp_path_factory.mktemp(request.param), text) as running:
+        yield running
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ workload that are listed and those that are gone."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -12,6 +13,8 @@ import time
 import numpy as np
 import pytest
 
+from ktopui.batch.usage_history import pod_usage, window
+from ktopui.kube.prometheus import url_client
 from tests.helpers.cadvisor_history import MI, SCRAPE, Container
 from tests.helpers.history_world import history_world
 
@@ -89,3 +92,23 @@ def test_rightsize_table_shows_requests_limits_suggestion_change_and_history(wor
     assert nginx[5] == f"{cpu}m" and nginx[9] == f"{mem >> 20}Mi" and nginx[13] == str(pods)
     request = int(nginx[3].removesuffix("m"))
     assert nginx[6] == f"{'+' if cpu > request else ''}{cpu - request}m"
+
+
+def test_a_range_read_in_parts_gives_the_same_points_as_one_query(world):
+    async def both():
+        client = url_client(world.engine.url)
+        try:
+            win = window(SINCE, STEP, time.time())
+            selection = {"web": None, "payments": None}
+            whole = await pod_usage(client, selection, win, peaks=True)
+            cut = await pod_usage(client, selection, win, peaks=True, samples_per_query=5000)
+            return whole, cut, client.stats.queries
+        finally:
+            await client.aclose()
+
+    whole, cut, queries = asyncio.run(both())
+    assert queries > 4 * 4  # (the parts: more than one query per metric per namespace)
+    assert whole.series_keys() == cut.series_keys() and len(whole.series_keys()) > 5
+    for key in whole.series_keys():
+        np.testing.assert_array_equal(whole.cpu[key], cut.cpu[key])
+        np.testing.assert_array_equal(whole.memory[key], cut.memory[key])

@@ -86,32 +86,31 @@ async def collect(session: prom_command.Session, args: argparse.Namespace, since
     from ktopui.batch.usage_history import node_usage, pod_usage, window
 
     win = window(since, step, time.time())
-    meta = {"since": args.since, "step": win.step, "start": series_csv.time_text(win.start),
+    meta = {"since": args.since, "step": win.step_seconds, "start": series_csv.time_text(win.start),
             "end": series_csv.time_text(win.end), "source": session.client.source.name}
     if args.resource in NODE_WORDS:
         nodes = [args.name] if args.name else await session.node_names(args.selector)
         usage = await node_usage(session.client, nodes, win)
-        columns, kind, rows, notes = series_csv.NODE_COLUMNS, "NodeHistory", usage.rows(), []
+        columns, kind, rows, notes, said = series_csv.NODE_COLUMNS, "NodeHistory", usage.rows(), [], usage.warnings
     elif args.resource in POD_WORDS:
         selection = await session.pod_selection(args.name, args.selector)
         usage = await pod_usage(session.client, selection, win)
-        columns, kind, rows, notes = series_csv.POD_COLUMNS, "PodHistory", usage.rows(), []
+        columns, kind, rows, notes, said = series_csv.POD_COLUMNS, "PodHistory", usage.rows(), [], usage.warnings
     else:
-        from ktopui.batch.workload_usage import summed
+        from ktopui.batch.workload_usage import summed_by_namespace
 
         scope = await session.workload_scope(args.selector)
-        usage = await pod_usage(session.client, scope.selection, win)
-        result = summed(usage, scope.workloads, keep=scope.keep(args.name))
-        columns, kind, rows, notes = series_csv.WORKLOAD_COLUMNS, "WorkloadHistory", result.rows, result.notes
-        notes = scope.notes + notes
+        result, said = await summed_by_namespace(session.client, scope, win, keep=scope.keep(args.name))
+        columns, kind = series_csv.WORKLOAD_COLUMNS, "WorkloadHistory"
+        rows, notes = result.rows, scope.notes + result.notes
     if not rows and args.name:
-        what = {"NodeHistory": "node", "PodHistory": "pod", "WorkloadHistory": "workload"}[kind]
-        where = "" if kind == "NodeHistory" else f" in namespace {session.namespace or '(all)'}"
+        what = kind.removesuffix("History").lower()
+        where = "" if what == "node" else session.where() or " in any namespace"
         raise prom_command.CommandError(
             f"no history of {what} {args.name}{where} over the last {args.since} in {session.client.source.name}")
     text = (series_csv.json_text(kind, columns, rows, **meta) if args.output == "json"
             else series_csv.csv_text(columns, rows))
-    warnings = notes + [f"Prometheus: {w}" for w in usage.warnings]
+    warnings = notes + [f"Prometheus: {w}" for w in said]
     if not rows:
         warnings.append(f"no series over the last {args.since} in {session.client.source.name}")
     return prom_command.Output(text, warnings)

@@ -57,10 +57,6 @@ class PodWorkloads:
         self._known = {ns: sorted(found, key=lambda kn: (-len(kn[1]), kn)) for ns, found in known.items()}
         self._patterns: dict[tuple[str, str], re.Pattern] = {}
 
-    def live_workloads(self) -> dict[tuple[str, str], WorkloadId]:
-        """(namespace, pod) -> workload, for the pods the cluster lists."""
-        return dict(self._live)
-
     def of(self, namespace: str, pod: str) -> WorkloadId:
         """The workload of the pod `namespace/pod`, listed or gone."""
         found = self._live.get((namespace, pod))

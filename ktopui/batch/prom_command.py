@@ -11,6 +11,12 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ktopui.batch.pod_workloads import PodWorkloads
+    from ktopui.kube.api import KubeAPI
+    from ktopui.kube.prometheus import PromClient
 
 
 class CommandError(Exception):
@@ -25,13 +31,13 @@ class Output:
 
 @dataclass
 class WorkloadScope:
-    """The pods in scope and what they tell of workloads: every pod of the namespaces (to attribute
-    history to workloads), the selected ones, and a query per namespace."""
+    """The pods in scope and what they tell of workloads: the workloads of every pod of the
+    namespaces (to attribute history to), the selected pods, and a query per namespace."""
 
-    pods: list  # every listed pod in scope (kube/objects Pod)
     selected: list  # the pods -l selects (all of them without -l)
-    workloads: object  # pod_workloads.PodWorkloads
+    workloads: PodWorkloads
     selection: dict  # usage_history.Selection: namespace -> None (every pod's history)
+    series: dict  # namespace -> the container series its history may hold (usage_history.pod_usage)
     notes: list[str]  # what could not be read, for stderr
     selector: str
 
@@ -51,8 +57,8 @@ class WorkloadScope:
 class Session:
     """One command's cluster API, Prometheus client and namespace ("" with -A)."""
 
-    api: object  # kube/api KubeAPI
-    client: object  # kube/prometheus PromClient
+    api: KubeAPI
+    client: PromClient
     namespace: str
 
     async def node_names(self, selector: str) -> list[str] | None:
@@ -108,7 +114,14 @@ class Session:
         if selector and not chosen:
             raise CommandError(f"no pods match {selector!r}{self.where()}")
         workloads = PodWorkloads(owners_of_pods(pods.items), dict(zip(METADATA_ONLY, maps)))
-        return WorkloadScope(pods.items, chosen, workloads, namespaces, refused, selector)
+        # The listed pods' containers, twice: as many again may be gone (a rollout) with history.
+        series: dict = {}
+        for pod in pods.items:
+            containers = len(pod.spec.containers) + len(pod.spec.initContainers)
+            series[pod.metadata.namespace] = series.get(pod.metadata.namespace, 0) + 2 * containers
+        if None in namespaces:
+            series[None] = sum(series.values())
+        return WorkloadScope(chosen, workloads, namespaces, series, refused, selector)
 
     def where(self) -> str:
         return f" in namespace {self.namespace}" if self.namespace else ""

@@ -11,7 +11,8 @@ working set over the step, so a peak between two points still counts.
 
 Today's requests and limits are the largest the workload's unfinished pods set (during a
 rollout, two specs); the workloads are those of the pods in scope (-n/-A, -l); their pods
-that are gone count by their history (batch/pod_workloads.py).
+that are gone count by their history (batch/pod_workloads.py). Namespaces are read two at a
+time and each reduced as soon as it is in, so a week of a whole cluster is never held at once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ktopui.batch import prom_command
 from ktopui.batch.top import UsageError
 
 SAMPLES_PER_SERIES = 2016  # a week at 5m
+# Namespaces read at once: each one's samples are held until reduced (rightsize_advice.figures).
+NAMESPACES_AT_ONCE = 2
 DEFAULT_SINCE = "7d"
 
 
@@ -60,20 +63,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def collect(session: prom_command.Session, args: argparse.Namespace, since: float) -> prom_command.Output:
-    from ktopui.batch.rightsize_advice import advise
+    import asyncio
+
+    from ktopui.batch.rightsize_advice import Figures, Groups, advise, figures
     from ktopui.batch.rightsize_output import rightsize_json, rightsize_table
     from ktopui.batch.usage_history import pod_usage, window
 
     win = window(since, step_for(since), time.time())
     scope = await session.workload_scope(args.selector)
-    usage = await pod_usage(session.client, scope.selection, win, peaks=True)
-    rows = advise(scope, usage)
-    warnings = scope.notes + [f"Prometheus: {w}" for w in usage.warnings]
+    groups = Groups(scope)
+    wanted = {key[0] for key in groups.keys}  # (only the namespaces of workloads to advise on)
+    busy = asyncio.Semaphore(NAMESPACES_AT_ONCE)
+    said: list[str] = []
+
+    async def namespace(name: str | None, pods: list[str] | None) -> Figures:
+        async with busy:
+            usage = await pod_usage(session.client, {name: pods}, win, peaks=True, series=scope.series)
+            said.extend(w for w in usage.warnings if w not in said)
+            return figures(groups, usage)
+
+    parts = await asyncio.gather(*(namespace(name, pods) for name, pods in scope.selection.items()
+                                   if name is None or name in wanted))
+    rows = advise(groups, parts)
+    warnings = scope.notes + [f"Prometheus: {w}" for w in said]
     if any(row.inferred for row in rows):
         warnings.append("history of pods no longer listed was attributed to workloads by their names (marked *)")
     if not rows:
         return prom_command.Output("", warnings + [f"no workloads{session.where()}"])
     if args.output == "json":
-        return prom_command.Output(rightsize_json(rows, since=args.since, step=win.step,
+        return prom_command.Output(rightsize_json(rows, since=args.since, step=win.step_seconds,
                                                   source=session.client.source.name), warnings)
     return prom_command.Output(rightsize_table(rows, all_namespaces=not session.namespace), warnings)

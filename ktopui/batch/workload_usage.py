@@ -3,23 +3,38 @@
 At each step a workload's CPU and memory are the sums of its containers'
 values there; a container without a value at that step (a pod not yet
 started, or gone) adds nothing, and a step where none has one is missing.
+Namespaces are read two at a time and summed as soon as each is in (a workload
+lives in one namespace), so a cluster's pods' series are never held at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ktopui.batch.pod_workloads import PodWorkloads, workload_key
-from ktopui.batch.usage_history import Usage
+from ktopui.batch.usage_history import Usage, Window, pod_usage
 from ktopui.model.owners import WorkloadId
+
+if TYPE_CHECKING:
+    from ktopui.batch.prom_command import WorkloadScope
+    from ktopui.kube.prometheus import PromClient
+
+NAMESPACES_AT_ONCE = 2
 
 
 class Summed(NamedTuple):
     rows: list[tuple]  # (time, namespace, kind, workload, cpu, memory)
-    notes: list[str]  # for stderr: what the attribution rests on
+    by_name: int  # pods no longer listed, attributed by their names
+
+    @property
+    def notes(self) -> list[str]:
+        """For stderr: what the attribution rests on."""
+        n = self.by_name
+        return [f"{n} pod{'s' * (n != 1)} no longer listed attributed to workloads by name pattern"] if n else []
 
 
 def _add(sums: dict, key: tuple, values: np.ndarray) -> None:
@@ -51,6 +66,21 @@ def summed(usage: Usage, workloads: PodWorkloads, keep: Callable[[WorkloadId], b
         for i in np.flatnonzero(~(np.isnan(c) & np.isnan(m))).tolist():
             rows.append((float(times[i]), *key,
                          None if np.isnan(c[i]) else float(c[i]), None if np.isnan(m[i]) else float(m[i])))
-    notes = [(f"{len(by_name)} pod{'s' * (len(by_name) != 1)} no longer listed attributed to workloads by "
-              "name pattern")] if by_name else []
-    return Summed(rows, notes)
+    return Summed(rows, len(by_name))
+
+
+async def summed_by_namespace(client: PromClient, scope: WorkloadScope, win: Window,
+                              keep: Callable[[WorkloadId], bool]) -> tuple[Summed, list[str]]:
+    """summed() of every namespace of the scope, each read and summed on its own; and
+    Prometheus's warnings."""
+    busy = asyncio.Semaphore(NAMESPACES_AT_ONCE)
+    warnings: list[str] = []
+
+    async def namespace(name: str | None, pods: list[str] | None) -> Summed:
+        async with busy:
+            usage = await pod_usage(client, {name: pods}, win, series=scope.series)
+            warnings.extend(w for w in usage.warnings if w not in warnings)
+            return summed(usage, scope.workloads, keep)
+
+    done = await asyncio.gather(*(namespace(name, pods) for name, pods in scope.selection.items()))
+    return Summed([row for part in done for row in part.rows], sum(part.by_name for part in done)), warnings

@@ -148,9 +148,9 @@ class Backfill:
             elif k[0] == "workload":
                 workloads[k[2]].append(k)
         batches: list[Batch] = []
-        if nodes:
-            batches.append(Batch(promql.node_cpu(nodes, node_window), promql.node_memory(nodes), history_keys.node(nodes[0]),
-                                 _node_keys, {history_keys.node(n) for n in nodes}))
+        for batch in promql.batches(nodes):  # (the page on screen: one; an export's: a few)
+            batches.append(Batch(promql.node_cpu(batch, node_window), promql.node_memory(batch),
+                                 history_keys.node(batch[0]), _node_keys, {history_keys.node(n) for n in batch}))
         for namespace, names in sorted(pods.items()):
             for batch in promql.batches(sorted(names)):  # (names in a query stay a URL's length)
                 named = set(batch)

@@ -13,8 +13,9 @@ add nothing to it.
 A suggestion is written as a human writes a spec: CPU rounded up to whole
 millicores, memory up to whole mebibytes, never below 1m or 1Mi. It needs
 MIN_SAMPLES samples in all (fewer: no suggestion), and under
-PROVISIONAL_SECONDS of history it is provisional: the next issue's
-Prometheus history feeds days of samples into the same rule.
+PROVISIONAL_SECONDS of history it is provisional. `ktopui rightsize`
+(batch/rightsize_advice.py) feeds days of Prometheus samples into the same
+functions.
 
 Plain numpy over arrays of series (one row per pod's container), so the
 same functions serve one workload on screen and every workload at once.
