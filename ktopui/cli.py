@@ -19,6 +19,10 @@ from ktopui import __version__
 
 DEMO_NODES = 12
 DEMO_PODS_PER_NODE = 9
+# The past the demo's Prometheus holds: 6 h are made in a few seconds in the background (a
+# day would take about 25 s and 2 GB while promtool builds its blocks).
+DEMO_HISTORY = 6 * 3600
+DEMO_PAST_DELAY = 5.0  # seconds at most the past waits for the dashboard's first screen
 
 
 def _connection_flags() -> argparse.ArgumentParser:
@@ -153,8 +157,9 @@ def demo_cluster() -> Iterator[str]:
     """A small simulated cluster in this process; yields its kubeconfig path.
 
     With `prometheus` installed, a real Prometheus scrapes it (started in the background, so
-    the demo starts as fast as without) and is found through the service proxy as in a
-    kube-prometheus cluster; without, one line on stderr says history from Prometheus is off.
+    the demo starts as fast as without), holding the cluster's last DEMO_HISTORY from the
+    start, and is found through the service proxy as in a kube-prometheus cluster; without,
+    one line on stderr says history from Prometheus is off.
 
     Its token, CA, server key and Prometheus's data are temporary files, removed on the way out,
     Prometheus stopped first: also when the terminal goes away (SIGHUP) or someone asks the
@@ -170,8 +175,17 @@ def demo_cluster() -> Iterator[str]:
     from ktopui.sim.server import SimServer
 
     def run_prometheus(server: SimServer, data_dir: str) -> None:
+        # Making the past holds the interpreter for a moment: not before the dashboard's first
+        # screen is up (it has asked for node metrics a second time) or a few seconds have passed.
+        waited = 0.0
+        while not server_stopped.wait(0.1) and waited < DEMO_PAST_DELAY:
+            waited += 0.1
+            if sum(r.path == "/apis/metrics.k8s.io/v1beta1/nodes" for r in list(server.requests)) >= 2:
+                break
+        if server_stopped.is_set():
+            return
         try:
-            server.run_prometheus(data_dir)
+            server.run_prometheus(data_dir, history=DEMO_HISTORY)
         except EngineError as err:
             if not server_stopped.is_set():
                 print(f"ktopui: the demo runs without history from Prometheus: {err}", file=sys.stderr)

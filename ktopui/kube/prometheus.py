@@ -223,9 +223,9 @@ class PromClient:
         form = {"query": expr, "start": _timestamp(start), "end": _timestamp(end), "step": _timestamp(step)}
         return await self._cached(("range", expr, start, end, step), "/api/v1/query_range", form)
 
-    async def probe_rules(self) -> RecordingRules:
-        """Which recording rules the source has (one cheap instant query), kept in `rules`."""
-        found = await self.query(rules_probe())
+    async def probe_rules(self, at: float | None = None) -> RecordingRules:
+        """Which recording rules the source has (one cheap instant query, as of `at` or now), kept in `rules`."""
+        found = await self.query(rules_probe(), at)
         self.rules = RecordingRules.from_names(s.labels.get("__name__", "") for s in found.series)
         return self.rules
 

@@ -8,10 +8,13 @@ k; the working set is the same number. Rows are those cAdvisor has for a node: e
 container, each pod's sandbox (pause) and pod cgroup, and the root cgroup, whose rate is the
 node's usage. Containers with a CPU limit have the CFS counters, 10 periods a second.
 
-Counters began before the simulated cluster did: what a container used before the cluster's
-creation is estimated once from its baseline (a function of its start time), and scrapes from
-then on are added to a running total kept on the pod or node, so a scrape costs O(containers).
-A container that restarts keeps its counter (the simulator keeps no usage per run).
+Counters began before the simulated cluster did: every collection from the cluster's
+`counters_from` on (its creation, or earlier when its past was generated for an engine, see
+past.py) is added exactly; what a container used before that is estimated once from its
+baseline (a function of its start time). The running total is kept on the pod or node, so a
+scrape costs O(containers). `pod_counters_start` and `root_counter_start` are that one
+definition, shared with past.py. A container that restarts keeps its counter (the simulator
+keeps no usage per run).
 """
 
 from __future__ import annotations
@@ -55,6 +58,30 @@ def throttled_periods(nanocores: int, limit_millicores: int, periods: int) -> in
     return round(periods * share)
 
 
+def first_scrape(node: Node, started: float, resolution: float) -> int:
+    """The node's first collection at or after `started`: a counter's zero."""
+    return math.ceil((started - node.phase) / resolution)
+
+
+def pod_counters_start(pod: Pod, k0: int, since: int, resolution: float, periods: int) -> PodTotals:
+    """A pod's counters at its node's collection max(k0, since), where k0 is its first and
+    `since` the first counted exactly: the collections before, at the containers' baselines."""
+    begin = max(k0, since)
+    before = begin - k0
+    cpu = [round(base * resolution) * before for base in pod.cpu_base]
+    throttled = [0 if spec.cpu_lim is None else throttled_periods(round(base), spec.cpu_lim, periods) * before
+                 for base, spec in zip(pod.cpu_base, pod.running_specs)]
+    return PodTotals(begin, cpu, throttled)
+
+
+def root_counter_start(cluster: SimCluster, node: Node, since: int) -> tuple[int, int]:
+    """(collection, CPU nanoseconds) of the node's root cgroup where exact counting begins: the
+    collections since its boot before it, at that collection's usage."""
+    booted = first_scrape(node, node.created, cluster.resolution)
+    begin = max(booted, since)
+    return begin, round(cluster.node_usage(node, begin)[0] * cluster.resolution) * (begin - booted)
+
+
 def exposition(cluster: SimCluster, node_name: str) -> bytes | None:
     """The node's /metrics/cadvisor text at the cluster's current time; None: no such node."""
     with cluster.lock:
@@ -71,7 +98,7 @@ class _Scrape:
         self.node = node
         self.res = cluster.resolution
         self.k = cluster.kubelet_scrape(node, cluster.now())
-        self.origin_k = cluster.kubelet_scrape(node, cluster.origin)
+        self.since = cluster.kubelet_scrape(node, cluster.counters_from)
         self.periods = round(self.res * PERIODS_PER_SECOND)
         self.stamp = f" {round(cluster.scrape_time(node, self.k) * 1000)}\n"
         self.rows: dict[str, list[str]] = {family: [] for family in _FAMILIES}
@@ -95,7 +122,7 @@ class _Scrape:
         self.rows[family].append(f"{labels} {value}{self.stamp}")
 
     def _pod(self, pod: Pod) -> None:
-        k0 = self._first_scrape(pod.started)
+        k0 = first_scrape(self.node, pod.started, self.res)
         totals = self._pod_totals(pod, k0)
         usage = self.cluster.pod_usage(pod, self.k)
         cgroup = f"/kubepods{_qos_path(pod)}/pod{pod.uid}"
@@ -116,20 +143,11 @@ class _Scrape:
                 self._row("periods", labels, str(self.periods * (self.k - k0)))
                 self._row("throttled", labels, str(totals.throttled[i]))
 
-    def _first_scrape(self, started: float) -> int:
-        """The node's first scrape at or after `started`: the counters' zero."""
-        return math.ceil((started - self.node.phase) / self.res)
-
     def _pod_totals(self, pod: Pod, k0: int) -> PodTotals:
         totals = pod.cadvisor
         limits = [spec.cpu_lim for spec in pod.running_specs]
         if totals is None or totals.k > self.k:
-            begin = max(k0, self.origin_k)
-            before = begin - k0  # scrapes run before the cluster was created, at the baseline
-            cpu = [round(base * self.res) * before for base in pod.cpu_base]
-            throttled = [0 if limit is None else throttled_periods(round(base), limit, self.periods) * before
-                         for base, limit in zip(pod.cpu_base, limits)]
-            totals = pod.cadvisor = PodTotals(begin, cpu, throttled)
+            totals = pod.cadvisor = pod_counters_start(pod, k0, self.since, self.res, self.periods)
         for j in range(totals.k + 1, self.k + 1):
             for i, (rate, _) in enumerate(self.cluster.pod_usage(pod, j)):
                 totals.cpu_ns[i] += round(rate * self.res)
@@ -142,9 +160,7 @@ class _Scrape:
         node, cluster = self.node, self.cluster
         state = node.cadvisor
         if state is None or state[0] > self.k:
-            booted = self._first_scrape(node.created)
-            state = (self.origin_k, round(cluster.node_usage(node, self.origin_k)[0] * self.res)
-                     * (self.origin_k - booted))
+            state = root_counter_start(cluster, node, self.since)
         k, total = state
         for j in range(k + 1, self.k + 1):
             total += round(cluster.node_usage(node, j)[0] * self.res)

@@ -217,7 +217,9 @@ class SimCluster:
         self.options = opts = options or SimOptions()
         self.clock = Clock(opts.start_time, opts.frozen)
         start = self.clock.now()
-        self.origin = start  # cluster time at creation: cAdvisor's counters are summed from here
+        # cAdvisor's counters add every collection exactly from here (before: estimated): the
+        # cluster's creation, moved back before any is served when its past is generated (past.py)
+        self.counters_from = start
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.resolution = float(opts.metric_resolution)

@@ -11,6 +11,7 @@ Interface:
     eng.url                      # "http://127.0.0.1:PORT": /api/v1/query, /api/v1/query_range, ...
     eng.kind                     # "prometheus" | "victoriametrics"
     eng.import_openmetrics(text) # VictoriaMetrics only (Prometheus: blocks_from)
+    eng.import_exposition(path)  # the same from a Prometheus text file with ms timestamps
     eng.flush()                  # samples imported or scraped so far are queryable after it
     eng.stop()                   # SIGTERM by PID, then waits; an Engine is also a context manager
 
@@ -71,6 +72,7 @@ class Engine:
     data_dir: Path
     process: subprocess.Popen = field(repr=False)
     log_path: Path = field(repr=False)
+    note: str = ""  # for people: what it holds less than asked (a shortened past)
 
     def import_openmetrics(self, text: str) -> None:
         """Write timestamped samples (OpenMetrics text, seconds) into a VictoriaMetrics engine."""
@@ -78,6 +80,17 @@ class Engine:
             raise EngineError("Prometheus takes no imports over HTTP: start it with blocks_from")
         body = _prometheus_text(text).encode()
         _request(self.url + "/api/v1/import/prometheus", data=body)
+        self.flush()
+
+    def import_exposition(self, path: Path) -> None:
+        """Write the samples of a Prometheus text file (millisecond timestamps) into a
+        VictoriaMetrics engine, streamed from the file."""
+        if self.kind != "victoriametrics":
+            raise EngineError("Prometheus takes no imports over HTTP: start it with blocks_from")
+        with open(path, "rb") as body:
+            request = urllib.request.Request(self.url + "/api/v1/import/prometheus", data=body,
+                                             headers={"Content-Length": str(path.stat().st_size)})
+            _request(request)
         self.flush()
 
     def flush(self) -> None:
@@ -113,7 +126,7 @@ def start_prometheus(data_dir: str | Path, *, scrape_config: dict | None = None,
     storage = data_dir / "tsdb"
     storage.mkdir(parents=True, exist_ok=True)
     if blocks_from is not None:
-        _create_blocks(Path(blocks_from), storage, data_dir / "promtool.log")
+        _create_blocks(Path(blocks_from), storage, data_dir / "promtool.log", cancel)
     config = data_dir / "prometheus.yml"
     # JSON is YAML: no YAML writer needed for a generated config.
     config.write_text(json.dumps({"global": {}, "scrape_configs": [scrape_config] if scrape_config else []},
@@ -186,11 +199,23 @@ def _wait_ready(engine: Engine, ready_path: str, cancel: threading.Event | None)
     return False
 
 
-def _create_blocks(source: Path, storage: Path, log_path: Path) -> None:
-    done = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(storage)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-    log_path.write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
+def _create_blocks(source: Path, storage: Path, log_path: Path, cancel: threading.Event | None) -> None:
+    # Blocks of up to a day: promtool reads the whole file once per block, so 2 h blocks (its
+    # default) make a day of history twelve passes; Prometheus compacts them as its own.
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                                    "--max-block-duration=24h", str(source), str(storage)],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        while True:
+            try:
+                process.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    process.kill()
+                    process.wait()
+                    raise EngineError("prometheus was stopped while promtool made its blocks") from None
+    if process.returncode != 0:
         raise EngineError(f"promtool could not turn {source} into blocks: {_log_tail(log_path)}")
 
 
@@ -206,12 +231,13 @@ def _prometheus_text(openmetrics: str) -> str:
     return "\n".join(lines)
 
 
-def _request(url: str, data: bytes | None = None) -> bytes:
+def _request(url: str | urllib.request.Request, data: bytes | None = None) -> bytes:
+    request = url if isinstance(url, urllib.request.Request) else urllib.request.Request(url, data=data)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.read()
     except urllib.error.HTTPError as error:
-        raise EngineError(f"{url}: HTTP {error.code} {error.read()[:300]!r}") from error
+        raise EngineError(f"{request.full_url}: HTTP {error.code} {error.read()[:300]!r}") from error
 
 
 def _free_port() -> int:

@@ -9,6 +9,10 @@ cannot be used. Series carry `node`, `instance` (the kubelet's address), `job="k
 `metrics_path="/metrics/cadvisor"`. Sample timestamps are the kubelet's (honor_timestamps), so
 a scrape between two of a node's stat collections adds nothing.
 
+With `history`, the engine first holds the cluster's past (past.py), generated before it starts so
+the live scrapes continue the generated counters: Prometheus reads it as blocks made by promtool
+(the past ends a collection before the engine starts, so the head takes every live sample), VictoriaMetrics imports it once started.
+
 The engine is then exposed as its operator would expose it: Prometheus as
 monitoring/prometheus-k8s and monitoring/prometheus-operated (port `web` 9090), VictoriaMetrics
 as monitoring/vmsingle-k8s (port `http` 8429), reachable through the service proxy.
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from ktopui.sim import past
 from ktopui.sim.engines import Engine, start_prometheus, start_victoria_metrics
 
 if TYPE_CHECKING:
@@ -61,18 +66,35 @@ def scrape_config(server: SimServer, directory: Path, interval: float, escape_pa
     }
 
 
-def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel: threading.Event) -> Engine:
+def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel: threading.Event,
+        history: float = 0) -> Engine:
+    if engine not in ("prometheus", "victoriametrics"):
+        raise ValueError(f"unknown engine {engine!r}: prometheus or victoriametrics")
     data_dir.mkdir(parents=True, exist_ok=True)
     config = scrape_config(server, data_dir, interval, escape_paths=engine == "victoriametrics")
-    if engine == "prometheus":
-        started = start_prometheus(data_dir, scrape_config=config, cancel=cancel)
-        server.expose_service("monitoring", "prometheus-k8s", KUBE_PROMETHEUS, 9090, started.url)
-        server.expose_service("monitoring", "prometheus-operated", OPERATED, 9090, started.url)
-    elif engine == "victoriametrics":
-        started = start_victoria_metrics(data_dir, scrape_config=config, cancel=cancel)
-        server.expose_service("monitoring", "vmsingle-k8s", VMSINGLE, 8429, started.url, port_name="http")
-    else:
-        raise ValueError(f"unknown engine {engine!r}: prometheus or victoriametrics")
+    source = data_dir / ("past.om" if engine == "prometheus" else "past.prom")
+    generated = None
+    try:
+        if history > 0:
+            with open(source, "w") as out:
+                generated = past.write(server.cluster, out, history, openmetrics=engine == "prometheus")
+        if engine == "prometheus":
+            started = start_prometheus(data_dir, scrape_config=config, cancel=cancel,
+                                       blocks_from=source if generated and generated.samples else None)
+            server.expose_service("monitoring", "prometheus-k8s", KUBE_PROMETHEUS, 9090, started.url)
+            server.expose_service("monitoring", "prometheus-operated", OPERATED, 9090, started.url)
+        else:
+            started = start_victoria_metrics(data_dir, scrape_config=config, cancel=cancel)
+            try:
+                if generated and generated.samples:
+                    started.import_exposition(source)
+            except BaseException:
+                started.stop()
+                raise
+            server.expose_service("monitoring", "vmsingle-k8s", VMSINGLE, 8429, started.url, port_name="http")
+    finally:
+        source.unlink(missing_ok=True)  # the engine holds it now; the text is many times its size
+    started.note = generated.note if generated else ""
     return started
 
 

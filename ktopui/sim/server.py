@@ -27,8 +27,9 @@ Interface:
                                                # any fault (a watch is logged only when its stream ends)
         server.expose_service("monitoring", "prometheus-k8s", {"app": "x"}, 9090, "http://127.0.0.1:9090",
                               port_name="web", path_prefix="")   # a Service and its proxy (services.py)
-        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15)   # a real engine
-                                               # scraping the kubelets' cAdvisor (prometheus.py)
+        server.run_prometheus(data_dir, engine="prometheus", scrape_interval=15, history=0)
+                                               # a real engine scraping the kubelets' cAdvisor
+                                               # (prometheus.py), holding `history` s of the past (past.py)
 
 Serves (JSON only; kubectl's protobuf Accept header is answered with JSON, which
 client-go accepts by Content-Type): /version, legacy discovery (/api, /api/v1, /apis,
@@ -56,6 +57,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import traceback
@@ -306,18 +308,32 @@ def _gzip(body: bytes) -> bytes:
 _LIST_OPENING = b'{"kind":"List","apiVersion":"v1","metadata":{},"items":['
 
 
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # no name, no mtime, best compression
+_FINAL_BLOCK = b"\x03\x00"  # an empty last deflate block
+
+
+def _deflated(data: bytes) -> bytes:
+    """Raw deflate of `data` ending in a full flush: byte-aligned, referring to nothing before
+    it, so such pieces can be laid end to end (and repeated) as one deflate stream."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
 @functools.lru_cache(maxsize=4)
 def _bomb(inflated: int) -> bytes:
-    """gzip of a list opening and then spaces, `inflated` bytes in all (about a thousandth on the wire)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    parts = [compressor.compress(_LIST_OPENING)]
+    """gzip of a list opening and then spaces, `inflated` bytes in all (about a thousandth on the wire).
+
+    One MiB of spaces is compressed once and its piece repeated: compressing gigabytes would
+    hold up the first answer for seconds, longer than the clients under test wait for it."""
     block = b" " * (1 << 20)
-    left = inflated - len(_LIST_OPENING)
-    while left > 0:
-        parts.append(compressor.compress(block[: min(left, len(block))]))
-        left -= len(block)
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    whole, rest = divmod(max(0, inflated - len(_LIST_OPENING)), len(block))
+    crc = zlib.crc32(_LIST_OPENING)
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(block[:rest], crc)
+    trailer = struct.pack("<II", crc, (len(_LIST_OPENING) + whole * len(block) + rest) & 0xFFFFFFFF)
+    return b"".join((_GZIP_HEADER, _deflated(_LIST_OPENING), _deflated(block) * whole, _deflated(block[:rest]),
+                     _FINAL_BLOCK, trailer))
 
 
 def _rewritten(body: bytes, faults: Faults, path: str) -> bytes:
@@ -494,14 +510,17 @@ class SimServer:
         (`target_url` "": a Service without endpoints). See services.py."""
         self.api.services.add(namespace, name, labels, port, target_url, port_name, path_prefix)
 
-    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15) -> Engine:
+    def run_prometheus(self, data_dir: str | Path, engine: str = "prometheus", scrape_interval: float = 15,
+                       history: float = 0) -> Engine:
         """A real engine ("prometheus" or "victoriametrics") scraping every node's cAdvisor through
         this API server's node proxy, exposed as kube-prometheus exposes it (see prometheus.py);
         stopped by stop() if not before. A `scrape_interval` of half the metric resolution or less
         scrapes every one of the kubelets' collections (at the resolution, jitter may skip one
-        now and then, as a real Prometheus does). Blocks until the engine answers; a stop() from another
-        thread meanwhile ends it and raises EngineError."""
-        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping)
+        now and then, as a real Prometheus does). `history` seconds: the engine first holds the
+        cluster's past that long (past.py; shortened for a huge cluster, `Engine.note` says so).
+        Blocks until the engine answers; a stop() from another thread meanwhile ends it and raises
+        EngineError."""
+        started = prometheus.run(self, Path(data_dir), engine, scrape_interval, self._stopping, history)
         with self._engines_lock:  # a stop() from another thread meanwhile: this one stops it
             if self._stopping.is_set():
                 started.stop()
