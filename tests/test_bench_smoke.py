@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from helpers.kubectl import KUBECTL
 
+from ktopui.sim.engines import have_prometheus
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 pytestmark = pytest.mark.bench  # minutes in all: `python -m pytest -m bench`
@@ -90,3 +92,15 @@ def test_hostile_runs_tiny_and_prints_every_scenario_next_to_the_polite_one():
     for scenario in ("polite (no faults)", "watch forbidden", "410 on every watch", "a list answered to a watch",
                      "silent watch", "endless watch line"):
         assert f"\n{scenario} " in out
+
+
+@pytest.mark.skipif(have_prometheus() is not None, reason=str(have_prometheus()))
+def test_prometheus_load_runs_tiny_and_prints_every_measure():
+    out = run_bench("prometheus_load.py", "--nodes", "3", "--pods-per-node", "3", "--ticks", "3", "--minute", "6")
+    for line in ("a. visible nodes' sparklines filled after the LIST", "a. pods view: visible pods filled after their rows",
+                 "b. ratio with / without", "c. queries per minute of use", "c. samples returned per minute",
+                 "c. bytes read per minute", "prometheus_load: finished", "source monitoring/prometheus-k8s"):
+        assert line in out
+    assert "n/a" not in out and "3 and 3 ticks of 3" in out  # every phase measured all it was asked to
+    assert "most queries in flight at once" in out and "MISSED" not in out  # (at most 4: the client's limit)
+    assert "range pods" in out and "range workloads" in out  # the queries, by kind (a drill-down each)
