@@ -170,6 +170,7 @@ def demo_cluster() -> Iterator[str]:
     import tempfile
     import threading
 
+    from ktopui.sim import prometheus as sim_prometheus
     from ktopui.sim.cluster import SimOptions
     from ktopui.sim.engines import EngineError, have_prometheus
     from ktopui.sim.server import SimServer
@@ -213,6 +214,7 @@ def demo_cluster() -> Iterator[str]:
                 if why:
                     print(f"ktopui: the demo runs without history from Prometheus: {why}", file=sys.stderr)
                 else:
+                    sim_prometheus.announce(server)
                     starting = threading.Thread(target=run_prometheus, args=(server, f"{tmp}/prometheus"),
                                                 name="ktopui-demo-prometheus", daemon=True)
                     starting.start()

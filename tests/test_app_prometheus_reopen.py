@@ -87,9 +87,9 @@ class Gate:
             sink.close()
 
 
-def test_reopening_backs_off_from_30_s_doubling_to_5_min_jittered():
+def test_reopening_backs_off_from_10_s_doubling_to_5_min_jittered():
     rng = random.Random(7)
-    for failures, ceiling in [(1, 30), (2, 60), (3, 120), (4, 240), (5, 300), (40, 300)]:
+    for failures, ceiling in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 160), (6, 300), (40, 300)]:
         for error in (PromUnreachable("x"), PromUnavailable("x"), PromTimeout("x"), PromMalformed("x")):
             delays = [retry_delay(error, failures, rng) for _ in range(200)]
             assert ceiling / 2 <= min(delays) and max(delays) <= ceiling, (failures, type(error))

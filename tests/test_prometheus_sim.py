@@ -8,10 +8,11 @@ import pytest
 
 from ktopui.kube.api import KubeAPI
 from ktopui.kube.connection import load_connection, make_http_client
-from ktopui.kube.prometheus import PromRefused, proxy_client
+from ktopui.kube.prometheus import PromRefused, PromUnavailable, proxy_client
 from ktopui.kube.prometheus_discovery import find_prometheus
 from ktopui.kube.prometheus_settings import PromSettings, open_prometheus
 from ktopui.model import promql
+from ktopui.sim import prometheus as sim_prometheus
 from tests.helpers import cadvisor_series as gen
 from tests.helpers.engines import holding
 
@@ -85,3 +86,21 @@ async def test_without_services_proxy_rights_discovery_says_so(cluster):
     assert "refused (403)" in opened.found.reason
     assert opened.found.hint.startswith("Ask a cluster admin for RBAC permission to get services/proxy in namespace "
                                         "'monitoring'")
+
+
+async def test_an_engine_still_starting_is_found_unavailable_not_missing_and_then_answers(make_sim_server, tmp_path):
+    """What the demo does: the Services are there (no endpoints) before the engine answers, so a
+    dashboard that looks early is told to try again, and finds the engine once it is up."""
+    server = make_sim_server(nodes=1, pods_per_node=1)
+    sim_prometheus.announce(server)
+    conn = load_connection(kubeconfig=str(server.write_kubeconfig(tmp_path / "config")),
+                           environ={"HOME": str(tmp_path)})
+    async with make_http_client(conn) as http:
+        api = KubeAPI(http, conn.server)
+        early = await open_prometheus(PromSettings(), api)
+        assert early.client is None and isinstance(early.found.error, PromUnavailable)
+        assert "no endpoints available" in early.found.error.message
+        server.run_prometheus(tmp_path / "prometheus")
+        later = await open_prometheus(PromSettings(), api)
+        assert later.client is not None and later.client.source.name == "monitoring/prometheus-k8s"
+        await later.client.aclose()

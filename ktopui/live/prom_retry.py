@@ -26,7 +26,8 @@ from ktopui.kube.prometheus import (
 class Reopening:
     """How soon Prometheus is asked again after failing (seconds)."""
 
-    first: float = 30.0  # after the first failure; doubling after each next one...
+    # After the first failure (a Prometheus pod still starting is often up within it); doubling after each next one...
+    first: float = 10.0
     most: float = 300.0  # ...up to this
     refused: float = 600.0  # after a 401/403: rights change rarely, and not on their own
 

@@ -74,6 +74,7 @@ def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel:
     config = scrape_config(server, data_dir, interval, escape_paths=engine == "victoriametrics")
     source = data_dir / ("past.om" if engine == "prometheus" else "past.prom")
     generated = None
+    announce(server, engine)
     try:
         if history > 0:
             with open(source, "w") as out:
@@ -81,8 +82,6 @@ def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel:
         if engine == "prometheus":
             started = start_prometheus(data_dir, scrape_config=config, cancel=cancel,
                                        blocks_from=source if generated and generated.samples else None)
-            server.expose_service("monitoring", "prometheus-k8s", KUBE_PROMETHEUS, 9090, started.url)
-            server.expose_service("monitoring", "prometheus-operated", OPERATED, 9090, started.url)
         else:
             started = start_victoria_metrics(data_dir, scrape_config=config, cancel=cancel)
             try:
@@ -91,11 +90,28 @@ def run(server: SimServer, data_dir: Path, engine: str, interval: float, cancel:
             except BaseException:
                 started.stop()
                 raise
-            server.expose_service("monitoring", "vmsingle-k8s", VMSINGLE, 8429, started.url, port_name="http")
     finally:
         source.unlink(missing_ok=True)  # the engine holds it now; the text is many times its size
+    for service in _services(engine, started.url):
+        server.expose_service(*service)
     started.note = generated.note if generated else ""
     return started
+
+
+def announce(server: SimServer, engine: str = "prometheus") -> None:
+    """The engine's Services, without endpoints while it starts (the API server's proxy answers
+    503 for them), as a Prometheus pod's are: a dashboard already looking finds them and tries
+    again, instead of finding nothing and not looking again."""
+    for service in _services(engine, ""):
+        server.expose_service(*service)
+
+
+def _services(engine: str, url: str) -> list[tuple]:
+    """The Services an operator gives the engine, reaching `url` ("": no endpoints yet)."""
+    if engine == "prometheus":
+        return [("monitoring", "prometheus-k8s", KUBE_PROMETHEUS, 9090, url),
+                ("monitoring", "prometheus-operated", OPERATED, 9090, url)]
+    return [("monitoring", "vmsingle-k8s", VMSINGLE, 8429, url, "http")]
 
 
 def _path_name(name: str, escape: bool) -> str:
