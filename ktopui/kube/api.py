@@ -415,7 +415,7 @@ def _host_port(server: str) -> str:
     return f"{parts.hostname}:{port}"
 
 
-def _cause(err: BaseException, kind: type[BaseException]) -> BaseException | None:
+def cause_of(err: BaseException, kind: type[BaseException]) -> BaseException | None:
     """The first exception of `kind` in err's cause chain (httpx wraps the OS errors)."""
     seen: BaseException | None = err
     while seen is not None:
@@ -433,7 +433,7 @@ def transport_error(err: httpx.HTTPError, server: str, target: Target) -> errors
             f"timed out waiting for the server at {host} ({target.describe()})",
             hint="The API server may be overloaded or unreachable; check the network path to it.",
         )
-    tls = _cause(err, ssl.SSLError)
+    tls = cause_of(err, ssl.SSLError)
     if tls is not None or "CERTIFICATE_VERIFY_FAILED" in str(err):
         detail = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(err)
         return errors.TLSError(
@@ -443,7 +443,7 @@ def transport_error(err: httpx.HTTPError, server: str, target: Target) -> errors
         )
     if isinstance(err, httpx.ConnectError):
         text = str(err)
-        if _cause(err, ConnectionRefusedError) is not None or "refused" in text.lower():
+        if cause_of(err, ConnectionRefusedError) is not None or "refused" in text.lower():
             return errors.Unreachable(
                 f"The connection to the server {host} was refused - "
                 "did you specify the right host or port?"

@@ -29,6 +29,7 @@ import numpy as np
 
 from ktopui import __version__
 from ktopui.kube import inflate
+from ktopui.kube.api import cause_of
 from ktopui.kube.auth import TokenFileAuth
 from ktopui.kube.errors import KubeError
 from ktopui.kube.limits import ERROR_BODY, MiB, ResponseLimits, size_text
@@ -392,13 +393,13 @@ class PromClient:
         name = self.source.name
         if isinstance(err, httpx.TimeoutException):
             return PromTimeout(f"Prometheus {name}: timed out waiting for an answer")
-        tls = _cause(err, ssl.SSLError)
+        tls = cause_of(err, ssl.SSLError)
         if tls is not None:
             detail = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
             return PromUnreachable(f"Prometheus {name}: TLS handshake failed: {detail}",
                                    hint="Check --prometheus-ca (or insecure_skip_tls_verify in the config file).")
         if isinstance(err, httpx.ConnectError):
-            refused = _cause(err, ConnectionRefusedError) is not None or "refused" in str(err).lower()
+            refused = cause_of(err, ConnectionRefusedError) is not None or "refused" in str(err).lower()
             return PromUnreachable(f"Prometheus {name}: " + ("connection refused" if refused
                                                               else f"cannot connect: {err or type(err).__name__}"))
         return PromUnreachable(f"Prometheus {name}: the connection broke: {err or type(err).__name__}")
@@ -461,15 +462,6 @@ def _first_line(body: bytes) -> str:
         text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     return line if len(line) <= 160 else line[:157] + "..."
-
-
-def _cause(err: BaseException, kind: type[BaseException]) -> BaseException | None:
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _timestamp(seconds: float) -> str:
