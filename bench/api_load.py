@@ -69,8 +69,8 @@ class WatchMeter:
         self._lock = threading.Lock()
         handle = server.api.handle
 
-        def counted(method, path, query, user, body=b"", accept=""):
-            response = handle(method, path, query, user, body, accept)
+        def counted(method, path, *rest, **named):
+            response = handle(method, path, *rest, **named)
             if response.stream is not None:
                 response.stream = self._count(kind(path, True), response.stream)
             return response
