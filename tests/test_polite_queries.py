@@ -122,6 +122,22 @@ async def test_a_1000_pod_daemonsets_row_is_one_series_per_metric_summing_its_po
                                                       for t in times]
 
 
+async def test_workloads_of_20_namespaces_beside_a_big_daemonset_are_two_range_queries(filled):
+    engine, generated = filled
+    client = url_client(engine.url)
+    apis = {history_keys.workload("StatefulSet", namespace, "api"): ["api-0", "api-1"] for namespace in NAMESPACES}
+    history, told = await backfilled(client, [AGENT, *apis], {AGENT: AGENTS, **apis})
+    await client.aclose()
+
+    assert client.stats.queries == 2 and [o.error for o in told] == [None]
+    for key, pods in apis.items():  # (owner "api" in every namespace: each keeps its own)
+        namespace = key[2]
+        assert history.series(key, CPU)[-WHOLE_WINDOWS:] == pytest.approx(
+            sum(generated.cpu_milli(namespace, pod) for pod in pods))
+        assert history.series(key, MEMORY).tolist() == [sum(generated.memory(namespace, pod, t) for pod in pods)
+                                                        for t in history.times(key)]
+
+
 async def test_throttling_asks_once_for_a_page_across_namespaces_and_once_for_a_namespaces_workloads(filled):
     engine, generated = filled
     client = url_client(engine.url)
@@ -139,11 +155,12 @@ async def test_throttling_asks_once_for_a_page_across_namespaces_and_once_for_a_
     await client.aclose()
 
     assert client.stats.queries == 2 and told[0].error is None
-    assert sorted(len(answer.series) for answer in counting.answers)[0] == 1  # the DaemonSet: one series
+    by_owner = [answer for answer in counting.answers if any("owner" in s.labels for s in answer.series)]
+    assert [len(answer.series) for answer in by_owner] == [1]  # the DaemonSet's 1,000 pods: one series
     for namespace, pod in page:
         worst = max(c.throttled for c in generated.containers if (c.namespace, c.pod) == (namespace, pod))
-        assert throttling.shares.get(history_keys.pod(namespace, pod)) == pytest.approx(worst) if worst else \
-            history_keys.pod(namespace, pod) not in throttling.shares
+        expected = pytest.approx(worst) if worst else None  # (never throttled: 0 of its periods)
+        assert throttling.shares.get(history_keys.pod(namespace, pod)) == expected
     # The highest of its pods', and the bare pod named like one of them (documented) is one of them.
     assert throttling.shares[AGENT] == pytest.approx(0.875)
 

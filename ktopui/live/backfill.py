@@ -37,8 +37,8 @@ from ktopui.model.pod_owners import owner_prefix
 log = logging.getLogger("ktopui.live")
 
 RETRY_AFTER = 60.0  # seconds before keys are asked for again after a failure
-# A namespace's workloads' pods are named in its query up to this many; more, and
-# Prometheus sums them per owner prefix.
+# The workloads on screen have their pods named in the query up to this many in all;
+# more, and Prometheus sums them per owner prefix.
 MOST_PODS_NAMED = 200
 MIN_STEP = 15.0  # seconds: finer than cAdvisor's usual scrape would repeat samples
 
@@ -150,11 +150,8 @@ class Backfill:
         node_window = promql.rate_window(step)
         nodes = [k[1] for k in keys if k[0] == "node"]
         pods = {(k[1], k[2]) for k in keys if k[0] in ("pod", "container")}
-        workloads: dict[str, list[Hashable]] = defaultdict(list)
+        workloads = [k for k in keys if k[0] == "workload"]
         namespaces = [k for k in keys if k[0] == "namespace"]
-        for k in keys:
-            if k[0] == "workload":
-                workloads[k[2]].append(k)
         batches: list[Batch] = []
         for batch in promql.batches(nodes):  # (the page on screen: one; an export's: a few)
             batches.append(Batch(promql.node_cpu(batch, node_window), promql.node_memory(batch),
@@ -165,8 +162,8 @@ class Backfill:
             batches.append(Batch(promql.pod_cpu(in_namespaces, names, window, rules),
                                  promql.pod_memory(in_namespaces, names, rules),
                                  history_keys.pod(*min((k[1], k[2]) for k in wanted)), _pod_keys(wanted), wanted))
-        for namespace, group in sorted(workloads.items()):
-            batches.extend(self._workload_batches(namespace, group, members, window, rules))
+        if workloads:
+            batches.extend(self._workload_batches(workloads, members, window, rules))
         if namespaces:
             wanted = set(namespaces)
             batches.append(Batch(f"sum by (namespace) ({promql.pod_cpu(None, None, window, rules)})",
@@ -179,36 +176,33 @@ class Backfill:
         return batches
 
     @staticmethod
-    def _workload_batches(namespace: str, group: list[Hashable], members: Mapping[Hashable, Sequence[str]],
+    def _workload_batches(group: list[Hashable], members: Mapping[Hashable, Sequence[str]],
                           window: str, rules: promql.RecordingRules) -> list[Batch]:
-        """One namespace's workloads on screen: few pods are named and summed here; more, and
-        Prometheus sums per owner prefix (one series per prefix, batched at a URL's length)."""
-        workload_of = {pod: key for key in group for pod in members.get(key, ())}
+        """The workloads on screen, whatever their namespaces: up to MOST_PODS_NAMED pods in all
+        are named and summed here; more, and Prometheus sums per owner prefix (one series per
+        prefix). Either way one query per metric, split only at a URL's length; the matchers cross
+        namespaces, so series are kept by (namespace, name)."""
+        workload_of = {(key[2], pod): key for key in group for pod in members.get(key, ())}
         if len(workload_of) <= MOST_PODS_NAMED:
-            named = sorted(workload_of)
-
             def keys_of(labels: Mapping[str, str]) -> Iterable[Hashable]:
-                key = workload_of.get(labels.get("pod", ""))
+                key = workload_of.get((labels.get("namespace", ""), labels.get("pod", "")))
                 return () if key is None else (key,)
 
-            return [Batch(f"sum by (namespace, pod) ({promql.pod_cpu(namespace, named, window, rules)})",
-                          f"sum by (namespace, pod) ({promql.pod_memory(namespace, named, rules)})",
-                          group[0], keys_of, set(group))]
-        workloads_of: dict[str, set[Hashable]] = defaultdict(set)  # owner prefix -> the workloads it adds to
-        for pod, key in workload_of.items():
-            workloads_of[owner_prefix(pod)].add(key)
+            return [Batch(f"sum by (namespace, pod) ({promql.pod_cpu(spaces, names, window, rules)})",
+                          f"sum by (namespace, pod) ({promql.pod_memory(spaces, names, rules)})",
+                          group[0], keys_of, {key for key in group if key[2] in spaces})
+                    for spaces, names in promql.page_batches(sorted(workload_of))]
+        workloads_of: dict[tuple[str, str], set[Hashable]] = defaultdict(set)  # (namespace, owner prefix) -> keys
+        for (namespace, pod), key in workload_of.items():
+            workloads_of[(namespace, owner_prefix(pod))].add(key)
 
         def owner_keys(labels: Mapping[str, str]) -> Iterable[Hashable]:
-            return workloads_of.get(labels.get("owner", ""), ())
+            return workloads_of.get((labels.get("namespace", ""), labels.get("owner", "")), ())
 
-        batches = []
-        for owners in promql.batches(sorted(workloads_of)):
-            keys = {key for owner in owners for key in workloads_of[owner]}
-            batches.append(Batch(
-                promql.by_owner("sum", promql.pod_cpu(namespace, None, window, rules, owners=owners)),
-                promql.by_owner("sum", promql.pod_memory(namespace, None, rules, owners=owners)),
-                group[0], owner_keys, keys))
-        return batches
+        return [Batch(promql.by_owner("sum", promql.pod_cpu(spaces, None, window, rules, owners=owners)),
+                      promql.by_owner("sum", promql.pod_memory(spaces, None, rules, owners=owners)),
+                      group[0], owner_keys, {key for key in group if key[2] in spaces})
+                for spaces, owners in promql.page_batches(sorted(workloads_of))]
 
     def _step(self) -> float:
         return max(MIN_STEP, float(self.resolution()))

@@ -4,17 +4,16 @@ A pod's THROTTLE% is the share of CFS periods throttled over the last five
 minutes of its most throttled container (only containers with a CPU limit
 have the counters; a pod with none has no value, not 0); a workload's is the
 highest of its pods'. Asked for the visible rows only, and again at most once
-a minute: one instant query for the pods on screen whatever their namespaces
-(split only at a URL's length), one per namespace for its workloads, where
+a minute: one instant query for the pods on screen and one for the workloads,
+whatever their namespaces (split only at a URL's length); for workloads
 Prometheus takes the highest per owner prefix (model/pod_owners, which says
-what that misattributes) so that no workload costs a series per pod.
+what that misattributes), so that no workload costs a series per pod.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 
 from ktopui.kube.prometheus import PromClient, PromError
@@ -76,18 +75,15 @@ class Throttling:
             self._running = False
 
     async def _ask(self, pods: list[tuple[str, str]], workloads: Mapping[Hashable, Sequence[str]]) -> Outcome:
-        owners: dict[str, set[str]] = defaultdict(set)  # namespace -> its workloads' pods' owner prefixes
-        for key, members in workloads.items():
-            owners[key[2]].update(owner_prefix(pod) for pod in members)
+        owners = {(key[2], owner_prefix(pod)) for key, members in workloads.items() for pod in members}
         page = list(promql.page_batches(sorted(set(pods))))
-        by_owner = [(namespace, batch) for namespace, prefixes in sorted(owners.items())
-                    for batch in promql.batches(sorted(prefixes))]
+        by_owner = list(promql.page_batches(sorted(owners)))
         try:
             at = self.clock()
             answers = await asyncio.gather(
                 *(self.client.query(promql.pod_throttle(namespaces, names), at) for namespaces, names in page),
-                *(self.client.query(promql.by_owner("max", f"({promql.pod_throttle(namespace, None, owners=batch)})"),
-                                    at) for namespace, batch in by_owner))
+                *(self.client.query(promql.by_owner("max", f"({promql.pod_throttle(namespaces, None, owners=names)})"),
+                                    at) for namespaces, names in by_owner))
         except PromError as err:
             return Outcome(0, err)
         worst: dict[tuple[str, str, str], float] = {}  # ("pod" | "owner", namespace, name) -> share
