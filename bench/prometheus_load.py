@@ -136,7 +136,7 @@ def query_kind(path: str, expr: str) -> str:
         what = "cluster" if expr.startswith("sum(") else "nodes"
     elif expr.startswith("sum by (namespace) ("):
         what = "namespaces"
-    elif expr.startswith("sum by (namespace, pod) ("):
+    elif expr.startswith(("sum by (namespace, pod) (", "sum by (namespace, owner) (")):
         what = "workloads"
     elif "container_" in expr:
         what = "pods"

@@ -72,7 +72,7 @@ async def test_backfilled_pods_containers_and_nodes_equal_the_generated_usage(fi
             history_keys.pod("web", "front-0"), history_keys.node("node-b")]
     history, told, backfill = await backfilled(url_client(engine.url), keys)
 
-    assert [o.error for o in told] == [None, None, None]  # nodes, then a batch per namespace
+    assert [o.error for o in told] == [None, None]  # nodes, then one batch for the pods of both namespaces
     pod_times = grid(generated, history.capacity_for(keys[0]))
     for namespace, pod, container, key in (("shop", "cart-0", None, keys[0]), ("shop", "cart-0", "proxy", keys[1]),
                                            ("web", "front-0", None, keys[2])):

@@ -2,9 +2,12 @@
 
 A screen says which history keys its visible rows draw (`Backfill.want`); the
 keys not filled yet are asked of Prometheus in batches, never per row: one
-query per metric for the nodes on screen, one per metric and namespace for
-pods, containers and workloads, one per metric for all namespaces and one for
-the cluster. Each key gets its kind's span (the ring's capacity times the
+query per metric for the nodes on screen, one for the pods and containers on
+screen whatever their namespaces, one per namespace for workloads, one for all
+namespaces and one for the cluster. A namespace's workloads with few pods have
+them named and summed here; with more, Prometheus sums per owner prefix
+(model/pod_owners, which says what that misattributes) and each workload adds
+up the prefixes of its current pods: one series per workload, never per pod. Each key gets its kind's span (the ring's capacity times the
 metrics resolution) at the resolution's step, cut before the key's first live
 sample, and goes in through `History.ingest`, which merges by time: the live
 samples stay and go on after it.
@@ -29,12 +32,13 @@ from ktopui.kube.prometheus import PromClient, PromError, QueryResult
 from ktopui.live.prom_retry import retry_delay
 from ktopui.model import history_keys, promql
 from ktopui.model.history import History
+from ktopui.model.pod_owners import owner_prefix
 
 log = logging.getLogger("ktopui.live")
 
 RETRY_AFTER = 60.0  # seconds before keys are asked for again after a failure
-# A workload's pods are named in its query up to this many; more, and its
-# namespace is asked for whole (one series per pod, summed here).
+# The workloads on screen have their pods named in the query up to this many in all;
+# more, and Prometheus sums them per owner prefix.
 MOST_PODS_NAMED = 200
 MIN_STEP = 15.0  # seconds: finer than cAdvisor's usual scrape would repeat samples
 
@@ -145,27 +149,21 @@ class Backfill:
         window = promql.cpu_window(step, rules)
         node_window = promql.rate_window(step)
         nodes = [k[1] for k in keys if k[0] == "node"]
-        pods: dict[str, set[str]] = defaultdict(set)  # by namespace: pods and containers
-        workloads: dict[str, list[Hashable]] = defaultdict(list)
+        pods = {(k[1], k[2]) for k in keys if k[0] in ("pod", "container")}
+        workloads = [k for k in keys if k[0] == "workload"]
         namespaces = [k for k in keys if k[0] == "namespace"]
-        for k in keys:
-            if k[0] in ("pod", "container"):
-                pods[k[1]].add(k[2])
-            elif k[0] == "workload":
-                workloads[k[2]].append(k)
         batches: list[Batch] = []
         for batch in promql.batches(nodes):  # (the page on screen: one; an export's: a few)
             batches.append(Batch(promql.node_cpu(batch, node_window), promql.node_memory(batch),
                                  history_keys.node(batch[0]), _node_keys, {history_keys.node(n) for n in batch}))
-        for namespace, names in sorted(pods.items()):
-            for batch in promql.batches(sorted(names)):  # (names in a query stay a URL's length)
-                named = set(batch)
-                wanted = {k for k in keys if k[0] in ("pod", "container") and k[1] == namespace and k[2] in named}
-                batches.append(Batch(promql.pod_cpu(namespace, batch, window, rules),
-                                     promql.pod_memory(namespace, batch, rules),
-                                     history_keys.pod(namespace, batch[0]), _pod_keys(wanted), wanted))
-        for namespace, group in sorted(workloads.items()):
-            batches.append(self._workload_batch(namespace, group, members, window, rules))
+        for in_namespaces, names in promql.page_batches(sorted(pods)):  # (split only at a URL's length)
+            spaces, named = set(in_namespaces), set(names)
+            wanted = {k for k in keys if k[0] in ("pod", "container") and k[1] in spaces and k[2] in named}
+            batches.append(Batch(promql.pod_cpu(in_namespaces, names, window, rules),
+                                 promql.pod_memory(in_namespaces, names, rules),
+                                 history_keys.pod(*min((k[1], k[2]) for k in wanted)), _pod_keys(wanted), wanted))
+        if workloads:
+            batches.extend(self._workload_batches(workloads, members, window, rules))
         if namespaces:
             wanted = set(namespaces)
             batches.append(Batch(f"sum by (namespace) ({promql.pod_cpu(None, None, window, rules)})",
@@ -178,19 +176,33 @@ class Backfill:
         return batches
 
     @staticmethod
-    def _workload_batch(namespace: str, group: list[Hashable], members: Mapping[Hashable, Sequence[str]],
-                        window: str, rules: promql.RecordingRules) -> Batch:
-        """One namespace's workloads on screen: their pods' series, summed per workload."""
-        workload_of = {pod: key for key in group for pod in members.get(key, ())}
-        named = sorted(workload_of) if len(workload_of) <= MOST_PODS_NAMED else None
+    def _workload_batches(group: list[Hashable], members: Mapping[Hashable, Sequence[str]],
+                          window: str, rules: promql.RecordingRules) -> list[Batch]:
+        """The workloads on screen, whatever their namespaces: up to MOST_PODS_NAMED pods in all
+        are named and summed here; more, and Prometheus sums per owner prefix (one series per
+        prefix). Either way one query per metric, split only at a URL's length; the matchers cross
+        namespaces, so series are kept by (namespace, name)."""
+        workload_of = {(key[2], pod): key for key in group for pod in members.get(key, ())}
+        if len(workload_of) <= MOST_PODS_NAMED:
+            def keys_of(labels: Mapping[str, str]) -> Iterable[Hashable]:
+                key = workload_of.get((labels.get("namespace", ""), labels.get("pod", "")))
+                return () if key is None else (key,)
 
-        def keys_of(labels: Mapping[str, str]) -> Iterable[Hashable]:
-            key = workload_of.get(labels.get("pod", ""))
-            return () if key is None else (key,)
+            return [Batch(f"sum by (namespace, pod) ({promql.pod_cpu(spaces, names, window, rules)})",
+                          f"sum by (namespace, pod) ({promql.pod_memory(spaces, names, rules)})",
+                          group[0], keys_of, {key for key in group if key[2] in spaces})
+                    for spaces, names in promql.page_batches(sorted(workload_of))]
+        workloads_of: dict[tuple[str, str], set[Hashable]] = defaultdict(set)  # (namespace, owner prefix) -> keys
+        for (namespace, pod), key in workload_of.items():
+            workloads_of[(namespace, owner_prefix(pod))].add(key)
 
-        return Batch(f"sum by (namespace, pod) ({promql.pod_cpu(namespace, named, window, rules)})",
-                     f"sum by (namespace, pod) ({promql.pod_memory(namespace, named, rules)})",
-                     group[0], keys_of, set(group))
+        def owner_keys(labels: Mapping[str, str]) -> Iterable[Hashable]:
+            return workloads_of.get((labels.get("namespace", ""), labels.get("owner", "")), ())
+
+        return [Batch(promql.by_owner("sum", promql.pod_cpu(spaces, None, window, rules, owners=owners)),
+                      promql.by_owner("sum", promql.pod_memory(spaces, None, rules, owners=owners)),
+                      group[0], owner_keys, {key for key in group if key[2] in spaces})
+                for spaces, owners in promql.page_batches(sorted(workloads_of))]
 
     def _step(self) -> float:
         return max(MIN_STEP, float(self.resolution()))

@@ -3,21 +3,24 @@
 A pod's THROTTLE% is the share of CFS periods throttled over the last five
 minutes of its most throttled container (only containers with a CPU limit
 have the counters; a pod with none has no value, not 0); a workload's is the
-highest of its pods'. Asked for the visible rows only, one instant query per
-namespace (pods named in batches), and again at most once a minute.
+highest of its pods'. Asked for the visible rows only, and again at most once
+a minute: one instant query for the pods on screen and one for the workloads,
+whatever their namespaces (split only at a URL's length); for workloads
+Prometheus takes the highest per owner prefix (model/pod_owners, which says
+what that misattributes), so that no workload costs a series per pod.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 
 from ktopui.kube.prometheus import PromClient, PromError
 from ktopui.live.backfill import RETRY_AFTER, Outcome
 from ktopui.live.prom_retry import retry_delay
 from ktopui.model import history_keys, promql
+from ktopui.model.pod_owners import owner_prefix
 
 log = logging.getLogger("ktopui.live")
 
@@ -72,30 +75,29 @@ class Throttling:
             self._running = False
 
     async def _ask(self, pods: list[tuple[str, str]], workloads: Mapping[Hashable, Sequence[str]]) -> Outcome:
-        names: dict[str, set[str]] = defaultdict(set)
-        for namespace, pod in pods:
-            names[namespace].add(pod)
-        for key, members in workloads.items():
-            names[key[2]].update(members)
-        asks = [(namespace, batch) for namespace, pods_of in sorted(names.items())
-                for batch in promql.batches(sorted(pods_of))]
+        owners = {(key[2], owner_prefix(pod)) for key, members in workloads.items() for pod in members}
+        page = list(promql.page_batches(sorted(set(pods))))
+        by_owner = list(promql.page_batches(sorted(owners)))
         try:
             at = self.clock()
-            answers = await asyncio.gather(*(self.client.query(promql.pod_throttle(namespace, batch), at)
-                                             for namespace, batch in asks))
+            answers = await asyncio.gather(
+                *(self.client.query(promql.pod_throttle(namespaces, names), at) for namespaces, names in page),
+                *(self.client.query(promql.by_owner("max", f"({promql.pod_throttle(namespaces, None, owners=names)})"),
+                                    at) for namespaces, names in by_owner))
         except PromError as err:
             return Outcome(0, err)
-        worst: dict[tuple[str, str], float] = {}
+        worst: dict[tuple[str, str, str], float] = {}  # ("pod" | "owner", namespace, name) -> share
         for answer in answers:
             for series in answer.series:
                 if len(series.values) and series.values[-1] == series.values[-1]:  # (NaN: no periods)
-                    pod = (series.labels.get("namespace", ""), series.labels.get("pod", ""))
-                    worst[pod] = max(worst.get(pod, 0.0), float(series.values[-1]))
-        for namespace, batch in asks:
-            for pod in batch:
-                self._set(history_keys.pod(namespace, pod), worst.get((namespace, pod)))
+                    labels = series.labels
+                    what = ("owner", labels.get("namespace", ""), labels["owner"]) if "owner" in labels else \
+                        ("pod", labels.get("namespace", ""), labels.get("pod", ""))
+                    worst[what] = max(worst.get(what, 0.0), float(series.values[-1]))
+        for namespace, pod in pods:  # (the page's matchers cross namespaces: only the pods asked for)
+            self._set(history_keys.pod(namespace, pod), worst.get(("pod", namespace, pod)))
         for key, members in workloads.items():
-            found = [worst[(key[2], pod)] for pod in members if (key[2], pod) in worst]
+            found = [worst[what] for what in {("owner", key[2], owner_prefix(pod)) for pod in members} if what in worst]
             self._set(key, max(found) if found else None)
         warnings = tuple(dict.fromkeys(w for a in answers for w in a.warnings))
         return Outcome(len(worst), None, warnings)

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ktopui.model.pod_owners import OWNER_PREFIX, SUFFIX
+
 # cAdvisor's per-container series: the pod cgroup and the pause sandbox left out.
 CONTAINERS = 'container!="", container!="POD", image!=""'
 # The CPU rule sums by (namespace, pod, container): no `image` left to match on.
@@ -156,12 +158,18 @@ def cpu_window(step: float, rules: RecordingRules = NO_RULES) -> str:
 # -- matchers and batches ---------------------------------------------------
 
 
-def _pod_matchers(namespace: str | None, pods: Sequence[str] | None) -> str:
+def _pod_matchers(namespace: str | Sequence[str] | None, pods: Sequence[str] | None,
+                  owners: Sequence[str] | None = None) -> str:
+    """`namespace`: one, or several (a page across namespaces); `owners`: pods of these owner prefixes."""
     parts = []
-    if namespace is not None:
+    if isinstance(namespace, str):
         parts.append(f"namespace={quote(namespace)}")
+    elif namespace is not None:
+        parts.append(f"namespace=~{quote(regex_alternation(namespace))}")
     if pods is not None:
         parts.append(f"pod=~{quote(regex_alternation(pods))}")
+    if owners is not None:
+        parts.append(f"pod=~{quote(f'(?:{regex_alternation(owners)})(?:-{SUFFIX})?')}")
     return "".join(f", {part}" for part in parts)
 
 
@@ -184,28 +192,59 @@ def batches(names: Sequence[str], max_chars: int = MAX_MATCHER_CHARS) -> Iterato
         yield batch
 
 
+def page_batches(pods: Sequence[tuple[str, str]], max_chars: int = MAX_MATCHER_CHARS) -> Iterator[tuple[list[str], list[str]]]:
+    """(namespace, pod) pairs as (namespaces, pods) matcher lists, one query each: a page across
+    namespaces is one query, split only where the two alternations pass `max_chars` together.
+    The matchers cross (a pod name of one namespace also matches in another): callers keep only
+    the (namespace, pod) they asked for."""
+    namespaces: dict[str, None] = {}
+    names: dict[str, None] = {}
+    size = 0
+    for namespace, pod in sorted(pods):
+        cost = (0 if pod in names else len(quote(regex_alternation([pod]))) + 1) + \
+            (0 if namespace in namespaces else len(quote(regex_alternation([namespace]))) + 1)
+        if names and size + cost > max_chars:
+            yield list(namespaces), list(names)
+            namespaces, names, size = {}, {}, 0
+            cost = len(quote(regex_alternation([pod]))) + len(quote(regex_alternation([namespace]))) + 2
+        namespaces[namespace] = None
+        names[pod] = None
+        size += cost
+    if names:
+        yield list(namespaces), list(names)
+
+
 # -- expressions ------------------------------------------------------------
 
 
-def pod_cpu(namespace: str | None, pods: Sequence[str] | None, window: str,
-            rules: RecordingRules = NO_RULES) -> str:
+def pod_cpu(namespace: str | Sequence[str] | None, pods: Sequence[str] | None, window: str,
+            rules: RecordingRules = NO_RULES, *, owners: Sequence[str] | None = None) -> str:
     """Millicores per (namespace, pod, container); `pods` None: every pod (of the namespace)."""
+    matchers = _pod_matchers(namespace, pods, owners)
     if rules.cpu_rate5m and parse_duration(window) == CPU_RULE_WINDOW:
-        return f"sum by ({BY_CONTAINER}) ({CPU_RULE}{{{RULE_CONTAINERS}{_pod_matchers(namespace, pods)}}}) * 1000"
-    where = CONTAINERS + _pod_matchers(namespace, pods)
-    return f"sum by ({BY_CONTAINER}) (rate({CPU_SERIES}{{{where}}}[{window}])) * 1000"
+        return f"sum by ({BY_CONTAINER}) ({CPU_RULE}{{{RULE_CONTAINERS}{matchers}}}) * 1000"
+    return f"sum by ({BY_CONTAINER}) (rate({CPU_SERIES}{{{CONTAINERS}{matchers}}}[{window}])) * 1000"
 
 
-def pod_memory(namespace: str | None, pods: Sequence[str] | None, rules: RecordingRules = NO_RULES) -> str:
+def pod_memory(namespace: str | Sequence[str] | None, pods: Sequence[str] | None, rules: RecordingRules = NO_RULES,
+               *, owners: Sequence[str] | None = None) -> str:
     """Working-set bytes per (namespace, pod, container)."""
     series = MEMORY_RULE if rules.memory else MEMORY_SERIES
-    return f"max by ({BY_CONTAINER}) ({series}{{{CONTAINERS}{_pod_matchers(namespace, pods)}}})"
+    return f"max by ({BY_CONTAINER}) ({series}{{{CONTAINERS}{_pod_matchers(namespace, pods, owners)}}})"
 
 
-def pod_throttle(namespace: str | None, pods: Sequence[str] | None, window: str = "5m") -> str:
+def by_owner(aggregation: str, per_pod: str) -> str:
+    """`per_pod` (series labelled namespace and pod) aggregated per (namespace, owner), `owner`
+    being the pod's owner prefix (model/pod_owners): one series per workload, not per pod."""
+    return (f'{aggregation} by (namespace, owner) '
+            f'(label_replace({per_pod}, "owner", "$1", "pod", {quote(OWNER_PREFIX)}))')
+
+
+def pod_throttle(namespace: str | Sequence[str] | None, pods: Sequence[str] | None, window: str = "5m",
+                 *, owners: Sequence[str] | None = None) -> str:
     """Throttled CFS periods over periods per (namespace, pod, container), a fraction;
     only containers with a CPU limit have the counters."""
-    where = CONTAINERS + _pod_matchers(namespace, pods)
+    where = CONTAINERS + _pod_matchers(namespace, pods, owners)
     throttled = f"sum by ({BY_CONTAINER}) (rate({CFS_THROTTLED}{{{where}}}[{window}]))"
     periods = f"sum by ({BY_CONTAINER}) (rate({CFS_PERIODS}{{{where}}}[{window}]))"
     return f"{throttled} / {periods}"
